@@ -1,0 +1,40 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Both install first.
+.PHONY: install demo test lint typecheck check-house unit integration e2e bench clean
+
+VENV := .venv
+PY := $(VENV)/bin/python
+
+install:
+	@bash scripts/install.sh
+
+demo: install
+	$(VENV)/bin/wardcast demo
+
+lint: install
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+typecheck: install
+	$(VENV)/bin/mypy controller edge_agent firmware_stubs wardcast_protocol
+
+check-house: install
+	$(PY) scripts/house_rules.py
+
+unit: install
+	$(PY) -m pytest tests/unit -q
+
+integration: install
+	$(PY) -m pytest tests/integration -q
+
+e2e: install
+	$(PY) -m pytest tests/e2e -q
+
+# The whole suite: house rules, lint, types, then every test tier.
+test: install lint typecheck check-house
+	$(PY) -m pytest -q -p no:cacheprovider
+
+bench: install
+	$(PY) -m bench.fanout --agents 200
+
+clean:
+	rm -rf $(VENV) .mypy_cache .ruff_cache .pytest_cache build *.egg-info

@@ -1,0 +1,1 @@
+"""Wardcast controller: bulletins, broadcasts, devices and evidence, over HTTP and MQTT."""

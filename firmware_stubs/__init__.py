@@ -1,0 +1,1 @@
+"""The Raspberry Pi hardware interface (amplifier relay, volume, sensors, watchdog) with simulated drivers."""

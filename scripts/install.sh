@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Installs everything Wardcast needs on a fresh Debian machine: the Debian packages
+# (broker, audio tools, a font with Vietnamese glyphs) when absent, then a virtualenv
+# at .venv with the package and its dev dependencies. Safe to run again: it skips
+# what is already there.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+need=()
+command -v mosquitto >/dev/null 2>&1 || [ -x /usr/sbin/mosquitto ] || need+=(mosquitto)
+command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
+command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
+command -v aplay >/dev/null 2>&1 || need+=(alsa-utils)
+command -v sox >/dev/null 2>&1 || need+=(sox)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+if [ ${#need[@]} -gt 0 ]; then
+  echo "install: Debian packages: ${need[*]}"
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+fi
+
+PY=${PYTHON:-python3}
+if [ ! -x .venv/bin/python ]; then
+  echo "install: creating .venv"
+  "$PY" -m venv .venv
+fi
+# Reinstall only when pyproject.toml changed since the last install.
+stamp=.venv/.wardcast-installed
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+  echo "install: Python packages into .venv"
+  .venv/bin/python -m pip install -q --upgrade pip >/dev/null
+  .venv/bin/python -m pip install -q -e '.[dev]'
+  touch "$stamp"
+fi

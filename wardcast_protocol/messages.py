@@ -1,0 +1,209 @@
+"""Message schemas: one pydantic model per message body.
+
+Every model forbids unknown fields and is frozen: a message is a fact, not a form.
+Timestamps are timezone-aware and normalised to UTC on the way in, so a device in
+any zone and a controller in any zone agree on what an instant is.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+
+SHA256_HEX = r"^[0-9a-f]{64}$"
+
+
+def _to_utc(value: datetime) -> datetime:
+    return value.astimezone(UTC)
+
+
+UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
+"""An aware datetime, normalised to UTC. Naive datetimes are refused."""
+
+Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+
+
+class _Message(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class Priority(StrEnum):
+    """Circular 39/2020 priority levels (mức ưu tiên)."""
+
+    NORMAL = "normal"  # thông thường: played in the scheduled programme
+    PRIORITY = "priority"  # ưu tiên: first within the next programme
+    EMERGENCY = "emergency"  # khẩn cấp: immediately, preempting anything
+
+
+class SourceLevel(StrEnum):
+    """Where content comes from (cấp nguồn tin); evaluators count these separately."""
+
+    CENTRAL = "central"
+    PROVINCIAL = "provincial"
+    DISTRICT = "district"
+    COMMUNE = "commune"
+
+
+class Trigger(StrEnum):
+    """What caused a play: evidence records it beside the play (after Rivendell)."""
+
+    MANUAL = "manual"
+    PROGRAMME = "programme"
+    EMERGENCY = "emergency"
+
+
+class Outcome(StrEnum):
+    """How a planned play ended."""
+
+    COMPLETED = "completed"
+    PARTIAL = "partial"
+    PREEMPTED = "preempted"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+
+
+class MediaRef(_Message):
+    """A content-addressed audio file the agent downloads and verifies before use."""
+
+    sha256: str = Field(pattern=SHA256_HEX, description="Hex sha256 of the file's bytes.")
+    url: str = Field(min_length=1, max_length=2048, description="Where to fetch it (HTTP).")
+    duration_s: float = Field(gt=0, le=6 * 3600, description="Length of the audio.")
+    size_bytes: int = Field(gt=0, description="Exact size of the file.")
+    content_type: str = Field(default="audio/ogg", max_length=64)
+
+
+class PlanItem(_Message):
+    """One thing to play at one wall-clock instant."""
+
+    item_id: Identifier = Field(description="Unique within the controller; evidence refers to it.")
+    broadcast_id: Identifier
+    bulletin_id: Identifier | None = None
+    title: str = Field(default="", max_length=300)
+    media: MediaRef
+    planned_start: UtcDatetime
+    priority: Priority = Priority.NORMAL
+    source_level: SourceLevel = SourceLevel.COMMUNE
+    trigger: Trigger = Trigger.MANUAL
+
+
+class Plan(_Message):
+    """A device's whole plan: retained, replaced as a unit, newer versions win."""
+
+    device_id: Identifier
+    version: int = Field(ge=0)
+    generated_at: UtcDatetime
+    items: tuple[PlanItem, ...] = Field(default=(), max_length=5000)
+
+
+class PlayNow(_Message):
+    """Play this item at once (a broadcast "now" or an emergency)."""
+
+    action: Literal["play_now"] = "play_now"
+    item: PlanItem
+
+
+class StopItem(_Message):
+    """Stop an item if it is playing, and drop it from the plan."""
+
+    action: Literal["stop"] = "stop"
+    item_id: Identifier
+    reason: str = Field(default="", max_length=300)
+
+
+class Command(_Message):
+    """A one-shot instruction: never retained, carries an id and an expiry."""
+
+    command_id: Identifier
+    issued_at: UtcDatetime
+    expires_at: UtcDatetime
+    order: PlayNow | StopItem = Field(discriminator="action")
+
+
+class PlaybackEvent(_Message):
+    """One play's evidence, as the device saw it (as-played log row).
+
+    Planned values stand beside actual ones so that a report can reconcile them.
+    ``seq`` and ``prev_hash`` chain a device's events so gaps and reordering show.
+    """
+
+    event_id: Identifier
+    device_id: Identifier
+    seq: int = Field(ge=1, description="Per-device sequence number, from 1, no gaps.")
+    prev_hash: str = Field(
+        pattern=r"^([0-9a-f]{64}|)$",
+        description="sha256 of the previous event's signed bytes; empty for seq 1.",
+    )
+    item_id: Identifier
+    broadcast_id: Identifier
+    bulletin_id: Identifier | None = None
+    trigger: Trigger
+    priority: Priority = Priority.NORMAL
+    source_level: SourceLevel = SourceLevel.COMMUNE
+    media_sha256: str | None = Field(default=None, pattern=SHA256_HEX)
+    planned_start: UtcDatetime
+    planned_duration_s: float = Field(ge=0)
+    actual_start: UtcDatetime | None = None
+    played_duration_s: float = Field(ge=0)
+    outcome: Outcome
+    reason: str | None = Field(default=None, max_length=500)
+    plan_version: int | None = Field(default=None, ge=0)
+    amplifier_on: bool | None = None
+    volume: int | None = Field(default=None, ge=0, le=100)
+    recorded_at: UtcDatetime
+
+
+class EventAck(_Message):
+    """The controller stored these events: the agent may now forget them."""
+
+    event_ids: tuple[Identifier, ...] = Field(min_length=1, max_length=1000)
+
+
+class Availability(_Message):
+    """Online or offline; the offline form is also the MQTT last will."""
+
+    state: Literal["online", "offline"]
+
+
+class DeviceState(_Message):
+    """What an agent runs now: retained, so the controller sees it on connect."""
+
+    plan_version: int | None = Field(default=None, ge=0)
+    device_time: UtcDatetime = Field(description="The device's clock when it sent this.")
+    cached_media: int = Field(default=0, ge=0)
+    pending_events: int = Field(default=0, ge=0)
+    agent_version: str = Field(default="", max_length=64)
+
+
+class Kind(StrEnum):
+    """The message kinds; each names its body model in ``BODY_MODELS``."""
+
+    AVAILABILITY = "availability"
+    STATE = "state"
+    PLAN = "plan"
+    COMMAND = "command"
+    EVENT = "event"
+    ACK = "ack"
+
+
+BODY_MODELS: dict[Kind, type[_Message]] = {
+    Kind.AVAILABILITY: Availability,
+    Kind.STATE: DeviceState,
+    Kind.PLAN: Plan,
+    Kind.COMMAND: Command,
+    Kind.EVENT: PlaybackEvent,
+    Kind.ACK: EventAck,
+}
+
+# What a receiver will read at most, per kind, before even parsing: a hostile or
+# broken device cannot make the controller parse megabytes.
+MAX_PAYLOAD_BYTES: dict[Kind, int] = {
+    Kind.AVAILABILITY: 4 * 1024,
+    Kind.STATE: 8 * 1024,
+    Kind.PLAN: 4 * 1024 * 1024,
+    Kind.COMMAND: 64 * 1024,
+    Kind.EVENT: 16 * 1024,
+    Kind.ACK: 128 * 1024,
+}

@@ -1,0 +1,86 @@
+"""The MQTT topic tree, defined once.
+
+    wardcast/v1/controller/availability      retained  controller -> all   last will "offline"
+    wardcast/v1/device/{id}/availability     retained  agent -> controller last will "offline"
+    wardcast/v1/device/{id}/state            retained  agent -> controller plan version, clock
+    wardcast/v1/device/{id}/plan             retained  controller -> agent the device's plan
+    wardcast/v1/device/{id}/command          never     controller -> agent id + expiry
+    wardcast/v1/device/{id}/event            never     agent -> controller playback evidence
+    wardcast/v1/device/{id}/ack              never     controller -> agent event ids stored
+
+State is retained so that a (re)connecting peer sees the present at once; commands
+are never retained, because a retained command re-executes after every restart.
+Incoming topics are matched by one regular expression (``parse``), never split by hand.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from wardcast_protocol.version import PROTOCOL_VERSION
+
+ROOT = f"wardcast/v{PROTOCOL_VERSION}"
+
+# A device id is used inside topics and file names: keep it to a safe alphabet, so
+# that "+", "#", "/" or ".." can never reach a topic filter or a path.
+DEVICE_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
+_DEVICE_ID_RE = re.compile(rf"^{DEVICE_ID_PATTERN}$")
+
+
+class DeviceChannel(StrEnum):
+    """The per-device sub-topics."""
+
+    AVAILABILITY = "availability"
+    STATE = "state"
+    PLAN = "plan"
+    COMMAND = "command"
+    EVENT = "event"
+    ACK = "ack"
+
+
+# Which channels are retained: state yes, commands and events never.
+RETAINED: frozenset[DeviceChannel] = frozenset(
+    {DeviceChannel.AVAILABILITY, DeviceChannel.STATE, DeviceChannel.PLAN}
+)
+
+CONTROLLER_AVAILABILITY = f"{ROOT}/controller/availability"
+
+_DEVICE_TOPIC_RE = re.compile(
+    rf"^{re.escape(ROOT)}/device/(?P<device_id>{DEVICE_ID_PATTERN})/"
+    rf"(?P<channel>{'|'.join(c.value for c in DeviceChannel)})$"
+)
+
+
+def is_valid_device_id(device_id: str) -> bool:
+    """True when ``device_id`` is safe to put in a topic and a file name."""
+    return bool(_DEVICE_ID_RE.match(device_id))
+
+
+def device_topic(device_id: str, channel: DeviceChannel) -> str:
+    """The topic of one channel of one device."""
+    if not is_valid_device_id(device_id):
+        raise ValueError(f"invalid device id {device_id!r}")
+    return f"{ROOT}/device/{device_id}/{channel.value}"
+
+
+def all_devices(channel: DeviceChannel) -> str:
+    """The subscription filter for one channel of every device (the controller's view)."""
+    return f"{ROOT}/device/+/{channel.value}"
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceTopic:
+    """A parsed per-device topic."""
+
+    device_id: str
+    channel: DeviceChannel
+
+
+def parse(topic: str) -> DeviceTopic | None:
+    """Parse a per-device topic; None for anything that is not one."""
+    m = _DEVICE_TOPIC_RE.match(topic)
+    if m is None:
+        return None
+    return DeviceTopic(m["device_id"], DeviceChannel(m["channel"]))
