@@ -75,6 +75,13 @@ def _iso(ts: datetime) -> str:
 
 def seal(kind: Kind, body: BaseModel, sender: str, key: SigningKey, now: datetime) -> bytes:
     """Sign ``body`` as ``sender`` and return the wire bytes."""
+    return seal_signed(kind, body, sender, key, now)[0]
+
+
+def seal_signed(
+    kind: Kind, body: BaseModel, sender: str, key: SigningKey, now: datetime
+) -> tuple[bytes, str]:
+    """Like ``seal``, also returning the signed document (whose digest chains events)."""
     if not isinstance(body, BODY_MODELS[kind]):
         raise TypeError(f"{type(body).__name__} is not a {kind} body")
     document = {
@@ -86,7 +93,7 @@ def seal(kind: Kind, body: BaseModel, sender: str, key: SigningKey, now: datetim
     }
     signed = json.dumps(document, ensure_ascii=False, separators=(",", ":"))
     wire = {"signed": signed, "sig": key.sign(signed.encode("utf-8"))}
-    return json.dumps(wire, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return json.dumps(wire, ensure_ascii=False, separators=(",", ":")).encode("utf-8"), signed
 
 
 def open_envelope(

@@ -39,7 +39,9 @@ class FakeBroker:
         self.links.append(transport)
         return transport
 
-    def route(self, sender: str, topic: str, payload: bytes, retain: bool, expiry: int | None) -> None:
+    def route(
+        self, sender: str, topic: str, payload: bytes, retain: bool, expiry: int | None
+    ) -> None:
         """Record and deliver one publish."""
         self.log.append(Published(sender, topic, payload, retain, expiry))
         if retain:

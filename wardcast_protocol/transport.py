@@ -135,7 +135,7 @@ class MqttLink:
 
     def start(self) -> None:
         """Begin connecting in paho's background thread."""
-        props = Properties(PacketTypes.CONNECT)
+        props = Properties(PacketTypes.CONNECT)  # type: ignore[no-untyped-call]
         props.SessionExpiryInterval = self._session_expiry_s
         self._client.connect_async(
             self._address.host,
@@ -166,7 +166,7 @@ class MqttLink:
         """Publish at QoS 1 (paho queues it while the link is down)."""
         props = None
         if expiry_s is not None:
-            props = Properties(PacketTypes.PUBLISH)
+            props = Properties(PacketTypes.PUBLISH)  # type: ignore[no-untyped-call]
             props.MessageExpiryInterval = max(1, int(expiry_s))
         self._client.publish(topic, payload, qos=QOS, retain=retain, properties=props)
 

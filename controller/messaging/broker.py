@@ -76,7 +76,10 @@ class EmbeddedBroker:
         self.state_dir.mkdir(parents=True, exist_ok=True)
         # Started as root, mosquitto drops to user "mosquitto": its files must be
         # readable (and the persistence dir writable) by that user.
-        os.chmod(self.state_dir, 0o777)
+        os.chmod(self.state_dir, 0o755)
+        if os.geteuid() == 0:
+            with contextlib.suppress(LookupError, OSError):
+                shutil.chown(self.state_dir, user="mosquitto")
         conf = self.state_dir / "mosquitto.conf"
         lines = [
             f"listener {self.port} {self.host}",
@@ -110,7 +113,10 @@ class EmbeddedBroker:
             if self._proc.poll() is not None:
                 text = log_path.read_text(errors="replace")[-2000:]
                 raise BrokerUnavailable(f"mosquitto exited at start: {text}")
-            with contextlib.suppress(OSError), socket.create_connection((self.host, self.port), 0.2):
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection((self.host, self.port), 0.2),
+            ):
                 log.info("embedded mosquitto listening on %s", self.url)
                 return self
             time.sleep(0.02)

@@ -72,7 +72,7 @@ def test_last_will_announces_offline_when_a_device_vanishes(broker: EmbeddedBrok
     device.start()
     assert got.get(timeout=5)[1] == b"online"
     # Kill the socket without a DISCONNECT: the broker must send the will.
-    device._client.socket().close()  # noqa: SLF001 - simulating a dead link
-    device._client.loop_stop()  # noqa: SLF001
+    device._client.socket().close()
+    device._client.loop_stop()
     assert got.get(timeout=10)[1] == b"offline"
     watcher.stop()
