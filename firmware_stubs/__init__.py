@@ -1,1 +1,4 @@
-"""The Raspberry Pi hardware interface (amplifier relay, volume, sensors, watchdog) with simulated drivers."""
+"""The Raspberry Pi hardware interface, with simulated drivers.
+
+Amplifier relay, volume, sensors and watchdog.
+"""
