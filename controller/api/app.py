@@ -1,0 +1,43 @@
+"""The FastAPI application factory."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from controller.api.errors import install_error_handlers
+from controller.api.routes import broadcasts, bulletins, devices, evidence, media, system
+from controller.runtime import ControllerRuntime
+from controller.settings import Settings, get_settings
+
+
+def create_app(
+    settings: Settings | None = None, runtime: ControllerRuntime | None = None
+) -> FastAPI:
+    """Build the app; it starts (and stops) its runtime unless one is given started."""
+    owns_runtime = runtime is None
+    rt = runtime or ControllerRuntime(settings or get_settings())
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        if owns_runtime:
+            rt.start()
+        try:
+            yield
+        finally:
+            if owns_runtime:
+                rt.stop()
+
+    app = FastAPI(
+        title="Wardcast",
+        summary="Đài truyền thanh thông minh — smart loudspeaker controller for wards.",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.runtime = rt
+    install_error_handlers(app)
+    for module in (system, devices, bulletins, broadcasts, evidence, media):
+        app.include_router(module.router)
+    return app

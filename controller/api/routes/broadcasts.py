@@ -1,0 +1,80 @@
+"""Broadcasts: send a bulletin to devices at a time or now, and follow confirmations."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Query, status
+from sqlalchemy.orm import Session
+
+from controller.api.deps import ActorDep, BroadcastsDep, RuntimeDep, SessionDep
+from controller.api.schemas.broadcasts import BroadcastCreate, BroadcastPublic, TargetStatus
+from controller.db.models import Broadcast
+from controller.domain import broadcasts as domain
+from controller.domain.broadcasts import BroadcastRequest
+from wardcast_protocol.messages import Priority
+
+router = APIRouter(prefix="/api/v1/broadcasts", tags=["broadcasts"])
+
+
+def to_public(session: Session, broadcast: Broadcast) -> BroadcastPublic:
+    """A broadcast with each target's confirmation so far."""
+    confirmed = domain.confirmations(session, broadcast.id)
+    targets = []
+    for target in sorted(broadcast.targets, key=lambda t: t.device_id):
+        row = confirmed.get(target.device_id)
+        targets.append(
+            TargetStatus(
+                device_id=target.device_id,
+                outcome=row.outcome if row else None,
+                actual_start=row.actual_start if row else None,
+                played_duration_s=row.played_duration_s if row else None,
+                reason=row.reason if row else None,
+            )
+        )
+    return BroadcastPublic(
+        id=broadcast.id,
+        bulletin_id=broadcast.bulletin_id,
+        bulletin_title=broadcast.bulletin.title,
+        trigger=broadcast.trigger,
+        priority=Priority(broadcast.priority),
+        planned_start=broadcast.planned_start,
+        planned_duration_s=broadcast.bulletin.media.duration_s,
+        immediate=broadcast.immediate,
+        expires_at=broadcast.expires_at,
+        status=broadcast.status,
+        created_at=broadcast.created_at,
+        targets=targets,
+    )
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create(
+    body: BroadcastCreate,
+    service: BroadcastsDep,
+    runtime: RuntimeDep,
+    actor: ActorDep,
+) -> BroadcastPublic:
+    """Schedule a broadcast (or play it now when `start_at` is omitted)."""
+    request = BroadcastRequest(
+        body.bulletin_id, body.device_ids, body.start_at, body.priority, actor
+    )
+    broadcast = service.schedule(request)
+    with runtime.db.session() as session:
+        return to_public(session, domain.get_broadcast(session, broadcast.id))
+
+
+@router.get("")
+def list_all(
+    session: SessionDep,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[BroadcastPublic]:
+    """Broadcasts, latest planned first."""
+    return [to_public(session, b) for b in domain.list_broadcasts(session, limit, offset)]
+
+
+@router.get("/{broadcast_id}")
+def read(broadcast_id: str, session: SessionDep) -> BroadcastPublic:
+    """One broadcast with its confirmations."""
+    return to_public(session, domain.get_broadcast(session, broadcast_id))

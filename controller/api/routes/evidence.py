@@ -1,0 +1,49 @@
+"""Evidence: confirmed plays by device and period; refused messages for review."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query
+from pydantic import AwareDatetime
+
+from controller.api.deps import SessionDep
+from controller.api.schemas.evidence import EvidencePublic, RejectedPublic
+from controller.db.models import PlaybackEvidence
+from controller.domain import evidence as domain
+
+router = APIRouter(prefix="/api/v1", tags=["evidence"])
+
+
+def to_public(row: PlaybackEvidence) -> EvidencePublic:
+    """A row with its start offset computed."""
+    public = EvidencePublic.model_validate(row)
+    if row.actual_start is not None:
+        offset = round((row.actual_start - row.planned_start).total_seconds(), 3)
+        public = public.model_copy(update={"start_offset_s": offset})
+    return public
+
+
+@router.get("/evidence")
+def read_evidence(
+    session: SessionDep,
+    device_id: str | None = None,
+    broadcast_id: str | None = None,
+    start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
+    end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 500,
+    offset: Annotated[int, Query(ge=0)] = 0,
+) -> list[EvidencePublic]:
+    """Confirmed plays whose planned start is in [from, to), oldest first."""
+    begin: datetime | None = start
+    rows = domain.query_evidence(session, device_id, begin, end, broadcast_id, limit, offset)
+    return [to_public(r) for r in rows]
+
+
+@router.get("/rejected-messages")
+def read_rejected(
+    session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+) -> list[RejectedPublic]:
+    """Messages refused at the door (bad signature, malformed…), newest first."""
+    return [RejectedPublic.model_validate(r) for r in domain.list_rejections(session, limit)]

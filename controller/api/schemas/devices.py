@@ -1,0 +1,42 @@
+"""Device schemas."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from wardcast_protocol.topics import DEVICE_ID_PATTERN
+
+
+class DeviceCreate(BaseModel):
+    """Register an edge device (cụm loa) with the public half of its signing key."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    device_id: str = Field(
+        pattern=f"^{DEVICE_ID_PATTERN}$",
+        description="Stable id, also used in MQTT topics: letters, digits, '.', '_', '-'.",
+        examples=["to-dan-pho-3"],
+    )
+    name: str = Field(default="", max_length=200, description="Human name, e.g. 'Tổ dân phố 3'.")
+    public_key: str = Field(
+        min_length=40, max_length=64, description="Base64 of the raw 32-byte Ed25519 public key."
+    )
+
+
+class DevicePublic(BaseModel):
+    """A device as the API shows it."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: str
+    name: str
+    public_key: str
+    registered_at: datetime
+    online: bool
+    last_seen_at: datetime | None
+    plan_version: int = Field(description="Version of the plan the controller last published.")
+    reported_plan_version: int | None = Field(description="Version the agent says it runs.")
+    clock_offset_s: float | None = Field(description="Device clock minus controller clock.")
+    pending_events: int | None = Field(description="Events the agent holds unacknowledged.")

@@ -1,0 +1,97 @@
+"""The ``wardcast`` command: serve, demo, keys, and the edge agent's commands.
+
+Heavy imports happen inside commands, so ``wardcast agent`` on a Raspberry Pi does
+not load the web stack.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from edge_agent.cli import app as agent_app
+
+app = typer.Typer(
+    help="Wardcast — đài truyền thanh thông minh: smart loudspeaker controller for wards.",
+    no_args_is_help=True,
+)
+keys_app = typer.Typer(help="Ed25519 keys for the controller and devices.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(agent_app, name="agent", help="Run edge agents (on a Pi, or simulated).")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Listen address (WARDCAST_HTTP_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port (WARDCAST_HTTP_PORT).")] = None,
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING…")] = "INFO",
+) -> None:
+    """Run the controller: API, MQTT bridge, and an embedded broker unless one is set."""
+    import uvicorn
+
+    from controller.api.app import create_app
+    from controller.logs import configure_logging
+    from controller.settings import Settings
+
+    configure_logging(log_level)
+    overrides: dict[str, object] = {}
+    if host is not None:
+        overrides["http_host"] = host
+    if port is not None:
+        overrides["http_port"] = port
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    uvicorn.run(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level=log_level.lower(),
+    )
+
+
+@app.command()
+def demo(
+    smoke: Annotated[
+        bool, typer.Option(help="Broadcast one bulletin, wait for every confirmation, exit.")
+    ] = False,
+    agents: Annotated[int, typer.Option(min=1, max=1000, help="Simulated edge agents.")] = 3,
+    port: Annotated[int | None, typer.Option(help="API port (default 8000; smoke: free).")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Where the demo keeps its state.")] = None,
+    deadline_s: Annotated[float, typer.Option(help="Smoke: how long to wait.")] = 60.0,
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING…")] = "INFO",
+) -> None:
+    """Start the controller with embedded defaults and simulated agents (Ctrl-C stops)."""
+    from controller.demo import run_demo
+    from controller.logs import configure_logging
+
+    configure_logging("WARNING" if smoke and log_level == "INFO" else log_level)
+    code = run_demo(smoke=smoke, agents=agents, port=port, data_dir=data_dir, deadline_s=deadline_s)
+    raise typer.Exit(code)
+
+
+@keys_app.command("generate")
+def keys_generate(
+    path: Annotated[Path, typer.Argument(help="Private key file to create (mode 0600).")],
+) -> None:
+    """Create a key file and print its public key (to register the device)."""
+    from wardcast_protocol.signing import SigningKey
+
+    if path.exists():
+        typer.echo(f"{path} exists; refusing to overwrite a key", err=True)
+        raise typer.Exit(2)
+    key = SigningKey.generate()
+    key.save(path)
+    typer.echo(key.public_key_b64)
+
+
+@keys_app.command("show")
+def keys_show(path: Annotated[Path, typer.Argument(help="Private key file.")]) -> None:
+    """Print the public key of a key file."""
+    from wardcast_protocol.signing import InvalidKey, SigningKey
+
+    try:
+        key = SigningKey.from_b64(path.read_text(encoding="ascii"))
+    except (OSError, InvalidKey) as exc:
+        typer.echo(f"cannot read key {path}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(key.public_key_b64)

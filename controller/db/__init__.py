@@ -1,0 +1,1 @@
+"""Storage: engine, sessions, the ORM models and migrations."""

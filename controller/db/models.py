@@ -1,0 +1,176 @@
+"""ORM models: the controller's tables, named after the field.
+
+Timestamps use ``UtcDateTime`` (aware, UTC). Ids are short prefixed strings so they
+read well in logs, topics and evidence.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from controller.db.types import UtcDateTime
+
+
+def new_id(prefix: str) -> str:
+    """A fresh id such as ``bul-3f9a1c0d2b4e5f60``."""
+    return f"{prefix}-{uuid.uuid4().hex[:16]}"
+
+
+class Base(DeclarativeBase):
+    """Declarative base of every table."""
+
+
+class Device(Base):
+    """A loudspeaker cluster's edge agent (cụm loa), registered with its public key."""
+
+    __tablename__ = "devices"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), default="")
+    public_key: Mapped[str] = mapped_column(String(64))
+    registered_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    online: Mapped[bool] = mapped_column(Boolean, default=False)
+    last_seen_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    plan_version: Mapped[int] = mapped_column(Integer, default=0)
+    reported_plan_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    clock_offset_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    pending_events: Mapped[int | None] = mapped_column(Integer, nullable=True)
+
+
+class MediaAsset(Base):
+    """A prepared audio file in the content-addressed store."""
+
+    __tablename__ = "media_assets"
+
+    sha256: Mapped[str] = mapped_column(String(64), primary_key=True)
+    size_bytes: Mapped[int] = mapped_column(Integer)
+    duration_s: Mapped[float] = mapped_column(Float)
+    content_type: Mapped[str] = mapped_column(String(64))
+    extension: Mapped[str] = mapped_column(String(8))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class Bulletin(Base):
+    """A piece of content (bản tin): text spoken by TTS, or an uploaded recording."""
+
+    __tablename__ = "bulletins"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    title: Mapped[str] = mapped_column(String(300))
+    origin: Mapped[str] = mapped_column(String(16))  # "text" or "upload"
+    text: Mapped[str | None] = mapped_column(Text, nullable=True)
+    original_filename: Mapped[str | None] = mapped_column(String(300), nullable=True)
+    tts_engine: Mapped[str | None] = mapped_column(String(32), nullable=True)
+    chime: Mapped[bool] = mapped_column(Boolean, default=False)
+    priority: Mapped[str] = mapped_column(String(16), default="normal")
+    source_level: Mapped[str] = mapped_column(String(16), default="commune")
+    media_sha256: Mapped[str] = mapped_column(ForeignKey("media_assets.sha256"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+
+    media: Mapped[MediaAsset] = relationship(lazy="joined")
+
+
+class Broadcast(Base):
+    """A bulletin sent to a set of devices at a planned instant, or now (phát sóng)."""
+
+    __tablename__ = "broadcasts"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bulletin_id: Mapped[str] = mapped_column(ForeignKey("bulletins.id"))
+    trigger: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[str] = mapped_column(String(16))
+    planned_start: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    immediate: Mapped[bool] = mapped_column(Boolean, default=False)
+    expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    status: Mapped[str] = mapped_column(String(16), default="scheduled")
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    created_by: Mapped[str] = mapped_column(String(100), default="")
+
+    bulletin: Mapped[Bulletin] = relationship(lazy="joined")
+    targets: Mapped[list[BroadcastTarget]] = relationship(
+        back_populates="broadcast", cascade="all, delete-orphan", lazy="selectin"
+    )
+
+
+class BroadcastTarget(Base):
+    """One device a broadcast is meant for."""
+
+    __tablename__ = "broadcast_targets"
+
+    broadcast_id: Mapped[str] = mapped_column(ForeignKey("broadcasts.id"), primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), primary_key=True)
+
+    broadcast: Mapped[Broadcast] = relationship(back_populates="targets")
+
+
+class PlaybackEvidence(Base):
+    """One play as the device confirmed it, with its signed original (as-played log).
+
+    Stored once per (device, event id), however often it is delivered.
+    """
+
+    __tablename__ = "playback_evidence"
+    __table_args__ = (
+        UniqueConstraint("device_id", "event_id", name="uq_evidence_device_event"),
+        Index("ix_evidence_device_start", "device_id", "planned_start"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    device_id: Mapped[str] = mapped_column(String(64))
+    event_id: Mapped[str] = mapped_column(String(64))
+    seq: Mapped[int] = mapped_column(Integer)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    digest: Mapped[str] = mapped_column(String(64))
+    item_id: Mapped[str] = mapped_column(String(64))
+    broadcast_id: Mapped[str] = mapped_column(String(64), index=True)
+    bulletin_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    trigger: Mapped[str] = mapped_column(String(16))
+    priority: Mapped[str] = mapped_column(String(16))
+    source_level: Mapped[str] = mapped_column(String(16))
+    media_sha256: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    planned_start: Mapped[datetime] = mapped_column(UtcDateTime)
+    planned_duration_s: Mapped[float] = mapped_column(Float)
+    actual_start: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    played_duration_s: Mapped[float] = mapped_column(Float)
+    outcome: Mapped[str] = mapped_column(String(16))
+    reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    plan_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    amplifier_on: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
+    volume: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    signed: Mapped[str] = mapped_column(Text)
+    sig: Mapped[str] = mapped_column(String(128))
+
+
+class RejectedMessageLog(Base):
+    """A message refused at the door (bad JSON, bad signature…), kept for security review."""
+
+    __tablename__ = "rejected_messages"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    received_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    topic: Mapped[str] = mapped_column(String(300))
+    device_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    reason: Mapped[str] = mapped_column(String(32))
+    detail: Mapped[str] = mapped_column(String(1000))
+    payload_sha256: Mapped[str] = mapped_column(String(64))
+    payload_excerpt: Mapped[str] = mapped_column(String(600))
+    payload_size: Mapped[int] = mapped_column(Integer)
+    extra: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)

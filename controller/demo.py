@@ -1,0 +1,240 @@
+"""The demo: the controller with embedded defaults and simulated edge agents.
+
+``wardcast demo`` serves the API on http://127.0.0.1:8000 until Ctrl-C, with a
+welcome bulletin broadcast shortly after start so the log shows a full round trip.
+``wardcast demo --smoke`` is the end-to-end test: it broadcasts one Vietnamese TTS
+bulletin to every agent a few seconds ahead, waits for each signed confirmation,
+prints one line per agent and exits non-zero if any did not confirm in time.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import uvicorn
+from edge_agent.fleet import AgentFleet
+
+from controller.api.app import create_app
+from controller.domain.devices import register_device
+from controller.messaging.broker import free_port
+from controller.runtime import ControllerRuntime
+from controller.settings import Settings
+from edge_agent.config import AgentConfig
+from wardcast_protocol.signing import SigningKey
+
+log = logging.getLogger(__name__)
+
+DEMO_TITLE = "Thông báo thử hệ thống"
+DEMO_TEXT = (
+    "Đài truyền thanh phường xin thông báo: hệ thống loa thông minh đang được thử nghiệm. "
+    "Xin cảm ơn bà con đã lắng nghe."
+)
+LEAD_S = 6.0
+
+
+def provision_agents(runtime: ControllerRuntime, count: int, broker_url: str) -> list[AgentConfig]:
+    """Create (or reuse) each simulated device's key and register it with the controller."""
+    configs = []
+    with runtime.db.session() as session:
+        for n in range(1, count + 1):
+            device_id = f"demo-to-{n:03d}"
+            data_dir = runtime.settings.data_dir / "agents" / device_id
+            key = SigningKey.load_or_create(data_dir / "device.key")
+            register_device(
+                session, device_id, f"Tổ dân phố {n}", key.public_key_b64, runtime.clock.now()
+            )
+            configs.append(
+                AgentConfig(
+                    device_id=device_id,
+                    controller_public_key=runtime.key.public_key_b64,
+                    data_dir=data_dir,
+                    broker_url=broker_url,
+                    player="simulated",
+                    # The demo's clips are seconds long: resend quickly so a dropped
+                    # confirmation shows up again while someone is watching.
+                    resend_interval_s=5.0,
+                )
+            )
+    return configs
+
+
+class _Server:
+    """uvicorn in a background thread, for the smoke run."""
+
+    def __init__(self, app: object, host: str, port: int) -> None:
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning")  # type: ignore[arg-type]
+        self.server = uvicorn.Server(config)
+        self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
+
+    def start(self, timeout_s: float = 15.0) -> None:
+        self.thread.start()
+        deadline = time.monotonic() + timeout_s
+        while not self.server.started:
+            if time.monotonic() > deadline or not self.thread.is_alive():
+                raise RuntimeError("the API server did not start")
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+def _broadcast_demo_bulletin(http: httpx.Client, device_ids: list[str]) -> tuple[str, float]:
+    """Create the demo bulletin and broadcast it a few seconds ahead; (id, duration)."""
+    bulletin = http.post("/api/v1/bulletins", json={"title": DEMO_TITLE, "text": DEMO_TEXT})
+    if bulletin.status_code != 201:
+        raise RuntimeError(f"bulletin refused: {bulletin.status_code} {bulletin.text}")
+    b = bulletin.json()
+    print(
+        f"bulletin {b['id']}: {b['media']['duration_s']:.1f} s spoken by {b['tts_engine']}, "
+        f"sha256 {b['media']['sha256'][:12]}…"
+    )
+    start_at = datetime.now(UTC) + timedelta(seconds=LEAD_S)
+    created = http.post(
+        "/api/v1/broadcasts",
+        json={"bulletin_id": b["id"], "device_ids": device_ids, "start_at": start_at.isoformat()},
+    )
+    if created.status_code != 201:
+        raise RuntimeError(f"broadcast refused: {created.status_code} {created.text}")
+    broadcast_id: str = created.json()["id"]
+    print(f"broadcast {broadcast_id} to {len(device_ids)} agents at {start_at:%H:%M:%S.%f} UTC")
+    return broadcast_id, float(b["media"]["duration_s"])
+
+
+def _await_confirmations(
+    http: httpx.Client, broadcast_id: str, device_ids: list[str], timeout_s: float
+) -> dict[str, dict[str, Any]]:
+    """Poll the evidence until every device confirmed or the time is up."""
+    wait_until = time.monotonic() + timeout_s
+    rows: dict[str, dict[str, Any]] = {}
+    while time.monotonic() < wait_until and len(rows) < len(device_ids):
+        got = http.get("/api/v1/evidence", params={"broadcast_id": broadcast_id})
+        rows = {r["device_id"]: r for r in got.json()}
+        time.sleep(0.25)
+    return rows
+
+
+def _report(device_ids: list[str], rows: dict[str, dict[str, Any]]) -> int:
+    """One line per agent; returns how many did not complete."""
+    failed = 0
+    for device_id in device_ids:
+        row = rows.get(device_id)
+        if row is None:
+            print(f"{device_id}: NO CONFIRMATION within the deadline")
+            failed += 1
+            continue
+        print(
+            f"{device_id}: planned {row['planned_start']} actual {row['actual_start']} "
+            f"(offset {row['start_offset_s']:+.3f} s) played {row['played_duration_s']:.2f} s "
+            f"of {row['planned_duration_s']:.2f} s, outcome {row['outcome']}"
+        )
+        if row["outcome"] != "completed":
+            failed += 1
+    return failed
+
+
+def _smoke(base: str, device_ids: list[str], deadline_s: float) -> int:
+    """Broadcast one bulletin and wait for every agent's confirmation."""
+    with httpx.Client(base_url=base, timeout=60) as http:
+        try:
+            broadcast_id, duration = _broadcast_demo_bulletin(http, device_ids)
+        except RuntimeError as exc:
+            print(f"FAIL: {exc}")
+            return 1
+        rows = _await_confirmations(http, broadcast_id, device_ids, LEAD_S + duration + deadline_s)
+    failed = _report(device_ids, rows)
+    print(f"smoke: {len(device_ids) - failed} passed, {failed} failed")
+    return 1 if failed else 0
+
+
+def _welcome(base: str, device_ids: list[str]) -> None:
+    """In the interactive demo: one broadcast soon after start, to show the round trip."""
+    with httpx.Client(base_url=base, timeout=60) as http:
+        for _ in range(100):
+            try:
+                if http.get("/api/v1/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        try:
+            broadcast_id, duration = _broadcast_demo_bulletin(http, device_ids)
+        except (RuntimeError, httpx.HTTPError) as exc:
+            print(f"welcome broadcast failed: {exc}")
+            return
+        rows = _await_confirmations(http, broadcast_id, device_ids, LEAD_S + duration + 30)
+    _report(device_ids, rows)
+
+
+def run_demo(
+    *,
+    smoke: bool,
+    agents: int,
+    port: int | None,
+    data_dir: Path | None,
+    deadline_s: float,
+) -> int:
+    """Run the demo (or the smoke test); returns the process exit code."""
+    tmp: Path | None = None
+    if data_dir is None and smoke:
+        tmp = Path(tempfile.mkdtemp(prefix="wardcast-smoke-"))
+        data_dir = tmp
+    overrides: dict[str, object] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    overrides["http_port"] = port if port is not None else (free_port() if smoke else 8000)
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    runtime = ControllerRuntime(settings)
+    fleet: AgentFleet | None = None
+    try:
+        runtime.start()
+        assert runtime.broker_url is not None
+        configs = provision_agents(runtime, agents, runtime.broker_url)
+        fleet = AgentFleet(configs)
+        fleet.start()
+        app = create_app(runtime=runtime)
+        base = settings.resolved_public_base_url
+        if smoke:
+            server = _Server(app, settings.http_host, settings.http_port)
+            server.start()
+            try:
+                return _smoke(base, [c.device_id for c in configs], deadline_s)
+            finally:
+                server.stop()
+        _print_banner(base, runtime, configs)
+        device_ids = [c.device_id for c in configs]
+        threading.Thread(target=_welcome, args=(base, device_ids), daemon=True).start()
+        uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning")
+        return 0
+    finally:
+        if fleet is not None:
+            fleet.stop()
+        runtime.stop()
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _print_banner(base: str, runtime: ControllerRuntime, configs: list[AgentConfig]) -> None:
+    ids = ", ".join(f'"{c.device_id}"' for c in configs)
+    print(
+        f"""
+Wardcast demo — controller {base}  (OpenAPI docs: {base}/docs)
+  broker   {runtime.broker_url} (embedded mosquitto)
+  database {runtime.db.url}
+  agents   {len(configs)} simulated: {ids}
+
+Try it (Ctrl-C stops everything):
+  curl -s -X POST {base}/api/v1/bulletins -H 'content-type: application/json' \\
+       -d '{{"title": "{DEMO_TITLE}", "text": "{DEMO_TEXT}"}}'
+  curl -s -X POST {base}/api/v1/broadcasts -H 'content-type: application/json' \\
+       -d '{{"bulletin_id": "<id from above>", "device_ids": [{ids}]}}'
+  curl -s {base}/api/v1/evidence
+"""
+    )

@@ -1,0 +1,1 @@
+"""Domain services: what the controller does, free of HTTP and of MQTT."""

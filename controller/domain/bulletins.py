@@ -1,0 +1,173 @@
+"""Bulletins (bản tin): text spoken by TTS or an uploaded recording, prepared once.
+
+Preparation (speech, loudness, chime, encoding) happens when the bulletin is
+created, so a broadcast never waits for ffmpeg and every device plays the same
+bytes, named by their sha256.
+"""
+
+from __future__ import annotations
+
+import logging
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from controller.audio import (
+    AudioRejected,
+    MediaStore,
+    MediaStoreFull,
+    PreparedAudio,
+    SpeechFailed,
+    prepare,
+    speak,
+)
+from controller.db.models import Bulletin, MediaAsset, new_id
+from controller.domain.errors import InvalidInput, NotFound, TooLarge, Unavailable
+from controller.settings import Settings
+from wardcast_protocol.messages import Priority, SourceLevel
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class BulletinDraft:
+    """What an officer gives to create a bulletin (text or upload alike)."""
+
+    title: str
+    priority: Priority = Priority.NORMAL
+    source_level: SourceLevel = SourceLevel.COMMUNE
+    chime: bool | None = None
+    created_by: str = ""
+
+
+class BulletinService:
+    """Creates bulletins: validates, speaks or decodes, prepares and stores audio."""
+
+    def __init__(self, settings: Settings, store: MediaStore) -> None:
+        self._settings = settings
+        self._store = store
+
+    def _title(self, draft: BulletinDraft) -> str:
+        title = draft.title.strip()
+        if not title:
+            raise InvalidInput("a bulletin needs a title")
+        if len(title) > 300:
+            raise InvalidInput("the title is longer than 300 characters")
+        return title
+
+    def create_from_text(
+        self, session: Session, draft: BulletinDraft, text: str, now: datetime
+    ) -> Bulletin:
+        """Speak ``text`` (Vietnamese by default) and store it as a bulletin."""
+        title = self._title(draft)
+        body = " ".join(text.split())
+        if not body:
+            raise InvalidInput("the bulletin text is empty")
+        if len(body) > self._settings.max_text_chars:
+            raise TooLarge(
+                f"the text has {len(body)} characters; the limit is {self._settings.max_text_chars}"
+            )
+        chime = self._settings.chime_default if draft.chime is None else draft.chime
+        with tempfile.TemporaryDirectory(prefix="wardcast-tts-") as tmp:
+            try:
+                speech = speak(
+                    body,
+                    Path(tmp),
+                    lang=self._settings.tts_language,
+                    gtts_enabled=self._settings.gtts_enabled,
+                    gtts_timeout_s=self._settings.gtts_timeout_s,
+                    espeak_voice=self._settings.espeak_voice,
+                )
+            except SpeechFailed as exc:
+                raise Unavailable(f"text to speech failed: {exc}") from exc
+            prepared = self._prepare(speech.path, chime)
+        bulletin = self._save(session, draft, title, prepared, now, chime)
+        bulletin.origin = "text"
+        bulletin.text = body
+        bulletin.tts_engine = speech.engine
+        return bulletin
+
+    def create_from_upload(
+        self, session: Session, draft: BulletinDraft, path: Path, filename: str, now: datetime
+    ) -> Bulletin:
+        """Prepare an uploaded recording (any format ffmpeg reads) as a bulletin."""
+        title = self._title(draft)
+        chime = False if draft.chime is None else draft.chime
+        prepared = self._prepare(path, chime)
+        bulletin = self._save(session, draft, title, prepared, now, chime)
+        bulletin.origin = "upload"
+        bulletin.original_filename = Path(filename).name[:300] or None
+        return bulletin
+
+    def _prepare(self, source: Path, chime: bool) -> PreparedAudio:
+        try:
+            return prepare(
+                source,
+                target_lufs=self._settings.loudness_target_lufs,
+                chime=chime,
+                max_duration_s=self._settings.max_audio_s,
+            )
+        except AudioRejected as exc:
+            raise InvalidInput(f"the audio was refused: {exc}") from exc
+
+    def _save(
+        self,
+        session: Session,
+        draft: BulletinDraft,
+        title: str,
+        prepared: PreparedAudio,
+        now: datetime,
+        chime: bool,
+    ) -> Bulletin:
+        try:
+            stored = self._store.put(
+                prepared.data, extension=prepared.extension, content_type=prepared.content_type
+            )
+        except MediaStoreFull as exc:
+            raise Unavailable(f"the media store is full: {exc}") from exc
+        if session.get(MediaAsset, stored.sha256) is None:
+            session.add(
+                MediaAsset(
+                    sha256=stored.sha256,
+                    size_bytes=stored.size_bytes,
+                    duration_s=prepared.duration_s,
+                    content_type=stored.content_type,
+                    extension=stored.extension,
+                    created_at=now,
+                )
+            )
+        bulletin = Bulletin(
+            id=new_id("bul"),
+            title=title,
+            origin="text",
+            chime=chime,
+            priority=draft.priority.value,
+            source_level=draft.source_level.value,
+            media_sha256=stored.sha256,
+            created_at=now,
+            created_by=draft.created_by,
+        )
+        session.add(bulletin)
+        session.flush()
+        session.refresh(bulletin)
+        log.info("bulletin %s stored: %.1f s, %s", bulletin.id, prepared.duration_s, stored.sha256)
+        return bulletin
+
+
+def get_bulletin(session: Session, bulletin_id: str) -> Bulletin:
+    """The bulletin, or NotFound."""
+    bulletin = session.get(Bulletin, bulletin_id)
+    if bulletin is None:
+        raise NotFound(f"no bulletin {bulletin_id!r}")
+    return bulletin
+
+
+def list_bulletins(session: Session, limit: int = 100, offset: int = 0) -> Sequence[Bulletin]:
+    """Newest first."""
+    query = select(Bulletin).order_by(Bulletin.created_at.desc()).limit(limit).offset(offset)
+    return session.scalars(query).all()

@@ -1,0 +1,155 @@
+"""The controller's ear: every message from devices comes through here.
+
+Each payload is checked (size, shape, signature against the device's registered
+key, schema) before anything is stored; a refused payload is logged and kept as a
+rejected message with its reason, never as evidence. Nothing a device sends can
+crash this loop.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from typing import cast
+
+from controller.db.session import Database
+from controller.domain import devices as device_domain
+from controller.domain import evidence as evidence_domain
+from controller.domain.errors import DomainError
+from controller.domain.plans import PlanPublisher
+from controller.messaging.outbound import MqttOutbound
+from wardcast_protocol.clock import Clock
+from wardcast_protocol.envelope import RejectedMessage, Verified, open_envelope
+from wardcast_protocol.messages import Availability, DeviceState, Kind, PlaybackEvent
+from wardcast_protocol.topics import DeviceChannel, all_devices, parse
+from wardcast_protocol.transport import Transport
+
+log = logging.getLogger(__name__)
+
+_INBOUND = {
+    DeviceChannel.EVENT: Kind.EVENT,
+    DeviceChannel.AVAILABILITY: Kind.AVAILABILITY,
+    DeviceChannel.STATE: Kind.STATE,
+}
+
+
+class ControllerBridge:
+    """Subscribes to device topics, verifies, stores evidence and acknowledges it."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        db: Database,
+        outbound: MqttOutbound,
+        plans: PlanPublisher,
+        clock: Clock,
+    ) -> None:
+        self._transport = transport
+        self._db = db
+        self._outbound = outbound
+        self._plans = plans
+        self._clock = clock
+        self._keys: dict[str, str] = {}
+        self._keys_lock = threading.Lock()
+        self.stored_events = 0
+        self.rejected = 0
+
+    def start(self) -> None:
+        """Subscribe to every device's inbound channels."""
+        self._transport.on_message = self.handle
+        for channel in _INBOUND:
+            self._transport.subscribe(all_devices(channel))
+
+    def forget_key(self, device_id: str) -> None:
+        """Drop a cached key (after a device is re-registered)."""
+        with self._keys_lock:
+            self._keys.pop(device_id, None)
+
+    def _key_of(self, device_id: str) -> str | None:
+        with self._keys_lock:
+            cached = self._keys.get(device_id)
+        if cached is not None:
+            return cached
+        with self._db.session() as session:
+            key = device_domain.public_key_of(session, device_id)
+        if key is not None:
+            with self._keys_lock:
+                self._keys[device_id] = key
+        return key
+
+    def handle(self, topic: str, payload: bytes, retained: bool) -> None:
+        """Entry point for every received message (runs on the transport's thread)."""
+        parsed = parse(topic)
+        if parsed is None or parsed.channel not in _INBOUND:
+            self._reject(topic, None, "bad_topic", "not a device-to-controller topic", payload)
+            return
+        device_id = parsed.device_id
+        if not payload and parsed.channel is not DeviceChannel.EVENT:
+            return  # a cleared retained topic: nothing to read
+        try:
+            verified = open_envelope(
+                payload, _INBOUND[parsed.channel], self._key_of, expected_sender=device_id
+            )
+        except RejectedMessage as exc:
+            self._reject(topic, device_id, exc.reason, exc.detail, payload)
+            return
+        try:
+            if parsed.channel is DeviceChannel.EVENT:
+                self._on_event(device_id, cast(Verified[PlaybackEvent], verified))
+            elif parsed.channel is DeviceChannel.AVAILABILITY:
+                self._on_availability(device_id, cast(Availability, verified.body))
+            else:
+                self._on_state(device_id, cast(DeviceState, verified.body))
+        except DomainError as exc:
+            self._reject(topic, device_id, "refused", exc.message, payload)
+        except Exception as exc:
+            # Storage trouble (disk full, database gone): do NOT ack, so the device
+            # keeps the event in its outbox and sends it again later.
+            log.exception("could not process %s from %s", parsed.channel, device_id)
+            self._reject(topic, device_id, "internal_error", repr(exc)[:500], payload)
+
+    def _on_event(self, device_id: str, verified: Verified[PlaybackEvent]) -> None:
+        now = self._clock.now()
+        with self._db.session() as session:
+            result = evidence_domain.record_event(session, verified, device_id, now)
+        # Ack only after the commit: the device forgets an event once we have it.
+        self._outbound.ack(device_id, (verified.body.event_id,))
+        if result is evidence_domain.Stored.NEW:
+            self.stored_events += 1
+            log.info(
+                "evidence %s from %s: %s (%s)",
+                verified.body.event_id,
+                device_id,
+                verified.body.outcome,
+                verified.body.item_id,
+            )
+
+    def _on_availability(self, device_id: str, body: Availability) -> None:
+        now = self._clock.now()
+        with self._db.session() as session:
+            came_online = device_domain.mark_availability(
+                session, device_id, body.state == "online", now
+            )
+        log.info("device %s is %s", device_id, body.state)
+        if came_online:
+            # Re-publish the plan on reconnect: cheap, and heals a lost retained copy.
+            with self._plans.lock, self._db.session() as session:
+                for plan in self._plans.build(session, [device_id], now):
+                    self._outbound.publish_plan(plan)
+
+    def _on_state(self, device_id: str, body: DeviceState) -> None:
+        with self._db.session() as session:
+            device_domain.record_state(session, device_id, body, self._clock.now())
+
+    def _reject(
+        self, topic: str, device_id: str | None, reason: str, detail: str, payload: bytes
+    ) -> None:
+        self.rejected += 1
+        log.warning("rejected message on %s: %s (%s)", topic, reason, detail[:200])
+        try:
+            with self._db.session() as session:
+                evidence_domain.record_rejection(
+                    session, topic, device_id, reason, detail, payload, self._clock.now()
+                )
+        except Exception:
+            log.exception("could not record a rejected message")

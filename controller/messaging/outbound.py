@@ -1,0 +1,48 @@
+"""Signs and publishes what the controller sends: plans, commands, acks, availability."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from wardcast_protocol.clock import Clock
+from wardcast_protocol.envelope import CONTROLLER_SENDER, seal
+from wardcast_protocol.messages import Availability, Command, EventAck, Kind, Plan
+from wardcast_protocol.signing import SigningKey
+from wardcast_protocol.topics import CONTROLLER_AVAILABILITY, DeviceChannel, device_topic
+from wardcast_protocol.transport import Transport
+
+
+def controller_availability(key: SigningKey, now: datetime, online: bool) -> tuple[str, bytes]:
+    """The controller's signed availability (used as birth and as last will)."""
+    body = Availability(state="online" if online else "offline")
+    return CONTROLLER_AVAILABILITY, seal(Kind.AVAILABILITY, body, CONTROLLER_SENDER, key, now)
+
+
+class MqttOutbound:
+    """The ``Outbound`` port over a ``Transport``; every payload signed by the controller."""
+
+    def __init__(self, transport: Transport, key: SigningKey, clock: Clock) -> None:
+        self._transport = transport
+        self._key = key
+        self._clock = clock
+
+    def _seal(self, kind: Kind, body: Plan | Command | EventAck) -> bytes:
+        return seal(kind, body, CONTROLLER_SENDER, self._key, self._clock.now())
+
+    def publish_plan(self, plan: Plan) -> None:
+        """Retained: a device that connects later still gets its current plan."""
+        topic = device_topic(plan.device_id, DeviceChannel.PLAN)
+        self._transport.publish(topic, self._seal(Kind.PLAN, plan), retain=True)
+
+    def send_command(self, device_id: str, command: Command) -> None:
+        """Never retained; the broker drops it when it expires undelivered."""
+        remaining = (command.expires_at - self._clock.now()).total_seconds()
+        topic = device_topic(device_id, DeviceChannel.COMMAND)
+        payload = self._seal(Kind.COMMAND, command)
+        self._transport.publish(topic, payload, retain=False, expiry_s=max(1, int(remaining)))
+
+    def ack(self, device_id: str, event_ids: tuple[str, ...]) -> None:
+        """Tell a device these events are stored."""
+        topic = device_topic(device_id, DeviceChannel.ACK)
+        payload = self._seal(Kind.ACK, EventAck(event_ids=event_ids))
+        self._transport.publish(topic, payload, retain=False)

@@ -1,0 +1,93 @@
+"""Wires the controller's parts together, and starts and stops them in order.
+
+One ``ControllerRuntime`` per process: the HTTP app, the CLI and the tests all
+build it from one ``Settings``. Start order matters: broker, database, keys, MQTT
+link, then the bridge, so no device message arrives before it can be stored.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+
+from controller.audio import MediaStore
+from controller.db.session import Database
+from controller.domain.broadcasts import BroadcastService
+from controller.domain.bulletins import BulletinService
+from controller.domain.plans import PlanPublisher
+from controller.messaging.bridge import ControllerBridge
+from controller.messaging.broker import EmbeddedBroker
+from controller.messaging.outbound import MqttOutbound, controller_availability
+from controller.settings import Settings
+from wardcast_protocol.clock import Clock, SystemClock
+from wardcast_protocol.signing import SigningKey
+from wardcast_protocol.transport import BrokerAddress, MqttLink, Transport
+
+log = logging.getLogger(__name__)
+
+
+class ControllerRuntime:
+    """Every long-lived part of the controller."""
+
+    def __init__(
+        self, settings: Settings, *, clock: Clock | None = None, transport: Transport | None = None
+    ) -> None:
+        self.settings = settings
+        self.clock: Clock = clock or SystemClock()
+        self.embedded_broker: EmbeddedBroker | None = None
+        self.broker_url = settings.broker_url
+        self._given_transport = transport
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.db = Database(settings.resolved_database_url)
+        self.key = SigningKey.load_or_create(settings.resolved_controller_key_path)
+        self.media = MediaStore(settings.media_dir)
+        self.plans = PlanPublisher(settings)
+        self.bulletins = BulletinService(settings, self.media)
+        self.transport: Transport | None = None
+        self.outbound: MqttOutbound | None = None
+        self.bridge: ControllerBridge | None = None
+        self.broadcasts: BroadcastService | None = None
+
+    def start(self) -> None:
+        """Start the broker if embedded, migrate, connect, and begin listening."""
+        self.db.migrate()
+        transport = self._given_transport
+        if transport is None:
+            if self.broker_url is None:
+                self.embedded_broker = EmbeddedBroker(
+                    state_dir=self.settings.data_dir / "broker", persistence=True
+                ).start()
+                self.broker_url = self.embedded_broker.url
+            address = BrokerAddress.parse(self.broker_url)
+            key, clock = self.key, self.clock
+            transport = MqttLink(
+                address,
+                client_id=f"wardcast-controller-{socket.gethostname()}"[:64],
+                will=controller_availability(key, clock.now(), online=False),
+                birth=lambda: controller_availability(key, clock.now(), online=True),
+            )
+        self.transport = transport
+        self.outbound = MqttOutbound(transport, self.key, self.clock)
+        self.bridge = ControllerBridge(transport, self.db, self.outbound, self.plans, self.clock)
+        self.broadcasts = BroadcastService(
+            self.db, self.settings, self.outbound, self.plans, self.clock
+        )
+        self.bridge.start()
+        transport.start()
+        if isinstance(transport, MqttLink) and not transport.wait_connected(10):
+            log.warning("broker %s not reachable yet; will keep retrying", self.broker_url)
+        log.info("controller started (broker %s, db %s)", self.broker_url, self.db.url)
+
+    def stop(self) -> None:
+        """Disconnect and stop what this runtime started."""
+        if self.transport is not None:
+            self.transport.stop()
+        if self.embedded_broker is not None:
+            self.embedded_broker.stop()
+        self.db.dispose()
+
+    def require_broadcasts(self) -> BroadcastService:
+        """The broadcast service (only after ``start``)."""
+        if self.broadcasts is None:
+            raise RuntimeError("controller runtime not started")
+        return self.broadcasts

@@ -1,0 +1,104 @@
+"""The controller's settings: one object per process, every field overridable by env.
+
+Defaults run on a laptop: a SQLite file under ``data/``, an embedded mosquitto on a
+free loopback port, the API on 127.0.0.1:8000. Set ``WARDCAST_<FIELD>`` to override.
+"""
+
+from __future__ import annotations
+
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, model_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """Controller configuration (env prefix ``WARDCAST_``)."""
+
+    model_config = SettingsConfigDict(env_prefix="WARDCAST_", extra="forbid")
+
+    environment: Literal["development", "production", "test"] = Field(
+        default="development", description="Production refuses unsafe defaults."
+    )
+    data_dir: Path = Field(
+        default=Path("data"), description="Keys, media store and the default SQLite file."
+    )
+    database_url: str | None = Field(
+        default=None,
+        description="SQLAlchemy URL; default sqlite:///<data_dir>/wardcast.db. "
+        "PostgreSQL: postgresql+psycopg://user@host:port/db.",
+    )
+    broker_url: str | None = Field(
+        default=None,
+        description="mqtt://host:port of the broker; unset = start an embedded mosquitto.",
+    )
+    http_host: str = Field(default="127.0.0.1", description="Address the API listens on.")
+    http_port: int = Field(default=8000, ge=1, le=65535, description="Port the API listens on.")
+    public_base_url: str | None = Field(
+        default=None,
+        description="Base URL agents use to fetch media; default http://<http_host>:<http_port>.",
+    )
+    api_token: str | None = Field(
+        default=None,
+        description="Bearer token required on changing API calls; unset = open (development).",
+    )
+    controller_key_path: Path | None = Field(
+        default=None,
+        description="Controller's Ed25519 key file; default <data_dir>/controller.key.",
+    )
+    # Text to speech.
+    tts_language: str = Field(default="vi", description="Language of spoken bulletins.")
+    gtts_enabled: bool = Field(default=True, description="Try gTTS before the offline voice.")
+    gtts_timeout_s: float = Field(default=8.0, gt=0, description="gTTS network timeout.")
+    espeak_voice: str = Field(default="vi", description="espeak-ng voice: vi, vi-vn-x-central…")
+    # Audio preparation.
+    loudness_target_lufs: float = Field(default=-16.0, ge=-40, le=-5, description="EBU R128.")
+    chime_default: bool = Field(default=True, description="Chime before and after bulletins.")
+    max_upload_bytes: int = Field(default=50 * 1024 * 1024, gt=0, description="Upload cap.")
+    max_audio_s: float = Field(default=1800.0, gt=0, description="Longest accepted audio.")
+    max_text_chars: int = Field(default=5000, gt=0, description="Longest accepted bulletin text.")
+    # Broadcasting.
+    command_expiry_s: int = Field(
+        default=300, gt=0, description="A 'now' command older than this is not played."
+    )
+    plan_horizon_h: int = Field(default=48, gt=0, description="How far ahead plans reach.")
+    plan_history_h: int = Field(
+        default=6, ge=0, description="How long past items stay in a plan (late joiners skip them)."
+    )
+
+    @model_validator(mode="after")
+    def _refuse_open_production(self) -> Settings:
+        if self.environment == "production" and not self.api_token:
+            raise ValueError("WARDCAST_API_TOKEN must be set when WARDCAST_ENVIRONMENT=production")
+        return self
+
+    @property
+    def resolved_database_url(self) -> str:
+        """The database URL, defaulting to a SQLite file in the data directory."""
+        return self.database_url or f"sqlite:///{(self.data_dir / 'wardcast.db').resolve()}"
+
+    @property
+    def resolved_public_base_url(self) -> str:
+        """Base URL of the media endpoint, as agents reach it."""
+        if self.public_base_url:
+            return self.public_base_url.rstrip("/")
+        host = "127.0.0.1" if self.http_host in ("0.0.0.0", "::") else self.http_host
+        return f"http://{host}:{self.http_port}"
+
+    @property
+    def resolved_controller_key_path(self) -> Path:
+        """Where the controller's signing key lives."""
+        return self.controller_key_path or self.data_dir / "controller.key"
+
+    @property
+    def media_dir(self) -> Path:
+        """The content-addressed media store."""
+        return self.data_dir / "media"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process's settings, read once from the environment."""
+    return Settings()
