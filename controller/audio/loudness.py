@@ -1,0 +1,97 @@
+"""EBU R128 loudness normalisation with ffmpeg's ``loudnorm``, in two passes.
+
+One pass would guess the programme's loudness from a 3 s window and ride the gain (audibly, on
+speech); measuring the whole file first lets the second pass apply one constant gain
+(``linear=true``) wherever the true-peak limit allows it.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from controller.audio.errors import AudioProcessingFailed
+from controller.audio.ffmpeg_tools import run, tool
+
+log = logging.getLogger(__name__)
+
+# EBU R128's default loudness range; narrower would squeeze announcements harder than needed.
+LOUDNESS_RANGE_LU = 11.0
+_JSON_TAIL = re.compile(r"\{[^{}]*\}\s*$")
+
+
+@dataclass(frozen=True, slots=True)
+class Measurement:
+    """First-pass statistics that the second pass needs (ffmpeg's names, as strings)."""
+
+    input_i: str
+    input_tp: str
+    input_lra: str
+    input_thresh: str
+    target_offset: str
+
+    @property
+    def integrated_lufs(self) -> float | None:
+        """Integrated loudness of the input; ``None`` when it is too quiet or short to gate."""
+        value = float(self.input_i)
+        return value if math.isfinite(value) else None
+
+
+def target_filter(target_lufs: float, true_peak_db: float) -> str:
+    """The ``loudnorm`` target options shared by both passes."""
+    return f"loudnorm=I={target_lufs:.1f}:TP={true_peak_db:.1f}:LRA={LOUDNESS_RANGE_LU:.1f}"
+
+
+def measure(wav: Path, *, target_lufs: float, true_peak_db: float, timeout_s: float) -> Measurement:
+    """Pass one: measure integrated loudness, true peak, range and gating threshold."""
+    args = [tool("ffmpeg"), "-nostdin", "-hide_banner", "-nostats", "-i", str(wav)]
+    args += ["-af", f"{target_filter(target_lufs, true_peak_db)}:print_format=json"]
+    args += ["-f", "null", "-"]
+    report = parse_report(run(args, timeout_s=timeout_s))
+    return Measurement(
+        input_i=report["input_i"],
+        input_tp=report["input_tp"],
+        input_lra=report["input_lra"],
+        input_thresh=report["input_thresh"],
+        target_offset=report["target_offset"],
+    )
+
+
+def apply_filter(m: Measurement, *, target_lufs: float, true_peak_db: float) -> str:
+    """Pass two: the ``loudnorm`` filter that applies the measured correction linearly."""
+    return (
+        f"{target_filter(target_lufs, true_peak_db)}"
+        f":measured_I={m.input_i}:measured_TP={m.input_tp}:measured_LRA={m.input_lra}"
+        f":measured_thresh={m.input_thresh}:offset={m.target_offset}"
+        ":linear=true:print_format=json"
+    )
+
+
+def log_applied(stderr: str) -> None:
+    """Log how pass two went: ffmpeg silently switches to dynamic mode when linear cannot fit."""
+    try:
+        report = parse_report(stderr)
+    except AudioProcessingFailed:
+        return
+    log.info(
+        "loudnorm %s: output %s LUFS, true peak %s dBTP",
+        report.get("normalization_type", "?"),
+        report.get("output_i", "?"),
+        report.get("output_tp", "?"),
+    )
+
+
+def parse_report(stderr: str) -> dict[str, str]:
+    """The JSON block that ``loudnorm`` prints at the end of ffmpeg's stderr."""
+    found = _JSON_TAIL.search(stderr)
+    if found is None:
+        raise AudioProcessingFailed("ffmpeg loudnorm printed no measurement")
+    try:
+        data = json.loads(found.group(0))
+    except json.JSONDecodeError as exc:
+        raise AudioProcessingFailed("ffmpeg loudnorm printed an unreadable measurement") from exc
+    return {str(k): str(v) for k, v in data.items()}

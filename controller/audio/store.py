@@ -1,0 +1,154 @@
+"""Content-addressed media storage: each file lives at ``root/ab/<sha256>.<ext>``.
+
+Addressing by hash makes storing idempotent (the same bulletin uploaded twice is one file), lets
+an agent verify what it downloaded, and lets HTTP caches keep a file for ever. Writes go to a
+temporary file that is fsynced and renamed, so a reader or a crash never sees half a file.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import errno
+import hashlib
+import os
+import re
+import tempfile
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+_EXTENSION = re.compile(r"[a-z0-9]{1,8}")
+_FULL_ERRNOS = {errno.ENOSPC, errno.EDQUOT}
+_TMP_SUFFIX = ".tmp"
+_STALE_TMP_S = 3600.0  # a temporary file this old belongs to a writer that crashed
+
+CONTENT_TYPES = {
+    "ogg": "audio/ogg",
+    "opus": "audio/ogg",
+    "mp3": "audio/mpeg",
+    "wav": "audio/wav",
+    "m4a": "audio/mp4",
+    "flac": "audio/flac",
+}
+
+
+class MediaStoreFull(OSError):
+    """The disk holding the media store is full; nothing was written."""
+
+
+@dataclass(frozen=True, slots=True)
+class StoredMedia:
+    """A file in the store, named by the sha256 of its bytes."""
+
+    sha256: str
+    path: Path
+    size_bytes: int
+    content_type: str
+    extension: str
+
+
+def is_sha256(value: str) -> bool:
+    """True when ``value`` is a sha256 as the store spells it: 64 lowercase hex digits."""
+    return _SHA256.fullmatch(value) is not None
+
+
+class MediaStore:
+    """Media files on local disk, addressed by content hash."""
+
+    def __init__(self, root: Path) -> None:
+        """Use (and create) ``root``; remove temporary files left by a crashed writer."""
+        self.root = root
+        root.mkdir(parents=True, exist_ok=True)
+        self._sweep_stale_tmp()
+
+    def put(
+        self, data: bytes, *, extension: str = "ogg", content_type: str = "audio/ogg"
+    ) -> StoredMedia:
+        """Store ``data`` (idempotent) and describe it; raises ``MediaStoreFull`` on a full disk.
+
+        When the same bytes are already stored, the existing file is returned untouched, with
+        the extension it was first stored under.
+        """
+        if _EXTENSION.fullmatch(extension) is None:
+            raise ValueError(f"invalid media extension {extension!r}")
+        if not data:
+            raise ValueError("refusing to store an empty media file")
+        sha256 = hashlib.sha256(data).hexdigest()
+        existing = self.get(sha256)
+        if existing is not None:
+            return existing
+        folder = self.root / sha256[:2]
+        folder.mkdir(exist_ok=True)
+        final = folder / f"{sha256}.{extension}"
+        _write_atomically(final, data)
+        return StoredMedia(sha256, final, len(data), content_type, extension)
+
+    def get(self, sha256: str) -> StoredMedia | None:
+        """The stored file with this hash, or ``None``; ``ValueError`` for a malformed hash."""
+        path = self.path_for(sha256)
+        if path is None:
+            return None
+        extension = path.suffix.lstrip(".")
+        content_type = CONTENT_TYPES.get(extension, "application/octet-stream")
+        return StoredMedia(sha256, path, path.stat().st_size, content_type, extension)
+
+    def path_for(self, sha256: str) -> Path | None:
+        """Path of the stored file with this hash, or ``None``; ``ValueError`` if malformed.
+
+        The hash is validated before it touches the file system, so ``../`` cannot escape.
+        """
+        if not is_sha256(sha256):
+            raise ValueError("not a sha256: expected 64 lowercase hexadecimal digits")
+        folder = self.root / sha256[:2]
+        for candidate in sorted(folder.glob(f"{sha256}.*")):
+            if not candidate.name.endswith(_TMP_SUFFIX):
+                return candidate
+        return None
+
+    def _sweep_stale_tmp(self) -> None:
+        """Delete old temporary files; recent ones may belong to another live process."""
+        cutoff = time.time() - _STALE_TMP_S
+        for leftover in self.root.glob(f"??/.*{_TMP_SUFFIX}"):
+            with contextlib.suppress(OSError):
+                if leftover.stat().st_mtime < cutoff:
+                    leftover.unlink()
+
+
+def _write_atomically(final: Path, data: bytes) -> None:
+    """Write via a temporary file, fsync, rename, fsync the folder; never leave a partial file."""
+    fd, tmp_name = tempfile.mkstemp(dir=final.parent, prefix=".", suffix=_TMP_SUFFIX)
+    try:
+        try:
+            view = memoryview(data)
+            while view:
+                written = os.write(fd, view)
+                view = view[written:]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp_name, final)
+    except OSError as exc:
+        Path(tmp_name).unlink(missing_ok=True)
+        if exc.errno in _FULL_ERRNOS:
+            raise MediaStoreFull(
+                errno.ENOSPC, f"media store is full: no space left in {final.parent.parent}"
+            ) from exc
+        raise
+    except BaseException:
+        Path(tmp_name).unlink(missing_ok=True)
+        raise
+    _fsync_dir(final.parent)
+
+
+def _fsync_dir(folder: Path) -> None:
+    """Make the rename durable; some file systems refuse to fsync a directory, which is fine."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        with contextlib.suppress(OSError):
+            os.fsync(fd)
+    finally:
+        os.close(fd)
