@@ -1,0 +1,100 @@
+"""A controller runtime on a fake clock and fake broker, with two registered devices."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from controller.db.models import Bulletin, MediaAsset
+from controller.domain.devices import register_device
+from controller.runtime import ControllerRuntime
+from controller.settings import Settings
+from wardcast_protocol.clock import FakeClock
+from wardcast_protocol.envelope import CONTROLLER_SENDER, open_envelope, seal
+from wardcast_protocol.fake_transport import FakeBroker
+from wardcast_protocol.messages import Kind, Outcome, PlaybackEvent, Trigger
+from wardcast_protocol.signing import SigningKey
+from wardcast_protocol.topics import DeviceChannel, device_topic
+
+SHA = "ab" * 32
+
+
+@dataclass
+class Harness:
+    runtime: ControllerRuntime
+    broker: FakeBroker
+    clock: FakeClock
+    device_keys: dict[str, SigningKey]
+    bulletin_id: str
+
+    def open(self, payload: bytes, kind: Kind):
+        key = self.runtime.key.public_key_b64
+        return open_envelope(payload, kind, lambda s: key if s == CONTROLLER_SENDER else None)
+
+    def device_sends(self, device_id: str, channel: DeviceChannel, kind: Kind, body, key=None):
+        signer = key or self.device_keys[device_id]
+        payload = seal(kind, body, device_id, signer, self.clock.now())
+        self.broker.route(device_id, device_topic(device_id, channel), payload, False, None)
+        return payload
+
+    def event(self, device_id: str, event_id: str = "ev-1", seq: int = 1, **changes):
+        planned = self.clock.now() - timedelta(seconds=30)
+        fields = {
+            "event_id": event_id,
+            "device_id": device_id,
+            "seq": seq,
+            "prev_hash": "",
+            "item_id": "bc-1",
+            "broadcast_id": "bc-1",
+            "trigger": Trigger.MANUAL,
+            "planned_start": planned,
+            "planned_duration_s": 12.0,
+            "actual_start": planned + timedelta(milliseconds=40),
+            "played_duration_s": 12.0,
+            "outcome": Outcome.COMPLETED,
+            "recorded_at": self.clock.now(),
+        }
+        fields.update(changes)
+        return PlaybackEvent(**fields)
+
+    def published(self, device_id: str, channel: DeviceChannel):
+        return self.broker.published(device_topic(device_id, channel))
+
+
+def make_harness(tmp_path: Path, start: datetime | None = None) -> Harness:
+    clock = FakeClock(start)
+    broker = FakeBroker()
+    settings = Settings(data_dir=tmp_path, gtts_enabled=False, environment="test")
+    runtime = ControllerRuntime(settings, clock=clock, transport=broker.link("controller"))
+    runtime.start()
+    keys = {d: SigningKey.generate() for d in ("to-1", "to-2")}
+    with runtime.db.session() as session:
+        for device_id, key in keys.items():
+            register_device(session, device_id, device_id, key.public_key_b64, clock.now())
+        session.add(
+            MediaAsset(
+                sha256=SHA,
+                size_bytes=1234,
+                duration_s=12.0,
+                content_type="audio/ogg",
+                extension="ogg",
+                created_at=clock.now(),
+            )
+        )
+        session.add(
+            Bulletin(
+                id="bul-1",
+                title="Thông báo",
+                origin="text",
+                text="Xin chào",
+                media_sha256=SHA,
+                created_at=clock.now(),
+            )
+        )
+    return Harness(runtime, broker, clock, keys, "bul-1")
+
+
+def payload_json(payload: bytes) -> dict:
+    return json.loads(json.loads(payload)["signed"])

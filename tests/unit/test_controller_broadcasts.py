@@ -1,0 +1,117 @@
+"""Broadcast scheduling: plans and commands reach the right devices, and only valid ones."""
+
+from __future__ import annotations
+
+from datetime import timedelta, timezone
+
+import pytest
+
+from controller.db.models import Broadcast
+from controller.domain.broadcasts import BroadcastRequest
+from controller.domain.errors import InvalidInput, NotFound
+from tests.unit.controller_support import SHA, make_harness
+from wardcast_protocol.messages import Command, Kind, Plan, Priority, Trigger
+from wardcast_protocol.topics import DeviceChannel
+
+
+@pytest.fixture
+def h(tmp_path):
+    harness = make_harness(tmp_path)
+    yield harness
+    harness.runtime.stop()
+
+
+def test_scheduled_broadcast_publishes_each_targets_plan_retained_and_signed(h) -> None:
+    start = h.clock.now() + timedelta(minutes=10)
+    broadcast = h.runtime.require_broadcasts().schedule(
+        BroadcastRequest("bul-1", ["to-1", "to-2"], start)
+    )
+    for device_id in ("to-1", "to-2"):
+        (published,) = h.published(device_id, DeviceChannel.PLAN)
+        assert published.retain is True
+        plan = h.open(published.payload, Kind.PLAN).body
+        assert isinstance(plan, Plan)
+        assert plan.device_id == device_id and plan.version == 1
+        (item,) = plan.items
+        assert item.item_id == broadcast.id
+        assert item.planned_start == start
+        assert item.media.sha256 == SHA
+        assert item.media.url.endswith(f"/media/{SHA}.ogg")
+        assert item.media.duration_s == 12.0
+    assert h.published("to-1", DeviceChannel.COMMAND) == []
+
+
+def test_a_second_broadcast_bumps_the_version_and_keeps_the_first_item(h) -> None:
+    service = h.runtime.require_broadcasts()
+    first = service.schedule(
+        BroadcastRequest("bul-1", ["to-1"], h.clock.now() + timedelta(hours=1))
+    )
+    second = service.schedule(
+        BroadcastRequest("bul-1", ["to-1"], h.clock.now() + timedelta(hours=2))
+    )
+    latest = h.open(h.published("to-1", DeviceChannel.PLAN)[-1].payload, Kind.PLAN).body
+    assert latest.version == 2
+    assert [i.item_id for i in latest.items] == [first.id, second.id]
+    assert h.published("to-2", DeviceChannel.PLAN) == []
+
+
+def test_start_times_in_other_zones_are_stored_as_the_same_instant(h) -> None:
+    hanoi = timezone(timedelta(hours=7))
+    start = (h.clock.now() + timedelta(hours=1)).astimezone(hanoi)
+    broadcast = h.runtime.require_broadcasts().schedule(BroadcastRequest("bul-1", ["to-1"], start))
+    with h.runtime.db.session() as session:
+        stored = session.get(Broadcast, broadcast.id)
+        assert stored is not None
+        assert stored.planned_start == start
+        assert stored.planned_start.utcoffset() == timedelta(0)
+
+
+def test_now_sends_a_never_retained_command_with_an_expiry(h) -> None:
+    h.runtime.require_broadcasts().schedule(
+        BroadcastRequest("bul-1", ["to-1", "to-2"], None, Priority.EMERGENCY)
+    )
+    for device_id in ("to-1", "to-2"):
+        (published,) = h.published(device_id, DeviceChannel.COMMAND)
+        assert published.retain is False
+        assert published.expiry_s == 300
+        command = h.open(published.payload, Kind.COMMAND).body
+        assert isinstance(command, Command)
+        assert command.expires_at == h.clock.now() + timedelta(seconds=300)
+        assert command.order.action == "play_now"
+        assert command.order.item.priority is Priority.EMERGENCY
+        assert command.order.item.trigger is Trigger.EMERGENCY
+    assert h.published("to-1", DeviceChannel.PLAN) == []
+
+
+@pytest.mark.parametrize(
+    ("request_", "error", "words"),
+    [
+        (BroadcastRequest("bul-1", ["to-1"], None), None, None),
+        (BroadcastRequest("bul-1", ["to-1", "nope"], None), NotFound, "nope"),
+        (BroadcastRequest("bul-x", ["to-1"], None), NotFound, "bul-x"),
+        (BroadcastRequest("bul-1", [], None), Exception, "at least one device"),
+    ],
+)
+def test_bad_requests_are_refused_and_tell_no_device(h, request_, error, words) -> None:
+    if error is None:
+        h.runtime.require_broadcasts().schedule(request_)
+        assert len(h.broker.log) == 1
+        return
+    with pytest.raises(error, match=words):
+        h.runtime.require_broadcasts().schedule(request_)
+    assert h.broker.log == []
+    with h.runtime.db.session() as session:
+        assert session.query(Broadcast).count() == 0
+
+
+def test_a_time_in_the_past_is_refused(h) -> None:
+    past = h.clock.now() - timedelta(minutes=1)
+    with pytest.raises(InvalidInput, match="in the past"):
+        h.runtime.require_broadcasts().schedule(BroadcastRequest("bul-1", ["to-1"], past))
+    assert h.broker.log == []
+
+
+def test_a_naive_time_is_refused(h) -> None:
+    naive = (h.clock.now() + timedelta(minutes=1)).replace(tzinfo=None)
+    with pytest.raises(InvalidInput, match="time zone"):
+        h.runtime.require_broadcasts().schedule(BroadcastRequest("bul-1", ["to-1"], naive))
