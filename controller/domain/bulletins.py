@@ -18,6 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.audio import (
+    AudioProcessingFailed,
     AudioRejected,
     MediaStore,
     MediaStoreFull,
@@ -112,6 +113,10 @@ class BulletinService:
                 chime=chime,
                 max_duration_s=self._settings.max_audio_s,
             )
+        except AudioProcessingFailed as exc:
+            # Our tools failed on acceptable input: not the officer's fault.
+            log.error("audio preparation failed: %s", exc)
+            raise Unavailable(f"audio preparation failed: {exc}") from exc
         except AudioRejected as exc:
             raise InvalidInput(f"the audio was refused: {exc}") from exc
 
