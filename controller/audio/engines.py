@@ -20,8 +20,11 @@ from typing import Any, BinaryIO, Protocol
 # A spoken word of gTTS's 32 kbit/s MP3 is well over 1 kB; anything this small is an error
 # body or a truncated download, not speech.
 GTTS_MIN_BYTES = 512
-# gTTS sends one request per ~100 characters; its timeout applies to each request.
+# gTTS sends one request per ~100 characters; its timeout applies to each request. A healthy
+# service answers a request in well under a second, so each request after the first gets 2 s
+# towards the overall deadline: a service slower than that is worse than the offline voice.
 _GTTS_CHARS_PER_REQUEST = 100
+_GTTS_EXTRA_S_PER_REQUEST = 2.0
 # espeak-ng renders ~40 words in ~0.02 s; a minute means it is stuck, not slow.
 ESPEAK_TIMEOUT_S = 60.0
 
@@ -56,7 +59,7 @@ def gtts_mp3(text: str, *, lang: str, timeout_s: float, factory: GttsFactory) ->
     thread that overruns is abandoned (it only ever writes into its own memory buffer).
     """
     requests = max(1, math.ceil(len(text) / _GTTS_CHARS_PER_REQUEST))
-    deadline_s = timeout_s * requests
+    deadline_s = timeout_s + _GTTS_EXTRA_S_PER_REQUEST * (requests - 1)
     outcome: dict[str, Any] = {}
 
     def work() -> None:

@@ -70,7 +70,7 @@ class MediaStore:
         When the same bytes are already stored, the existing file is returned untouched, with
         the extension it was first stored under.
         """
-        if _EXTENSION.fullmatch(extension) is None:
+        if _EXTENSION.fullmatch(extension) is None or extension == _TMP_SUFFIX[1:]:
             raise ValueError(f"invalid media extension {extension!r}")
         if not data:
             raise ValueError("refusing to store an empty media file")
