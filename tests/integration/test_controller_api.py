@@ -1,0 +1,247 @@
+"""The controller's HTTP API against the real broker, ffmpeg and espeak-ng."""
+
+from __future__ import annotations
+
+import hashlib
+import queue
+from datetime import UTC, datetime, timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+
+from controller.api.app import create_app
+from controller.domain.devices import register_device
+from controller.messaging.broker import EmbeddedBroker
+from controller.runtime import ControllerRuntime
+from controller.settings import Settings
+from wardcast_protocol.envelope import CONTROLLER_SENDER, open_envelope, seal
+from wardcast_protocol.messages import Command, Kind, Outcome, PlaybackEvent, Trigger
+from wardcast_protocol.signing import SigningKey
+from wardcast_protocol.topics import DeviceChannel, device_topic
+from wardcast_protocol.transport import BrokerAddress, MqttLink
+
+pytestmark = pytest.mark.integration
+
+TEXT = "Ủy ban nhân dân phường thông báo: ngày mai cắt nước từ 8 giờ đến 11 giờ."
+
+
+@pytest.fixture
+def device_key() -> SigningKey:
+    return SigningKey.generate()
+
+
+@pytest.fixture
+def api(tmp_path, broker: EmbeddedBroker, device_key: SigningKey):
+    settings = Settings(
+        data_dir=tmp_path,
+        broker_url=broker.url,
+        gtts_timeout_s=3,
+        max_text_chars=400,
+        max_upload_bytes=2 * 1024 * 1024,
+        environment="test",
+    )
+    runtime = ControllerRuntime(settings)
+    with TestClient(create_app(runtime=runtime)) as client:
+        runtime.start()
+        with runtime.db.session() as session:
+            register_device(session, "to-1", "Tổ 1", device_key.public_key_b64, runtime.clock.now())
+        client.runtime = runtime  # type: ignore[attr-defined]
+        yield client
+        runtime.stop()
+
+
+@pytest.fixture
+def bulletin(api: TestClient) -> dict:
+    made = api.post("/api/v1/bulletins", json={"title": "Cắt nước", "text": TEXT})
+    assert made.status_code == 201, made.text
+    return made.json()
+
+
+def test_a_text_bulletin_is_spoken_offline_and_served_by_its_hash(api, bulletin) -> None:
+    # gTTS cannot reach its service here: the offline voice must have taken over.
+    assert bulletin["tts_engine"] == "espeak-ng"
+    assert bulletin["text"] == TEXT
+    assert 3 < bulletin["media"]["duration_s"] < 30
+    media = api.get(bulletin["media"]["url"].removeprefix("http://127.0.0.1:8000"))
+    assert media.status_code == 200
+    assert hashlib.sha256(media.content).hexdigest() == bulletin["media"]["sha256"]
+    assert media.content[:4] == b"OggS"
+    assert api.get(f"/api/v1/bulletins/{bulletin['id']}").json()["id"] == bulletin["id"]
+
+
+@pytest.mark.parametrize(
+    ("body", "status", "words"),
+    [
+        ({"title": "x", "text": "   "}, 422, "empty"),
+        ({"title": "x", "text": "a " * 300}, 413, "limit is 400"),
+        ({"title": "", "text": "abc"}, 422, None),
+        ({"title": "x"}, 422, None),
+        ({"title": "x", "text": "abc", "colour": "red"}, 422, None),
+    ],
+)
+def test_bad_bulletin_text_gets_a_clear_error(api, body, status, words) -> None:
+    answer = api.post("/api/v1/bulletins", json=body)
+    assert answer.status_code == status
+    if words:
+        assert words in answer.json()["detail"]
+
+
+def test_bad_json_gets_a_clear_error(api) -> None:
+    answer = api.post(
+        "/api/v1/bulletins", content=b"{not json", headers={"content-type": "application/json"}
+    )
+    assert answer.status_code == 422
+
+
+@pytest.mark.parametrize(
+    ("content", "status", "words"),
+    [
+        (b"this is not audio at all" * 10, 422, "refused"),
+        (b"", 422, "empty"),
+        (b"\x00" * (3 * 1024 * 1024), 413, "larger than 2 MiB"),
+    ],
+)
+def test_bad_uploads_are_refused_and_nothing_is_stored(api, content, status, words) -> None:
+    answer = api.post(
+        "/api/v1/bulletins/upload",
+        data={"title": "Bản tin"},
+        files={"file": ("ban-tin.mp3", content, "audio/mpeg")},
+    )
+    assert answer.status_code == status, answer.text
+    assert words in answer.json()["detail"]
+    assert api.get("/api/v1/bulletins").json() == []
+
+
+def test_an_uploaded_recording_is_prepared(api, tmp_path) -> None:
+    import subprocess
+
+    wav = tmp_path / "tone.wav"
+    subprocess.run(
+        [
+            "sox",
+            "-n",
+            "-r",
+            "44100",
+            "-c",
+            "2",
+            str(wav),
+            "synth",
+            "3",
+            "sine",
+            "440",
+            "vol",
+            "0.3",
+        ],
+        check=True,
+    )
+    answer = api.post(
+        "/api/v1/bulletins/upload",
+        data={"title": "Nhạc hiệu", "source_level": "provincial"},
+        files={"file": ("tone.wav", wav.read_bytes(), "audio/wav")},
+    )
+    assert answer.status_code == 201, answer.text
+    made = answer.json()
+    assert made["origin"] == "upload" and made["source_level"] == "provincial"
+    assert made["media"]["duration_s"] == pytest.approx(3.0, abs=0.2)
+
+
+@pytest.mark.parametrize(
+    ("change", "status", "words"),
+    [
+        ({"device_ids": ["nope"]}, 404, "nope"),
+        ({"bulletin_id": "bul-nope"}, 404, "bul-nope"),
+        ({"start_at": "2020-01-01T00:00:00Z"}, 422, "in the past"),
+        ({"start_at": "2030-01-01T00:00:00"}, 422, None),
+        ({"device_ids": []}, 422, None),
+    ],
+)
+def test_bad_broadcasts_get_a_clear_error(api, bulletin, change, status, words) -> None:
+    body = {"bulletin_id": bulletin["id"], "device_ids": ["to-1"]} | change
+    answer = api.post("/api/v1/broadcasts", json=body)
+    assert answer.status_code == status, answer.text
+    if words:
+        assert words in answer.json()["detail"]
+
+
+def test_a_broadcast_now_reaches_the_device_and_its_confirmation_is_evidence(
+    api, bulletin, broker: EmbeddedBroker, device_key: SigningKey
+) -> None:
+    runtime = api.runtime  # type: ignore[attr-defined]
+    controller_key = runtime.key.public_key_b64
+    device = MqttLink(BrokerAddress.parse(broker.url), "to-1")
+    inbox: queue.Queue[bytes] = queue.Queue()
+    device.on_message = lambda topic, payload, retained: inbox.put(payload)
+    device.subscribe(device_topic("to-1", DeviceChannel.COMMAND))
+    device.subscribe(device_topic("to-1", DeviceChannel.ACK))
+    device.start()
+    assert device.wait_connected(5)
+
+    made = api.post(
+        "/api/v1/broadcasts", json={"bulletin_id": bulletin["id"], "device_ids": ["to-1"]}
+    )
+    assert made.status_code == 201, made.text
+    command = open_envelope(
+        inbox.get(timeout=5),
+        Kind.COMMAND,
+        lambda s: controller_key if s == CONTROLLER_SENDER else None,
+    ).body
+    assert isinstance(command, Command)
+    item = command.order.item  # type: ignore[union-attr]
+    assert item.broadcast_id == made.json()["id"]
+
+    now = datetime.now(UTC)
+    event = PlaybackEvent(
+        event_id="ev-42",
+        device_id="to-1",
+        seq=1,
+        prev_hash="",
+        item_id=item.item_id,
+        broadcast_id=item.broadcast_id,
+        bulletin_id=item.bulletin_id,
+        trigger=Trigger.MANUAL,
+        planned_start=item.planned_start,
+        planned_duration_s=item.media.duration_s,
+        actual_start=item.planned_start + timedelta(milliseconds=80),
+        played_duration_s=item.media.duration_s,
+        outcome=Outcome.COMPLETED,
+        recorded_at=now,
+    )
+    wire = seal(Kind.EVENT, event, "to-1", device_key, now)
+    device.publish(device_topic("to-1", DeviceChannel.EVENT), wire)
+    ack = open_envelope(
+        inbox.get(timeout=5), Kind.ACK, lambda s: controller_key if s == CONTROLLER_SENDER else None
+    ).body
+    assert ack.event_ids == ("ev-42",)  # type: ignore[attr-defined]
+
+    shown = api.get(f"/api/v1/broadcasts/{item.broadcast_id}").json()
+    assert shown["targets"] == [
+        {
+            "device_id": "to-1",
+            "outcome": "completed",
+            "actual_start": shown["targets"][0]["actual_start"],
+            "played_duration_s": pytest.approx(item.media.duration_s),
+            "reason": None,
+        }
+    ]
+    rows = api.get("/api/v1/evidence", params={"device_id": "to-1"}).json()
+    assert [r["event_id"] for r in rows] == ["ev-42"]
+    assert rows[0]["start_offset_s"] == pytest.approx(0.08, abs=0.001)
+    device.stop()
+
+
+def test_an_api_token_guards_changing_calls(tmp_path, broker: EmbeddedBroker) -> None:
+    settings = Settings(
+        data_dir=tmp_path, broker_url=broker.url, api_token="s3cret", environment="test"
+    )
+    with TestClient(create_app(settings)) as client:
+        body = {"device_id": "to-9", "public_key": SigningKey.generate().public_key_b64}
+        assert client.post("/api/v1/devices", json=body).status_code == 401
+        wrong = {"Authorization": "Bearer nope"}
+        assert client.post("/api/v1/devices", json=body, headers=wrong).status_code == 401
+        right = {"Authorization": "Bearer s3cret"}
+        assert client.post("/api/v1/devices", json=body, headers=right).status_code == 201
+        assert client.post("/api/v1/devices", json=body, headers=right).status_code == 200
+        other = body | {"public_key": SigningKey.generate().public_key_b64}
+        assert client.post("/api/v1/devices", json=other, headers=right).status_code == 409
+        assert client.get("/api/v1/devices").status_code == 200
+        assert client.get("/api/v1/health").json()["broker_connected"] is True
