@@ -13,6 +13,8 @@ command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 command -v aplay >/dev/null 2>&1 || need+=(alsa-utils)
 command -v sox >/dev/null 2>&1 || need+=(sox)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+# PostgreSQL's server: the integration tests run the storage layer against it too.
+compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
   echo "install: Debian packages: ${need[*]}"
   SUDO=""

@@ -6,6 +6,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from controller.db.local_postgres import LocalPostgres
 from controller.messaging.broker import EmbeddedBroker
 from wardcast_protocol.clock import FakeClock
 from wardcast_protocol.fake_transport import FakeBroker
@@ -28,3 +29,22 @@ def fake_clock() -> FakeClock:
 def fake_broker() -> FakeBroker:
     """An in-memory broker recording every publish."""
     return FakeBroker()
+
+
+@pytest.fixture(scope="session")
+def postgres() -> Iterator[LocalPostgres]:
+    """One real PostgreSQL cluster on loopback for the whole run."""
+    with LocalPostgres() as cluster:
+        yield cluster
+
+
+_databases = iter(range(1_000_000))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[no-untyped-def]
+    """A fresh empty database on each backend the controller supports."""
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'wardcast.db'}"
+    cluster: LocalPostgres = request.getfixturevalue("postgres")
+    return cluster.create_database(f"wardcast_{next(_databases)}")

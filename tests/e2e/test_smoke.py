@@ -1,0 +1,42 @@
+"""The demo itself is the end-to-end test: `wardcast demo --smoke` must confirm every agent."""
+
+from __future__ import annotations
+
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.timeout(240)]
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def _wardcast() -> list[str]:
+    script = Path(sys.executable).parent / "wardcast"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "controller.cli"]
+
+
+def test_demo_smoke_confirms_every_agent(tmp_path: Path) -> None:
+    env = os.environ | {"WARDCAST_GTTS_TIMEOUT_S": "3"}
+    done = subprocess.run(
+        [*_wardcast(), "demo", "--smoke", "--agents", "3", "--data-dir", str(tmp_path)],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=200,
+    )
+    out = done.stdout
+    assert done.returncode == 0, f"smoke failed:\n{out}\n{done.stderr[-3000:]}"
+    lines = [line for line in out.splitlines() if line.startswith("demo-to-")]
+    assert len(lines) == 3, out
+    for line in lines:
+        assert "outcome completed" in line, line
+        offset = float(re.search(r"offset ([+-][0-9.]+) s", line).group(1))  # type: ignore[union-attr]
+        assert abs(offset) < 2.0, line
+    assert "smoke: 3 passed, 0 failed" in out
+    assert "spoken by espeak-ng" in out  # gTTS is unreachable here: the fallback spoke
