@@ -20,14 +20,15 @@ from typing import Any
 
 import httpx
 import uvicorn
-from edge_agent.fleet import AgentFleet
 
 from controller.api.app import create_app
 from controller.domain.devices import register_device
+from controller.http_server import BackgroundServer
 from controller.messaging.broker import free_port
 from controller.runtime import ControllerRuntime
 from controller.settings import Settings
 from edge_agent.config import AgentConfig
+from edge_agent.fleet import AgentFleet
 from wardcast_protocol.signing import SigningKey
 
 log = logging.getLogger(__name__)
@@ -64,27 +65,6 @@ def provision_agents(runtime: ControllerRuntime, count: int, broker_url: str) ->
                 )
             )
     return configs
-
-
-class _Server:
-    """uvicorn in a background thread, for the smoke run."""
-
-    def __init__(self, app: object, host: str, port: int) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning")  # type: ignore[arg-type]
-        self.server = uvicorn.Server(config)
-        self.thread = threading.Thread(target=self.server.run, name="uvicorn", daemon=True)
-
-    def start(self, timeout_s: float = 15.0) -> None:
-        self.thread.start()
-        deadline = time.monotonic() + timeout_s
-        while not self.server.started:
-            if time.monotonic() > deadline or not self.thread.is_alive():
-                raise RuntimeError("the API server did not start")
-            time.sleep(0.05)
-
-    def stop(self) -> None:
-        self.server.should_exit = True
-        self.thread.join(10)
 
 
 def _broadcast_demo_bulletin(http: httpx.Client, device_ids: list[str]) -> tuple[str, float]:
@@ -202,8 +182,7 @@ def run_demo(
         app = create_app(runtime=runtime)
         base = settings.resolved_public_base_url
         if smoke:
-            server = _Server(app, settings.http_host, settings.http_port)
-            server.start()
+            server = BackgroundServer(app, settings.http_host, settings.http_port).start()
             try:
                 return _smoke(base, [c.device_id for c in configs], deadline_s)
             finally:
