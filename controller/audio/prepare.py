@@ -58,31 +58,20 @@ def prepare(
     damaged, silent, too short or too long input; ``AudioProcessingFailed`` (a subclass) when
     ffmpeg is missing or fails on audio it had accepted. Nothing else escapes.
     """
+    # ffmpeg's own limits for loudnorm; outside them it would fail on every file.
+    if not (-70.0 <= target_lufs <= -5.0 and -9.0 <= true_peak_db <= 0.0):
+        raise ValueError("target_lufs must be in [-70, -5] and true_peak_db in [-9, 0]")
     started = time.monotonic()
     _check_file(source, max_bytes)
     declared = probe(source).duration_s
     if declared is not None and declared > max_duration_s + 1:
         raise AudioRejected(f"audio is {declared:.0f} s long, longer than {max_duration_s:.0f} s")
-
-    with tempfile.TemporaryDirectory(prefix="wardcast-prepare-") as tmp_name:
-        tmp = Path(tmp_name)
-        speech = tmp / "speech.wav"
-        # Decode a little past the limit so "too long" is detected even without a declared length.
-        decode_to_wav(source, speech, max_duration_s=max_duration_s + 1)
-        duration_s = _check_decoded(speech, max_duration_s)
-        timeout_s = 120 + duration_s
-        measured = loudness.measure(
-            speech, target_lufs=target_lufs, true_peak_db=true_peak_db, timeout_s=timeout_s
+    try:
+        data, duration_s, out_duration_s, measured = _process(
+            source, target_lufs, true_peak_db, chime, max_duration_s
         )
-        if measured.integrated_lufs is None:
-            raise AudioRejected("audio is too quiet to measure; it seems to be silent")
-        encoded = tmp / "prepared.ogg"
-        norm = loudness.apply_filter(measured, target_lufs=target_lufs, true_peak_db=true_peak_db)
-        chime_level = min(target_lufs + 1.0, true_peak_db) if chime else None
-        _normalise_and_encode(speech, encoded, norm, chime_level, timeout_s=timeout_s)
-        data = encoded.read_bytes()
-        out_duration_s = output_duration_s(encoded)
-
+    except OSError as exc:  # the temporary space itself failed (full /tmp, permissions)
+        raise AudioProcessingFailed(f"no room to process audio ({exc.strerror or exc})") from exc
     log.info(
         "prepared %s: %.1f s in, %.1f s out, %.1f LUFS in, %d bytes, in %.2f s",
         source.name,
@@ -100,6 +89,32 @@ def prepare(
         extension="ogg",
         loudness_lufs=measured.integrated_lufs,
     )
+
+
+def _process(
+    source: Path, target_lufs: float, true_peak_db: float, chime: bool, max_duration_s: float
+) -> tuple[bytes, float, float, loudness.Measurement]:
+    """Decode, check, measure, normalise and encode in a private temporary directory.
+
+    Returns the encoded bytes, input and output durations, and the input measurement.
+    """
+    with tempfile.TemporaryDirectory(prefix="wardcast-prepare-") as tmp_name:
+        tmp = Path(tmp_name)
+        speech = tmp / "speech.wav"
+        # Decode a little past the limit so "too long" is detected even without a declared length.
+        decode_to_wav(source, speech, max_duration_s=max_duration_s + 1)
+        duration_s = _check_decoded(speech, max_duration_s)
+        timeout_s = 120 + duration_s
+        measured = loudness.measure(
+            speech, target_lufs=target_lufs, true_peak_db=true_peak_db, timeout_s=timeout_s
+        )
+        if measured.integrated_lufs is None:
+            raise AudioRejected("audio is too quiet to measure; it seems to be silent")
+        encoded = tmp / "prepared.ogg"
+        norm = loudness.apply_filter(measured, target_lufs=target_lufs, true_peak_db=true_peak_db)
+        chime_level = min(target_lufs + 1.0, true_peak_db) if chime else None
+        _normalise_and_encode(speech, encoded, norm, chime_level, timeout_s=timeout_s)
+        return encoded.read_bytes(), duration_s, output_duration_s(encoded), measured
 
 
 def _check_file(source: Path, max_bytes: int) -> None:

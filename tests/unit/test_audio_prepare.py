@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import shutil
 from pathlib import Path
 
 import pytest
@@ -34,7 +36,7 @@ def test_a_missing_file_is_rejected(tmp_path: Path) -> None:
 def test_an_empty_file_is_rejected_before_ffmpeg(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ffmpeg_tools.shutil, "which", lambda name: pytest.fail("ran " + name))
+    monkeypatch.setattr(shutil, "which", lambda name: pytest.fail("ran " + name))
     empty = tmp_path / "empty.mp3"
     empty.touch()
     with pytest.raises(AudioRejected, match=r"empty \(0 bytes\)"):
@@ -44,7 +46,7 @@ def test_an_empty_file_is_rejected_before_ffmpeg(
 def test_an_oversized_file_is_rejected_before_ffmpeg(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ffmpeg_tools.shutil, "which", lambda name: pytest.fail("ran " + name))
+    monkeypatch.setattr(shutil, "which", lambda name: pytest.fail("ran " + name))
     big = tmp_path / "big.wav"
     big.write_bytes(b"\x00" * 3_000_000)
     with pytest.raises(AudioRejected, match="3 MB, larger than the 2 MB limit"):
@@ -54,7 +56,7 @@ def test_an_oversized_file_is_rejected_before_ffmpeg(
 def test_missing_ffmpeg_is_a_processing_failure_not_a_crash(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(ffmpeg_tools.shutil, "which", lambda name: None)
+    monkeypatch.setattr(shutil, "which", lambda name: None)
     clip = tmp_path / "clip.mp3"
     clip.write_bytes(b"ID3" + b"\x00" * 100)
     with pytest.raises(AudioProcessingFailed, match="ffprobe is not installed"):
@@ -113,3 +115,30 @@ def test_chime_is_short_mono_48k_and_peaks_where_asked() -> None:
     assert chime.max_dBFS == pytest.approx(-15.0, abs=0.5)
     assert chime[:5].max_dBFS < chime[100:200].max_dBFS  # faded in: no click
     assert chime[-100:].max_dBFS == float("-inf")  # ends in silence before the speech
+
+
+@pytest.mark.parametrize(("target", "peak"), [(0.0, -1.5), (-16.0, 3.0), (-90.0, -1.0)])
+def test_impossible_targets_are_a_programming_error(
+    tmp_path: Path, target: float, peak: float
+) -> None:
+    with pytest.raises(ValueError, match="target_lufs") as caught:
+        prepare(tmp_path / "x.wav", target_lufs=target, true_peak_db=peak)
+    assert not isinstance(caught.value, AudioRejected)
+
+
+def test_a_full_temporary_disk_is_a_processing_failure(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    prepare_module = importlib.import_module("controller.audio.prepare")
+    monkeypatch.setattr(
+        prepare_module, "probe", lambda path: ffmpeg_tools.Probe("wav", 1.0, "pcm_s16le", 1)
+    )
+
+    def no_space(*args: object, **kwargs: object) -> None:
+        raise OSError(28, "No space left on device")
+
+    monkeypatch.setattr(prepare_module.tempfile, "TemporaryDirectory", no_space)
+    clip = tmp_path / "clip.wav"
+    clip.write_bytes(b"RIFF" + b"\x00" * 100)
+    with pytest.raises(AudioProcessingFailed, match="No space left"):
+        prepare(clip)

@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from controller.audio import MediaStore, MediaStoreFull, StoredMedia
-from controller.audio import store as store_module
 
 DATA = b"OggS" + bytes(range(256)) * 40
 SHA = hashlib.sha256(DATA).hexdigest()
@@ -86,7 +85,7 @@ def test_full_disk_raises_media_store_full_and_leaves_nothing(
             return real_write(fd, bytes(data[:100]))
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(store_module.os, "write", write_then_fill)
+    monkeypatch.setattr(os, "write", write_then_fill)
     with pytest.raises(MediaStoreFull, match="media store is full") as caught:
         store.put(DATA)
     monkeypatch.undo()
@@ -105,7 +104,7 @@ def test_other_write_errors_propagate_unchanged_and_leave_nothing(
     def broken_fsync(fd: int) -> None:
         raise OSError(errno.EIO, "Input/output error")
 
-    monkeypatch.setattr(store_module.os, "fsync", broken_fsync)
+    monkeypatch.setattr(os, "fsync", broken_fsync)
     with pytest.raises(OSError, match="Input/output error") as caught:
         store.put(DATA)
     assert not isinstance(caught.value, MediaStoreFull)

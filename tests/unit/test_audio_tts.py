@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import sys
 import threading
 import wave
@@ -182,7 +183,7 @@ def test_a_failed_write_becomes_speech_failed_without_leftovers(
     def no_space(src: str, dst: object) -> None:
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(tts.os, "replace", no_space)
+    monkeypatch.setattr(os, "replace", no_space)
     with pytest.raises(SpeechFailed, match="No space left"):
         speak(TEXT, tmp_path, gtts_enabled=False)
     assert list(tmp_path.iterdir()) == []
