@@ -245,3 +245,8 @@ def test_an_api_token_guards_changing_calls(tmp_path, broker: EmbeddedBroker) ->
         assert client.post("/api/v1/devices", json=other, headers=right).status_code == 409
         assert client.get("/api/v1/devices").status_code == 200
         assert client.get("/api/v1/health").json()["broker_connected"] is True
+
+
+def test_media_names_that_are_not_hashes_are_404_not_500(api) -> None:
+    for name in ("not-a-hash", "../../etc/passwd", "ab" * 32 + ".ogg"):
+        assert api.get(f"/media/{name}").status_code == 404
