@@ -1,0 +1,130 @@
+"""The edge agent's settings: one pydantic-settings object, overridable from the environment.
+
+Every field reads ``WARDCAST_AGENT_<NAME>`` (e.g. ``WARDCAST_AGENT_DEVICE_ID``).
+The defaults run on a laptop against a local broker with the simulated player; a
+Pi sets ``player=alsa`` and ``relay_driver=sysfs``. Only ``controller_public_key``
+has no default: an agent that cannot check who sent its plan must not start.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from wardcast_protocol.signing import check_public_key
+from wardcast_protocol.topics import is_valid_device_id
+from wardcast_protocol.transport import BrokerAddress
+
+
+class AgentConfig(BaseSettings):
+    """Settings of one edge agent (one Raspberry Pi, or one simulated device)."""
+
+    model_config = SettingsConfigDict(env_prefix="WARDCAST_AGENT_", extra="forbid")
+
+    device_id: str = Field(
+        default="agent-001",
+        title="Device id",
+        description="This device's id, as registered with the controller (topic-safe).",
+    )
+    controller_public_key: str = Field(
+        title="Controller public key",
+        description="Base64 Ed25519 public key of the controller; every plan and command "
+        "must carry its signature. Provisioned with the device.",
+    )
+    data_dir: Path = Field(
+        default=Path("data/agent"),
+        title="Data directory",
+        description="Holds plan.json, outbox.db, media/ and (by default) the device key.",
+    )
+    broker_url: str = Field(
+        default="mqtt://127.0.0.1:1883",
+        title="Broker URL",
+        description="MQTT broker, mqtt://[user[:password]@]host[:port].",
+    )
+    device_key_path: Path | None = Field(
+        default=None,
+        title="Device key file",
+        description="Private Ed25519 key (base64); created on first start if absent. "
+        "Default: <data_dir>/device.key.",
+    )
+    player: Literal["simulated", "alsa"] = Field(
+        default="simulated",
+        title="Player",
+        description="'simulated' takes real time without sound; 'alsa' decodes with ffmpeg "
+        "and plays through aplay.",
+    )
+    alsa_device: str = Field(
+        default="default", title="ALSA device", description="aplay -D device name."
+    )
+    volume: int = Field(
+        default=80, ge=0, le=100, title="Volume", description="Output volume set before a play."
+    )
+    relay_driver: Literal["simulated", "sysfs"] = Field(
+        default="simulated",
+        title="Relay driver",
+        description="'sysfs' drives a GPIO pin through /sys/class/gpio.",
+    )
+    relay_gpio_pin: int = Field(default=17, ge=0, title="Relay GPIO pin (BCM numbering)")
+    relay_active_low: bool = Field(
+        default=False, title="Relay active low", description="True for boards that close on 0."
+    )
+    sysfs_root: Path = Field(default=Path("/sys"), title="sysfs root (tests use a temp dir)")
+    relay_settle_s: float = Field(
+        default=0.5,
+        ge=0,
+        le=10,
+        title="Relay settle time",
+        description="Wait after switching the amplifier on, so the first words are not lost "
+        "while it powers up.",
+    )
+    late_start_grace_s: float = Field(
+        default=30.0,
+        ge=0,
+        title="Late-start grace",
+        description="An item learnt of (or found at start-up) after its planned start still "
+        "plays if it is at most this late; otherwise it is recorded as skipped.",
+    )
+    resend_interval_s: float = Field(
+        default=30.0,
+        gt=0,
+        title="Resend interval",
+        description="Unacknowledged events older than this are published again, this often.",
+    )
+    media_fetch_attempts: int = Field(default=5, ge=1, le=50, title="Download attempts per file")
+    media_fetch_backoff_s: float = Field(
+        default=1.0,
+        ge=0,
+        title="Download backoff",
+        description="First wait between attempts; doubles each time, capped at 30 s.",
+    )
+    media_fetch_timeout_s: float = Field(
+        default=60.0, gt=0, title="Download timeout", description="Per HTTP request."
+    )
+    max_parallel_downloads: int = Field(default=4, ge=1, le=64, title="Parallel downloads")
+    mqtt_keepalive_s: int = Field(default=15, ge=5, le=600, title="MQTT keepalive")
+
+    @field_validator("device_id")
+    @classmethod
+    def _device_id_is_topic_safe(cls, value: str) -> str:
+        if not is_valid_device_id(value):
+            raise ValueError("device id must match [A-Za-z0-9][A-Za-z0-9_.-]{0,63}")
+        return value
+
+    @field_validator("controller_public_key")
+    @classmethod
+    def _key_is_ed25519(cls, value: str) -> str:
+        return check_public_key(value)
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_url_parses(cls, value: str) -> str:
+        BrokerAddress.parse(value)
+        return value
+
+    @property
+    def key_path(self) -> Path:
+        """Where the device's private key lives."""
+        return self.device_key_path or self.data_dir / "device.key"

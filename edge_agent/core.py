@@ -1,0 +1,728 @@
+"""The edge agent: keeps its plan, fetches and verifies audio, plays on time, confirms.
+
+One ``EdgeAgent`` is one device. It is plain asyncio with every dependency injected
+(transport, player, clock, media fetcher, hardware), so many agents share one event
+loop (``AgentFleet``) and the unit tests drive one with a FakeClock.
+
+What arrives from the controller (plan, command, ack) is verified against the
+controller's key first; anything bad is logged with its reason and ignored. paho
+calls back on its own thread, so callbacks only hop onto the loop
+(``call_soon_threadsafe``); all state is touched on the loop alone.
+
+Priority rule for now: an EMERGENCY item preempts whatever non-emergency item is
+playing; the interrupted item ends with outcome PREEMPTED and the seconds it played,
+and it is **not** resumed (replaying half a bulletin after a flood warning helps no
+one; the controller may schedule it again). Every other item waits its turn in
+planned-start order (see ``schedule``).
+
+Outcomes: COMPLETED (played to the end), PREEMPTED (cut by an emergency), PARTIAL
+(stopped by the controller, by shutdown, or failed after at least a second of sound),
+FAILED (no media, player error, or the agent restarted during playback), SKIPPED
+(never started: missed its start, or stopped by the controller before it started).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections import Counter, OrderedDict
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from edge_agent import AGENT_VERSION
+from edge_agent.config import AgentConfig
+from edge_agent.evidence import EvidenceLog, PlayFacts
+from edge_agent.media_cache import MediaCache, MediaFetcher, MediaUnavailable
+from edge_agent.outbox import Outbox, QueuedPlay, StoredEvent
+from edge_agent.plan_store import PlanStore
+from edge_agent.player import Player, PlayResult
+from edge_agent.schedule import Pending, PlayQueue
+from firmware_stubs.hardware import Hardware
+from wardcast_protocol.clock import Clock, SystemClock
+from wardcast_protocol.envelope import CONTROLLER_SENDER, RejectedMessage, open_envelope, seal
+from wardcast_protocol.messages import (
+    Availability,
+    Command,
+    DeviceState,
+    EventAck,
+    Kind,
+    Outcome,
+    Plan,
+    PlanItem,
+    PlaybackEvent,
+    PlayNow,
+)
+from wardcast_protocol.signing import SigningKey
+from wardcast_protocol.topics import DeviceChannel, device_topic, parse
+from wardcast_protocol.transport import Transport
+
+log = logging.getLogger(__name__)
+
+PlaybackStartedHook = Callable[[str, datetime], None]
+"""Called on the agent's loop with (item_id, actual_start) when sound starts."""
+EventRecordedHook = Callable[[PlaybackEvent], None]
+"""Called on the agent's loop with each event once built (before it is published)."""
+EventAckedHook = Callable[[str], None]
+"""Called on the agent's loop with each event id the controller acknowledged."""
+
+_INBOUND = {
+    DeviceChannel.PLAN: Kind.PLAN,
+    DeviceChannel.COMMAND: Kind.COMMAND,
+    DeviceChannel.ACK: Kind.ACK,
+}
+_PARTIAL_AFTER_S = 1.0  # a failure after this much sound is PARTIAL, before it FAILED
+_FORGET_COMMANDS_EVERY = timedelta(hours=1)
+_REMEMBERED_STARTS = 1000
+
+
+@dataclass
+class AgentStats:
+    """Counters for tests, benchmarks and the log."""
+
+    plays_started: int = 0
+    events_recorded: int = 0
+    events_published: int = 0
+    events_acked: int = 0
+    duplicates_ignored: int = 0
+    expired_ignored: int = 0
+    rejected: Counter[str] = field(default_factory=Counter)
+
+
+@dataclass
+class _Current:
+    """The item being fetched or played right now."""
+
+    pending: Pending
+    playing: bool = False
+    actual_start: datetime | None = None
+    interrupt: tuple[Outcome, str] | None = None
+
+
+class EdgeAgent:
+    """One device's agent (see the module docstring for the rules it follows)."""
+
+    def __init__(
+        self,
+        config: AgentConfig,
+        *,
+        transport: Transport,
+        player: Player,
+        fetcher: MediaFetcher,
+        clock: Clock | None = None,
+        hardware: Hardware | None = None,
+        device_key: SigningKey | None = None,
+    ) -> None:
+        self.config = config
+        self.device_id = config.device_id
+        self.transport = transport
+        self.player = player
+        self.hardware = hardware
+        self.clock: Clock = clock or SystemClock()
+        self.key = device_key or SigningKey.load_or_create(config.key_path)
+        self.on_playback_started: PlaybackStartedHook | None = None
+        self.on_event_recorded: EventRecordedHook | None = None
+        self.on_event_acked: EventAckedHook | None = None
+        self.stats = AgentStats()
+        self.outbox = Outbox(config.data_dir / "outbox.db")
+        self.plans = PlanStore(config.data_dir)
+        self.media = MediaCache(
+            config.data_dir / "media",
+            fetcher,
+            self.clock,
+            attempts=config.media_fetch_attempts,
+            backoff_s=config.media_fetch_backoff_s,
+            max_parallel=config.max_parallel_downloads,
+        )
+        self.evidence = EvidenceLog(self.outbox, self.key, self.device_id, self.clock)
+        self.plan: Plan | None = None
+        self.queue = PlayQueue()
+        self.connected = asyncio.Event()
+        self._current: _Current | None = None
+        self._done: set[str] = set()
+        self._seen_commands: set[str] = set()
+        self._sent_at: dict[str, datetime] = {}
+        self._starts: OrderedDict[str, datetime] = OrderedDict()
+        self._start_waiters: dict[str, list[asyncio.Future[datetime]]] = {}
+        self._wake = asyncio.Event()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._playback_task: asyncio.Task[Any] | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._running = False
+        self._stopping = False
+        self._last_forget = self.clock.now()
+
+    # lifecycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Recover what the last run left, load the plan, connect and start playing."""
+        self._loop = asyncio.get_running_loop()
+        self._running = True
+        self._done = self.outbox.done_item_ids()
+        self._recover_interrupted_plays()
+        plan = self.plans.load()
+        if plan is not None and plan.device_id == self.device_id:
+            self.plan = plan
+            self._schedule(plan, at_startup=True)
+        self._restore_queued_plays()
+        self.transport.on_message = self._on_message
+        self.transport.on_connection = self._on_connection
+        for channel in _INBOUND:
+            self.transport.subscribe(device_topic(self.device_id, channel))
+        self._playback_task = self._spawn(self._playback_loop(), "playback")
+        self._spawn(self._housekeeping_loop(), "housekeeping")
+        self._prefetch()
+        self.transport.start()
+        log.info(
+            "%s: started (plan v%s, %d queued)", self.device_id, self.plan_version, len(self.queue)
+        )
+
+    async def stop(self, timeout_s: float = 10.0) -> None:
+        """Stop cleanly: end the current play (recorded PARTIAL), say offline, disconnect."""
+        if not self._running:
+            return
+        self._stopping = True
+        current = self._current
+        if current is not None and current.playing:
+            if current.interrupt is None:
+                current.interrupt = (Outcome.PARTIAL, "agent shut down during playback")
+            self.player.stop()
+        self._wake.set()
+        if self._playback_task is not None:
+            await asyncio.wait([self._playback_task], timeout=timeout_s)
+        if self.transport.connected:
+            self._publish(DeviceChannel.AVAILABILITY, Availability(state="offline"), retain=True)
+        await self._shutdown()
+
+    async def abort(self) -> None:
+        """Stop as a crash would: cancel everything and record nothing (for fault tests)."""
+        if self._running:
+            await self._shutdown()
+
+    async def _shutdown(self) -> None:
+        self._running = False
+        for task in list(self._tasks):
+            task.cancel()
+        await asyncio.gather(*self._tasks, return_exceptions=True)
+        self.transport.on_message = None
+        self.transport.on_connection = None
+        self.transport.stop()
+        self.outbox.close()
+        self.connected.clear()
+
+    # observation -----------------------------------------------------------------
+
+    @property
+    def plan_version(self) -> int | None:
+        """Version of the plan in force, None before the first one."""
+        return self.plan.version if self.plan else None
+
+    @property
+    def playing_item_id(self) -> str | None:
+        """The item sounding now, if any."""
+        current = self._current
+        return current.pending.item_id if current and current.actual_start else None
+
+    def pending_events(self) -> list[StoredEvent]:
+        """Events stored and not yet acknowledged, in sequence order."""
+        return self.outbox.unacked()
+
+    async def wait_for_start(self, item_id: str) -> datetime:
+        """Wait until ``item_id`` starts sounding; its actual start (at once if it did)."""
+        if item_id in self._starts:
+            return self._starts[item_id]
+        future: asyncio.Future[datetime] = asyncio.get_running_loop().create_future()
+        self._start_waiters.setdefault(item_id, []).append(future)
+        return await future
+
+    # inbound (any thread -> loop) --------------------------------------------------
+
+    def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        self._call_soon(self._handle_message, topic, payload)
+
+    def _on_connection(self, up: bool) -> None:
+        self._call_soon(self._handle_connection, up)
+
+    def _call_soon(self, fn: Callable[..., None], *args: object) -> None:
+        loop = self._loop
+        if loop is None or loop.is_closed() or not self._running:
+            return
+        loop.call_soon_threadsafe(self._guarded, fn, *args)
+
+    def _guarded(self, fn: Callable[..., None], *args: object) -> None:
+        # Whatever a message does, the agent must keep playing: log and carry on.
+        if not self._running:
+            return
+        try:
+            fn(*args)
+        except Exception:
+            log.exception("%s: handling %s failed", self.device_id, fn.__name__)
+
+    def _handle_message(self, topic: str, payload: bytes) -> None:
+        parsed = parse(topic)
+        kind = _INBOUND.get(parsed.channel) if parsed else None
+        if parsed is None or kind is None or parsed.device_id != self.device_id:
+            log.warning("%s: ignoring message on unexpected topic %r", self.device_id, topic)
+            return
+        if not payload:
+            log.info("%s: %s topic cleared; keeping what we have", self.device_id, kind)
+            return
+        try:
+            verified = open_envelope(payload, kind, self._controller_key, CONTROLLER_SENDER)
+        except RejectedMessage as exc:
+            self._reject(kind, exc.reason, exc.detail)
+            return
+        body = verified.body
+        if isinstance(body, Plan):
+            self._accept_plan(body)
+        elif isinstance(body, Command):
+            self._accept_command(body)
+        elif isinstance(body, EventAck):
+            self._accept_ack(body)
+
+    def _controller_key(self, sender: str) -> str | None:
+        return self.config.controller_public_key if sender == CONTROLLER_SENDER else None
+
+    def _reject(self, kind: Kind, reason: str, detail: str) -> None:
+        self.stats.rejected[reason] += 1
+        log.warning("%s: rejected %s message: %s (%s)", self.device_id, kind, reason, detail)
+
+    def _handle_connection(self, up: bool) -> None:
+        if not up:
+            self.connected.clear()
+            log.info("%s: broker connection lost; playing on from the local plan", self.device_id)
+            return
+        self._publish(DeviceChannel.AVAILABILITY, Availability(state="online"), retain=True)
+        self._publish_state()
+        # Everything unacknowledged, in order: the controller dedups on event id.
+        self._publish_events(self.outbox.unacked())
+        self.connected.set()
+
+    # plan ------------------------------------------------------------------------
+
+    def _accept_plan(self, plan: Plan) -> None:
+        if plan.device_id != self.device_id:
+            self._reject(Kind.PLAN, "wrong_device", f"plan is for {plan.device_id!r}")
+            return
+        current = self.plan_version
+        if current is not None and plan.version <= current:
+            level = logging.DEBUG if plan.version == current else logging.WARNING
+            log.log(
+                level, "%s: plan v%d ignored, v%d in force", self.device_id, plan.version, current
+            )
+            return
+        try:
+            self.plans.save(plan)
+        except OSError as exc:
+            # Play it anyway: the broker keeps it retained, so a restart fetches it again.
+            log.error("%s: could not save plan v%d: %s", self.device_id, plan.version, exc)
+        self.plan = plan
+        log.info("%s: plan v%d accepted (%d items)", self.device_id, plan.version, len(plan.items))
+        self._schedule(plan, at_startup=False)
+        self._evict()
+        self._prefetch()
+        self._publish_state()
+        self._wake.set()
+
+    def _schedule(self, plan: Plan, *, at_startup: bool) -> None:
+        now = self.clock.now()
+        grace = self.config.late_start_grace_s
+        for dropped in self.queue.drop_plan_items_except(i.item_id for i in plan.items):
+            log.info("%s: %s no longer planned", self.device_id, dropped.item_id)
+        for item in sorted(plan.items, key=lambda i: i.planned_start):
+            if item.item_id in self._done or self._is_current(item.item_id):
+                continue
+            known = item.item_id in self.queue
+            late_s = (now - item.planned_start).total_seconds()
+            if not known and late_s > grace:
+                reason = (
+                    "agent was down at planned start"
+                    if at_startup
+                    else f"missed start: agent learnt of it {late_s:.0f} s late"
+                )
+                self._record(item, PlayFacts(Outcome.SKIPPED, reason, plan_version=plan.version))
+                continue
+            self.queue.add(Pending(item, item.planned_start, plan.version))
+
+    def _restore_queued_plays(self) -> None:
+        now = self.clock.now()
+        for queued in self.outbox.queued_plays():
+            item = PlanItem.model_validate_json(queued.item_json)
+            if item.item_id in self._done:
+                continue
+            if (now - queued.due_at).total_seconds() > self.config.late_start_grace_s:
+                self._record(item, PlayFacts(Outcome.SKIPPED, "agent was down at planned start"))
+            else:
+                self.queue.add(Pending(item, queued.due_at, None))
+
+    def _prefetch(self) -> None:
+        media = [p.item.media for p in self.queue]
+        if media:
+            self._spawn(self.media.prefetch(media), "prefetch")
+
+    def _evict(self) -> None:
+        keep = self.queue.media_sha256s()
+        if self._current is not None:
+            keep.add(self._current.pending.item.media.sha256)
+        for name in self.media.evict(keep):
+            log.info("%s: evicted %s", self.device_id, name)
+
+    # commands and acks -------------------------------------------------------------
+
+    def _accept_command(self, command: Command) -> None:
+        now = self.clock.now()
+        if command.expires_at < now:
+            self.stats.expired_ignored += 1
+            log.warning(
+                "%s: command %s expired at %s, ignored",
+                self.device_id,
+                command.command_id,
+                command.expires_at.isoformat(),
+            )
+            return
+        order = command.order
+        queued = None
+        if isinstance(order, PlayNow):
+            queued = QueuedPlay(order.item.item_id, order.item.model_dump_json(), now)
+        if not self._remember_command(command, queued):
+            self.stats.duplicates_ignored += 1
+            log.info("%s: duplicate command %s ignored", self.device_id, command.command_id)
+            return
+        if isinstance(order, PlayNow):
+            item = order.item
+            if item.item_id in self._done or self._is_current(item.item_id):
+                log.info("%s: %s already played; not again", self.device_id, item.item_id)
+                return
+            self.queue.add(Pending(item, now, None))
+            self._spawn(self.media.prefetch([item.media]), "prefetch")
+            self._wake.set()
+        else:
+            self._stop_item(order.item_id, order.reason)
+
+    def _remember_command(self, command: Command, queued: QueuedPlay | None) -> bool:
+        if command.command_id in self._seen_commands:
+            return False
+        self._seen_commands.add(command.command_id)
+        try:
+            return self.outbox.remember_command(command.command_id, command.expires_at, queued)
+        except sqlite3.Error as exc:
+            # Act on it anyway; the in-memory set still stops duplicates in this run.
+            log.error("%s: could not store command %s: %s", self.device_id, command.command_id, exc)
+            return True
+
+    def _stop_item(self, item_id: str, why: str) -> None:
+        text = "stopped by controller" + (f": {why}" if why else "")
+        current = self._current
+        if current is not None and current.pending.item_id == item_id:
+            if current.interrupt is None:
+                current.interrupt = (Outcome.PARTIAL, text)
+            if current.playing:
+                self.player.stop()
+            self._wake.set()
+            return
+        pending = self.queue.remove(item_id)
+        if pending is None:
+            log.info("%s: stop for %s: not playing nor queued", self.device_id, item_id)
+            return
+        facts = PlayFacts(
+            Outcome.SKIPPED, f"{text} before start", plan_version=pending.plan_version
+        )
+        self._record(pending.item, facts)
+        self._wake.set()
+
+    def _accept_ack(self, ack: EventAck) -> None:
+        try:
+            deleted = self.outbox.acknowledge(ack.event_ids)
+        except sqlite3.Error as exc:
+            log.error("%s: could not apply ack: %s (will be acked again)", self.device_id, exc)
+            return
+        self.stats.events_acked += len(deleted)
+        for event_id in deleted:
+            self._sent_at.pop(event_id, None)
+            self._call_hook(self.on_event_acked, event_id)
+
+    # playback --------------------------------------------------------------------
+
+    async def _playback_loop(self) -> None:
+        while not self._stopping:
+            self._wake.clear()
+            pending = self.queue.next_due(self.clock.now())
+            if pending is not None:
+                try:
+                    await self._play(pending)
+                except Exception as exc:  # one bad item must not end all playback
+                    log.exception("%s: playing %s failed", self.device_id, pending.item_id)
+                    if pending.item_id not in self._done:
+                        facts = PlayFacts(
+                            Outcome.FAILED, f"agent error: {exc}", plan_version=pending.plan_version
+                        )
+                        self._guarded(self._record, pending.item, facts)
+                continue
+            until = self.queue.next_due_at()
+            if until is None:
+                await self._wake.wait()
+            else:
+                await _wait_any([], self._wake.wait(), self.clock.sleep_until(until))
+
+    async def _play(self, pending: Pending) -> None:
+        item = pending.item
+        self.queue.remove(item.item_id)
+        current = self._current = _Current(pending)
+        try:
+            path = await self._media_for(current)
+            if path is None:
+                return
+            if current.interrupt is not None or self._stopping:
+                self._record_unstarted(current)
+                return
+            result = await self._sound(current, path)
+            self._record(item, self._facts(current, result))
+        finally:
+            self._current = None
+
+    def _record_unstarted(self, current: _Current) -> None:
+        """An item stopped before its first sample: SKIPPED; at shutdown, left for next run."""
+        if current.interrupt is None:
+            # Shutting down: the plan (or the queued PlayNow) is on disk, and the next
+            # start plays it late or records why it could not.
+            return
+        _, reason = current.interrupt
+        facts = PlayFacts(
+            Outcome.SKIPPED, f"{reason} before start", plan_version=current.pending.plan_version
+        )
+        self._record(current.pending.item, facts)
+
+    async def _media_for(self, current: _Current) -> Path | None:
+        """The verified file, or None once the item was recorded (or put back)."""
+        item = current.pending.item
+        fetch = asyncio.ensure_future(self.media.ensure(item.media))
+        deadline = self.clock.now() + timedelta(seconds=self.config.late_start_grace_s)
+        while not fetch.done():
+            await _wait_any([fetch], self._wake.wait(), self.clock.sleep_until(deadline))
+            self._wake.clear()
+            if fetch.done():
+                break
+            if current.interrupt is not None or self._stopping:
+                fetch.cancel()
+                self._record_unstarted(current)
+                return None
+            if not current.pending.is_emergency and self.queue.emergency_due(self.clock.now()):
+                fetch.cancel()  # the shared download goes on; this item waits its turn again
+                self.queue.add(current.pending)
+                return None
+            if self.clock.now() >= deadline:
+                fetch.cancel()
+                self._record(item, self._facts_before_start(current, "media not ready in time"))
+                return None
+        try:
+            return fetch.result()
+        except MediaUnavailable as exc:
+            self._record(item, self._facts_before_start(current, f"media unavailable: {exc}"))
+            return None
+
+    async def _sound(self, current: _Current, path: Path) -> PlayResult:
+        item = current.pending.item
+        try:
+            self.outbox.journal_start(
+                item.item_id, self.clock.now(), item.model_dump_json(), current.pending.plan_version
+            )
+        except sqlite3.Error as exc:
+            log.error(
+                "%s: could not journal %s: %s; playing anyway", self.device_id, item.item_id, exc
+            )
+
+        def started(at: datetime) -> None:
+            current.actual_start = at
+            self._started(item.item_id, at)
+
+        current.playing = True
+        play = asyncio.ensure_future(self.player.play(path, item.media.duration_s, started))
+        while not play.done():
+            waits: list[Awaitable[Any]] = [self._wake.wait()]
+            emergency_at = self.queue.next_due_at(emergencies_only=True)
+            if emergency_at is not None and not current.pending.is_emergency:
+                waits.append(self.clock.sleep_until(emergency_at))
+            await _wait_any([play], *waits)
+            self._wake.clear()
+            if play.done() or current.interrupt is not None:
+                continue
+            emergency = self.queue.emergency_due(self.clock.now())
+            if emergency is not None and not current.pending.is_emergency:
+                current.interrupt = (
+                    Outcome.PREEMPTED,
+                    f"preempted by emergency item {emergency.item_id}",
+                )
+                self.player.stop()
+        try:
+            return play.result()
+        except Exception as exc:  # a player bug becomes evidence, not a dead agent
+            log.exception("%s: player failed on %s", self.device_id, item.item_id)
+            return PlayResult(0.0, False, f"player error: {type(exc).__name__}: {exc}")
+
+    def _facts(self, current: _Current, result: PlayResult) -> PlayFacts:
+        reason: str | None = None
+        if result.completed:
+            outcome = Outcome.COMPLETED
+            if result.amplifier_on is False:
+                reason = "amplifier drew no current"
+        elif current.interrupt is not None:
+            outcome, reason = current.interrupt
+        elif result.error is not None:
+            outcome = Outcome.PARTIAL if result.played_s >= _PARTIAL_AFTER_S else Outcome.FAILED
+            reason = result.error
+        else:
+            outcome, reason = Outcome.PARTIAL, "playback ended early"
+        return PlayFacts(
+            outcome,
+            reason,
+            actual_start=result.started_at or current.actual_start,
+            played_s=result.played_s,
+            plan_version=current.pending.plan_version,
+            amplifier_on=result.amplifier_on,
+            volume=self._volume(),
+        )
+
+    def _facts_before_start(self, current: _Current, reason: str) -> PlayFacts:
+        return PlayFacts(Outcome.FAILED, reason, plan_version=current.pending.plan_version)
+
+    def _started(self, item_id: str, at: datetime) -> None:
+        self.stats.plays_started += 1
+        self._starts[item_id] = at
+        while len(self._starts) > _REMEMBERED_STARTS:
+            self._starts.popitem(last=False)
+        for future in self._start_waiters.pop(item_id, []):
+            if not future.done():
+                future.set_result(at)
+        self._call_hook(self.on_playback_started, item_id, at)
+
+    def _is_current(self, item_id: str) -> bool:
+        return self._current is not None and self._current.pending.item_id == item_id
+
+    def _volume(self) -> int | None:
+        return self.hardware.volume.get() if self.hardware else None
+
+    # evidence and publishing -------------------------------------------------------
+
+    def _record(self, item: PlanItem, facts: PlayFacts) -> None:
+        if facts.volume is None and facts.outcome is not Outcome.SKIPPED:
+            facts = replace(facts, volume=self._volume())
+        event, ready = self.evidence.record(item, facts)
+        self._done.add(item.item_id)
+        self.stats.events_recorded += 1
+        log.info(
+            "%s: %s %s seq %d%s",
+            self.device_id,
+            item.item_id,
+            event.outcome,
+            event.seq,
+            f" ({event.reason})" if event.reason else "",
+        )
+        self._call_hook(self.on_event_recorded, event)
+        self._publish_events(ready)
+
+    def _recover_interrupted_plays(self) -> None:
+        for row in self.outbox.journal():
+            item = PlanItem.model_validate_json(row.item_json)
+            facts = PlayFacts(
+                Outcome.FAILED,
+                "agent restarted during playback",
+                actual_start=row.started_at,
+                plan_version=row.plan_version,
+            )
+            self._record(item, facts)
+
+    def _publish_events(self, events: Iterable[StoredEvent]) -> None:
+        if not self.transport.connected:
+            return  # sent on reconnect, from the outbox
+        topic = device_topic(self.device_id, DeviceChannel.EVENT)
+        now = self.clock.now()
+        for stored in events:
+            self.transport.publish(topic, stored.wire)
+            self._sent_at[stored.event_id] = now
+            self.stats.events_published += 1
+
+    def _publish_state(self) -> None:
+        if not self.transport.connected:
+            return
+        state = DeviceState(
+            plan_version=self.plan_version,
+            device_time=self.clock.now(),
+            cached_media=self.media.count(),
+            pending_events=self.outbox.pending_count() + self.evidence.unwritten,
+            agent_version=AGENT_VERSION,
+        )
+        self._publish(DeviceChannel.STATE, state, retain=True)
+
+    def _publish(self, channel: DeviceChannel, body: BaseModel, *, retain: bool = False) -> None:
+        kind = Kind(channel.value)
+        wire = seal(kind, body, self.device_id, self.key, self.clock.now())
+        self.transport.publish(device_topic(self.device_id, channel), wire, retain=retain)
+
+    async def _housekeeping_loop(self) -> None:
+        interval = self.config.resend_interval_s
+        if self.hardware is not None:
+            # Kick well inside the watchdog's timeout, whatever the resend interval.
+            interval = min(interval, self.hardware.watchdog.timeout_s / 3)
+        while True:
+            if self.hardware is not None:
+                self.hardware.watchdog.kick()
+            await self.clock.sleep(interval)
+            self._guarded(self._housekeeping)
+
+    def _housekeeping(self) -> None:
+        now = self.clock.now()
+        if self.evidence.unwritten:
+            self._publish_events(self.evidence.flush())
+        if self.transport.connected:
+            stale = timedelta(seconds=self.config.resend_interval_s)
+            due = [
+                e
+                for e in self.outbox.unacked()
+                if now - self._sent_at.get(e.event_id, now - stale) >= stale
+            ]
+            if due:
+                log.info("%s: resending %d unacknowledged events", self.device_id, len(due))
+                self._publish_events(due)
+        if now - self._last_forget >= _FORGET_COMMANDS_EVERY:
+            self._last_forget = now
+            self.outbox.forget_expired_commands(now)
+
+    # helpers ---------------------------------------------------------------------
+
+    def _spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
+        task = asyncio.ensure_future(coro)
+        task.set_name(f"{self.device_id}-{name}")
+        self._tasks.add(task)
+        task.add_done_callback(self._task_done)
+        return task
+
+    def _task_done(self, task: asyncio.Task[Any]) -> None:
+        self._tasks.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error(
+                "%s: task %s failed", self.device_id, task.get_name(), exc_info=task.exception()
+            )
+
+    def _call_hook(self, hook: Callable[..., None] | None, *args: object) -> None:
+        if hook is None:
+            return
+        try:
+            hook(*args)
+        except Exception:
+            log.exception("%s: hook %r failed", self.device_id, hook)
+
+
+async def _wait_any(keep: list[asyncio.Future[Any]], *helpers: Awaitable[Any]) -> None:
+    """Wait until one of ``keep`` or ``helpers`` finishes; cancel helpers, never ``keep``."""
+    tasks = [asyncio.ensure_future(h) for h in helpers]
+    try:
+        await asyncio.wait([*keep, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

@@ -1,0 +1,242 @@
+"""The device's durable memory: the event outbox and everything that must survive a restart.
+
+One SQLite file (``outbox.db``) in WAL mode with ``synchronous=FULL``, so a commit
+is on the SD card before the call returns. It holds:
+
+- ``events``: sealed playback events, written *before* they are published and
+  deleted only when the controller acknowledges their id (after RootIO);
+- ``chain``: the last sequence number and signed digest, kept even when every event
+  is acknowledged, so ``seq`` and ``prev_hash`` continue without a gap;
+- ``journal``: "play started" rows, written before a play starts and removed in the
+  same transaction as its event, so a play cut short by a crash is still reported;
+- ``done_items``: item ids that reached a final outcome, so nothing plays twice;
+- ``commands``: command ids already executed (QoS 1 delivers duplicates), with the
+  PlayNow items still waiting their turn.
+
+Everything an event implies is written in one transaction: the event, the chain
+head, the item marked done and its journal row removed. Either all or none.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+_SCHEMA = """
+CREATE TABLE IF NOT EXISTS events (
+    seq INTEGER PRIMARY KEY,
+    event_id TEXT NOT NULL UNIQUE,
+    wire BLOB NOT NULL,
+    digest TEXT NOT NULL,
+    recorded_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS chain (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    last_seq INTEGER NOT NULL,
+    last_digest TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS journal (
+    item_id TEXT PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    item_json TEXT NOT NULL,
+    plan_version INTEGER
+);
+CREATE TABLE IF NOT EXISTS done_items (
+    item_id TEXT PRIMARY KEY,
+    done_at TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS commands (
+    command_id TEXT PRIMARY KEY,
+    expires_at TEXT NOT NULL,
+    item_id TEXT,
+    item_json TEXT,
+    due_at TEXT
+);
+"""
+
+
+def _iso(ts: datetime) -> str:
+    # Fixed width (always microseconds) so that text order is time order in SQL.
+    return ts.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _parse(text: str) -> datetime:
+    return datetime.fromisoformat(text).astimezone(UTC)
+
+
+@dataclass(frozen=True, slots=True)
+class StoredEvent:
+    """One sealed event as kept in the outbox."""
+
+    seq: int
+    event_id: str
+    wire: bytes
+    digest: str
+
+
+@dataclass(frozen=True, slots=True)
+class JournalRow:
+    """A play that started and has no event yet."""
+
+    item_id: str
+    started_at: datetime
+    item_json: str
+    plan_version: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class QueuedPlay:
+    """A PlayNow item accepted but not yet played."""
+
+    item_id: str
+    item_json: str
+    due_at: datetime
+
+
+class Outbox:
+    """SQLite-backed outbox and journal of one agent (see the module docstring)."""
+
+    def __init__(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        # Autocommit mode: every write below opens its own explicit transaction.
+        self._conn = sqlite3.connect(path, isolation_level=None)
+        self._conn.execute("PRAGMA journal_mode=WAL")
+        self._conn.execute("PRAGMA synchronous=FULL")
+        self._conn.executescript(_SCHEMA)
+
+    def close(self) -> None:
+        """Close the database."""
+        self._conn.close()
+
+    @contextmanager
+    def _tx(self) -> Iterator[sqlite3.Connection]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield self._conn
+        except BaseException:
+            # SQLite may already have rolled back by itself (e.g. on SQLITE_FULL).
+            if self._conn.in_transaction:
+                self._conn.execute("ROLLBACK")
+            raise
+        self._conn.execute("COMMIT")
+
+    # events ----------------------------------------------------------------------
+
+    def chain_head(self) -> tuple[int, str]:
+        """The last sequence number and signed digest written (0 and "" when none)."""
+        row = self._conn.execute("SELECT last_seq, last_digest FROM chain WHERE id = 1").fetchone()
+        return (int(row[0]), str(row[1])) if row else (0, "")
+
+    def append(self, event: StoredEvent, item_id: str, recorded_at: datetime) -> None:
+        """Store an event, advance the chain, mark its item done, close its journal row."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT INTO events (seq, event_id, wire, digest, recorded_at)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (event.seq, event.event_id, event.wire, event.digest, _iso(recorded_at)),
+            )
+            db.execute(
+                "INSERT INTO chain (id, last_seq, last_digest) VALUES (1, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET last_seq = excluded.last_seq,"
+                " last_digest = excluded.last_digest",
+                (event.seq, event.digest),
+            )
+            db.execute(
+                "INSERT OR IGNORE INTO done_items (item_id, done_at) VALUES (?, ?)",
+                (item_id, _iso(recorded_at)),
+            )
+            db.execute("DELETE FROM journal WHERE item_id = ?", (item_id,))
+            db.execute("UPDATE commands SET item_json = NULL WHERE item_id = ?", (item_id,))
+
+    def unacked(self) -> list[StoredEvent]:
+        """Every event not yet acknowledged, in sequence order."""
+        rows = self._conn.execute(
+            "SELECT seq, event_id, wire, digest FROM events ORDER BY seq"
+        ).fetchall()
+        return [StoredEvent(int(s), str(e), bytes(w), str(d)) for s, e, w, d in rows]
+
+    def pending_count(self) -> int:
+        """How many events await acknowledgement."""
+        return int(self._conn.execute("SELECT count(*) FROM events").fetchone()[0])
+
+    def acknowledge(self, event_ids: Iterable[str]) -> list[str]:
+        """Delete acknowledged events; return the ids that were actually pending."""
+        ids = list(dict.fromkeys(event_ids))
+        deleted: list[str] = []
+        with self._tx() as db:
+            for event_id in ids:
+                if db.execute("DELETE FROM events WHERE event_id = ?", (event_id,)).rowcount:
+                    deleted.append(event_id)
+        return deleted
+
+    # journal ---------------------------------------------------------------------
+
+    def journal_start(
+        self, item_id: str, started_at: datetime, item_json: str, plan_version: int | None
+    ) -> None:
+        """Record that a play is starting (before the first sample reaches the amplifier)."""
+        with self._tx() as db:
+            db.execute(
+                "INSERT OR REPLACE INTO journal (item_id, started_at, item_json, plan_version)"
+                " VALUES (?, ?, ?, ?)",
+                (item_id, _iso(started_at), item_json, plan_version),
+            )
+
+    def journal(self) -> list[JournalRow]:
+        """Plays that started and never got their event (a crash or power cut)."""
+        rows = self._conn.execute(
+            "SELECT item_id, started_at, item_json, plan_version FROM journal ORDER BY started_at"
+        ).fetchall()
+        return [
+            JournalRow(str(i), _parse(s), str(j), None if v is None else int(v))
+            for i, s, j, v in rows
+        ]
+
+    # items and commands ----------------------------------------------------------
+
+    def done_item_ids(self) -> set[str]:
+        """Every item id that reached a final outcome on this device."""
+        return {str(r[0]) for r in self._conn.execute("SELECT item_id FROM done_items")}
+
+    def remember_command(
+        self,
+        command_id: str,
+        expires_at: datetime,
+        queued: QueuedPlay | None = None,
+    ) -> bool:
+        """Record a command id (and the play it queues) once; False if already seen."""
+        with self._tx() as db:
+            cur = db.execute(
+                "INSERT OR IGNORE INTO commands (command_id, expires_at, item_id, item_json,"
+                " due_at) VALUES (?, ?, ?, ?, ?)",
+                (
+                    command_id,
+                    _iso(expires_at),
+                    queued.item_id if queued else None,
+                    queued.item_json if queued else None,
+                    _iso(queued.due_at) if queued else None,
+                ),
+            )
+            return cur.rowcount == 1
+
+    def queued_plays(self) -> list[QueuedPlay]:
+        """PlayNow items accepted and not yet played, oldest first."""
+        rows = self._conn.execute(
+            "SELECT item_id, item_json, due_at FROM commands"
+            " WHERE item_json IS NOT NULL ORDER BY due_at"
+        ).fetchall()
+        return [QueuedPlay(str(i), str(j), _parse(d)) for i, j, d in rows]
+
+    def forget_expired_commands(self, now: datetime) -> int:
+        """Drop ids of expired commands with nothing left to play (expired ones are refused)."""
+        with self._tx() as db:
+            cur = db.execute(
+                "DELETE FROM commands WHERE expires_at < ? AND (item_json IS NULL"
+                " OR item_id IN (SELECT item_id FROM done_items))",
+                (_iso(now),),
+            )
+            return cur.rowcount

@@ -1,0 +1,216 @@
+"""Test and benchmark doubles for the edge agent: a fake media server, a controller stand-in.
+
+``ControllerStandIn`` speaks the protocol the way the controller does (signed plans,
+commands and acks; verified events) on any ``Transport``: a ``FakeTransport`` in the
+unit tier, a real ``MqttLink`` in the integration tier and the benchmarks. It does
+not import the controller: it is built from ``wardcast_protocol`` alone.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import threading
+import uuid
+from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
+
+from wardcast_protocol.envelope import (
+    CONTROLLER_SENDER,
+    RejectedMessage,
+    Verified,
+    open_envelope,
+    seal,
+)
+from wardcast_protocol.messages import (
+    Command,
+    EventAck,
+    Kind,
+    MediaRef,
+    Plan,
+    PlanItem,
+    PlaybackEvent,
+    PlayNow,
+    Priority,
+    StopItem,
+)
+from wardcast_protocol.signing import SigningKey
+from wardcast_protocol.topics import DeviceChannel, all_devices, device_topic, parse
+from wardcast_protocol.transport import Transport
+
+
+class FakeMediaFetcher:
+    """A ``MediaFetcher`` serving bytes from memory; records every fetch.
+
+    ``fail_next[url] = n`` makes the next ``n`` fetches of ``url`` raise ``OSError``.
+    """
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.calls: list[str] = []
+        self.fail_next: dict[str, int] = {}
+
+    def add(
+        self,
+        data: bytes,
+        *,
+        url: str | None = None,
+        duration_s: float = 30.0,
+        content_type: str = "audio/ogg",
+    ) -> MediaRef:
+        """Serve ``data`` and return the reference a plan would carry for it."""
+        digest = hashlib.sha256(data).hexdigest()
+        url = url or f"http://media.test/{digest[:12]}"
+        self.files[url] = data
+        return MediaRef(
+            sha256=digest,
+            url=url,
+            duration_s=duration_s,
+            size_bytes=len(data),
+            content_type=content_type,
+        )
+
+    async def fetch(self, url: str, sink: Callable[[bytes], None], max_bytes: int) -> None:
+        """Hand over the bytes for ``url`` (or fail as told)."""
+        self.calls.append(url)
+        if self.fail_next.get(url, 0) > 0:
+            self.fail_next[url] -= 1
+            raise OSError(f"simulated network failure fetching {url}")
+        if url not in self.files:
+            raise OSError(f"404 {url}")
+        sink(self.files[url][: max_bytes + 1])
+
+
+def plan_item(
+    item_id: str,
+    media: MediaRef,
+    planned_start: datetime,
+    *,
+    priority: Priority = Priority.NORMAL,
+    broadcast_id: str = "b-1",
+) -> PlanItem:
+    """A plan item with test defaults."""
+    return PlanItem(
+        item_id=item_id,
+        broadcast_id=broadcast_id,
+        title=f"item {item_id}",
+        media=media,
+        planned_start=planned_start,
+        priority=priority,
+    )
+
+
+class ControllerStandIn:
+    """Signs plans/commands/acks as the controller and collects verified device events."""
+
+    def __init__(
+        self,
+        transport: Transport,
+        *,
+        key: SigningKey | None = None,
+        device_keys: dict[str, str] | None = None,
+        now: Callable[[], datetime] | None = None,
+        auto_ack: bool = False,
+    ) -> None:
+        self.transport = transport
+        self.key = key or SigningKey.generate()
+        self.device_keys: dict[str, str] = dict(device_keys or {})
+        self.now = now or (lambda: datetime.now(UTC))
+        self.auto_ack = auto_ack
+        self.events: list[Verified[PlaybackEvent]] = []
+        self.rejected: list[RejectedMessage] = []
+        self._cond = threading.Condition()
+        transport.on_message = self._on_message
+        transport.subscribe(all_devices(DeviceChannel.EVENT))
+
+    @property
+    def public_key(self) -> str:
+        """The controller public key agents are provisioned with."""
+        return self.key.public_key_b64
+
+    def send_plan(self, device_id: str, items: Iterable[PlanItem], version: int) -> Plan:
+        """Publish a signed, retained plan."""
+        plan = Plan(
+            device_id=device_id, version=version, generated_at=self.now(), items=tuple(items)
+        )
+        self.publish(device_id, DeviceChannel.PLAN, Kind.PLAN, plan, retain=True)
+        return plan
+
+    def play_now(
+        self, device_id: str, item: PlanItem, *, command_id: str | None = None, ttl_s: float = 60
+    ) -> Command:
+        """Send a PlayNow command."""
+        return self.send_command(device_id, PlayNow(item=item), command_id=command_id, ttl_s=ttl_s)
+
+    def stop_item(self, device_id: str, item_id: str, reason: str = "") -> Command:
+        """Send a StopItem command."""
+        return self.send_command(device_id, StopItem(item_id=item_id, reason=reason))
+
+    def send_command(
+        self,
+        device_id: str,
+        order: PlayNow | StopItem,
+        *,
+        command_id: str | None = None,
+        ttl_s: float = 60,
+        issued_at: datetime | None = None,
+    ) -> Command:
+        """Publish a signed command (never retained, with an MQTT expiry)."""
+        issued = issued_at or self.now()
+        command = Command(
+            command_id=command_id or uuid.uuid4().hex,
+            issued_at=issued,
+            expires_at=issued + timedelta(seconds=ttl_s),
+            order=order,
+        )
+        self.publish(device_id, DeviceChannel.COMMAND, Kind.COMMAND, command)
+        return command
+
+    def ack(self, device_id: str, event_ids: Iterable[str]) -> None:
+        """Acknowledge stored events."""
+        self.publish(device_id, DeviceChannel.ACK, Kind.ACK, EventAck(event_ids=tuple(event_ids)))
+
+    def publish(
+        self,
+        device_id: str,
+        channel: DeviceChannel,
+        kind: Kind,
+        body: Plan | Command | EventAck,
+        *,
+        retain: bool = False,
+    ) -> None:
+        """Seal ``body`` as the controller and publish it on the device's channel."""
+        wire = seal(kind, body, CONTROLLER_SENDER, self.key, self.now())
+        self.transport.publish(device_topic(device_id, channel), wire, retain=retain)
+
+    def wait_events(
+        self, count: int, timeout_s: float, where: Callable[[PlaybackEvent], bool] | None = None
+    ) -> list[PlaybackEvent]:
+        """Block until ``count`` matching events arrived (any thread); return them all."""
+        with self._cond:
+            self._cond.wait_for(lambda: len(self._matching(where)) >= count, timeout_s)
+            return self._matching(where)
+
+    def received(self) -> list[PlaybackEvent]:
+        """Bodies of the events received so far (duplicates included)."""
+        with self._cond:
+            return [v.body for v in self.events]
+
+    def _matching(self, where: Callable[[PlaybackEvent], bool] | None) -> list[PlaybackEvent]:
+        return [v.body for v in self.events if where is None or where(v.body)]
+
+    def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
+        parsed = parse(topic)
+        if parsed is None or parsed.channel is not DeviceChannel.EVENT:
+            return
+        try:
+            verified = open_envelope(payload, Kind.EVENT, self.device_keys.get, parsed.device_id)
+        except RejectedMessage as exc:
+            with self._cond:
+                self.rejected.append(exc)
+            return
+        assert isinstance(verified.body, PlaybackEvent)
+        with self._cond:
+            self.events.append(verified)  # type: ignore[arg-type]
+            self._cond.notify_all()
+        if self.auto_ack:
+            self.ack(parsed.device_id, [verified.body.event_id])
