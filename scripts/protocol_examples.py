@@ -92,7 +92,7 @@ def _media(name: str, duration_s: float, size_bytes: int) -> MediaRef:
     sha = hashlib.sha256(name.encode()).hexdigest()
     return MediaRef(
         sha256=sha,
-        url=f"http://controller:8000/api/v1/media/{sha}",
+        url=f"http://controller:8000/media/{sha}.ogg",
         duration_s=duration_s,
         size_bytes=size_bytes,
     )
