@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+
 from edge_agent.cli import app as agent_app
 
 app = typer.Typer(

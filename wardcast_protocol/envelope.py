@@ -82,6 +82,8 @@ def seal_signed(
     kind: Kind, body: BaseModel, sender: str, key: SigningKey, now: datetime
 ) -> tuple[bytes, str]:
     """Like ``seal``, also returning the signed document (whose digest chains events)."""
+    if now.tzinfo is None:
+        raise ValueError("seal needs an aware 'now'; a naive time would be read as local time")
     if not isinstance(body, BODY_MODELS[kind]):
         raise TypeError(f"{type(body).__name__} is not a {kind} body")
     document = {
@@ -110,23 +112,19 @@ def open_envelope(
     limit = MAX_PAYLOAD_BYTES[expected_kind]
     if len(payload) > limit:
         raise RejectedMessage("too_large", f"{len(payload)} bytes > {limit}")
-    try:
-        wire = json.loads(payload)
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise RejectedMessage("malformed", f"not JSON: {exc}") from exc
+    wire = _loads(payload, "payload")
     if not isinstance(wire, dict) or set(wire) != {"signed", "sig"}:
         raise RejectedMessage("unsigned", "payload is not a signed envelope")
     signed, sig = wire["signed"], wire["sig"]
     if not isinstance(signed, str) or not isinstance(sig, str):
         raise RejectedMessage("malformed", "signed and sig must be strings")
-    try:
-        document = json.loads(signed)
-    except json.JSONDecodeError as exc:
-        raise RejectedMessage("malformed", f"signed document is not JSON: {exc}") from exc
+    document = _loads(signed, "signed document")
     if not isinstance(document, dict):
         raise RejectedMessage("malformed", "signed document is not an object")
-    if document.get("v") != PROTOCOL_VERSION:
-        raise RejectedMessage("wrong_version", f"protocol version {document.get('v')!r}")
+    version = document.get("v")
+    # type() and not ==: JSON true would otherwise pass as version 1.
+    if type(version) is not int or version != PROTOCOL_VERSION:
+        raise RejectedMessage("wrong_version", f"protocol version {version!r}")
     if document.get("kind") != expected_kind.value:
         raise RejectedMessage("wrong_kind", f"{document.get('kind')!r} on a {expected_kind} topic")
     sender = document.get("sender")
@@ -144,6 +142,20 @@ def open_envelope(
         if sent_at.tzinfo is None:
             raise ValueError("sent_at has no zone")
         body = BODY_MODELS[expected_kind].model_validate(document.get("body"))
-    except (ValueError, ValidationError) as exc:
+        sent_at = sent_at.astimezone(UTC)
+    except (ValueError, ValidationError, OverflowError) as exc:
+        # OverflowError: an aware instant near year 1 or 9999 that leaves the range in UTC.
         raise RejectedMessage("invalid_body", str(exc)[:500]) from exc
-    return Verified(expected_kind, sender, sent_at.astimezone(UTC), body, signed, sig)
+    return Verified(expected_kind, sender, sent_at, body, signed, sig)
+
+
+def _loads(text: str | bytes, what: str) -> object:
+    """json.loads that turns every way JSON can fail into a rejection.
+
+    RecursionError matters: "[[[[…" a few thousand deep is a tiny payload that would
+    otherwise escape as an unexpected exception, before any signature is checked.
+    """
+    try:
+        return json.loads(text)
+    except (UnicodeDecodeError, json.JSONDecodeError, RecursionError) as exc:
+        raise RejectedMessage("malformed", f"{what} is not JSON: {str(exc)[:200]}") from exc

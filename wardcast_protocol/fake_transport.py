@@ -50,8 +50,13 @@ class FakeBroker:
             else:
                 self.retained.pop(topic, None)
         for link in list(self.links):
-            if link.connected and any(topic_matches_sub(f, topic) for f in link.filters):
+            if not any(topic_matches_sub(f, topic) for f in link.filters):
+                continue
+            if link.connected:
                 link.deliver(topic, payload, False)
+            else:
+                # A persistent session: the broker keeps QoS 1 messages for it.
+                link.pending_inbound.append((topic, payload))
 
     def published(self, topic_prefix: str = "") -> list[Published]:
         """Recorded publishes whose topic starts with ``topic_prefix``."""
@@ -69,6 +74,7 @@ class FakeTransport:
         self._broker = broker
         self._connected = False
         self.offline_outbox: list[tuple[str, bytes, bool, int | None]] = []
+        self.pending_inbound: list[tuple[str, bytes]] = []
 
     @property
     def connected(self) -> bool:
@@ -90,21 +96,35 @@ class FakeTransport:
             self.on_connection(False)
 
     def go_online(self) -> None:
-        """Simulate (re)connecting: flush what was queued, then replay retained state."""
+        """Simulate (re)connecting, as MqttLink does with a persistent session.
+
+        The broker first hands over what it kept for the session; MqttLink then
+        re-subscribes, so the broker sends matching retained state again; finally
+        what this side queued while offline goes out.
+        """
         self._connected = True
+        kept, self.pending_inbound = self.pending_inbound, []
+        for topic, payload in kept:
+            self.deliver(topic, payload, False)
+        for topic_filter in list(self.filters):
+            self._replay_retained(topic_filter)
         queued, self.offline_outbox = self.offline_outbox, []
         for topic, payload, retain, expiry in queued:
             self._broker.route(self.name, topic, payload, retain, expiry)
         if self.on_connection is not None:
             self.on_connection(True)
 
+    def _replay_retained(self, topic_filter: str) -> None:
+        for topic, payload in list(self._broker.retained.items()):
+            if topic_matches_sub(topic_filter, topic):
+                self.deliver(topic, payload, True)
+
     def subscribe(self, topic_filter: str) -> None:
         """Subscribe and receive matching retained messages, as a broker would."""
         if topic_filter not in self.filters:
             self.filters.append(topic_filter)
-        for topic, payload in list(self._broker.retained.items()):
-            if topic_matches_sub(topic_filter, topic):
-                self.deliver(topic, payload, True)
+        if self._connected:
+            self._replay_retained(topic_filter)
 
     def publish(
         self, topic: str, payload: bytes, *, retain: bool = False, expiry_s: int | None = None

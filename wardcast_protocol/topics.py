@@ -26,7 +26,7 @@ ROOT = f"wardcast/v{PROTOCOL_VERSION}"
 # A device id is used inside topics and file names: keep it to a safe alphabet, so
 # that "+", "#", "/" or ".." can never reach a topic filter or a path.
 DEVICE_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
-_DEVICE_ID_RE = re.compile(rf"^{DEVICE_ID_PATTERN}$")
+_DEVICE_ID_RE = re.compile(DEVICE_ID_PATTERN)
 
 
 class DeviceChannel(StrEnum):
@@ -48,14 +48,15 @@ RETAINED: frozenset[DeviceChannel] = frozenset(
 CONTROLLER_AVAILABILITY = f"{ROOT}/controller/availability"
 
 _DEVICE_TOPIC_RE = re.compile(
-    rf"^{re.escape(ROOT)}/device/(?P<device_id>{DEVICE_ID_PATTERN})/"
-    rf"(?P<channel>{'|'.join(c.value for c in DeviceChannel)})$"
+    rf"{re.escape(ROOT)}/device/(?P<device_id>{DEVICE_ID_PATTERN})/"
+    rf"(?P<channel>{'|'.join(c.value for c in DeviceChannel)})"
 )
 
 
 def is_valid_device_id(device_id: str) -> bool:
     """True when ``device_id`` is safe to put in a topic and a file name."""
-    return bool(_DEVICE_ID_RE.match(device_id))
+    # fullmatch, not match with "$": "$" also matches before a trailing newline.
+    return bool(_DEVICE_ID_RE.fullmatch(device_id))
 
 
 def device_topic(device_id: str, channel: DeviceChannel) -> str:
@@ -80,7 +81,7 @@ class DeviceTopic:
 
 def parse(topic: str) -> DeviceTopic | None:
     """Parse a per-device topic; None for anything that is not one."""
-    m = _DEVICE_TOPIC_RE.match(topic)
+    m = _DEVICE_TOPIC_RE.fullmatch(topic)
     if m is None:
         return None
     return DeviceTopic(m["device_id"], DeviceChannel(m["channel"]))

@@ -9,6 +9,7 @@ callbacks therefore arrive on that thread, and asyncio users hop back to their l
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -104,6 +105,7 @@ class MqttLink:
         self.on_connection: ConnectionHandler | None = None
         self._address = address
         self._birth = birth
+        self._will = will
         self._session_expiry_s = session_expiry_s
         self._keepalive_s = keepalive_s
         self._filters: list[str] = []
@@ -147,7 +149,15 @@ class MqttLink:
         self._client.loop_start()
 
     def stop(self) -> None:
-        """Disconnect cleanly and stop the network thread."""
+        """Say goodbye (the will's payload), disconnect cleanly, stop the network thread.
+
+        A clean DISCONNECT suppresses the last will, so without the explicit goodbye
+        a stopped peer would stay "online" in its retained availability.
+        """
+        if self._will is not None and self.connected:
+            info = self._client.publish(self._will[0], self._will[1], qos=QOS, retain=True)
+            with contextlib.suppress(RuntimeError, ValueError):
+                info.wait_for_publish(timeout=2)
         self._client.disconnect()
         self._client.loop_stop()
         self._connected.clear()

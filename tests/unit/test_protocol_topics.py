@@ -77,7 +77,6 @@ def test_other_topics_do_not_parse(topic: str) -> None:
     assert topics.parse(topic) is None
 
 
-@pytest.mark.xfail(strict=True, reason="bug: regex '$' also matches before a trailing newline")
 def test_a_trailing_newline_is_not_part_of_a_valid_topic() -> None:
     assert not topics.is_valid_device_id("tdp-01\n")
     assert topics.parse(_raw_topic("tdp-01", DeviceChannel.STATE) + "\n") is None
