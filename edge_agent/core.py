@@ -451,7 +451,9 @@ class EdgeAgent:
     async def _playback_loop(self) -> None:
         while not self._stopping:
             self._wake.clear()
-            pending = self.queue.next_due(self.clock.now())
+            # Start early by the amplifier's warm-up; the player holds the first sample.
+            lead = timedelta(seconds=self.player.lead_s)
+            pending = self.queue.next_due(self.clock.now() + lead)
             if pending is not None:
                 try:
                     await self._play(pending)
@@ -467,7 +469,7 @@ class EdgeAgent:
             if until is None:
                 await self._wake.wait()
             else:
-                await _wait_any([], self._wake.wait(), self.clock.sleep_until(until))
+                await _wait_any([], self._wake.wait(), self.clock.sleep_until(until - lead))
 
     async def _play(self, pending: Pending) -> None:
         item = pending.item
@@ -481,6 +483,11 @@ class EdgeAgent:
                 self._record_unstarted(current)
                 return
             result = await self._sound(current, path)
+            if self._stopping and current.actual_start is None:
+                # Shut down while warming up: not played, not lost; the next start
+                # plays it late or records why not.
+                self._forget_journal(item.item_id)
+                return
             self._record(item, self._facts(current, result))
         finally:
             self._current = None
@@ -541,17 +548,22 @@ class EdgeAgent:
             self._started(item.item_id, at)
 
         current.playing = True
-        play = asyncio.ensure_future(self.player.play(path, item.media.duration_s, started))
+        lead = timedelta(seconds=self.player.lead_s)
+        due = current.pending.due_at
+        start_at = due if due > self.clock.now() else None
+        play = asyncio.ensure_future(
+            self.player.play(path, item.media.duration_s, started, start_at)
+        )
         while not play.done():
             waits: list[Awaitable[Any]] = [self._wake.wait()]
             emergency_at = self.queue.next_due_at(emergencies_only=True)
             if emergency_at is not None and not current.pending.is_emergency:
-                waits.append(self.clock.sleep_until(emergency_at))
+                waits.append(self.clock.sleep_until(emergency_at - lead))
             await _wait_any([play], *waits)
             self._wake.clear()
             if play.done() or current.interrupt is not None:
                 continue
-            emergency = self.queue.emergency_due(self.clock.now())
+            emergency = self.queue.emergency_due(self.clock.now() + lead)
             if emergency is not None and not current.pending.is_emergency:
                 current.interrupt = (
                     Outcome.PREEMPTED,
@@ -599,6 +611,12 @@ class EdgeAgent:
             if not future.done():
                 future.set_result(at)
         self._call_hook(self.on_playback_started, item_id, at)
+
+    def _forget_journal(self, item_id: str) -> None:
+        try:
+            self.outbox.journal_cancel(item_id)
+        except sqlite3.Error as exc:
+            log.error("%s: could not clear journal of %s: %s", self.device_id, item_id, exc)
 
     def _is_current(self, item_id: str) -> bool:
         return self._current is not None and self._current.pending.item_id == item_id

@@ -186,6 +186,11 @@ class Outbox:
                 (item_id, _iso(started_at), item_json, plan_version),
             )
 
+    def journal_cancel(self, item_id: str) -> None:
+        """Drop a "play started" row for a play that never made a sound (shutdown in warm-up)."""
+        with self._tx() as db:
+            db.execute("DELETE FROM journal WHERE item_id = ?", (item_id,))
+
     def journal(self) -> list[JournalRow]:
         """Plays that started and never got their event (a crash or power cut)."""
         rows = self._conn.execute(

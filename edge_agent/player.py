@@ -7,7 +7,9 @@ evidence records them. Cancelling the task running ``play`` also ends it (the
 amplifier is switched off on the way out), but reports nothing.
 
 Both players drive the amplifier through ``firmware_stubs``: relay on and a settle
-delay before the first sample, relay off afterwards, always.
+delay before the first sample, relay off afterwards, always. The settle delay is the
+player's ``lead_s``: the agent starts a planned play that much early and passes
+``start_at``, so the first sample still goes out at the planned instant.
 """
 
 from __future__ import annotations
@@ -52,10 +54,22 @@ class PlayResult:
 class Player(Protocol):
     """Plays one file at a time."""
 
+    @property
+    def lead_s(self) -> float:
+        """Seconds needed before the first sample (amplifier warm-up)."""
+        ...
+
     async def play(
-        self, path: Path, duration_s: float, on_start: StartCallback | None = None
+        self,
+        path: Path,
+        duration_s: float,
+        on_start: StartCallback | None = None,
+        start_at: datetime | None = None,
     ) -> PlayResult:
-        """Play ``path`` (expected to last ``duration_s``) and report how it went."""
+        """Play ``path`` (expected to last ``duration_s``) and report how it went.
+
+        With ``start_at`` the first sample waits for that instant (after the warm-up).
+        """
         ...
 
     def stop(self) -> None:
@@ -77,6 +91,11 @@ class AmplifierGate:
         self._clock = clock
         self._settle_s = settle_s
         self._volume = volume
+
+    @property
+    def lead_s(self) -> float:
+        """The settle delay, when there is an amplifier to wait for."""
+        return self._settle_s if self._hardware is not None else 0.0
 
     async def __aenter__(self) -> bool | None:
         hw = self._hardware
@@ -145,6 +164,16 @@ class _StoppablePlayer:
         """End the current play early."""
         self._stop.set()
 
+    async def _wait_for(self, clock: Clock, start_at: datetime | None) -> bool:
+        """Hold the first sample until ``start_at``; False if stopped meanwhile."""
+        if start_at is None:
+            return True
+        wait = asyncio.ensure_future(clock.sleep_until(start_at))
+        try:
+            return await _race(wait, self._stop, clock, None) == "done"
+        finally:
+            wait.cancel()
+
     def _reset(self) -> None:
         self._stop = asyncio.Event()
 
@@ -168,8 +197,17 @@ class SimulatedPlayer(_StoppablePlayer):
         self._clock = clock
         self._gate = AmplifierGate(hardware, clock, settle_s, volume)
 
+    @property
+    def lead_s(self) -> float:
+        """Amplifier warm-up (0 without hardware)."""
+        return self._gate.lead_s
+
     async def play(
-        self, path: Path, duration_s: float, on_start: StartCallback | None = None
+        self,
+        path: Path,
+        duration_s: float,
+        on_start: StartCallback | None = None,
+        start_at: datetime | None = None,
     ) -> PlayResult:
         """Wait ``duration_s`` (or until stopped) with the amplifier on."""
         try:
@@ -178,6 +216,8 @@ class SimulatedPlayer(_StoppablePlayer):
                 return missing
             try:
                 async with self._gate as amplifier_on:
+                    if not await self._wait_for(self._clock, start_at):
+                        return PlayResult(0.0, False, None, amplifier_on)
                     started = self._clock.now()
                     if on_start is not None:
                         on_start(started)
@@ -224,8 +264,17 @@ class AlsaPlayer(_StoppablePlayer):
         self._aplay = aplay
         self._env = None if env is None else {**os.environ, **env}
 
+    @property
+    def lead_s(self) -> float:
+        """Amplifier warm-up (0 without hardware)."""
+        return self._gate.lead_s
+
     async def play(
-        self, path: Path, duration_s: float, on_start: StartCallback | None = None
+        self,
+        path: Path,
+        duration_s: float,
+        on_start: StartCallback | None = None,
+        start_at: datetime | None = None,
     ) -> PlayResult:
         """Play ``path`` through ALSA with the amplifier on."""
         try:
@@ -234,6 +283,8 @@ class AlsaPlayer(_StoppablePlayer):
                 return missing
             try:
                 async with self._gate as amplifier_on:
+                    if not await self._wait_for(self._clock, start_at):
+                        return PlayResult(0.0, False, None, amplifier_on)
                     started = self._clock.now()
                     if on_start is not None:
                         on_start(started)

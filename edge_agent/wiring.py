@@ -1,0 +1,91 @@
+"""Putting an agent together from its settings: hardware, player, MQTT link.
+
+The CLI, the fleet and the demo build agents here, so a Pi and the simulator run the
+very same ``EdgeAgent`` with different parts.
+"""
+
+from __future__ import annotations
+
+from edge_agent.config import AgentConfig
+from edge_agent.core import EdgeAgent
+from edge_agent.media_cache import MediaFetcher
+from edge_agent.player import AlsaPlayer, Player, SimulatedPlayer
+from firmware_stubs.board import BoardSensors
+from firmware_stubs.gpio import SysfsGpioRelay
+from firmware_stubs.hardware import Hardware, simulated_hardware
+from firmware_stubs.simulated import SimulatedVolume, SimulatedWatchdog
+from wardcast_protocol.clock import Clock, SystemClock
+from wardcast_protocol.envelope import seal
+from wardcast_protocol.messages import Availability, Kind
+from wardcast_protocol.signing import SigningKey
+from wardcast_protocol.topics import DeviceChannel, device_topic
+from wardcast_protocol.transport import BrokerAddress, MqttLink
+
+
+def hardware_for(config: AgentConfig, clock: Clock) -> Hardware:
+    """The board's drivers: a sysfs GPIO relay on a Pi, in-memory ones otherwise.
+
+    Volume and watchdog have no Pi driver yet: the volume is kept in memory (set the
+    ALSA mixer once at install time) and the watchdog only records kicks.
+    """
+    if config.relay_driver == "sysfs":
+        relay = SysfsGpioRelay(
+            config.relay_gpio_pin,
+            sysfs_root=config.sysfs_root,
+            active_low=config.relay_active_low,
+        )
+        return Hardware(
+            relay=relay,
+            volume=SimulatedVolume(now=clock.now, level=config.volume),
+            sensors=BoardSensors(relay, sysfs_root=config.sysfs_root),
+            watchdog=SimulatedWatchdog(now=clock.now),
+        )
+    return simulated_hardware(clock.now, volume=config.volume)
+
+
+def player_for(config: AgentConfig, clock: Clock, hardware: Hardware | None) -> Player:
+    """The configured player, driving ``hardware``'s relay and volume."""
+    if config.player == "alsa":
+        return AlsaPlayer(
+            clock,
+            hardware,
+            device=config.alsa_device,
+            settle_s=config.relay_settle_s,
+            volume=config.volume,
+        )
+    return SimulatedPlayer(clock, hardware, settle_s=config.relay_settle_s, volume=config.volume)
+
+
+def mqtt_link_for(config: AgentConfig, key: SigningKey, clock: Clock) -> MqttLink:
+    """An MQTT v5 link with a persistent session and a signed, retained "offline" will."""
+    offline = seal(
+        Kind.AVAILABILITY, Availability(state="offline"), config.device_id, key, clock.now()
+    )
+    return MqttLink(
+        BrokerAddress.parse(config.broker_url),
+        client_id=f"wardcast-agent-{config.device_id}",
+        will=(device_topic(config.device_id, DeviceChannel.AVAILABILITY), offline),
+        keepalive_s=config.mqtt_keepalive_s,
+    )
+
+
+def build_agent(
+    config: AgentConfig,
+    fetcher: MediaFetcher,
+    *,
+    clock: Clock | None = None,
+    hardware: Hardware | None = None,
+) -> EdgeAgent:
+    """A complete agent for ``config`` on a real MQTT link."""
+    clock = clock or SystemClock()
+    key = SigningKey.load_or_create(config.key_path)
+    hardware = hardware or hardware_for(config, clock)
+    return EdgeAgent(
+        config,
+        transport=mqtt_link_for(config, key, clock),
+        player=player_for(config, clock, hardware),
+        fetcher=fetcher,
+        clock=clock,
+        hardware=hardware,
+        device_key=key,
+    )
