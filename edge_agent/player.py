@@ -337,11 +337,14 @@ class AlsaPlayer(_StoppablePlayer):
             (_, dec_err), (_, sink_err) = await work
             if ending != "done":
                 return ending, None
-            if sink.returncode != 0:
-                return "done", f"aplay exited {sink.returncode}: {_tail(sink_err)}"
-            if decoder.returncode != 0:
-                return "done", f"ffmpeg exited {decoder.returncode}: {_tail(dec_err)}"
-            return "done", None
+            # Either side failing makes the other fail too (empty input, broken pipe):
+            # report both, the cause is among them.
+            errors = [
+                f"{name} exited {proc.returncode}: {_tail(err)}"
+                for name, proc, err in (("ffmpeg", decoder, dec_err), ("aplay", sink, sink_err))
+                if proc.returncode != 0
+            ]
+            return "done", "; ".join(errors) or None
         finally:
             # Cancelled (agent aborting) or failed: no orphan may keep the card busy.
             _terminate(procs, kill=True)
