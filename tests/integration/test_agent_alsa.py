@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
+import os
 import shutil
+import stat
 import subprocess
 import wave
 from pathlib import Path
@@ -77,3 +80,45 @@ async def test_alsa_player_reports_a_file_ffmpeg_cannot_decode(tmp_path: Path) -
     assert not result.completed
     assert result.error is not None and "ffmpeg exited" in result.error
     assert [t.value for t in hardware.relay.transitions] == [True, False]
+
+
+def _script(path: Path, body: str) -> str:
+    path.write_text("#!/bin/sh\n" + body + "\n", encoding="utf-8")
+    path.chmod(path.stat().st_mode | stat.S_IXUSR)
+    return str(path)
+
+
+async def test_alsa_player_stop_kills_the_pipeline(tmp_path: Path, clip: Path) -> None:
+    clock = SystemClock()
+    hardware = simulated_hardware(clock.now)
+    ffmpeg = _script(tmp_path / "ffmpeg", "exec sleep 30")
+    aplay = _script(tmp_path / "aplay", "exec cat > /dev/null")
+    player = AlsaPlayer(clock, hardware, settle_s=0.0, ffmpeg=ffmpeg, aplay=aplay)
+    play = asyncio.ensure_future(player.play(clip, 30.0))
+    await asyncio.sleep(0.2)
+    player.stop()
+    result = await asyncio.wait_for(play, 5)
+    assert not result.completed and result.error is None
+    assert 0.1 < result.played_s < 5
+    assert not hardware.relay.is_on()
+
+
+async def test_cancelling_an_alsa_play_leaves_no_process_and_the_relay_off(
+    tmp_path: Path, clip: Path
+) -> None:
+    clock = SystemClock()
+    hardware = simulated_hardware(clock.now)
+    pidfile = tmp_path / "pid"
+    ffmpeg = _script(tmp_path / "ffmpeg", f"echo $$ > {pidfile}; exec sleep 30")
+    aplay = _script(tmp_path / "aplay", "exec cat > /dev/null")
+    player = AlsaPlayer(clock, hardware, settle_s=0.0, ffmpeg=ffmpeg, aplay=aplay)
+    play = asyncio.ensure_future(player.play(clip, 30.0))
+    await asyncio.sleep(0.2)
+    play.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await play
+    await asyncio.sleep(0.1)
+    pid = int(pidfile.read_text())
+    with pytest.raises(ProcessLookupError):
+        os.kill(pid, 0)
+    assert not hardware.relay.is_on()
