@@ -76,3 +76,81 @@ def test_last_will_announces_offline_when_a_device_vanishes(broker: EmbeddedBrok
     device._client.loop_stop()
     assert got.get(timeout=10)[1] == b"offline"
     watcher.stop()
+
+
+async def test_asyncio_link_round_trip_and_reconnect_after_broker_restart(tmp_path) -> None:
+    """The agent's link: receives on the loop, survives a broker restart, keeps its session."""
+    import asyncio
+
+    from wardcast_protocol.transport import AsyncioMqttLink
+
+    broker = EmbeddedBroker(state_dir=tmp_path / "b", persistence=True).start()
+    try:
+        addr = BrokerAddress.parse(broker.url)
+        loop = asyncio.get_running_loop()
+        inbox: asyncio.Queue[bytes] = asyncio.Queue()
+        ups: list[bool] = []
+        link = AsyncioMqttLink(addr, "agent-a", reconnect_max_s=1)
+        link.on_message = lambda t, p, r: inbox.put_nowait(p)
+        link.on_connection = ups.append
+        link.subscribe("cmd/agent-a")
+        link.start()
+        for _ in range(100):
+            if link.connected:
+                break
+            await asyncio.sleep(0.05)
+        assert link.connected
+        sender = MqttLink(addr, "ctl")
+        sender.start()
+        assert await loop.run_in_executor(None, sender.wait_connected, 5)
+        sender.publish("cmd/agent-a", b"one")
+        assert await asyncio.wait_for(inbox.get(), 5) == b"one"
+
+        broker.stop()
+        for _ in range(100):
+            if not link.connected:
+                break
+            await asyncio.sleep(0.05)
+        assert not link.connected
+        broker.start()
+        for _ in range(200):
+            if link.connected and sender.connected:
+                break
+            await asyncio.sleep(0.05)
+        assert link.connected, "the asyncio link did not reconnect"
+        sender.publish("cmd/agent-a", b"two")
+        assert await asyncio.wait_for(inbox.get(), 5) == b"two"
+        assert ups[:2] == [True, False] and ups[-1] is True
+        link.stop()
+        sender.stop()
+    finally:
+        broker.cleanup()
+
+
+async def test_asyncio_link_handles_hundreds_of_connections_in_one_process() -> None:
+    """More descriptors than select() can watch: every link must still connect."""
+    import asyncio
+    import socket
+
+    from wardcast_protocol.transport import AsyncioMqttLink
+
+    # Hold ~1100 descriptors so the links' sockets are numbered above select()'s limit.
+    ballast = [socket.socket() for _ in range(1100)]
+    try:
+        with EmbeddedBroker() as broker:
+            addr = BrokerAddress.parse(broker.url)
+            links = [AsyncioMqttLink(addr, f"many-{i}") for i in range(50)]
+            for link in links:
+                link.start()
+            for _ in range(200):
+                if all(link.connected for link in links):
+                    break
+                await asyncio.sleep(0.05)
+            assert sum(link.connected for link in links) == 50
+            # The condition under test really held: sockets beyond select()'s reach.
+            assert max(link._client.socket().fileno() for link in links) >= 1024
+            for link in links:
+                link.stop()
+    finally:
+        for sock in ballast:
+            sock.close()

@@ -1,0 +1,135 @@
+"""Helpers shared by the benchmarks: percentiles, a controller with N simulated agents."""
+
+from __future__ import annotations
+
+import resource
+import subprocess
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from controller.api.app import create_app
+from controller.domain.bulletins import BulletinDraft
+from controller.domain.devices import register_device
+from controller.http_server import BackgroundServer
+from controller.messaging.broker import free_port
+from controller.runtime import ControllerRuntime
+from controller.settings import Settings
+from edge_agent.config import AgentConfig
+from wardcast_protocol.signing import SigningKey
+
+
+def percentile(values: Sequence[float], q: float) -> float:
+    """The q-th percentile (0–100) by nearest rank; NaN for no values."""
+    if not values:
+        return float("nan")
+    ordered = sorted(values)
+    rank = max(0, min(len(ordered) - 1, round(q / 100 * len(ordered) + 0.5) - 1))
+    return ordered[rank]
+
+
+def summary_ms(values: Sequence[float]) -> str:
+    """'p50 … p99 … max …' in milliseconds, from seconds."""
+    return (
+        f"p50 {percentile(values, 50) * 1000:8.1f} ms  p99 {percentile(values, 99) * 1000:8.1f} ms"
+        f"  max {max(values) * 1000:8.1f} ms  (n={len(values)})"
+    )
+
+
+def peak_rss_mib() -> float:
+    """Peak resident memory of this process so far."""
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+@dataclass
+class StartTimes:
+    """Playback starts reported by the fleet's hook, by item, then by device."""
+
+    by_item: dict[str, dict[str, datetime]] = field(default_factory=dict)
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    changed: threading.Condition = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.changed = threading.Condition(self.lock)
+
+    def record(self, device_id: str, item_id: str, at: datetime) -> None:
+        """The fleet hook."""
+        with self.changed:
+            self.by_item.setdefault(item_id, {})[device_id] = at
+            self.changed.notify_all()
+
+    def wait(self, item_id: str, count: int, timeout_s: float) -> dict[str, datetime]:
+        """Block until ``count`` devices started ``item_id`` (or timeout); what arrived."""
+        with self.changed:
+            self.changed.wait_for(lambda: len(self.by_item.get(item_id, {})) >= count, timeout_s)
+            return dict(self.by_item.get(item_id, {}))
+
+
+@dataclass
+class Site:
+    """A running controller (API on a free port) with N registered simulated devices."""
+
+    runtime: ControllerRuntime
+    server: BackgroundServer
+    configs: list[AgentConfig]
+
+    @property
+    def device_ids(self) -> list[str]:
+        """Every device id."""
+        return [c.device_id for c in self.configs]
+
+    def stop(self) -> None:
+        """Stop the API and the controller."""
+        self.server.stop()
+        self.runtime.stop()
+
+
+def start_site(
+    data_dir: Path, broker_url: str, agents: int, *, settle_s: float = 0.0, prefix: str = "bench"
+) -> Site:
+    """Start a controller on ``broker_url`` and provision ``agents`` device configs."""
+    settings = Settings(
+        data_dir=data_dir,
+        broker_url=broker_url,
+        http_port=free_port(),
+        gtts_enabled=False,
+        environment="test",
+    )
+    runtime = ControllerRuntime(settings)
+    runtime.start()
+    configs = []
+    with runtime.db.session() as session:
+        for n in range(agents):
+            device_id = f"{prefix}-{n:04d}"
+            key = SigningKey.generate()
+            key_path = data_dir / "agents" / device_id / "device.key"
+            key.save(key_path)
+            register_device(session, device_id, device_id, key.public_key_b64, runtime.clock.now())
+            configs.append(
+                AgentConfig(
+                    device_id=device_id,
+                    controller_public_key=runtime.key.public_key_b64,
+                    data_dir=key_path.parent,
+                    broker_url=broker_url,
+                    relay_settle_s=settle_s,
+                )
+            )
+    server = BackgroundServer(create_app(runtime=runtime), "127.0.0.1", settings.http_port)
+    return Site(runtime, server.start(), configs)
+
+
+def tone_bulletin(site: Site, seconds: float, tmp: Path) -> str:
+    """A bulletin of a sox-generated tone (no TTS: the benchmark times delivery only)."""
+    wav = tmp / "tone.wav"
+    subprocess.run(
+        ["sox", "-n", "-r", "48000", "-c", "1", str(wav), "synth", str(seconds), "sine", "660"],
+        check=True,
+    )
+    runtime = site.runtime
+    with runtime.db.session() as session:
+        bulletin = runtime.bulletins.create_from_upload(
+            session, BulletinDraft("Bench tone", chime=False), wav, "tone.wav", runtime.clock.now()
+        )
+        return bulletin.id
