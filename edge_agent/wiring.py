@@ -19,7 +19,7 @@ from wardcast_protocol.envelope import seal
 from wardcast_protocol.messages import Availability, Kind
 from wardcast_protocol.signing import SigningKey
 from wardcast_protocol.topics import DeviceChannel, device_topic
-from wardcast_protocol.transport import BrokerAddress, MqttLink
+from wardcast_protocol.transport import AsyncioMqttLink, BrokerAddress
 
 
 def hardware_for(config: AgentConfig, clock: Clock) -> Hardware:
@@ -56,12 +56,16 @@ def player_for(config: AgentConfig, clock: Clock, hardware: Hardware | None) -> 
     return SimulatedPlayer(clock, hardware, settle_s=config.relay_settle_s, volume=config.volume)
 
 
-def mqtt_link_for(config: AgentConfig, key: SigningKey, clock: Clock) -> MqttLink:
-    """An MQTT v5 link with a persistent session and a signed, retained "offline" will."""
+def mqtt_link_for(config: AgentConfig, key: SigningKey, clock: Clock) -> AsyncioMqttLink:
+    """An MQTT v5 link with a persistent session and a signed, retained "offline" will.
+
+    Driven by the agent's event loop (not a paho thread): the same code runs one
+    agent on a Pi and hundreds in one simulator process, past select()'s limit.
+    """
     offline = seal(
         Kind.AVAILABILITY, Availability(state="offline"), config.device_id, key, clock.now()
     )
-    return MqttLink(
+    return AsyncioMqttLink(
         BrokerAddress.parse(config.broker_url),
         client_id=f"wardcast-agent-{config.device_id}",
         will=(device_topic(config.device_id, DeviceChannel.AVAILABILITY), offline),
