@@ -9,16 +9,21 @@ controller's key first; anything bad is logged with its reason and ignored. paho
 calls back on its own thread, so callbacks only hop onto the loop
 (``call_soon_threadsafe``); all state is touched on the loop alone.
 
-Priority rule for now: an EMERGENCY item preempts whatever non-emergency item is
-playing; the interrupted item ends with outcome PREEMPTED and the seconds it played,
-and it is **not** resumed (replaying half a bulletin after a flood warning helps no
-one; the controller may schedule it again). Every other item waits its turn in
-planned-start order (see ``schedule``).
+Rules it follows:
 
-Outcomes: COMPLETED (played to the end), PREEMPTED (cut by an emergency), PARTIAL
-(stopped by the controller, by shutdown, or failed after at least a second of sound),
-FAILED (no media, player error, or the agent restarted during playback), SKIPPED
-(never started: missed its start, or stopped by the controller before it started).
+- a plan is accepted only if its version is newer; it is saved atomically, its media
+  prefetched and verified, unneeded media evicted;
+- an item learnt of more than ``late_start_grace_s`` after its planned start (or
+  found so at start-up) is SKIPPED with the reason; within the grace it plays late;
+- an item id plays at most once, across restarts;
+- a command is ignored when expired or already seen (ids persisted); StopItem ends
+  the item as PARTIAL "stopped by controller" (SKIPPED if it had not started);
+- playing, preemption and outcomes: see ``playback`` (an EMERGENCY preempts, the
+  interrupted item is PREEMPTED and **not** resumed);
+- a play cut by a crash is reported at the next start as FAILED "agent restarted
+  during playback", from its journal row;
+- every event is stored (``evidence``, ``outbox``) before it is published, resent on
+  every reconnect and every ``resend_interval_s`` until acknowledged.
 """
 
 from __future__ import annotations
@@ -27,31 +32,30 @@ import asyncio
 import logging
 import sqlite3
 from collections import Counter, OrderedDict
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from pathlib import Path
 from typing import Any
-
-from pydantic import BaseModel
 
 from edge_agent import AGENT_VERSION
 from edge_agent.config import AgentConfig
 from edge_agent.evidence import EvidenceLog, PlayFacts
-from edge_agent.media_cache import MediaCache, MediaFetcher, MediaUnavailable
+from edge_agent.inbox import INBOUND, open_inbound
+from edge_agent.media_cache import MediaCache, MediaFetcher
 from edge_agent.outbox import Outbox, QueuedPlay, StoredEvent
 from edge_agent.plan_store import PlanStore
-from edge_agent.player import Player, PlayResult
+from edge_agent.playback import Playback
+from edge_agent.player import Player
 from edge_agent.schedule import Pending, PlayQueue
+from edge_agent.uplink import Uplink
 from firmware_stubs.hardware import Hardware
 from wardcast_protocol.clock import Clock, SystemClock
-from wardcast_protocol.envelope import CONTROLLER_SENDER, RejectedMessage, open_envelope, seal
+from wardcast_protocol.envelope import RejectedMessage
 from wardcast_protocol.messages import (
     Availability,
     Command,
     DeviceState,
     EventAck,
-    Kind,
     Outcome,
     Plan,
     PlanItem,
@@ -59,7 +63,7 @@ from wardcast_protocol.messages import (
     PlayNow,
 )
 from wardcast_protocol.signing import SigningKey
-from wardcast_protocol.topics import DeviceChannel, device_topic, parse
+from wardcast_protocol.topics import DeviceChannel, device_topic
 from wardcast_protocol.transport import Transport
 
 log = logging.getLogger(__name__)
@@ -71,12 +75,6 @@ EventRecordedHook = Callable[[PlaybackEvent], None]
 EventAckedHook = Callable[[str], None]
 """Called on the agent's loop with each event id the controller acknowledged."""
 
-_INBOUND = {
-    DeviceChannel.PLAN: Kind.PLAN,
-    DeviceChannel.COMMAND: Kind.COMMAND,
-    DeviceChannel.ACK: Kind.ACK,
-}
-_PARTIAL_AFTER_S = 1.0  # a failure after this much sound is PARTIAL, before it FAILED
 _FORGET_COMMANDS_EVERY = timedelta(hours=1)
 _REMEMBERED_STARTS = 1000
 
@@ -87,21 +85,10 @@ class AgentStats:
 
     plays_started: int = 0
     events_recorded: int = 0
-    events_published: int = 0
     events_acked: int = 0
     duplicates_ignored: int = 0
     expired_ignored: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
-
-
-@dataclass
-class _Current:
-    """The item being fetched or played right now."""
-
-    pending: Pending
-    playing: bool = False
-    actual_start: datetime | None = None
-    interrupt: tuple[Outcome, str] | None = None
 
 
 class EdgeAgent:
@@ -129,6 +116,7 @@ class EdgeAgent:
         self.on_event_recorded: EventRecordedHook | None = None
         self.on_event_acked: EventAckedHook | None = None
         self.stats = AgentStats()
+        self.uplink = Uplink(self.device_id, transport, self.key, self.clock)
         self.outbox = Outbox(config.data_dir / "outbox.db")
         self.plans = PlanStore(config.data_dir)
         self.media = MediaCache(
@@ -143,18 +131,26 @@ class EdgeAgent:
         self.plan: Plan | None = None
         self.queue = PlayQueue()
         self.connected = asyncio.Event()
-        self._current: _Current | None = None
+        self.playback = Playback(
+            device_id=self.device_id,
+            queue=self.queue,
+            player=player,
+            media=self.media,
+            outbox=self.outbox,
+            clock=self.clock,
+            media_wait_s=config.late_start_grace_s,
+            record=self._record,
+            on_started=self._started,
+            volume=self._volume,
+        )
         self._done: set[str] = set()
         self._seen_commands: set[str] = set()
-        self._sent_at: dict[str, datetime] = {}
         self._starts: OrderedDict[str, datetime] = OrderedDict()
         self._start_waiters: dict[str, list[asyncio.Future[datetime]]] = {}
-        self._wake = asyncio.Event()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._playback_task: asyncio.Task[Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
         self._running = False
-        self._stopping = False
         self._last_forget = self.clock.now()
 
     # lifecycle -------------------------------------------------------------------
@@ -172,9 +168,9 @@ class EdgeAgent:
         self._restore_queued_plays()
         self.transport.on_message = self._on_message
         self.transport.on_connection = self._on_connection
-        for channel in _INBOUND:
+        for channel in INBOUND:
             self.transport.subscribe(device_topic(self.device_id, channel))
-        self._playback_task = self._spawn(self._playback_loop(), "playback")
+        self._playback_task = self._spawn(self.playback.run(), "playback")
         self._spawn(self._housekeeping_loop(), "housekeeping")
         self._prefetch()
         self.transport.start()
@@ -186,17 +182,11 @@ class EdgeAgent:
         """Stop cleanly: end the current play (recorded PARTIAL), say offline, disconnect."""
         if not self._running:
             return
-        self._stopping = True
-        current = self._current
-        if current is not None and current.playing:
-            if current.interrupt is None:
-                current.interrupt = (Outcome.PARTIAL, "agent shut down during playback")
-            self.player.stop()
-        self._wake.set()
+        self.playback.shutdown()
         if self._playback_task is not None:
             await asyncio.wait([self._playback_task], timeout=timeout_s)
-        if self.transport.connected:
-            self._publish(DeviceChannel.AVAILABILITY, Availability(state="offline"), retain=True)
+        if self.uplink.connected:
+            self.uplink.send(DeviceChannel.AVAILABILITY, Availability(state="offline"), retain=True)
         await self._shutdown()
 
     async def abort(self) -> None:
@@ -225,8 +215,7 @@ class EdgeAgent:
     @property
     def playing_item_id(self) -> str | None:
         """The item sounding now, if any."""
-        current = self._current
-        return current.pending.item_id if current and current.actual_start else None
+        return self.playback.playing_item_id
 
     def pending_events(self) -> list[StoredEvent]:
         """Events stored and not yet acknowledged, in sequence order."""
@@ -264,51 +253,35 @@ class EdgeAgent:
             log.exception("%s: handling %s failed", self.device_id, fn.__name__)
 
     def _handle_message(self, topic: str, payload: bytes) -> None:
-        parsed = parse(topic)
-        kind = _INBOUND.get(parsed.channel) if parsed else None
-        if parsed is None or kind is None or parsed.device_id != self.device_id:
-            log.warning("%s: ignoring message on unexpected topic %r", self.device_id, topic)
-            return
-        if not payload:
-            log.info("%s: %s topic cleared; keeping what we have", self.device_id, kind)
-            return
         try:
-            verified = open_envelope(payload, kind, self._controller_key, CONTROLLER_SENDER)
+            body = open_inbound(topic, payload, self.device_id, self.config.controller_public_key)
         except RejectedMessage as exc:
-            self._reject(kind, exc.reason, exc.detail)
+            self.stats.rejected[exc.reason] += 1
+            log.warning("%s: rejected message on %s: %s", self.device_id, topic, exc)
             return
-        body = verified.body
-        if isinstance(body, Plan):
+        if body is None:
+            log.info("%s: %s cleared; keeping what we have", self.device_id, topic)
+        elif isinstance(body, Plan):
             self._accept_plan(body)
         elif isinstance(body, Command):
             self._accept_command(body)
-        elif isinstance(body, EventAck):
+        else:
             self._accept_ack(body)
-
-    def _controller_key(self, sender: str) -> str | None:
-        return self.config.controller_public_key if sender == CONTROLLER_SENDER else None
-
-    def _reject(self, kind: Kind, reason: str, detail: str) -> None:
-        self.stats.rejected[reason] += 1
-        log.warning("%s: rejected %s message: %s (%s)", self.device_id, kind, reason, detail)
 
     def _handle_connection(self, up: bool) -> None:
         if not up:
             self.connected.clear()
             log.info("%s: broker connection lost; playing on from the local plan", self.device_id)
             return
-        self._publish(DeviceChannel.AVAILABILITY, Availability(state="online"), retain=True)
+        self.uplink.send(DeviceChannel.AVAILABILITY, Availability(state="online"), retain=True)
         self._publish_state()
         # Everything unacknowledged, in order: the controller dedups on event id.
-        self._publish_events(self.outbox.unacked())
+        self.uplink.send_events(self.outbox.unacked())
         self.connected.set()
 
     # plan ------------------------------------------------------------------------
 
     def _accept_plan(self, plan: Plan) -> None:
-        if plan.device_id != self.device_id:
-            self._reject(Kind.PLAN, "wrong_device", f"plan is for {plan.device_id!r}")
-            return
         current = self.plan_version
         if current is not None and plan.version <= current:
             level = logging.DEBUG if plan.version == current else logging.WARNING
@@ -327,7 +300,7 @@ class EdgeAgent:
         self._evict()
         self._prefetch()
         self._publish_state()
-        self._wake.set()
+        self.playback.wake()
 
     def _schedule(self, plan: Plan, *, at_startup: bool) -> None:
         now = self.clock.now()
@@ -367,8 +340,8 @@ class EdgeAgent:
 
     def _evict(self) -> None:
         keep = self.queue.media_sha256s()
-        if self._current is not None:
-            keep.add(self._current.pending.item.media.sha256)
+        if self.playback.current_media_sha256 is not None:
+            keep.add(self.playback.current_media_sha256)
         for name in self.media.evict(keep):
             log.info("%s: evicted %s", self.device_id, name)
 
@@ -400,7 +373,7 @@ class EdgeAgent:
                 return
             self.queue.add(Pending(item, now, None))
             self._spawn(self.media.prefetch([item.media]), "prefetch")
-            self._wake.set()
+            self.playback.wake()
         else:
             self._stop_item(order.item_id, order.reason)
 
@@ -417,13 +390,7 @@ class EdgeAgent:
 
     def _stop_item(self, item_id: str, why: str) -> None:
         text = "stopped by controller" + (f": {why}" if why else "")
-        current = self._current
-        if current is not None and current.pending.item_id == item_id:
-            if current.interrupt is None:
-                current.interrupt = (Outcome.PARTIAL, text)
-            if current.playing:
-                self.player.stop()
-            self._wake.set()
+        if self.playback.request_stop(item_id, Outcome.PARTIAL, text):
             return
         pending = self.queue.remove(item_id)
         if pending is None:
@@ -433,7 +400,7 @@ class EdgeAgent:
             Outcome.SKIPPED, f"{text} before start", plan_version=pending.plan_version
         )
         self._record(pending.item, facts)
-        self._wake.set()
+        self.playback.wake()
 
     def _accept_ack(self, ack: EventAck) -> None:
         try:
@@ -443,164 +410,10 @@ class EdgeAgent:
             return
         self.stats.events_acked += len(deleted)
         for event_id in deleted:
-            self._sent_at.pop(event_id, None)
+            self.uplink.forget(event_id)
             self._call_hook(self.on_event_acked, event_id)
 
-    # playback --------------------------------------------------------------------
-
-    async def _playback_loop(self) -> None:
-        while not self._stopping:
-            self._wake.clear()
-            # Start early by the amplifier's warm-up; the player holds the first sample.
-            lead = timedelta(seconds=self.player.lead_s)
-            pending = self.queue.next_due(self.clock.now() + lead)
-            if pending is not None:
-                try:
-                    await self._play(pending)
-                except Exception as exc:  # one bad item must not end all playback
-                    log.exception("%s: playing %s failed", self.device_id, pending.item_id)
-                    if pending.item_id not in self._done:
-                        facts = PlayFacts(
-                            Outcome.FAILED, f"agent error: {exc}", plan_version=pending.plan_version
-                        )
-                        self._guarded(self._record, pending.item, facts)
-                continue
-            until = self.queue.next_due_at()
-            if until is None:
-                await self._wake.wait()
-            else:
-                await _wait_any([], self._wake.wait(), self.clock.sleep_until(until - lead))
-
-    async def _play(self, pending: Pending) -> None:
-        item = pending.item
-        self.queue.remove(item.item_id)
-        current = self._current = _Current(pending)
-        try:
-            path = await self._media_for(current)
-            if path is None:
-                return
-            if current.interrupt is not None or self._stopping:
-                self._record_unstarted(current)
-                return
-            result = await self._sound(current, path)
-            if self._stopping and current.actual_start is None:
-                # Shut down while warming up: not played, not lost; the next start
-                # plays it late or records why not.
-                self._forget_journal(item.item_id)
-                return
-            self._record(item, self._facts(current, result))
-        finally:
-            self._current = None
-
-    def _record_unstarted(self, current: _Current) -> None:
-        """An item stopped before its first sample: SKIPPED; at shutdown, left for next run."""
-        if current.interrupt is None:
-            # Shutting down: the plan (or the queued PlayNow) is on disk, and the next
-            # start plays it late or records why it could not.
-            return
-        _, reason = current.interrupt
-        facts = PlayFacts(
-            Outcome.SKIPPED, f"{reason} before start", plan_version=current.pending.plan_version
-        )
-        self._record(current.pending.item, facts)
-
-    async def _media_for(self, current: _Current) -> Path | None:
-        """The verified file, or None once the item was recorded (or put back)."""
-        item = current.pending.item
-        fetch = asyncio.ensure_future(self.media.ensure(item.media))
-        deadline = self.clock.now() + timedelta(seconds=self.config.late_start_grace_s)
-        while not fetch.done():
-            await _wait_any([fetch], self._wake.wait(), self.clock.sleep_until(deadline))
-            self._wake.clear()
-            if fetch.done():
-                break
-            if current.interrupt is not None or self._stopping:
-                fetch.cancel()
-                self._record_unstarted(current)
-                return None
-            if not current.pending.is_emergency and self.queue.emergency_due(self.clock.now()):
-                fetch.cancel()  # the shared download goes on; this item waits its turn again
-                self.queue.add(current.pending)
-                return None
-            if self.clock.now() >= deadline:
-                fetch.cancel()
-                self._record(item, self._facts_before_start(current, "media not ready in time"))
-                return None
-        try:
-            return fetch.result()
-        except MediaUnavailable as exc:
-            self._record(item, self._facts_before_start(current, f"media unavailable: {exc}"))
-            return None
-
-    async def _sound(self, current: _Current, path: Path) -> PlayResult:
-        item = current.pending.item
-        try:
-            self.outbox.journal_start(
-                item.item_id, self.clock.now(), item.model_dump_json(), current.pending.plan_version
-            )
-        except sqlite3.Error as exc:
-            log.error(
-                "%s: could not journal %s: %s; playing anyway", self.device_id, item.item_id, exc
-            )
-
-        def started(at: datetime) -> None:
-            current.actual_start = at
-            self._started(item.item_id, at)
-
-        current.playing = True
-        lead = timedelta(seconds=self.player.lead_s)
-        due = current.pending.due_at
-        start_at = due if due > self.clock.now() else None
-        play = asyncio.ensure_future(
-            self.player.play(path, item.media.duration_s, started, start_at)
-        )
-        while not play.done():
-            waits: list[Awaitable[Any]] = [self._wake.wait()]
-            emergency_at = self.queue.next_due_at(emergencies_only=True)
-            if emergency_at is not None and not current.pending.is_emergency:
-                waits.append(self.clock.sleep_until(emergency_at - lead))
-            await _wait_any([play], *waits)
-            self._wake.clear()
-            if play.done() or current.interrupt is not None:
-                continue
-            emergency = self.queue.emergency_due(self.clock.now() + lead)
-            if emergency is not None and not current.pending.is_emergency:
-                current.interrupt = (
-                    Outcome.PREEMPTED,
-                    f"preempted by emergency item {emergency.item_id}",
-                )
-                self.player.stop()
-        try:
-            return play.result()
-        except Exception as exc:  # a player bug becomes evidence, not a dead agent
-            log.exception("%s: player failed on %s", self.device_id, item.item_id)
-            return PlayResult(0.0, False, f"player error: {type(exc).__name__}: {exc}")
-
-    def _facts(self, current: _Current, result: PlayResult) -> PlayFacts:
-        reason: str | None = None
-        if result.completed:
-            outcome = Outcome.COMPLETED
-            if result.amplifier_on is False:
-                reason = "amplifier drew no current"
-        elif current.interrupt is not None:
-            outcome, reason = current.interrupt
-        elif result.error is not None:
-            outcome = Outcome.PARTIAL if result.played_s >= _PARTIAL_AFTER_S else Outcome.FAILED
-            reason = result.error
-        else:
-            outcome, reason = Outcome.PARTIAL, "playback ended early"
-        return PlayFacts(
-            outcome,
-            reason,
-            actual_start=result.started_at or current.actual_start,
-            played_s=result.played_s,
-            plan_version=current.pending.plan_version,
-            amplifier_on=result.amplifier_on,
-            volume=self._volume(),
-        )
-
-    def _facts_before_start(self, current: _Current, reason: str) -> PlayFacts:
-        return PlayFacts(Outcome.FAILED, reason, plan_version=current.pending.plan_version)
+    # playback hooks ----------------------------------------------------------------
 
     def _started(self, item_id: str, at: datetime) -> None:
         self.stats.plays_started += 1
@@ -612,14 +425,8 @@ class EdgeAgent:
                 future.set_result(at)
         self._call_hook(self.on_playback_started, item_id, at)
 
-    def _forget_journal(self, item_id: str) -> None:
-        try:
-            self.outbox.journal_cancel(item_id)
-        except sqlite3.Error as exc:
-            log.error("%s: could not clear journal of %s: %s", self.device_id, item_id, exc)
-
     def _is_current(self, item_id: str) -> bool:
-        return self._current is not None and self._current.pending.item_id == item_id
+        return self.playback.is_current(item_id)
 
     def _volume(self) -> int | None:
         return self.hardware.volume.get() if self.hardware else None
@@ -627,6 +434,15 @@ class EdgeAgent:
     # evidence and publishing -------------------------------------------------------
 
     def _record(self, item: PlanItem, facts: PlayFacts) -> None:
+        if item.item_id in self._done:
+            # One final event per item id, whatever path tries to write a second.
+            log.warning(
+                "%s: %s already has its event; not recording %s",
+                self.device_id,
+                item.item_id,
+                facts.outcome,
+            )
+            return
         if facts.volume is None and facts.outcome is not Outcome.SKIPPED:
             facts = replace(facts, volume=self._volume())
         event, ready = self.evidence.record(item, facts)
@@ -641,7 +457,7 @@ class EdgeAgent:
             f" ({event.reason})" if event.reason else "",
         )
         self._call_hook(self.on_event_recorded, event)
-        self._publish_events(ready)
+        self.uplink.send_events(ready)
 
     def _recover_interrupted_plays(self) -> None:
         for row in self.outbox.journal():
@@ -654,18 +470,8 @@ class EdgeAgent:
             )
             self._record(item, facts)
 
-    def _publish_events(self, events: Iterable[StoredEvent]) -> None:
-        if not self.transport.connected:
-            return  # sent on reconnect, from the outbox
-        topic = device_topic(self.device_id, DeviceChannel.EVENT)
-        now = self.clock.now()
-        for stored in events:
-            self.transport.publish(topic, stored.wire)
-            self._sent_at[stored.event_id] = now
-            self.stats.events_published += 1
-
     def _publish_state(self) -> None:
-        if not self.transport.connected:
+        if not self.uplink.connected:
             return
         state = DeviceState(
             plan_version=self.plan_version,
@@ -674,12 +480,7 @@ class EdgeAgent:
             pending_events=self.outbox.pending_count() + self.evidence.unwritten,
             agent_version=AGENT_VERSION,
         )
-        self._publish(DeviceChannel.STATE, state, retain=True)
-
-    def _publish(self, channel: DeviceChannel, body: BaseModel, *, retain: bool = False) -> None:
-        kind = Kind(channel.value)
-        wire = seal(kind, body, self.device_id, self.key, self.clock.now())
-        self.transport.publish(device_topic(self.device_id, channel), wire, retain=retain)
+        self.uplink.send(DeviceChannel.STATE, state, retain=True)
 
     async def _housekeeping_loop(self) -> None:
         interval = self.config.resend_interval_s
@@ -695,17 +496,9 @@ class EdgeAgent:
     def _housekeeping(self) -> None:
         now = self.clock.now()
         if self.evidence.unwritten:
-            self._publish_events(self.evidence.flush())
-        if self.transport.connected:
-            stale = timedelta(seconds=self.config.resend_interval_s)
-            due = [
-                e
-                for e in self.outbox.unacked()
-                if now - self._sent_at.get(e.event_id, now - stale) >= stale
-            ]
-            if due:
-                log.info("%s: resending %d unacknowledged events", self.device_id, len(due))
-                self._publish_events(due)
+            self.uplink.send_events(self.evidence.flush())
+        if self.uplink.connected:
+            self.uplink.resend_stale(self.outbox.unacked(), self.config.resend_interval_s)
         if now - self._last_forget >= _FORGET_COMMANDS_EVERY:
             self._last_forget = now
             self.outbox.forget_expired_commands(now)
@@ -733,14 +526,3 @@ class EdgeAgent:
             hook(*args)
         except Exception:
             log.exception("%s: hook %r failed", self.device_id, hook)
-
-
-async def _wait_any(keep: list[asyncio.Future[Any]], *helpers: Awaitable[Any]) -> None:
-    """Wait until one of ``keep`` or ``helpers`` finishes; cancel helpers, never ``keep``."""
-    tasks = [asyncio.ensure_future(h) for h in helpers]
-    try:
-        await asyncio.wait([*keep, *tasks], return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)

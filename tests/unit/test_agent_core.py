@@ -80,11 +80,11 @@ class Rig:
         values.update(overrides)
         return AgentConfig(**values)
 
-    async def start_agent(self, **overrides: Any) -> EdgeAgent:
+    async def start_agent(self, settle_s: float = 0.0, **overrides: Any) -> EdgeAgent:
         agent = EdgeAgent(
             self.config(**overrides),
             transport=self.broker.link(DEVICE),
-            player=SimulatedPlayer(self.clock, self.hardware),
+            player=SimulatedPlayer(self.clock, self.hardware, settle_s=settle_s),
             fetcher=self.fetcher,
             clock=self.clock,
             hardware=self.hardware,

@@ -1,0 +1,309 @@
+"""Playback: takes due items off the queue and plays them, one at a time.
+
+Priority rule for now (a later issue formalises it): an EMERGENCY item preempts
+whatever non-emergency item is playing; the interrupted item ends with outcome
+PREEMPTED and the seconds it played, and it is **not** resumed (replaying half a
+bulletin after a flood warning helps no one; the controller may schedule it again).
+Every other item waits its turn in planned-start order (see ``schedule``), late if
+need be: only an item the agent *learns of* too late is skipped, never one delayed
+by the items before it.
+
+Outcomes decided here: COMPLETED (played to the end), PREEMPTED (cut by an
+emergency), PARTIAL (stopped by the controller or by shutdown, or failed after at
+least a second of sound), FAILED (no media in time, player error), SKIPPED (stopped
+by the controller before its first sample).
+
+A "play started" journal row is written before the player starts; the event that
+ends the play removes it in the same transaction (see ``outbox``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sqlite3
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from edge_agent.evidence import PlayFacts
+from edge_agent.media_cache import MediaCache, MediaUnavailable
+from edge_agent.outbox import Outbox
+from edge_agent.player import Player, PlayResult
+from edge_agent.schedule import Pending, PlayQueue
+from wardcast_protocol.clock import Clock
+from wardcast_protocol.messages import Outcome, PlanItem
+
+log = logging.getLogger(__name__)
+
+Recorder = Callable[[PlanItem, PlayFacts], None]
+"""Turns what happened to an item into a stored, published event."""
+
+_PARTIAL_AFTER_S = 1.0  # a failure after this much sound is PARTIAL, before it FAILED
+SHUTDOWN_REASON = "agent shut down during playback"
+
+
+@dataclass
+class _Current:
+    """The item being fetched or played right now."""
+
+    pending: Pending
+    playing: bool = False
+    actual_start: datetime | None = None
+    interrupt: tuple[Outcome, str] | None = None
+
+
+class Playback:
+    """The play loop of one agent."""
+
+    def __init__(
+        self,
+        *,
+        device_id: str,
+        queue: PlayQueue,
+        player: Player,
+        media: MediaCache,
+        outbox: Outbox,
+        clock: Clock,
+        media_wait_s: float,
+        record: Recorder,
+        on_started: Callable[[str, datetime], None],
+        volume: Callable[[], int | None],
+    ) -> None:
+        self._device_id = device_id
+        self._queue = queue
+        self._player = player
+        self._media = media
+        self._outbox = outbox
+        self._clock = clock
+        self._media_wait = timedelta(seconds=media_wait_s)
+        self._record = record
+        self._on_started = on_started
+        self._volume = volume
+        self._wake = asyncio.Event()
+        self._current: _Current | None = None
+        self._stopping = False
+
+    # what the agent asks -----------------------------------------------------------
+
+    def wake(self) -> None:
+        """Something changed (plan, command): look at the queue again."""
+        self._wake.set()
+
+    def is_current(self, item_id: str) -> bool:
+        """True while ``item_id`` is being fetched for, or played."""
+        return self._current is not None and self._current.pending.item_id == item_id
+
+    @property
+    def playing_item_id(self) -> str | None:
+        """The item sounding now, if any."""
+        current = self._current
+        return current.pending.item_id if current and current.actual_start else None
+
+    @property
+    def current_media_sha256(self) -> str | None:
+        """The media of the current item (never evicted while in use)."""
+        return self._current.pending.item.media.sha256 if self._current else None
+
+    def request_stop(self, item_id: str, outcome: Outcome, reason: str) -> bool:
+        """End the current item if it is ``item_id``; False when it is not current."""
+        current = self._current
+        if current is None or current.pending.item_id != item_id:
+            return False
+        if current.interrupt is None:
+            current.interrupt = (outcome, reason)
+        if current.playing:
+            self._player.stop()
+        self._wake.set()
+        return True
+
+    def shutdown(self) -> None:
+        """Make ``run`` return: a play in progress ends and is recorded PARTIAL."""
+        self._stopping = True
+        current = self._current
+        if current is not None and current.playing:
+            self.request_stop(current.pending.item_id, Outcome.PARTIAL, SHUTDOWN_REASON)
+        self._wake.set()
+
+    # the loop --------------------------------------------------------------------
+
+    async def run(self) -> None:
+        """Play due items until ``shutdown``."""
+        while not self._stopping:
+            self._wake.clear()
+            # Start early by the amplifier's warm-up; the player holds the first sample.
+            lead = timedelta(seconds=self._player.lead_s)
+            pending = self._queue.next_due(self._clock.now() + lead)
+            if pending is not None:
+                try:
+                    await self._play(pending)
+                except Exception as exc:  # one bad item must not end all playback
+                    log.exception("%s: playing %s failed", self._device_id, pending.item_id)
+                    facts = PlayFacts(
+                        Outcome.FAILED, f"agent error: {exc}", plan_version=pending.plan_version
+                    )
+                    self._record(pending.item, facts)
+                continue
+            until = self._queue.next_due_at()
+            if until is None:
+                await self._wake.wait()
+            else:
+                await wait_any([], self._wake.wait(), self._clock.sleep_until(until - lead))
+
+    async def _play(self, pending: Pending) -> None:
+        item = pending.item
+        self._queue.remove(item.item_id)
+        current = self._current = _Current(pending)
+        try:
+            path = await self._media_for(current)
+            if path is None:
+                return
+            if current.interrupt is not None or self._stopping:
+                self._record_unstarted(current)
+                return
+            result = await self._sound(current, path)
+            if self._stopping and current.actual_start is None:
+                # Shut down while warming up: not played, not lost; the next start
+                # plays it late or records why not.
+                self._forget_journal(item.item_id)
+                return
+            self._record(item, self._facts(current, result))
+        finally:
+            self._current = None
+
+    def _record_unstarted(self, current: _Current) -> None:
+        if current.interrupt is None:
+            # Shutting down: the plan (or the queued PlayNow) is on disk, and the next
+            # start plays it late or records why it could not.
+            return
+        _, reason = current.interrupt
+        facts = PlayFacts(
+            Outcome.SKIPPED, f"{reason} before start", plan_version=current.pending.plan_version
+        )
+        self._record(current.pending.item, facts)
+
+    async def _media_for(self, current: _Current) -> Path | None:
+        """The verified file, or None once the item was recorded (or put back)."""
+        item = current.pending.item
+        if self._media.has(item.media):
+            return self._media.path_for(item.media)
+        fetch = asyncio.ensure_future(self._media.ensure(item.media))
+        deadline = self._clock.now() + self._media_wait
+        lead = timedelta(seconds=self._player.lead_s)
+        while not fetch.done():
+            waits = [self._wake.wait(), self._clock.sleep_until(deadline)]
+            emergency_at = self._queue.next_due_at(emergencies_only=True)
+            if emergency_at is not None and not current.pending.is_emergency:
+                waits.append(self._clock.sleep_until(emergency_at - lead))
+            await wait_any([fetch], *waits)
+            self._wake.clear()
+            if fetch.done():
+                break
+            if current.interrupt is not None or self._stopping:
+                fetch.cancel()
+                self._record_unstarted(current)
+                return None
+            emergency = self._queue.emergency_due(self._clock.now() + lead)
+            if emergency is not None and not current.pending.is_emergency:
+                fetch.cancel()  # the shared download goes on; this item waits its turn again
+                self._queue.add(current.pending)
+                return None
+            if self._clock.now() >= deadline:
+                fetch.cancel()
+                self._record(item, self._failed(current, "media not ready in time"))
+                return None
+        try:
+            return fetch.result()
+        except MediaUnavailable as exc:
+            self._record(item, self._failed(current, f"media unavailable: {exc}"))
+            return None
+
+    async def _sound(self, current: _Current, path: Path) -> PlayResult:
+        item = current.pending.item
+        try:
+            self._outbox.journal_start(
+                item.item_id,
+                self._clock.now(),
+                item.model_dump_json(),
+                current.pending.plan_version,
+            )
+        except sqlite3.Error as exc:
+            log.error(
+                "%s: could not journal %s: %s; playing on", self._device_id, item.item_id, exc
+            )
+
+        def started(at: datetime) -> None:
+            current.actual_start = at
+            self._on_started(item.item_id, at)
+
+        current.playing = True
+        lead = timedelta(seconds=self._player.lead_s)
+        due = current.pending.due_at
+        start_at = due if due > self._clock.now() else None
+        play = asyncio.ensure_future(
+            self._player.play(path, item.media.duration_s, started, start_at)
+        )
+        while not play.done():
+            waits: list[Awaitable[Any]] = [self._wake.wait()]
+            emergency_at = self._queue.next_due_at(emergencies_only=True)
+            if emergency_at is not None and not current.pending.is_emergency:
+                waits.append(self._clock.sleep_until(emergency_at - lead))
+            await wait_any([play], *waits)
+            self._wake.clear()
+            if play.done() or current.interrupt is not None:
+                continue
+            emergency = self._queue.emergency_due(self._clock.now() + lead)
+            if emergency is not None and not current.pending.is_emergency:
+                reason = f"preempted by emergency item {emergency.item_id}"
+                self.request_stop(item.item_id, Outcome.PREEMPTED, reason)
+        try:
+            return play.result()
+        except Exception as exc:  # a player bug becomes evidence, not a dead agent
+            log.exception("%s: player failed on %s", self._device_id, item.item_id)
+            return PlayResult(0.0, False, f"player error: {type(exc).__name__}: {exc}")
+
+    def _facts(self, current: _Current, result: PlayResult) -> PlayFacts:
+        reason: str | None = None
+        if result.completed:
+            outcome = Outcome.COMPLETED
+            if result.amplifier_on is False:
+                reason = "amplifier drew no current"
+        elif current.interrupt is not None:
+            outcome, reason = current.interrupt
+        elif result.error is not None:
+            outcome = Outcome.PARTIAL if result.played_s >= _PARTIAL_AFTER_S else Outcome.FAILED
+            reason = result.error
+        else:
+            outcome, reason = Outcome.PARTIAL, "playback ended early"
+        return PlayFacts(
+            outcome,
+            reason,
+            actual_start=result.started_at or current.actual_start,
+            played_s=result.played_s,
+            plan_version=current.pending.plan_version,
+            amplifier_on=result.amplifier_on,
+            volume=self._volume(),
+        )
+
+    @staticmethod
+    def _failed(current: _Current, reason: str) -> PlayFacts:
+        return PlayFacts(Outcome.FAILED, reason, plan_version=current.pending.plan_version)
+
+    def _forget_journal(self, item_id: str) -> None:
+        try:
+            self._outbox.journal_cancel(item_id)
+        except sqlite3.Error as exc:
+            log.error("%s: could not clear journal of %s: %s", self._device_id, item_id, exc)
+
+
+async def wait_any(keep: list[asyncio.Future[Any]], *helpers: Awaitable[Any]) -> None:
+    """Wait until one of ``keep`` or ``helpers`` finishes; cancel helpers, never ``keep``."""
+    tasks = [asyncio.ensure_future(h) for h in helpers]
+    try:
+        await asyncio.wait([*keep, *tasks], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
