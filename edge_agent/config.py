@@ -87,6 +87,15 @@ class AgentConfig(BaseSettings):
         description="An item learnt of (or found at start-up) after its planned start still "
         "plays if it is at most this late; otherwise it is recorded as skipped.",
     )
+    start_prepare_s: float = Field(
+        default=0.5,
+        ge=0,
+        le=30,
+        title="Start preparation",
+        description="A planned play is prepared this long (plus the relay settle time) "
+        "before its start - media checked, journal written, amplifier on - and its first "
+        "sample then waits for the planned instant, so a busy device still starts on time.",
+    )
     resend_interval_s: float = Field(
         default=30.0,
         gt=0,

@@ -139,6 +139,7 @@ class EdgeAgent:
             outbox=self.outbox,
             clock=self.clock,
             media_wait_s=config.late_start_grace_s,
+            prepare_s=config.start_prepare_s,
             record=self._record,
             on_started=self._started,
             volume=self._volume,

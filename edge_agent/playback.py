@@ -13,8 +13,13 @@ emergency), PARTIAL (stopped by the controller or by shutdown, or failed after a
 least a second of sound), FAILED (no media in time, player error), SKIPPED (stopped
 by the controller before its first sample).
 
-A "play started" journal row is written before the player starts; the event that
-ends the play removes it in the same transaction (see ``outbox``).
+A play is *prepared* ``prepare_s`` plus the amplifier's warm-up before its planned
+start: media checked, "play started" journal row written (with the instant the
+sound is due), relay switched on; the player then holds the first sample until the
+planned instant. So a loaded device (or a fleet of hundreds in one process) still
+starts on time. An item cut before its first sample is not "played": preempted, it
+goes back to the queue; stopped by the controller, it is SKIPPED. The event that
+ends a play removes its journal row in the same transaction (see ``outbox``).
 """
 
 from __future__ import annotations
@@ -68,6 +73,7 @@ class Playback:
         outbox: Outbox,
         clock: Clock,
         media_wait_s: float,
+        prepare_s: float,
         record: Recorder,
         on_started: Callable[[str, datetime], None],
         volume: Callable[[], int | None],
@@ -79,6 +85,7 @@ class Playback:
         self._outbox = outbox
         self._clock = clock
         self._media_wait = timedelta(seconds=media_wait_s)
+        self._prepare = timedelta(seconds=prepare_s)
         self._record = record
         self._on_started = on_started
         self._volume = volume
@@ -133,9 +140,9 @@ class Playback:
         """Play due items until ``shutdown``."""
         while not self._stopping:
             self._wake.clear()
-            # Start early by the amplifier's warm-up; the player holds the first sample.
-            lead = timedelta(seconds=self._player.lead_s)
-            pending = self._queue.next_due(self._clock.now() + lead)
+            # Prepare early (warm-up and margin); the player holds the first sample.
+            ahead = timedelta(seconds=self._player.lead_s) + self._prepare
+            pending = self._queue.next_due(self._clock.now() + ahead)
             if pending is not None:
                 try:
                     await self._play(pending)
@@ -150,7 +157,7 @@ class Playback:
             if until is None:
                 await self._wake.wait()
             else:
-                await wait_any([], self._wake.wait(), self._clock.sleep_until(until - lead))
+                await wait_any([], self._wake.wait(), self._clock.sleep_until(until - ahead))
 
     async def _play(self, pending: Pending) -> None:
         item = pending.item
@@ -164,10 +171,12 @@ class Playback:
                 self._record_unstarted(current)
                 return
             result = await self._sound(current, path)
-            if self._stopping and current.actual_start is None:
-                # Shut down while warming up: not played, not lost; the next start
-                # plays it late or records why not.
+            if current.actual_start is None and current.interrupt is not None:
                 self._forget_journal(item.item_id)
+                if current.interrupt[0] is Outcome.PREEMPTED:
+                    self._queue.add(pending)  # not started: it waits its turn again
+                else:
+                    self._record_unstarted(current)
                 return
             self._record(item, self._facts(current, result))
         finally:
@@ -222,10 +231,12 @@ class Playback:
 
     async def _sound(self, current: _Current, path: Path) -> PlayResult:
         item = current.pending.item
+        due = current.pending.due_at
+        start_at = due if due > self._clock.now() else None
         try:
             self._outbox.journal_start(
                 item.item_id,
-                self._clock.now(),
+                start_at or self._clock.now(),
                 item.model_dump_json(),
                 current.pending.plan_version,
             )
@@ -240,8 +251,6 @@ class Playback:
 
         current.playing = True
         lead = timedelta(seconds=self._player.lead_s)
-        due = current.pending.due_at
-        start_at = due if due > self._clock.now() else None
         play = asyncio.ensure_future(
             self._player.play(path, item.media.duration_s, started, start_at)
         )

@@ -26,6 +26,13 @@ from wardcast_protocol.transport import BrokerAddress, MqttLink
 pytestmark = pytest.mark.integration
 
 
+class _Server(ThreadingHTTPServer):
+    # A deep listen backlog: every agent prefetches at once when a plan arrives, and
+    # the default of 5 would refuse some of them (they retry, but late).
+    request_queue_size = 256
+    daemon_threads = True
+
+
 class MediaServer:
     """A tiny HTTP server on 127.0.0.1 serving a few files from memory."""
 
@@ -51,7 +58,7 @@ class MediaServer:
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server = _Server(("127.0.0.1", 0), Handler)
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
         self.thread.start()
 

@@ -27,17 +27,51 @@ async def rig(tmp_path: Path, fake_clock: FakeClock, fake_broker: FakeBroker) ->
         await agent.abort()
 
 
-async def test_amplifier_warms_up_before_the_planned_instant(rig: Rig) -> None:
-    await rig.start_agent(settle_s=0.5)
+async def test_play_is_prepared_and_amplifier_warmed_up_before_the_planned_instant(
+    rig: Rig,
+) -> None:
+    await rig.start_agent(settle_s=0.5, start_prepare_s=0.5)
     assert rig.hardware is not None
     rig.ctl.send_plan(DEVICE, [rig.item("i1", 10)], version=1)
     await settle()
     planned = rig.at(10)
-    await rig.tick(9.5)
+    await rig.tick(8.9)
+    assert not rig.hardware.relay.is_on()
+    await rig.tick(0.1)  # prepared: journal written, relay on, 1 s ahead
     assert rig.hardware.relay.is_on() and rig.started == []
-    await rig.tick(0.5)
+    assert rig.hardware.relay.transitions[0].at == planned - timedelta(seconds=1)
+    await rig.tick(0.9)
+    assert rig.started == []
+    await rig.tick(0.1)
     assert rig.started == [("i1", planned)]
-    assert rig.hardware.relay.transitions[0].at == planned - timedelta(seconds=0.5)
+
+
+async def test_an_item_preempted_while_prepared_waits_its_turn_again(rig: Rig) -> None:
+    await rig.start_agent(start_prepare_s=2)
+    alarm = rig.fetcher.add(b"alarm", duration_s=5)
+    rig.ctl.send_plan(DEVICE, [rig.item("normal", 10)], version=1)
+    await settle()
+    await rig.tick(9)  # prepared, not yet sounding
+    rig.ctl.play_now(DEVICE, rig.item("fire", 0, media=alarm, priority=Priority.EMERGENCY))
+    await settle()
+    await rig.tick(5)
+    await settle()
+    assert [s[0] for s in rig.started] == ["fire", "normal"]
+    assert [e.item_id for e in rig.events()] == ["fire"]  # "normal" is playing, late
+
+
+async def test_stop_while_prepared_is_a_skip_not_a_partial(rig: Rig) -> None:
+    agent = await rig.start_agent(start_prepare_s=2)
+    rig.ctl.send_plan(DEVICE, [rig.item("i1", 10)], version=1)
+    await settle()
+    await rig.tick(9)
+    rig.ctl.stop_item(DEVICE, "i1")
+    await settle()
+    [event] = rig.events()
+    assert (event.outcome, event.reason) == (Outcome.SKIPPED, "stopped by controller before start")
+    assert agent.outbox.journal() == []
+    await rig.tick(5)
+    assert rig.started == []
 
 
 async def test_dead_amplifier_is_recorded_beside_a_completed_play(rig: Rig) -> None:
