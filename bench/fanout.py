@@ -71,8 +71,9 @@ def raw_fanout(broker_url: str, n: int, rounds: int) -> list[float]:
 
 def wardcast_fanout(
     broker_url: str, n: int, rounds: int, clip_s: float, tmp: Path
-) -> tuple[list[float], float]:
-    """Latencies (s) from the API call to each agent's playback start; and ready time."""
+) -> tuple[list[float], float, list[float]]:
+    """Latencies (s) from the API call to each agent's playback start; ready time; and
+    how long the API call itself took (the controller's share)."""
     site = start_site(tmp / "site", broker_url, n)
     starts = StartTimes()
     fleet = AgentFleet(site.configs, on_playback_started=starts.record)
@@ -82,6 +83,7 @@ def wardcast_fanout(
         raise SystemExit("wardcast: agents did not all connect")
     ready_s = time.perf_counter() - began
     latencies: list[float] = []
+    api_times: list[float] = []
     try:
         bulletin_id = tone_bulletin(site, clip_s, tmp)
         body = {"bulletin_id": bulletin_id, "device_ids": site.device_ids}
@@ -95,6 +97,7 @@ def wardcast_fanout(
                 called = datetime.now(UTC)
                 answer = http.post("/api/v1/broadcasts", json=body)
                 answer.raise_for_status()
+                api_times.append((datetime.now(UTC) - called).total_seconds())
                 got = starts.wait(answer.json()["id"], n, 60)
                 if len(got) < n:
                     print(f"warning: only {len(got)} of {n} agents started within 60 s")
@@ -103,7 +106,7 @@ def wardcast_fanout(
     finally:
         fleet.stop()
         site.stop()
-    return latencies, ready_s
+    return latencies, ready_s, api_times
 
 
 def main() -> None:
@@ -118,14 +121,15 @@ def main() -> None:
     try:
         with EmbeddedBroker() as broker:
             raw = raw_fanout(broker.url, args.agents, args.rounds)
-            ours, ready_s = wardcast_fanout(broker.url, args.agents, args.rounds, args.clip_s, tmp)
+            ours, ready_s, api_times = wardcast_fanout(
+                broker.url, args.agents, args.rounds, args.clip_s, tmp
+            )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(
-        f"fan-out to {args.agents} agents, {args.rounds} rounds, {threading.active_count()} threads"
-    )
+    print(f"fan-out to {args.agents} agents, {args.rounds} rounds")
     print(f"agents connected and ready in {ready_s:.2f} s; peak RSS {peak_rss_mib():.0f} MiB")
     print(f"raw broker   publish -> each receipt : {summary_ms(raw)}")
+    print(f"wardcast     API call -> response    : {summary_ms(api_times)}")
     print(f"wardcast     API call -> play start  : {summary_ms(ours)}")
     print(
         f"ratio (wardcast slowest start / raw last receipt): {max(ours) / max(raw):.1f}x "
