@@ -203,3 +203,7 @@ def _wait_for_signal() -> None:
         signal.signal(sig, lambda *_: stop.set())
     while not stop.wait(1.0):
         pass
+
+
+if __name__ == "__main__":  # `python -m edge_agent.cli` on a Pi without the controller's CLI
+    app()
