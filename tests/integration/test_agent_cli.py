@@ -55,12 +55,14 @@ def test_agent_run_plays_confirms_and_says_offline_on_sigterm(
         "WARDCAST_AGENT_BROKER_URL": broker.url,
         "WARDCAST_AGENT_RELAY_SETTLE_S": "0.1",
     }
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "edge_agent.cli", "run", "--log-level", "WARNING"],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-    )
+    log_path = tmp_path / "agent.log"
+    with open(log_path, "wb") as log_file:
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "edge_agent.cli", "run", "--log-level", "WARNING"],
+            env=env,
+            stdout=log_file,
+            stderr=subprocess.STDOUT,
+        )
     try:
         keys = {DEVICE: key.public_key_b64}.get
         online = open_envelope(availability.get(timeout=10), Kind.AVAILABILITY, keys)
@@ -75,7 +77,7 @@ def test_agent_run_plays_confirms_and_says_offline_on_sigterm(
         assert (event.amplifier_on, event.volume) == (True, 80)
 
         proc.send_signal(signal.SIGTERM)
-        assert proc.wait(10) == 0
+        assert proc.wait(10) == 0, log_path.read_text()
         offline = open_envelope(availability.get(timeout=5), Kind.AVAILABILITY, keys)
         assert offline.body == Availability(state="offline")
     finally:
