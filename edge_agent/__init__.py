@@ -1,4 +1,14 @@
-"""Wardcast edge agent: keeps a plan, fetches and verifies audio, plays on time, confirms."""
+"""Wardcast edge agent: keeps a plan, fetches and verifies audio, plays on time, confirms.
+
+core        EdgeAgent: one device's state machine (start here)
+playback    the play loop: order, preemption, outcomes, journal
+inbox       verification of everything the controller sends
+evidence    signed, chained PlaybackEvents; outbox the SQLite they live in
+uplink      publishing and resending; plan_store, media_cache the files on disk
+player      SimulatedPlayer and AlsaPlayer; wiring builds an agent from AgentConfig
+fleet       AgentFleet: many agents in one loop; cli: `wardcast agent run|simulate`
+testing     FakeMediaFetcher and ControllerStandIn for tests and benchmarks
+"""
 
 from importlib.metadata import PackageNotFoundError, version
 

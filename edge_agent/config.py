@@ -85,7 +85,8 @@ class AgentConfig(BaseSettings):
         ge=0,
         title="Late-start grace",
         description="An item learnt of (or found at start-up) after its planned start still "
-        "plays if it is at most this late; otherwise it is recorded as skipped.",
+        "plays if it is at most this late; otherwise it is recorded as skipped. Also how "
+        "long a due item waits for its media before it is recorded as failed.",
     )
     start_prepare_s: float = Field(
         default=0.5,
