@@ -5,9 +5,9 @@ One ``EdgeAgent`` is one device. It is plain asyncio with every dependency injec
 loop (``AgentFleet``) and the unit tests drive one with a FakeClock.
 
 What arrives from the controller (plan, command, ack) is verified against the
-controller's key first; anything bad is logged with its reason and ignored. paho
-calls back on its own thread, so callbacks only hop onto the loop
-(``call_soon_threadsafe``); all state is touched on the loop alone.
+controller's key first; anything bad is logged with its reason and ignored. A
+threaded transport calls back on its own thread, so callbacks only hop onto the
+loop (``call_soon_threadsafe``); all state is touched on the loop alone.
 
 Rules it follows:
 
@@ -31,6 +31,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import sqlite3
+import threading
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -151,6 +152,7 @@ class EdgeAgent:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._playback_task: asyncio.Task[Any] | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._loop_thread: int | None = None
         self._running = False
         self._last_forget = self.clock.now()
 
@@ -159,6 +161,7 @@ class EdgeAgent:
     async def start(self) -> None:
         """Recover what the last run left, load the plan, connect and start playing."""
         self._loop = asyncio.get_running_loop()
+        self._loop_thread = threading.get_ident()
         self._running = True
         self._done = self.outbox.done_item_ids()
         self._recover_interrupted_plays()
@@ -242,7 +245,11 @@ class EdgeAgent:
         loop = self._loop
         if loop is None or loop.is_closed() or not self._running:
             return
-        loop.call_soon_threadsafe(self._guarded, fn, *args)
+        if threading.get_ident() == self._loop_thread:
+            # An asyncio transport calls back on the loop already: no wake-up pipe needed.
+            loop.call_soon(self._guarded, fn, *args)
+        else:
+            loop.call_soon_threadsafe(self._guarded, fn, *args)
 
     def _guarded(self, fn: Callable[..., None], *args: object) -> None:
         # Whatever a message does, the agent must keep playing: log and carry on.
