@@ -87,7 +87,13 @@ class Site:
 
 
 def start_site(
-    data_dir: Path, broker_url: str, agents: int, *, settle_s: float = 0.0, prefix: str = "bench"
+    data_dir: Path,
+    broker_url: str,
+    agents: int,
+    *,
+    settle_s: float = 0.0,
+    prefix: str = "bench",
+    durable_outbox: bool = False,
 ) -> Site:
     """Start a controller on ``broker_url`` and provision ``agents`` device configs."""
     settings = Settings(
@@ -114,6 +120,7 @@ def start_site(
                     data_dir=key_path.parent,
                     broker_url=broker_url,
                     relay_settle_s=settle_s,
+                    durable_outbox=durable_outbox,
                 )
             )
     server = BackgroundServer(create_app(runtime=runtime), "127.0.0.1", settings.http_port)

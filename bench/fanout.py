@@ -70,11 +70,11 @@ def raw_fanout(broker_url: str, n: int, rounds: int) -> list[float]:
 
 
 def wardcast_fanout(
-    broker_url: str, n: int, rounds: int, clip_s: float, tmp: Path
+    broker_url: str, n: int, rounds: int, clip_s: float, tmp: Path, durable: bool
 ) -> tuple[list[float], float, list[float]]:
     """Latencies (s) from the API call to each agent's playback start; ready time; and
     how long the API call itself took (the controller's share)."""
-    site = start_site(tmp / "site", broker_url, n)
+    site = start_site(tmp / "site", broker_url, n, durable_outbox=durable)
     starts = StartTimes()
     fleet = AgentFleet(site.configs, on_playback_started=starts.record)
     began = time.perf_counter()
@@ -115,6 +115,12 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=200)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clip-s", type=float, default=1.0, help="length of the test clip")
+    parser.add_argument(
+        "--durable-outbox",
+        action="store_true",
+        help="fsync every agent outbox commit, as a real device does (all N agents then "
+        "queue their fsyncs on one thread and one disk)",
+    )
     args = parser.parse_args()
     logging.basicConfig(level=logging.WARNING)
     tmp = Path(tempfile.mkdtemp(prefix="wardcast-bench-"))
@@ -122,11 +128,12 @@ def main() -> None:
         with EmbeddedBroker() as broker:
             raw = raw_fanout(broker.url, args.agents, args.rounds)
             ours, ready_s, api_times = wardcast_fanout(
-                broker.url, args.agents, args.rounds, args.clip_s, tmp
+                broker.url, args.agents, args.rounds, args.clip_s, tmp, args.durable_outbox
             )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    print(f"fan-out to {args.agents} agents, {args.rounds} rounds")
+    outbox = "durable (fsync)" if args.durable_outbox else "simulated (no fsync)"
+    print(f"fan-out to {args.agents} agents, {args.rounds} rounds, agent outboxes {outbox}")
     print(f"agents connected and ready in {ready_s:.2f} s; peak RSS {peak_rss_mib():.0f} MiB")
     print(f"raw broker   publish -> each receipt : {summary_ms(raw)}")
     print(f"wardcast     API call -> response    : {summary_ms(api_times)}")

@@ -62,6 +62,8 @@ def provision_agents(runtime: ControllerRuntime, count: int, broker_url: str) ->
                     # The demo's clips are seconds long: resend quickly so a dropped
                     # confirmation shows up again while someone is watching.
                     resend_interval_s=5.0,
+                    relay_settle_s=0.0,
+                    durable_outbox=False,
                 )
             )
     return configs

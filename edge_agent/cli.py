@@ -139,6 +139,7 @@ def simulate(
             player="simulated",
             relay_settle_s=0.0,
             resend_interval_s=resend_interval_s,
+            durable_outbox=False,
         )
         for device_id in device_ids
     ]

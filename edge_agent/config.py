@@ -115,6 +115,12 @@ class AgentConfig(BaseSettings):
     )
     max_parallel_downloads: int = Field(default=4, ge=1, le=64, title="Parallel downloads")
     mqtt_keepalive_s: int = Field(default=15, ge=5, le=600, title="MQTT keepalive")
+    durable_outbox: bool = Field(
+        default=True,
+        title="Durable outbox",
+        description="fsync every outbox commit (a real device: evidence survives a power "
+        "cut). Simulated fleets turn it off: many devices share one disk and one thread.",
+    )
 
     @field_validator("device_id")
     @classmethod

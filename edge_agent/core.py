@@ -118,7 +118,7 @@ class EdgeAgent:
         self.on_event_acked: EventAckedHook | None = None
         self.stats = AgentStats()
         self.uplink = Uplink(self.device_id, transport, self.key, self.clock)
-        self.outbox = Outbox(config.data_dir / "outbox.db")
+        self.outbox = Outbox(config.data_dir / "outbox.db", durable=config.durable_outbox)
         self.plans = PlanStore(config.data_dir)
         self.media = MediaCache(
             config.data_dir / "media",
