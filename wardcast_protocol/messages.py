@@ -75,6 +75,29 @@ class MediaRef(_Message):
     content_type: str = Field(default="audio/ogg", max_length=64)
 
 
+class RelaySpec(_Message):
+    """Relay a live stream (a national or provincial station) for a time window.
+
+    The item's ``media`` is then the local fallback: played when the stream is dead
+    or silent, so the loudspeakers never just go quiet.
+    """
+
+    url: str = Field(
+        min_length=8, max_length=2048, pattern=r"^https?://", description="HTTP(S) stream URL."
+    )
+    station: str = Field(default="", max_length=100, description="e.g. 'VOV1'.")
+    window_s: float = Field(gt=0, le=6 * 3600, description="How long to relay.")
+    prebuffer_s: float = Field(
+        default=5.0, ge=0, le=60, description="Connect and buffer this long before the window."
+    )
+    silence_db: float = Field(
+        default=-50.0, ge=-90, le=0, description="Below this level (dBFS) counts as silence."
+    )
+    dead_after_s: float = Field(
+        default=10.0, gt=0, le=600, description="No sound for this long: play the fallback."
+    )
+
+
 class PlanItem(_Message):
     """One thing to play at one wall-clock instant."""
 
@@ -87,6 +110,14 @@ class PlanItem(_Message):
     priority: Priority = Priority.NORMAL
     source_level: SourceLevel = SourceLevel.COMMUNE
     trigger: Trigger = Trigger.MANUAL
+    relay: RelaySpec | None = Field(
+        default=None, description="Set for a live relay; `media` is then its fallback."
+    )
+    session_key: str | None = Field(
+        default=None,
+        max_length=120,
+        description="The programme session occurrence this item belongs to, if any.",
+    )
 
 
 class Plan(_Message):
@@ -122,6 +153,18 @@ class Command(_Message):
     order: PlayNow | StopItem = Field(discriminator="action")
 
 
+class RelayStats(_Message):
+    """What happened during a relay window: evidence of how much was really relayed."""
+
+    stream_url: str = Field(max_length=2048)
+    relayed_s: float = Field(ge=0, description="Seconds of the stream actually played.")
+    gap_count: int = Field(default=0, ge=0, description="Drops, dead or silent spells.")
+    gap_s: float = Field(default=0, ge=0, description="Seconds lost to those gaps.")
+    reconnects: int = Field(default=0, ge=0)
+    fallback_used: bool = False
+    fallback_s: float = Field(default=0, ge=0, description="Seconds of the fallback played.")
+
+
 class PlaybackEvent(_Message):
     """One play's evidence, as the device saw it (as-played log row).
 
@@ -152,6 +195,8 @@ class PlaybackEvent(_Message):
     plan_version: int | None = Field(default=None, ge=0)
     amplifier_on: bool | None = None
     volume: int | None = Field(default=None, ge=0, le=100)
+    relay: RelayStats | None = None
+    session_key: str | None = Field(default=None, max_length=120)
     recorded_at: UtcDatetime
 
 
