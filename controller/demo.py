@@ -17,6 +17,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 import uvicorn
@@ -39,6 +40,8 @@ DEMO_TEXT = (
     "Xin cảm ơn bà con đã lắng nghe."
 )
 LEAD_S = 6.0
+OFFICER = "Cán bộ văn hóa - thông tin"
+LEADER = "Chủ tịch UBND phường"
 
 
 def provision_agents(runtime: ControllerRuntime, count: int, broker_url: str) -> list[AgentConfig]:
@@ -75,6 +78,12 @@ def _broadcast_demo_bulletin(http: httpx.Client, device_ids: list[str]) -> tuple
     if bulletin.status_code != 201:
         raise RuntimeError(f"bulletin refused: {bulletin.status_code} {bulletin.text}")
     b = bulletin.json()
+    # The editorial workflow: the officer submits, the ward's leader approves.
+    officer, leader = {"X-Wardcast-Actor": quote(OFFICER)}, {"X-Wardcast-Actor": quote(LEADER)}
+    for step, who in (("submit", officer), ("approve", leader)):
+        done = http.post(f"/api/v1/bulletins/{b['id']}/{step}", headers=who)
+        if done.status_code != 200:
+            raise RuntimeError(f"{step} refused: {done.status_code} {done.text}")
     print(
         f"bulletin {b['id']}: {b['media']['duration_s']:.1f} s spoken by {b['tts_engine']}, "
         f"sha256 {b['media']['sha256'][:12]}…"

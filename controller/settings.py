@@ -10,8 +10,19 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class ApiUser(BaseModel):
+    """One API user: a name for the record and the roles they hold."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=100, description="Recorded beside their acts.")
+    roles: list[Literal["officer", "leader", "admin"]] = Field(
+        min_length=1, description="officer: write/schedule; leader: approve; admin: all."
+    )
 
 
 class Settings(BaseSettings):
@@ -42,7 +53,16 @@ class Settings(BaseSettings):
     )
     api_token: str | None = Field(
         default=None,
-        description="Bearer token required on changing API calls; unset = open (development).",
+        description="Bearer token of an administrator (every role); unset with no "
+        "api_tokens = open API (development), the actor named by the X-Wardcast-Actor header.",
+    )
+    api_tokens: dict[str, ApiUser] = Field(
+        default_factory=dict,
+        description='Named users by token, as JSON: {"<token>": {"name": "Nguyễn Văn A", '
+        '"roles": ["officer"]}}. Roles: officer, leader, admin.',
+    )
+    clock_offset_warn_s: float = Field(
+        default=2.0, gt=0, description="A device whose clock is further off is flagged."
     )
     controller_key_path: Path | None = Field(
         default=None,
@@ -70,7 +90,7 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _refuse_open_production(self) -> Settings:
-        if self.environment == "production" and not self.api_token:
+        if self.environment == "production" and not (self.api_token or self.api_tokens):
             raise ValueError("WARDCAST_API_TOKEN must be set when WARDCAST_ENVIRONMENT=production")
         return self
 

@@ -5,10 +5,12 @@ from __future__ import annotations
 import hmac
 from collections.abc import Iterator
 from typing import Annotated
+from urllib.parse import unquote
 
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
+from controller.domain.actors import EVERYONE, Actor, Role
 from controller.domain.broadcasts import BroadcastService
 from controller.domain.errors import DomainError
 from controller.runtime import ControllerRuntime
@@ -46,20 +48,29 @@ def get_broadcasts(runtime: RuntimeDep) -> BroadcastService:
 BroadcastsDep = Annotated[BroadcastService, Depends(get_broadcasts)]
 
 
-def require_token(
-    runtime: RuntimeDep, authorization: Annotated[str | None, Header()] = None
-) -> str:
-    """Check the bearer token on changing calls; returns who acted (for the record).
+def require_actor(
+    runtime: RuntimeDep,
+    authorization: Annotated[str | None, Header()] = None,
+    x_wardcast_actor: Annotated[str | None, Header()] = None,
+) -> Actor:
+    """Who is acting, from the bearer token; recorded beside every change they make.
 
-    With no token configured (development) everyone may act, as 'officer'.
+    With no tokens configured (development) everyone holds every role, and the
+    optional ``X-Wardcast-Actor`` header names them for the record.
     """
-    expected = runtime.settings.api_token
-    if not expected:
-        return "officer"
-    given = (authorization or "").removeprefix("Bearer ").strip()
-    if not given or not hmac.compare_digest(given.encode(), expected.encode()):
-        raise Unauthorized("a valid API token is required (Authorization: Bearer …)")
-    return "officer"
+    settings = runtime.settings
+    if not settings.api_token and not settings.api_tokens:
+        # Headers are Latin-1 on the wire: Vietnamese names come percent-encoded.
+        name = unquote(x_wardcast_actor or "officer").strip()[:100] or "officer"
+        return Actor(name, EVERYONE)
+    given = (authorization or "").removeprefix("Bearer ").strip().encode()
+    if given:
+        if settings.api_token and hmac.compare_digest(given, settings.api_token.encode()):
+            return Actor("admin", EVERYONE)
+        for token, user in settings.api_tokens.items():
+            if hmac.compare_digest(given, token.encode()):
+                return Actor(user.name, frozenset(Role(r) for r in user.roles))
+    raise Unauthorized("a valid API token is required (Authorization: Bearer …)")
 
 
-ActorDep = Annotated[str, Depends(require_token)]
+ActorDep = Annotated[Actor, Depends(require_actor)]

@@ -17,6 +17,7 @@ from controller.domain.devices import require_devices
 from controller.domain.errors import InvalidInput, NotFound
 from controller.domain.plans import PlanPublisher, plan_item
 from controller.domain.ports import Outbound
+from controller.domain.workflow import require_airable
 from controller.settings import Settings
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.messages import Command, PlayNow, Priority, Trigger
@@ -73,6 +74,7 @@ class BroadcastService:
                 raise InvalidInput("the broadcast time is more than a year ahead")
         with self._plans.lock, self._db.session() as session:
             bulletin = get_bulletin(session, request.bulletin_id)
+            require_airable(bulletin, now if start is None else start)
             devices = require_devices(session, request.device_ids)
             priority = request.priority or Priority(bulletin.priority)
             trigger = Trigger.EMERGENCY if priority is Priority.EMERGENCY else Trigger.MANUAL

@@ -27,7 +27,7 @@ from controller.audio import (
     prepare,
     speak,
 )
-from controller.db.models import Bulletin, MediaAsset, new_id
+from controller.db.models import Bulletin, BulletinTransition, MediaAsset, new_id
 from controller.domain.errors import InvalidInput, NotFound, TooLarge, Unavailable
 from controller.settings import Settings
 from wardcast_protocol.messages import Priority, SourceLevel
@@ -44,6 +44,10 @@ class BulletinDraft:
     source_level: SourceLevel = SourceLevel.COMMUNE
     chime: bool | None = None
     created_by: str = ""
+    category: str = "general"
+    ward_code: str | None = None
+    valid_from: datetime | None = None
+    valid_until: datetime | None = None
 
 
 class BulletinService:
@@ -54,6 +58,12 @@ class BulletinService:
         self._store = store
 
     def _title(self, draft: BulletinDraft) -> str:
+        if (
+            draft.valid_from is not None
+            and draft.valid_until is not None
+            and draft.valid_until <= draft.valid_from
+        ):
+            raise InvalidInput("the validity period ends before it starts")
         title = draft.title.strip()
         if not title:
             raise InvalidInput("a bulletin needs a title")
@@ -156,8 +166,23 @@ class BulletinService:
             media_sha256=stored.sha256,
             created_at=now,
             created_by=draft.created_by,
+            status="draft",
+            category=draft.category,
+            ward_code=draft.ward_code,
+            valid_from=draft.valid_from,
+            valid_until=draft.valid_until,
         )
         session.add(bulletin)
+        session.flush()
+        session.add(
+            BulletinTransition(
+                bulletin_id=bulletin.id,
+                from_status="",
+                to_status="draft",
+                actor=draft.created_by or "officer",
+                at=now,
+            )
+        )
         session.flush()
         session.refresh(bulletin)
         log.info("bulletin %s stored: %.1f s, %s", bulletin.id, prepared.duration_s, stored.sha256)

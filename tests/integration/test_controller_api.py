@@ -51,10 +51,19 @@ def api(tmp_path, broker: EmbeddedBroker, device_key: SigningKey):
 
 
 @pytest.fixture
-def bulletin(api: TestClient) -> dict:
+def draft(api: TestClient) -> dict:
     made = api.post("/api/v1/bulletins", json={"title": "Cắt nước", "text": TEXT})
     assert made.status_code == 201, made.text
     return made.json()
+
+
+@pytest.fixture
+def bulletin(api: TestClient, draft: dict) -> dict:
+    """An approved bulletin."""
+    assert api.post(f"/api/v1/bulletins/{draft['id']}/submit").status_code == 200
+    approved = api.post(f"/api/v1/bulletins/{draft['id']}/approve")
+    assert approved.status_code == 200, approved.text
+    return approved.json()
 
 
 def test_a_text_bulletin_is_spoken_offline_and_served_by_its_hash(api, bulletin) -> None:
@@ -250,3 +259,75 @@ def test_an_api_token_guards_changing_calls(tmp_path, broker: EmbeddedBroker) ->
 def test_media_names_that_are_not_hashes_are_404_not_500(api) -> None:
     for name in ("not-a-hash", "../../etc/passwd", "ab" * 32 + ".ogg"):
         assert api.get(f"/media/{name}").status_code == 404
+
+
+def test_only_approved_valid_content_can_be_broadcast(api, draft) -> None:
+    body = {"bulletin_id": draft["id"], "device_ids": ["to-1"]}
+    refused = api.post("/api/v1/broadcasts", json=body)
+    assert refused.status_code == 422
+    assert "draft, not approved" in refused.json()["detail"]
+    assert api.post(f"/api/v1/bulletins/{draft['id']}/approve").status_code == 409
+    assert api.post(f"/api/v1/bulletins/{draft['id']}/submit").status_code == 200
+    no_reason = api.post(f"/api/v1/bulletins/{draft['id']}/reject", json={})
+    assert no_reason.status_code == 422 and "reason" in no_reason.json()["detail"]
+    rejected = api.post(f"/api/v1/bulletins/{draft['id']}/reject", json={"reason": "Sai giờ"})
+    assert rejected.json()["status"] == "rejected"
+    assert rejected.json()["rejection_reason"] == "Sai giờ"
+    assert api.post("/api/v1/broadcasts", json=body).status_code == 422
+    api.post(f"/api/v1/bulletins/{draft['id']}/submit")
+    leader = {"X-Wardcast-Actor": "Ch%E1%BB%A7%20t%E1%BB%8Bch"}  # "Chủ tịch", percent-encoded
+    assert api.post(f"/api/v1/bulletins/{draft['id']}/approve", headers=leader).status_code == 200
+    assert api.post("/api/v1/broadcasts", json=body).status_code == 201
+    steps = api.get(f"/api/v1/bulletins/{draft['id']}/history").json()
+    assert [(s["from_status"], s["to_status"]) for s in steps] == [
+        ("", "draft"),
+        ("draft", "submitted"),
+        ("submitted", "rejected"),
+        ("rejected", "submitted"),
+        ("submitted", "approved"),
+    ]
+    assert steps[-1]["actor"] == "Chủ tịch"
+    assert steps[2]["reason"] == "Sai giờ"
+
+
+def test_content_outside_its_validity_is_not_aired(api) -> None:
+    until = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
+    made = api.post(
+        "/api/v1/bulletins", json={"title": "Hết hạn", "text": TEXT, "valid_until": until}
+    ).json()
+    api.post(f"/api/v1/bulletins/{made['id']}/submit")
+    api.post(f"/api/v1/bulletins/{made['id']}/approve")
+    later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
+    body = {"bulletin_id": made["id"], "device_ids": ["to-1"], "start_at": later}
+    refused = api.post("/api/v1/broadcasts", json=body)
+    assert refused.status_code == 422 and "expired" in refused.json()["detail"]
+    inverted = api.post(
+        "/api/v1/bulletins",
+        json={"title": "x", "text": TEXT, "valid_from": later, "valid_until": until},
+    )
+    assert inverted.status_code == 422 and "ends before it starts" in inverted.json()["detail"]
+
+
+def test_roles_decide_who_may_approve(tmp_path, broker: EmbeddedBroker) -> None:
+    settings = Settings(
+        data_dir=tmp_path,
+        broker_url=broker.url,
+        environment="test",
+        api_tokens={
+            "officer-token": {"name": "Cán bộ A", "roles": ["officer"]},
+            "leader-token": {"name": "Chủ tịch B", "roles": ["leader"]},
+        },
+    )
+    officer = {"Authorization": "Bearer officer-token"}
+    leader = {"Authorization": "Bearer leader-token"}
+    with TestClient(create_app(settings)) as client:
+        made = client.post(
+            "/api/v1/bulletins", json={"title": "t", "text": TEXT}, headers=officer
+        ).json()
+        assert made["created_by"] == "Cán bộ A"
+        path = f"/api/v1/bulletins/{made['id']}"
+        assert client.post(f"{path}/submit", headers=officer).status_code == 200
+        forbidden = client.post(f"{path}/approve", headers=officer)
+        assert forbidden.status_code == 403 and "leader" in forbidden.json()["detail"]
+        assert client.post(f"{path}/approve", headers=leader).status_code == 200
+        assert client.post(f"{path}/approve").status_code == 401

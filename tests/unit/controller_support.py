@@ -91,6 +91,7 @@ def make_harness(tmp_path: Path, start: datetime | None = None) -> Harness:
                 text="Xin chào",
                 media_sha256=SHA,
                 created_at=clock.now(),
+                status="approved",
             )
         )
     return Harness(runtime, broker, clock, keys, "bul-1")

@@ -57,7 +57,7 @@ def create(
 ) -> BroadcastPublic:
     """Schedule a broadcast (or play it now when `start_at` is omitted)."""
     request = BroadcastRequest(
-        body.bulletin_id, body.device_ids, body.start_at, body.priority, actor
+        body.bulletin_id, body.device_ids, body.start_at, body.priority, actor.name
     )
     broadcast = service.schedule(request)
     with runtime.db.session() as session:

@@ -7,13 +7,25 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from pydantic import AwareDatetime
+from sqlalchemy.orm import Session
 
 from controller.api.deps import ActorDep, RuntimeDep, SessionDep
-from controller.api.schemas.bulletins import BulletinCreate, BulletinPublic, MediaPublic
+from controller.api.schemas.bulletins import (
+    BulletinCreate,
+    BulletinPublic,
+    MediaPublic,
+    TransitionPublic,
+    TransitionRequest,
+)
 from controller.db.models import Bulletin
 from controller.domain import bulletins as domain
+from controller.domain import workflow
+from controller.domain.actors import Actor
 from controller.domain.bulletins import BulletinDraft
 from controller.domain.errors import InvalidInput, TooLarge
+from controller.domain.workflow import Status
+from controller.runtime import ControllerRuntime
 from wardcast_protocol.messages import Priority, SourceLevel
 
 router = APIRouter(prefix="/api/v1/bulletins", tags=["bulletins"])
@@ -36,7 +48,17 @@ def create_from_text(
     body: BulletinCreate, session: SessionDep, runtime: RuntimeDep, actor: ActorDep
 ) -> BulletinPublic:
     """Create a bulletin from text; it is spoken (gTTS, else the offline voice) now."""
-    draft = BulletinDraft(body.title, body.priority, body.source_level, body.chime, actor)
+    draft = BulletinDraft(
+        body.title,
+        body.priority,
+        body.source_level,
+        body.chime,
+        actor.name,
+        body.category,
+        body.ward_code,
+        body.valid_from,
+        body.valid_until,
+    )
     bulletin = runtime.bulletins.create_from_text(session, draft, body.text, runtime.clock.now())
     return to_public(bulletin, runtime.settings.resolved_public_base_url)
 
@@ -51,6 +73,10 @@ def create_from_upload(
     priority: Annotated[Priority, Form()] = Priority.NORMAL,
     source_level: Annotated[SourceLevel, Form()] = SourceLevel.COMMUNE,
     chime: Annotated[bool, Form()] = False,
+    category: Annotated[str, Form(min_length=1, max_length=64)] = "general",
+    ward_code: Annotated[str | None, Form(max_length=16)] = None,
+    valid_from: Annotated[AwareDatetime | None, Form()] = None,
+    valid_until: Annotated[AwareDatetime | None, Form()] = None,
 ) -> BulletinPublic:
     """Create a bulletin from an uploaded recording (loudness-normalised, re-encoded)."""
     limit = runtime.settings.max_upload_bytes
@@ -65,11 +91,85 @@ def create_from_upload(
                 out.write(chunk)
         if size == 0:
             raise InvalidInput("the uploaded file is empty")
-        draft = BulletinDraft(title, priority, source_level, chime, actor)
+        draft = BulletinDraft(
+            title,
+            priority,
+            source_level,
+            chime,
+            actor.name,
+            category,
+            ward_code,
+            valid_from,
+            valid_until,
+        )
         bulletin = runtime.bulletins.create_from_upload(
             session, draft, path, file.filename or "", runtime.clock.now()
         )
     return to_public(bulletin, runtime.settings.resolved_public_base_url)
+
+
+def _step(
+    bulletin_id: str,
+    to: Status,
+    session: Session,
+    runtime: ControllerRuntime,
+    actor: Actor,
+    reason: str | None = None,
+) -> BulletinPublic:
+    bulletin = domain.get_bulletin(session, bulletin_id)
+    workflow.transition(session, bulletin, to, actor, runtime.clock.now(), reason)
+    return to_public(bulletin, runtime.settings.resolved_public_base_url)
+
+
+@router.post("/{bulletin_id}/submit")
+def submit(
+    bulletin_id: str, session: SessionDep, runtime: RuntimeDep, actor: ActorDep
+) -> BulletinPublic:
+    """Send a draft (or a rejected bulletin, revised) to the leader for approval."""
+    return _step(bulletin_id, Status.SUBMITTED, session, runtime, actor)
+
+
+@router.post("/{bulletin_id}/approve")
+def approve(
+    bulletin_id: str, session: SessionDep, runtime: RuntimeDep, actor: ActorDep
+) -> BulletinPublic:
+    """Approve a submitted bulletin (leader): from now it may be scheduled and aired."""
+    return _step(bulletin_id, Status.APPROVED, session, runtime, actor)
+
+
+@router.post("/{bulletin_id}/reject")
+def reject(
+    bulletin_id: str,
+    body: TransitionRequest,
+    session: SessionDep,
+    runtime: RuntimeDep,
+    actor: ActorDep,
+) -> BulletinPublic:
+    """Reject a submitted bulletin with a reason (leader)."""
+    return _step(bulletin_id, Status.REJECTED, session, runtime, actor, body.reason)
+
+
+@router.post("/{bulletin_id}/withdraw")
+def withdraw(
+    bulletin_id: str, session: SessionDep, runtime: RuntimeDep, actor: ActorDep
+) -> BulletinPublic:
+    """Take a submitted bulletin back to draft."""
+    return _step(bulletin_id, Status.DRAFT, session, runtime, actor)
+
+
+@router.post("/{bulletin_id}/archive")
+def archive(
+    bulletin_id: str, session: SessionDep, runtime: RuntimeDep, actor: ActorDep
+) -> BulletinPublic:
+    """Retire a bulletin: it is kept, but never aired again."""
+    return _step(bulletin_id, Status.ARCHIVED, session, runtime, actor)
+
+
+@router.get("/{bulletin_id}/history")
+def read_history(bulletin_id: str, session: SessionDep) -> list[TransitionPublic]:
+    """Every workflow step: who, when, from what to what, and why."""
+    domain.get_bulletin(session, bulletin_id)
+    return [TransitionPublic.model_validate(t) for t in workflow.history(session, bulletin_id)]
 
 
 @router.get("")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from wardcast_protocol.messages import Priority, SourceLevel
 
@@ -24,6 +24,15 @@ class BulletinCreate(BaseModel):
     priority: Priority = Priority.NORMAL
     source_level: SourceLevel = SourceLevel.COMMUNE
     chime: bool | None = Field(default=None, description="Chime before and after; default on.")
+    category: str = Field(
+        default="general",
+        min_length=1,
+        max_length=64,
+        description="e.g. general, health, security, disaster, election.",
+    )
+    ward_code: str | None = Field(default=None, max_length=16, description="Owning ward.")
+    valid_from: AwareDatetime | None = Field(default=None, description="Not aired before.")
+    valid_until: AwareDatetime | None = Field(default=None, description="Not aired from then.")
 
 
 class MediaPublic(BaseModel):
@@ -54,4 +63,30 @@ class BulletinPublic(BaseModel):
     source_level: SourceLevel
     created_at: datetime
     created_by: str
+    status: str = Field(description="draft, submitted, approved, rejected or archived.")
+    category: str
+    ward_code: str | None
+    valid_from: datetime | None
+    valid_until: datetime | None
+    rejection_reason: str | None
     media: MediaPublic
+
+
+class TransitionRequest(BaseModel):
+    """A workflow step; a rejection needs a reason."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    reason: str | None = Field(default=None, max_length=500)
+
+
+class TransitionPublic(BaseModel):
+    """One recorded workflow step."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    from_status: str
+    to_status: str
+    actor: str
+    at: datetime
+    reason: str | None

@@ -15,15 +15,27 @@ from controller.db.models.core import (
     RejectedMessageLog,
     new_id,
 )
+from controller.db.models.places import District, Province, ResidentialGroup, Ward, Zone
+from controller.db.models.programmes import PlanSnapshot, Programme, QueuedBulletin
+from controller.db.models.workflow import BulletinTransition
 
 __all__ = [
     "Base",
     "Broadcast",
     "BroadcastTarget",
     "Bulletin",
+    "BulletinTransition",
     "Device",
+    "District",
     "MediaAsset",
+    "PlanSnapshot",
     "PlaybackEvidence",
+    "Programme",
+    "Province",
+    "QueuedBulletin",
     "RejectedMessageLog",
+    "ResidentialGroup",
+    "Ward",
+    "Zone",
     "new_id",
 ]

@@ -42,6 +42,8 @@ class Device(Base):
 
     id: Mapped[str] = mapped_column(String(64), primary_key=True)
     name: Mapped[str] = mapped_column(String(200), default="")
+    ward_code: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    group_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     public_key: Mapped[str] = mapped_column(String(64))
     registered_at: Mapped[datetime] = mapped_column(UtcDateTime)
     online: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -82,6 +84,13 @@ class Bulletin(Base):
     media_sha256: Mapped[str] = mapped_column(ForeignKey("media_assets.sha256"))
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_by: Mapped[str] = mapped_column(String(100), default="")
+    # Editorial workflow: draft -> submitted -> approved | rejected -> archived.
+    status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
+    category: Mapped[str] = mapped_column(String(64), default="general")
+    ward_code: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    valid_from: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    rejection_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
 
     media: Mapped[MediaAsset] = relationship(lazy="joined")
 

@@ -1,0 +1,104 @@
+"""The editorial workflow of a bulletin: draft → submitted → approved or rejected → archived.
+
+Only approved, currently valid content ever reaches a device; every transition
+records who made it and when, in an append-only table.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from controller.db.models import Bulletin, BulletinTransition
+from controller.domain.actors import Actor, Role
+from controller.domain.errors import Conflict, InvalidInput
+
+
+class Status(StrEnum):
+    """Where a bulletin stands."""
+
+    DRAFT = "draft"
+    SUBMITTED = "submitted"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+    ARCHIVED = "archived"
+
+
+# (from, to) -> the role needed for that step.
+_STEPS: dict[tuple[Status, Status], Role] = {
+    (Status.DRAFT, Status.SUBMITTED): Role.OFFICER,
+    (Status.REJECTED, Status.SUBMITTED): Role.OFFICER,
+    (Status.SUBMITTED, Status.DRAFT): Role.OFFICER,  # withdrawn for changes
+    (Status.SUBMITTED, Status.APPROVED): Role.LEADER,
+    (Status.SUBMITTED, Status.REJECTED): Role.LEADER,
+    (Status.DRAFT, Status.ARCHIVED): Role.OFFICER,
+    (Status.REJECTED, Status.ARCHIVED): Role.OFFICER,
+    (Status.APPROVED, Status.ARCHIVED): Role.OFFICER,
+}
+
+
+def transition(
+    session: Session,
+    bulletin: Bulletin,
+    to: Status,
+    actor: Actor,
+    now: datetime,
+    reason: str | None = None,
+) -> BulletinTransition:
+    """Move ``bulletin`` to ``to`` if the workflow and the actor's roles allow it."""
+    current = Status(bulletin.status)
+    role = _STEPS.get((current, to))
+    if role is None:
+        allowed = sorted(t for (f, t) in _STEPS if f is current)
+        hint = f"; from {current} it can go to: {', '.join(allowed)}" if allowed else ""
+        raise Conflict(f"bulletin {bulletin.id} is {current} and cannot become {to}{hint}")
+    actor.require(role, f"moving a bulletin to {to}")
+    reason = (reason or "").strip() or None
+    if to is Status.REJECTED and reason is None:
+        raise InvalidInput("a rejection needs a reason the officer can act on")
+    if to is Status.APPROVED and bulletin.valid_until is not None and bulletin.valid_until <= now:
+        raise InvalidInput("this bulletin's validity has already ended; it cannot be approved")
+    step = BulletinTransition(
+        bulletin_id=bulletin.id,
+        from_status=current.value,
+        to_status=to.value,
+        actor=actor.name,
+        at=now,
+        reason=reason,
+    )
+    bulletin.status = to.value
+    bulletin.rejection_reason = reason if to is Status.REJECTED else None
+    session.add(step)
+    session.flush()
+    return step
+
+
+def history(session: Session, bulletin_id: str) -> list[BulletinTransition]:
+    """Every transition of a bulletin, oldest first."""
+    query = (
+        select(BulletinTransition)
+        .where(BulletinTransition.bulletin_id == bulletin_id)
+        .order_by(BulletinTransition.id)
+    )
+    return list(session.scalars(query))
+
+
+def airable_problem(bulletin: Bulletin, at: datetime) -> str | None:
+    """Why ``bulletin`` may not be aired at ``at``; None when it may."""
+    if bulletin.status != Status.APPROVED:
+        return f"bulletin {bulletin.id} is {bulletin.status}, not approved"
+    if bulletin.valid_from is not None and at < bulletin.valid_from:
+        return f"bulletin {bulletin.id} is valid only from {bulletin.valid_from.isoformat()}"
+    if bulletin.valid_until is not None and at >= bulletin.valid_until:
+        return f"bulletin {bulletin.id} expired at {bulletin.valid_until.isoformat()}"
+    return None
+
+
+def require_airable(bulletin: Bulletin, at: datetime) -> None:
+    """Refuse to schedule content that will not be approved and valid at air time."""
+    problem = airable_problem(bulletin, at)
+    if problem is not None:
+        raise InvalidInput(f"cannot broadcast: {problem}")
