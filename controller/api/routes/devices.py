@@ -6,9 +6,19 @@ from fastapi import APIRouter, Response, status
 
 from controller.api.deps import ActorDep, RuntimeDep, SessionDep
 from controller.api.schemas.devices import DeviceCreate, DevicePublic
+from controller.db.models import Device
 from controller.domain import devices as domain
+from controller.runtime import ControllerRuntime
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
+
+
+def device_public(device: Device, runtime: ControllerRuntime) -> DevicePublic:
+    """A device, flagged when its reported clock is off by more than the threshold."""
+    public = DevicePublic.model_validate(device)
+    offset = device.clock_offset_s
+    suspect = offset is not None and abs(offset) > runtime.settings.clock_offset_warn_s
+    return public.model_copy(update={"clock_suspect": suspect})
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -27,16 +37,16 @@ def register(
         response.status_code = status.HTTP_200_OK
     elif runtime.bridge is not None:
         runtime.bridge.forget_key(device.id)
-    return DevicePublic.model_validate(device)
+    return device_public(device, runtime)
 
 
 @router.get("")
-def list_all(session: SessionDep) -> list[DevicePublic]:
+def list_all(session: SessionDep, runtime: RuntimeDep) -> list[DevicePublic]:
     """Every registered device with its last known state."""
-    return [DevicePublic.model_validate(d) for d in domain.list_devices(session)]
+    return [device_public(d, runtime) for d in domain.list_devices(session)]
 
 
 @router.get("/{device_id}")
-def read(device_id: str, session: SessionDep) -> DevicePublic:
+def read(device_id: str, session: SessionDep, runtime: RuntimeDep) -> DevicePublic:
     """One device."""
-    return DevicePublic.model_validate(domain.get_device(session, device_id))
+    return device_public(domain.get_device(session, device_id), runtime)

@@ -32,6 +32,8 @@ class DevicePublic(BaseModel):
 
     id: str
     name: str
+    ward_code: str | None = None
+    group_code: str | None = None
     public_key: str
     registered_at: datetime
     online: bool
@@ -40,3 +42,6 @@ class DevicePublic(BaseModel):
     reported_plan_version: int | None = Field(description="Version the agent says it runs.")
     clock_offset_s: float | None = Field(description="Device clock minus controller clock.")
     pending_events: int | None = Field(description="Events the agent holds unacknowledged.")
+    clock_suspect: bool = Field(
+        default=False, description="Its clock is further off than the configured threshold."
+    )
