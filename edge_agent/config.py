@@ -59,6 +59,15 @@ class AgentConfig(BaseSettings):
     alsa_device: str = Field(
         default="default", title="ALSA device", description="aplay -D device name."
     )
+    relay_rate_hz: int = Field(
+        default=8000,
+        ge=8000,
+        le=48000,
+        title="Relay sample rate",
+        description="A relayed stream is decoded to mono 16-bit PCM at this rate, measured "
+        "for silence and (with the ALSA player) played. 8 kHz keeps a simulated fleet "
+        "cheap; a Pi may raise it (16000 or 22050) for music.",
+    )
     volume: int = Field(
         default=80, ge=0, le=100, title="Volume", description="Output volume set before a play."
     )
@@ -102,6 +111,14 @@ class AgentConfig(BaseSettings):
         gt=0,
         title="Resend interval",
         description="Unacknowledged events older than this are published again, this often.",
+    )
+    state_interval_s: float = Field(
+        default=60.0,
+        gt=0,
+        title="State interval",
+        description="How often the retained state (plan version, clock, cached media, "
+        "pending events) is published besides on connect and plan changes; its device "
+        "time lets the controller measure this device's clock offset.",
     )
     media_fetch_attempts: int = Field(default=5, ge=1, le=50, title="Download attempts per file")
     media_fetch_backoff_s: float = Field(

@@ -44,10 +44,13 @@ from edge_agent.evidence import EvidenceLog, PlayFacts
 from edge_agent.inbox import INBOUND, open_inbound
 from edge_agent.media_cache import MediaCache, MediaFetcher
 from edge_agent.outbox import Outbox, QueuedPlay, StoredEvent
+from edge_agent.pcm import PacedSink, PcmSink
 from edge_agent.plan_store import PlanStore
 from edge_agent.playback import Playback
-from edge_agent.player import Player
+from edge_agent.player import AmplifierGate, Player
+from edge_agent.relay import RelayDesk
 from edge_agent.schedule import Pending, PlayQueue
+from edge_agent.stream import FfmpegStreamOpener, StreamOpener
 from edge_agent.uplink import Uplink
 from firmware_stubs.hardware import Hardware
 from wardcast_protocol.clock import Clock, SystemClock
@@ -57,6 +60,7 @@ from wardcast_protocol.messages import (
     Command,
     DeviceState,
     EventAck,
+    MediaRef,
     Outcome,
     Plan,
     PlanItem,
@@ -105,7 +109,15 @@ class EdgeAgent:
         clock: Clock | None = None,
         hardware: Hardware | None = None,
         device_key: SigningKey | None = None,
+        stream_opener: StreamOpener | None = None,
+        relay_sink: PcmSink | None = None,
     ) -> None:
+        """Build an agent; nothing runs before ``start``.
+
+        ``stream_opener`` and ``relay_sink`` are how relays read a live stream and
+        where its audio goes: ffmpeg and a paced (simulated) sink unless given; a Pi
+        passes an ``AplaySink`` (see ``wiring``).
+        """
         self.config = config
         self.device_id = config.device_id
         self.transport = transport
@@ -132,6 +144,16 @@ class EdgeAgent:
         self.plan: Plan | None = None
         self.queue = PlayQueue()
         self.connected = asyncio.Event()
+        self.relays = RelayDesk(
+            opener=stream_opener or FfmpegStreamOpener(),
+            sink=relay_sink or PacedSink(self.clock, config.relay_rate_hz),
+            player=player,
+            media=self.media,
+            clock=self.clock,
+            # The player's own warm-up, so a relay's first sample is as punctual.
+            gate=AmplifierGate(hardware, self.clock, player.lead_s, None),
+            rate_hz=config.relay_rate_hz,
+        )
         self.playback = Playback(
             device_id=self.device_id,
             queue=self.queue,
@@ -144,6 +166,7 @@ class EdgeAgent:
             record=self._record,
             on_started=self._started,
             volume=self._volume,
+            relays=self.relays,
         )
         self._done: set[str] = set()
         self._seen_commands: set[str] = set()
@@ -155,6 +178,7 @@ class EdgeAgent:
         self._loop_thread: int | None = None
         self._running = False
         self._last_forget = self.clock.now()
+        self._last_state = self.clock.now()
 
     # lifecycle -------------------------------------------------------------------
 
@@ -315,12 +339,13 @@ class EdgeAgent:
         grace = self.config.late_start_grace_s
         for dropped in self.queue.drop_plan_items_except(i.item_id for i in plan.items):
             log.info("%s: %s no longer planned", self.device_id, dropped.item_id)
+            self.playback.dropped(dropped)
         for item in sorted(plan.items, key=lambda i: i.planned_start):
             if item.item_id in self._done or self._is_current(item.item_id):
                 continue
             known = item.item_id in self.queue
             late_s = (now - item.planned_start).total_seconds()
-            if not known and late_s > grace:
+            if not known and late_s > _late_limit_s(item, grace):
                 reason = (
                     "agent was down at planned start"
                     if at_startup
@@ -328,7 +353,7 @@ class EdgeAgent:
                 )
                 self._record(item, PlayFacts(Outcome.SKIPPED, reason, plan_version=plan.version))
                 continue
-            self.queue.add(Pending(item, item.planned_start, plan.version))
+            self.playback.enqueue(Pending(item, item.planned_start, plan.version))
 
     def _restore_queued_plays(self) -> None:
         now = self.clock.now()
@@ -336,15 +361,22 @@ class EdgeAgent:
             item = PlanItem.model_validate_json(queued.item_json)
             if item.item_id in self._done:
                 continue
-            if (now - queued.due_at).total_seconds() > self.config.late_start_grace_s:
+            late_s = (now - queued.due_at).total_seconds()
+            if late_s > _late_limit_s(item, self.config.late_start_grace_s):
                 self._record(item, PlayFacts(Outcome.SKIPPED, "agent was down at planned start"))
             else:
-                self.queue.add(Pending(item, queued.due_at, None))
+                self.playback.enqueue(Pending(item, queued.due_at, None, queued.expires_at))
 
     def _prefetch(self) -> None:
         media = [p.item.media for p in self.queue]
         if media:
-            self._spawn(self.media.prefetch(media), "prefetch")
+            self._spawn(self._prefetch_and_report(media), "prefetch")
+
+    async def _prefetch_and_report(self, media: list[MediaRef]) -> None:
+        failed = await self.media.prefetch(media)
+        if failed:
+            log.warning("%s: %d media files not fetched yet", self.device_id, failed)
+        self._publish_state()  # the controller sees what this device now holds
 
     def _evict(self) -> None:
         keep = self.queue.media_sha256s()
@@ -379,7 +411,7 @@ class EdgeAgent:
             if item.item_id in self._done or self._is_current(item.item_id):
                 log.info("%s: %s already played; not again", self.device_id, item.item_id)
                 return
-            self.queue.add(Pending(item, now, None))
+            self.playback.enqueue(Pending(item, now, None, command.expires_at))
             self._spawn(self.media.prefetch([item.media]), "prefetch")
             self.playback.wake()
         else:
@@ -398,17 +430,12 @@ class EdgeAgent:
 
     def _stop_item(self, item_id: str, why: str) -> None:
         text = "stopped by controller" + (f": {why}" if why else "")
+        if why.startswith(("cancelled", "updated by")):
+            text = why  # an emergency's cancel or update says it in its own words
         if self.playback.request_stop(item_id, Outcome.PARTIAL, text):
             return
-        pending = self.queue.remove(item_id)
-        if pending is None:
+        if not self.playback.stop_queued(item_id, text):
             log.info("%s: stop for %s: not playing nor queued", self.device_id, item_id)
-            return
-        facts = PlayFacts(
-            Outcome.SKIPPED, f"{text} before start", plan_version=pending.plan_version
-        )
-        self._record(pending.item, facts)
-        self.playback.wake()
 
     def _accept_ack(self, ack: EventAck) -> None:
         try:
@@ -481,6 +508,7 @@ class EdgeAgent:
     def _publish_state(self) -> None:
         if not self.uplink.connected:
             return
+        self._last_state = self.clock.now()
         state = DeviceState(
             plan_version=self.plan_version,
             device_time=self.clock.now(),
@@ -491,7 +519,7 @@ class EdgeAgent:
         self.uplink.send(DeviceChannel.STATE, state, retain=True)
 
     async def _housekeeping_loop(self) -> None:
-        interval = self.config.resend_interval_s
+        interval = min(self.config.resend_interval_s, self.config.state_interval_s)
         if self.hardware is not None:
             # Kick well inside the watchdog's timeout, whatever the resend interval.
             interval = min(interval, self.hardware.watchdog.timeout_s / 3)
@@ -507,6 +535,8 @@ class EdgeAgent:
             self.uplink.send_events(self.evidence.flush())
         if self.uplink.connected:
             self.uplink.resend_stale(self.outbox.unacked(), self.config.resend_interval_s)
+        if now - self._last_state >= timedelta(seconds=self.config.state_interval_s):
+            self._publish_state()  # device_time lets the controller track clock offset
         if now - self._last_forget >= _FORGET_COMMANDS_EVERY:
             self._last_forget = now
             self.outbox.forget_expired_commands(now)
@@ -534,3 +564,11 @@ class EdgeAgent:
             hook(*args)
         except Exception:
             log.exception("%s: hook %r failed", self.device_id, hook)
+
+
+def _late_limit_s(item: PlanItem, grace_s: float) -> float:
+    """How late an item may be learnt of and still start: a relay joins its live
+    stream any time before its window closes; anything else within the grace."""
+    if item.relay is not None:
+        return max(grace_s, item.relay.window_s)
+    return grace_s

@@ -22,7 +22,7 @@ from datetime import datetime
 from edge_agent.outbox import Outbox, StoredEvent
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.envelope import seal_signed, signed_digest
-from wardcast_protocol.messages import Kind, Outcome, PlanItem, PlaybackEvent
+from wardcast_protocol.messages import Kind, Outcome, PlanItem, PlaybackEvent, RelayStats
 from wardcast_protocol.signing import SigningKey
 
 log = logging.getLogger(__name__)
@@ -48,6 +48,7 @@ class PlayFacts:
     plan_version: int | None = None
     amplifier_on: bool | None = None
     volume: int | None = None
+    relay: RelayStats | None = None
 
 
 class EvidenceLog:
@@ -79,6 +80,12 @@ class EvidenceLog:
         """
         now = self._clock.now()
         reason = facts.reason[:_MAX_REASON] if facts.reason else None
+        # A relay's planned length is its window; its media is only the fallback, named
+        # in the evidence only when the fallback was actually played.
+        planned_s = item.relay.window_s if item.relay else item.media.duration_s
+        media: str | None = item.media.sha256
+        if item.relay is not None and not (facts.relay and facts.relay.fallback_used):
+            media = None
         event = PlaybackEvent(
             event_id=uuid.uuid4().hex,
             device_id=self._device_id,
@@ -90,9 +97,9 @@ class EvidenceLog:
             trigger=item.trigger,
             priority=item.priority,
             source_level=item.source_level,
-            media_sha256=item.media.sha256,
+            media_sha256=media,
             planned_start=item.planned_start,
-            planned_duration_s=item.media.duration_s,
+            planned_duration_s=planned_s,
             actual_start=facts.actual_start,
             played_duration_s=round(max(0.0, facts.played_s), 3),
             outcome=facts.outcome,
@@ -100,6 +107,8 @@ class EvidenceLog:
             plan_version=facts.plan_version,
             amplifier_on=facts.amplifier_on,
             volume=facts.volume,
+            relay=facts.relay,
+            session_key=item.session_key,
             recorded_at=now,
         )
         wire, signed = seal_signed(Kind.EVENT, event, self._device_id, self._key, now)

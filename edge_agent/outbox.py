@@ -95,6 +95,7 @@ class QueuedPlay:
     item_id: str
     item_json: str
     due_at: datetime
+    expires_at: datetime | None = None
 
 
 class Outbox:
@@ -239,10 +240,10 @@ class Outbox:
     def queued_plays(self) -> list[QueuedPlay]:
         """PlayNow items accepted and not yet played, oldest first."""
         rows = self._conn.execute(
-            "SELECT item_id, item_json, due_at FROM commands"
+            "SELECT item_id, item_json, due_at, expires_at FROM commands"
             " WHERE item_json IS NOT NULL ORDER BY due_at"
         ).fetchall()
-        return [QueuedPlay(str(i), str(j), _parse(d)) for i, j, d in rows]
+        return [QueuedPlay(str(i), str(j), _parse(d), _parse(e)) for i, j, d, e in rows]
 
     def forget_expired_commands(self, now: datetime) -> int:
         """Drop ids of expired commands with nothing left to play (expired ones are refused)."""

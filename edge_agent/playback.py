@@ -28,15 +28,17 @@ import asyncio
 import logging
 import sqlite3
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from edge_agent.aio import wait_any
 from edge_agent.evidence import PlayFacts
 from edge_agent.media_cache import MediaCache, MediaUnavailable
 from edge_agent.outbox import Outbox
 from edge_agent.player import Player, PlayResult
+from edge_agent.relay import RelayDesk, RelayRun, relay_facts
 from edge_agent.schedule import Pending, PlayQueue
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.messages import Outcome, PlanItem
@@ -58,6 +60,7 @@ class _Current:
     playing: bool = False
     actual_start: datetime | None = None
     interrupt: tuple[Outcome, str] | None = None
+    stopper: Callable[[], None] | None = None
 
 
 class Playback:
@@ -77,6 +80,7 @@ class Playback:
         record: Recorder,
         on_started: Callable[[str, datetime], None],
         volume: Callable[[], int | None],
+        relays: RelayDesk,
     ) -> None:
         self._device_id = device_id
         self._queue = queue
@@ -89,6 +93,7 @@ class Playback:
         self._record = record
         self._on_started = on_started
         self._volume = volume
+        self._relays = relays
         self._wake = asyncio.Event()
         self._current: _Current | None = None
         self._stopping = False
@@ -121,10 +126,40 @@ class Playback:
             return False
         if current.interrupt is None:
             current.interrupt = (outcome, reason)
-        if current.playing:
-            self._player.stop()
+        if current.stopper is not None:
+            current.stopper()
         self._wake.set()
         return True
+
+    def enqueue(self, pending: Pending) -> None:
+        """Queue an item (a relay's stream will connect ``prebuffer_s`` before it)."""
+        self._queue.add(pending)
+        self._relays.watch(pending.item)
+
+    def stop_queued(self, item_id: str, text: str) -> bool:
+        """A stop for a queued item: SKIPPED, or PARTIAL for a relay an emergency
+        suspended (it has been on air). False when ``item_id`` is not queued."""
+        pending = self._queue.remove(item_id)
+        if pending is None:
+            return False
+        run = self._relays.take_suspended(item_id)
+        if run is not None and run.started:
+            self._record_relay(pending, run, (Outcome.PARTIAL, text))
+        else:
+            facts = PlayFacts(
+                Outcome.SKIPPED, f"{text} before start", plan_version=pending.plan_version
+            )
+            self._relays.release(item_id)
+            self._record(pending.item, facts)
+        self._wake.set()
+        return True
+
+    def dropped(self, pending: Pending) -> None:
+        """``pending`` left the plan: close its stream; a suspended relay is recorded."""
+        run = self._relays.take_suspended(pending.item_id)
+        if run is not None and run.started:
+            self._record_relay(pending, run, (Outcome.PREEMPTED, run.suspended_by or ""))
+        self._relays.release(pending.item_id)
 
     def shutdown(self) -> None:
         """Make ``run`` return: a play in progress ends and is recorded PARTIAL."""
@@ -134,10 +169,25 @@ class Playback:
             self.request_stop(current.pending.item_id, Outcome.PARTIAL, SHUTDOWN_REASON)
         self._wake.set()
 
+    def _close_relays(self) -> None:
+        # Relays an emergency suspended have been on air: their evidence is due now.
+        for item_id in self._relays.suspended_ids():
+            pending = self._queue.remove(item_id)
+            run = self._relays.take_suspended(item_id)
+            if pending is not None and run is not None and run.started:
+                self._record_relay(pending, run, (Outcome.PARTIAL, SHUTDOWN_REASON))
+        self._relays.close()
+
     # the loop --------------------------------------------------------------------
 
     async def run(self) -> None:
         """Play due items until ``shutdown``."""
+        try:
+            await self._loop()
+        finally:
+            self._close_relays()
+
+    async def _loop(self) -> None:
         while not self._stopping:
             self._wake.clear()
             # Prepare early (warm-up and margin); the player holds the first sample.
@@ -164,6 +214,16 @@ class Playback:
         self._queue.remove(item.item_id)
         current = self._current = _Current(pending)
         try:
+            if pending.expires_at is not None and self._clock.now() > pending.expires_at:
+                # CAP's "expires": an order not started by then is no longer in effect.
+                when = pending.expires_at.isoformat(timespec="seconds")
+                facts = PlayFacts(Outcome.SKIPPED, f"expired at {when} before it could start")
+                self._relays.release(item.item_id)
+                self._record(item, facts)
+                return
+            if item.relay is not None:
+                await self._relay(current)
+                return
             path = await self._media_for(current)
             if path is None:
                 return
@@ -233,45 +293,98 @@ class Playback:
         item = current.pending.item
         due = current.pending.due_at
         start_at = due if due > self._clock.now() else None
-        try:
-            self._outbox.journal_start(
-                item.item_id,
-                start_at or self._clock.now(),
-                item.model_dump_json(),
-                current.pending.plan_version,
-            )
-        except sqlite3.Error as exc:
-            log.error(
-                "%s: could not journal %s: %s; playing on", self._device_id, item.item_id, exc
-            )
-
-        def started(at: datetime) -> None:
-            current.actual_start = at
-            self._on_started(item.item_id, at)
-
+        self._journal(current, start_at or self._clock.now())
         current.playing = True
-        lead = timedelta(seconds=self._player.lead_s)
         play = asyncio.ensure_future(
-            self._player.play(path, item.media.duration_s, started, start_at)
+            self._player.play(path, item.media.duration_s, self._starter(current), start_at)
         )
-        while not play.done():
-            waits: list[Awaitable[Any]] = [self._wake.wait()]
-            emergency_at = self._queue.next_due_at(emergencies_only=True)
-            if emergency_at is not None and not current.pending.is_emergency:
-                waits.append(self._clock.sleep_until(emergency_at - lead))
-            await wait_any([play], *waits)
-            self._wake.clear()
-            if play.done() or current.interrupt is not None:
-                continue
-            emergency = self._queue.emergency_due(self._clock.now() + lead)
-            if emergency is not None and not current.pending.is_emergency:
-                reason = f"preempted by emergency item {emergency.item_id}"
-                self.request_stop(item.item_id, Outcome.PREEMPTED, reason)
+        # Only a play still running may be stopped: a stop sent to an idle player
+        # would end the *next* play at once.
+        current.stopper = lambda: None if play.done() else self._player.stop()
+        await self._supervise(current, play)
         try:
             return play.result()
         except Exception as exc:  # a player bug becomes evidence, not a dead agent
             log.exception("%s: player failed on %s", self._device_id, item.item_id)
             return PlayResult(0.0, False, f"player error: {type(exc).__name__}: {exc}")
+
+    async def _relay(self, current: _Current) -> None:
+        """A relay item: on air until its window ends; an emergency suspends it, and it
+        rejoins the stream afterwards if the window is still open (docs/priorities.md)."""
+        pending = current.pending
+        run = self._relays.run_for(pending.item)
+        if run.suspended_by is not None and not run.window_open:
+            # The window closed during the emergency: nothing left to rejoin.
+            self._record_relay(pending, run, (Outcome.PREEMPTED, run.suspended_by))
+            return
+        if not run.journaled:
+            self._journal(current, max(self._clock.now(), run.window_start))
+            run.journaled = True
+        run.on_started = self._starter(current)
+        current.actual_start = run.tally.actual_start
+        current.playing = True
+        current.stopper = run.stop
+        task = asyncio.ensure_future(run.run())
+        await self._supervise(current, task)
+        try:
+            task.result()
+        except Exception as exc:  # a relay bug becomes evidence, not a dead agent
+            log.exception("%s: relay %s failed", self._device_id, pending.item_id)
+            run.tally.note(f"agent error: {type(exc).__name__}: {exc}")
+        interrupt = current.interrupt
+        if interrupt is not None and interrupt[0] is Outcome.PREEMPTED and run.window_open:
+            self._relays.suspend(run, interrupt[1])
+            self._queue.add(replace(pending, expires_at=None))  # it did start: no expiry
+            return
+        if interrupt is not None and not run.started:
+            self._relays.release(pending.item_id)
+            self._forget_journal(pending.item_id)
+            self._record_unstarted(current)
+            return
+        self._record_relay(pending, run, interrupt)
+
+    def _record_relay(
+        self, pending: Pending, run: RelayRun, interrupt: tuple[Outcome, str] | None
+    ) -> None:
+        facts = relay_facts(run, interrupt, pending.plan_version, self._volume())
+        self._relays.release(pending.item_id)
+        self._record(pending.item, facts)
+
+    async def _supervise(self, current: _Current, work: asyncio.Future[Any]) -> None:
+        """Wait for ``work`` (a play or a relay); preempt it when an emergency is due."""
+        item = current.pending.item
+        lead = timedelta(seconds=self._player.lead_s)
+        while not work.done():
+            waits: list[Awaitable[Any]] = [self._wake.wait()]
+            emergency_at = self._queue.next_due_at(emergencies_only=True)
+            if emergency_at is not None and not current.pending.is_emergency:
+                waits.append(self._clock.sleep_until(emergency_at - lead))
+            await wait_any([work], *waits)
+            self._wake.clear()
+            if work.done() or current.interrupt is not None:
+                continue
+            emergency = self._queue.emergency_due(self._clock.now() + lead)
+            if emergency is not None and not current.pending.is_emergency:
+                reason = f"preempted by emergency item {emergency.item_id}"
+                self.request_stop(item.item_id, Outcome.PREEMPTED, reason)
+
+    def _starter(self, current: _Current) -> Callable[[datetime], None]:
+        def started(at: datetime) -> None:
+            current.actual_start = at
+            self._on_started(current.pending.item_id, at)
+
+        return started
+
+    def _journal(self, current: _Current, start: datetime) -> None:
+        item = current.pending.item
+        try:
+            self._outbox.journal_start(
+                item.item_id, start, item.model_dump_json(), current.pending.plan_version
+            )
+        except sqlite3.Error as exc:
+            log.error(
+                "%s: could not journal %s: %s; playing on", self._device_id, item.item_id, exc
+            )
 
     def _facts(self, current: _Current, result: PlayResult) -> PlayFacts:
         reason: str | None = None
@@ -305,14 +418,3 @@ class Playback:
             self._outbox.journal_cancel(item_id)
         except sqlite3.Error as exc:
             log.error("%s: could not clear journal of %s: %s", self._device_id, item_id, exc)
-
-
-async def wait_any(keep: list[asyncio.Future[Any]], *helpers: Awaitable[Any]) -> None:
-    """Wait until one of ``keep`` or ``helpers`` finishes; cancel helpers, never ``keep``."""
-    tasks = [asyncio.ensure_future(h) for h in helpers]
-    try:
-        await asyncio.wait([*keep, *tasks], return_when=asyncio.FIRST_COMPLETED)
-    finally:
-        for task in tasks:
-            task.cancel()
-        await asyncio.gather(*tasks, return_exceptions=True)

@@ -22,12 +22,14 @@ class Pending:
     """An item waiting to play.
 
     ``plan_version`` is None for an item that came by a PlayNow command rather than
-    in the plan.
+    in the plan; ``expires_at`` is that command's expiry (an order not started by
+    then is dropped), None for plan items.
     """
 
     item: PlanItem
     due_at: datetime
     plan_version: int | None
+    expires_at: datetime | None = None
 
     @property
     def item_id(self) -> str:

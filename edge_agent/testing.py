@@ -8,12 +8,17 @@ not import the controller: it is built from ``wardcast_protocol`` alone.
 
 from __future__ import annotations
 
+import array
+import asyncio
 import hashlib
+import math
 import threading
 import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 
+from edge_agent.stream import StreamConnection, StreamError
+from wardcast_protocol.clock import Clock
 from wardcast_protocol.envelope import (
     CONTROLLER_SENDER,
     RejectedMessage,
@@ -31,6 +36,7 @@ from wardcast_protocol.messages import (
     PlaybackEvent,
     PlayNow,
     Priority,
+    RelaySpec,
     StopItem,
 )
 from wardcast_protocol.signing import SigningKey
@@ -97,6 +103,108 @@ def plan_item(
         planned_start=planned_start,
         priority=priority,
     )
+
+
+def relay_item(
+    item_id: str,
+    fallback: MediaRef,
+    planned_start: datetime,
+    url: str,
+    *,
+    window_s: float = 20.0,
+    prebuffer_s: float = 2.0,
+    dead_after_s: float = 3.0,
+    silence_db: float = -50.0,
+    priority: Priority = Priority.NORMAL,
+) -> PlanItem:
+    """A relay plan item (``fallback`` is its local fallback media) with test defaults."""
+    spec = RelaySpec(
+        url=url,
+        station="TEST",
+        window_s=window_s,
+        prebuffer_s=prebuffer_s,
+        dead_after_s=dead_after_s,
+        silence_db=silence_db,
+    )
+    return PlanItem(
+        item_id=item_id,
+        broadcast_id="b-relay",
+        title=f"relay {item_id}",
+        media=fallback,
+        planned_start=planned_start,
+        priority=priority,
+        relay=spec,
+    )
+
+
+Segment = tuple[str, float]
+"""("sound" | "silence" | "stall", seconds) of a scripted live stream."""
+
+
+def tone_pcm(rate_hz: int, seconds: float, amplitude: int = 8000) -> bytes:
+    """Mono s16le sine at 440 Hz (about -15 dBFS by default)."""
+    n = round(rate_hz * seconds)
+    samples = array.array(
+        "h", (round(amplitude * math.sin(2 * math.pi * 440 * i / rate_hz)) for i in range(n))
+    )
+    return samples.tobytes()
+
+
+class _ScriptedConnection:
+    """A live stream played from a script on a clock: half-second frames in real time."""
+
+    def __init__(self, clock: Clock, rate_hz: int, script: Sequence[Segment]) -> None:
+        self._clock = clock
+        self._rate_hz = rate_hz
+        self._frames = self._expand(script)
+
+    @staticmethod
+    def _expand(script: Sequence[Segment]) -> list[tuple[str, float]]:
+        frames: list[tuple[str, float]] = []
+        for kind, seconds in script:
+            if kind == "stall":
+                frames.append((kind, seconds))
+                continue
+            frames += [(kind, 0.5)] * round(seconds * 2)
+        return frames
+
+    async def read(self) -> bytes:
+        """The next half second, after it has "happened"; b"" at the script's end."""
+        while self._frames:
+            kind, seconds = self._frames.pop(0)
+            await self._clock.sleep(seconds)
+            if kind == "sound":
+                return tone_pcm(self._rate_hz, seconds)
+            if kind == "silence":
+                return bytes(round(self._rate_hz * seconds) * 2)
+        return b""
+
+    async def close(self) -> str | None:
+        """Nothing to release; a scripted end is not an error."""
+        return None
+
+
+class FakeStreamOpener:
+    """A ``StreamOpener`` of scripted live streams for the unit tier.
+
+    Each open takes the next entry of ``connections``: a script of segments played
+    in clock time and then ended, or a string, which makes the open fail with it.
+    Once they are used up every open fails with "connection refused".
+    """
+
+    def __init__(self, clock: Clock, connections: Iterable[Sequence[Segment] | str] = ()) -> None:
+        self._clock = clock
+        self.connections = list(connections)
+        self.opened: list[str] = []
+
+    async def open(self, url: str, rate_hz: int, stall_s: float) -> StreamConnection:
+        """The next scripted connection (or its failure)."""
+        self.opened.append(url)
+        await asyncio.sleep(0)
+        entry = self.connections.pop(0) if self.connections else "connection refused"
+        if isinstance(entry, str):
+            raise StreamError(entry)
+        return _ScriptedConnection(self._clock, rate_hz, entry)
 
 
 class ControllerStandIn:

@@ -9,6 +9,7 @@ from __future__ import annotations
 from edge_agent.config import AgentConfig
 from edge_agent.core import EdgeAgent
 from edge_agent.media_cache import MediaFetcher
+from edge_agent.pcm import AplaySink, PcmSink
 from edge_agent.player import AlsaPlayer, Player, SimulatedPlayer
 from firmware_stubs.board import BoardSensors
 from firmware_stubs.gpio import SysfsGpioRelay
@@ -56,6 +57,14 @@ def player_for(config: AgentConfig, clock: Clock, hardware: Hardware | None) -> 
     return SimulatedPlayer(clock, hardware, settle_s=config.relay_settle_s, volume=config.volume)
 
 
+def relay_sink_for(config: AgentConfig) -> PcmSink | None:
+    """Where relayed audio goes: aplay on the configured card with the ALSA player;
+    None (the agent's paced, silent sink) with the simulated one."""
+    if config.player == "alsa":
+        return AplaySink(config.relay_rate_hz, device=config.alsa_device)
+    return None
+
+
 def mqtt_link_for(config: AgentConfig, key: SigningKey, clock: Clock) -> AsyncioMqttLink:
     """An MQTT v5 link with a persistent session and a signed, retained "offline" will.
 
@@ -92,4 +101,5 @@ def build_agent(
         clock=clock,
         hardware=hardware,
         device_key=key,
+        relay_sink=relay_sink_for(config),
     )

@@ -17,6 +17,7 @@ import pytest
 from edge_agent.config import AgentConfig
 from edge_agent.core import EdgeAgent
 from edge_agent.player import SimulatedPlayer
+from edge_agent.stream import StreamOpener
 from edge_agent.testing import ControllerStandIn, FakeMediaFetcher, plan_item
 from firmware_stubs.hardware import SimulatedHardware, simulated_hardware
 from wardcast_protocol.clock import FakeClock
@@ -57,6 +58,7 @@ class Rig:
     agents: list[EdgeAgent] = field(default_factory=list)
     started: list[tuple[str, datetime]] = field(default_factory=list)
     hardware: SimulatedHardware | None = None
+    opener: StreamOpener | None = None
 
     def __post_init__(self) -> None:
         link = self.broker.link("controller")
@@ -89,6 +91,7 @@ class Rig:
             clock=self.clock,
             hardware=self.hardware,
             device_key=self.device_key,
+            stream_opener=self.opener,
         )
         agent.on_playback_started = lambda item_id, at: self.started.append((item_id, at))
         self.agents.append(agent)
