@@ -152,21 +152,16 @@ class AplaySink:
             await proc.stdin.drain()
 
     async def close(self) -> None:
-        """Close aplay's input and let it finish what it holds (killed if it hangs)."""
+        """Stop aplay at once: a relay ends for the fallback, an emergency or the window's
+        end, and none of those may wait for the card's buffer to play out."""
         proc, self._proc = self._proc, None
         if proc is None:
             return
         if proc.stdin is not None:
             with contextlib.suppress(ConnectionError, OSError):
                 proc.stdin.close()
-        try:
-            await asyncio.wait_for(proc.wait(), 2.0)
-        except TimeoutError:
-            _kill(proc)
-            await proc.wait()
-        except asyncio.CancelledError:
-            _kill(proc)  # the agent is aborting: no orphan aplay may keep the card busy
-            raise
+        _kill(proc)
+        await asyncio.shield(proc.wait())
 
 
 def _kill(proc: asyncio.subprocess.Process) -> None:

@@ -197,13 +197,13 @@ class RelayRun:
         if self._clock.now() < self.window_start:
             # Prepared early (amplifier warm): hold the first sample for the window.
             await wait_any([], self._stop.wait(), self._clock.sleep_until(self.window_start))
-        monitor.skip_backlog()  # join live: what came before is not this window's
-        audio_until = self._clock.now()
+        monitor.skip_backlog()  # join live: older audio is not this window's
+        audio_until = self._clock.now()  # when the audio handed to the sink runs out
         silent_s = 0.0
         while True:
             now = self._clock.now()
             if self._stop.is_set() or now >= end:
-                self.tally.relayed_s += silent_s  # a pause at the end is still programme
+                self._unplayed(audio_until, silent_s)
                 return False
             if self._gap_start is not None and now >= self._dead_deadline():
                 return True
@@ -225,12 +225,33 @@ class RelayRun:
             now = self._clock.now()
             if now >= end:
                 continue  # it would sound after the window: not this relay's
-            await self._sink.write(frame.pcm)
+            if not await self._write(frame):
+                continue  # stopped while the sink was full: the loop's top ends the spell
             self._mark_started(now)
             audio_until = max(audio_until, now) + timedelta(seconds=frame.seconds)
             silent_s = self._count(frame, silent_s, now)
             if silent_s < 0:
                 return True
+
+    async def _write(self, frame: Frame) -> bool:
+        """Hand a frame to the sink; False if ``stop`` came first (an emergency must
+        not wait for the sink's buffer to drain)."""
+        write = asyncio.ensure_future(self._sink.write(frame.pcm))
+        await wait_any([write], self._stop.wait())
+        if write.done():
+            write.result()
+            return True
+        write.cancel()
+        await asyncio.gather(write, return_exceptions=True)
+        return False
+
+    def _unplayed(self, audio_until: datetime, silent_s: float) -> None:
+        """The spell ends now: audio still in the sink's buffer was never heard."""
+        unheard = max(0.0, (audio_until - self._clock.now()).total_seconds())
+        # A pause at the end is still programme, as far as it was heard.
+        heard_silence = max(0.0, silent_s - unheard)
+        unheard = max(0.0, unheard - silent_s)
+        self.tally.relayed_s = max(0.0, self.tally.relayed_s + heard_silence - unheard)
 
     def _count(self, frame: Frame, silent_s: float, now: datetime) -> float:
         """Book one frame; the silence still pending, or -1 when the stream went silent."""

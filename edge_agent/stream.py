@@ -64,6 +64,7 @@ class FfmpegConnection:
 
     def __init__(self, proc: asyncio.subprocess.Process) -> None:
         self._proc = proc
+        self._eof = False
         self._stderr = asyncio.ensure_future(self._collect_stderr())
 
     async def _collect_stderr(self) -> bytes:
@@ -77,11 +78,17 @@ class FfmpegConnection:
     async def read(self) -> bytes:
         """Up to 16 KiB of PCM as soon as any is there; b"" when ffmpeg closed its output."""
         assert self._proc.stdout is not None
-        return await self._proc.stdout.read(_READ_SIZE)
+        data = await self._proc.stdout.read(_READ_SIZE)
+        self._eof = not data
+        return data
 
     async def close(self) -> str | None:
         """Stop ffmpeg; its error, if it exited by itself with one."""
         proc = self._proc
+        if self._eof and proc.returncode is None:
+            # ffmpeg closed its output: it is exiting by itself, with its own verdict.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(proc.wait(), 2.0)
         exited_alone = proc.returncode is not None
         if not exited_alone:
             with contextlib.suppress(ProcessLookupError):
@@ -130,6 +137,9 @@ class FfmpegStreamOpener:
             "1",
             "-ar",
             str(rate_hz),
+            # Each decoded packet goes out at once: the relay meters it as it arrives.
+            "-flush_packets",
+            "1",
             "-f",
             "s16le",
             "-",
@@ -209,9 +219,10 @@ class StreamMonitor:
         return bool(self._frames)
 
     def skip_backlog(self) -> None:
-        """Forget frames nobody took: going on air joins the stream live."""
-        self._frames.clear()
-        self._arrived.clear()
+        """Keep only the newest frame: going on air joins the stream live, and that
+        last half second (the prebuffer) lets the first sample go out on the instant."""
+        while len(self._frames) > 1:
+            self._frames.popleft()
 
     async def next_frame(self, deadline: datetime, stop: asyncio.Event) -> Frame | None:
         """The next frame; None if ``deadline`` passes or ``stop`` is set first."""

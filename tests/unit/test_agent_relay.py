@@ -85,7 +85,8 @@ async def test_a_pause_shorter_than_dead_after_is_programme_not_a_gap(rig: Rig) 
 
 
 async def test_a_drop_without_reconnect_plays_the_fallback_and_is_recorded(rig: Rig) -> None:
-    # 7 s of sound from the connect at +8: the stream dies at +15, then refuses.
+    # 7 s of sound from the connect at +8: the stream dies at +15, then refuses. The
+    # relay plays half a second behind live (the frame held from the prebuffer).
     await start(rig, [[("sound", 7)]])
     rig.ctl.send_plan(DEVICE, [relay(rig)], version=1)
     await settle()
@@ -94,9 +95,9 @@ async def test_a_drop_without_reconnect_plays_the_fallback_and_is_recorded(rig: 
     stats = event.relay
     assert stats is not None
     assert event.outcome is Outcome.PARTIAL
-    assert stats.relayed_s == pytest.approx(5, abs=0.6)
+    assert stats.relayed_s == pytest.approx(5.5, abs=0.6)
     assert stats.gap_count == 1
-    assert stats.gap_s == pytest.approx(5, abs=0.6)
+    assert stats.gap_s == pytest.approx(4.5, abs=0.6)
     assert stats.fallback_used and stats.fallback_s == pytest.approx(2, abs=0.6)
     assert stats.reconnects >= 2
     assert event.played_duration_s == pytest.approx(stats.relayed_s + stats.fallback_s)
@@ -156,7 +157,7 @@ async def test_a_stalled_connection_counts_as_dead(rig: Rig) -> None:
     await run_for(rig, 21)
     event = the_event(rig)
     assert event.relay is not None and event.relay.fallback_used
-    assert event.relay.relayed_s == pytest.approx(2, abs=0.6)
+    assert event.relay.relayed_s == pytest.approx(2.5, abs=0.6)
     assert "no data for 3 s" in (event.reason or "")
 
 
