@@ -16,10 +16,16 @@ Rules it follows:
 - an item learnt of more than ``late_start_grace_s`` after its planned start (or
   found so at start-up) is SKIPPED with the reason; within the grace it plays late;
 - an item id plays at most once, across restarts;
+- a relay item may join late, any time before its window closes (``relay``);
 - a command is ignored when expired or already seen (ids persisted); StopItem ends
-  the item as PARTIAL "stopped by controller" (SKIPPED if it had not started);
-- playing, preemption and outcomes: see ``playback`` (an EMERGENCY preempts, the
-  interrupted item is PREEMPTED and **not** resumed);
+  the item as PARTIAL "stopped by controller" (SKIPPED if it had not started), or
+  in its own words for an emergency's "cancelled: …" / "updated by …"; a PlayNow
+  not started by its command's expiry is SKIPPED;
+- playing, preemption and outcomes: see ``playback`` and docs/priorities.md (an
+  EMERGENCY preempts, the interrupted item is PREEMPTED and **not** resumed; a relay
+  rejoins its stream);
+- the retained state (plan version, cached media, pending events, device time) goes
+  out on connect, after plans and prefetches, and every ``state_interval_s``;
 - a play cut by a crash is reported at the next start as FAILED "agent restarted
   during playback", from its journal row;
 - every event is stored (``evidence``, ``outbox``) before it is published, resent on

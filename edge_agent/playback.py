@@ -1,9 +1,12 @@
 """Playback: takes due items off the queue and plays them, one at a time.
 
-Priority rule for now (a later issue formalises it): an EMERGENCY item preempts
-whatever non-emergency item is playing; the interrupted item ends with outcome
-PREEMPTED and the seconds it played, and it is **not** resumed (replaying half a
-bulletin after a flood warning helps no one; the controller may schedule it again).
+Priority rule (docs/priorities.md): an EMERGENCY item preempts whatever
+non-emergency item is playing; the interrupted item ends with outcome PREEMPTED and
+the seconds it played, and it is **not** resumed (replaying half a bulletin after a
+flood warning helps no one; the next session carries it again if still queued). A
+relay is the exception: it is suspended and rejoins its live stream after the
+emergency while its window is open, recorded as one event with the emergency as a
+gap (``relay``).
 Every other item waits its turn in planned-start order (see ``schedule``), late if
 need be: only an item the agent *learns of* too late is skipped, never one delayed
 by the items before it.

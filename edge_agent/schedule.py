@@ -1,9 +1,11 @@
 """The play queue: what is still to play, and in which order.
 
-Rule for now (a later issue formalises priorities): an EMERGENCY item that is due
-plays first and preempts whatever plays; every other item waits its turn in
-``due_at`` order (the planned start, or the moment a PlayNow arrived), ties broken
-by priority then item id, so two devices with the same plan play the same order.
+The rule (docs/priorities.md): an EMERGENCY item that is due plays first and preempts
+whatever non-emergency item plays; every other item waits its turn in ``due_at``
+order (the planned start, or the moment a PlayNow arrived) - the controller has put
+priority bulletins first in the session already - with ties broken by priority
+(emergency, priority, normal) then item id, so two devices with the same plan play
+the same order.
 """
 
 from __future__ import annotations
