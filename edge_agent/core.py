@@ -38,6 +38,7 @@ import asyncio
 import logging
 import sqlite3
 import threading
+import zlib
 from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
@@ -529,10 +530,16 @@ class EdgeAgent:
         if self.hardware is not None:
             # Kick well inside the watchdog's timeout, whatever the resend interval.
             interval = min(interval, self.hardware.watchdog.timeout_s / 3)
+        # Each device ticks at its own phase (fixed by its id): hundreds of agents that
+        # started together (a fleet, or a ward after a power cut) must not all resend,
+        # query and sign at the same instant, perhaps the instant of a broadcast.
+        phase = zlib.crc32(self.device_id.encode()) % 1000 / 1000
+        first = True
         while True:
             if self.hardware is not None:
                 self.hardware.watchdog.kick()
-            await self.clock.sleep(interval)
+            await self.clock.sleep(interval * phase if first else interval)
+            first = False
             self._guarded(self._housekeeping)
 
     def _housekeeping(self) -> None:

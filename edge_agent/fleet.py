@@ -33,6 +33,8 @@ log = logging.getLogger(__name__)
 
 T = TypeVar("T")
 
+_FLEET_DOWNLOADS = 32  # HTTP requests in flight for the whole fleet
+
 FleetStartedHook = Callable[[str, str, datetime], None]
 """(device_id, item_id, actual_start)"""
 FleetAckedHook = Callable[[str, str], None]
@@ -136,9 +138,17 @@ class AgentFleet:
     # on the loop -----------------------------------------------------------------
 
     async def _start_agents(self) -> None:
-        self._http = httpx.AsyncClient(follow_redirects=True, timeout=60.0)
+        self._http = httpx.AsyncClient(
+            follow_redirects=True,
+            timeout=60.0,
+            limits=httpx.Limits(max_connections=_FLEET_DOWNLOADS),
+        )
+        # One bound for the whole fleet: a new plan makes every agent prefetch at once.
+        slots = asyncio.Semaphore(_FLEET_DOWNLOADS)
         for config in self.configs:
-            fetcher = HttpMediaFetcher(self._http, timeout_s=config.media_fetch_timeout_s)
+            fetcher = HttpMediaFetcher(
+                self._http, timeout_s=config.media_fetch_timeout_s, slots=slots
+            )
             if self._factory is not None:
                 agent = self._factory(config, fetcher)
             else:

@@ -60,15 +60,33 @@ class MediaFetcher(Protocol):
 
 
 class HttpMediaFetcher:
-    """A ``MediaFetcher`` over HTTP(S) with httpx; one client may serve many agents."""
+    """A ``MediaFetcher`` over HTTP(S) with httpx; one client may serve many agents.
 
-    def __init__(self, client: httpx.AsyncClient | None = None, timeout_s: float = 60.0) -> None:
+    Agents sharing a client should share ``slots`` too: it bounds the requests in
+    flight, so a fleet prefetching a new plan all at once does not queue a thousand
+    requests inside httpx's pool, whose bookkeeping grows with the square of the queue.
+    """
+
+    def __init__(
+        self,
+        client: httpx.AsyncClient | None = None,
+        timeout_s: float = 60.0,
+        slots: asyncio.Semaphore | None = None,
+    ) -> None:
         self._client = client or httpx.AsyncClient(timeout=timeout_s, follow_redirects=True)
         self._owns_client = client is None
         self._timeout_s = timeout_s
+        self._slots = slots
 
     async def fetch(self, url: str, sink: Callable[[bytes], None], max_bytes: int) -> None:
         """Stream ``url`` into ``sink``; a non-2xx status raises ``httpx.HTTPStatusError``."""
+        if self._slots is None:
+            await self._fetch(url, sink, max_bytes)
+            return
+        async with self._slots:
+            await self._fetch(url, sink, max_bytes)
+
+    async def _fetch(self, url: str, sink: Callable[[bytes], None], max_bytes: int) -> None:
         received = 0
         async with self._client.stream("GET", url, timeout=self._timeout_s) as response:
             response.raise_for_status()

@@ -204,12 +204,13 @@ async def test_state_is_published_on_connect_and_every_state_interval(rig: Rig) 
     await rig.start_agent(state_interval_s=60)
     assert len(states(rig)) == 1
     assert states(rig)[0].device_time == rig.now
-    for _ in range(18):  # three minutes
+    for _ in range(21):  # three and a half minutes
         await rig.tick(10)
     published = states(rig)
-    assert 4 <= len(published) <= 5
+    assert len(published) >= 4
+    # Every minute or so: the housekeeping tick (20 s here) bounds the lateness.
     gaps = [(b.device_time - a.device_time) for a, b in itertools.pairwise(published)]
-    assert all(timedelta(seconds=50) <= g <= timedelta(seconds=70) for g in gaps)
+    assert all(timedelta(seconds=60) <= g <= timedelta(seconds=80) for g in gaps)
 
 
 async def test_state_reports_plan_version_cached_media_and_pending_events(rig: Rig) -> None:

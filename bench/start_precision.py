@@ -1,0 +1,236 @@
+"""Start precision: how close to the planned instant N agents in one process start a session.
+
+    .venv/bin/python -m bench.start_precision --agents 500
+
+One real mosquitto on loopback, N edge agents in one AgentFleet (one asyncio loop,
+each with its own MQTT connection, data directory, key and media cache), a
+controller stand-in that signs their plans, and an HTTP server process for the audio.
+One session of ``--items`` consecutive clips is planned ``--lead-s`` ahead (enough
+for every agent to get its plan and prefetch the audio); each agent's start is the
+instant its player released the first sample. Printed: |actual - planned| over all
+agents and items (p50, p99, max), and how many agents started everything.
+
+Baseline, in the same run and on the same loop: N plain asyncio tasks sleeping until
+the same instants (``SystemClock.sleep_until``, what the agent's player waits on),
+and their lateness. The last line is the ratio: what the agent adds to a bare timer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import hashlib
+import logging
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from bench.common import StartTimes, peak_rss_mib, percentile, summary_ms
+from controller.messaging.broker import EmbeddedBroker, free_port
+from edge_agent.config import AgentConfig
+from edge_agent.fleet import AgentFleet
+from edge_agent.testing import ControllerStandIn, plan_item
+from wardcast_protocol.clock import SystemClock
+from wardcast_protocol.messages import MediaRef
+from wardcast_protocol.signing import SigningKey
+from wardcast_protocol.transport import BrokerAddress, MqttLink
+
+
+class MediaProcess:
+    """Serves a directory over HTTP from a separate process, as the controller would.
+
+    Not a thread of this process: hundreds of request threads would contend for the
+    GIL with the agents' loop, and the benchmark would measure that instead.
+    """
+
+    def __init__(self, directory: Path) -> None:
+        self.port = free_port()
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "http.server", str(self.port), "--bind", "127.0.0.1"],
+            cwd=directory,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port)):
+                return
+            time.sleep(0.05)
+        self.stop()
+        raise SystemExit("the media server did not start")
+
+    def stop(self) -> None:
+        """Stop the server process."""
+        self._proc.terminate()
+        self._proc.wait(5)
+
+
+def tone_clips(media_dir: Path, count: int, seconds: float, port: int) -> list[MediaRef]:
+    """``count`` distinct sox tones in ``media_dir``, as the references plans carry."""
+    refs = []
+    for n in range(count):
+        wav = media_dir / f"clip{n}.wav"
+        freq = str(440 + 110 * n)
+        subprocess.run(
+            ["sox", "-n", "-r", "16000", "-c", "1", str(wav), "synth", str(seconds), "sine", freq],
+            check=True,
+        )
+        data = wav.read_bytes()
+        refs.append(
+            MediaRef(
+                sha256=hashlib.sha256(data).hexdigest(),
+                url=f"http://127.0.0.1:{port}/clip{n}.wav",
+                duration_s=seconds,
+                size_bytes=len(data),
+                content_type="audio/wav",
+            )
+        )
+    return refs
+
+
+def agent_configs(tmp: Path, n: int, broker_url: str, controller_key: str) -> list[AgentConfig]:
+    """N simulated devices, as bench/fanout.py provisions them (no fsync, no warm-up)."""
+    return [
+        AgentConfig(
+            device_id=f"prec-{i:04d}",
+            controller_public_key=controller_key,
+            data_dir=tmp / "agents" / f"prec-{i:04d}",
+            broker_url=broker_url,
+            relay_settle_s=0.0,
+            durable_outbox=False,
+            max_parallel_downloads=2,
+        )
+        for i in range(n)
+    ]
+
+
+async def timer_lateness(instants: Sequence[datetime], waiters: int) -> list[float]:
+    """Lateness (s) of ``waiters`` plain tasks sleeping until each of ``instants``."""
+    clock = SystemClock()
+
+    async def one(at: datetime) -> float:
+        await clock.sleep_until(at)
+        return (datetime.now(UTC) - at).total_seconds()
+
+    results = await asyncio.gather(*(one(at) for at in instants for _ in range(waiters)))
+    return list(results)
+
+
+def run(agents: int, items: int, clip_s: float, lead_s: float, tmp: Path) -> None:
+    """Run the session and the baseline; print the figures."""
+    with EmbeddedBroker() as broker:
+        link = MqttLink(BrokerAddress.parse(broker.url), "prec-controller")
+        controller = ControllerStandIn(link)
+        link.start()
+        if not link.wait_connected(10):
+            raise SystemExit("controller stand-in could not connect")
+        configs = agent_configs(tmp, agents, broker.url, controller.public_key)
+        for config in configs:
+            key = SigningKey.load_or_create(config.key_path)
+            controller.device_keys[config.device_id] = key.public_key_b64
+        media_dir = tmp / "media"
+        media_dir.mkdir()
+        server = MediaProcess(media_dir)
+        clips = tone_clips(media_dir, items, clip_s, server.port)
+        starts = StartTimes()
+        fleet = AgentFleet(configs, on_playback_started=starts.record)
+        began = time.perf_counter()
+        fleet.start(timeout_s=300)
+        try:
+            if not fleet.wait_ready(300):
+                raise SystemExit("agents did not all connect")
+            ready_s = time.perf_counter() - began
+            first = datetime.now(UTC) + timedelta(seconds=lead_s)
+            session = [
+                plan_item(f"prec-{n}", clip, first + timedelta(seconds=n * (clip_s + 0.5)))
+                for n, clip in enumerate(clips)
+            ]
+            sent = time.perf_counter()
+            for config in configs:
+                controller.send_plan(config.device_id, session, version=1)
+            send_s = time.perf_counter() - sent
+
+            def cached() -> int:
+                counts = [a.media.count() for a in fleet.agents.values()]
+                return sum(1 for c in counts if c == items)
+
+            ready_at_start = 0
+            while datetime.now(UTC) < first - timedelta(seconds=0.5):
+                ready_at_start = fleet.call(cached)
+                if ready_at_start == agents:
+                    break
+                time.sleep(0.2)
+            # The stand-in has done its part (plans out, all delivered): disconnect it, so
+            # that verifying 1,000 events in a paho thread of *this* process does not
+            # compete with the agents for the GIL. The real controller is another process.
+            link.stop()
+            # Sleep through the session rather than waiting on the start hook: a waiter
+            # woken 1,000 times would be measured too.
+            last = session[-1]
+            wait_s = (last.planned_start - datetime.now(UTC)).total_seconds() + clip_s + 1
+            time.sleep(max(0.0, wait_s))
+            planned = {i.item_id: i.planned_start for i in session}
+            with starts.lock:
+                signed = {
+                    item_id: [(at - planned[item_id]).total_seconds() for at in by.values()]
+                    for item_id, by in starts.by_item.items()
+                }
+                lateness = [abs(x) for values in signed.values() for x in values]
+                complete = sum(
+                    1
+                    for c in configs
+                    if all(c.device_id in starts.by_item.get(i.item_id, {}) for i in session)
+                )
+            # Baseline on the same loop, with the same agents connected and idle.
+            base_first = datetime.now(UTC) + timedelta(seconds=2)
+            instants = [base_first + timedelta(seconds=n * (clip_s + 0.5)) for n in range(items)]
+            baseline = [abs(x) for x in fleet.run(timer_lateness(instants, agents), 60)]
+        finally:
+            fleet.stop()
+            server.stop()
+            link.stop()
+    print(f"start precision: {agents} agents in one process, {items} items of {clip_s:g} s")
+    print(f"agents connected in {ready_s:.1f} s; plans published in {send_s:.2f} s")
+    print(f"agents with every clip cached before the start: {ready_at_start}/{agents}")
+    print(f"agents that started every item: {complete}/{agents}; peak RSS {peak_rss_mib():.0f} MiB")
+    for item_id, values in sorted(signed.items()):
+        print(
+            f"  {item_id}: actual - planned, min {min(values) * 1000:.1f} ms, "
+            f"max {max(values) * 1000:.1f} ms"
+        )
+    print(f"wardcast agents  |actual - planned| start : {summary_ms(lateness)}")
+    print(f"asyncio timers   |woken - due|             : {summary_ms(baseline)}")
+    ratios = [percentile(lateness, q) / max(percentile(baseline, q), 1e-6) for q in (50, 99, 100)]
+    print(
+        "ratio (wardcast / plain asyncio timers): "
+        f"p50 {ratios[0]:.1f}x, p99 {ratios[1]:.1f}x, max {ratios[2]:.1f}x"
+    )
+
+
+def main() -> None:
+    """Parse arguments and run."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--agents", type=int, default=500)
+    parser.add_argument("--items", type=int, default=2, help="consecutive items in the session")
+    parser.add_argument("--clip-s", type=float, default=1.0, help="length of each clip")
+    parser.add_argument(
+        "--lead-s", type=float, default=10.0, help="the session starts this long after the plan"
+    )
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    tmp = Path(tempfile.mkdtemp(prefix="wardcast-precision-"))
+    try:
+        run(args.agents, args.items, args.clip_s, args.lead_s, tmp)
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+
+
+if __name__ == "__main__":
+    main()
