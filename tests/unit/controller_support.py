@@ -19,6 +19,7 @@ from wardcast_protocol.signing import SigningKey
 from wardcast_protocol.topics import DeviceChannel, device_topic
 
 SHA = "ab" * 32
+CHIME = "c0" * 32
 
 
 @dataclass
@@ -67,7 +68,13 @@ def make_harness(tmp_path: Path, start: datetime | None = None) -> Harness:
     clock = FakeClock(start)
     broker = FakeBroker()
     settings = Settings(data_dir=tmp_path, gtts_enabled=False, environment="test")
-    runtime = ControllerRuntime(settings, clock=clock, transport=broker.link("controller"))
+    runtime = ControllerRuntime(
+        settings,
+        clock=clock,
+        transport=broker.link("controller"),
+        run_maintenance=False,
+        prepare_chime=False,  # no ffmpeg in the unit tier: a stand-in chime below
+    )
     runtime.start()
     keys = {d: SigningKey.generate() for d in ("to-1", "to-2")}
     with runtime.db.session() as session:
@@ -94,6 +101,17 @@ def make_harness(tmp_path: Path, start: datetime | None = None) -> Harness:
                 status="approved",
             )
         )
+        session.add(
+            MediaAsset(
+                sha256=CHIME,
+                size_bytes=100,
+                duration_s=1.25,
+                content_type="audio/ogg",
+                extension="ogg",
+                created_at=clock.now(),
+            )
+        )
+    runtime.plans.chime_sha256 = CHIME
     return Harness(runtime, broker, clock, keys, "bul-1")
 
 
