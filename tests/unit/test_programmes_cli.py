@@ -80,7 +80,7 @@ def test_validate_reports_every_problem_with_its_line(tmp_path: Path) -> None:
     assert lines == [
         f"{path}:11: rules.max_session_minutes: Input should be a valid integer, unable to "
         "parse string as an integer (got 'fifteen')",
-        f'{path}:47: sessions[1].start: a time of day is written in quotes, like "05:30" '
+        f'{path}:48: sessions[1].start: a time of day is written in quotes, like "05:30" '
         "(got 1730)",
     ]
 
@@ -91,7 +91,7 @@ def test_validate_reports_conflicts_at_their_lines(tmp_path: Path) -> None:
     result = invoke("validate", str(path))
     assert result.exit_code == 1
     assert result.stdout.splitlines() == [
-        f"{path}:47: sessions[1].start: sessions 'sang' and 'chieu' overlap on 2026-11-23 06:40 "
+        f"{path}:48: sessions[1].start: sessions 'sang' and 'chieu' overlap on 2026-11-23 06:40 "
         "(Asia/Ho_Chi_Minh) in every zone: 'sang' runs 06:30–06:44 and 'chieu' starts at "
         "06:40 [overlap]"
     ]
@@ -140,7 +140,7 @@ def test_apply_dry_run_with_conflicts_fails(controller: Any) -> None:
     result = invoke("apply", str(CITY), "--dry-run")
     assert result.exit_code == 1
     assert (
-        result.stdout == f"no changes\n{CITY}:53: sessions[1].rundown[1]: nope [content_unknown]\n"
+        result.stdout == f"no changes\n{CITY}:52: sessions[1].rundown[1]: nope [content_unknown]\n"
     )
 
 
@@ -171,7 +171,7 @@ def test_apply_refused_with_conflicts(controller: Any) -> None:
     controller(lambda r: httpx.Response(422, json=body))
     result = invoke("apply", str(CITY))
     assert result.exit_code == 1
-    assert result.stdout == f"{CITY}:47: sessions[1].start: clash [overlap]\n"
+    assert result.stdout == f"{CITY}:48: sessions[1].start: clash [overlap]\n"
 
 
 def test_apply_refused_by_schema_validation(controller: Any) -> None:
@@ -179,7 +179,7 @@ def test_apply_refused_by_schema_validation(controller: Any) -> None:
     controller(lambda r: httpx.Response(422, json=body))
     result = invoke("apply", str(CITY))
     assert result.exit_code == 1
-    assert result.stdout == f"{CITY}:18: sessions[0].start: bad time\n"
+    assert result.stdout == f"{CITY}:17: sessions[0].start: bad time\n"
 
 
 @pytest.mark.parametrize(
