@@ -44,6 +44,8 @@ from wardcast_protocol.messages import (
     PlaybackEvent,
     PlayNow,
     Priority,
+    RelaySpec,
+    RelayStats,
     SourceLevel,
     StopItem,
     Trigger,
@@ -132,27 +134,50 @@ FLOOD_WARNING = PlanItem(
     trigger=Trigger.EMERGENCY,
 )
 
+VOV_RELAY = PlanItem(
+    item_id="it-20261123-0600-tdp03-vov1",
+    broadcast_id="bc-20261123-morning",
+    title="Tiếp sóng Thời sự VOV1",
+    media=_media("vov1 fallback: recorded morning news", 1800.0, 7_204_118),
+    planned_start=_at(60),
+    priority=Priority.NORMAL,
+    source_level=SourceLevel.CENTRAL,
+    trigger=Trigger.PROGRAMME,
+    relay=RelaySpec(
+        url="https://stream.example.vn/vov1.mp3",
+        station="VOV1",
+        window_s=1800.0,
+        prebuffer_s=5.0,
+        silence_db=-50.0,
+        dead_after_s=10.0,
+    ),
+    session_key="hoaminh/2026-11-23/morning",
+)
+"""A relay: ``media`` is the local fallback, played while the stream is dead or silent."""
+
 
 def _event(seq: int, prev_hash: str, item: PlanItem, **fields: Any) -> PlaybackEvent:
-    return PlaybackEvent(
-        event_id=f"ev-{DEMO_DEVICE}-{seq:06d}",
-        device_id=DEMO_DEVICE,
-        seq=seq,
-        prev_hash=prev_hash,
-        item_id=item.item_id,
-        broadcast_id=item.broadcast_id,
-        bulletin_id=item.bulletin_id,
-        trigger=item.trigger,
-        priority=item.priority,
-        source_level=item.source_level,
-        media_sha256=item.media.sha256,
-        planned_start=item.planned_start,
-        planned_duration_s=item.media.duration_s,
-        plan_version=42,
-        amplifier_on=True,
-        volume=80,
-        **fields,
-    )
+    values: dict[str, Any] = {
+        "event_id": f"ev-{DEMO_DEVICE}-{seq:06d}",
+        "device_id": DEMO_DEVICE,
+        "seq": seq,
+        "prev_hash": prev_hash,
+        "item_id": item.item_id,
+        "broadcast_id": item.broadcast_id,
+        "bulletin_id": item.bulletin_id,
+        "trigger": item.trigger,
+        "priority": item.priority,
+        "source_level": item.source_level,
+        "media_sha256": item.media.sha256,
+        "planned_start": item.planned_start,
+        "planned_duration_s": item.media.duration_s,
+        "session_key": item.session_key,
+        "plan_version": 42,
+        "amplifier_on": True,
+        "volume": 80,
+    }
+    values.update(fields)
+    return PlaybackEvent(**values)
 
 
 @dataclass(frozen=True)
@@ -249,6 +274,21 @@ def build_examples() -> list[Example]:
             "Asia/Ho_Chi_Minh, carried as UTC).",
         ),
         Example(
+            "plan-relay",
+            Kind.PLAN,
+            CONTROLLER_SENDER,
+            _dev(ch.PLAN),
+            _at(5),
+            Plan(
+                device_id=DEMO_DEVICE,
+                version=43,
+                generated_at=_at(5),
+                items=(PROVINCIAL_NEWS, VACCINATION_NOTICE, VOV_RELAY),
+            ),
+            "The same session with a relay of VOV1 at 06:00 for 30 minutes: the agent "
+            "connects `prebuffer_s` early; the item's `media` is the local fallback.",
+        ),
+        Example(
             "command-play-now",
             Kind.COMMAND,
             CONTROLLER_SENDER,
@@ -341,6 +381,46 @@ def build_examples() -> list[Example]:
                 _at(33) + timedelta(seconds=0.3),
                 EventAck(event_ids=tuple(event_ids)),
                 "Sent only after all three events are stored; the agent may now delete them.",
+            )
+        )
+    )
+
+    relayed = _event(
+        len(event_ids) + 1,
+        prev_hash,
+        VOV_RELAY,
+        media_sha256=VOV_RELAY.media.sha256,  # named because the fallback did play
+        planned_duration_s=1800.0,
+        plan_version=43,
+        actual_start=_at(60) + timedelta(seconds=0.05),
+        played_duration_s=1789.5,
+        outcome=Outcome.COMPLETED,
+        reason="relayed 1745.5 of 1800 s; 2 gap(s) totalling 54.5 s; fallback played "
+        "44.0 s; stream ended; ffmpeg exited 1: https://stream.example.vn/vov1.mp3: "
+        "Connection refused",
+        relay=RelayStats(
+            stream_url="https://stream.example.vn/vov1.mp3",
+            relayed_s=1745.5,
+            gap_count=2,
+            gap_s=54.5,
+            reconnects=3,
+            fallback_used=True,
+            fallback_s=44.0,
+        ),
+        recorded_at=_at(90) + timedelta(seconds=0.3),
+    )
+    sealed.append(
+        _seal(
+            Example(
+                f"event-seq{relayed.seq}",
+                Kind.EVENT,
+                DEMO_DEVICE,
+                _dev(ch.EVENT),
+                relayed.recorded_at,
+                relayed,
+                "A relay's evidence: the window is the planned duration, relayed plus "
+                "fallback seconds the played one; the stream dropped twice, once long "
+                "enough for the fallback. At least 95 % relayed: completed.",
             )
         )
     )
