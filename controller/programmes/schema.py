@@ -128,9 +128,11 @@ LocalTime = Annotated[
 ]
 """A local wall-clock time, written "HH:MM"."""
 
-Code = Annotated[str, BeforeValidator(_code_from_number), Field(pattern=CODE_PATTERN)]
-Slug = Annotated[str, Field(pattern=SLUG_PATTERN)]
-BulletinId = Annotated[str, Field(pattern=ID_PATTERN)]
+# The pattern goes before the validator: the other way round, pydantic leaves it out
+# of the JSON Schema (it still validates).
+Code = Annotated[str, Field(pattern=CODE_PATTERN), BeforeValidator(_code_from_number)]
+Slug = Annotated[str, Field(pattern=SLUG_PATTERN), BeforeValidator(_code_from_number)]
+BulletinId = Annotated[str, Field(pattern=ID_PATTERN), BeforeValidator(_code_from_number)]
 
 
 def _plain_text(value: str) -> str:
@@ -440,6 +442,20 @@ class TargetDef(_Doc):
         title="Source level",
         description="For relay_daily: count only relays from this level.",
     )
+
+    @field_validator("minimum")
+    @classmethod
+    def _possible(cls, minimum: float, info: ValidationInfo) -> float:
+        # A target no programme can meet is a typo, not an ambition.
+        most = {"sessions_per_day": 10, "days_per_week": 7, "relay_daily": 24 * 60}
+        kind = info.data.get("kind")
+        if isinstance(kind, str) and minimum > most[kind]:
+            raise PydanticCustomError(
+                "target_minimum",
+                "{kind} can be at most {most}",
+                {"kind": kind, "most": most[kind]},
+            )
+        return minimum
 
 
 class ProgrammeDoc(_Doc):

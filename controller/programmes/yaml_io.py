@@ -19,6 +19,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, time
+from functools import lru_cache
 from typing import Any
 
 import yaml
@@ -50,6 +51,7 @@ _OWN_TYPES = frozenset(
         "timezone",
         "blank",
         "control_character",
+        "target_minimum",
     }
 )
 
@@ -256,6 +258,7 @@ def _convert(text: str) -> tuple[Any, SourceMap, _Converter | None, list[Problem
     return data, SourceMap(converter.lines), converter, converter.problems
 
 
+@lru_cache(maxsize=1)
 def _all_field_names() -> list[str]:
     names: set[str] = set()
     pending: list[type[BaseModel]] = [ProgrammeDoc]

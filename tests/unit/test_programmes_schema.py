@@ -11,6 +11,8 @@ import pytest
 from pydantic import ValidationError
 
 from controller.programmes.schema import (
+    CODE_PATTERN,
+    SLUG_PATTERN,
     ProgrammeDoc,
     RelayItem,
     SessionDef,
@@ -198,3 +200,39 @@ def test_session_fields_refused() -> None:
     ]:
         with pytest.raises(ValidationError):
             SessionDef.model_validate({**base, field: value})
+
+
+def test_code_patterns_are_published() -> None:
+    schema = json_schema()
+    assert schema["properties"]["ward"]["pattern"] == CODE_PATTERN
+    session = schema["$defs"]["SessionDef"]["properties"]
+    assert session["code"]["pattern"] == SLUG_PATTERN
+    assert session["zones"]["items"]["pattern"] == CODE_PATTERN
+
+
+def test_numeric_codes_are_read_as_text() -> None:
+    data = doc()
+    data["sessions"][0]["code"] = 1
+    data["sessions"][0]["rundown"] = [{"kind": "bulletin", "bulletin_id": 2291}]
+    programme = ProgrammeDoc.model_validate(data)
+    assert programme.sessions[0].code == "1"
+    assert programme.sessions[0].rundown[0].bulletin_id == "2291"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize(
+    ("kind", "minimum", "ok"),
+    [
+        ("days_per_week", 5, True),
+        ("days_per_week", 8, False),
+        ("sessions_per_day", 11, False),
+        ("relay_daily", 30, True),
+        ("relay_daily", 1441, False),
+    ],
+)
+def test_targets_that_cannot_be_met_are_refused(kind: str, minimum: float, ok: bool) -> None:
+    target = {"code": "t", "description": "Chỉ tiêu", "kind": kind, "minimum": minimum}
+    if ok:
+        assert ProgrammeDoc.model_validate(doc(targets=[target])).targets[0].minimum == minimum
+    else:
+        [(loc, message)] = errors(doc(targets=[target]))
+        assert loc == ("targets", 0, "minimum") and message.startswith(f"{kind} can be at most")

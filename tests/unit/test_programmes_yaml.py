@@ -371,7 +371,7 @@ def programmes(draw: st.DrawFn) -> ProgrammeDoc:
                 "code": draw(st.from_regex(SLUG_PATTERN, fullmatch=True)),
                 "description": draw(_TEXT),
                 "kind": draw(st.sampled_from(["sessions_per_day", "days_per_week", "relay_daily"])),
-                "minimum": draw(st.floats(0, 10_000, allow_nan=False)),
+                "minimum": draw(st.floats(0, 7, allow_nan=False)),
                 "source_level": draw(st.none() | st.just("central")),
             }
             for _ in range(draw(st.integers(0, 2)))
