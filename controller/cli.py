@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from controller.programmes.cli import app as schedules_app
 from edge_agent.cli import app as agent_app
 
 app = typer.Typer(
@@ -20,6 +21,9 @@ app = typer.Typer(
 keys_app = typer.Typer(help="Ed25519 keys for the controller and devices.", no_args_is_help=True)
 app.add_typer(keys_app, name="keys")
 app.add_typer(agent_app, name="agent", help="Run edge agents (on a Pi, or simulated).")
+app.add_typer(
+    schedules_app, name="schedules", help="Ward programmes as YAML: validate, apply, export."
+)
 
 
 @app.command()

@@ -9,15 +9,19 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Iterable
 
 from controller.audio import MediaStore
 from controller.db.session import Database
 from controller.domain.broadcasts import BroadcastService
 from controller.domain.bulletins import BulletinService
+from controller.domain.chimes import ensure_chime
+from controller.domain.emergencies import EmergencyService
 from controller.domain.plans import PlanPublisher
 from controller.messaging.bridge import ControllerBridge
 from controller.messaging.broker import EmbeddedBroker
 from controller.messaging.outbound import MqttOutbound, controller_availability
+from controller.scheduling import Maintenance
 from controller.settings import Settings
 from wardcast_protocol.clock import Clock, SystemClock
 from wardcast_protocol.signing import SigningKey
@@ -30,7 +34,13 @@ class ControllerRuntime:
     """Every long-lived part of the controller."""
 
     def __init__(
-        self, settings: Settings, *, clock: Clock | None = None, transport: Transport | None = None
+        self,
+        settings: Settings,
+        *,
+        clock: Clock | None = None,
+        transport: Transport | None = None,
+        run_maintenance: bool = True,
+        prepare_chime: bool = True,
     ) -> None:
         self.settings = settings
         self.clock: Clock = clock or SystemClock()
@@ -47,6 +57,10 @@ class ControllerRuntime:
         self.outbound: MqttOutbound | None = None
         self.bridge: ControllerBridge | None = None
         self.broadcasts: BroadcastService | None = None
+        self.maintenance: Maintenance | None = None
+        self.emergencies: EmergencyService | None = None
+        self.run_maintenance = run_maintenance
+        self.prepare_chime = prepare_chime
 
     def start(self) -> None:
         """Start the broker if embedded, migrate, connect, and begin listening."""
@@ -72,19 +86,65 @@ class ControllerRuntime:
         self.broadcasts = BroadcastService(
             self.db, self.settings, self.outbound, self.plans, self.clock
         )
+        self.emergencies = EmergencyService(
+            self.db,
+            self.bulletins,
+            self.broadcasts,
+            self.outbound,
+            self.clock,
+            self.settings.command_expiry_s,
+        )
         self.bridge.start()
         transport.start()
         if isinstance(transport, MqttLink) and not transport.wait_connected(10):
             log.warning("broker %s not reachable yet; will keep retrying", self.broker_url)
+        if self.prepare_chime:
+            self._prepare_chime()
+        # Catch up on whatever changed while the controller was down, then keep the
+        # horizon rolling on a clock.
+        self.recompile()
+        if self.run_maintenance:
+            self.maintenance = Maintenance(self)
+            self.maintenance.start()
         log.info("controller started (broker %s, db %s)", self.broker_url, self.db.url)
+
+    def _prepare_chime(self) -> None:
+        try:
+            with self.db.session() as session:
+                self.plans.chime_sha256 = ensure_chime(
+                    session, self.media, self.settings.loudness_target_lufs, self.clock.now()
+                )
+        except Exception:
+            # Without ffmpeg there is no chime; broadcasts still work, programmes wait.
+            log.exception("could not prepare the chime; programme sessions are not compiled")
+
+    def recompile(self, device_ids: Iterable[str] | None = None) -> int:
+        """Recompile plans (all devices by default); publish those that changed."""
+        if self.outbound is None:
+            raise RuntimeError("controller runtime not started")
+        with self.plans.lock, self.db.session() as session:
+            ids = list(device_ids) if device_ids is not None else self.plans.all_devices(session)
+            changed = self.plans.refresh(session, ids, self.clock.now())
+            session.commit()
+            for plan in changed:
+                self.outbound.publish_plan(plan)
+        return len(changed)
 
     def stop(self) -> None:
         """Disconnect and stop what this runtime started."""
+        if self.maintenance is not None:
+            self.maintenance.stop()
         if self.transport is not None:
             self.transport.stop()
         if self.embedded_broker is not None:
             self.embedded_broker.stop()
         self.db.dispose()
+
+    def require_emergencies(self) -> EmergencyService:
+        """The emergency service (only after ``start``)."""
+        if self.emergencies is None:
+            raise RuntimeError("controller runtime not started")
+        return self.emergencies
 
     def require_broadcasts(self) -> BroadcastService:
         """The broadcast service (only after ``start``)."""

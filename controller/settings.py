@@ -84,6 +84,12 @@ class Settings(BaseSettings):
         default=300, gt=0, description="A 'now' command older than this is not played."
     )
     plan_horizon_h: int = Field(default=48, gt=0, description="How far ahead plans reach.")
+    recompile_interval_s: int = Field(
+        default=600, ge=10, description="How often plans are recompiled (the horizon rolls)."
+    )
+    max_session_minutes: int = Field(
+        default=240, gt=0, description="A hard cap on any session, whatever its programme says."
+    )
     plan_history_h: int = Field(
         default=6, ge=0, description="How long past items stay in a plan (late joiners skip them)."
     )

@@ -8,7 +8,16 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from controller.api.errors import install_error_handlers
-from controller.api.routes import broadcasts, bulletins, devices, evidence, places, system
+from controller.api.routes import (
+    broadcasts,
+    bulletins,
+    devices,
+    emergencies,
+    evidence,
+    places,
+    programmes,
+    system,
+)
 from controller.audio import media_router
 from controller.runtime import ControllerRuntime
 from controller.settings import Settings, get_settings
@@ -39,7 +48,16 @@ def create_app(
     )
     app.state.runtime = rt
     install_error_handlers(app)
-    for module in (system, places, devices, bulletins, broadcasts, evidence):
+    for module in (
+        system,
+        places,
+        programmes,
+        devices,
+        bulletins,
+        broadcasts,
+        emergencies,
+        evidence,
+    ):
         app.include_router(module.router)
     app.include_router(media_router(rt.media))
     return app

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 
 from fastapi import FastAPI, Request
@@ -17,7 +18,15 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
-        return JSONResponse(status_code=exc.status, content={"detail": exc.message})
+        content: dict[str, object] = {"detail": exc.message}
+        # Refusals that carry a list (programme conflicts, import problems) show it all.
+        conflicts = getattr(exc, "conflicts", None)
+        if conflicts is not None:
+            content["conflicts"] = [dataclasses.asdict(c) for c in conflicts]
+        problems = getattr(exc, "problems", None)
+        if problems is not None:
+            content["problems"] = list(problems)
+        return JSONResponse(status_code=exc.status, content=content)
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:

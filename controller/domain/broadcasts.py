@@ -95,12 +95,10 @@ class BroadcastService:
             )
             broadcast.targets = [BroadcastTarget(device_id=d.id) for d in devices]
             session.add(broadcast)
-            if not immediate:
-                self._plans.bump(devices)
             session.flush()
             session.refresh(broadcast)
             item = plan_item(broadcast, self._settings.resolved_public_base_url)
-            plans = [] if immediate else self._plans.build(session, [d.id for d in devices], now)
+            plans = [] if immediate else self._plans.refresh(session, [d.id for d in devices], now)
             session.commit()
             if immediate:
                 for device in devices:

@@ -134,7 +134,8 @@ class ControllerBridge:
         if came_online:
             # Re-publish the plan on reconnect: cheap, and heals a lost retained copy.
             with self._plans.lock, self._db.session() as session:
-                for plan in self._plans.build(session, [device_id], now):
+                plan = self._plans.current(session, device_id, now)
+                if plan is not None:
                     self._outbound.publish_plan(plan)
 
     def _on_state(self, device_id: str, body: DeviceState) -> None:

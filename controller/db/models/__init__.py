@@ -15,6 +15,7 @@ from controller.db.models.core import (
     RejectedMessageLog,
     new_id,
 )
+from controller.db.models.emergencies import Emergency
 from controller.db.models.places import District, Province, ResidentialGroup, Ward, Zone
 from controller.db.models.programmes import PlanSnapshot, Programme, QueuedBulletin
 from controller.db.models.workflow import BulletinTransition
@@ -27,6 +28,7 @@ __all__ = [
     "BulletinTransition",
     "Device",
     "District",
+    "Emergency",
     "MediaAsset",
     "PlanSnapshot",
     "PlaybackEvidence",
