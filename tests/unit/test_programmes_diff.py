@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from hypothesis import given, settings
-from hypothesis import strategies as st
 
 from controller.programmes.diff import diff
 from controller.programmes.schema import ProgrammeDoc
@@ -123,9 +123,37 @@ def test_targets_change_by_code() -> None:
     assert diff(old, new) == ["~ target 't': minimum 2 -> 1"]
 
 
-@settings(max_examples=60, deadline=None)
-@given(programmes(), programmes(), st.booleans())
-def test_empty_exactly_when_equal(first: ProgrammeDoc, second: ProgrammeDoc, same: bool) -> None:
-    other = first.model_copy(deep=True) if same else second
-    assert (diff(first, other) == []) == (first == other)
-    assert diff(None, first)[0].startswith("+ programme")
+def _mutations(doc: ProgrammeDoc) -> list[ProgrammeDoc]:
+    """Small edits an officer might make, each to one field."""
+    edits = [
+        {"name": doc.name + " (sửa)"},
+        {"timezone": "Asia/Bangkok" if doc.timezone != "Asia/Bangkok" else "UTC"},
+        {
+            "rules": doc.rules.model_copy(
+                update={"max_session_minutes": doc.rules.max_session_minutes % 240 + 1}
+            )
+        },
+        {"sessions": list(reversed(doc.sessions))},
+        {"targets": doc.targets[1:]},
+    ]
+    if doc.sessions:
+        first = doc.sessions[0]
+        later = (datetime.combine(date(2026, 1, 1), first.start) + timedelta(minutes=1)).time()
+        for change in (
+            {"start": later},
+            {"exdates": [*first.exdates, date(2099, 12, 31)]},
+            {"rundown": [*first.rundown, first.rundown[0]]},
+            {"zones": ["cho"] if first.zones != ["cho"] else ["all"]},
+        ):
+            edited = first.model_copy(update=change)
+            edits.append({"sessions": [edited, *doc.sessions[1:]]})
+    return [doc.model_copy(update=edit) for edit in edits]
+
+
+@settings(max_examples=40, deadline=None)
+@given(programmes())
+def test_empty_exactly_when_equal(doc: ProgrammeDoc) -> None:
+    assert diff(doc, doc.model_copy(deep=True)) == []
+    assert diff(None, doc)[0].startswith("+ programme")
+    for edited in _mutations(doc):
+        assert (diff(doc, edited) == []) == (doc == edited), edited

@@ -380,7 +380,7 @@ def programmes(draw: st.DrawFn) -> ProgrammeDoc:
     return ProgrammeDoc.model_validate(data)
 
 
-@settings(max_examples=120, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(programmes())
 def test_dump_then_load_gives_the_same_programme(doc: ProgrammeDoc) -> None:
     text = dump_programme(doc)
