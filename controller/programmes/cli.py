@@ -141,6 +141,15 @@ def _schema_errors(reply: Reply, lines: SourceMap) -> list[Problem]:
     return problems
 
 
+def _refusal(reply: Reply, lines: SourceMap) -> list[Problem]:
+    """Why the controller answered 422: its conflicts, or schema errors, or its detail."""
+    return (
+        _located(_as_conflicts(reply.body.get("conflicts")), lines)
+        or _schema_errors(reply, lines)
+        or [Problem("", None, f"the controller refused the programme: {reply.detail}")]
+    )
+
+
 def _client(url: str, token: str | None) -> ProgrammeClient:
     return ProgrammeClient(url, token, transport=http_transport)
 
@@ -201,11 +210,7 @@ def validate(
         except ControllerUnreachable as exc:
             _fail(str(exc))
         if reply.status == 422:
-            _report(
-                file,
-                _schema_errors(reply, lines)
-                or _located(_as_conflicts(reply.body.get("conflicts")), lines),
-            )
+            _report(file, _refusal(reply, lines))
         if reply.status != 200:
             _unexpected(reply, file, doc, lines)
         conflicts = _as_conflicts(reply.body.get("conflicts"))
@@ -239,13 +244,7 @@ def apply(
     except ControllerUnreachable as exc:
         _fail(str(exc))
     if reply.status == 422:
-        problems = _located(_as_conflicts(reply.body.get("conflicts")), lines)
-        _report(
-            file,
-            problems
-            or _schema_errors(reply, lines)
-            or [Problem("", None, f"the controller refused the programme: {reply.detail}")],
-        )
+        _report(file, _refusal(reply, lines))
     if reply.status != 200:
         _unexpected(reply, file, doc, lines)
     _print_diff(reply.body.get("diff"))
