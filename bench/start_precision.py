@@ -138,12 +138,12 @@ def run(agents: int, items: int, clip_s: float, lead_s: float, tmp: Path) -> Non
         media_dir = tmp / "media"
         media_dir.mkdir()
         server = MediaProcess(media_dir)
-        clips = tone_clips(media_dir, items, clip_s, server.port)
         starts = StartTimes()
         fleet = AgentFleet(configs, on_playback_started=starts.record)
-        began = time.perf_counter()
-        fleet.start(timeout_s=300)
         try:
+            clips = tone_clips(media_dir, items, clip_s, server.port)
+            began = time.perf_counter()
+            fleet.start(timeout_s=300)
             if not fleet.wait_ready(300):
                 raise SystemExit("agents did not all connect")
             ready_s = time.perf_counter() - began
