@@ -234,6 +234,7 @@ class EdgeAgent:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self.media.close()
         self.transport.on_message = None
         self.transport.on_connection = None
         self.transport.stop()

@@ -173,6 +173,13 @@ class MediaCache:
             log.warning("prefetch: %s", exc)
         return len(failed)
 
+    async def close(self) -> None:
+        """Cancel downloads in flight (the agent is stopping; part files are dropped)."""
+        tasks = list(self._inflight.values())
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
     def evict(self, keep: Iterable[str]) -> list[str]:
         """Delete cached files whose sha256 is not in ``keep``; return the deleted names."""
         wanted = set(keep) | set(self._inflight)
