@@ -37,7 +37,10 @@ def get_session(runtime: RuntimeDep) -> Iterator[Session]:
         yield session
 
 
-SessionDep = Annotated[Session, Depends(get_session)]
+# scope="function": commit *before* the response is sent. With the default
+# ("request") the client could see 200 for a change not yet committed — and the
+# next request (approve after submit) would read the old state.
+SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
 def get_broadcasts(runtime: RuntimeDep) -> BroadcastService:
