@@ -23,9 +23,14 @@ import httpx
 import uvicorn
 
 from controller.api.app import create_app
+from controller.domain import places
+from controller.domain.actors import SYSTEM
 from controller.domain.devices import register_device
+from controller.domain.errors import DomainError
+from controller.domain.programmes import current_programme, save_programme
 from controller.http_server import BackgroundServer
 from controller.messaging.broker import free_port
+from controller.programmes.yaml_io import ProgrammeInvalid, load_programme
 from controller.runtime import ControllerRuntime
 from controller.settings import Settings
 from edge_agent.config import AgentConfig
@@ -42,6 +47,34 @@ DEMO_TEXT = (
 LEAD_S = 6.0
 OFFICER = "Cán bộ văn hóa - thông tin"
 LEADER = "Chủ tịch UBND phường"
+
+
+DEMO_PROGRAMME = Path(__file__).resolve().parent.parent / "schedules/examples/phuong-hang-bac.yaml"
+
+
+def provision_ward(runtime: ControllerRuntime, configs: list[AgentConfig]) -> str | None:
+    """A demo ward (Hàng Bạc) with three residential groups, the agents placed in them,
+    and the city-ward example programme, so plans show real sessions."""
+    now = runtime.clock.now()
+    with runtime.db.session() as session:
+        places.upsert_province(session, "01", "Hà Nội")
+        session.flush()
+        places.upsert_district(session, "002", "01", "Hoàn Kiếm")
+        session.flush()
+        places.upsert_ward(session, "00037", "002", "Hàng Bạc", "Asia/Ho_Chi_Minh")
+        session.flush()
+        for n in range(1, 4):
+            places.upsert_group(session, "00037", f"tdp-{n}", f"Tổ dân phố {n}")
+        for index, config in enumerate(configs):
+            places.place_device(session, config.device_id, "00037", f"tdp-{index % 3 + 1}")
+        if DEMO_PROGRAMME.exists() and current_programme(session, "00037") is None:
+            try:
+                doc = load_programme(DEMO_PROGRAMME.read_text(encoding="utf-8"))
+                save_programme(session, "00037", doc, SYSTEM, now)
+            except (ProgrammeInvalid, DomainError) as exc:
+                log.warning("demo programme not applied: %s", exc)
+    runtime.recompile()
+    return "00037"
 
 
 def provision_agents(runtime: ControllerRuntime, count: int, broker_url: str) -> list[AgentConfig]:
@@ -188,6 +221,7 @@ def run_demo(
         runtime.start()
         assert runtime.broker_url is not None
         configs = provision_agents(runtime, agents, runtime.broker_url)
+        provision_ward(runtime, configs)
         fleet = AgentFleet(configs)
         fleet.start()
         app = create_app(runtime=runtime)
@@ -219,6 +253,7 @@ Wardcast demo — controller {base}  (OpenAPI docs: {base}/docs)
   broker   {runtime.broker_url} (embedded mosquitto)
   database {runtime.db.url}
   agents   {len(configs)} simulated: {ids}
+  ward     00037 Hàng Bạc, with the example city-ward programme (schedules/examples/)
 
 Try it (Ctrl-C stops everything):
   curl -s -X POST {base}/api/v1/bulletins -H 'content-type: application/json' \\
@@ -226,5 +261,7 @@ Try it (Ctrl-C stops everything):
   curl -s -X POST {base}/api/v1/broadcasts -H 'content-type: application/json' \\
        -d '{{"bulletin_id": "<id from above>", "device_ids": [{ids}]}}'
   curl -s {base}/api/v1/evidence
+  curl -s {base}/api/v1/devices/{configs[0].device_id}/plan      # the compiled plan
+  .venv/bin/wardcast schedules export 00037 --controller-url {base}
 """
     )

@@ -43,6 +43,7 @@ from wardcast_protocol.messages import (
 log = logging.getLogger(__name__)
 
 ITEM_GAP_S = 1.0  # between items: lets a relay close and an amplifier breathe
+CHIME_TITLES = {"opening": "Nhạc hiệu mở đầu", "closing": "Nhạc hiệu kết thúc"}
 
 
 @dataclass
@@ -174,8 +175,9 @@ class WardCompiler:
             if isinstance(entry, ChimeItem):
                 chime = self.ctx.media_ref(self.ctx.chime_sha256)
                 if self._fits(line, f"chime:{entry.which}", chime.duration_s):
+                    title = CHIME_TITLES[entry.which]
                     items.append(
-                        line.add(f"chime:{entry.which}", chime.duration_s, chime, title="Chime")
+                        line.add(f"chime:{entry.which}", chime.duration_s, chime, title=title)
                     )
             elif isinstance(entry, RelayItem):
                 items.extend(self._relay(entry, line))
@@ -189,6 +191,11 @@ class WardCompiler:
                 ]
                 budget = entry.max_minutes * 60 if entry.max_minutes is not None else None
                 items.extend(self._bulletins(line, queued, budget, priority_first=True))
+        if all(item.media.sha256 == self.ctx.chime_sha256 and not item.relay for item in items):
+            # Chimes around nothing would only wake the street: skip the occurrence.
+            if items:
+                self.ctx.notes.append(f"{key}: nothing to air; the session is skipped")
+            return []
         return items
 
     def _fits(self, line: _Timeline, what: str, duration_s: float) -> bool:

@@ -124,6 +124,12 @@ def _plan(h, device_id: str) -> Plan:
 
 def test_sessions_reach_only_their_zones_at_local_time(h) -> None:
     _save(h, programme())
+    with h.runtime.db.session() as session:
+        queue_bulletin(
+            session, WARD, "sang", "bul-2", date(2026, 11, 23), date(2026, 11, 23),
+            ADMIN, h.clock.now(),
+        )  # fmt: skip
+    h.runtime.recompile()
     near = _plan(h, "to-1")
     far = _plan(h, "to-2")
     keys_near = {i.session_key for i in near.items}
@@ -252,3 +258,10 @@ def test_a_restarted_controller_compiles_the_same_plans(h) -> None:
         assert [i.item_id for i in plan.items] == [i.item_id for i in before.items]
     finally:
         again.stop()
+
+
+def test_a_session_with_nothing_queued_is_not_aired_as_bare_chimes(h) -> None:
+    _save(h, programme())
+    keys = {i.session_key for i in _plan(h, "to-1").items}
+    assert f"{WARD}:sang:2026-11-23" not in keys  # nothing queued for Monday morning
+    assert any("nothing to air" in note for note in h.runtime.plans.notes)
