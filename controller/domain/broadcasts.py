@@ -15,6 +15,7 @@ from controller.db.session import Database
 from controller.domain.bulletins import get_bulletin
 from controller.domain.devices import require_devices
 from controller.domain.errors import InvalidInput, NotFound
+from controller.domain.planned import record_command
 from controller.domain.plans import PlanPublisher, plan_item
 from controller.domain.ports import Outbound
 from controller.domain.workflow import require_airable
@@ -99,6 +100,9 @@ class BroadcastService:
             session.refresh(broadcast)
             item = plan_item(broadcast, self._settings.resolved_public_base_url)
             plans = [] if immediate else self._plans.refresh(session, [d.id for d in devices], now)
+            if immediate:
+                for device in devices:
+                    record_command(session, device, item, now)
             session.commit()
             if immediate:
                 for device in devices:

@@ -17,7 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from controller.db.models import PlaybackEvidence, RejectedMessageLog
+from controller.db.models import Device, PlaybackEvidence, RejectedMessageLog
+from controller.domain import chain
 from controller.domain.errors import InvalidInput
 from wardcast_protocol.envelope import Verified
 from wardcast_protocol.messages import PlaybackEvent
@@ -30,6 +31,10 @@ class Stored(StrEnum):
 
     NEW = "new"
     DUPLICATE = "duplicate"
+
+
+class SequenceReused(InvalidInput):
+    """A different event with a sequence number already stored: the chain forked."""
 
 
 def record_event(
@@ -50,8 +55,26 @@ def record_event(
     )
     if exists is not None:
         return Stored.DUPLICATE
+    taken = session.scalar(
+        select(PlaybackEvidence.event_id).where(
+            PlaybackEvidence.device_id == device_id, PlaybackEvidence.seq == event.seq
+        )
+    )
+    if taken is not None:
+        raise SequenceReused(
+            f"seq {event.seq} of {device_id} is already event {taken}; "
+            f"{event.event_id} would fork the chain"
+        )
+    device = session.get(Device, device_id)
+    relay = event.relay
     row = PlaybackEvidence(
         device_id=device_id,
+        ward_code=device.ward_code if device else None,
+        group_code=device.group_code if device else None,
+        session_key=event.session_key,
+        relayed_s=relay.relayed_s if relay else None,
+        relay_gap_s=relay.gap_s if relay else None,
+        fallback_s=relay.fallback_s if relay else None,
         event_id=event.event_id,
         seq=event.seq,
         prev_hash=event.prev_hash,
@@ -83,6 +106,19 @@ def record_event(
     except IntegrityError:
         # Lost a race with another delivery of the same event: it is stored.
         return Stored.DUPLICATE
+    report = chain.advance(session, device_id, event.seq, now)
+    for seq in report.broken_links:
+        record_rejection(
+            session,
+            f"device/{device_id}/chain",
+            device_id,
+            "chain_broken",
+            f"event seq {seq} does not name the digest of seq {seq - 1}: altered or forked",
+            verified.signed.encode("utf-8"),
+            now,
+        )
+    if report.new_gaps:
+        log.warning("evidence gap for %s: seqs %s", device_id, report.new_gaps)
     return Stored.NEW
 
 
@@ -95,7 +131,21 @@ def record_rejection(
     payload: bytes,
     now: datetime,
 ) -> None:
-    """Keep a refused message's reason and a bounded excerpt for security review."""
+    """Keep a refused message's reason and a bounded excerpt for security review.
+
+    The same payload refused again (a device resending what we will not store) is
+    recorded once: the record is the reason, not a counter.
+    """
+    digest = hashlib.sha256(payload).hexdigest()
+    seen = session.scalar(
+        select(RejectedMessageLog.id).where(
+            RejectedMessageLog.payload_sha256 == digest,
+            RejectedMessageLog.reason == reason[:32],
+            RejectedMessageLog.device_id == device_id,
+        )
+    )
+    if seen is not None:
+        return
     session.add(
         RejectedMessageLog(
             received_at=now,
@@ -103,7 +153,7 @@ def record_rejection(
             device_id=device_id,
             reason=reason[:32],
             detail=detail[:1000],
-            payload_sha256=hashlib.sha256(payload).hexdigest(),
+            payload_sha256=digest,
             payload_excerpt=payload[:400].decode("utf-8", errors="replace"),
             payload_size=len(payload),
         )

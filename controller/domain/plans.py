@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from controller.db.models import Broadcast, BroadcastTarget, Device, PlanSnapshot
 from controller.domain.compile import CompileContext, WardCompiler, load_context
+from controller.domain.planned import record_plan
 from controller.settings import Settings
 from wardcast_protocol.messages import MediaRef, Plan, PlanItem, Priority, SourceLevel, Trigger
 
@@ -140,6 +141,7 @@ class PlanPublisher:
                 session.add(snapshot)
             snapshot.version, snapshot.content_hash = device.plan_version, digest
             snapshot.compiled_at, snapshot.item_count = now, len(items)
+            record_plan(session, device, items, now)
             changed.append(
                 Plan(
                     device_id=device.id,

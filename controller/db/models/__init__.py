@@ -16,6 +16,7 @@ from controller.db.models.core import (
     new_id,
 )
 from controller.db.models.emergencies import Emergency
+from controller.db.models.integrity import DeviceChain, EvidenceGap, PlannedPlay
 from controller.db.models.places import District, Province, ResidentialGroup, Ward, Zone
 from controller.db.models.programmes import PlanSnapshot, Programme, QueuedBulletin
 from controller.db.models.workflow import BulletinTransition
@@ -27,10 +28,13 @@ __all__ = [
     "Bulletin",
     "BulletinTransition",
     "Device",
+    "DeviceChain",
     "District",
     "Emergency",
+    "EvidenceGap",
     "MediaAsset",
     "PlanSnapshot",
+    "PlannedPlay",
     "PlaybackEvidence",
     "Programme",
     "Province",

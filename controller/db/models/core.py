@@ -137,11 +137,15 @@ class PlaybackEvidence(Base):
     __tablename__ = "playback_evidence"
     __table_args__ = (
         UniqueConstraint("device_id", "event_id", name="uq_evidence_device_event"),
+        UniqueConstraint("device_id", "seq", name="uq_evidence_device_seq"),
         Index("ix_evidence_device_start", "device_id", "planned_start"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     device_id: Mapped[str] = mapped_column(String(64))
+    # Where the device stood when the event arrived (it may move later).
+    ward_code: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    group_code: Mapped[str | None] = mapped_column(String(64), nullable=True)
     event_id: Mapped[str] = mapped_column(String(64))
     seq: Mapped[int] = mapped_column(Integer)
     prev_hash: Mapped[str] = mapped_column(String(64))
@@ -159,6 +163,10 @@ class PlaybackEvidence(Base):
     played_duration_s: Mapped[float] = mapped_column(Float)
     outcome: Mapped[str] = mapped_column(String(16))
     reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    session_key: Mapped[str | None] = mapped_column(String(120), nullable=True)
+    relayed_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    relay_gap_s: Mapped[float | None] = mapped_column(Float, nullable=True)
+    fallback_s: Mapped[float | None] = mapped_column(Float, nullable=True)
     plan_version: Mapped[int | None] = mapped_column(Integer, nullable=True)
     amplifier_on: Mapped[bool | None] = mapped_column(Boolean, nullable=True)
     volume: Mapped[int | None] = mapped_column(Integer, nullable=True)

@@ -1,0 +1,112 @@
+"""Each device's chain of events: numbered from 1, each naming the hash of the one before.
+
+Evidence rows never change; what changes as events arrive is the knowledge of how
+far a device's chain is whole (``DeviceChain``) and which numbers are still missing
+(``EvidenceGap``). A link that does not match — an event whose ``prev_hash`` is not
+the digest of the stored event before it — means the chain was altered or forked:
+it is reported as a security problem, never smoothed over.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from controller.db.models import DeviceChain, EvidenceGap, PlaybackEvidence
+
+
+@dataclass
+class ChainReport:
+    """What one arrival changed."""
+
+    new_gaps: list[tuple[int, int]] = field(default_factory=list)
+    broken_links: list[int] = field(default_factory=list)  # seqs whose prev_hash mismatched
+    contiguous_seq: int = 0
+
+
+def _chain(session: Session, device_id: str, now: datetime) -> DeviceChain:
+    chain = session.get(DeviceChain, device_id)
+    if chain is None:
+        chain = DeviceChain(
+            device_id=device_id, contiguous_seq=0, contiguous_digest="", highest_seq=0,
+            updated_at=now,
+        )  # fmt: skip
+        session.add(chain)
+    return chain
+
+
+def advance(session: Session, device_id: str, seq: int, now: datetime) -> ChainReport:
+    """Account for a newly stored event ``seq`` of ``device_id``."""
+    chain = _chain(session, device_id, now)
+    report = ChainReport()
+    if seq > chain.highest_seq + 1:
+        report.new_gaps.append((chain.highest_seq + 1, seq - 1))
+        session.add(
+            EvidenceGap(
+                device_id=device_id, from_seq=chain.highest_seq + 1, to_seq=seq - 1,
+                detected_at=now,
+            )
+        )  # fmt: skip
+    chain.highest_seq = max(chain.highest_seq, seq)
+    # Walk forward from the whole prefix over every stored successor, checking links.
+    rows = session.execute(
+        select(PlaybackEvidence.seq, PlaybackEvidence.prev_hash, PlaybackEvidence.digest)
+        .where(
+            PlaybackEvidence.device_id == device_id,
+            PlaybackEvidence.seq > chain.contiguous_seq,
+        )
+        .order_by(PlaybackEvidence.seq)
+    ).all()
+    for row_seq, prev_hash, digest in rows:
+        if row_seq != chain.contiguous_seq + 1:
+            break
+        if prev_hash != chain.contiguous_digest:
+            report.broken_links.append(row_seq)
+        chain.contiguous_seq, chain.contiguous_digest = row_seq, digest
+    chain.updated_at = now
+    report.contiguous_seq = chain.contiguous_seq
+    _resolve_gaps(session, device_id, now)
+    return report
+
+
+def _resolve_gaps(session: Session, device_id: str, now: datetime) -> None:
+    open_gaps = session.scalars(
+        select(EvidenceGap).where(
+            EvidenceGap.device_id == device_id, EvidenceGap.resolved_at.is_(None)
+        )
+    )
+    for gap in open_gaps:
+        present = session.scalars(
+            select(PlaybackEvidence.seq).where(
+                PlaybackEvidence.device_id == device_id,
+                PlaybackEvidence.seq >= gap.from_seq,
+                PlaybackEvidence.seq <= gap.to_seq,
+            )
+        ).all()
+        if len(present) == gap.to_seq - gap.from_seq + 1:
+            gap.resolved_at = now
+
+
+def open_gaps(session: Session, device_id: str | None = None) -> list[EvidenceGap]:
+    """Gaps not yet filled, oldest first."""
+    query = select(EvidenceGap).where(EvidenceGap.resolved_at.is_(None))
+    if device_id is not None:
+        query = query.where(EvidenceGap.device_id == device_id)
+    return list(session.scalars(query.order_by(EvidenceGap.detected_at)))
+
+
+def missing_seqs(session: Session, gap: EvidenceGap) -> list[int]:
+    """The numbers in ``gap`` still not received."""
+    present = set(
+        session.scalars(
+            select(PlaybackEvidence.seq).where(
+                PlaybackEvidence.device_id == gap.device_id,
+                PlaybackEvidence.seq >= gap.from_seq,
+                PlaybackEvidence.seq <= gap.to_seq,
+            )
+        )
+    )
+    return [s for s in range(gap.from_seq, gap.to_seq + 1) if s not in present]

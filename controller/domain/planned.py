@@ -1,0 +1,95 @@
+"""The planned side of evidence: what each device was asked to play, kept per item.
+
+Written whenever a device's plan changes (and for every 'now' command), so a report
+can set played against planned, and an item nobody confirmed is *missed*, never
+silently absent. An item that a later plan drops before it was due is marked
+withdrawn, not missed: it was never owed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from controller.db.models import Bulletin, Device, PlannedPlay
+from wardcast_protocol.messages import PlanItem
+
+
+def _category(session: Session, item: PlanItem, cache: dict[str, str | None]) -> str | None:
+    if item.relay is not None:
+        return "relay"
+    if item.bulletin_id is None:
+        return "chime" if item.trigger.value == "programme" else None
+    if item.bulletin_id not in cache:
+        bulletin = session.get(Bulletin, item.bulletin_id)
+        cache[item.bulletin_id] = bulletin.category if bulletin else None
+    return cache[item.bulletin_id]
+
+
+def _duration(item: PlanItem) -> float:
+    return item.relay.window_s if item.relay is not None else item.media.duration_s
+
+
+def record_plan(session: Session, device: Device, items: Iterable[PlanItem], now: datetime) -> None:
+    """Bring the device's planned plays in line with its new plan."""
+    items = list(items)
+    cache: dict[str, str | None] = {}
+    existing = {
+        p.item_id: p
+        for p in session.scalars(
+            select(PlannedPlay).where(
+                PlannedPlay.device_id == device.id,
+                # Only the future can still change; the past is what was owed.
+                PlannedPlay.planned_start >= now,
+            )
+        )
+    }
+    wanted = {item.item_id for item in items}
+    for item in items:
+        row = existing.get(item.item_id)
+        if row is None:
+            row = session.scalar(
+                select(PlannedPlay).where(
+                    PlannedPlay.device_id == device.id, PlannedPlay.item_id == item.item_id
+                )
+            )
+        if row is None:
+            row = PlannedPlay(device_id=device.id, item_id=item.item_id, first_planned_at=now)
+            session.add(row)
+        row.ward_code, row.group_code = device.ward_code, device.group_code
+        row.broadcast_id, row.bulletin_id = item.broadcast_id, item.bulletin_id
+        row.session_key = item.session_key
+        row.kind = "relay" if item.relay is not None else "media"
+        row.category = _category(session, item, cache)
+        row.source_level, row.priority = item.source_level.value, item.priority.value
+        row.trigger = item.trigger.value
+        row.planned_start, row.planned_duration_s = item.planned_start, _duration(item)
+        row.withdrawn_at = None
+    for item_id, row in existing.items():
+        if item_id not in wanted and row.withdrawn_at is None:
+            row.withdrawn_at = now
+
+
+def record_command(session: Session, device: Device, item: PlanItem, now: datetime) -> None:
+    """A 'now' item is planned the moment it is sent."""
+    record_plan_item = PlannedPlay(
+        device_id=device.id,
+        item_id=item.item_id,
+        ward_code=device.ward_code,
+        group_code=device.group_code,
+        broadcast_id=item.broadcast_id,
+        bulletin_id=item.bulletin_id,
+        session_key=item.session_key,
+        kind="relay" if item.relay is not None else "media",
+        category=_category(session, item, {}),
+        source_level=item.source_level.value,
+        priority=item.priority.value,
+        trigger=item.trigger.value,
+        planned_start=item.planned_start,
+        planned_duration_s=_duration(item),
+        first_planned_at=now,
+    )
+    session.add(record_plan_item)
