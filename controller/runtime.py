@@ -10,11 +10,14 @@ from __future__ import annotations
 import logging
 import socket
 from collections.abc import Iterable
+from datetime import timedelta
 
 from controller.audio import MediaStore
+from controller.db.models import new_id
 from controller.db.session import Database
 from controller.domain.broadcasts import BroadcastService
 from controller.domain.bulletins import BulletinService
+from controller.domain.chain import open_gaps
 from controller.domain.chimes import ensure_chime
 from controller.domain.emergencies import EmergencyService
 from controller.domain.plans import PlanPublisher
@@ -24,6 +27,7 @@ from controller.messaging.outbound import MqttOutbound, controller_availability
 from controller.scheduling import Maintenance
 from controller.settings import Settings
 from wardcast_protocol.clock import Clock, SystemClock
+from wardcast_protocol.messages import Command, ResendEvents
 from wardcast_protocol.signing import SigningKey
 from wardcast_protocol.transport import BrokerAddress, MqttLink, Transport
 
@@ -139,6 +143,28 @@ class ControllerRuntime:
         if self.embedded_broker is not None:
             self.embedded_broker.stop()
         self.db.dispose()
+
+    def request_gaps(self) -> int:
+        """Ask each device with open evidence gaps to resend them; returns devices asked."""
+        if self.outbound is None:
+            raise RuntimeError("controller runtime not started")
+        now = self.clock.now()
+        again_after = timedelta(seconds=self.settings.gap_request_interval_s)
+        asked: set[str] = set()
+        with self.db.session() as session:
+            for gap in open_gaps(session):
+                if gap.requested_at is not None and now - gap.requested_at < again_after:
+                    continue
+                command = Command(
+                    command_id=new_id("cmd"),
+                    issued_at=now,
+                    expires_at=now + again_after,
+                    order=ResendEvents(from_seq=gap.from_seq, to_seq=gap.to_seq),
+                )
+                self.outbound.send_command(gap.device_id, command)
+                gap.requested_at = now
+                asked.add(gap.device_id)
+        return len(asked)
 
     def require_emergencies(self) -> EmergencyService:
         """The emergency service (only after ``start``)."""

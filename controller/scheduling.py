@@ -22,6 +22,7 @@ log = logging.getLogger(__name__)
 
 JOBS_TABLE = "apscheduler_jobs"
 RECOMPILE_JOB = "recompile-plans"
+GAP_JOB = "request-evidence-gaps"
 
 # APScheduler stores a job as an importable "module:function" reference, so the job
 # cannot hold the runtime itself: it finds it here.
@@ -39,6 +40,19 @@ def recompile_all() -> None:
         log.info("scheduled recompilation: %d plans changed", changed)
     except Exception:
         log.exception("scheduled recompilation failed; the next run will try again")
+
+
+def request_evidence_gaps() -> None:
+    """The gap job: ask devices again for events missing from their chains."""
+    runtime = _runtime
+    if runtime is None:
+        return
+    try:
+        asked = runtime.request_gaps()
+        if asked:
+            log.info("asked %d devices again for missing evidence", asked)
+    except Exception:
+        log.exception("evidence gap requests failed; the next run will try again")
 
 
 class Maintenance:
@@ -65,6 +79,13 @@ class Maintenance:
             "interval",
             seconds=self._runtime.settings.recompile_interval_s,
             id=RECOMPILE_JOB,
+            replace_existing=True,
+        )
+        self.scheduler.add_job(
+            "controller.scheduling:request_evidence_gaps",
+            "interval",
+            seconds=self._runtime.settings.gap_request_interval_s,
+            id=GAP_JOB,
             replace_existing=True,
         )
         self.scheduler.resume()

@@ -87,6 +87,9 @@ class Settings(BaseSettings):
     recompile_interval_s: int = Field(
         default=600, ge=10, description="How often plans are recompiled (the horizon rolls)."
     )
+    gap_request_interval_s: int = Field(
+        default=60, ge=5, description="How often devices are asked again for missing events."
+    )
     max_session_minutes: int = Field(
         default=240, gt=0, description="A hard cap on any session, whatever its programme says."
     )

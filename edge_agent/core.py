@@ -73,6 +73,7 @@ from wardcast_protocol.messages import (
     PlanItem,
     PlaybackEvent,
     PlayNow,
+    ResendEvents,
 )
 from wardcast_protocol.signing import SigningKey
 from wardcast_protocol.topics import DeviceChannel, device_topic
@@ -422,6 +423,16 @@ class EdgeAgent:
             self.playback.enqueue(Pending(item, now, None, command.expires_at))
             self._spawn(self.media.prefetch([item.media]), "prefetch")
             self.playback.wake()
+        elif isinstance(order, ResendEvents):
+            wanted = [e for e in self.outbox.unacked() if order.from_seq <= e.seq <= order.to_seq]
+            log.info(
+                "%s: controller asked for seqs %d-%d; %d still held, resending",
+                self.device_id,
+                order.from_seq,
+                order.to_seq,
+                len(wanted),
+            )
+            self.uplink.send_events(wanted)
         else:
             self._stop_item(order.item_id, order.reason)
 

@@ -37,6 +37,7 @@ from wardcast_protocol.messages import (
     PlayNow,
     Priority,
     RelaySpec,
+    ResendEvents,
     StopItem,
 )
 from wardcast_protocol.signing import SigningKey
@@ -256,7 +257,7 @@ class ControllerStandIn:
     def send_command(
         self,
         device_id: str,
-        order: PlayNow | StopItem,
+        order: PlayNow | StopItem | ResendEvents,
         *,
         command_id: str | None = None,
         ttl_s: float = 60,

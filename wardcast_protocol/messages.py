@@ -11,7 +11,7 @@ from datetime import UTC, datetime
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, model_validator
 
 SHA256_HEX = r"^[0-9a-f]{64}$"
 
@@ -144,13 +144,31 @@ class StopItem(_Message):
     reason: str = Field(default="", max_length=300)
 
 
+class ResendEvents(_Message):
+    """Publish again the events with these sequence numbers still in the outbox.
+
+    The controller asks when it sees a gap in a device's chain; an agent resends
+    unacknowledged events by itself too, this only makes it prompt and targeted.
+    """
+
+    action: Literal["resend"] = "resend"
+    from_seq: int = Field(ge=1)
+    to_seq: int = Field(ge=1)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> ResendEvents:
+        if self.to_seq < self.from_seq or self.to_seq - self.from_seq > 100_000:
+            raise ValueError("to_seq must be ≥ from_seq, and the range at most 100,000")
+        return self
+
+
 class Command(_Message):
     """A one-shot instruction: never retained, carries an id and an expiry."""
 
     command_id: Identifier
     issued_at: UtcDatetime
     expires_at: UtcDatetime
-    order: PlayNow | StopItem = Field(discriminator="action")
+    order: PlayNow | StopItem | ResendEvents = Field(discriminator="action")
 
 
 class RelayStats(_Message):

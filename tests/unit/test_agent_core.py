@@ -590,3 +590,25 @@ async def test_wait_for_start_resolves_when_sound_starts(rig: Rig) -> None:
     await rig.tick(3)
     assert waiter.result() == rig.now
     assert await agent.wait_for_start("i1") == rig.now
+
+
+async def test_a_resend_request_republishes_exactly_the_held_events_asked_for(rig: Rig) -> None:
+    from wardcast_protocol.messages import ResendEvents
+
+    await rig.start_agent()
+    rig.ctl.send_plan(
+        DEVICE, [rig.item("i1", 1), rig.item("i2", 40), rig.item("i3", 80)], version=1
+    )
+    await settle()
+    for _ in range(4):
+        await rig.tick(30)
+    events = rig.events()
+    assert [e.seq for e in events] == [1, 2, 3]
+    rig.ctl.ack(DEVICE, [events[0].event_id])
+    await settle()
+    before = len(rig.ctl.received())
+    rig.ctl.send_command(DEVICE, ResendEvents(from_seq=1, to_seq=2))
+    await settle()
+    again = rig.ctl.received()[before:]
+    # seq 1 was acknowledged (gone from the outbox); seq 2 is held and asked for; 3 not asked.
+    assert [e.seq for e in again] == [2]

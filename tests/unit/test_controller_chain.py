@@ -92,3 +92,23 @@ def test_every_planned_item_is_recorded_per_device(h) -> None:
     assert set(rows) == {("to-1", later.id), ("to-2", later.id), ("to-1", now.id)}
     assert rows[("to-1", later.id)].planned_duration_s == 12.0
     assert rows[("to-1", now.id)].withdrawn_at is None
+
+
+def test_a_gap_is_asked_for_again_and_not_too_often(h) -> None:
+    from wardcast_protocol.messages import Command, ResendEvents
+
+    events = _chain_of(h, 4)
+    _send(h, events[0][1])
+    _send(h, events[3][1])
+    assert h.runtime.request_gaps() == 1
+    assert h.runtime.request_gaps() == 0  # asked a moment ago: wait the interval
+    (published,) = h.published("to-1", DeviceChannel.COMMAND)
+    command = h.open(published.payload, Kind.COMMAND).body
+    assert isinstance(command, Command) and isinstance(command.order, ResendEvents)
+    assert (command.order.from_seq, command.order.to_seq) == (2, 3)
+    h.clock._now += timedelta(seconds=61)
+    assert h.runtime.request_gaps() == 1
+    _send(h, events[1][1])
+    _send(h, events[2][1])
+    h.clock._now += timedelta(seconds=61)
+    assert h.runtime.request_gaps() == 0  # filled: nothing to ask
