@@ -9,8 +9,9 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
 from controller.api.deps import SessionDep
-from controller.api.schemas.evidence import EvidencePublic, RejectedPublic
+from controller.api.schemas.evidence import EvidencePublic, GapPublic, RejectedPublic
 from controller.db.models import PlaybackEvidence
+from controller.domain import chain
 from controller.domain import evidence as domain
 
 router = APIRouter(prefix="/api/v1", tags=["evidence"])
@@ -39,6 +40,12 @@ def read_evidence(
     begin: datetime | None = start
     rows = domain.query_evidence(session, device_id, begin, end, broadcast_id, limit, offset)
     return [to_public(r) for r in rows]
+
+
+@router.get("/evidence/gaps")
+def read_gaps(session: SessionDep, device_id: str | None = None) -> list[GapPublic]:
+    """Open gaps in devices' event chains (asked for again until they arrive)."""
+    return [GapPublic.model_validate(g) for g in chain.open_gaps(session, device_id)]
 
 
 @router.get("/rejected-messages")

@@ -13,9 +13,12 @@ class EvidencePublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     device_id: str
+    ward_code: str | None = None
+    group_code: str | None = None
     event_id: str
     seq: int
     item_id: str
+    session_key: str | None = None
     broadcast_id: str
     bulletin_id: str | None
     trigger: str
@@ -30,6 +33,9 @@ class EvidencePublic(BaseModel):
     )
     outcome: str
     reason: str | None
+    relayed_s: float | None = Field(default=None, description="Relays: seconds relayed.")
+    relay_gap_s: float | None = Field(default=None, description="Relays: seconds lost.")
+    fallback_s: float | None = Field(default=None, description="Relays: fallback played.")
     plan_version: int | None
     amplifier_on: bool | None
     volume: int | None
@@ -39,6 +45,18 @@ class EvidencePublic(BaseModel):
     prev_hash: str
     signed: str = Field(description="The exact document the device signed.")
     sig: str = Field(description="Base64 Ed25519 signature of `signed` by the device.")
+
+
+class GapPublic(BaseModel):
+    """Sequence numbers of a device not (yet) received."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    device_id: str
+    from_seq: int
+    to_seq: int
+    detected_at: datetime
+    requested_at: datetime | None
 
 
 class RejectedPublic(BaseModel):
