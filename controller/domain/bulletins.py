@@ -24,6 +24,7 @@ from controller.audio import (
     MediaStoreFull,
     PreparedAudio,
     SpeechFailed,
+    StoredMedia,
     prepare,
     speak,
 )
@@ -145,17 +146,7 @@ class BulletinService:
             )
         except MediaStoreFull as exc:
             raise Unavailable(f"the media store is full: {exc}") from exc
-        if session.get(MediaAsset, stored.sha256) is None:
-            session.add(
-                MediaAsset(
-                    sha256=stored.sha256,
-                    size_bytes=stored.size_bytes,
-                    duration_s=prepared.duration_s,
-                    content_type=stored.content_type,
-                    extension=stored.extension,
-                    created_at=now,
-                )
-            )
+        register_media(session, stored, prepared.duration_s, now)
         bulletin = Bulletin(
             id=new_id("bul"),
             title=title,
@@ -187,6 +178,24 @@ class BulletinService:
         session.refresh(bulletin)
         log.info("bulletin %s stored: %.1f s, %s", bulletin.id, prepared.duration_s, stored.sha256)
         return bulletin
+
+
+def register_media(
+    session: Session, stored: StoredMedia, duration_s: float, now: datetime
+) -> MediaAsset:
+    """The database row of a stored media file (created once per sha256)."""
+    asset = session.get(MediaAsset, stored.sha256)
+    if asset is None:
+        asset = MediaAsset(
+            sha256=stored.sha256,
+            size_bytes=stored.size_bytes,
+            duration_s=duration_s,
+            content_type=stored.content_type,
+            extension=stored.extension,
+            created_at=now,
+        )
+        session.add(asset)
+    return asset
 
 
 def get_bulletin(session: Session, bulletin_id: str) -> Bulletin:
