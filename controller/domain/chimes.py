@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from controller.audio import MediaStore, prepare
 from controller.audio.chime import write_chime
-from controller.db.models import MediaAsset
+from controller.domain.bulletins import register_media
 
 
 def ensure_chime(session: Session, store: MediaStore, target_lufs: float, now: datetime) -> str:
@@ -26,15 +26,5 @@ def ensure_chime(session: Session, store: MediaStore, target_lufs: float, now: d
     stored = store.put(
         prepared.data, extension=prepared.extension, content_type=prepared.content_type
     )
-    if session.get(MediaAsset, stored.sha256) is None:
-        session.add(
-            MediaAsset(
-                sha256=stored.sha256,
-                size_bytes=stored.size_bytes,
-                duration_s=prepared.duration_s,
-                content_type=stored.content_type,
-                extension=stored.extension,
-                created_at=now,
-            )
-        )
+    register_media(session, stored, prepared.duration_s, now)
     return stored.sha256
