@@ -133,8 +133,12 @@ class ControllerBridge:
         log.info("device %s is %s", device_id, body.state)
         if came_online:
             # Re-publish the plan on reconnect: cheap, and heals a lost retained copy.
+            # Recompile first: if the plan moved while the device was away it gets a new
+            # version; if not, the same content goes out again under the same version.
             with self._plans.lock, self._db.session() as session:
-                plan = self._plans.current(session, device_id, now)
+                changed = self._plans.refresh(session, [device_id], now)
+                plan = changed[0] if changed else self._plans.current(session, device_id, now)
+                session.commit()
                 if plan is not None:
                     self._outbound.publish_plan(plan)
 
