@@ -1,0 +1,112 @@
+"""Report rollups: per-day sums of planned plays and their evidence, kept for speed.
+
+Nothing here is evidence. Every row is derived from ``planned_plays`` and
+``playback_evidence`` by :mod:`controller.reports.rollups` and can be thrown away
+and rebuilt at any time; the reports rebuild a day whenever evidence or plans for it
+arrive after it was summed. Rows are keyed by the ward's *local* date, so a report
+for a calendar period in the ward's zone reads whole days.
+
+Empty text (``""``) stands for a missing group, bulletin or category in the keys,
+because a NULL cannot be part of a primary key.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+
+from sqlalchemy import Date, Float, Index, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from controller.db.models.core import Base
+from controller.db.types import UtcDateTime
+
+
+class ReportRollupState(Base):
+    """How far new evidence and plans have been looked at for stale rollups (one row)."""
+
+    __tablename__ = "report_rollup_state"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    evidence_watermark: Mapped[int] = mapped_column(Integer, default=0)
+    planned_watermark: Mapped[int] = mapped_column(Integer, default=0)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime)
+
+
+class ReportRollupDay(Base):
+    """A ward's local day whose rollup rows are present, and under which rules."""
+
+    __tablename__ = "report_rollup_days"
+
+    ward_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    local_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    computed_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    timezone: Mapped[str] = mapped_column(String(64))
+    tolerance_s: Mapped[float] = mapped_column(Float)
+    deadline_s: Mapped[float] = mapped_column(Float)
+
+
+class ReportPlaysRollup(Base):
+    """Plays of one device on one local day, by source level and kind (media | relay)."""
+
+    __tablename__ = "report_plays_rollup"
+    __table_args__ = (Index("ix_report_plays_device_date", "device_id", "local_date"),)
+
+    ward_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    local_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    source_level: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    planned: Mapped[int] = mapped_column(Integer)
+    withdrawn: Mapped[int] = mapped_column(Integer)
+    confirmed: Mapped[int] = mapped_column(Integer)
+    played: Mapped[int] = mapped_column(Integer)
+    missed: Mapped[int] = mapped_column(Integer)
+    pending: Mapped[int] = mapped_column(Integer)
+    on_time: Mapped[int] = mapped_column(Integer)
+    timed: Mapped[int] = mapped_column(Integer)
+    planned_s: Mapped[float] = mapped_column(Float)
+    played_s: Mapped[float] = mapped_column(Float)
+    relayed_s: Mapped[float] = mapped_column(Float)
+    completed: Mapped[int] = mapped_column(Integer)
+    partial: Mapped[int] = mapped_column(Integer)
+    preempted: Mapped[int] = mapped_column(Integer)
+    failed: Mapped[int] = mapped_column(Integer)
+    skipped: Mapped[int] = mapped_column(Integer)
+    unplanned: Mapped[int] = mapped_column(Integer)
+    unplanned_played: Mapped[int] = mapped_column(Integer)
+    last_start: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class ReportSessionsRollup(Base):
+    """One session occurrence (session key) on one device: items planned and played."""
+
+    __tablename__ = "report_sessions_rollup"
+    __table_args__ = (Index("ix_report_sessions_device_date", "device_id", "local_date"),)
+
+    ward_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    local_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    session_key: Mapped[str] = mapped_column(String(120), primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    items_planned: Mapped[int] = mapped_column(Integer)
+    items_played: Mapped[int] = mapped_column(Integer)
+
+
+class ReportBulletinsRollup(Base):
+    """Plays of one bulletin on one device on one local day (for categories and coverage)."""
+
+    __tablename__ = "report_bulletins_rollup"
+    __table_args__ = (Index("ix_report_bulletins_device_date", "device_id", "local_date"),)
+
+    ward_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    local_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    bulletin_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    category: Mapped[str] = mapped_column(String(64), primary_key=True)
+    planned: Mapped[int] = mapped_column(Integer)
+    confirmed: Mapped[int] = mapped_column(Integer)
+    played: Mapped[int] = mapped_column(Integer)
+    completed: Mapped[int] = mapped_column(Integer)
+    missed: Mapped[int] = mapped_column(Integer)

@@ -1,0 +1,162 @@
+"""Report periods: calendar days, weeks, months, quarters and years in a ward's zone.
+
+A period is written ``day:2026-11-22``, ``week:2026-W47`` (ISO week), ``month:2026-11``,
+``quarter:2026-Q4``, ``year:2026`` or ``2026-11-01..2026-11-30`` (both dates
+included). It is a run of *local* dates; :meth:`Period.utc_bounds` turns it into the
+UTC instants a query needs, in the zone of the ward being reported on, so "November"
+means November where the loudspeakers are.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+from controller.domain.errors import InvalidInput
+
+# Five years of days: enough for any evaluation, small enough to refuse a typo
+# such as 0026 that would make the controller sum two thousand years.
+MAX_DAYS = 5 * 366
+EXAMPLES = (
+    "day:2026-11-22, week:2026-W47, month:2026-11, quarter:2026-Q4, year:2026, "
+    "or 2026-11-01..2026-11-30"
+)
+
+_YEAR = r"(?P<year>\d{4})"
+_FORMS: dict[str, re.Pattern[str]] = {
+    "day": re.compile(rf"{_YEAR}-(?P<month>\d{{2}})-(?P<day>\d{{2}})"),
+    "week": re.compile(rf"{_YEAR}-W(?P<week>\d{{1,2}})", re.IGNORECASE),
+    "month": re.compile(rf"{_YEAR}-(?P<month>\d{{1,2}})"),
+    "quarter": re.compile(rf"{_YEAR}-Q(?P<quarter>\d)", re.IGNORECASE),
+    "year": re.compile(_YEAR),
+}
+
+
+@dataclass(frozen=True)
+class Period:
+    """Local dates ``first`` to ``last``, both included, and how the period was named."""
+
+    kind: str  # day | week | month | quarter | year | range
+    label: str
+    first: date
+    last: date
+
+    @property
+    def days(self) -> int:
+        """How many local days the period has."""
+        return (self.last - self.first).days + 1
+
+    def dates(self) -> Iterator[date]:
+        """Every local date of the period, in order."""
+        for offset in range(self.days):
+            yield self.first + timedelta(days=offset)
+
+    def utc_bounds(self, zone: str) -> tuple[datetime, datetime]:
+        """[start, end) in UTC: local midnight of ``first`` to local midnight after ``last``."""
+        return day_start_utc(self.first, zone), day_start_utc(self.last + timedelta(days=1), zone)
+
+
+def day_start_utc(day: date, zone: str) -> datetime:
+    """The UTC instant at which local ``day`` begins in ``zone``."""
+    return datetime.combine(day, time(0), tzinfo=ZoneInfo(zone)).astimezone(UTC)
+
+
+def local_date(instant: datetime, zone: str) -> date:
+    """The local date in ``zone`` of an aware instant."""
+    return instant.astimezone(ZoneInfo(zone)).date()
+
+
+def parse_period(text: str) -> Period:
+    """Read a period as written by an officer or an evaluator; InvalidInput if it is not one."""
+    raw = (text or "").strip()
+    if not raw:
+        raise InvalidInput(f"no period given: write one of {EXAMPLES}")
+    if ".." in raw:
+        return _explicit(raw)
+    kind, sep, value = raw.partition(":")
+    kind = kind.strip().lower()
+    if not sep or kind not in _FORMS:
+        raise InvalidInput(f"{raw!r} is not a period: write one of {EXAMPLES}")
+    value = value.strip()
+    match = _FORMS[kind].fullmatch(value)
+    if match is None:
+        raise InvalidInput(f"{raw!r}: {kind} is written like {_example(kind)}")
+    first, last = _bounds(kind, match, raw)
+    return _checked(
+        Period(kind, f"{kind}:{value.upper() if kind != 'day' else value}", first, last)
+    )
+
+
+def _example(kind: str) -> str:
+    return {
+        "day": "day:2026-11-22",
+        "week": "week:2026-W47",
+        "month": "month:2026-11",
+        "quarter": "quarter:2026-Q4",
+        "year": "year:2026",
+    }[kind]
+
+
+def _bounds(kind: str, match: re.Match[str], raw: str) -> tuple[date, date]:
+    year = int(match["year"])
+    if year < 1:
+        raise InvalidInput(f"{raw!r}: there is no year 0")
+    try:
+        if kind == "day":
+            day = date(year, int(match["month"]), int(match["day"]))
+            return day, day
+        if kind == "week":
+            week = int(match["week"])
+            weeks_in_year = date(year, 12, 28).isocalendar().week
+            if not 1 <= week <= weeks_in_year:
+                raise InvalidInput(f"{raw!r}: {year} has ISO weeks 1 to {weeks_in_year}")
+            monday = date.fromisocalendar(year, week, 1)
+            return monday, monday + timedelta(days=6)
+        if kind == "month":
+            month = int(match["month"])
+            if not 1 <= month <= 12:
+                raise InvalidInput(f"{raw!r}: months are 01 to 12")
+            return date(year, month, 1), _month_end(year, month)
+        if kind == "quarter":
+            quarter = int(match["quarter"])
+            if not 1 <= quarter <= 4:
+                raise InvalidInput(f"{raw!r}: quarters are Q1 to Q4")
+            return date(year, 3 * quarter - 2, 1), _month_end(year, 3 * quarter)
+        return date(year, 1, 1), date(year, 12, 31)
+    except ValueError as exc:
+        raise InvalidInput(f"{raw!r} is not a real date ({exc})") from None
+
+
+def _month_end(year: int, month: int) -> date:
+    after = date(year + month // 12, month % 12 + 1, 1)
+    return after - timedelta(days=1)
+
+
+def _explicit(raw: str) -> Period:
+    start_text, _, end_text = (part.strip() for part in raw.partition(".."))
+    days: list[date] = []
+    for text in (start_text, end_text):
+        try:
+            days.append(date.fromisoformat(text))
+        except ValueError:
+            raise InvalidInput(
+                f"{raw!r}: {text!r} is not a date; write dates as 2026-11-01..2026-11-30"
+            ) from None
+    first, last = days
+    if last < first:
+        raise InvalidInput(
+            f"the period {raw!r} ends before it starts: write the earlier date first"
+        )
+    return _checked(Period("range", f"{first.isoformat()}..{last.isoformat()}", first, last))
+
+
+def _checked(period: Period) -> Period:
+    if period.days > MAX_DAYS:
+        raise InvalidInput(
+            f"the period {period.label} has {period.days} days; reports cover at most "
+            f"{MAX_DAYS} days (five years)"
+        )
+    return period
