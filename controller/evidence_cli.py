@@ -28,6 +28,9 @@ app = typer.Typer(
 DEFAULT_URL = "http://127.0.0.1:8000"
 TIMEOUT_S = 600.0  # a ward-year bundle is tens of megabytes, built on demand
 
+# Tests replace this with a fake controller's transport (an httpx.BaseTransport).
+http_transport: Any = None
+
 UrlOption = Annotated[
     str,
     typer.Option(
@@ -80,7 +83,9 @@ def _client(url: str, token: str | None) -> Any:
     import httpx  # only the HTTP commands need it; verify stays light
 
     headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.Client(base_url=url.rstrip("/"), headers=headers, timeout=TIMEOUT_S)
+    return httpx.Client(
+        base_url=url.rstrip("/"), headers=headers, timeout=TIMEOUT_S, transport=http_transport
+    )
 
 
 def _detail(response: Any) -> str:

@@ -1,0 +1,94 @@
+"""Evidence bundles and archives: download a ward's bundle; archive a period (admin).
+
+The bundle is sent as the very bytes a file would hold (``dump_bundle``), not through
+FastAPI's encoder: a ward-year is tens of megabytes, and what an evaluator downloads
+must be what ``wardcast evidence verify`` reads.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Query, Response, status
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+
+from controller.api.deps import ActorDep, RuntimeDep, SessionDep
+from controller.bundles.build import build_bundle
+from controller.bundles.format import dump_bundle
+from controller.db.models.archives import EvidenceArchive
+from controller.domain import archives
+
+router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+class ArchiveIn(BaseModel):
+    """Archive one ward's evidence for a period that is over."""
+
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+    ward: str = Field(min_length=1, max_length=16, description="Ward code, e.g. 26734.")
+    start: AwareDatetime = Field(alias="from", description="Start of the period (included).")
+    end: AwareDatetime = Field(alias="to", description="End of the period (excluded).")
+
+
+class ArchivePublic(BaseModel):
+    """One archive: the verified bundle's place, fingerprint and counts, who and when."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    ward_code: str
+    period_from: datetime
+    period_to: datetime
+    label: str
+    path: str = Field(description="The bundle file, relative to the controller's data dir.")
+    bundle_sha256: str = Field(description="sha256 of the file's bytes.")
+    bundle_digest: str = Field(description="The bundle's own digest of its content.")
+    row_count: int
+    device_count: int
+    missing_count: int = Field(description="Sequence numbers never received (archived as is).")
+    broken_link_count: int = Field(description="Links a device broke (archived as is).")
+    verified_at: datetime
+    archived_by: str
+
+
+@router.get(
+    "/bundle",
+    response_class=Response,
+    responses={200: {"content": {"application/json": {}}, "description": "The bundle file."}},
+)
+def download_bundle(
+    session: SessionDep,
+    runtime: RuntimeDep,
+    ward: Annotated[str, Query(min_length=1, max_length=16, description="Ward code.")],
+    start: Annotated[AwareDatetime, Query(alias="from", description="Period start.")],
+    end: Annotated[AwareDatetime, Query(alias="to", description="Period end (excluded).")],
+) -> Response:
+    """A ward's signed evidence bundle for [from, to), to verify offline."""
+    bundle = build_bundle(session, ward, start, end, runtime.key, now=runtime.clock.now())
+    name = _UNSAFE.sub("_", f"wardcast-evidence-{ward}-{bundle['period']['label']}.json")
+    return Response(
+        dump_bundle(bundle),
+        media_type="application/json",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+    )
+
+
+@router.post("/archives", status_code=status.HTTP_201_CREATED)
+def create_archive(
+    body: ArchiveIn, session: SessionDep, runtime: RuntimeDep, actor: ActorDep
+) -> ArchivePublic:
+    """Write the period's bundle to the archive, verify it, record it (administrators)."""
+    record = archives.archive_period(session, body.ward, body.start, body.end, actor, runtime)
+    return ArchivePublic.model_validate(record)
+
+
+@router.get("/archives")
+def read_archives(session: SessionDep, ward: str | None = None) -> list[ArchivePublic]:
+    """Archives made so far, by ward and period."""
+    rows: list[EvidenceArchive] = list(archives.list_archives(session, ward))
+    return [ArchivePublic.model_validate(r) for r in rows]
