@@ -1,0 +1,247 @@
+"""Evidence verification: how long ``wardcast evidence verify`` takes on a ward-year bundle.
+
+    .venv/bin/python -m bench.verify                      # 20 devices x 10/day x 365 days
+    .venv/bin/python -m bench.verify --with-build         # also time the controller's build
+
+Generates a ward-year of genuine evidence: each device has its own Ed25519 key and
+seals every event with the protocol's own ``seal_signed``, chained by ``prev_hash``
+exactly as an agent chains them. The bundle is assembled in the documented format
+(``controller.bundles.format``), written to a file, and verified end to end by the
+offline verifier (read, parse, digest, signatures, chains, report) as the CLI runs it.
+
+With ``--with-build`` the same events are first stored in a fresh SQLite database
+(inserted directly: the bridge's per-event path is not what is measured here) and the
+bundle is built from it with ``build_bundle``, as ``POST /evidence/archives`` does.
+
+Baseline, in the same run: Ed25519-verifying the same signatures over the same bytes
+with ``cryptography`` directly, keys and signatures already decoded. The last line is
+the ratio: what the verifier's checks add to the signature arithmetic it cannot avoid.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import hashlib
+import io
+import json
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from bench.common import peak_rss_mib
+from controller.bundles import verify as verifier
+from controller.bundles.format import (
+    FORMAT,
+    content_digest,
+    dump_bundle,
+    iso_utc,
+    period_label,
+    signing_message,
+    write_atomic,
+)
+from wardcast_protocol.envelope import seal_signed, signed_digest
+from wardcast_protocol.messages import Kind, Outcome, PlaybackEvent, SourceLevel, Trigger
+from wardcast_protocol.signing import SigningKey
+
+WARD, ZONE = "26734", "Asia/Ho_Chi_Minh"
+YEAR_START = datetime(2025, 12, 31, 17, 0, tzinfo=UTC)  # 2026-01-01 00:00 in Vietnam
+
+
+def generate(devices: int, per_day: int, days: int) -> dict[str, Any]:
+    """Every device's signed, chained events: {device_id: (key, [(event, signed, sig)])}."""
+    out: dict[str, Any] = {}
+    step = timedelta(hours=13) / per_day  # plays spread over 05:00–18:00 local
+    for d in range(devices):
+        device_id = f"to-{d + 1:03d}"
+        key = SigningKey.generate()
+        prev, seq, rows = "", 0, []
+        for day in range(days):
+            morning = YEAR_START + timedelta(days=day, hours=5)
+            for n in range(per_day):
+                seq += 1
+                planned = morning + n * step
+                event = PlaybackEvent(
+                    event_id=f"{device_id}-{seq}",
+                    device_id=device_id,
+                    seq=seq,
+                    prev_hash=prev,
+                    item_id=f"it-{day}-{n}",
+                    broadcast_id=f"bc-{day}-{n}",
+                    trigger=Trigger.PROGRAMME,
+                    source_level=SourceLevel.CENTRAL if n % 3 == 0 else SourceLevel.COMMUNE,
+                    media_sha256="ab" * 32,
+                    planned_start=planned,
+                    planned_duration_s=300.0,
+                    actual_start=planned + timedelta(milliseconds=40),
+                    played_duration_s=300.0,
+                    outcome=Outcome.COMPLETED,
+                    plan_version=day + 1,
+                    amplifier_on=True,
+                    volume=80,
+                    session_key=f"{WARD}:morning:{day}",
+                    recorded_at=planned + timedelta(seconds=301),
+                )
+                sent = planned + timedelta(seconds=302)
+                wire, signed = seal_signed(Kind.EVENT, event, device_id, key, sent)
+                rows.append((event, signed, json.loads(wire)["sig"]))
+                prev = signed_digest(signed)
+        out[device_id] = (key, rows)
+    return out
+
+
+def assemble(chains: dict[str, Any], days: int, controller: SigningKey) -> dict[str, Any]:
+    """The bundle in the documented format, as ``build_bundle`` writes it."""
+    start, end = YEAR_START, YEAR_START + timedelta(days=days)
+    entries = []
+    for device_id, (key, rows) in chains.items():
+        entries.append(
+            {
+                "device_id": device_id,
+                "name": device_id,
+                "group_code": device_id[-2:],
+                "public_key": key.public_key_b64,
+                "chain_anchor": {"seq": 0, "digest": ""},
+                "chain_head": {"seq": len(rows), "digest": signed_digest(rows[-1][1])},
+                "declared_missing": [],
+                "rows": [
+                    {"seq": e.seq, "event_id": e.event_id, "signed": s, "sig": sig}
+                    for e, s, sig in rows
+                ],
+            }
+        )
+    bundle: dict[str, Any] = {
+        "format": FORMAT,
+        "protocol_version": 1,
+        "generator": "bench.verify",
+        "generated_at": iso_utc(end),
+        "ward": {"code": WARD, "name": "Phường Bến Nghé", "timezone": ZONE},
+        "period": {
+            "from": iso_utc(start),
+            "to": iso_utc(end),
+            "label": period_label(start, end, ZONE),
+            "basis": "planned_start",
+        },
+        "devices": entries,
+        "planned": {"due": 0, "not_yet_due": 0, "without_evidence": []},
+        "controller_public_key": controller.public_key_b64,
+    }
+    bundle["bundle_digest"] = content_digest(bundle)
+    bundle["controller_signature"] = controller.sign(signing_message(bundle["bundle_digest"]))
+    return bundle
+
+
+def build_from_database(chains: dict[str, Any], days: int, directory: Path) -> float:
+    """Store the events in SQLite, build the bundle from it; returns the build's seconds."""
+    from controller.bundles.build import build_bundle
+    from controller.db.models import Device, PlaybackEvidence
+    from controller.db.session import Database
+    from controller.domain import places
+
+    db = Database(f"sqlite:///{directory / 'bench.db'}")
+    db.migrate()
+    now = YEAR_START + timedelta(days=days, hours=1)
+    with db.session() as session:
+        places.upsert_province(session, "79", "Thành phố Hồ Chí Minh")
+        places.upsert_district(session, "760", "79", "Quận 1")
+        places.upsert_ward(session, WARD, "760", "Phường Bến Nghé", ZONE)
+        for device_id, (key, _) in chains.items():
+            session.add(
+                Device(
+                    id=device_id, name=device_id, ward_code=WARD, public_key=key.public_key_b64,
+                    registered_at=YEAR_START,
+                )
+            )  # fmt: skip
+    with db.session() as session:
+        session.execute(
+            PlaybackEvidence.__table__.insert(),
+            [
+                {
+                    "device_id": e.device_id, "ward_code": WARD, "event_id": e.event_id,
+                    "seq": e.seq, "prev_hash": e.prev_hash, "digest": signed_digest(s),
+                    "item_id": e.item_id, "broadcast_id": e.broadcast_id,
+                    "trigger": e.trigger.value, "priority": e.priority.value,
+                    "source_level": e.source_level.value, "planned_start": e.planned_start,
+                    "planned_duration_s": e.planned_duration_s,
+                    "played_duration_s": e.played_duration_s, "outcome": e.outcome.value,
+                    "recorded_at": e.recorded_at, "received_at": e.recorded_at,
+                    "signed": s, "sig": sig,
+                }
+                for _, rows in chains.values()
+                for e, s, sig in rows
+            ],
+        )  # fmt: skip
+    started = time.perf_counter()
+    with db.session() as session:
+        bundle = build_bundle(
+            session, WARD, YEAR_START, YEAR_START + timedelta(days=days), SigningKey.generate(),
+            now=now,
+        )  # fmt: skip
+    write_atomic(directory / "built.json", dump_bundle(bundle))
+    elapsed = time.perf_counter() - started
+    db.dispose()
+    code = verifier.run(directory / "built.json", out=io.StringIO(), err=io.StringIO())
+    assert code == verifier.EXIT_OK, f"the built bundle did not verify (exit {code})"
+    return elapsed
+
+
+def raw_baseline(chains: dict[str, Any]) -> float:
+    """Seconds to Ed25519-verify every signature, nothing else (decoding done beforehand)."""
+    work = []
+    for key, rows in chains.values():
+        public = Ed25519PublicKey.from_public_bytes(base64.b64decode(key.public_key_b64))
+        work += [(public, base64.b64decode(sig), s.encode("utf-8")) for _, s, sig in rows]
+    started = time.perf_counter()
+    for public, sig, data in work:
+        public.verify(sig, data)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    """Generate, write, verify, compare; print the figures."""
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--devices", type=int, default=20)
+    parser.add_argument("--per-day", type=int, default=10)
+    parser.add_argument("--days", type=int, default=365)
+    parser.add_argument("--with-build", action="store_true", help="Also time build_bundle.")
+    parser.add_argument("--keep", type=Path, help="Keep the bundle file here.")
+    args = parser.parse_args()
+
+    started = time.perf_counter()
+    chains = generate(args.devices, args.per_day, args.days)
+    events = sum(len(rows) for _, rows in chains.values())
+    print(f"generated {events} signed, chained events in {time.perf_counter() - started:.1f} s")
+    with tempfile.TemporaryDirectory(prefix="wardcast-bench-verify-") as tmp:
+        directory = Path(tmp)
+        path = args.keep or directory / "ward-year.json"
+        data = dump_bundle(assemble(chains, args.days, SigningKey.generate()))
+        write_atomic(path, data)
+        fingerprint = hashlib.sha256(data).hexdigest()[:16]
+        print(f"bundle {path.name}: {len(data) / 1e6:.1f} MB, sha256 {fingerprint}…")
+        del data
+        if args.with_build:
+            built = build_from_database(chains, args.days, directory)
+            print(
+                f"build_bundle from SQLite + write: {built:.2f} s ({events / built:,.0f} events/s)"
+            )
+
+        out = io.StringIO()
+        started = time.perf_counter()
+        code = verifier.run(path, out=out, err=out)
+        took = time.perf_counter() - started
+        last = out.getvalue().strip().splitlines()[-1]
+        print(f"verify (exit {code}): {last}")
+        assert code == verifier.EXIT_OK, out.getvalue()[-2000:]
+        print(f"verify: {took:.2f} s total, {events / took:,.0f} events/s")
+        raw = raw_baseline(chains)
+        print(f"baseline, Ed25519 verify only: {raw:.2f} s, {events / raw:,.0f} signatures/s")
+        print(f"peak RSS {peak_rss_mib():.0f} MiB")
+        print(f"ratio verify / raw Ed25519: {took / raw:.2f}")
+
+
+if __name__ == "__main__":
+    main()
