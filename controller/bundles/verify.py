@@ -342,7 +342,8 @@ def render_text(report: Report) -> str:
         pin = (
             "pinned"
             if report.key_pinned
-            else "not pinned: compare it with the controller's published key (--controller-key)"
+            else "not pinned: compare it with the key the controller publishes, "
+            "or pass --controller-key"
         )
         lines.append(
             f"controller signature: {report.signature}, key {report.controller_key} ({pin})"
@@ -370,7 +371,8 @@ def render_text(report: Report) -> str:
         f"planned plays due: {report.planned_due}, without evidence: "
         f"{report.planned_without_evidence} (the controller's account)"
     )
-    lines.append(f"verified: {report.valid} valid, {report.fault_count} faults")
+    count = report.fault_count
+    lines.append(f"verified: {report.valid} valid, {count} fault{'' if count == 1 else 's'}")
     return "\n".join(lines) + "\n"
 
 

@@ -114,7 +114,7 @@ def test_a_dropped_row_is_missing(scene, tmp_path) -> None:
     assert code == EXIT_FAULTS
     assert "missing [3]" in out
     assert "MISSING       to-1 seq 3: not in the bundle, and not declared missing" in out
-    assert "verified: 7 valid, 1 faults" in out
+    assert "verified: 7 valid, 1 fault" in out
 
 
 def test_a_dropped_last_row_is_missing_by_the_chain_head(scene, tmp_path) -> None:
