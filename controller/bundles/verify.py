@@ -31,6 +31,8 @@ from wardcast_protocol.signing import InvalidKey, check_public_key, verify
 
 EXIT_OK, EXIT_FAULTS, EXIT_UNUSABLE = 0, 1, 2
 
+_CONTROL = {c: "?" for c in [*range(0x20), *range(0x7F, 0xA0)]}
+
 
 class BundleUnusable(Exception):
     """The file cannot be read as a bundle at all; the message says why, for a person."""
@@ -104,8 +106,11 @@ def parse_bundle(data: bytes, name: str = "the bundle") -> dict[str, Any]:
             f"{name} is not JSON (line {exc.lineno}, column {exc.colno}: {exc.msg}): "
             "not an evidence bundle"
         ) from exc
-    except RecursionError as exc:
-        raise BundleUnusable(f"{name} nests too deeply: not an evidence bundle") from exc
+    except (RecursionError, ValueError) as exc:
+        # ValueError: a number of thousands of digits, which Python refuses to read.
+        raise BundleUnusable(
+            f"{name} nests too deeply or holds a number too large to read: not an evidence bundle"
+        ) from exc
     if not isinstance(doc, dict):
         raise BundleUnusable(f"{name} is JSON but not an object: not an evidence bundle")
     found = doc.get("format")
@@ -241,7 +246,7 @@ def verify_bundle(
         confirmed.update((check.device_id, item) for item in check.confirmed_items)
         if check.result.unknown_after_head:
             report.notes.append(
-                f"{check.device_id}: seq {_seqs(check.result.unknown_after_head)} after the "
+                f"{check.device_id}: seq {_runs_text(check.result.unknown_after_head)} after the "
                 "chain head never reached the controller; they may fall in the period"
             )
         if not entry["rows"]:
@@ -309,12 +314,17 @@ def _check_planned(doc: dict[str, Any], confirmed: set[tuple[str, str]], report:
 # --- output --------------------------------------------------------------------------
 
 
-def _seqs(seqs: list[int]) -> str:
-    """[3, 4, 5, 9, 11, 12] -> '[3-5, 9, 11, 12]': a year's missing numbers stay one line."""
+def _runs_text(given: list[tuple[int, int]]) -> str:
+    """[(3, 5), (9, 9), (11, 12)] -> '[3-5, 9, 11, 12]': a year's gaps stay one line."""
     parts: list[str] = []
-    for a, b in runs(seqs):
+    for a, b in given:
         parts += [str(a), str(b)] if b == a + 1 else [str(a) if a == b else f"{a}-{b}"]
     return "[" + ", ".join(parts) + "]"
+
+
+def _seqs(seqs: list[int]) -> str:
+    """Sequence numbers, consecutive ones as runs."""
+    return _runs_text(runs(seqs))
 
 
 def _fault_line(fault: Fault) -> str:
@@ -360,7 +370,7 @@ def render_text(report: Report) -> str:
             if values
         ]
         lines.append(
-            f"device {d.device_id}{group}: valid {d.valid}, missing {_seqs(d.missing)}, "
+            f"device {d.device_id}{group}: valid {d.valid}, missing {_runs_text(d.missing)}, "
             f"reordered {_seqs(d.reordered)}, tampered {_seqs(d.tampered)}"
             + "".join(f", {e}" for e in extra)
             + (f" (+{d.links} link rows)" if d.links else "")
@@ -373,7 +383,8 @@ def render_text(report: Report) -> str:
     )
     count = report.fault_count
     lines.append(f"verified: {report.valid} valid, {count} fault{'' if count == 1 else 's'}")
-    return "\n".join(lines) + "\n"
+    # Names come from the file: a terminal escape in a ward name must not reach the screen.
+    return "\n".join(line.translate(_CONTROL) for line in lines) + "\n"
 
 
 def report_dict(report: Report) -> dict[str, Any]:

@@ -254,7 +254,7 @@ def test_json_output_names_every_fault(scene, tmp_path) -> None:
     kinds = sorted(f["kind"] for f in report["faults"])
     assert kinds == ["missing", "tampered"]  # the row, and the digest it changed
     to1 = next(d for d in report["devices"] if d["device_id"] == "to-1")
-    assert to1["missing"] == [3] and to1["valid"] == 3
+    assert to1["missing"] == [[3, 3]] and to1["valid"] == 3
 
 
 def test_the_verifier_runs_without_the_controller(scene, tmp_path) -> None:
@@ -279,3 +279,25 @@ def test_the_verifier_runs_without_the_controller(scene, tmp_path) -> None:
     assert done.returncode == 0, done.stderr
     assert "verified: 8 valid, 0 faults" in done.stdout
     assert "heavy: []" in done.stdout
+
+
+def test_hostile_numbers_and_names_cost_nothing_and_print_harmlessly(scene, tmp_path) -> None:
+    h, _ = scene
+    bundle = bundle_of(h)
+    to1 = next(d for d in bundle["devices"] if d["device_id"] == "to-1")
+    to1["chain_head"]["seq"] = 10**12  # a forged head: a trillion missing numbers
+    to1["declared_missing"] = [[7, 10**15], [9, 3]]
+    bundle["ward"]["name"] = "Phường \x1b[2J\x1b[31mOK"
+    code, out, _ = check(rewrite(tmp_path / "b.json", bundle))
+    assert code == EXIT_FAULTS
+    assert "missing [6-1000000000000]" in out
+    assert "MISSING       to-1 seq 6: not in the bundle, and not declared" in out
+    assert (
+        "MISSING       to-1 seq 7-1000000000000: not in the bundle: the controller declares" in out
+    )
+    assert "\x1b" not in out and "Phường ?[2J?[31mOK" in out
+    (tmp_path / "big.json").write_text(
+        '{"format": "wardcast-evidence-bundle/1", "n": ' + "9" * 5000 + "}"
+    )
+    code, _, err = check(tmp_path / "big.json")
+    assert code == EXIT_UNUSABLE and "too large to read" in err
