@@ -117,13 +117,16 @@ def archive_period(
             "when its evidence can be complete"
         )
     bundle = build_bundle(session, ward_code, start, end, runtime.key, now=now)
+    label, digest = bundle["period"]["label"], bundle["bundle_digest"]
+    rows, devices = row_count(bundle), len(bundle["devices"])
     data_dir = runtime.settings.data_dir
-    path = _reserve(data_dir / ARCHIVE_DIR / ward_code, bundle["period"]["label"])
+    path = _reserve(data_dir / ARCHIVE_DIR / ward_code, label)
     try:
         sha256 = write_bundle(bundle, path)
     except BaseException:
         path.unlink(missing_ok=True)
         raise
+    del bundle  # a ward-year is hundreds of MB as objects: free it before reading it back
     # Verify the bytes on disk, with the offline verifier, pinned to our own key:
     # what is archived is exactly what an evaluator would be handed.
     try:
@@ -138,19 +141,19 @@ def archive_period(
         refused = path.with_name(path.stem + ".refused.json")
         path.rename(refused)
         raise ArchiveRefused(
-            f"the bundle of ward {ward_code} for {bundle['period']['label']} did not verify "
+            f"the bundle of ward {ward_code} for {label} did not verify "
             f"({problem}); nothing archived, the file is kept at {refused} for investigation"
         )
     record = EvidenceArchive(
         ward_code=ward_code,
         period_from=start,
         period_to=end,
-        label=bundle["period"]["label"],
+        label=label,
         path=_stored_path(path, data_dir),
         bundle_sha256=sha256,
-        bundle_digest=bundle["bundle_digest"],
-        row_count=row_count(bundle),
-        device_count=len(bundle["devices"]),
+        bundle_digest=digest,
+        row_count=rows,
+        device_count=devices,
         missing_count=sum(f.size for f in report.faults if f.kind is FaultKind.MISSING),
         broken_link_count=sum(1 for f in report.faults if f.kind is FaultKind.BROKEN_LINK),
         verified_at=runtime.clock.now(),
