@@ -11,6 +11,7 @@ from typing import Annotated
 
 import typer
 
+from controller.evidence_cli import app as evidence_app
 from controller.programmes.cli import app as schedules_app
 from edge_agent.cli import app as agent_app
 
@@ -23,6 +24,9 @@ app.add_typer(keys_app, name="keys")
 app.add_typer(agent_app, name="agent", help="Run edge agents (on a Pi, or simulated).")
 app.add_typer(
     schedules_app, name="schedules", help="Ward programmes as YAML: validate, apply, export."
+)
+app.add_typer(
+    evidence_app, name="evidence", help="Evidence bundles: verify offline, fetch, archive."
 )
 
 

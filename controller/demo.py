@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import logging
 import shutil
+import subprocess
+import sys
 import tempfile
 import threading
 import time
@@ -45,6 +47,7 @@ DEMO_TEXT = (
     "Xin cảm ơn bà con đã lắng nghe."
 )
 LEAD_S = 6.0
+DEMO_WARD = "00037"
 OFFICER = "Cán bộ văn hóa - thông tin"
 LEADER = "Chủ tịch UBND phường"
 
@@ -61,20 +64,20 @@ def provision_ward(runtime: ControllerRuntime, configs: list[AgentConfig]) -> st
         session.flush()
         places.upsert_district(session, "002", "01", "Hoàn Kiếm")
         session.flush()
-        places.upsert_ward(session, "00037", "002", "Hàng Bạc", "Asia/Ho_Chi_Minh")
+        places.upsert_ward(session, DEMO_WARD, "002", "Hàng Bạc", "Asia/Ho_Chi_Minh")
         session.flush()
         for n in range(1, 4):
-            places.upsert_group(session, "00037", f"tdp-{n}", f"Tổ dân phố {n}")
+            places.upsert_group(session, DEMO_WARD, f"tdp-{n}", f"Tổ dân phố {n}")
         for index, config in enumerate(configs):
-            places.place_device(session, config.device_id, "00037", f"tdp-{index % 3 + 1}")
-        if DEMO_PROGRAMME.exists() and current_programme(session, "00037") is None:
+            places.place_device(session, config.device_id, DEMO_WARD, f"tdp-{index % 3 + 1}")
+        if DEMO_PROGRAMME.exists() and current_programme(session, DEMO_WARD) is None:
             try:
                 doc = load_programme(DEMO_PROGRAMME.read_text(encoding="utf-8"))
-                save_programme(session, "00037", doc, SYSTEM, now)
+                save_programme(session, DEMO_WARD, doc, SYSTEM, now)
             except (ProgrammeInvalid, DomainError) as exc:
                 log.warning("demo programme not applied: %s", exc)
     runtime.recompile()
-    return "00037"
+    return DEMO_WARD
 
 
 def provision_agents(runtime: ControllerRuntime, count: int, broker_url: str) -> list[AgentConfig]:
@@ -165,8 +168,8 @@ def _report(device_ids: list[str], rows: dict[str, dict[str, Any]]) -> int:
     return failed
 
 
-def _smoke(base: str, device_ids: list[str], deadline_s: float) -> int:
-    """Broadcast one bulletin and wait for every agent's confirmation."""
+def _smoke(base: str, device_ids: list[str], deadline_s: float, workdir: Path) -> int:
+    """Broadcast one bulletin, wait for every agent's confirmation, verify the evidence."""
     with httpx.Client(base_url=base, timeout=60) as http:
         try:
             broadcast_id, duration = _broadcast_demo_bulletin(http, device_ids)
@@ -174,9 +177,38 @@ def _smoke(base: str, device_ids: list[str], deadline_s: float) -> int:
             print(f"FAIL: {exc}")
             return 1
         rows = _await_confirmations(http, broadcast_id, device_ids, LEAD_S + duration + deadline_s)
-    failed = _report(device_ids, rows)
+        failed = _report(device_ids, rows)
+        bundle_ok = _verify_bundle(http, workdir)
     print(f"smoke: {len(device_ids) - failed} passed, {failed} failed")
-    return 1 if failed else 0
+    return 1 if failed or not bundle_ok else 0
+
+
+def _verify_bundle(http: httpx.Client, workdir: Path) -> bool:
+    """Download the demo ward's evidence bundle and check it as an evaluator would: with
+    the offline verifier, in a separate process that never touches the controller."""
+    now = datetime.now(UTC)
+    got = http.get(
+        "/api/v1/evidence/bundle",
+        params={
+            "ward": DEMO_WARD,
+            "from": (now - timedelta(hours=1)).isoformat(),
+            "to": (now + timedelta(minutes=1)).isoformat(),
+        },
+    )
+    if got.status_code != 200:
+        print(f"FAIL bundle: {got.status_code} {got.text[:300]}")
+        return False
+    path = workdir / "evidence-bundle.json"
+    path.write_bytes(got.content)
+    checked = subprocess.run(
+        [sys.executable, "-m", "controller.bundles.verify", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    last = (checked.stdout.strip().splitlines() or ["(no output)"])[-1]
+    print(f"evidence bundle {path.name}: {last}")
+    return checked.returncode == 0
 
 
 def _welcome(base: str, device_ids: list[str]) -> None:
@@ -229,7 +261,8 @@ def run_demo(
         if smoke:
             server = BackgroundServer(app, settings.http_host, settings.http_port).start()
             try:
-                return _smoke(base, [c.device_id for c in configs], deadline_s)
+                device_ids = [c.device_id for c in configs]
+                return _smoke(base, device_ids, deadline_s, settings.data_dir)
             finally:
                 server.stop()
         _print_banner(base, runtime, configs)

@@ -11,6 +11,7 @@ from controller.api.errors import install_error_handlers
 from controller.api.routes import (
     broadcasts,
     bulletins,
+    bundles,
     devices,
     emergencies,
     evidence,
@@ -57,6 +58,7 @@ def create_app(
         broadcasts,
         emergencies,
         evidence,
+        bundles,
     ):
         app.include_router(module.router)
     app.include_router(media_router(rt.media))

@@ -39,4 +39,6 @@ def test_demo_smoke_confirms_every_agent(tmp_path: Path) -> None:
         offset = float(re.search(r"offset ([+-][0-9.]+) s", line).group(1))  # type: ignore[union-attr]
         assert abs(offset) < 2.0, line
     assert "smoke: 3 passed, 0 failed" in out
+    # The evaluator's check, offline, in its own process: every signed event verifies.
+    assert "verified: 3 valid, 0 faults" in out
     assert "spoken by espeak-ng" in out  # gTTS is unreachable here: the fallback spoke

@@ -4,6 +4,7 @@ Timestamps use ``UtcDateTime`` (aware, UTC). Ids are short prefixed strings so t
 read well in logs, topics and evidence; places use their official codes.
 """
 
+from controller.db.models.archives import EvidenceArchive
 from controller.db.models.core import (
     Base,
     Broadcast,
@@ -31,6 +32,7 @@ __all__ = [
     "DeviceChain",
     "District",
     "Emergency",
+    "EvidenceArchive",
     "EvidenceGap",
     "MediaAsset",
     "PlanSnapshot",
