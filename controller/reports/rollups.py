@@ -38,11 +38,21 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    Column,
     ColumnElement,
+    CompoundSelect,
+    Date,
+    DateTime,
+    Float,
+    Integer,
+    MetaData,
     Select,
+    String,
+    Table,
     and_,
     case,
     delete,
+    distinct,
     exists,
     func,
     insert,
@@ -59,10 +69,14 @@ from sqlalchemy.sql.selectable import Subquery
 from controller.db.models import Device, PlannedPlay, PlaybackEvidence, Ward
 from controller.db.models.rollups import (
     ReportBulletinsRollup,
+    ReportDeviceDay,
     ReportPlaysRollup,
     ReportRollupDay,
     ReportRollupState,
     ReportSessionsRollup,
+    ReportWardBulletin,
+    ReportWardDay,
+    ReportWardSessions,
 )
 from controller.db.types import UtcDateTime
 from controller.reports.periods import day_start_utc
@@ -159,6 +173,48 @@ def _evidence_by_item(
     )
 
 
+def _judgement(
+    sqlite: bool, ev: Subquery, now: datetime, rules: RollupRules
+) -> tuple[ColumnElement[bool], ColumnElement[bool], ColumnElement[bool]]:
+    """(confirmed, owed, overdue) of a planned play joined to its evidence ``ev``."""
+    p = PlannedPlay
+    confirmed = ev.c.n.is_not(None)
+    owed = or_(p.withdrawn_at.is_(None), confirmed)
+    overdue = seconds_between(sqlite, p.planned_start, literal(now, UtcDateTime())) > (
+        p.planned_duration_s + rules.deadline_s
+    )
+    return confirmed, owed, overdue
+
+
+def missed_select(
+    sqlite: bool,
+    ward_code: str,
+    devices: Sequence[str],
+    start: datetime,
+    end: datetime,
+    now: datetime,
+    rules: RollupRules,
+) -> Select[PlannedPlay]:
+    """Planned plays of ``devices`` in the ward in [start, end) that are missed, oldest first."""
+    p = PlannedPlay
+    ev = _evidence_by_item(sqlite, devices, start, end, rules)
+    confirmed, owed, overdue = _judgement(sqlite, ev, now, rules)
+    return (
+        select(p)
+        .outerjoin(ev, and_(ev.c.device_id == p.device_id, ev.c.item_id == p.item_id))
+        .where(
+            p.ward_code == ward_code,
+            p.device_id.in_(devices),
+            p.planned_start >= start,
+            p.planned_start < end,
+            owed,
+            ~confirmed,
+            overdue,
+        )
+        .order_by(p.planned_start, p.device_id, p.item_id)
+    )
+
+
 def _facts(
     sqlite: bool,
     wards: Sequence[str],
@@ -168,16 +224,11 @@ def _facts(
     offset_s: int,
     now: datetime,
     rules: RollupRules,
-) -> Subquery:
+) -> CompoundSelect[Any]:
     """One row per planned play (with its evidence) and per unplanned evidence row."""
     p, e = PlannedPlay, PlaybackEvidence
     ev = _evidence_by_item(sqlite, devices, start, end, rules)
-    now_param = literal(now, UtcDateTime())
-    confirmed = ev.c.n.is_not(None)
-    owed = or_(p.withdrawn_at.is_(None), confirmed)
-    overdue = seconds_between(sqlite, p.planned_start, now_param) > (
-        p.planned_duration_s + rules.deadline_s
-    )
+    confirmed, owed, overdue = _judgement(sqlite, ev, now, rules)
     planned_columns: list[Any] = [
         p.ward_code.label("ward_code"),
         local_date_at(sqlite, p.planned_start, offset_s).label("local_date"),
@@ -243,8 +294,35 @@ def _facts(
         e.planned_start < end,
         ~has_plan,
     )
-    return union_all(planned_rows, unplanned_rows).subquery("facts")
+    return union_all(planned_rows, unplanned_rows)
 
+
+_FLAGS = (
+    "owed", "withdrawn", "confirmed", "played", "completed_item", "missed", "pending",
+    "on_time", "timed",
+)  # fmt: skip
+FACTS = Table(
+    "report_facts",
+    MetaData(),
+    Column("ward_code", String(16)),
+    Column("local_date", Date),
+    Column("device_id", String(64)),
+    Column("group_code", String(64)),
+    Column("source_level", String(16)),
+    Column("kind", String(8)),
+    Column("session_key", String(120)),
+    Column("bulletin_id", String(64)),
+    Column("category", String(64)),
+    *[Column(name, Integer) for name in _FLAGS],
+    Column("planned_s", Float),
+    Column("played_s", Float),
+    Column("relayed_s", Float),
+    *[Column(f"n_{name}", Integer) for name in OUTCOMES],
+    Column("unplanned", Integer),
+    Column("unplanned_played", Integer),
+    Column("last_start", DateTime(timezone=True)),
+    prefixes=["TEMPORARY"],
+)
 
 _PLAY_SUMS = (
     "planned", "withdrawn", "confirmed", "played", "missed", "pending", "on_time", "timed",
@@ -254,14 +332,14 @@ _PLAY_SUMS = (
 _FACT_OF = {"planned": "owed", **{name: f"n_{name}" for name in OUTCOMES}}
 
 
-def _plays_select(facts: Subquery) -> Select[Any]:
+def _plays_select(facts: Table) -> Select[Any]:
     keys = [facts.c[k] for k in ("ward_code", "local_date", "device_id", "group_code")]
     keys += [facts.c.source_level, facts.c.kind]
     sums = [func.sum(facts.c[_FACT_OF.get(name, name)]) for name in _PLAY_SUMS]
     return select(*keys, *sums, func.max(facts.c.last_start)).group_by(*keys)
 
 
-def _sessions_select(facts: Subquery) -> Select[Any]:
+def _sessions_select(facts: Table) -> Select[Any]:
     keys = [facts.c[k] for k in ("ward_code", "local_date", "session_key", "device_id")]
     keys.append(facts.c.group_code)
     return (
@@ -271,7 +349,7 @@ def _sessions_select(facts: Subquery) -> Select[Any]:
     )
 
 
-def _bulletins_select(facts: Subquery) -> Select[Any]:
+def _bulletins_select(facts: Table) -> Select[Any]:
     keys = [facts.c[k] for k in ("ward_code", "local_date", "device_id", "group_code")]
     keys += [facts.c.bulletin_id, facts.c.category]
     sums = [
@@ -307,6 +385,99 @@ _BULLETINS_COLUMNS = [
 ]  # fmt: skip
 
 
+_GROUPS = ("targeted_groups", "covered_groups")
+DEVICE_LEVEL = (ReportPlaysRollup, ReportSessionsRollup, ReportBulletinsRollup)
+WARD_LEVEL = (ReportDeviceDay, ReportWardDay, ReportWardSessions, ReportWardBulletin)
+
+
+def _sum_up(session: Session, wards: Sequence[str], first: date, last: date) -> None:
+    """Fill the coarser tables from the per-device ones just written, for the same days.
+
+    A province-month reads a few thousand ward-day rows instead of a quarter of a
+    million device rows; groups and devices are still answered from the fine ones.
+    """
+
+    def scope(table: Any) -> list[ColumnElement[bool]]:
+        return [table.ward_code.in_(wards), table.local_date >= first, table.local_date <= last]
+
+    plays, sessions, bulletins = ReportPlaysRollup, ReportSessionsRollup, ReportBulletinsRollup
+    played_session = _flag(sessions.items_played > 0)
+    names = ("planned", "confirmed", "played", "missed", "pending", "on_time", "timed")
+    # A union summed, not a join: PostgreSQL has no statistics on rows written a
+    # moment ago and would plan a join of them as a nested loop over aggregates.
+    zero = literal(0)
+    both_parts = union_all(
+        select(
+            plays.ward_code, plays.local_date, plays.device_id, plays.group_code,
+            *[getattr(plays, n) for n in names], zero.label("sp"), zero.label("spl"),
+            plays.last_start,
+        ).where(*scope(plays)),
+        select(
+            sessions.ward_code, sessions.local_date, sessions.device_id, sessions.group_code,
+            *[zero for _ in names], literal(1), played_session, null(),
+        ).where(*scope(sessions)),
+    ).subquery("parts")  # fmt: skip
+    c = both_parts.c
+    keys = [c.ward_code, c.local_date, c.device_id, c.group_code]
+    device_days = select(
+        *keys,
+        *[func.sum(c[n]) for n in names],
+        func.sum(c.sp),
+        func.sum(c.spl),
+        func.max(c.last_start),
+    ).group_by(*keys)
+    session.execute(
+        insert(ReportDeviceDay).from_select(
+            [*(k.name for k in keys), *names, "sessions_planned", "sessions_played", "last_start"],
+            device_days,
+        )
+    )
+    w_keys = [plays.ward_code, plays.local_date, plays.source_level, plays.kind]
+    session.execute(
+        insert(ReportWardDay).from_select(
+            [*(k.key for k in w_keys), *_PLAY_SUMS, "max_relayed_s"],
+            select(
+                *w_keys,
+                *[func.sum(getattr(plays, n)) for n in _PLAY_SUMS],
+                func.max(plays.relayed_s),
+            )
+            .where(*scope(plays))
+            .group_by(*w_keys),
+        )
+    )
+    session.execute(
+        insert(ReportWardSessions).from_select(
+            ["ward_code", "local_date", "planned", "played", "device_planned", "device_played"],
+            select(
+                sessions.ward_code,
+                sessions.local_date,
+                func.count(distinct(sessions.session_key)),
+                func.count(distinct(case((sessions.items_played > 0, sessions.session_key)))),
+                func.count(),
+                func.sum(played_session),
+            )
+            .where(*scope(sessions))
+            .group_by(sessions.ward_code, sessions.local_date),
+        )
+    )
+    b_keys = [bulletins.ward_code, bulletins.local_date, bulletins.bulletin_id, bulletins.category]
+    session.execute(
+        insert(ReportWardBulletin).from_select(
+            [*(k.key for k in b_keys), *("planned", "played", "missed"), *_GROUPS],
+            select(
+                *b_keys,
+                func.sum(bulletins.planned),
+                func.sum(bulletins.played),
+                func.sum(bulletins.missed),
+                func.count(distinct(case((bulletins.planned > 0, bulletins.group_code)))),
+                func.count(distinct(case((bulletins.completed > 0, bulletins.group_code)))),
+            )
+            .where(*scope(bulletins))
+            .group_by(*b_keys),
+        )
+    )
+
+
 def _devices_of(
     session: Session, wards: Sequence[str], start: datetime, end: datetime
 ) -> list[str]:
@@ -333,7 +504,7 @@ def rebuild(
     sqlite = is_sqlite(session)
     start = day_start_utc(first, zone)
     end = day_start_utc(last + timedelta(days=1), zone)
-    for table in (ReportPlaysRollup, ReportSessionsRollup, ReportBulletinsRollup, ReportRollupDay):
+    for table in (*DEVICE_LEVEL, *WARD_LEVEL, ReportRollupDay):
         session.execute(
             delete(table).where(
                 table.ward_code.in_(wards), table.local_date >= first, table.local_date <= last
@@ -341,14 +512,22 @@ def rebuild(
         )
     devices = _devices_of(session, wards, start, end)
     for seg_start, seg_end, offset_s in offset_segments(zone, start, end):
+        facts = _facts(sqlite, wards, devices, seg_start, seg_end, offset_s, now, rules)
+        # The join of plans and evidence is the costly part: done once, into a
+        # temporary table that the three sums read.
+        connection = session.connection()
+        FACTS.drop(connection, checkfirst=True)
+        FACTS.create(connection)
+        session.execute(insert(FACTS).from_select([c.name for c in FACTS.columns], facts))
         targets: list[tuple[type[Any], list[str], Any]] = [
             (ReportPlaysRollup, _PLAYS_COLUMNS, _plays_select),
             (ReportSessionsRollup, _SESSIONS_COLUMNS, _sessions_select),
             (ReportBulletinsRollup, _BULLETINS_COLUMNS, _bulletins_select),
         ]
         for table, columns, build in targets:
-            facts = _facts(sqlite, wards, devices, seg_start, seg_end, offset_s, now, rules)
-            session.execute(insert(table).from_select(columns, build(facts)))
+            session.execute(insert(table).from_select(columns, build(FACTS)))
+        FACTS.drop(connection)
+    _sum_up(session, wards, first, last)
     markers = [
         {
             "ward_code": ward,
@@ -486,7 +665,9 @@ def invalidate_changed(session: Session, now: datetime, rules: RollupRules) -> N
             e.__table__.outerjoin(p, and_(p.device_id == e.device_id, p.item_id == e.item_id))
         )
         .where(e.id > state.evidence_watermark)
-        .group_by(p.ward_code, e.ward_code, ev_day)
+        # The day first: grouped by ward first, SQLite would walk a whole ward index
+        # to save a sort instead of reading only the new rows by id.
+        .group_by(ev_day, p.ward_code, e.ward_code)
     )
     for planned_ward, arrived_ward, day, seen in rows:
         note(planned_ward, day, seen)
@@ -498,7 +679,7 @@ def invalidate_changed(session: Session, now: datetime, rules: RollupRules) -> N
     plans = session.execute(
         select(p.ward_code, pl_day, func.max(p.first_planned_at))
         .where(p.id > state.planned_watermark)
-        .group_by(p.ward_code, pl_day)
+        .group_by(pl_day, p.ward_code)
     )
     for ward, day, seen in plans:
         note(ward, day, seen)

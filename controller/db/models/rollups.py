@@ -7,7 +7,9 @@ arrive after it was summed. Rows are keyed by the ward's *local* date, so a repo
 for a calendar period in the ward's zone reads whole days.
 
 Empty text (``""``) stands for a missing group, bulletin or category in the keys,
-because a NULL cannot be part of a primary key.
+because a NULL cannot be part of a primary key. On SQLite the tables are WITHOUT
+ROWID: rows are stored in key order, so a report's range of days is read in one
+sweep instead of one look-up per row.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ class ReportRollupDay(Base):
     """A ward's local day whose rollup rows are present, and under which rules."""
 
     __tablename__ = "report_rollup_days"
+    __table_args__ = ({"sqlite_with_rowid": False},)
 
     ward_code: Mapped[str] = mapped_column(String(16), primary_key=True)
     local_date: Mapped[date] = mapped_column(Date, primary_key=True)
@@ -49,7 +52,10 @@ class ReportPlaysRollup(Base):
     """Plays of one device on one local day, by source level and kind (media | relay)."""
 
     __tablename__ = "report_plays_rollup"
-    __table_args__ = (Index("ix_report_plays_device_date", "device_id", "local_date"),)
+    __table_args__ = (
+        Index("ix_report_plays_device_date", "device_id", "local_date"),
+        {"sqlite_with_rowid": False},
+    )
 
     ward_code: Mapped[str] = mapped_column(String(16), primary_key=True)
     local_date: Mapped[date] = mapped_column(Date, primary_key=True)
@@ -82,7 +88,10 @@ class ReportSessionsRollup(Base):
     """One session occurrence (session key) on one device: items planned and played."""
 
     __tablename__ = "report_sessions_rollup"
-    __table_args__ = (Index("ix_report_sessions_device_date", "device_id", "local_date"),)
+    __table_args__ = (
+        Index("ix_report_sessions_device_date", "device_id", "local_date"),
+        {"sqlite_with_rowid": False},
+    )
 
     ward_code: Mapped[str] = mapped_column(String(16), primary_key=True)
     local_date: Mapped[date] = mapped_column(Date, primary_key=True)
@@ -97,7 +106,10 @@ class ReportBulletinsRollup(Base):
     """Plays of one bulletin on one device on one local day (for categories and coverage)."""
 
     __tablename__ = "report_bulletins_rollup"
-    __table_args__ = (Index("ix_report_bulletins_device_date", "device_id", "local_date"),)
+    __table_args__ = (
+        Index("ix_report_bulletins_device_date", "device_id", "local_date"),
+        {"sqlite_with_rowid": False},
+    )
 
     ward_code: Mapped[str] = mapped_column(String(16), primary_key=True)
     local_date: Mapped[date] = mapped_column(Date, primary_key=True)
@@ -110,3 +122,91 @@ class ReportBulletinsRollup(Base):
     played: Mapped[int] = mapped_column(Integer)
     completed: Mapped[int] = mapped_column(Integer)
     missed: Mapped[int] = mapped_column(Integer)
+
+
+class ReportDeviceDay(Base):
+    """One device's day: its plays and sessions summed (device lists, availability)."""
+
+    __tablename__ = "report_device_days"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    ward_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    local_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    planned: Mapped[int] = mapped_column(Integer)
+    confirmed: Mapped[int] = mapped_column(Integer)
+    played: Mapped[int] = mapped_column(Integer)
+    missed: Mapped[int] = mapped_column(Integer)
+    pending: Mapped[int] = mapped_column(Integer)
+    on_time: Mapped[int] = mapped_column(Integer)
+    timed: Mapped[int] = mapped_column(Integer)
+    sessions_planned: Mapped[int] = mapped_column(Integer)
+    sessions_played: Mapped[int] = mapped_column(Integer)
+    last_start: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
+class ReportWardDay(Base):
+    """A ward's day by source level and kind: every device's plays summed.
+
+    ``max_relayed_s`` is the relay time of the device that relayed longest that day,
+    what a relay target is judged on.
+    """
+
+    __tablename__ = "report_ward_days"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    ward_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    local_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    source_level: Mapped[str] = mapped_column(String(16), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    planned: Mapped[int] = mapped_column(Integer)
+    withdrawn: Mapped[int] = mapped_column(Integer)
+    confirmed: Mapped[int] = mapped_column(Integer)
+    played: Mapped[int] = mapped_column(Integer)
+    missed: Mapped[int] = mapped_column(Integer)
+    pending: Mapped[int] = mapped_column(Integer)
+    on_time: Mapped[int] = mapped_column(Integer)
+    timed: Mapped[int] = mapped_column(Integer)
+    planned_s: Mapped[float] = mapped_column(Float)
+    played_s: Mapped[float] = mapped_column(Float)
+    relayed_s: Mapped[float] = mapped_column(Float)
+    completed: Mapped[int] = mapped_column(Integer)
+    partial: Mapped[int] = mapped_column(Integer)
+    preempted: Mapped[int] = mapped_column(Integer)
+    failed: Mapped[int] = mapped_column(Integer)
+    skipped: Mapped[int] = mapped_column(Integer)
+    unplanned: Mapped[int] = mapped_column(Integer)
+    unplanned_played: Mapped[int] = mapped_column(Integer)
+    max_relayed_s: Mapped[float] = mapped_column(Float)
+
+
+class ReportWardSessions(Base):
+    """A ward's day: sessions planned and played (on at least one device), and per device."""
+
+    __tablename__ = "report_ward_sessions"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    ward_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    local_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    planned: Mapped[int] = mapped_column(Integer)
+    played: Mapped[int] = mapped_column(Integer)
+    device_planned: Mapped[int] = mapped_column(Integer)
+    device_played: Mapped[int] = mapped_column(Integer)
+
+
+class ReportWardBulletin(Base):
+    """A bulletin's day in a ward: plays, and groups targeted and covered that day."""
+
+    __tablename__ = "report_ward_bulletins"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    ward_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    local_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    bulletin_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    category: Mapped[str] = mapped_column(String(64), primary_key=True)
+    planned: Mapped[int] = mapped_column(Integer)
+    played: Mapped[int] = mapped_column(Integer)
+    missed: Mapped[int] = mapped_column(Integer)
+    targeted_groups: Mapped[int] = mapped_column(Integer)
+    covered_groups: Mapped[int] = mapped_column(Integer)

@@ -33,6 +33,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "ward_code", "local_date", "device_id", "group_code", "bulletin_id", "category"
         ),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("report_bulletins_rollup", schema=None) as batch_op:
         batch_op.create_index(
@@ -69,6 +70,7 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "ward_code", "local_date", "device_id", "group_code", "source_level", "kind"
         ),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("report_plays_rollup", schema=None) as batch_op:
         batch_op.create_index(
@@ -84,6 +86,7 @@ def upgrade() -> None:
         sa.Column("tolerance_s", sa.Float(), nullable=False),
         sa.Column("deadline_s", sa.Float(), nullable=False),
         sa.PrimaryKeyConstraint("ward_code", "local_date"),
+        sqlite_with_rowid=False,
     )
     op.create_table(
         "report_rollup_state",
@@ -105,14 +108,94 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint(
             "ward_code", "local_date", "session_key", "device_id", "group_code"
         ),
+        sqlite_with_rowid=False,
     )
     with op.batch_alter_table("report_sessions_rollup", schema=None) as batch_op:
         batch_op.create_index(
             "ix_report_sessions_device_date", ["device_id", "local_date"], unique=False
         )
+    op.create_table(
+        "report_device_days",
+        sa.Column("ward_code", sa.String(length=16), nullable=False),
+        sa.Column("local_date", sa.Date(), nullable=False),
+        sa.Column("device_id", sa.String(length=64), nullable=False),
+        sa.Column("group_code", sa.String(length=64), nullable=False),
+        sa.Column("planned", sa.Integer(), nullable=False),
+        sa.Column("confirmed", sa.Integer(), nullable=False),
+        sa.Column("played", sa.Integer(), nullable=False),
+        sa.Column("missed", sa.Integer(), nullable=False),
+        sa.Column("pending", sa.Integer(), nullable=False),
+        sa.Column("on_time", sa.Integer(), nullable=False),
+        sa.Column("timed", sa.Integer(), nullable=False),
+        sa.Column("sessions_planned", sa.Integer(), nullable=False),
+        sa.Column("sessions_played", sa.Integer(), nullable=False),
+        sa.Column("last_start", sa.DateTime(timezone=True), nullable=True),
+        sa.PrimaryKeyConstraint("ward_code", "local_date", "device_id", "group_code"),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
+        "report_ward_days",
+        sa.Column("ward_code", sa.String(length=16), nullable=False),
+        sa.Column("local_date", sa.Date(), nullable=False),
+        sa.Column("source_level", sa.String(length=16), nullable=False),
+        sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column("planned", sa.Integer(), nullable=False),
+        sa.Column("withdrawn", sa.Integer(), nullable=False),
+        sa.Column("confirmed", sa.Integer(), nullable=False),
+        sa.Column("played", sa.Integer(), nullable=False),
+        sa.Column("missed", sa.Integer(), nullable=False),
+        sa.Column("pending", sa.Integer(), nullable=False),
+        sa.Column("on_time", sa.Integer(), nullable=False),
+        sa.Column("timed", sa.Integer(), nullable=False),
+        sa.Column("planned_s", sa.Float(), nullable=False),
+        sa.Column("played_s", sa.Float(), nullable=False),
+        sa.Column("relayed_s", sa.Float(), nullable=False),
+        sa.Column("completed", sa.Integer(), nullable=False),
+        sa.Column("partial", sa.Integer(), nullable=False),
+        sa.Column("preempted", sa.Integer(), nullable=False),
+        sa.Column("failed", sa.Integer(), nullable=False),
+        sa.Column("skipped", sa.Integer(), nullable=False),
+        sa.Column("unplanned", sa.Integer(), nullable=False),
+        sa.Column("unplanned_played", sa.Integer(), nullable=False),
+        sa.Column("max_relayed_s", sa.Float(), nullable=False),
+        sa.PrimaryKeyConstraint("ward_code", "local_date", "source_level", "kind"),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
+        "report_ward_sessions",
+        sa.Column("ward_code", sa.String(length=16), nullable=False),
+        sa.Column("local_date", sa.Date(), nullable=False),
+        sa.Column("planned", sa.Integer(), nullable=False),
+        sa.Column("played", sa.Integer(), nullable=False),
+        sa.Column("device_planned", sa.Integer(), nullable=False),
+        sa.Column("device_played", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("ward_code", "local_date"),
+        sqlite_with_rowid=False,
+    )
+    op.create_table(
+        "report_ward_bulletins",
+        sa.Column("ward_code", sa.String(length=16), nullable=False),
+        sa.Column("local_date", sa.Date(), nullable=False),
+        sa.Column("bulletin_id", sa.String(length=64), nullable=False),
+        sa.Column("category", sa.String(length=64), nullable=False),
+        sa.Column("planned", sa.Integer(), nullable=False),
+        sa.Column("played", sa.Integer(), nullable=False),
+        sa.Column("missed", sa.Integer(), nullable=False),
+        sa.Column("targeted_groups", sa.Integer(), nullable=False),
+        sa.Column("covered_groups", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("ward_code", "local_date", "bulletin_id", "category"),
+        sqlite_with_rowid=False,
+    )
 
 
 def downgrade() -> None:
+    for name in (
+        "report_ward_bulletins",
+        "report_ward_sessions",
+        "report_ward_days",
+        "report_device_days",
+    ):
+        op.drop_table(name)
     with op.batch_alter_table("report_sessions_rollup", schema=None) as batch_op:
         batch_op.drop_index("ix_report_sessions_device_date")
 

@@ -1,0 +1,248 @@
+"""Reading a scope's figures out of the rollups: a handful of GROUP BY queries.
+
+Each query sums per-device-day rows down to what the report shows (by ward and
+day, by device, by bulletin) inside the database, so even a province-month returns
+only thousands of rows to Python. Ward lists are chunked to stay far below driver
+parameter limits; every result is keyed by ward, so chunks simply concatenate.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from sqlalchemy import ColumnElement, Row, case, distinct, func, select
+from sqlalchemy.orm import Session
+
+from controller.db.models import Device, Ward
+from controller.db.models.rollups import (
+    ReportBulletinsRollup,
+    ReportDeviceDay,
+    ReportPlaysRollup,
+    ReportSessionsRollup,
+    ReportWardBulletin,
+    ReportWardDay,
+    ReportWardSessions,
+)
+from controller.reports.model import ScopeKind
+
+_CHUNK = 400
+
+PLAY_MEASURES = (
+    "planned", "withdrawn", "confirmed", "played", "missed", "pending", "on_time", "timed",
+    "planned_s", "played_s", "relayed_s", "completed", "partial", "preempted", "failed",
+    "skipped", "unplanned", "unplanned_played",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What a report covers: wards (one or many), and perhaps one group or one device."""
+
+    kind: ScopeKind
+    code: str
+    name: str
+    wards: tuple[Ward, ...]
+    group_code: str | None = None
+    device: Device | None = None
+
+    @property
+    def detailed(self) -> bool:
+        """Whether only some of a ward's devices count (a group or a device scope)."""
+        return self.group_code is not None or self.device is not None
+
+    @property
+    def single_ward(self) -> bool:
+        """Whether the scope lies within one ward (ward, group or device)."""
+        return self.kind in ("ward", "group", "device")
+
+
+RollupTable = (
+    type[ReportPlaysRollup]
+    | type[ReportSessionsRollup]
+    | type[ReportBulletinsRollup]
+    | type[ReportDeviceDay]
+)
+WardTable = type[ReportWardDay] | type[ReportWardSessions] | type[ReportWardBulletin]
+
+
+def where_scope(
+    table: RollupTable, scope: Scope, codes: Sequence[str], first: date, last: date
+) -> list[ColumnElement[bool]]:
+    """Conditions on a rollup table: these wards, these local dates, the scope's group or device."""
+    conditions = [
+        table.ward_code.in_(codes),
+        table.local_date >= first,
+        table.local_date <= last,
+    ]
+    if scope.group_code is not None:
+        conditions.append(table.group_code == scope.group_code)
+    if scope.device is not None:
+        conditions.append(table.device_id == scope.device.id)
+    return conditions
+
+
+def where_wards(
+    table: WardTable, codes: Sequence[str], first: date, last: date
+) -> list[ColumnElement[bool]]:
+    """Conditions on a ward-level table: these wards, these local dates."""
+    return [table.ward_code.in_(codes), table.local_date >= first, table.local_date <= last]
+
+
+def _ward_chunks(scope: Scope) -> Iterator[list[str]]:
+    codes = sorted(w.code for w in scope.wards)
+    for i in range(0, len(codes), _CHUNK):
+        yield codes[i : i + _CHUNK]
+
+
+def plays_by_day_and_source(
+    session: Session, scope: Scope, first: date, last: date
+) -> list[Row[Any]]:
+    """Per (ward, date, source level, kind): every play measure summed, and the longest relay.
+
+    ``max_relayed_s`` is the relay seconds of the device that relayed longest that day.
+    """
+    rows: list[Row[Any]] = []
+    if not scope.detailed:
+        w = ReportWardDay
+        columns = [getattr(w, name) for name in (*PLAY_MEASURES, "max_relayed_s")]
+        for codes in _ward_chunks(scope):
+            query = select(w.ward_code, w.local_date, w.source_level, w.kind, *columns).where(
+                *where_wards(w, codes, first, last)
+            )
+            rows.extend(session.execute(query))
+        return rows
+    t = ReportPlaysRollup
+    keys = [t.ward_code, t.local_date, t.source_level, t.kind]
+    sums = [func.sum(getattr(t, name)).label(name) for name in PLAY_MEASURES]
+    for codes in _ward_chunks(scope):
+        query = (
+            select(*keys, *sums, func.max(t.relayed_s).label("max_relayed_s"))
+            .where(*where_scope(t, scope, codes, first, last))
+            .group_by(*keys)
+        )
+        rows.extend(session.execute(query))
+    return rows
+
+
+def plays_by_device(session: Session, scope: Scope, first: date, last: date) -> list[Row[Any]]:
+    """Per (ward, device): the measures availability is made of, sessions, and the last play."""
+    t = ReportDeviceDay
+    names = (
+        "planned", "confirmed", "played", "missed", "pending", "on_time", "timed",
+        "sessions_planned", "sessions_played",
+    )  # fmt: skip
+    sums = [func.sum(getattr(t, name)).label(name) for name in names]
+    rows: list[Row[Any]] = []
+    for codes in _ward_chunks(scope):
+        query = (
+            select(
+                t.ward_code,
+                t.device_id,
+                func.max(t.group_code).label("group_code"),
+                *sums,
+                func.max(t.last_start).label("last_start"),
+            )
+            .where(*where_scope(t, scope, codes, first, last))
+            .group_by(t.ward_code, t.device_id)
+        )
+        rows.extend(session.execute(query))
+    return rows
+
+
+def sessions_by_day(session: Session, scope: Scope, first: date, last: date) -> list[Row[Any]]:
+    """Per (ward, date): sessions planned and played (on at least one device), and per device."""
+    rows: list[Row[Any]] = []
+    if not scope.detailed:
+        w = ReportWardSessions
+        for codes in _ward_chunks(scope):
+            query = select(
+                w.ward_code, w.local_date, w.planned, w.played, w.device_planned, w.device_played
+            ).where(*where_wards(w, codes, first, last))
+            rows.extend(session.execute(query))
+        return rows
+    t = ReportSessionsRollup
+    played_key = case((t.items_played > 0, t.session_key))
+    for codes in _ward_chunks(scope):
+        query = (
+            select(
+                t.ward_code,
+                t.local_date,
+                func.count(distinct(t.session_key)).label("planned"),
+                func.count(distinct(played_key)).label("played"),
+                func.count().label("device_planned"),
+                func.sum(case((t.items_played > 0, 1), else_=0)).label("device_played"),
+            )
+            .where(*where_scope(t, scope, codes, first, last))
+            .group_by(t.ward_code, t.local_date)
+        )
+        rows.extend(session.execute(query))
+    return rows
+
+
+def bulletins(session: Session, scope: Scope, first: date, last: date) -> list[Row[Any]]:
+    """Per (ward, bulletin, category): plays, and groups targeted against groups covered.
+
+    Within one ward the groups are counted exactly (distinct over the period). Over
+    many wards they come from the ward-day table: ``targeted`` and ``covered`` are
+    then group-days, a bulletin's airings summed, which is what the ward lines show.
+    """
+    rows: list[Row[Any]] = []
+    if not scope.single_ward:
+        w = ReportWardBulletin
+        keys = [w.ward_code, w.bulletin_id, w.category]
+        sums = [func.sum(getattr(w, name)).label(name) for name in ("planned", "played", "missed")]
+        for codes in _ward_chunks(scope):
+            ward_query = (
+                select(
+                    *keys,
+                    *sums,
+                    func.sum(w.targeted_groups).label("targeted"),
+                    func.sum(w.covered_groups).label("covered"),
+                )
+                .where(*where_wards(w, codes, first, last))
+                .group_by(*keys)
+            )
+            rows.extend(session.execute(ward_query))
+        return rows
+    t = ReportBulletinsRollup
+    targeted = case((t.planned > 0, t.group_code))
+    covered = case((t.completed > 0, t.group_code))
+    for codes in _ward_chunks(scope):
+        query = (
+            select(
+                t.ward_code,
+                t.bulletin_id,
+                t.category,
+                func.sum(t.planned).label("planned"),
+                func.sum(t.played).label("played"),
+                func.sum(t.missed).label("missed"),
+                func.count(distinct(targeted)).label("targeted"),
+                func.count(distinct(covered)).label("covered"),
+            )
+            .where(*where_scope(t, scope, codes, first, last))
+            .group_by(t.ward_code, t.bulletin_id, t.category)
+        )
+        rows.extend(session.execute(query))
+    return rows
+
+
+def uncovered_groups(
+    session: Session, scope: Scope, first: date, last: date
+) -> dict[tuple[str, str], list[str]]:
+    """(ward, bulletin) -> groups it targeted without a completed play (one-ward scopes)."""
+    t = ReportBulletinsRollup
+    found: dict[tuple[str, str], list[str]] = {}
+    for codes in _ward_chunks(scope):
+        query = (
+            select(t.ward_code, t.bulletin_id, t.group_code)
+            .where(*where_scope(t, scope, codes, first, last))
+            .group_by(t.ward_code, t.bulletin_id, t.group_code)
+            .having(func.sum(t.planned) > 0, func.sum(t.completed) == 0)
+            .order_by(t.ward_code, t.bulletin_id, t.group_code)
+        )
+        for ward, bulletin, group in session.execute(query):
+            found.setdefault((ward, bulletin), []).append(group)
+    return found
