@@ -1,0 +1,107 @@
+"""``wardcast report`` against a real controller over HTTP (the ward of test_reports_api)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+
+import pytest
+from typer.testing import CliRunner
+
+from controller.api.app import create_app
+from controller.api.routes import reports as reports_routes
+from controller.http_server import BackgroundServer
+from controller.messaging.broker import free_port
+from controller.report_cli import app as report_app
+from controller.runtime import ControllerRuntime
+from controller.settings import Settings
+from tests.integration.test_reports_api import NOW, PERIOD, seed
+from wardcast_protocol.clock import FakeClock
+from wardcast_protocol.fake_transport import FakeBroker
+
+pytestmark = pytest.mark.integration
+
+runner = CliRunner()
+
+
+@pytest.fixture(scope="module")
+def controller(tmp_path_factory) -> Iterator[str]:
+    port = free_port()
+    settings = Settings(
+        data_dir=tmp_path_factory.mktemp("c"), environment="test", http_port=port,
+        gtts_enabled=False,
+    )  # fmt: skip
+    runtime = ControllerRuntime(
+        settings,
+        clock=FakeClock(NOW),
+        transport=FakeBroker().link("controller"),
+        run_maintenance=False,
+        prepare_chime=False,
+    )
+    runtime.start()
+    seed(runtime)
+    app = create_app(runtime=runtime)
+    if not any(getattr(r, "path", "") == "/api/v1/reports" for r in app.routes):
+        app.include_router(reports_routes.router)  # until app.py mounts it
+    server = BackgroundServer(app, "127.0.0.1", port).start()
+    yield server.base_url
+    server.stop()
+    runtime.stop()
+
+
+def run(url: str, *args: str):
+    return runner.invoke(report_app, [*args, "--controller-url", url])
+
+
+def test_json_to_stdout(controller: str) -> None:
+    result = run(controller, "--ward", "00037", "--period", PERIOD)
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert (report["plays"]["missed"], report["scope"]["name"]) == (4, "Phúc Xá")
+
+
+def test_csv_and_pdf_to_files(controller: str, tmp_path) -> None:
+    csv_file, pdf_file = tmp_path / "bao-cao.csv", tmp_path / "bao-cao.pdf"
+    result = run(
+        controller, "--ward", "00037", "--group", "to-2", "--period", PERIOD,
+        "--format", "csv", "--output", str(csv_file),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert csv_file.read_bytes().startswith(b"\xef\xbb\xbf")
+    assert "Tổ 2" in csv_file.read_text(encoding="utf-8-sig")
+    pytest.importorskip("fpdf")
+    result = run(
+        controller, "--device", "d2", "--period", PERIOD, "--format", "pdf", "-o", str(pdf_file)
+    )
+    assert result.exit_code == 0, result.output
+    assert pdf_file.read_bytes().startswith(b"%PDF")
+    assert f"wrote {pdf_file}" in result.stderr
+
+
+def test_missed_as_csv(controller: str) -> None:
+    result = run(controller, "--ward", "00037", "--period", PERIOD, "--missed", "--format", "csv")
+    assert result.exit_code == 0, result.output
+    lines = result.stdout.lstrip("\ufeff").strip().splitlines()
+    assert len(lines) == 2 + 4  # title, header, four missed plays
+    assert all(",d2," in f",{line}" for line in lines[2:])
+
+
+@pytest.mark.parametrize(
+    ("args", "code", "says"),
+    [
+        (["--ward", "99999", "--period", PERIOD], 1, "no ward '99999'"),
+        (["--ward", "00037", "--period", "2026-11-20..2026-11-01"], 1, "ends before it starts"),
+        (["--ward", "00037", "--period", PERIOD, "--format", "pdf"], 2, "needs a file"),
+        (["--ward", "00037", "--period", PERIOD, "--format", "xls"], 2, "json, csv or pdf"),
+    ],
+)
+def test_refusals_exit_non_zero_with_the_reason(controller: str, args, code, says) -> None:
+    result = run(controller, *args)
+    assert result.exit_code == code, result.output
+    assert says in result.stderr
+
+
+def test_controller_down_is_exit_2() -> None:
+    result = run(f"http://127.0.0.1:{free_port()}", "--ward", "00037", "--period", PERIOD)
+    assert result.exit_code == 2
+    assert "cannot reach the controller" in result.stderr
