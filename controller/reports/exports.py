@@ -14,7 +14,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from controller.reports.labels import SCOPE_NAMES, both, vi
+from controller.reports.labels import LABELS, SCOPE_NAMES, both, en, vi
 from controller.reports.model import MissedList, Report
 
 BOM = "\ufeff"
@@ -60,7 +60,7 @@ def report_csv(report: Report) -> bytes:
 
     def section(title: str, header: Sequence[str], rows: Iterable[Sequence[Cell]]) -> None:
         writer.writerow([both(title)])
-        writer.writerow([both(h) for h in header])
+        writer.writerow([both(h) if h in LABELS else h for h in header])
         writer.writerows(rows)
         writer.writerow([])
 
@@ -128,7 +128,10 @@ def report_csv(report: Report) -> bytes:
             "plays_played",
             "plays_missed",
         ]
-        + [f"relay_minutes {vi(level)}" for level in levels],
+        + [
+            f"{vi('relay_minutes')} {vi(level)} ({en('relay_minutes')}, {en(level)})"
+            for level in levels
+        ],
         [
             (
                 d.date.isoformat(),
