@@ -13,6 +13,7 @@ import typer
 
 from controller.evidence_cli import app as evidence_app
 from controller.programmes.cli import app as schedules_app
+from controller.report_cli import app as report_app
 from edge_agent.cli import app as agent_app
 
 app = typer.Typer(
@@ -28,6 +29,7 @@ app.add_typer(
 app.add_typer(
     evidence_app, name="evidence", help="Evidence bundles: verify offline, fetch, archive."
 )
+app.add_typer(report_app, name="report", help="Reports for evaluators: planned against played.")
 
 
 @app.command()

@@ -17,6 +17,7 @@ from controller.api.routes import (
     evidence,
     places,
     programmes,
+    reports,
     system,
 )
 from controller.audio import media_router
@@ -59,6 +60,7 @@ def create_app(
         emergencies,
         evidence,
         bundles,
+        reports,
     ):
         app.include_router(module.router)
     app.include_router(media_router(rt.media))
