@@ -622,6 +622,31 @@ def refresh_recent(session: Session, now: datetime, rules: RollupRules, days: in
     return rebuilt
 
 
+def backfill(
+    session: Session, now: datetime, rules: RollupRules, chunk_days: int = 31
+) -> Iterable[int]:
+    """Sum every day that has planned plays, a month at a time; yields ward-days re-summed.
+
+    For a controller that already holds history (an upgrade, an import): run it once
+    from a job, committing between yields, so the first reports find the past summed
+    instead of summing it while an evaluator waits.
+    """
+    first, last = session.execute(
+        select(func.min(PlannedPlay.planned_start), func.max(PlannedPlay.planned_start))
+    ).one()
+    if first is None or last is None:
+        return
+    wards = list(session.scalars(select(Ward)))
+    for zone in sorted({w.timezone for w in wards}):
+        in_zone = [w for w in wards if w.timezone == zone]
+        day = first.astimezone(ZoneInfo(zone)).date()
+        end = last.astimezone(ZoneInfo(zone)).date()
+        while day <= end:
+            until = min(end, day + timedelta(days=chunk_days - 1))
+            yield ensure_rollups(session, in_zone, day, until, now, rules)
+            day = until + timedelta(days=1)
+
+
 def _state(session: Session, now: datetime) -> ReportRollupState:
     # FOR UPDATE: concurrent reports take turns at invalidating and re-summing
     # (PostgreSQL); SQLite has one writer at a time anyway.

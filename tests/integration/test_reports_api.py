@@ -344,3 +344,15 @@ def test_bad_requests_are_refused_clearly(site: Site, params, status, says) -> N
     response = site.client.get("/api/v1/reports", params=params)
     assert response.status_code == status, response.text
     assert says in response.json()["detail"]
+
+
+def test_backfill_sums_the_past_once(site: Site) -> None:
+    from controller.reports.rollups import RollupRules, backfill
+
+    with site.runtime.db.session() as session:
+        first = sum(backfill(session, NOW, RollupRules(), chunk_days=2))
+    with site.runtime.db.session() as session:
+        again = sum(backfill(session, NOW, RollupRules(), chunk_days=2))
+    assert (first, again) == (3, 0)  # the 18th to the 20th, once
+    report = get(site, ward="00037", period=PERIOD).json()
+    assert report["plays"]["missed"] == 4
