@@ -97,34 +97,87 @@ def _ward_chunks(scope: Scope) -> Iterator[list[str]]:
         yield codes[i : i + _CHUNK]
 
 
-def plays_by_day_and_source(
-    session: Session, scope: Scope, first: date, last: date
-) -> list[Row[Any]]:
-    """Per (ward, date, source level, kind): every play measure summed, and the longest relay.
+def plays_grouped(
+    session: Session,
+    scope: Scope,
+    first: date,
+    last: date,
+    keys: Sequence[str],
+    measures: Sequence[str] = PLAY_MEASURES,
+    *,
+    longest_relay: bool = False,
+) -> list[tuple[Any, ...]]:
+    """Play measures summed by ``keys`` (of ward_code, local_date, source_level, kind).
 
-    ``max_relayed_s`` is the relay seconds of the device that relayed longest that day.
+    With ``longest_relay``, only relays count and ``max_relayed_s`` is added: the relay
+    seconds of the device that relayed longest (per key). Whole wards read the
+    ward-day table; a group or a device reads the per-device one.
     """
+    table: type[ReportWardDay] | type[ReportPlaysRollup]
+    table = ReportPlaysRollup if scope.detailed else ReportWardDay
+    key_columns = [getattr(table, k) for k in keys]
+    columns: list[Any] = [func.sum(getattr(table, m)) for m in measures]
+    if longest_relay:
+        longest = table.relayed_s if scope.detailed else ReportWardDay.max_relayed_s
+        columns.append(func.max(longest))
+    merged: dict[tuple[Any, ...], list[Any]] = {}
+    for codes in _ward_chunks(scope):
+        if scope.detailed:
+            conditions = where_scope(ReportPlaysRollup, scope, codes, first, last)
+        else:
+            conditions = where_wards(ReportWardDay, codes, first, last)
+        if longest_relay:
+            conditions.append(table.kind == "relay")
+        query = select(*key_columns, *columns).where(*conditions).group_by(*key_columns)
+        for row in session.execute(query):
+            key, values = tuple(row[: len(keys)]), list(row[len(keys) :])
+            if key not in merged:
+                merged[key] = values
+                continue
+            # Only when a scope spans more ward chunks than one: add sums, keep maxima.
+            old = merged[key]
+            for i, value in enumerate(values):
+                last_is_max = longest_relay and i == len(values) - 1
+                old[i] = (
+                    max(old[i] or 0, value or 0) if last_is_max else (old[i] or 0) + (value or 0)
+                )
+    return [(*key, *values) for key, values in merged.items()]
+
+
+def categories(session: Session, scope: Scope, first: date, last: date) -> list[Row[Any]]:
+    """Per category, over many wards: distinct bulletins and their plays."""
+    w = ReportWardBulletin
     rows: list[Row[Any]] = []
-    if not scope.detailed:
-        w = ReportWardDay
-        columns = [getattr(w, name) for name in (*PLAY_MEASURES, "max_relayed_s")]
-        for codes in _ward_chunks(scope):
-            query = select(w.ward_code, w.local_date, w.source_level, w.kind, *columns).where(
-                *where_wards(w, codes, first, last)
-            )
-            rows.extend(session.execute(query))
-        return rows
-    t = ReportPlaysRollup
-    keys = [t.ward_code, t.local_date, t.source_level, t.kind]
-    sums = [func.sum(getattr(t, name)).label(name) for name in PLAY_MEASURES]
     for codes in _ward_chunks(scope):
         query = (
-            select(*keys, *sums, func.max(t.relayed_s).label("max_relayed_s"))
-            .where(*where_scope(t, scope, codes, first, last))
-            .group_by(*keys)
+            select(
+                w.category,
+                func.count(distinct(w.bulletin_id)).label("bulletins"),
+                func.sum(w.planned).label("planned"),
+                func.sum(w.played).label("played"),
+                func.sum(w.missed).label("missed"),
+            )
+            .where(*where_wards(w, codes, first, last))
+            .group_by(w.category)
         )
         rows.extend(session.execute(query))
     return rows
+
+
+def coverage_by_ward(
+    session: Session, scope: Scope, first: date, last: date
+) -> dict[str, tuple[int, int]]:
+    """Ward -> (group-days covered, group-days targeted) by its bulletins."""
+    w = ReportWardBulletin
+    found: dict[str, tuple[int, int]] = {}
+    for codes in _ward_chunks(scope):
+        query = (
+            select(w.ward_code, func.sum(w.covered_groups), func.sum(w.targeted_groups))
+            .where(*where_wards(w, codes, first, last))
+            .group_by(w.ward_code)
+        )
+        found.update({ward: (int(c or 0), int(t or 0)) for ward, c, t in session.execute(query)})
+    return found
 
 
 def plays_by_device(session: Session, scope: Scope, first: date, last: date) -> list[Row[Any]]:
@@ -183,30 +236,12 @@ def sessions_by_day(session: Session, scope: Scope, first: date, last: date) -> 
 
 
 def bulletins(session: Session, scope: Scope, first: date, last: date) -> list[Row[Any]]:
-    """Per (ward, bulletin, category): plays, and groups targeted against groups covered.
+    """Per (ward, bulletin, category) in one ward: plays, groups targeted and covered.
 
-    Within one ward the groups are counted exactly (distinct over the period). Over
-    many wards they come from the ward-day table: ``targeted`` and ``covered`` are
-    then group-days, a bulletin's airings summed, which is what the ward lines show.
+    Groups are counted exactly (distinct over the period). Over many wards see
+    :func:`categories` and :func:`coverage_by_ward` instead.
     """
     rows: list[Row[Any]] = []
-    if not scope.single_ward:
-        w = ReportWardBulletin
-        keys = [w.ward_code, w.bulletin_id, w.category]
-        sums = [func.sum(getattr(w, name)).label(name) for name in ("planned", "played", "missed")]
-        for codes in _ward_chunks(scope):
-            ward_query = (
-                select(
-                    *keys,
-                    *sums,
-                    func.sum(w.targeted_groups).label("targeted"),
-                    func.sum(w.covered_groups).label("covered"),
-                )
-                .where(*where_wards(w, codes, first, last))
-                .group_by(*keys)
-            )
-            rows.extend(session.execute(ward_query))
-        return rows
     t = ReportBulletinsRollup
     targeted = case((t.planned > 0, t.group_code))
     covered = case((t.completed > 0, t.group_code))

@@ -63,6 +63,7 @@ from sqlalchemy import (
     union,
     union_all,
 )
+from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 from sqlalchemy.sql.selectable import Subquery
 
@@ -545,7 +546,7 @@ def rebuild(
 
 
 def _is_stale(
-    marker: ReportRollupDay | None, zone: str, day: date, now: datetime, rules: RollupRules
+    marker: Row[Any] | None, zone: str, day: date, now: datetime, rules: RollupRules
 ) -> bool:
     if marker is None:
         return True
@@ -555,10 +556,11 @@ def _is_stale(
         or marker.deadline_s != rules.deadline_s
     ):
         return True
+    computed: datetime = marker.computed_at
     day_end = day_start_utc(day + timedelta(days=1), zone)
-    if marker.computed_at >= day_end + timedelta(seconds=rules.seal_after_s):
+    if computed >= day_end + timedelta(seconds=rules.seal_after_s):
         return False  # summed after the day could change: final
-    return marker.computed_at < now - timedelta(seconds=rules.freshness_s)
+    return computed < now - timedelta(seconds=rules.freshness_s)
 
 
 def _runs(days: Iterable[date]) -> list[tuple[date, date]]:
@@ -588,14 +590,14 @@ def ensure_rollups(
     """Make the rollups of ``wards`` for local dates ``first``..``last`` current; days re-summed."""
     invalidate_changed(session, now, rules)
     by_code = {w.code: w for w in wards}
-    markers: dict[tuple[str, date], ReportRollupDay] = {}
+    markers: dict[tuple[str, date], Row[Any]] = {}
+    m = ReportRollupDay
     for codes in _chunks(sorted(by_code)):
-        query = select(ReportRollupDay).where(
-            ReportRollupDay.ward_code.in_(codes),
-            ReportRollupDay.local_date >= first,
-            ReportRollupDay.local_date <= last,
-        )
-        markers.update({(m.ward_code, m.local_date): m for m in session.scalars(query)})
+        # Plain rows, not ORM objects: a province-year has tens of thousands.
+        query = select(
+            m.ward_code, m.local_date, m.computed_at, m.timezone, m.tolerance_s, m.deadline_s
+        ).where(m.ward_code.in_(codes), m.local_date >= first, m.local_date <= last)
+        markers.update({(row.ward_code, row.local_date): row for row in session.execute(query)})
     batches: dict[tuple[str, date, date], list[str]] = defaultdict(list)
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     for code, ward in by_code.items():

@@ -8,9 +8,10 @@ group, device, district or province that does not exist and :class:`InvalidInput
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import Row, func, select
@@ -137,8 +138,18 @@ def build_report(
     return _Assembler(session, scope, period, now, rules).report()
 
 
+_MEASURE = {name: i for i, name in enumerate(PLAY_MEASURES)}
+_DAY_MEASURES = ("planned", "played", "missed")
+_WARD_MEASURES = ("planned", "played", "missed", "pending", "confirmed", "on_time", "timed")
+
+
 class _Assembler:
-    """Turns the rollup query results into the report's parts."""
+    """Turns the rollup query results into the report's parts.
+
+    The sums are done by the database (a handful of GROUP BY queries); Python only
+    arranges their few hundred rows, so a province-year costs little more than a
+    ward-month.
+    """
 
     def __init__(
         self, session: Session, scope: Scope, period: Period, now: datetime, rules: RollupRules
@@ -149,9 +160,29 @@ class _Assembler:
         self.now = now
         self.rules = rules
         first, last = period.first, period.last
-        self.plays_rows = queries.plays_by_day_and_source(session, scope, first, last)
+        grouped = partial(queries.plays_grouped, session, scope, first, last)
+        self.by_source = grouped(("source_level", "kind"))
+        self.by_date = {row[0]: row[1:] for row in grouped(("local_date",), _DAY_MEASURES)}
+        self.by_ward = (
+            {row[0]: row[1:] for row in grouped(("ward_code",), _WARD_MEASURES)}
+            if not scope.single_ward
+            else {}
+        )
+        # (ward, date) -> source level -> minutes relayed by that ward's longest relayer.
+        self.relay: dict[tuple[str, date], dict[str, float]] = defaultdict(dict)
+        for ward, day, level, longest in grouped(
+            ("ward_code", "local_date", "source_level"), (), longest_relay=True
+        ):
+            self.relay[(ward, day)][level] = round(float(longest or 0) / 60, 1)
         self.session_rows = queries.sessions_by_day(session, scope, first, last)
-        self.bulletin_rows = queries.bulletins(session, scope, first, last)
+        self.bulletin_rows = (
+            queries.bulletins(session, scope, first, last) if scope.single_ward else []
+        )
+        totals = [0.0] * len(PLAY_MEASURES)
+        for row in self.by_source:
+            for i, value in enumerate(row[2:]):
+                totals[i] += float(value or 0)
+        self.totals = {name: totals[i] for name, i in _MEASURE.items()}
         self.notes: list[str] = []
 
     def report(self) -> Report:
@@ -191,22 +222,19 @@ class _Assembler:
             ),
             plays=plays,
             sessions=self._sessions(),
-            outcomes=OutcomesOut(**{n: self._sum(n) for n in OUTCOMES}),
+            outcomes=OutcomesOut(**{n: int(self.totals[n]) for n in OUTCOMES}),
             sources=self._sources(),
             categories=self._categories(),
             coverage=self._coverage(),
             devices=self._devices(),
             days=self._days(),
             compliance=compliance,
-            wards=self._wards(by_ward_targets) if scope.kind in ("district", "province") else [],
+            wards=self._wards(by_ward_targets) if not scope.single_ward else [],
             notes=self._notes(plays),
         )
 
-    def _sum(self, name: str, rows: Iterable[Row[Any]] | None = None) -> int:
-        return int(sum(getattr(r, name) or 0 for r in (self.plays_rows if rows is None else rows)))
-
     def _plays(self) -> PlaysOut:
-        s = {name: self._sum(name) for name in PLAY_MEASURES if not name.endswith("_s")}
+        s = {name: int(value) for name, value in self.totals.items() if not name.endswith("_s")}
         due = s["planned"] - s["pending"]
         return PlaysOut(
             planned=s["planned"],
@@ -237,30 +265,44 @@ class _Assembler:
         )
 
     def _sources(self) -> list[SourceOut]:
-        by_level: dict[str, list[Row[Any]]] = defaultdict(list)
-        for row in self.plays_rows:
-            by_level[row.source_level].append(row)
-        order = [*SOURCE_ORDER, *sorted(set(by_level) - set(SOURCE_ORDER))]
+        # (level, kind) -> measures
+        sums = {(row[0], row[1]): row[2:] for row in self.by_source}
+        levels = {level for level, _ in sums}
+        order = [*SOURCE_ORDER, *sorted(levels - set(SOURCE_ORDER))]
 
-        def hours(rows: list[Row[Any]], kind: str, name: str) -> float:
-            return round(
-                sum(float(getattr(r, name) or 0) for r in rows if r.kind == kind) / 3600, 2
-            )
+        def value(level: str, kind: str, name: str) -> float:
+            found = sums.get((level, kind))
+            return float(found[_MEASURE[name]] or 0) if found else 0.0
+
+        def count(level: str, name: str) -> int:
+            return int(value(level, "media", name) + value(level, "relay", name))
 
         return [
             SourceOut(
                 source_level=level,
-                planned_relay_h=hours(by_level[level], "relay", "planned_s"),
-                relayed_h=hours(by_level[level], "relay", "relayed_s"),
-                planned_content_h=hours(by_level[level], "media", "planned_s"),
-                played_content_h=hours(by_level[level], "media", "played_s"),
-                plays_planned=self._sum("planned", by_level[level]),
-                plays_played=self._sum("played", by_level[level]),
+                planned_relay_h=round(value(level, "relay", "planned_s") / 3600, 2),
+                relayed_h=round(value(level, "relay", "relayed_s") / 3600, 2),
+                planned_content_h=round(value(level, "media", "planned_s") / 3600, 2),
+                played_content_h=round(value(level, "media", "played_s") / 3600, 2),
+                plays_planned=count(level, "planned"),
+                plays_played=count(level, "played"),
             )
             for level in order
         ]
 
     def _categories(self) -> list[CategoryOut]:
+        if not self.scope.single_ward:
+            rows = queries.categories(self.session, self.scope, self.period.first, self.period.last)
+            return [
+                CategoryOut(
+                    category=row.category or "general",
+                    bulletins=int(row.bulletins),
+                    plays_planned=int(row.planned or 0),
+                    plays_played=int(row.played or 0),
+                    plays_missed=int(row.missed or 0),
+                )
+                for row in sorted(rows, key=lambda r: str(r.category))
+            ]
         bulletins: dict[str, set[str]] = defaultdict(set)
         sums: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
         for row in self.bulletin_rows:
@@ -314,14 +356,13 @@ class _Assembler:
             planned = int(row.planned) if row else 0
             pending = int(row.pending) if row else 0
             confirmed = int(row.confirmed) if row else 0
+            group = (row.group_code or None) if row else None
             out.append(
                 DeviceOut(
                     device_id=device_id,
                     name=(device.name if device else "") or device_id,
                     ward_code=row.ward_code if row else (device.ward_code if device else None),
-                    group_code=(row.group_code or None)
-                    if row
-                    else (device.group_code if device else None),
+                    group_code=group or (device.group_code if device else None),
                     planned=planned,
                     confirmed=confirmed,
                     played=int(row.played) if row else 0,
@@ -338,38 +379,25 @@ class _Assembler:
             )
         return out
 
-    def _relay_minutes(self) -> dict[tuple[str, date], dict[str, float]]:
-        """(ward, date) -> source level -> minutes relayed by that ward's longest relayer."""
-        minutes: dict[tuple[str, date], dict[str, float]] = defaultdict(dict)
-        for row in self.plays_rows:
-            if row.kind == "relay":
-                minutes[(row.ward_code, row.local_date)][row.source_level] = round(
-                    float(row.max_relayed_s or 0) / 60, 1
-                )
-        return minutes
-
     def _days(self) -> list[DayOut]:
-        plays: dict[date, list[int]] = defaultdict(lambda: [0, 0, 0])
-        for row in self.plays_rows:
-            for i, name in enumerate(("planned", "played", "missed")):
-                plays[row.local_date][i] += int(getattr(row, name) or 0)
         sessions: dict[date, list[int]] = defaultdict(lambda: [0, 0])
         for srow in self.session_rows:
             sessions[srow.local_date][0] += int(srow.planned)
             sessions[srow.local_date][1] += int(srow.played)
         relay: dict[date, dict[str, float]] = defaultdict(lambda: defaultdict(float))
-        for (_, day), levels in self._relay_minutes().items():
+        for (_, day), levels in self.relay.items():
             for level, value in levels.items():
                 relay[day][level] += value
         wards = max(1, len(self.scope.wards))
+        zero = (0, 0, 0)
         return [
             DayOut(
                 date=day,
                 sessions_planned=sessions[day][0],
                 sessions_played=sessions[day][1],
-                plays_planned=plays[day][0],
-                plays_played=plays[day][1],
-                plays_missed=plays[day][2],
+                plays_planned=int(self.by_date.get(day, zero)[0] or 0),
+                plays_played=int(self.by_date.get(day, zero)[1] or 0),
+                plays_missed=int(self.by_date.get(day, zero)[2] or 0),
                 relay_minutes={k: round(v / wards, 1) for k, v in sorted(relay[day].items())},
             )
             for day in self.period.dates()
@@ -379,14 +407,13 @@ class _Assembler:
         played: dict[tuple[str, date], int] = {
             (r.ward_code, r.local_date): int(r.played) for r in self.session_rows
         }
-        relay = self._relay_minutes()
         programmes = _programmes(self.session, [w.code for w in self.scope.wards])
         results: list[TargetOut] = []
         by_ward: dict[str, list[TargetOut]] = {}
         for ward in self.scope.wards:
             doc = programmes.get(ward.code)
             if doc is None:
-                if len(self.scope.wards) == 1:
+                if self.scope.single_ward:
                     self.notes.append(
                         f"Phường/xã {ward.code} chưa có chương trình nên chưa có chỉ tiêu / "
                         f"ward {ward.code} has no programme, so no targets to judge"
@@ -400,7 +427,7 @@ class _Assembler:
             figures = {
                 d: DayFigures(
                     sessions_played=played.get((ward.code, d), 0),
-                    relay_minutes=relay.get((ward.code, d), {}),
+                    relay_minutes=self.relay.get((ward.code, d), {}),
                 )
                 for d in judged
             }
@@ -410,22 +437,20 @@ class _Assembler:
         return results, by_ward
 
     def _wards(self, targets: dict[str, list[TargetOut]]) -> list[WardOut]:
-        plays: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
-        for row in self.plays_rows:
-            for name in ("planned", "played", "missed", "pending", "confirmed", "on_time", "timed"):
-                plays[row.ward_code][name] += int(getattr(row, name) or 0)
         sessions: dict[str, list[int]] = defaultdict(lambda: [0, 0])
         for srow in self.session_rows:
             sessions[srow.ward_code][0] += int(srow.planned)
             sessions[srow.ward_code][1] += int(srow.played)
         devices = _device_counts(self.session, [w.code for w in self.scope.wards])
-        coverage: dict[str, list[int]] = defaultdict(lambda: [0, 0])
-        for brow in self.bulletin_rows:
-            coverage[brow.ward_code][0] += int(brow.covered or 0)
-            coverage[brow.ward_code][1] += int(brow.targeted or 0)
+        coverage = queries.coverage_by_ward(
+            self.session, self.scope, self.period.first, self.period.last
+        )
         out = []
         for ward in sorted(self.scope.wards, key=lambda w: w.code):
-            p, verdicts = plays[ward.code], targets.get(ward.code, [])
+            values = self.by_ward.get(ward.code, (0,) * len(_WARD_MEASURES))
+            p = {name: int(values[i] or 0) for i, name in enumerate(_WARD_MEASURES)}
+            verdicts = targets.get(ward.code, [])
+            covered, targeted = coverage.get(ward.code, (0, 0))
             out.append(
                 WardOut(
                     ward_code=ward.code,
@@ -438,7 +463,7 @@ class _Assembler:
                     plays_missed=p["missed"],
                     availability=rate(p["confirmed"], p["planned"] - p["pending"]),
                     on_time_rate=rate(p["on_time"], p["timed"]),
-                    coverage_share=rate(*coverage[ward.code]),
+                    coverage_share=rate(covered, targeted),
                     targets_passed=sum(1 for v in verdicts if v.passed is True),
                     targets_failed=sum(1 for v in verdicts if v.passed is False),
                     targets_unjudged=sum(1 for v in verdicts if v.passed is None),
@@ -493,16 +518,21 @@ def _programmes(session: Session, ward_codes: Sequence[str]) -> dict[str, Progra
     return docs
 
 
-def _devices_in(session: Session, scope: Scope) -> list[Device]:
+def _devices_in(session: Session, scope: Scope) -> list[Row[Any]]:
+    """The scope's devices as they stand now (plain rows: thousands in a province)."""
+    columns = (
+        Device.id, Device.name, Device.ward_code, Device.group_code, Device.last_seen_at,
+        Device.online,
+    )  # fmt: skip
     if scope.device is not None:
-        return [scope.device]
-    found: list[Device] = []
+        return list(session.execute(select(*columns).where(Device.id == scope.device.id)))
+    found: list[Row[Any]] = []
     codes = sorted(w.code for w in scope.wards)
     for i in range(0, len(codes), 400):
-        query = select(Device).where(Device.ward_code.in_(codes[i : i + 400]))
+        query = select(*columns).where(Device.ward_code.in_(codes[i : i + 400]))
         if scope.group_code is not None:
             query = query.where(Device.group_code == scope.group_code)
-        found.extend(session.scalars(query))
+        found.extend(session.execute(query))
     return found
 
 
