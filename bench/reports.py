@@ -35,7 +35,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import delete, func, insert, select
 
 from bench.common import peak_rss_mib
 from controller.db.local_postgres import LocalPostgres
@@ -51,10 +51,16 @@ from controller.db.models import (
     ResidentialGroup,
     Ward,
 )
-from controller.db.models.rollups import ReportPlaysRollup
+from controller.db.models.rollups import ReportPlaysRollup, ReportRollupDay, ReportRollupState
 from controller.db.session import Database
 from controller.programmes.schema import ProgrammeDoc
-from controller.reports.rollups import RollupRules, refresh_recent
+from controller.reports.rollups import (
+    DEVICE_LEVEL,
+    WARD_LEVEL,
+    RollupRules,
+    ensure_rollups,
+    refresh_recent,
+)
 from controller.reports.service import ReportRequest, build_report
 
 YEAR = 2025
@@ -303,11 +309,11 @@ def device_rows(
         for code, start_s, template, weekdays_session in SESSIONS:
             if weekend and (weekdays_session or place.weekdays_only):
                 continue
-            key = f"{place.ward_code}:{code}:{day.isoformat()}"
+            occurrence = f"{place.ward_code}:{code}:{day.isoformat()}"
             for item in template:
                 if weekend and item.slot == 2:
                     continue  # no provincial bulletin at weekends
-                items.append((key, midnight + start_s + item.offset_s, item, code))
+                items.append((occurrence, midnight + start_s + item.offset_s, item, code))
         if rng.random() < 0.4:
             items.append(
                 (None, midnight + 9 * 3600 + 7, Item(0, 45.0, "media", "commune", "", 6), "manual")
@@ -575,21 +581,39 @@ def _late_evidence(db: Database, ward: str, day: date, received: datetime) -> No
         )  # fmt: skip
 
 
+def _forget_rollups(db: Database) -> None:
+    """Empty the rollups of a reused database, so 'cold' means cold again."""
+    with db.session() as session:
+        for table in (*DEVICE_LEVEL, *WARD_LEVEL, ReportRollupDay, ReportRollupState):
+            session.execute(delete(table))
+
+
 def run_on(
-    name: str, url: str, spec: Spec, loader: Callable[[Database, list[Place], int], tuple[int, int]]
+    name: str,
+    url: str,
+    spec: Spec,
+    loader: Callable[[Database, list[Place], int], tuple[int, int]] | None,
 ) -> dict[str, float]:
-    """Generate, load and time the reports on one database; the figures by name."""
+    """Generate (unless ``loader`` is None: reuse), load and time the reports; the figures."""
     db = Database(url)
     db.migrate()
     figures: dict[str, float] = {}
     t0 = time.perf_counter()
-    devices = _reference_data(db, spec)
-    planned, evidence = loader(db, devices, spec.seed)
-    figures["generate_s"] = time.perf_counter() - t0
-    print(
-        f"[{name}] generated {planned:,} planned plays, {evidence:,} evidence rows, "
-        f"{len(devices):,} devices in {spec.wards} wards: {figures['generate_s']:.1f} s"
-    )
+    if loader is None:
+        _forget_rollups(db)
+        _, devices = places(spec)
+        with db.session() as session:
+            planned = session.scalar(select(func.count()).select_from(PlannedPlay)) or 0
+            evidence = session.scalar(select(func.count()).select_from(PlaybackEvidence)) or 0
+        print(f"[{name}] reusing {planned:,} planned plays, {evidence:,} evidence rows")
+    else:
+        devices = _reference_data(db, spec)
+        planned, evidence = loader(db, devices, spec.seed)
+        figures["generate_s"] = time.perf_counter() - t0
+        print(
+            f"[{name}] generated {planned:,} planned plays, {evidence:,} evidence rows, "
+            f"{len(devices):,} devices in {spec.wards} wards: {figures['generate_s']:.1f} s"
+        )
     ward = devices[0].ward_code
     now = datetime.now(UTC)
     ward_year = ReportRequest(f"year:{YEAR}", ward=ward)
@@ -630,10 +654,7 @@ def run_on(
 
 def _build_all(db: Database, now: datetime) -> None:
     with db.session() as session:
-        session.execute(text("SELECT 1"))
         wards = list(session.scalars(select(Ward)))
-        from controller.reports.rollups import ensure_rollups
-
         ensure_rollups(session, wards, date(YEAR, 1, 1), date(YEAR, 12, 31), now, RollupRules())
 
 
@@ -643,6 +664,11 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=10_000_000, help="Evidence rows wanted.")
     parser.add_argument("--db", choices=("sqlite", "postgresql", "both"), default="both")
     parser.add_argument("--workdir", type=Path, default=None, help="Where the SQLite file goes.")
+    parser.add_argument(
+        "--reuse",
+        action="store_true",
+        help="SQLite: time again on the bench.db already in --workdir (same --rows).",
+    )
     args = parser.parse_args()
     spec = spec_for(args.rows)
     print(
@@ -653,8 +679,10 @@ def main() -> None:
     try:
         if args.db in ("sqlite", "both"):
             path = workdir / "bench.db"
-            path.unlink(missing_ok=True)
-            run_on("sqlite", f"sqlite:///{path}", spec, load_sqlite)
+            reuse = args.reuse and path.exists()
+            if not reuse:
+                path.unlink(missing_ok=True)
+            run_on("sqlite", f"sqlite:///{path}", spec, None if reuse else load_sqlite)
         if args.db in ("postgresql", "both"):
             with LocalPostgres() as cluster:
                 url = cluster.create_database("wardcast_bench")
