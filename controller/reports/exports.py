@@ -259,6 +259,7 @@ def report_csv(report: Report) -> bytes:
                 "plays_missed",
                 "availability",
                 "on_time_rate",
+                "share",
                 "targets_passed",
                 "targets_failed",
             ],
@@ -274,6 +275,7 @@ def report_csv(report: Report) -> bytes:
                     w.plays_missed,
                     percent(w.availability),
                     percent(w.on_time_rate),
+                    percent(w.coverage_share),
                     w.targets_passed,
                     w.targets_failed,
                 )

@@ -27,6 +27,7 @@ FONT_DIRS = (
 FONT = "DejaVu"
 MAX_DEVICE_ROWS = 120  # a province has thousands: the least available are listed
 MAX_COVERAGE_ROWS = 40
+MAX_FAILED_TARGETS = 60
 GREY = (160, 160, 160)
 BLUE = (31, 119, 180)
 GREEN = (30, 130, 60)
@@ -249,8 +250,15 @@ def _compliance(pdf: FPDF, report: Report) -> None:
     if not report.compliance:
         pdf.multi_cell(0, 5, "—", new_x="LMARGIN", new_y="NEXT")
         return
+    targets = report.compliance
+    if report.scope.wards > 1:
+        _compliance_summary(pdf, report)
+        # Every ward's every target would run to pages: those that failed are listed.
+        targets = [t for t in targets if t.passed is False][:MAX_FAILED_TARGETS]
+        if not targets:
+            return
     rows, colours = [], []
-    for t in report.compliance:
+    for t in targets:
         source = f" · {vi(t.source_level)}" if t.source_level else ""
         failing = f"\n{vi('failing')}: " + "; ".join(t.failing[:10]) if t.failing else ""
         rows.append(
@@ -270,6 +278,20 @@ def _compliance(pdf: FPDF, report: Report) -> None:
         (14, 50, 14, 70, 20),
         colours=colours,
     )
+
+
+def _compliance_summary(pdf: FPDF, report: Report) -> None:
+    """Per target code: how many wards passed, failed, or could not be judged yet."""
+    counts: dict[tuple[str, str], list[int]] = {}
+    for t in report.compliance:
+        tally = counts.setdefault((t.code, t.description), [0, 0, 0])
+        tally[0 if t.passed else (1 if t.passed is False else 2)] += 1
+    rows = [
+        (f"{description}\n({code})", str(p), str(f), str(u))
+        for (code, description), (p, f, u) in sorted(counts.items())
+    ]
+    _table(pdf, ["target", "passed", "failed_target", "unjudged"], rows, (88, 20, 20, 20))
+    pdf.ln(2)
 
 
 def _sources(pdf: FPDF, report: Report) -> None:
@@ -359,6 +381,7 @@ def _wards(pdf: FPDF, report: Report) -> None:
             f"{w.plays_played}/{w.plays_planned}",
             str(w.plays_missed),
             f"{percent(w.availability)} %",
+            f"{percent(w.coverage_share)} %",
             f"{w.targets_passed}/{w.targets_passed + w.targets_failed + w.targets_unjudged}",
         )
         for w in report.wards
@@ -370,9 +393,10 @@ def _wards(pdf: FPDF, report: Report) -> None:
         "plays_played",
         "plays_missed",
         "availability",
+        "share",
         "targets_passed",
     ]
-    _table(pdf, header, rows, (45, 14, 22, 24, 18, 18, 18))
+    _table(pdf, header, rows, (40, 13, 20, 24, 16, 17, 15, 17))
 
 
 def _devices(pdf: FPDF, report: Report) -> None:

@@ -318,6 +318,9 @@ def test_csv_and_pdf_downloads(site: Site) -> None:
     pdf = get(site, ward="00037", period="week:2026-W47", format="pdf")
     assert pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
+    province_csv = get(site, province="01", period=PERIOD, format="csv").content
+    assert "Theo phường/xã (By ward)" in province_csv.decode("utf-8-sig")
+    assert get(site, province="01", period=PERIOD, format="pdf").content.startswith(b"%PDF")
 
 
 def test_a_period_not_over_is_pending_and_unjudged(site: Site) -> None:
