@@ -60,6 +60,7 @@ from sqlalchemy import (
     null,
     or_,
     select,
+    text,
     union,
     union_all,
 )
@@ -86,6 +87,7 @@ from controller.reports.sqlfn import is_sqlite, local_date_at, seconds_between, 
 PLAYED_OUTCOMES = ("completed", "partial")
 OUTCOMES = ("completed", "partial", "preempted", "failed", "skipped")
 EVIDENCE_WINDOW = timedelta(days=1)
+PG_WORK_MEM = "128MB"
 _IN_CHUNK = 400  # ward codes per IN list: far below every driver's parameter limit
 
 
@@ -503,6 +505,10 @@ def rebuild(
 ) -> None:
     """Re-sum local dates ``first``..``last`` of ``wards`` (all in ``zone``) from the raw tables."""
     sqlite = is_sqlite(session)
+    if not sqlite:
+        # PostgreSQL's default 4 MB per hash spills a province-month's joins to disk:
+        # 105 s instead of 16 s at 10M rows. LOCAL: for this transaction only.
+        session.execute(text(f"SET LOCAL work_mem = '{PG_WORK_MEM}'"))
     start = day_start_utc(first, zone)
     end = day_start_utc(last + timedelta(days=1), zone)
     for table in (*DEVICE_LEVEL, *WARD_LEVEL, ReportRollupDay):
