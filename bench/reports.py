@@ -667,7 +667,13 @@ def main() -> None:
     parser.add_argument(
         "--reuse",
         action="store_true",
-        help="SQLite: time again on the bench.db already in --workdir (same --rows).",
+        help="Time again on data already generated (same --rows): the bench.db in --workdir, "
+        "or the database at --postgres-url.",
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=None,
+        help="Use this PostgreSQL database instead of starting a throwaway cluster.",
     )
     args = parser.parse_args()
     spec = spec_for(args.rows)
@@ -683,7 +689,10 @@ def main() -> None:
             if not reuse:
                 path.unlink(missing_ok=True)
             run_on("sqlite", f"sqlite:///{path}", spec, None if reuse else load_sqlite)
-        if args.db in ("postgresql", "both"):
+        if args.db in ("postgresql", "both") and args.postgres_url:
+            loader = None if args.reuse else load_postgres
+            run_on("postgresql", args.postgres_url, spec, loader)
+        elif args.db in ("postgresql", "both"):
             with LocalPostgres() as cluster:
                 url = cluster.create_database("wardcast_bench")
                 run_on("postgresql", url, spec, load_postgres)
