@@ -106,7 +106,7 @@ def test_kill_9_and_restart_loses_nothing_and_plays_nothing_twice(tmp_path) -> N
         bulletin = made.json()
         http.post(f"/api/v1/bulletins/{bulletin['id']}/submit")
         http.post(f"/api/v1/bulletins/{bulletin['id']}/approve")
-        start = datetime.now(UTC) + timedelta(seconds=8)
+        start = datetime.now(UTC) + timedelta(seconds=12)
         broadcast = http.post(
             "/api/v1/broadcasts",
             json={
@@ -117,8 +117,13 @@ def test_kill_9_and_restart_loses_nothing_and_plays_nothing_twice(tmp_path) -> N
         ).json()
         agents = fleet.agents
         deadline = time.monotonic() + 10
+        # The claim under test: an agent holding its plan and media plays on its own.
+        # So wait until both are on every device before pulling the plug.
         while time.monotonic() < deadline:
-            if all(fleet.call(lambda a=a: a.plan_version) for a in agents.values()):
+            if all(
+                fleet.call(lambda a=a: bool(a.plan_version) and a.media.count() >= 1)
+                for a in agents.values()
+            ):
                 break
             time.sleep(0.1)
         versions_before = {d["id"]: d["plan_version"] for d in http.get("/api/v1/devices").json()}
