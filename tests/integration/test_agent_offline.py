@@ -67,8 +67,12 @@ def test_a_session_plays_on_time_with_the_broker_down_and_reports_after(
         assert wait_until(lambda: datetime.now(UTC) > last_end + timedelta(seconds=0.3), 3)
         assert controller.received() == []  # nothing could reach it
 
-        pending = fleet.call(lambda: [a.outbox.pending_count() for a in fleet.agents.values()])
-        assert pending == [3] * AGENTS  # stored on each device, waiting
+        def pending() -> list[int]:
+            return fleet.call(lambda: [a.outbox.pending_count() for a in fleet.agents.values()])
+
+        # The last event is written when the last clip ends; on a loaded machine that
+        # can be a moment after the wall clock passes the planned end.
+        assert wait_until(lambda: pending() == [3] * AGENTS, 5), pending()  # stored, waiting
         broker.start()  # same port, persisted sessions
         events = controller.wait_events(AGENTS * 3, timeout_s=20)
 
