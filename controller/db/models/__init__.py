@@ -20,6 +20,17 @@ from controller.db.models.emergencies import Emergency
 from controller.db.models.integrity import DeviceChain, EvidenceGap, PlannedPlay
 from controller.db.models.places import District, Province, ResidentialGroup, Ward, Zone
 from controller.db.models.programmes import PlanSnapshot, Programme, QueuedBulletin
+from controller.db.models.rollups import (
+    ReportBulletinsRollup,
+    ReportDeviceDay,
+    ReportPlaysRollup,
+    ReportRollupDay,
+    ReportRollupState,
+    ReportSessionsRollup,
+    ReportWardBulletin,
+    ReportWardDay,
+    ReportWardSessions,
+)
 from controller.db.models.workflow import BulletinTransition
 
 __all__ = [
@@ -42,6 +53,15 @@ __all__ = [
     "Province",
     "QueuedBulletin",
     "RejectedMessageLog",
+    "ReportBulletinsRollup",
+    "ReportDeviceDay",
+    "ReportPlaysRollup",
+    "ReportRollupDay",
+    "ReportRollupState",
+    "ReportSessionsRollup",
+    "ReportWardBulletin",
+    "ReportWardDay",
+    "ReportWardSessions",
     "ResidentialGroup",
     "Ward",
     "Zone",
