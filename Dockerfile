@@ -1,4 +1,4 @@
-# One image for the controller and for simulated edge agents (`wardcast agent simulate`).
+# One image for the controller and for simulated edge agents (`wardcast-agent simulate`).
 # Build: docker compose build   (see docker-compose.yml)
 FROM python:3.11-slim-bookworm
 

@@ -8,7 +8,7 @@ install:
 	@bash scripts/install.sh
 
 demo: install
-	$(VENV)/bin/wardcast demo
+	$(VENV)/bin/wardcast-demo
 
 lint: install
 	$(VENV)/bin/ruff check .

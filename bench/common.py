@@ -11,11 +11,11 @@ from datetime import datetime
 from pathlib import Path
 
 from controller.api.app import create_app
-from controller.domain.bulletins import BulletinDraft
-from controller.domain.devices import register_device
-from controller.http_server import BackgroundServer
+from controller.api.server import BackgroundServer
+from controller.composition import ControllerRuntime
+from controller.domain.content.bulletins import BulletinDraft
+from controller.domain.devices.service import register_device
 from controller.messaging.broker import free_port
-from controller.runtime import ControllerRuntime
 from controller.settings import Settings
 from edge_agent.config import AgentConfig
 from wardcast_protocol.signing import SigningKey

@@ -38,7 +38,6 @@ from typing import Any
 from sqlalchemy import delete, func, insert, select
 
 from bench.common import peak_rss_mib
-from controller.db.local_postgres import LocalPostgres
 from controller.db.models import (
     Bulletin,
     Device,
@@ -53,15 +52,16 @@ from controller.db.models import (
 )
 from controller.db.models.rollups import ReportPlaysRollup, ReportRollupDay, ReportRollupState
 from controller.db.session import Database
-from controller.programmes.schema import ProgrammeDoc
-from controller.reports.rollups import (
+from controller.domain.programmes.schema import ProgrammeDoc
+from controller.domain.reports.rollups import (
     DEVICE_LEVEL,
     WARD_LEVEL,
     RollupRules,
     ensure_rollups,
     refresh_recent,
 )
-from controller.reports.service import ReportRequest, build_report
+from controller.domain.reports.service import ReportRequest, build_report
+from tests.support.local_postgres import LocalPostgres
 
 YEAR = 2025
 ZONE_OFFSET_S = 7 * 3600  # Asia/Ho_Chi_Minh: UTC+7, no daylight saving

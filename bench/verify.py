@@ -6,7 +6,7 @@
 Generates a ward-year of genuine evidence: each device has its own Ed25519 key and
 seals every event with the protocol's own ``seal_signed``, chained by ``prev_hash``
 exactly as an agent chains them. The bundle is assembled in the documented format
-(``controller.bundles.format``), written to a file, and verified end to end by the
+(``controller.domain.evidence.bundles.format``), written to a file, and verified end to end by the
 offline verifier (read, parse, digest, signatures, chains, report) as the CLI runs it.
 
 With ``--with-build`` the same events are first stored in a fresh SQLite database
@@ -35,8 +35,8 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from bench.common import peak_rss_mib
-from controller.bundles import verify as verifier
-from controller.bundles.format import (
+from controller.domain.evidence.bundles import verify as verifier
+from controller.domain.evidence.bundles.format import (
     FORMAT,
     content_digest,
     dump_bundle,
@@ -140,12 +140,12 @@ def build_from_database(chains: dict[str, Any], days: int, directory: Path) -> f
     """Store the events in SQLite; time building the bundle, then the whole archive act."""
     from sqlalchemy import insert
 
-    from controller.bundles.build import build_bundle
     from controller.db.models import Device, PlaybackEvidence
     from controller.db.session import Database
-    from controller.domain import places
     from controller.domain.actors import SYSTEM
-    from controller.domain.archives import archive_period
+    from controller.domain.evidence.archives import archive_period
+    from controller.domain.evidence.bundles.build import build_bundle
+    from controller.domain.places.service import service as places
     from controller.settings import Settings
     from wardcast_protocol.clock import FakeClock
 

@@ -7,7 +7,7 @@ inbox       verification of everything the controller sends
 evidence    signed, chained PlaybackEvents; outbox the SQLite they live in
 uplink      publishing and resending; plan_store, media_cache the files on disk
 player      SimulatedPlayer and AlsaPlayer; wiring builds an agent from AgentConfig
-fleet       AgentFleet: many agents in one loop; cli: `wardcast agent run|simulate`
+fleet       AgentFleet: many agents in one loop; cli: `wardcast-agent run|simulate`
 testing     FakeMediaFetcher and ControllerStandIn for tests and benchmarks
 """
 

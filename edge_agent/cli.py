@@ -1,7 +1,9 @@
-"""``wardcast agent``: run one edge agent on a Pi, or a simulated fleet on a laptop.
+"""``wardcast-agent``: run one edge agent on a Pi, or a simulated fleet on a laptop.
 
-wardcast agent run                 # one agent, settings from WARDCAST_AGENT_* variables
-wardcast agent simulate --count 5  # five simulated agents against a running controller
+wardcast-agent run                 # one agent, settings from WARDCAST_AGENT_* variables
+wardcast-agent simulate --count 5  # five simulated agents against a running controller
+
+Its own console script, so a Pi installs ``wardcast[agent]`` without the controller.
 """
 
 from __future__ import annotations
@@ -206,5 +208,5 @@ def _wait_for_signal() -> None:
         pass
 
 
-if __name__ == "__main__":  # `python -m edge_agent.cli` on a Pi without the controller's CLI
+if __name__ == "__main__":  # `python -m edge_agent.cli`
     app()

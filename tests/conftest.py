@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from controller.db.local_postgres import LocalPostgres
 from controller.messaging.broker import EmbeddedBroker
+from tests.support.local_postgres import LocalPostgres
 from wardcast_protocol.clock import FakeClock
 from wardcast_protocol.fake_transport import FakeBroker
 

@@ -20,8 +20,8 @@ from controller.api.routes import (
     reports,
     system,
 )
-from controller.audio import media_router
-from controller.runtime import ControllerRuntime
+from controller.api.routes.media import media_router
+from controller.composition import ControllerRuntime
 from controller.settings import Settings, get_settings
 
 

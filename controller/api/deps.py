@@ -10,10 +10,10 @@ from urllib.parse import unquote
 from fastapi import Depends, Header, Request
 from sqlalchemy.orm import Session
 
+from controller.composition import ControllerRuntime
 from controller.domain.actors import EVERYONE, Actor, Role
-from controller.domain.broadcasts import BroadcastService
+from controller.domain.broadcasts.service import BroadcastService
 from controller.domain.errors import DomainError
-from controller.runtime import ControllerRuntime
 
 
 class Unauthorized(DomainError):

@@ -3,14 +3,12 @@
 - ``speak``: Vietnamese text to an audio file, by gTTS when online, else offline espeak-ng.
 - ``prepare``: any recording to EBU R128-normalised Ogg/Opus, optionally framed by a chime.
 - ``MediaStore``: content-addressed files (``root/ab/<sha256>.<ext>``), written atomically.
-- ``media_router``: the FastAPI router that serves those files to the agents.
 
 The domain services call these; nothing here knows about bulletins or schedules.
 """
 
 from controller.audio.errors import AudioProcessingFailed, AudioRejected
 from controller.audio.prepare import PreparedAudio, prepare
-from controller.audio.routes import media_router
 from controller.audio.store import MediaStore, MediaStoreFull, StoredMedia
 from controller.audio.tts import Speech, SpeechFailed, speak
 
@@ -23,7 +21,6 @@ __all__ = [
     "Speech",
     "SpeechFailed",
     "StoredMedia",
-    "media_router",
     "prepare",
     "speak",
 ]

@@ -13,10 +13,10 @@ import threading
 from typing import cast
 
 from controller.db.session import Database
-from controller.domain import devices as device_domain
-from controller.domain import evidence as evidence_domain
+from controller.domain.devices import service as device_domain
 from controller.domain.errors import DomainError
-from controller.domain.plans import PlanPublisher
+from controller.domain.evidence import service as evidence_domain
+from controller.domain.plans.service import PlanPublisher
 from controller.messaging.outbound import MqttOutbound
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.envelope import RejectedMessage, Verified, open_envelope

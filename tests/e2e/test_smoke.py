@@ -1,4 +1,4 @@
-"""The demo itself is the end-to-end test: `wardcast demo --smoke` must confirm every agent."""
+"""The demo itself is the end-to-end test: `wardcast-demo --smoke` must confirm every agent."""
 
 from __future__ import annotations
 
@@ -16,14 +16,14 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _wardcast() -> list[str]:
-    script = Path(sys.executable).parent / "wardcast"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "controller.cli"]
+    script = Path(sys.executable).parent / "wardcast-demo"
+    return [str(script)] if script.exists() else [sys.executable, "-m", "sim.cli"]
 
 
 def test_demo_smoke_confirms_every_agent(tmp_path: Path) -> None:
     env = os.environ | {"WARDCAST_GTTS_TIMEOUT_S": "3"}
     done = subprocess.run(
-        [*_wardcast(), "demo", "--smoke", "--agents", "3", "--data-dir", str(tmp_path)],
+        [*_wardcast(), "--smoke", "--agents", "3", "--data-dir", str(tmp_path)],
         cwd=ROOT,
         env=env,
         capture_output=True,

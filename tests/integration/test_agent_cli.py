@@ -1,4 +1,4 @@
-"""`wardcast agent run` as a real process: env settings, real broker, SIGTERM stops it cleanly."""
+"""`wardcast-agent run` as a real process: env settings, real broker, SIGTERM stops it cleanly."""
 
 from __future__ import annotations
 

@@ -12,10 +12,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import func, select
 
-from controller.bundles.verify import EXIT_FAULTS, EXIT_OK, run
 from controller.db.models import PlaybackEvidence
 from controller.domain.actors import SYSTEM
-from controller.domain.archives import archive_period, list_archives
+from controller.domain.evidence.archives import archive_period, list_archives
+from controller.domain.evidence.bundles.verify import EXIT_FAULTS, EXIT_OK, run
 from tests.unit.controller_support import make_harness
 from tests.unit.test_bundles_support import (
     DAY_END,

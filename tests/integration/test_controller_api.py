@@ -10,9 +10,9 @@ import pytest
 from fastapi.testclient import TestClient
 
 from controller.api.app import create_app
-from controller.domain.devices import register_device
+from controller.composition import ControllerRuntime
+from controller.domain.devices.service import register_device
 from controller.messaging.broker import EmbeddedBroker
-from controller.runtime import ControllerRuntime
 from controller.settings import Settings
 from wardcast_protocol.envelope import CONTROLLER_SENDER, open_envelope, seal
 from wardcast_protocol.messages import Command, Kind, Outcome, PlaybackEvent, Trigger

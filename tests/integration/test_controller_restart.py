@@ -25,7 +25,7 @@ DEVICES = ("to-1", "to-2")
 
 def _wardcast() -> list[str]:
     script = Path(sys.executable).parent / "wardcast"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "controller.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "controller.cli.main"]
 
 
 class Controller:

@@ -8,8 +8,8 @@ import pytest
 from fastapi.testclient import TestClient
 
 from controller.api.app import create_app
-from controller.domain.devices import register_device
-from controller.runtime import ControllerRuntime
+from controller.composition import ControllerRuntime
+from controller.domain.devices.service import register_device
 from controller.settings import Settings
 from wardcast_protocol.envelope import CONTROLLER_SENDER, open_envelope
 from wardcast_protocol.fake_transport import FakeBroker

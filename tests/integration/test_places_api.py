@@ -32,7 +32,7 @@ devices:
 
 @pytest.fixture
 def api(tmp_path):
-    from controller.runtime import ControllerRuntime
+    from controller.composition import ControllerRuntime
 
     settings = Settings(data_dir=tmp_path, environment="test")
     runtime = ControllerRuntime(settings, transport=FakeBroker().link("controller"))

@@ -13,11 +13,11 @@ import pytest
 from typer.testing import CliRunner
 
 from controller.api.app import create_app
-from controller.cli import app as wardcast
+from controller.api.server import BackgroundServer
+from controller.cli.main import app as wardcast
+from controller.composition import ControllerRuntime
 from controller.db.models import Bulletin, MediaAsset
-from controller.http_server import BackgroundServer
 from controller.messaging.broker import free_port
-from controller.runtime import ControllerRuntime
 from controller.settings import Settings
 from wardcast_protocol.fake_transport import FakeBroker
 from wardcast_protocol.signing import SigningKey

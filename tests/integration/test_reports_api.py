@@ -18,6 +18,7 @@ from fastapi.testclient import TestClient
 
 from controller.api.app import create_app
 from controller.api.routes import reports as reports_routes
+from controller.composition import ControllerRuntime
 from controller.db.models import (
     Device,
     District,
@@ -28,7 +29,6 @@ from controller.db.models import (
     ResidentialGroup,
     Ward,
 )
-from controller.runtime import ControllerRuntime
 from controller.settings import Settings
 from wardcast_protocol.clock import FakeClock
 from wardcast_protocol.fake_transport import FakeBroker
@@ -350,7 +350,7 @@ def test_bad_requests_are_refused_clearly(site: Site, params, status, says) -> N
 
 
 def test_backfill_sums_the_past_once(site: Site) -> None:
-    from controller.reports.rollups import RollupRules, backfill
+    from controller.domain.reports.rollups import RollupRules, backfill
 
     with site.runtime.db.session() as session:
         first = sum(backfill(session, NOW, RollupRules(), chunk_days=2))

@@ -10,10 +10,10 @@ from typer.testing import CliRunner
 
 from controller.api.app import create_app
 from controller.api.routes import reports as reports_routes
-from controller.http_server import BackgroundServer
+from controller.api.server import BackgroundServer
+from controller.cli.report import app as report_app
+from controller.composition import ControllerRuntime
 from controller.messaging.broker import free_port
-from controller.report_cli import app as report_app
-from controller.runtime import ControllerRuntime
 from controller.settings import Settings
 from tests.integration.test_reports_api import NOW, PERIOD, seed
 from wardcast_protocol.clock import FakeClock

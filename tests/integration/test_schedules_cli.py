@@ -22,11 +22,11 @@ import pytest
 from pydantic import ValidationError
 from typer.testing import CliRunner
 
-from controller.programmes.cli import app
-from controller.programmes.conflicts import check
-from controller.programmes.content import ContentInfo, DictContent
-from controller.programmes.diff import diff
-from controller.programmes.schema import ProgrammeDoc
+from controller.cli.schedules import app
+from controller.domain.programmes.conflicts import check
+from controller.domain.programmes.content import ContentInfo, DictContent
+from controller.domain.programmes.diff import diff
+from controller.domain.programmes.schema import ProgrammeDoc
 
 pytestmark = pytest.mark.integration
 

@@ -7,8 +7,8 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 from sqlalchemy import func, inspect, select
 
+from controller.composition import ControllerRuntime
 from controller.db.models import PlaybackEvidence
-from controller.runtime import ControllerRuntime
 from controller.settings import Settings
 from tests.unit.controller_support import make_harness
 from wardcast_protocol.messages import Kind

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
 
+from controller.composition import ControllerRuntime
 from controller.db.models import Bulletin, MediaAsset
-from controller.domain.devices import register_device
-from controller.runtime import ControllerRuntime
+from controller.domain.devices.service import register_device
 from controller.settings import Settings
 from wardcast_protocol.clock import FakeClock
 from wardcast_protocol.envelope import CONTROLLER_SENDER, open_envelope, seal

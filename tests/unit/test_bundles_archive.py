@@ -13,11 +13,11 @@ from sqlalchemy import func, select, text
 
 from controller.api.errors import install_error_handlers
 from controller.api.routes import bundles
-from controller.bundles.verify import EXIT_OK, run
 from controller.db.models import PlaybackEvidence
 from controller.db.models.archives import EvidenceArchive
 from controller.domain.actors import Actor, Forbidden, Role
-from controller.domain.archives import archive_file, archive_period
+from controller.domain.evidence.archives import archive_file, archive_period
+from controller.domain.evidence.bundles.verify import EXIT_OK, run
 from controller.settings import ApiUser
 from tests.unit.test_bundles_support import DAY_END, DAY_START, WARD_A, scene
 

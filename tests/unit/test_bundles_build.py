@@ -8,11 +8,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from controller.bundles.format import canonical_bytes, period_label
-from controller.bundles.verify import EXIT_FAULTS, EXIT_OK, run
-from controller.domain import places
-from controller.domain.devices import register_device
+from controller.domain.devices.service import register_device
 from controller.domain.errors import InvalidInput, NotFound
+from controller.domain.evidence.bundles.format import canonical_bytes, period_label
+from controller.domain.evidence.bundles.verify import EXIT_FAULTS, EXIT_OK, run
+from controller.domain.places import service as places
 from tests.unit.test_bundles_support import (
     DAY_END,
     DAY_START,

@@ -10,9 +10,9 @@ from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from typer.testing import CliRunner
 
-from controller import evidence_cli
 from controller.api.errors import install_error_handlers
 from controller.api.routes import bundles
+from controller.cli import evidence as evidence_cli
 from tests.unit.test_bundles_support import WARD_A, WARD_B, bundle_of, rewrite, scene, write
 
 __all__ = ["scene"]

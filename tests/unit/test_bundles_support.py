@@ -16,10 +16,10 @@ from pathlib import Path
 
 import pytest
 
-from controller.bundles.build import build_bundle, write_bundle
-from controller.domain import places
-from controller.domain.broadcasts import BroadcastRequest
-from controller.domain.devices import register_device
+from controller.domain.broadcasts.service import BroadcastRequest
+from controller.domain.devices.service import register_device
+from controller.domain.evidence.bundles.build import build_bundle, write_bundle
+from controller.domain.places import service as places
 from tests.unit.controller_support import Harness, make_harness
 from wardcast_protocol.envelope import seal_signed, signed_digest
 from wardcast_protocol.messages import Kind

@@ -13,8 +13,8 @@ import subprocess
 import sys
 from datetime import timedelta
 
-from controller.bundles.format import content_digest, signing_message
-from controller.bundles.verify import EXIT_FAULTS, EXIT_OK, EXIT_UNUSABLE, run
+from controller.domain.evidence.bundles.format import content_digest, signing_message
+from controller.domain.evidence.bundles.verify import EXIT_FAULTS, EXIT_OK, EXIT_UNUSABLE, run
 from tests.unit.test_bundles_support import (
     DAY_END,
     DAY_START,
@@ -258,18 +258,22 @@ def test_json_output_names_every_fault(scene, tmp_path) -> None:
 
 
 def test_the_verifier_runs_without_the_controller(scene, tmp_path) -> None:
-    """`python -m controller.bundles.verify` loads no database, web or MQTT code."""
+    """`python -m controller.domain.evidence.bundles.verify` loads no database, web or MQTT code."""
     h, _ = scene
     path = write(tmp_path / "b.json", bundle_of(h))
     probe = (
         "import sys, runpy\n"
         "sys.argv = ['verify', sys.argv[1]]\n"
         "try:\n"
-        "    runpy.run_module('controller.bundles.verify', run_name='__main__')\n"
+        "    runpy.run_module('controller.domain.evidence.bundles.verify', run_name='__main__')\n"
         "except SystemExit as exc:\n"
         "    heavy = sorted(m for m in sys.modules if m.split('.')[0] in\n"
         "                   {'sqlalchemy', 'fastapi', 'paho', 'alembic', 'httpx'}\n"
-        "                   or m.startswith(('controller.db', 'controller.domain')))\n"
+        "                   or m.startswith(('controller.db', 'controller.api',\n"
+        "                                    'controller.messaging'))\n"
+        "                   or (m.startswith('controller.domain.')\n"
+        "                       and m != 'controller.domain.evidence'\n"
+        "                       and not m.startswith('controller.domain.evidence.bundles')))\n"
         "    print('heavy:', heavy)\n"
         "    raise\n"
     )

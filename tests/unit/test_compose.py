@@ -121,8 +121,7 @@ def test_agents_can_be_scaled(services: dict[str, dict[str, Any]]) -> None:
     assert "ports" not in agents
     assert agents["depends_on"]["controller"]["condition"] == "service_healthy"
     assert _command(agents) == [
-        "wardcast",
-        "agent",
+        "wardcast-agent",
         "simulate",
         "--count",
         "3",

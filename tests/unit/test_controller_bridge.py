@@ -10,8 +10,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
 from controller.db.models import Device, PlaybackEvidence, RejectedMessageLog
-from controller.domain import evidence as evidence_domain
-from controller.domain.broadcasts import BroadcastRequest
+from controller.domain.broadcasts.service import BroadcastRequest
+from controller.domain.evidence import service as evidence_domain
 from tests.unit.controller_support import make_harness
 from wardcast_protocol.messages import Availability, DeviceState, EventAck, Kind
 from wardcast_protocol.signing import SigningKey

@@ -7,7 +7,7 @@ from datetime import timedelta, timezone
 import pytest
 
 from controller.db.models import Broadcast
-from controller.domain.broadcasts import BroadcastRequest
+from controller.domain.broadcasts.service import BroadcastRequest
 from controller.domain.errors import InvalidInput, NotFound
 from tests.unit.controller_support import SHA, make_harness
 from wardcast_protocol.messages import Command, Kind, Plan, Priority, Trigger

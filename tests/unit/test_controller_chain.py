@@ -8,8 +8,8 @@ import pytest
 from sqlalchemy import select
 
 from controller.db.models import DeviceChain, PlannedPlay, PlaybackEvidence, RejectedMessageLog
-from controller.domain.broadcasts import BroadcastRequest
-from controller.domain.chain import open_gaps
+from controller.domain.broadcasts.service import BroadcastRequest
+from controller.domain.evidence.chain import open_gaps
 from tests.unit.controller_support import make_harness
 from wardcast_protocol.envelope import seal_signed, signed_digest
 from wardcast_protocol.messages import Kind

@@ -11,10 +11,10 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from controller.db.models import Bulletin, MediaAsset
-from controller.domain import places
 from controller.domain.actors import EVERYONE, Actor
-from controller.domain.programmes import ProgrammeRefused, queue_bulletin, save_programme
-from controller.programmes.schema import ProgrammeDoc
+from controller.domain.places import service as places
+from controller.domain.programmes.schema import ProgrammeDoc
+from controller.domain.programmes.service import ProgrammeRefused, queue_bulletin, save_programme
 from tests.unit.controller_support import CHIME, SHA, make_harness
 from wardcast_protocol.messages import Kind, Plan, Priority, Trigger
 from wardcast_protocol.topics import DeviceChannel
@@ -225,7 +225,7 @@ def test_a_programme_with_conflicts_is_refused_whole(h) -> None:
         save_programme(session, WARD, bad, ADMIN, h.clock.now())
     assert [c.code for c in refused.value.conflicts] == ["unknown_zone"]
     with h.runtime.db.session() as session:
-        from controller.domain.programmes import current_programme
+        from controller.domain.programmes.service import current_programme
 
         stored = current_programme(session, WARD)
     assert stored is not None and stored[1] == programme()
@@ -233,7 +233,7 @@ def test_a_programme_with_conflicts_is_refused_whole(h) -> None:
 
 def test_a_restarted_controller_compiles_the_same_plans(h) -> None:
     """What kill -9 and a restart leave: the database. Recompiling from it changes nothing."""
-    from controller.runtime import ControllerRuntime
+    from controller.composition import ControllerRuntime
 
     _save(h, programme())
     before = _plan(h, "to-1")

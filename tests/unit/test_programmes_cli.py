@@ -12,8 +12,8 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
-from controller.programmes import cli
-from controller.programmes.yaml_io import dump_programme, load_programme
+from controller.cli import schedules as cli
+from controller.domain.programmes.yaml_io import dump_programme, load_programme
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "schedules" / "examples"
 CITY = EXAMPLES / "phuong-hang-bac.yaml"

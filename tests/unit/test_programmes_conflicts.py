@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
-from controller.programmes.conflicts import Conflict, check
-from controller.programmes.content import ContentInfo, DictContent
-from controller.programmes.schema import ProgrammeDoc, SessionDef
-from controller.programmes.yaml_io import load_programme
+from controller.domain.programmes.conflicts import Conflict, check
+from controller.domain.programmes.content import ContentInfo, DictContent
+from controller.domain.programmes.schema import ProgrammeDoc, SessionDef
+from controller.domain.programmes.yaml_io import load_programme
 
 NOW = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)  # Friday 07:00 in Hà Nội
 EXAMPLES = Path(__file__).resolve().parents[2] / "schedules" / "examples"

@@ -7,8 +7,8 @@ from typing import Any
 
 from hypothesis import given, settings
 
-from controller.programmes.diff import diff
-from controller.programmes.schema import ProgrammeDoc
+from controller.domain.programmes.diff import diff
+from controller.domain.programmes.schema import ProgrammeDoc
 from tests.unit.test_programmes_yaml import programmes
 
 

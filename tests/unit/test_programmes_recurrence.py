@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controller.programmes.content import ContentInfo, DictContent
-from controller.programmes.recurrence import (
+from controller.domain.programmes.content import ContentInfo, DictContent
+from controller.domain.programmes.recurrence import (
     ANCHOR_DATE,
     CHIME_S,
     RecurrenceError,
@@ -22,8 +22,8 @@ from controller.programmes.recurrence import (
     session_length_s,
     session_span_s,
 )
-from controller.programmes.rrules import parse_rrule
-from controller.programmes.schema import SessionDef, WardRules
+from controller.domain.programmes.rrules import parse_rrule
+from controller.domain.programmes.schema import SessionDef, WardRules
 
 HCM = "Asia/Ho_Chi_Minh"
 NOW = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)  # Friday 07:00 in Hà Nội

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
-from controller.programmes.schema import (
+from controller.domain.programmes.schema import (
     CODE_PATTERN,
     SLUG_PATTERN,
     ProgrammeDoc,
@@ -20,7 +20,7 @@ from controller.programmes.schema import (
     json_schema_text,
     stream_url_problem,
 )
-from controller.programmes.yaml_io import load_programme
+from controller.domain.programmes.yaml_io import load_programme
 
 ROOT = Path(__file__).resolve().parents[2]
 SCHEDULES = ROOT / "schedules"

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controller.programmes.schema import CODE_PATTERN, SLUG_PATTERN, ProgrammeDoc
-from controller.programmes.yaml_io import (
+from controller.domain.programmes.schema import CODE_PATTERN, SLUG_PATTERN, ProgrammeDoc
+from controller.domain.programmes.yaml_io import (
     Problem,
     ProgrammeInvalid,
     dump_programme,

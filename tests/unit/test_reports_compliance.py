@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from controller.programmes.schema import ProgrammeDoc, TargetDef
-from controller.reports.compliance import Calendar, DayFigures, calendar_of, judge
+from controller.domain.programmes.schema import ProgrammeDoc, TargetDef
+from controller.domain.reports.compliance import Calendar, DayFigures, calendar_of, judge
 
 MONDAY = date(2026, 11, 16)  # ISO week 47
 WEEKDAYS = frozenset({"MO", "TU", "WE", "TH", "FR"})

@@ -9,8 +9,8 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from controller.reports.exports import BOM, missed_csv, report_csv, report_json
-from controller.reports.model import (
+from controller.domain.reports.exports import BOM, missed_csv, report_csv, report_json
+from controller.domain.reports.model import (
     CategoryOut,
     CoverageOut,
     DayOut,
@@ -238,7 +238,7 @@ def _font_names(pdf: bytes) -> set[bytes]:
 
 def test_pdf_embeds_dejavu_and_draws_a_chart() -> None:
     pytest.importorskip("fpdf")
-    from controller.reports.pdf import find_font, report_pdf
+    from controller.domain.reports.pdf import find_font, report_pdf
 
     if find_font() is None:
         pytest.skip("DejaVu Sans is not installed (fonts-dejavu-core)")

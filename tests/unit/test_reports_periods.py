@@ -7,8 +7,8 @@ from datetime import UTC, date, datetime
 import pytest
 
 from controller.domain.errors import InvalidInput
-from controller.reports.periods import parse_period
-from controller.reports.rollups import offset_segments
+from controller.domain.reports.periods import parse_period
+from controller.domain.reports.rollups import offset_segments
 
 
 @pytest.mark.parametrize(

@@ -10,8 +10,8 @@ from sqlalchemy.orm import Session
 from controller.api.deps import ActorDep, BroadcastsDep, RuntimeDep, SessionDep
 from controller.api.schemas.broadcasts import BroadcastCreate, BroadcastPublic, TargetStatus
 from controller.db.models import Broadcast
-from controller.domain import broadcasts as domain
-from controller.domain.broadcasts import BroadcastRequest
+from controller.domain.broadcasts import service as domain
+from controller.domain.broadcasts.service import BroadcastRequest
 from wardcast_protocol.messages import Priority
 
 router = APIRouter(prefix="/api/v1/broadcasts", tags=["broadcasts"])

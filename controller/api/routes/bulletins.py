@@ -18,14 +18,14 @@ from controller.api.schemas.bulletins import (
     TransitionPublic,
     TransitionRequest,
 )
+from controller.composition import ControllerRuntime
 from controller.db.models import Bulletin
-from controller.domain import bulletins as domain
-from controller.domain import workflow
 from controller.domain.actors import Actor
-from controller.domain.bulletins import BulletinDraft
+from controller.domain.content import bulletins as domain
+from controller.domain.content import workflow
+from controller.domain.content.bulletins import BulletinDraft
+from controller.domain.content.workflow import Status
 from controller.domain.errors import InvalidInput, TooLarge
-from controller.domain.workflow import Status
-from controller.runtime import ControllerRuntime
 from wardcast_protocol.messages import Priority, SourceLevel
 
 router = APIRouter(prefix="/api/v1/bulletins", tags=["bulletins"])

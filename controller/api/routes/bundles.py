@@ -15,10 +15,10 @@ from fastapi import APIRouter, Query, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from controller.api.deps import ActorDep, RuntimeDep, SessionDep
-from controller.bundles.build import build_bundle
-from controller.bundles.format import dump_bundle
 from controller.db.models.archives import EvidenceArchive
-from controller.domain import archives
+from controller.domain.evidence import archives
+from controller.domain.evidence.bundles.build import build_bundle
+from controller.domain.evidence.bundles.format import dump_bundle
 
 router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
 

@@ -6,9 +6,9 @@ from fastapi import APIRouter, Response, status
 
 from controller.api.deps import ActorDep, RuntimeDep, SessionDep
 from controller.api.schemas.devices import DeviceCreate, DevicePublic
+from controller.composition import ControllerRuntime
 from controller.db.models import Device
-from controller.domain import devices as domain
-from controller.runtime import ControllerRuntime
+from controller.domain.devices import service as domain
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 

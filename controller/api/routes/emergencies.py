@@ -9,7 +9,7 @@ from fastapi import APIRouter, Response, status
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 from controller.api.deps import ActorDep, RuntimeDep, SessionDep
-from controller.domain.emergencies import EmergencyMessage, list_emergencies
+from controller.domain.emergencies.service import EmergencyMessage, list_emergencies
 from wardcast_protocol.messages import SourceLevel
 
 router = APIRouter(prefix="/api/v1/emergencies", tags=["emergencies"])

@@ -11,8 +11,8 @@ from pydantic import AwareDatetime
 from controller.api.deps import SessionDep
 from controller.api.schemas.evidence import EvidencePublic, GapPublic, RejectedPublic
 from controller.db.models import PlaybackEvidence
-from controller.domain import chain
-from controller.domain import evidence as domain
+from controller.domain.evidence import chain
+from controller.domain.evidence import service as domain
 
 router = APIRouter(prefix="/api/v1", tags=["evidence"])
 

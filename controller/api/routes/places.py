@@ -24,9 +24,10 @@ from controller.api.schemas.places import (
     ZonePublic,
 )
 from controller.db.models import District, Province, Ward
-from controller.domain import place_import, places
 from controller.domain.actors import Role
 from controller.domain.errors import InvalidInput, TooLarge
+from controller.domain.places import importer as place_import
+from controller.domain.places import service as places
 
 router = APIRouter(prefix="/api/v1", tags=["places"])
 

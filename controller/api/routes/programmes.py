@@ -10,11 +10,11 @@ from fastapi import APIRouter, Response, status
 from pydantic import BaseModel, ConfigDict, Field
 
 from controller.api.deps import ActorDep, RuntimeDep, SessionDep
-from controller.domain import programmes as domain
-from controller.domain.devices import get_device
+from controller.domain.devices.service import get_device
 from controller.domain.errors import NotFound
-from controller.domain.places import get_ward
-from controller.programmes.schema import ProgrammeDoc
+from controller.domain.places.service import get_ward
+from controller.domain.programmes import service as domain
+from controller.domain.programmes.schema import ProgrammeDoc
 
 router = APIRouter(prefix="/api/v1", tags=["programmes"])
 

@@ -12,15 +12,15 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 
 from controller.api.deps import RuntimeDep, SessionDep
-from controller.reports.exports import (
+from controller.domain.reports.exports import (
     CSV_MEDIA_TYPE,
     PDF_MEDIA_TYPE,
     missed_csv,
     report_csv,
 )
-from controller.reports.model import MissedList, Report
-from controller.reports.rollups import RollupRules
-from controller.reports.service import ReportRequest, build_report, missed_plays
+from controller.domain.reports.model import MissedList, Report
+from controller.domain.reports.rollups import RollupRules
+from controller.domain.reports.service import ReportRequest, build_report, missed_plays
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
@@ -82,7 +82,7 @@ def read_report(
     if output == "csv":
         return _attachment(report_csv(report), CSV_MEDIA_TYPE, f"{name}.csv")
     if output == "pdf":
-        from controller.reports.pdf import report_pdf  # loads fpdf2 only when asked
+        from controller.domain.reports.pdf import report_pdf  # loads fpdf2 only when asked
 
         return _attachment(report_pdf(report), PDF_MEDIA_TYPE, f"{name}.pdf")
     return report

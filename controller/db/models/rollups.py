@@ -1,7 +1,7 @@
 """Report rollups: per-day sums of planned plays and their evidence, kept for speed.
 
 Nothing here is evidence. Every row is derived from ``planned_plays`` and
-``playback_evidence`` by :mod:`controller.reports.rollups` and can be thrown away
+``playback_evidence`` by :mod:`controller.domain.reports.rollups` and can be thrown away
 and rebuilt at any time; the reports rebuild a day whenever evidence or plans for it
 arrive after it was summed. Rows are keyed by the ward's *local* date, so a report
 for a calendar period in the ward's zone reads whole days.

@@ -1,0 +1,87 @@
+"""The ``wardcast`` command: the controller's side (serve, keys, schedules, evidence, report).
+
+The edge agent has its own command, ``wardcast-agent`` (``edge_agent.cli``), and the
+demo with simulated agents is ``wardcast-demo`` (``sim.cli``): the controller never
+imports the agent, so each side installs alone. Heavy imports happen inside commands.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from controller.cli.evidence import app as evidence_app
+from controller.cli.report import app as report_app
+from controller.cli.schedules import app as schedules_app
+
+app = typer.Typer(
+    help="Wardcast — đài truyền thanh thông minh: smart loudspeaker controller for wards.",
+    no_args_is_help=True,
+)
+keys_app = typer.Typer(help="Ed25519 keys for the controller and devices.", no_args_is_help=True)
+app.add_typer(keys_app, name="keys")
+app.add_typer(
+    schedules_app, name="schedules", help="Ward programmes as YAML: validate, apply, export."
+)
+app.add_typer(
+    evidence_app, name="evidence", help="Evidence bundles: verify offline, fetch, archive."
+)
+app.add_typer(report_app, name="report", help="Reports for evaluators: planned against played.")
+
+
+@app.command()
+def serve(
+    host: Annotated[str | None, typer.Option(help="Listen address (WARDCAST_HTTP_HOST).")] = None,
+    port: Annotated[int | None, typer.Option(help="Listen port (WARDCAST_HTTP_PORT).")] = None,
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING…")] = "INFO",
+) -> None:
+    """Run the controller: API, MQTT bridge, and an embedded broker unless one is set."""
+    import uvicorn
+
+    from controller.api.app import create_app
+    from controller.logs import configure_logging
+    from controller.settings import Settings
+
+    configure_logging(log_level)
+    overrides: dict[str, object] = {}
+    if host is not None:
+        overrides["http_host"] = host
+    if port is not None:
+        overrides["http_port"] = port
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    uvicorn.run(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_level=log_level.lower(),
+    )
+
+
+@keys_app.command("generate")
+def keys_generate(
+    path: Annotated[Path, typer.Argument(help="Private key file to create (mode 0600).")],
+) -> None:
+    """Create a key file and print its public key (to register the device)."""
+    from wardcast_protocol.signing import SigningKey
+
+    if path.exists():
+        typer.echo(f"{path} exists; refusing to overwrite a key", err=True)
+        raise typer.Exit(2)
+    key = SigningKey.generate()
+    key.save(path)
+    typer.echo(key.public_key_b64)
+
+
+@keys_app.command("show")
+def keys_show(path: Annotated[Path, typer.Argument(help="Private key file.")]) -> None:
+    """Print the public key of a key file."""
+    from wardcast_protocol.signing import InvalidKey, SigningKey
+
+    try:
+        key = SigningKey.from_b64(path.read_text(encoding="ascii"))
+    except (OSError, InvalidKey) as exc:
+        typer.echo(f"cannot read key {path}: {exc}", err=True)
+        raise typer.Exit(2) from exc
+    typer.echo(key.public_key_b64)

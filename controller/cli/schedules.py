@@ -1,0 +1,318 @@
+"""``wardcast schedules``: ward programmes as YAML files — validate, apply, export.
+
+Exit codes: 0 done (or valid); 1 the programme has problems or conflicts (each
+printed as ``FILE:LINE: path: message``); 2 the file or the controller could not be
+used (unreadable file, not UTF-8, controller unreachable or refusing the token).
+
+The controller checks by path; the lines come from the file, so a conflict the
+controller finds is still shown at its line.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Annotated, Any, NoReturn
+from zoneinfo import ZoneInfo
+
+import httpx
+import typer
+from pydantic import ValidationError
+
+from controller.cli.client import (
+    DEFAULT_URL,
+    ControllerUnreachable,
+    ProgrammeClient,
+    Reply,
+)
+from controller.domain.programmes.conflicts import Conflict, check
+from controller.domain.programmes.recurrence import RecurrenceError, occurrences
+from controller.domain.programmes.schema import ProgrammeDoc, json_schema_text
+from controller.domain.programmes.yaml_io import (
+    Problem,
+    ProgrammeInvalid,
+    SourceMap,
+    dump_programme,
+    format_path,
+    load_with_lines,
+)
+
+app = typer.Typer(
+    help="Ward programmes (chương trình phát thanh) as YAML files: validate, apply, export.",
+    no_args_is_help=True,
+)
+
+# Tests replace these: a fake controller's transport, and a fixed "now".
+http_transport: httpx.BaseTransport | None = None
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+FileArg = Annotated[
+    Path, typer.Argument(help="The programme's YAML file.", dir_okay=False, show_default=False)
+]
+UrlOption = Annotated[
+    str,
+    typer.Option(
+        "--controller-url",
+        envvar="WARDCAST_CONTROLLER_URL",
+        help="The controller's base URL.",
+    ),
+]
+TokenOption = Annotated[
+    str | None,
+    typer.Option(
+        "--token", envvar="WARDCAST_API_TOKEN", help="API token (sent as a Bearer token)."
+    ),
+]
+
+
+def _fail(message: str, code: int = 2) -> NoReturn:
+    typer.echo(f"error: {message}", err=True)
+    raise typer.Exit(code)
+
+
+def _read(path: Path) -> str:
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        _fail(f"cannot read {path}: {exc.strerror or exc}")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        _fail(f"{path} is not UTF-8 text (bad byte at offset {exc.start}): save it as UTF-8")
+
+
+def _load(path: Path) -> tuple[ProgrammeDoc, SourceMap]:
+    """The file's programme, or every problem printed and exit 1."""
+    try:
+        return load_with_lines(_read(path), source=str(path))
+    except ProgrammeInvalid as exc:
+        _report(path, exc.problems)
+
+
+def _report(path: Path, problems: Sequence[Problem]) -> NoReturn:
+    for problem in problems:
+        typer.echo(problem.render(str(path)))
+    count = len(problems)
+    typer.echo(f"{path}: {count} problem{'s' if count != 1 else ''}", err=True)
+    raise typer.Exit(1)
+
+
+def _as_conflicts(raw: Any) -> list[Conflict]:
+    """The controller's conflict dicts, tolerating missing keys."""
+    found: list[Conflict] = []
+    for item in raw if isinstance(raw, list) else []:
+        if isinstance(item, dict):
+            found.append(
+                Conflict(
+                    code=str(item.get("code", "conflict")),
+                    message=str(item.get("message", item)),
+                    path=str(item.get("path") or ""),
+                )
+            )
+    return found
+
+
+def _located(conflicts: Iterable[Conflict], lines: SourceMap) -> list[Problem]:
+    return [
+        Problem(c.path, lines.line_of(c.path) if c.path else None, f"{c.message} [{c.code}]")
+        for c in conflicts
+    ]
+
+
+def _schema_errors(reply: Reply, lines: SourceMap) -> list[Problem]:
+    """FastAPI's 422 body (pydantic errors with ``loc``), located in the file."""
+    detail = reply.body.get("detail")
+    problems: list[Problem] = []
+    for error in detail if isinstance(detail, list) else []:
+        if not isinstance(error, dict):
+            continue
+        loc = [part for part in error.get("loc", []) if isinstance(part, str | int)]
+        while loc and loc[0] in ("body", "document"):
+            loc = loc[1:]
+        kept, line = lines.resolve(loc)
+        problems.append(Problem(format_path(kept), line, str(error.get("msg", error))))
+    return problems
+
+
+def _refusal(reply: Reply, lines: SourceMap) -> list[Problem]:
+    """Why the controller answered 422: its conflicts, or schema errors, or its detail."""
+    return (
+        _located(_as_conflicts(reply.body.get("conflicts")), lines)
+        or _schema_errors(reply, lines)
+        or [Problem("", None, f"the controller refused the programme: {reply.detail}")]
+    )
+
+
+def _client(url: str, token: str | None) -> ProgrammeClient:
+    return ProgrammeClient(url, token, transport=http_transport)
+
+
+def _unexpected(reply: Reply, path: Path, doc: ProgrammeDoc, lines: SourceMap) -> NoReturn:
+    """Statuses every command treats alike."""
+    if reply.status == 404:
+        message = reply.detail or "not found"
+        _report(path, [Problem("ward", lines.line_of("ward"), f"ward {doc.ward}: {message}")])
+    if reply.status in (401, 403):
+        _fail(
+            f"the controller refused ({reply.status}: {reply.detail or 'no detail'}); "
+            "give a token with --token or WARDCAST_API_TOKEN"
+        )
+    _fail(f"the controller answered {reply.status}: {reply.detail or reply.body}")
+
+
+def _print_diff(lines: Any) -> None:
+    changes = [str(line) for line in lines] if isinstance(lines, list) else []
+    for line in changes:
+        typer.echo(line)
+    if not changes:
+        typer.echo("no changes")
+
+
+def _next_air(doc: ProgrammeDoc, now: datetime) -> datetime | None:
+    soonest: datetime | None = None
+    for session in doc.sessions:
+        try:
+            times = occurrences(
+                session, doc.timezone, now, now + timedelta(days=366), doc.rules.broadcast_days
+            )
+        except RecurrenceError:
+            continue
+        if times and (soonest is None or times[0] < soonest):
+            soonest = times[0]
+    return soonest
+
+
+@app.command()
+def validate(
+    file: FileArg,
+    controller_url: Annotated[
+        str | None,
+        typer.Option(
+            "--controller-url",
+            help="Also check zones and bulletins against this controller (nothing is stored).",
+        ),
+    ] = None,
+    token: TokenOption = None,
+) -> None:
+    """Check a programme file: every problem with its line; exit 1 if there is any."""
+    doc, lines = _load(file)
+    if controller_url:
+        try:
+            with _client(controller_url, token) as client:
+                reply = client.check(doc)
+        except ControllerUnreachable as exc:
+            _fail(str(exc))
+        if reply.status == 422:
+            _report(file, _refusal(reply, lines))
+        if reply.status != 200:
+            _unexpected(reply, file, doc, lines)
+        conflicts = _as_conflicts(reply.body.get("conflicts"))
+    else:
+        conflicts = check(doc, zones=None, content=None, now=_now())
+    if conflicts:
+        _report(file, _located(conflicts, lines))
+    count = len(doc.sessions)
+    summary = f"{file}: valid — ward {doc.ward}, {count} session{'s' if count != 1 else ''}"
+    soonest = _next_air(doc, _now())
+    if soonest is not None:
+        local = soonest.astimezone(ZoneInfo(doc.timezone))
+        summary += f", next on air {local:%Y-%m-%d %H:%M} ({doc.timezone})"
+    typer.echo(summary)
+
+
+@app.command()
+def apply(
+    file: FileArg,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Show the changes and conflicts; store nothing.")
+    ] = False,
+    controller_url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+) -> None:
+    """Replace the ward's programme with the file's, all or nothing (print the changes)."""
+    doc, lines = _load(file)
+    try:
+        with _client(controller_url, token) as client:
+            reply = client.check(doc) if dry_run else client.put(doc)
+    except ControllerUnreachable as exc:
+        _fail(str(exc))
+    if reply.status == 422:
+        _report(file, _refusal(reply, lines))
+    if reply.status != 200:
+        _unexpected(reply, file, doc, lines)
+    _print_diff(reply.body.get("diff"))
+    if dry_run:
+        conflicts = _as_conflicts(reply.body.get("conflicts"))
+        if conflicts:
+            _report(file, _located(conflicts, lines))
+        typer.echo(f"{file}: dry run, nothing applied", err=True)
+        return
+    typer.echo(f"applied: ward {doc.ward} programme is now version {reply.body.get('version')}")
+
+
+@app.command()
+def export(
+    ward: Annotated[str, typer.Argument(help="The ward's code, e.g. 00037.", show_default=False)],
+    controller_url: UrlOption = DEFAULT_URL,
+    token: TokenOption = None,
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """Write the ward's current programme as YAML (applying it again changes nothing)."""
+    try:
+        with _client(controller_url, token) as client:
+            reply = client.get(ward)
+    except ControllerUnreachable as exc:
+        _fail(str(exc))
+    if reply.status == 404:
+        _fail(f"ward {ward}: {reply.detail or 'no programme on the controller'}", 1)
+    if reply.status in (401, 403):
+        _fail(f"the controller refused ({reply.status}); give a token with --token")
+    if reply.status != 200:
+        _fail(f"the controller answered {reply.status}: {reply.detail or reply.body}")
+    try:
+        doc = ProgrammeDoc.model_validate(reply.body.get("document"))
+    except ValidationError as exc:
+        _fail(f"the controller's programme does not fit this version's schema: {exc}")
+    text = dump_programme(doc)
+    if output is None:
+        typer.echo(text, nl=False)
+        return
+    _write_atomically(output, text)
+    typer.echo(f"wrote {output} (version {reply.body.get('version')})", err=True)
+
+
+@app.command("schema")
+def schema_command(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
+    ] = None,
+) -> None:
+    """Print the programme's JSON Schema (the one in schedules/schema.json)."""
+    text = json_schema_text()
+    if output is None:
+        typer.echo(text, nl=False)
+    else:
+        _write_atomically(output, text)
+
+
+def _write_atomically(path: Path, text: str) -> None:
+    """Write via a temporary file and rename, so a reader never sees half a file."""
+    temporary: str | None = None
+    try:
+        handle, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+        with os.fdopen(handle, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(temporary, path)
+    except OSError as exc:
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
+        _fail(f"cannot write {path}: {exc.strerror or exc}")

@@ -1,0 +1,147 @@
+"""Broadcasts (phát sóng): a bulletin to chosen devices at a planned time, or now."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from controller.db.models import Broadcast, BroadcastTarget, PlaybackEvidence, new_id
+from controller.db.session import Database
+from controller.domain.content.bulletins import get_bulletin
+from controller.domain.content.workflow import require_airable
+from controller.domain.devices.service import require_devices
+from controller.domain.errors import InvalidInput, NotFound
+from controller.domain.plans.planned import record_command
+from controller.domain.plans.service import PlanPublisher, plan_item
+from controller.domain.ports import Outbound
+from controller.settings import Settings
+from wardcast_protocol.clock import Clock
+from wardcast_protocol.messages import Command, PlayNow, Priority, Trigger
+
+log = logging.getLogger(__name__)
+
+# A start a second in the past is a slow form, not a mistake.
+PAST_TOLERANCE = timedelta(seconds=2)
+MAX_AHEAD = timedelta(days=366)
+
+
+@dataclass(frozen=True)
+class BroadcastRequest:
+    """An officer's request to broadcast a bulletin."""
+
+    bulletin_id: str
+    device_ids: Sequence[str]
+    start_at: datetime | None = None  # None: now
+    priority: Priority | None = None  # None: the bulletin's own priority
+    created_by: str = ""
+
+
+class BroadcastService:
+    """Schedules broadcasts and tells the devices, after the database has them."""
+
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        outbound: Outbound,
+        plans: PlanPublisher,
+        clock: Clock,
+    ) -> None:
+        self._db = db
+        self._settings = settings
+        self._outbound = outbound
+        self._plans = plans
+        self._clock = clock
+
+    def schedule(self, request: BroadcastRequest) -> Broadcast:
+        """Store the broadcast, then publish plans or send 'play now' commands.
+
+        Devices are told only after the commit: a device never plays something the
+        controller could lose.
+        """
+        now = self._clock.now()
+        start = request.start_at
+        if start is not None:
+            if start.tzinfo is None:
+                raise InvalidInput("start_at needs a time zone (e.g. 2026-11-22T05:30:00+07:00)")
+            if start < now - PAST_TOLERANCE:
+                raise InvalidInput(f"the broadcast time {start.isoformat()} is in the past")
+            if start > now + MAX_AHEAD:
+                raise InvalidInput("the broadcast time is more than a year ahead")
+        with self._plans.lock, self._db.session() as session:
+            bulletin = get_bulletin(session, request.bulletin_id)
+            require_airable(bulletin, now if start is None else start)
+            devices = require_devices(session, request.device_ids)
+            priority = request.priority or Priority(bulletin.priority)
+            trigger = Trigger.EMERGENCY if priority is Priority.EMERGENCY else Trigger.MANUAL
+            immediate = start is None
+            broadcast = Broadcast(
+                id=new_id("bc"),
+                bulletin_id=bulletin.id,
+                trigger=trigger.value,
+                priority=priority.value,
+                planned_start=now if immediate else start,
+                immediate=immediate,
+                expires_at=now + timedelta(seconds=self._settings.command_expiry_s)
+                if immediate
+                else None,
+                status="sent" if immediate else "scheduled",
+                created_at=now,
+                created_by=request.created_by,
+            )
+            broadcast.targets = [BroadcastTarget(device_id=d.id) for d in devices]
+            session.add(broadcast)
+            session.flush()
+            session.refresh(broadcast)
+            item = plan_item(broadcast, self._settings.resolved_public_base_url)
+            plans = [] if immediate else self._plans.refresh(session, [d.id for d in devices], now)
+            if immediate:
+                for device in devices:
+                    record_command(session, device, item, now)
+            session.commit()
+            if immediate:
+                for device in devices:
+                    command = Command(
+                        command_id=new_id("cmd"),
+                        issued_at=now,
+                        expires_at=broadcast.expires_at or now,
+                        order=PlayNow(item=item),
+                    )
+                    self._outbound.send_command(device.id, command)
+            for plan in plans:
+                self._outbound.publish_plan(plan)
+        log.info(
+            "broadcast %s of %s to %d devices %s",
+            broadcast.id,
+            bulletin.id,
+            len(devices),
+            "now" if immediate else f"at {broadcast.planned_start.isoformat()}",
+        )
+        return broadcast
+
+
+def get_broadcast(session: Session, broadcast_id: str) -> Broadcast:
+    """The broadcast, or NotFound."""
+    broadcast = session.get(Broadcast, broadcast_id)
+    if broadcast is None:
+        raise NotFound(f"no broadcast {broadcast_id!r}")
+    return broadcast
+
+
+def list_broadcasts(session: Session, limit: int = 100, offset: int = 0) -> Sequence[Broadcast]:
+    """Newest planned first."""
+    query = select(Broadcast).order_by(Broadcast.planned_start.desc()).limit(limit).offset(offset)
+    return session.scalars(query).all()
+
+
+def confirmations(session: Session, broadcast_id: str) -> dict[str, PlaybackEvidence]:
+    """The evidence received so far for a broadcast, by device."""
+    rows = session.scalars(
+        select(PlaybackEvidence).where(PlaybackEvidence.broadcast_id == broadcast_id)
+    )
+    return {row.device_id: row for row in rows}

@@ -1,0 +1,420 @@
+"""The checks on one device's rows: signatures, content, order, the hash chain, the period.
+
+Standard library, ``cryptography`` (through ``wardcast_protocol.signing``) and nothing
+else: part of the offline verifier.
+
+Each problem becomes a ``Fault`` with a kind an evaluator can read at a glance:
+
+    TAMPERED      the signature fails, or the signed document disagrees with its row
+    MISSING       a sequence number between the chain anchor and head has no row
+    REORDERED     rows not in sequence order in the file
+    BROKEN_LINK   prev_hash does not name the digest of the event before (a fork)
+    FOREIGN       a row of another device or ward, or outside the period
+    DUPLICATE     one sequence number twice
+    INCONSISTENT  the bundle contradicts itself (declared missing, yet present)
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from controller.domain.evidence.bundles.format import parse_utc
+from wardcast_protocol.signing import verify
+
+Run = tuple[int, int]
+"""An inclusive run of sequence numbers."""
+
+
+class FaultKind(StrEnum):
+    """What went wrong; the upper-case value is the word the verifier prints."""
+
+    TAMPERED = "tampered"
+    MISSING = "missing"
+    REORDERED = "reordered"
+    BROKEN_LINK = "broken_link"
+    FOREIGN = "foreign"
+    DUPLICATE = "duplicate"
+    INCONSISTENT = "inconsistent"
+    UNTRUSTED = "untrusted"
+
+
+@dataclass(frozen=True, slots=True)
+class Fault:
+    """One problem, at one row or one run of sequence numbers (``seq``..``to_seq``)."""
+
+    kind: FaultKind
+    detail: str
+    device_id: str | None = None
+    seq: int | None = None
+    to_seq: int | None = None
+    event_id: str | None = None
+    declared: bool = False  # MISSING only: the controller said it never received these
+
+    @property
+    def size(self) -> int:
+        """How many faults this counts for: a run of 40 missing events is 40."""
+        if self.seq is not None and self.to_seq is not None:
+            return self.to_seq - self.seq + 1
+        return 1
+
+
+@dataclass(frozen=True, slots=True)
+class Period:
+    """The bundle's period, [start, end) by planned start."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass
+class DeviceResult:
+    """What one device's rows came to."""
+
+    device_id: str
+    group_code: str | None
+    valid: int = 0  # in-period rows without any fault
+    links: int = 0  # faultless rows carried only to keep the chain whole
+    missing: list[Run] = field(default_factory=list)  # inclusive runs
+    reordered: list[int] = field(default_factory=list)
+    tampered: list[int] = field(default_factory=list)
+    broken_links: list[int] = field(default_factory=list)
+    foreign: list[int] = field(default_factory=list)
+    duplicate: list[int] = field(default_factory=list)
+    unknown_after_head: list[Run] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Row:
+    """A row whose signature and content checked out."""
+
+    seq: int
+    event_id: str
+    digest: str
+    prev_hash: str
+    planned_start: datetime
+    item_id: str
+    link_only: bool
+    signed: str
+
+
+def _content_problem(doc: Any, device_id: str, seq: int, event_id: str) -> str | None:
+    """Why a correctly signed document does not match its row, or None."""
+    if not isinstance(doc, dict) or doc.get("kind") != "event":
+        return "the signed document is not an event"
+    body = doc.get("body")
+    if not isinstance(body, dict):
+        return "the signed document has no event body"
+    if body.get("device_id") != device_id:
+        return f"the signed event names device {body.get('device_id')!r}"
+    if body.get("seq") != seq or type(body.get("seq")) is not int:
+        return f"the row says seq {seq}, the signed event says {body.get('seq')!r}"
+    if body.get("event_id") != event_id:
+        return f"the row says event {event_id!r}, the signed event says {body.get('event_id')!r}"
+    if not isinstance(body.get("prev_hash"), str):
+        return "the signed event has no prev_hash"
+    if parse_utc(body.get("planned_start")) is None:
+        return "the signed event has no valid planned_start"
+    return None
+
+
+def runs(seqs: Iterable[int]) -> list[Run]:
+    """Numbers as sorted inclusive runs: 3,4,5,9 -> (3, 5), (9, 9)."""
+    out: list[Run] = []
+    for seq in sorted(seqs):
+        if out and seq == out[-1][1] + 1:
+            out[-1] = (out[-1][0], seq)
+        elif not out or seq != out[-1][1]:
+            out.append((seq, seq))
+    return out
+
+
+def merge(given: Iterable[Run]) -> list[Run]:
+    """Runs sorted, overlapping or touching ones joined, empty ones (from > to) dropped."""
+    out: list[Run] = []
+    for first, last in sorted(r for r in given if r[0] <= r[1]):
+        if out and first <= out[-1][1] + 1:
+            out[-1] = (out[-1][0], max(out[-1][1], last))
+        else:
+            out.append((first, last))
+    return out
+
+
+def gaps(low: int, high: int, present: list[int]) -> list[Run]:
+    """The runs of [low, high] not in ``present`` (sorted), without listing every number."""
+    out: list[Run] = []
+    cursor = low
+    for seq in present:
+        if seq > high:
+            break
+        if seq > cursor:
+            out.append((cursor, seq - 1))
+        cursor = max(cursor, seq + 1)
+    if cursor <= high:
+        out.append((cursor, high))
+    return out
+
+
+def intersect(a: list[Run], b: list[Run]) -> list[Run]:
+    """The numbers in both (each argument merged)."""
+    out: list[Run] = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        first, last = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if first <= last:
+            out.append((first, last))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def subtract(a: list[Run], b: list[Run]) -> list[Run]:
+    """The numbers of ``a`` not in ``b`` (each argument merged)."""
+    out: list[Run] = []
+    for first, last in a:
+        cursor = first
+        for x, y in intersect([(first, last)], b):
+            if x > cursor:
+                out.append((cursor, x - 1))
+            cursor = y + 1
+        if cursor <= last:
+            out.append((cursor, last))
+    return out
+
+
+class DeviceCheck:
+    """Checks one device entry; collects its faults and the evidence it confirms."""
+
+    def __init__(self, entry: dict[str, Any], period: Period, ward_devices: set[str]) -> None:
+        self.entry = entry
+        self.device_id: str = entry["device_id"]
+        self.key: str = entry["public_key"]
+        self.period = period
+        self.ward_devices = ward_devices
+        self.result = DeviceResult(self.device_id, entry.get("group_code"))
+        self.faults: list[Fault] = []
+        self.confirmed_items: set[str] = set()  # item ids of authentic rows
+        self._good: dict[int, _Row] = {}
+        self._claimed: set[int] = set()  # seqs named by a row of this device, even a bad one
+        self._order: list[int] = []
+        self._faulty: set[int] = set()
+
+    def _fault(
+        self, kind: FaultKind, detail: str, seq: int | None = None, event_id: str | None = None
+    ) -> None:
+        self.faults.append(Fault(kind, detail, self.device_id, seq, None, event_id))
+        if seq is not None:
+            self._faulty.add(seq)
+            bucket = {
+                FaultKind.TAMPERED: self.result.tampered,
+                FaultKind.BROKEN_LINK: self.result.broken_links,
+                FaultKind.FOREIGN: self.result.foreign,
+                FaultKind.DUPLICATE: self.result.duplicate,
+            }.get(kind)
+            if bucket is not None and seq not in bucket:
+                bucket.append(seq)
+
+    def run(self) -> DeviceCheck:
+        """Every check, in the order that keeps one cause from being reported twice."""
+        for index, row in enumerate(self.entry["rows"]):
+            self._read(index, row)
+        self._check_order()
+        self._check_chain()
+        self._check_period()
+        result = self.result
+        for seq, row in self._good.items():
+            if seq not in self._faulty:
+                if row.link_only:
+                    result.links += 1
+                else:
+                    result.valid += 1
+        for bucket in (result.tampered, result.broken_links, result.foreign, result.duplicate):
+            bucket.sort()
+        return self
+
+    def _read(self, index: int, row: Any) -> None:
+        """One row: shape, whose it is, signature, content, duplicates."""
+        where = f"row {index + 1} of {self.device_id}"
+        if not isinstance(row, dict):
+            self._fault(FaultKind.TAMPERED, f"{where} is not an object")
+            return
+        seq, event_id, signed, sig = (row.get(k) for k in ("seq", "event_id", "signed", "sig"))
+        if type(seq) is not int or not isinstance(event_id, str):
+            self._fault(FaultKind.TAMPERED, f"{where} has no valid seq and event_id")
+            return
+        if not isinstance(signed, str) or not isinstance(sig, str):
+            self._fault(FaultKind.TAMPERED, f"{where} has no signed document", seq, event_id)
+            self._claimed.add(seq)
+            return
+        try:
+            doc = json.loads(signed)
+        except (ValueError, RecursionError):  # ValueError: also a 5,000-digit number
+            doc = None
+        sender = doc.get("sender") if isinstance(doc, dict) else None
+        if isinstance(sender, str) and sender != self.device_id:
+            # Another device's event: its own key may well verify it, but it is not
+            # this device's evidence. Not "claimed", so a row it displaced shows missing.
+            whose = (
+                "another device of this ward"
+                if sender in self.ward_devices
+                else "a device not of this ward"
+            )
+            self._fault(
+                FaultKind.FOREIGN, f"seq {seq} is an event of {sender!r}, {whose}", None, event_id
+            )
+            self.result.foreign.append(seq)
+            return
+        self._claimed.add(seq)
+        self._order.append(seq)
+        if not verify(self.key, signed.encode("utf-8"), sig):
+            self._fault(
+                FaultKind.TAMPERED,
+                "the signature does not match the device's key: the row was altered",
+                seq,
+                event_id,
+            )
+            return
+        problem = _content_problem(doc, self.device_id, seq, event_id)
+        if problem is not None:
+            self._fault(FaultKind.TAMPERED, problem, seq, event_id)
+            return
+        assert isinstance(doc, dict)  # _content_problem checked it
+        body = doc["body"]
+        if seq in self._good:
+            same = self._good[seq].signed == signed
+            detail = (
+                f"seq {seq} appears twice"
+                if same
+                else f"two different signed events carry seq {seq}: the device forked its chain"
+            )
+            self._fault(FaultKind.DUPLICATE, detail, seq, event_id)
+            return
+        planned = parse_utc(body["planned_start"])
+        assert planned is not None
+        self._good[seq] = _Row(
+            seq=seq,
+            event_id=event_id,
+            digest=hashlib.sha256(signed.encode("utf-8")).hexdigest(),
+            prev_hash=body["prev_hash"],
+            planned_start=planned,
+            item_id=str(body.get("item_id")),
+            link_only=row.get("link_only") is True,
+            signed=signed,
+        )
+        self.confirmed_items.add(str(body.get("item_id")))
+
+    def _check_order(self) -> None:
+        """Rows must be in sequence order; name every row that is out of place."""
+        expected = sorted(self._order)
+        moved = {seq for seq, want in zip(self._order, expected, strict=True) if seq != want}
+        if moved:
+            self.result.reordered = sorted(moved)
+            self._faulty |= moved
+            for first, last in runs(sorted(moved)):
+                self.faults.append(
+                    Fault(
+                        FaultKind.REORDERED,
+                        "rows are not in sequence order in the bundle",
+                        self.device_id,
+                        first,
+                        last if last != first else None,
+                    )
+                )
+
+    def _check_chain(self) -> None:
+        """Anchor to head: every number present, every link naming its predecessor."""
+        anchor, head = self.entry.get("chain_anchor"), self.entry.get("chain_head")
+        if anchor is None or head is None:
+            return  # no rows (the frame check refuses rows without both)
+        anchor_seq, anchor_digest = anchor["seq"], anchor["digest"]
+        head_seq = head["seq"]
+        for seq in sorted(self._good):
+            row = self._good[seq]
+            if seq <= anchor_seq:
+                self._fault(FaultKind.FOREIGN, f"seq {seq} is at or before the chain anchor "
+                            f"(seq {anchor_seq})", seq, row.event_id)  # fmt: skip
+                continue
+            if seq > head_seq:
+                self._fault(FaultKind.FOREIGN, f"seq {seq} is after the chain head "
+                            f"(seq {head_seq})", seq, row.event_id)  # fmt: skip
+                continue
+            before = seq - 1
+            if before == anchor_seq:
+                expected = anchor_digest
+            elif before in self._good:
+                expected = self._good[before].digest
+            else:
+                continue  # predecessor missing or bad: reported there, not twice
+            if row.prev_hash != expected:
+                self._fault(
+                    FaultKind.BROKEN_LINK,
+                    f"seq {seq}'s prev_hash {row.prev_hash[:12] or '(empty)'}… does not name "
+                    f"seq {before} ({expected[:12] or '(empty)'}…): the chain forks here",
+                    seq,
+                    row.event_id,
+                )
+        head_row = self._good.get(head_seq)
+        if head_row is not None and head_row.digest != head["digest"]:
+            self._fault(
+                FaultKind.TAMPERED,
+                f"the chain head names another event as seq {head_seq}",
+                head_seq,
+                head_row.event_id,
+            )
+        self._check_missing(anchor_seq, head_seq)
+
+    def _check_missing(self, anchor_seq: int, head_seq: int) -> None:
+        """Numbers without a row, as runs: a forged head of seq 10**12 costs nothing."""
+        declared = merge((g[0], g[1]) for g in self.entry.get("declared_missing", []))
+        absent = gaps(anchor_seq + 1, head_seq, sorted(self._claimed))
+        self.result.missing = absent
+        for flag, part in (
+            (True, intersect(absent, declared)),
+            (False, subtract(absent, declared)),
+        ):
+            detail = (
+                "not in the bundle: the controller declares it never received them"
+                if flag
+                else "not in the bundle, and not declared missing by the controller"
+            )
+            for first, last in part:
+                self.faults.append(
+                    Fault(FaultKind.MISSING, detail, self.device_id, first,
+                          last if last != first else None, None, flag)
+                )  # fmt: skip
+        if declared and declared[-1][1] > head_seq:
+            self.result.unknown_after_head = intersect(declared, [(head_seq + 1, declared[-1][1])])
+        present = [s for s in sorted(self._claimed) if intersect([(s, s)], declared)]
+        for first, last in runs(present):
+            self.faults.append(
+                Fault(FaultKind.INCONSISTENT, "declared missing, yet present in the bundle",
+                      self.device_id, first, last if last != first else None)
+            )  # fmt: skip
+
+    def _check_period(self) -> None:
+        """In-period rows must fall in the period; link-only rows only between them."""
+        period = self.period
+        in_period = [s for s, r in self._good.items() if not r.link_only]
+        low, high = (min(in_period), max(in_period)) if in_period else (0, -1)
+        for seq, row in sorted(self._good.items()):
+            if not row.link_only and not period.start <= row.planned_start < period.end:
+                self._fault(
+                    FaultKind.FOREIGN,
+                    f"planned at {row.planned_start:%Y-%m-%dT%H:%M:%SZ}, outside the period",
+                    seq,
+                    row.event_id,
+                )
+            elif row.link_only and not low < seq < high:
+                self._fault(
+                    FaultKind.FOREIGN,
+                    "carried as a link, but not between two in-period rows",
+                    seq,
+                    row.event_id,
+                )

@@ -1,0 +1,191 @@
+"""Playback evidence: stored exactly once, with the device's signed original.
+
+The MQTT layer hands over events whose signature already checked out; this module
+decides whether they are new, stores them, and answers queries. There is no update
+or delete path here on purpose: evidence is append-only.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Sequence
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from controller.db.models import Device, PlaybackEvidence, RejectedMessageLog
+from controller.domain.errors import InvalidInput
+from controller.domain.evidence import chain
+from wardcast_protocol.envelope import Verified
+from wardcast_protocol.messages import PlaybackEvent
+
+log = logging.getLogger(__name__)
+
+
+class Stored(StrEnum):
+    """What happened to a received event."""
+
+    NEW = "new"
+    DUPLICATE = "duplicate"
+
+
+class SequenceReused(InvalidInput):
+    """A different event with a sequence number already stored: the chain forked."""
+
+
+def record_event(
+    session: Session, verified: Verified[PlaybackEvent], device_id: str, now: datetime
+) -> Stored:
+    """Store a verified event once; a repeat (QoS 1 duplicate, resend) is a no-op.
+
+    The caller acknowledges in both cases: the device may forget the event only
+    when the controller has it, and it has it either way.
+    """
+    event = verified.body
+    if event.device_id != device_id:
+        raise InvalidInput(f"event names device {event.device_id!r} on {device_id!r}'s topic")
+    exists = session.scalar(
+        select(PlaybackEvidence.id).where(
+            PlaybackEvidence.device_id == device_id, PlaybackEvidence.event_id == event.event_id
+        )
+    )
+    if exists is not None:
+        return Stored.DUPLICATE
+    taken = session.scalar(
+        select(PlaybackEvidence.event_id).where(
+            PlaybackEvidence.device_id == device_id, PlaybackEvidence.seq == event.seq
+        )
+    )
+    if taken is not None:
+        raise SequenceReused(
+            f"seq {event.seq} of {device_id} is already event {taken}; "
+            f"{event.event_id} would fork the chain"
+        )
+    device = session.get(Device, device_id)
+    relay = event.relay
+    row = PlaybackEvidence(
+        device_id=device_id,
+        ward_code=device.ward_code if device else None,
+        group_code=device.group_code if device else None,
+        session_key=event.session_key,
+        relayed_s=relay.relayed_s if relay else None,
+        relay_gap_s=relay.gap_s if relay else None,
+        fallback_s=relay.fallback_s if relay else None,
+        event_id=event.event_id,
+        seq=event.seq,
+        prev_hash=event.prev_hash,
+        digest=verified.digest,
+        item_id=event.item_id,
+        broadcast_id=event.broadcast_id,
+        bulletin_id=event.bulletin_id,
+        trigger=event.trigger.value,
+        priority=event.priority.value,
+        source_level=event.source_level.value,
+        media_sha256=event.media_sha256,
+        planned_start=event.planned_start,
+        planned_duration_s=event.planned_duration_s,
+        actual_start=event.actual_start,
+        played_duration_s=event.played_duration_s,
+        outcome=event.outcome.value,
+        reason=event.reason,
+        plan_version=event.plan_version,
+        amplifier_on=event.amplifier_on,
+        volume=event.volume,
+        recorded_at=event.recorded_at,
+        received_at=now,
+        signed=verified.signed,
+        sig=verified.sig,
+    )
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:
+        # Lost a race with another delivery of the same event: it is stored.
+        return Stored.DUPLICATE
+    report = chain.advance(session, device_id, event.seq, now)
+    for seq in report.broken_links:
+        record_rejection(
+            session,
+            f"device/{device_id}/chain",
+            device_id,
+            "chain_broken",
+            f"event seq {seq} does not name the digest of seq {seq - 1}: altered or forked",
+            verified.signed.encode("utf-8"),
+            now,
+        )
+    if report.new_gaps:
+        log.warning("evidence gap for %s: seqs %s", device_id, report.new_gaps)
+    return Stored.NEW
+
+
+def record_rejection(
+    session: Session,
+    topic: str,
+    device_id: str | None,
+    reason: str,
+    detail: str,
+    payload: bytes,
+    now: datetime,
+) -> None:
+    """Keep a refused message's reason and a bounded excerpt for security review.
+
+    The same payload refused again (a device resending what we will not store) is
+    recorded once: the record is the reason, not a counter.
+    """
+    digest = hashlib.sha256(payload).hexdigest()
+    seen = session.scalar(
+        select(RejectedMessageLog.id).where(
+            RejectedMessageLog.payload_sha256 == digest,
+            RejectedMessageLog.reason == reason[:32],
+            RejectedMessageLog.device_id == device_id,
+        )
+    )
+    if seen is not None:
+        return
+    session.add(
+        RejectedMessageLog(
+            received_at=now,
+            topic=topic[:300],
+            device_id=device_id,
+            reason=reason[:32],
+            detail=detail[:1000],
+            payload_sha256=digest,
+            payload_excerpt=payload[:400].decode("utf-8", errors="replace"),
+            payload_size=len(payload),
+        )
+    )
+
+
+def query_evidence(
+    session: Session,
+    device_id: str | None,
+    start: datetime | None,
+    end: datetime | None,
+    broadcast_id: str | None = None,
+    limit: int = 500,
+    offset: int = 0,
+) -> Sequence[PlaybackEvidence]:
+    """Evidence rows by device and planned-start period, oldest first."""
+    if start is not None and end is not None and end < start:
+        raise InvalidInput("the period ends before it starts")
+    query = select(PlaybackEvidence)
+    if device_id is not None:
+        query = query.where(PlaybackEvidence.device_id == device_id)
+    if broadcast_id is not None:
+        query = query.where(PlaybackEvidence.broadcast_id == broadcast_id)
+    if start is not None:
+        query = query.where(PlaybackEvidence.planned_start >= start)
+    if end is not None:
+        query = query.where(PlaybackEvidence.planned_start < end)
+    query = query.order_by(PlaybackEvidence.planned_start, PlaybackEvidence.id)
+    return session.scalars(query.limit(limit).offset(offset)).all()
+
+
+def list_rejections(session: Session, limit: int = 100) -> Sequence[RejectedMessageLog]:
+    """Most recent refused messages first."""
+    query = select(RejectedMessageLog).order_by(RejectedMessageLog.id.desc()).limit(limit)
+    return session.scalars(query).all()

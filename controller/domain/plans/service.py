@@ -1,0 +1,175 @@
+"""Plans: what each device should play, compiled from broadcasts and the ward's programme.
+
+A plan is the device's whole near future, replaced as a unit and versioned, so an
+agent that missed messages converges on the truth with the next one it receives.
+The version only moves when the content does (a hash of the items decides), so a
+periodic or post-restart recompilation that finds nothing new publishes nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import threading
+from collections.abc import Iterable
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from controller.db.models import Broadcast, BroadcastTarget, Device, PlanSnapshot
+from controller.domain.plans.compile import CompileContext, WardCompiler, load_context
+from controller.domain.plans.planned import record_plan
+from controller.settings import Settings
+from wardcast_protocol.messages import MediaRef, Plan, PlanItem, Priority, SourceLevel, Trigger
+
+MAX_PLAN_ITEMS = 5000
+
+
+def media_ref(broadcast: Broadcast, base_url: str) -> MediaRef:
+    """The media reference of a broadcast's bulletin, as agents fetch it."""
+    media = broadcast.bulletin.media
+    return MediaRef(
+        sha256=media.sha256,
+        url=f"{base_url}/media/{media.sha256}.{media.extension}",
+        duration_s=media.duration_s,
+        size_bytes=media.size_bytes,
+        content_type=media.content_type,
+    )
+
+
+def plan_item(broadcast: Broadcast, base_url: str) -> PlanItem:
+    """One broadcast as a plan item (the same item on every targeted device)."""
+    return PlanItem(
+        item_id=broadcast.id,
+        broadcast_id=broadcast.id,
+        bulletin_id=broadcast.bulletin_id,
+        title=broadcast.bulletin.title,
+        media=media_ref(broadcast, base_url),
+        planned_start=broadcast.planned_start,
+        priority=Priority(broadcast.priority),
+        source_level=SourceLevel(broadcast.bulletin.source_level),
+        trigger=Trigger(broadcast.trigger),
+    )
+
+
+def broadcast_items(
+    session: Session, device: Device, since: datetime, base_url: str
+) -> list[PlanItem]:
+    """Scheduled (not 'now') broadcasts targeting ``device`` from ``since`` on."""
+    query = (
+        select(Broadcast)
+        .join(BroadcastTarget, BroadcastTarget.broadcast_id == Broadcast.id)
+        .where(
+            BroadcastTarget.device_id == device.id,
+            Broadcast.immediate.is_(False),
+            Broadcast.status == "scheduled",
+            Broadcast.planned_start >= since,
+        )
+        .order_by(Broadcast.planned_start, Broadcast.id)
+        .limit(MAX_PLAN_ITEMS)
+    )
+    return [plan_item(b, base_url) for b in session.scalars(query)]
+
+
+def content_hash(items: Iterable[PlanItem]) -> str:
+    """A stable digest of a plan's items."""
+    dumped = [item.model_dump(mode="json") for item in items]
+    return hashlib.sha256(json.dumps(dumped, sort_keys=True).encode()).hexdigest()
+
+
+class PlanPublisher:
+    """Compiles plans and decides which changed, one controller-wide step at a time.
+
+    The lock makes "compile, bump version, publish" atomic within the controller, so
+    a plan with a lower version can never be published after a higher one and end
+    up as the retained state.
+    """
+
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+        self.lock = threading.RLock()
+        self.chime_sha256: str | None = None
+        self.notes: list[str] = []
+
+    def compile(
+        self,
+        session: Session,
+        device: Device,
+        now: datetime,
+        ctx: CompileContext,
+        compilers: dict[str, WardCompiler],
+    ) -> list[PlanItem]:
+        """The items of ``device``'s plan now (history kept a few hours, horizon ahead)."""
+        since = now - timedelta(hours=self._settings.plan_history_h)
+        until = now + timedelta(hours=self._settings.plan_horizon_h)
+        items = broadcast_items(session, device, since, ctx.base_url)
+        if device.ward_code is not None and self.chime_sha256 is not None:
+            compiler = compilers.get(device.ward_code)
+            if compiler is None:
+                compiler = WardCompiler(
+                    session, device.ward_code, ctx, self._settings.max_session_minutes
+                )
+                compilers[device.ward_code] = compiler
+            items += compiler.items_for(device, since, until)
+        items.sort(key=lambda i: (i.planned_start, i.item_id))
+        return items[:MAX_PLAN_ITEMS]
+
+    def refresh(self, session: Session, device_ids: Iterable[str], now: datetime) -> list[Plan]:
+        """Recompile these devices; bump and return the plans whose content changed.
+
+        Call with ``lock`` held, inside the changing transaction; publish the
+        returned plans after the commit.
+        """
+        ctx = load_context(
+            session, self._settings.resolved_public_base_url, self.chime_sha256 or ""
+        )
+        compilers: dict[str, WardCompiler] = {}
+        changed: list[Plan] = []
+        for device_id in device_ids:
+            device = session.get(Device, device_id)
+            if device is None:
+                continue
+            items = self.compile(session, device, now, ctx, compilers)
+            digest = content_hash(items)
+            snapshot = session.get(PlanSnapshot, device.id)
+            if snapshot is not None and snapshot.content_hash == digest:
+                continue
+            device.plan_version += 1
+            if snapshot is None:
+                snapshot = PlanSnapshot(device_id=device.id)
+                session.add(snapshot)
+            snapshot.version, snapshot.content_hash = device.plan_version, digest
+            snapshot.compiled_at, snapshot.item_count = now, len(items)
+            record_plan(session, device, items, now)
+            changed.append(
+                Plan(
+                    device_id=device.id,
+                    version=device.plan_version,
+                    generated_at=now,
+                    items=tuple(items),
+                )
+            )
+        self.notes = ctx.notes[-200:]
+        return changed
+
+    def current(self, session: Session, device_id: str, now: datetime) -> Plan | None:
+        """The device's plan as it stands (for republishing on reconnect)."""
+        device = session.get(Device, device_id)
+        if device is None:
+            return None
+        ctx = load_context(
+            session, self._settings.resolved_public_base_url, self.chime_sha256 or ""
+        )
+        items = self.compile(session, device, now, ctx, {})
+        return Plan(
+            device_id=device.id, version=device.plan_version, generated_at=now, items=tuple(items)
+        )
+
+    def ward_devices(self, session: Session, ward_code: str) -> list[str]:
+        """Ids of the devices placed in a ward."""
+        return list(session.scalars(select(Device.id).where(Device.ward_code == ward_code)))
+
+    def all_devices(self, session: Session) -> list[str]:
+        """Every device id."""
+        return list(session.scalars(select(Device.id).order_by(Device.id)))

@@ -1,0 +1,176 @@
+"""A ward's programme: check it against the ward's places and content, store it, queue into it.
+
+Saving is all or nothing: a programme with any conflict is refused with every
+conflict listed, and what was scheduled before stays exactly as it was.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from controller.db.models import Bulletin, Programme, QueuedBulletin, new_id
+from controller.domain.actors import Actor, Role
+from controller.domain.content.workflow import airable_problem
+from controller.domain.errors import InvalidInput, NotFound
+from controller.domain.places.service import get_ward, zone_map
+from controller.domain.programmes.conflicts import Conflict, check
+from controller.domain.programmes.content import ContentInfo
+from controller.domain.programmes.diff import diff
+from controller.domain.programmes.schema import ProgrammeDoc
+
+
+class ProgrammeRefused(InvalidInput):
+    """The programme has conflicts; nothing was changed."""
+
+    def __init__(self, conflicts: list[Conflict]) -> None:
+        first = conflicts[0].message if conflicts else ""
+        super().__init__(f"the programme has {len(conflicts)} conflict(s), e.g.: {first}")
+        self.conflicts = conflicts
+
+
+class _Content:
+    """The content lookup conflict checks use: the controller's bulletins."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+
+    def get(self, bulletin_id: str) -> ContentInfo | None:
+        bulletin = self._session.get(Bulletin, bulletin_id)
+        if bulletin is None:
+            return None
+        return ContentInfo(
+            bulletin_id=bulletin.id,
+            status=bulletin.status,
+            valid_from=bulletin.valid_from,
+            valid_until=bulletin.valid_until,
+            duration_s=bulletin.media.duration_s,
+        )
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    """Conflicts and the diff against what is stored."""
+
+    conflicts: list[Conflict]
+    diff: list[str]
+    current: ProgrammeDoc | None
+
+
+def current_programme(session: Session, ward_code: str) -> tuple[int, ProgrammeDoc] | None:
+    """The stored programme of a ward and its version, if any."""
+    row = session.get(Programme, ward_code)
+    if row is None:
+        return None
+    return row.version, ProgrammeDoc.model_validate(row.document)
+
+
+def check_programme(
+    session: Session, ward_code: str, doc: ProgrammeDoc, now: datetime
+) -> CheckResult:
+    """Every conflict of ``doc`` for this ward, and how it differs from the stored one."""
+    ward = get_ward(session, ward_code)
+    conflicts: list[Conflict] = []
+    if doc.ward != ward.code:
+        conflicts.append(
+            Conflict("wrong_ward", f"the file is for ward {doc.ward}, not {ward.code}", "ward")
+        )
+    conflicts += check(doc, zones=zone_map(session, ward.code), content=_Content(session), now=now)
+    stored = current_programme(session, ward.code)
+    current = stored[1] if stored else None
+    return CheckResult(conflicts, diff(current, doc), current)
+
+
+def save_programme(
+    session: Session, ward_code: str, doc: ProgrammeDoc, actor: Actor, now: datetime
+) -> tuple[int, list[str]]:
+    """Store ``doc`` as the ward's programme if it has no conflict; (version, diff)."""
+    actor.require(Role.ADMIN, "changing a ward's programme")
+    result = check_programme(session, ward_code, doc, now)
+    if result.conflicts:
+        raise ProgrammeRefused(result.conflicts)
+    row = session.get(Programme, ward_code)
+    if row is None:
+        row = Programme(ward_code=ward_code, version=0)
+        session.add(row)
+    if result.diff or row.version == 0:
+        row.version += 1
+        row.document = doc.model_dump(mode="json")
+        row.updated_at, row.updated_by = now, actor.name
+    # The ward's time zone follows its programme.
+    get_ward(session, ward_code).timezone = doc.timezone
+    session.flush()
+    return row.version, result.diff
+
+
+def queue_bulletin(
+    session: Session,
+    ward_code: str,
+    session_code: str,
+    bulletin_id: str,
+    first: date,
+    last: date,
+    actor: Actor,
+    now: datetime,
+) -> QueuedBulletin:
+    """Queue an approved bulletin into a session of the ward's programme for some days."""
+    actor.require(Role.OFFICER, "queueing bulletins")
+    stored = current_programme(session, ward_code)
+    if stored is None:
+        raise NotFound(f"ward {ward_code} has no programme yet")
+    codes = [s.code for s in stored[1].sessions]
+    if session_code not in codes:
+        raise NotFound(f"no session {session_code!r} in ward {ward_code}'s programme: {codes}")
+    if last < first:
+        raise InvalidInput("the last day is before the first")
+    bulletin = session.get(Bulletin, bulletin_id)
+    if bulletin is None:
+        raise NotFound(f"no bulletin {bulletin_id!r}")
+    problem = airable_problem(bulletin, now)
+    if problem is not None and not (
+        bulletin.status == "approved" and bulletin.valid_from and bulletin.valid_from > now
+    ):
+        raise InvalidInput(f"cannot queue: {problem}")
+    position = len(
+        session.scalars(
+            select(QueuedBulletin.id).where(
+                QueuedBulletin.ward_code == ward_code, QueuedBulletin.session_code == session_code
+            )
+        ).all()
+    )
+    row = QueuedBulletin(
+        id=new_id("q"),
+        ward_code=ward_code,
+        session_code=session_code,
+        bulletin_id=bulletin_id,
+        first_date=first,
+        last_date=last,
+        position=position,
+        added_at=now,
+        added_by=actor.name,
+    )
+    session.add(row)
+    session.flush()
+    return row
+
+
+def list_queue(session: Session, ward_code: str) -> list[QueuedBulletin]:
+    """The ward's queue, by session and position."""
+    query = (
+        select(QueuedBulletin)
+        .where(QueuedBulletin.ward_code == ward_code)
+        .order_by(QueuedBulletin.session_code, QueuedBulletin.position)
+    )
+    return list(session.scalars(query))
+
+
+def unqueue(session: Session, ward_code: str, entry_id: str, actor: Actor) -> None:
+    """Remove a queue entry."""
+    actor.require(Role.OFFICER, "changing the queue")
+    row = session.get(QueuedBulletin, entry_id)
+    if row is None or row.ward_code != ward_code:
+        raise NotFound(f"no queue entry {entry_id!r} in ward {ward_code}")
+    session.delete(row)

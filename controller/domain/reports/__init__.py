@@ -1,0 +1,8 @@
+"""Evidence reports (báo cáo): planned against played, per ward, group or device and period.
+
+``periods`` reads the period an evaluator asks for; ``rollups`` keeps per-day sums
+of planned plays and their evidence so a year reads fast; ``queries`` gathers a
+scope's figures from them; ``compliance`` judges the ward's own targets; ``service``
+builds the :class:`~controller.domain.reports.model.Report`; ``exports`` writes it as CSV,
+PDF or JSON.
+"""

@@ -1,0 +1,44 @@
+"""``wardcast-demo``: the controller with embedded defaults and simulated edge agents.
+
+It lives outside both sides because it runs both: the controller never imports the
+agent, and the agent never imports the controller; only this package sees the two.
+
+wardcast-demo                # serve on http://127.0.0.1:8000 until Ctrl-C
+wardcast-demo --smoke        # one broadcast to every agent, wait for each signed confirmation
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+app = typer.Typer(
+    help="Wardcast demo: the controller and simulated edge agents in one process.",
+    add_completion=False,
+)
+
+
+@app.command()
+def demo(
+    smoke: Annotated[
+        bool, typer.Option(help="Broadcast one bulletin, wait for every confirmation, exit.")
+    ] = False,
+    agents: Annotated[int, typer.Option(min=1, max=1000, help="Simulated edge agents.")] = 3,
+    port: Annotated[int | None, typer.Option(help="API port (default 8000; smoke: free).")] = None,
+    data_dir: Annotated[Path | None, typer.Option(help="Where the demo keeps its state.")] = None,
+    deadline_s: Annotated[float, typer.Option(help="Smoke: how long to wait.")] = 60.0,
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING…")] = "INFO",
+) -> None:
+    """Start the controller with embedded defaults and simulated agents (Ctrl-C stops)."""
+    from controller.logs import configure_logging
+    from sim.demo import run_demo
+
+    configure_logging("WARNING" if smoke and log_level == "INFO" else log_level)
+    code = run_demo(smoke=smoke, agents=agents, port=port, data_dir=data_dir, deadline_s=deadline_s)
+    raise typer.Exit(code)
+
+
+if __name__ == "__main__":  # `python -m sim.cli`
+    app()

@@ -1,0 +1,300 @@
+"""The demo: the controller with embedded defaults and simulated edge agents.
+
+``wardcast-demo`` serves the API on http://127.0.0.1:8000 until Ctrl-C, with a
+welcome bulletin broadcast shortly after start so the log shows a full round trip.
+``wardcast-demo --smoke`` is the end-to-end test: it broadcasts one Vietnamese TTS
+bulletin to every agent a few seconds ahead, waits for each signed confirmation,
+prints one line per agent and exits non-zero if any did not confirm in time.
+"""
+
+from __future__ import annotations
+
+import logging
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import quote
+
+import httpx
+import uvicorn
+
+from controller.api.app import create_app
+from controller.api.server import BackgroundServer
+from controller.composition import ControllerRuntime
+from controller.domain.actors import SYSTEM
+from controller.domain.devices.service import register_device
+from controller.domain.errors import DomainError
+from controller.domain.places import service as places
+from controller.domain.programmes.service import current_programme, save_programme
+from controller.domain.programmes.yaml_io import ProgrammeInvalid, load_programme
+from controller.messaging.broker import free_port
+from controller.settings import Settings
+from edge_agent.config import AgentConfig
+from edge_agent.fleet import AgentFleet
+from wardcast_protocol.signing import SigningKey
+
+log = logging.getLogger(__name__)
+
+DEMO_TITLE = "Thông báo thử hệ thống"
+DEMO_TEXT = (
+    "Đài truyền thanh phường xin thông báo: hệ thống loa thông minh đang được thử nghiệm. "
+    "Xin cảm ơn bà con đã lắng nghe."
+)
+LEAD_S = 6.0
+DEMO_WARD = "00037"
+OFFICER = "Cán bộ văn hóa - thông tin"
+LEADER = "Chủ tịch UBND phường"
+
+
+DEMO_PROGRAMME = Path(__file__).resolve().parent.parent / "schedules/examples/phuong-hang-bac.yaml"
+
+
+def provision_ward(runtime: ControllerRuntime, configs: list[AgentConfig]) -> str | None:
+    """A demo ward (Hàng Bạc) with three residential groups, the agents placed in them,
+    and the city-ward example programme, so plans show real sessions."""
+    now = runtime.clock.now()
+    with runtime.db.session() as session:
+        places.upsert_province(session, "01", "Hà Nội")
+        session.flush()
+        places.upsert_district(session, "002", "01", "Hoàn Kiếm")
+        session.flush()
+        places.upsert_ward(session, DEMO_WARD, "002", "Hàng Bạc", "Asia/Ho_Chi_Minh")
+        session.flush()
+        for n in range(1, 4):
+            places.upsert_group(session, DEMO_WARD, f"tdp-{n}", f"Tổ dân phố {n}")
+        for index, config in enumerate(configs):
+            places.place_device(session, config.device_id, DEMO_WARD, f"tdp-{index % 3 + 1}")
+        if DEMO_PROGRAMME.exists() and current_programme(session, DEMO_WARD) is None:
+            try:
+                doc = load_programme(DEMO_PROGRAMME.read_text(encoding="utf-8"))
+                save_programme(session, DEMO_WARD, doc, SYSTEM, now)
+            except (ProgrammeInvalid, DomainError) as exc:
+                log.warning("demo programme not applied: %s", exc)
+    runtime.recompile()
+    return DEMO_WARD
+
+
+def provision_agents(runtime: ControllerRuntime, count: int, broker_url: str) -> list[AgentConfig]:
+    """Create (or reuse) each simulated device's key and register it with the controller."""
+    configs = []
+    with runtime.db.session() as session:
+        for n in range(1, count + 1):
+            device_id = f"demo-to-{n:03d}"
+            data_dir = runtime.settings.data_dir / "agents" / device_id
+            key = SigningKey.load_or_create(data_dir / "device.key")
+            register_device(
+                session, device_id, f"Tổ dân phố {n}", key.public_key_b64, runtime.clock.now()
+            )
+            configs.append(
+                AgentConfig(
+                    device_id=device_id,
+                    controller_public_key=runtime.key.public_key_b64,
+                    data_dir=data_dir,
+                    broker_url=broker_url,
+                    player="simulated",
+                    # The demo's clips are seconds long: resend quickly so a dropped
+                    # confirmation shows up again while someone is watching.
+                    resend_interval_s=5.0,
+                    relay_settle_s=0.0,
+                    durable_outbox=False,
+                )
+            )
+    return configs
+
+
+def _broadcast_demo_bulletin(http: httpx.Client, device_ids: list[str]) -> tuple[str, float]:
+    """Create the demo bulletin and broadcast it a few seconds ahead; (id, duration)."""
+    bulletin = http.post("/api/v1/bulletins", json={"title": DEMO_TITLE, "text": DEMO_TEXT})
+    if bulletin.status_code != 201:
+        raise RuntimeError(f"bulletin refused: {bulletin.status_code} {bulletin.text}")
+    b = bulletin.json()
+    # The editorial workflow: the officer submits, the ward's leader approves.
+    officer, leader = {"X-Wardcast-Actor": quote(OFFICER)}, {"X-Wardcast-Actor": quote(LEADER)}
+    for step, who in (("submit", officer), ("approve", leader)):
+        done = http.post(f"/api/v1/bulletins/{b['id']}/{step}", headers=who)
+        if done.status_code != 200:
+            raise RuntimeError(f"{step} refused: {done.status_code} {done.text}")
+    print(
+        f"bulletin {b['id']}: {b['media']['duration_s']:.1f} s spoken by {b['tts_engine']}, "
+        f"sha256 {b['media']['sha256'][:12]}…"
+    )
+    start_at = datetime.now(UTC) + timedelta(seconds=LEAD_S)
+    created = http.post(
+        "/api/v1/broadcasts",
+        json={"bulletin_id": b["id"], "device_ids": device_ids, "start_at": start_at.isoformat()},
+    )
+    if created.status_code != 201:
+        raise RuntimeError(f"broadcast refused: {created.status_code} {created.text}")
+    broadcast_id: str = created.json()["id"]
+    print(f"broadcast {broadcast_id} to {len(device_ids)} agents at {start_at:%H:%M:%S.%f} UTC")
+    return broadcast_id, float(b["media"]["duration_s"])
+
+
+def _await_confirmations(
+    http: httpx.Client, broadcast_id: str, device_ids: list[str], timeout_s: float
+) -> dict[str, dict[str, Any]]:
+    """Poll the evidence until every device confirmed or the time is up."""
+    wait_until = time.monotonic() + timeout_s
+    rows: dict[str, dict[str, Any]] = {}
+    while time.monotonic() < wait_until and len(rows) < len(device_ids):
+        got = http.get("/api/v1/evidence", params={"broadcast_id": broadcast_id})
+        rows = {r["device_id"]: r for r in got.json()}
+        time.sleep(0.25)
+    return rows
+
+
+def _report(device_ids: list[str], rows: dict[str, dict[str, Any]]) -> int:
+    """One line per agent; returns how many did not complete."""
+    failed = 0
+    for device_id in device_ids:
+        row = rows.get(device_id)
+        if row is None:
+            print(f"{device_id}: NO CONFIRMATION within the deadline")
+            failed += 1
+            continue
+        print(
+            f"{device_id}: planned {row['planned_start']} actual {row['actual_start']} "
+            f"(offset {row['start_offset_s']:+.3f} s) played {row['played_duration_s']:.2f} s "
+            f"of {row['planned_duration_s']:.2f} s, outcome {row['outcome']}"
+        )
+        if row["outcome"] != "completed":
+            failed += 1
+    return failed
+
+
+def _smoke(base: str, device_ids: list[str], deadline_s: float, workdir: Path) -> int:
+    """Broadcast one bulletin, wait for every agent's confirmation, verify the evidence."""
+    with httpx.Client(base_url=base, timeout=60) as http:
+        try:
+            broadcast_id, duration = _broadcast_demo_bulletin(http, device_ids)
+        except RuntimeError as exc:
+            print(f"FAIL: {exc}")
+            return 1
+        rows = _await_confirmations(http, broadcast_id, device_ids, LEAD_S + duration + deadline_s)
+        failed = _report(device_ids, rows)
+        bundle_ok = _verify_bundle(http, workdir)
+    print(f"smoke: {len(device_ids) - failed} passed, {failed} failed")
+    return 1 if failed or not bundle_ok else 0
+
+
+def _verify_bundle(http: httpx.Client, workdir: Path) -> bool:
+    """Download the demo ward's evidence bundle and check it as an evaluator would: with
+    the offline verifier, in a separate process that never touches the controller."""
+    now = datetime.now(UTC)
+    got = http.get(
+        "/api/v1/evidence/bundle",
+        params={
+            "ward": DEMO_WARD,
+            "from": (now - timedelta(hours=1)).isoformat(),
+            "to": (now + timedelta(minutes=1)).isoformat(),
+        },
+    )
+    if got.status_code != 200:
+        print(f"FAIL bundle: {got.status_code} {got.text[:300]}")
+        return False
+    path = workdir / "evidence-bundle.json"
+    path.write_bytes(got.content)
+    checked = subprocess.run(
+        [sys.executable, "-m", "controller.domain.evidence.bundles.verify", str(path)],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    last = (checked.stdout.strip().splitlines() or ["(no output)"])[-1]
+    print(f"evidence bundle {path.name}: {last}")
+    return checked.returncode == 0
+
+
+def _welcome(base: str, device_ids: list[str]) -> None:
+    """In the interactive demo: one broadcast soon after start, to show the round trip."""
+    with httpx.Client(base_url=base, timeout=60) as http:
+        for _ in range(100):
+            try:
+                if http.get("/api/v1/health").status_code == 200:
+                    break
+            except httpx.HTTPError:
+                time.sleep(0.1)
+        try:
+            broadcast_id, duration = _broadcast_demo_bulletin(http, device_ids)
+        except (RuntimeError, httpx.HTTPError) as exc:
+            print(f"welcome broadcast failed: {exc}")
+            return
+        rows = _await_confirmations(http, broadcast_id, device_ids, LEAD_S + duration + 30)
+    _report(device_ids, rows)
+
+
+def run_demo(
+    *,
+    smoke: bool,
+    agents: int,
+    port: int | None,
+    data_dir: Path | None,
+    deadline_s: float,
+) -> int:
+    """Run the demo (or the smoke test); returns the process exit code."""
+    tmp: Path | None = None
+    if data_dir is None and smoke:
+        tmp = Path(tempfile.mkdtemp(prefix="wardcast-smoke-"))
+        data_dir = tmp
+    overrides: dict[str, object] = {}
+    if data_dir is not None:
+        overrides["data_dir"] = data_dir
+    overrides["http_port"] = port if port is not None else (free_port() if smoke else 8000)
+    settings = Settings(**overrides)  # type: ignore[arg-type]
+    runtime = ControllerRuntime(settings)
+    fleet: AgentFleet | None = None
+    try:
+        runtime.start()
+        assert runtime.broker_url is not None
+        configs = provision_agents(runtime, agents, runtime.broker_url)
+        provision_ward(runtime, configs)
+        fleet = AgentFleet(configs)
+        fleet.start()
+        app = create_app(runtime=runtime)
+        base = settings.resolved_public_base_url
+        if smoke:
+            server = BackgroundServer(app, settings.http_host, settings.http_port).start()
+            try:
+                device_ids = [c.device_id for c in configs]
+                return _smoke(base, device_ids, deadline_s, settings.data_dir)
+            finally:
+                server.stop()
+        _print_banner(base, runtime, configs)
+        device_ids = [c.device_id for c in configs]
+        threading.Thread(target=_welcome, args=(base, device_ids), daemon=True).start()
+        uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning")
+        return 0
+    finally:
+        if fleet is not None:
+            fleet.stop()
+        runtime.stop()
+        if tmp is not None:
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _print_banner(base: str, runtime: ControllerRuntime, configs: list[AgentConfig]) -> None:
+    ids = ", ".join(f'"{c.device_id}"' for c in configs)
+    print(
+        f"""
+Wardcast demo — controller {base}  (OpenAPI docs: {base}/docs)
+  broker   {runtime.broker_url} (embedded mosquitto)
+  database {runtime.db.url}
+  agents   {len(configs)} simulated: {ids}
+  ward     00037 Hàng Bạc, with the example city-ward programme (schedules/examples/)
+
+Try it (Ctrl-C stops everything):
+  curl -s -X POST {base}/api/v1/bulletins -H 'content-type: application/json' \\
+       -d '{{"title": "{DEMO_TITLE}", "text": "{DEMO_TEXT}"}}'
+  curl -s -X POST {base}/api/v1/broadcasts -H 'content-type: application/json' \\
+       -d '{{"bulletin_id": "<id from above>", "device_ids": [{ids}]}}'
+  curl -s {base}/api/v1/evidence
+  curl -s {base}/api/v1/devices/{configs[0].device_id}/plan      # the compiled plan
+  .venv/bin/wardcast schedules export 00037 --controller-url {base}
+"""
+    )
