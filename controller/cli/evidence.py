@@ -5,7 +5,9 @@ prints what is valid, missing, reordered or tampered per device, one line per fa
 and ``verified: N valid, M faults``. Exit 0 all valid; 1 faults; 2 not a usable bundle
 (unreadable, not JSON, truncated, another format, another ward).
 
-``fetch`` and ``archive`` ask a running controller over HTTP.
+``fetch`` and ``archive`` ask a running controller over HTTP, for a ``--period``
+written as for ``wardcast report`` (``month:2026-11`` is November in the ward's zone)
+or as exact instants ``FROM..TO``.
 """
 
 from __future__ import annotations
@@ -13,44 +15,30 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Any, NoReturn
+from typing import Annotated
 from urllib.parse import quote
 
 import typer
 
+from controller.cli.client import DEFAULT_URL, ControllerClient, fail, refusal
+from controller.cli.options import ControllerUrlOption, PeriodOption, TokenOption
+from controller.cli.periods import utc_bounds
+from controller.domain.errors import InvalidInput
 from controller.domain.evidence.bundles import verify as verifier
+from controller.domain.evidence.bundles.format import write_atomic
 
 app = typer.Typer(
     help="Evidence bundles (hồ sơ bằng chứng phát thanh): verify offline, fetch, archive.",
     no_args_is_help=True,
 )
 
-DEFAULT_URL = "http://127.0.0.1:8000"
 TIMEOUT_S = 600.0  # a ward-year bundle is tens of megabytes, built on demand
+INSTANTS_NOTE = (
+    "The period may also be exact instants, FROM..TO with a zone on each side "
+    "(2026-11-01T00:00+07:00..2026-12-01T00:00+07:00, end excluded)."
+)
 
-# Tests replace this with a fake controller's transport (an httpx.BaseTransport).
-http_transport: Any = None
-
-UrlOption = Annotated[
-    str,
-    typer.Option(
-        "--controller-url", envvar="WARDCAST_CONTROLLER_URL", help="The controller's base URL."
-    ),
-]
-TokenOption = Annotated[
-    str | None,
-    typer.Option(
-        "--token", envvar="WARDCAST_API_TOKEN", help="API token (sent as a Bearer token)."
-    ),
-]
 WardOption = Annotated[str, typer.Option("--ward", help="Ward code, e.g. 26734.")]
-FromOption = Annotated[str, typer.Option("--from", help="Start, ISO 8601 with a zone.")]
-ToOption = Annotated[str, typer.Option("--to", help="End (excluded), ISO 8601 with a zone.")]
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 @app.command()
@@ -79,67 +67,57 @@ def verify(
     raise typer.Exit(code)
 
 
-def _client(url: str, token: str | None) -> Any:
-    import httpx  # only the HTTP commands need it; verify stays light
+def _bounds(client: ControllerClient, ward: str, period: str) -> dict[str, str]:
+    """The query's ward, from and to: a calendar period is read in the ward's zone."""
 
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
-    return httpx.Client(
-        base_url=url.rstrip("/"), headers=headers, timeout=TIMEOUT_S, transport=http_transport
-    )
+    def zone_of() -> str:
+        response = client.send("GET", f"/api/v1/wards/{quote(ward, safe='')}")
+        if response.status_code != 200:
+            fail(refusal(response))
+        try:
+            return str(response.json()["timezone"])
+        except (ValueError, KeyError, TypeError):
+            fail(f"the controller at {client.base_url} did not say ward {ward}'s time zone")
 
-
-def _detail(response: Any) -> str:
     try:
-        return str(response.json().get("detail", response.text))
-    except ValueError:
-        return str(response.text[:300])
+        start, end = utc_bounds(period, zone_of)
+    except InvalidInput as exc:
+        fail(f"--period {exc.message}")
+    return {"ward": ward, "from": start.isoformat(), "to": end.isoformat()}
 
 
-@app.command()
+@app.command(epilog=INSTANTS_NOTE)
 def fetch(
     ward: WardOption,
-    start: FromOption,
-    end: ToOption,
-    out: Annotated[Path, typer.Option("--out", "-o", help="Where to write the bundle.")],
-    url: UrlOption = DEFAULT_URL,
+    period: PeriodOption,
+    output: Annotated[
+        Path, typer.Option("--output", "-o", help="Where to write the bundle.", dir_okay=False)
+    ],
+    controller_url: ControllerUrlOption = DEFAULT_URL,
     token: TokenOption = None,
 ) -> None:
     """Download a ward's bundle for a period from a controller, then verify it."""
-    import httpx
-
-    from controller.domain.evidence.bundles.format import write_atomic
-
-    query = f"ward={quote(ward)}&from={quote(start)}&to={quote(end)}"
-    try:
-        with _client(url, token) as client:
-            response = client.get(f"/api/v1/evidence/bundle?{query}")
-    except httpx.HTTPError as exc:
-        _fail(f"cannot reach the controller at {url}: {exc}")
+    with ControllerClient(controller_url, token, timeout_s=TIMEOUT_S) as client:
+        query = _bounds(client, ward, period)
+        response = client.send("GET", "/api/v1/evidence/bundle", params=query)
     if response.status_code != 200:
-        _fail(f"the controller refused ({response.status_code}): {_detail(response)}")
-    write_atomic(out, response.content)
-    typer.echo(f"wrote {out} ({len(response.content)} bytes)", err=True)
-    raise typer.Exit(verifier.run(out, expected_ward=ward, out=sys.stdout, err=sys.stderr))
+        fail(refusal(response))
+    write_atomic(output, response.content)
+    typer.echo(f"wrote {output} ({len(response.content)} bytes)", err=True)
+    raise typer.Exit(verifier.run(output, expected_ward=ward, out=sys.stdout, err=sys.stderr))
 
 
-@app.command()
+@app.command(epilog=INSTANTS_NOTE)
 def archive(
     ward: WardOption,
-    start: FromOption,
-    end: ToOption,
-    url: UrlOption = DEFAULT_URL,
+    period: PeriodOption,
+    controller_url: ControllerUrlOption = DEFAULT_URL,
     token: TokenOption = None,
 ) -> None:
     """Ask the controller to archive a ward's period (admin): a verified bundle on its disk."""
-    import httpx
-
-    try:
-        with _client(url, token) as client:
-            response = client.post(
-                "/api/v1/evidence/archives", json={"ward": ward, "from": start, "to": end}
-            )
-    except httpx.HTTPError as exc:
-        _fail(f"cannot reach the controller at {url}: {exc}")
+    with ControllerClient(controller_url, token, timeout_s=TIMEOUT_S) as client:
+        body = _bounds(client, ward, period)
+        response = client.send("POST", "/api/v1/evidence/archives", json=body)
     if response.status_code != 201:
-        _fail(f"the controller refused ({response.status_code}): {_detail(response)}", 1)
+        fail(refusal(response), 1)
     typer.echo(json.dumps(response.json(), ensure_ascii=False, indent=1))

@@ -16,17 +16,18 @@ from collections.abc import Iterable, Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
+from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
-import httpx
 import typer
 from pydantic import ValidationError
 
-from controller.cli.client import (
-    DEFAULT_URL,
-    ControllerUnreachable,
-    ProgrammeClient,
-    Reply,
+from controller.cli.client import DEFAULT_URL, ControllerClient, Reply, fail
+from controller.cli.options import (
+    ControllerUrlOption,
+    OptionalControllerUrlOption,
+    OutputOption,
+    TokenOption,
 )
 from controller.domain.programmes.conflicts import Conflict, check
 from controller.domain.programmes.recurrence import RecurrenceError, occurrences
@@ -45,10 +46,8 @@ app = typer.Typer(
     no_args_is_help=True,
 )
 
-# Tests replace these: a fake controller's transport, and a fixed "now".
-http_transport: httpx.BaseTransport | None = None
 
-
+# Tests replace this with a fixed "now".
 def _now() -> datetime:
     return datetime.now(UTC)
 
@@ -56,36 +55,17 @@ def _now() -> datetime:
 FileArg = Annotated[
     Path, typer.Argument(help="The programme's YAML file.", dir_okay=False, show_default=False)
 ]
-UrlOption = Annotated[
-    str,
-    typer.Option(
-        "--controller-url",
-        envvar="WARDCAST_CONTROLLER_URL",
-        help="The controller's base URL.",
-    ),
-]
-TokenOption = Annotated[
-    str | None,
-    typer.Option(
-        "--token", envvar="WARDCAST_API_TOKEN", help="API token (sent as a Bearer token)."
-    ),
-]
-
-
-def _fail(message: str, code: int = 2) -> NoReturn:
-    typer.echo(f"error: {message}", err=True)
-    raise typer.Exit(code)
 
 
 def _read(path: Path) -> str:
     try:
         data = path.read_bytes()
     except OSError as exc:
-        _fail(f"cannot read {path}: {exc.strerror or exc}")
+        fail(f"cannot read {path}: {exc.strerror or exc}")
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        _fail(f"{path} is not UTF-8 text (bad byte at offset {exc.start}): save it as UTF-8")
+        fail(f"{path} is not UTF-8 text (bad byte at offset {exc.start}): save it as UTF-8")
 
 
 def _load(path: Path) -> tuple[ProgrammeDoc, SourceMap]:
@@ -150,8 +130,13 @@ def _refusal(reply: Reply, lines: SourceMap) -> list[Problem]:
     )
 
 
-def _client(url: str, token: str | None) -> ProgrammeClient:
-    return ProgrammeClient(url, token, transport=http_transport)
+def _programme(ward: str, suffix: str = "") -> str:
+    """``/api/v1/wards/{ward}/programme`` (GET, PUT) or ``…/programme/check`` (POST)."""
+    return f"/api/v1/wards/{quote(ward, safe='')}/programme{suffix}"
+
+
+def _payload(doc: ProgrammeDoc) -> dict[str, Any]:
+    return {"document": doc.model_dump(mode="json")}
 
 
 def _unexpected(reply: Reply, path: Path, doc: ProgrammeDoc, lines: SourceMap) -> NoReturn:
@@ -160,11 +145,11 @@ def _unexpected(reply: Reply, path: Path, doc: ProgrammeDoc, lines: SourceMap) -
         message = reply.detail or "not found"
         _report(path, [Problem("ward", lines.line_of("ward"), f"ward {doc.ward}: {message}")])
     if reply.status in (401, 403):
-        _fail(
+        fail(
             f"the controller refused ({reply.status}: {reply.detail or 'no detail'}); "
-            "give a token with --token or WARDCAST_API_TOKEN"
+            "give a token with --token or WARDCAST_TOKEN"
         )
-    _fail(f"the controller answered {reply.status}: {reply.detail or reply.body}")
+    fail(f"the controller answered {reply.status}: {reply.detail or reply.body}")
 
 
 def _print_diff(lines: Any) -> None:
@@ -192,23 +177,20 @@ def _next_air(doc: ProgrammeDoc, now: datetime) -> datetime | None:
 @app.command()
 def validate(
     file: FileArg,
-    controller_url: Annotated[
-        str | None,
-        typer.Option(
-            "--controller-url",
-            help="Also check zones and bulletins against this controller (nothing is stored).",
-        ),
-    ] = None,
+    controller_url: OptionalControllerUrlOption = None,
     token: TokenOption = None,
+    offline: Annotated[
+        bool,
+        typer.Option(
+            "--offline", help="Check the file alone, even if WARDCAST_CONTROLLER_URL is set."
+        ),
+    ] = False,
 ) -> None:
     """Check a programme file: every problem with its line; exit 1 if there is any."""
     doc, lines = _load(file)
-    if controller_url:
-        try:
-            with _client(controller_url, token) as client:
-                reply = client.check(doc)
-        except ControllerUnreachable as exc:
-            _fail(str(exc))
+    if controller_url and not offline:
+        with ControllerClient(controller_url, token) as client:
+            reply = client.call("POST", _programme(doc.ward, "/check"), _payload(doc))
         if reply.status == 422:
             _report(file, _refusal(reply, lines))
         if reply.status != 200:
@@ -233,16 +215,16 @@ def apply(
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Show the changes and conflicts; store nothing.")
     ] = False,
-    controller_url: UrlOption = DEFAULT_URL,
+    controller_url: ControllerUrlOption = DEFAULT_URL,
     token: TokenOption = None,
 ) -> None:
     """Replace the ward's programme with the file's, all or nothing (print the changes)."""
     doc, lines = _load(file)
-    try:
-        with _client(controller_url, token) as client:
-            reply = client.check(doc) if dry_run else client.put(doc)
-    except ControllerUnreachable as exc:
-        _fail(str(exc))
+    with ControllerClient(controller_url, token) as client:
+        if dry_run:
+            reply = client.call("POST", _programme(doc.ward, "/check"), _payload(doc))
+        else:
+            reply = client.call("PUT", _programme(doc.ward), _payload(doc))
     if reply.status == 422:
         _report(file, _refusal(reply, lines))
     if reply.status != 200:
@@ -260,28 +242,23 @@ def apply(
 @app.command()
 def export(
     ward: Annotated[str, typer.Argument(help="The ward's code, e.g. 00037.", show_default=False)],
-    controller_url: UrlOption = DEFAULT_URL,
+    controller_url: ControllerUrlOption = DEFAULT_URL,
     token: TokenOption = None,
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
-    ] = None,
+    output: OutputOption = None,
 ) -> None:
     """Write the ward's current programme as YAML (applying it again changes nothing)."""
-    try:
-        with _client(controller_url, token) as client:
-            reply = client.get(ward)
-    except ControllerUnreachable as exc:
-        _fail(str(exc))
+    with ControllerClient(controller_url, token) as client:
+        reply = client.call("GET", _programme(ward))
     if reply.status == 404:
-        _fail(f"ward {ward}: {reply.detail or 'no programme on the controller'}", 1)
+        fail(f"ward {ward}: {reply.detail or 'no programme on the controller'}", 1)
     if reply.status in (401, 403):
-        _fail(f"the controller refused ({reply.status}); give a token with --token")
+        fail(f"the controller refused ({reply.status}); give a token with --token")
     if reply.status != 200:
-        _fail(f"the controller answered {reply.status}: {reply.detail or reply.body}")
+        fail(f"the controller answered {reply.status}: {reply.detail or reply.body}")
     try:
         doc = ProgrammeDoc.model_validate(reply.body.get("document"))
     except ValidationError as exc:
-        _fail(f"the controller's programme does not fit this version's schema: {exc}")
+        fail(f"the controller's programme does not fit this version's schema: {exc}")
     text = dump_programme(doc)
     if output is None:
         typer.echo(text, nl=False)
@@ -291,11 +268,7 @@ def export(
 
 
 @app.command("schema")
-def schema_command(
-    output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")
-    ] = None,
-) -> None:
+def schema_command(output: OutputOption = None) -> None:
     """Print the programme's JSON Schema (the one in schedules/schema.json)."""
     text = json_schema_text()
     if output is None:
@@ -315,4 +288,4 @@ def _write_atomically(path: Path, text: str) -> None:
     except OSError as exc:
         if temporary is not None:
             Path(temporary).unlink(missing_ok=True)
-        _fail(f"cannot write {path}: {exc.strerror or exc}")
+        fail(f"cannot write {path}: {exc.strerror or exc}")

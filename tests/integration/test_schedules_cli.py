@@ -119,7 +119,7 @@ def controller_url() -> Iterator[str]:
 
 
 def run(*args: str, token: str = TOKEN) -> Any:
-    return CliRunner().invoke(app, list(args), env={"WARDCAST_API_TOKEN": token})
+    return CliRunner().invoke(app, list(args), env={"WARDCAST_TOKEN": token})
 
 
 def test_export_apply_export_round_trip(controller_url: str, tmp_path: Path) -> None:

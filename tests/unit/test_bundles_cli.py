@@ -12,13 +12,14 @@ from typer.testing import CliRunner
 
 from controller.api.errors import install_error_handlers
 from controller.api.routes import bundles
+from controller.cli import client as cli_client
 from controller.cli import evidence as evidence_cli
 from tests.unit.test_bundles_support import WARD_A, WARD_B, bundle_of, rewrite, scene, write
 
 __all__ = ["scene"]
 
 runner = CliRunner()
-DAY = ["--ward", WARD_A, "--from", "2026-03-02T00:00:00+07:00", "--to", "2026-03-03T00:00:00+07:00"]
+DAY = ["--ward", WARD_A, "--period", "2026-03-02T00:00:00+07:00..2026-03-03T00:00:00+07:00"]
 
 
 def test_verify_exits_0_1_2(scene, tmp_path) -> None:
@@ -66,16 +67,16 @@ def controller(scene, monkeypatch):
         )  # fmt: skip
         return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)
 
-    monkeypatch.setattr(evidence_cli, "http_transport", httpx.MockTransport(handle))
+    monkeypatch.setattr(cli_client, "http_transport", httpx.MockTransport(handle))
     return h
 
 
 def test_fetch_downloads_and_verifies(controller, tmp_path) -> None:
     out = tmp_path / "day.json"
-    result = runner.invoke(evidence_cli.app, ["fetch", *DAY, "--out", str(out)])
+    result = runner.invoke(evidence_cli.app, ["fetch", *DAY, "--output", str(out)])
     assert result.exit_code == 0, result.output
     assert out.exists() and "verified: 8 valid, 0 faults" in result.stdout
-    args = ["fetch", "--ward", "99999", "--from", DAY[3], "--to", DAY[5], "-o", str(out)]
+    args = ["fetch", "--ward", "99999", "--period", DAY[3], "-o", str(out)]
     result = runner.invoke(evidence_cli.app, args)
     assert result.exit_code == 2 and "refused (404): no ward '99999'" in result.stderr
 

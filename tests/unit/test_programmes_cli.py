@@ -12,6 +12,7 @@ import httpx
 import pytest
 from typer.testing import CliRunner
 
+from controller.cli import client as cli_client
 from controller.cli import schedules as cli
 from controller.domain.programmes.yaml_io import dump_programme, load_programme
 
@@ -26,7 +27,7 @@ runner = CliRunner()
 def fixed_now(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli, "_now", lambda: NOW)
     monkeypatch.delenv("WARDCAST_CONTROLLER_URL", raising=False)
-    monkeypatch.delenv("WARDCAST_API_TOKEN", raising=False)
+    monkeypatch.delenv("WARDCAST_TOKEN", raising=False)
 
 
 Handler = Callable[[httpx.Request], httpx.Response]
@@ -45,7 +46,7 @@ def controller(
             seen.append(request)
             return handler(request)
 
-        monkeypatch.setattr(cli, "http_transport", httpx.MockTransport(record))
+        monkeypatch.setattr(cli_client, "http_transport", httpx.MockTransport(record))
         return seen
 
     yield install
@@ -148,7 +149,7 @@ def test_apply_puts_and_prints_the_new_version(
     controller: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("WARDCAST_CONTROLLER_URL", "http://ctl:9000/")
-    monkeypatch.setenv("WARDCAST_API_TOKEN", "env-token")
+    monkeypatch.setenv("WARDCAST_TOKEN", "env-token")
     seen = controller(lambda r: httpx.Response(200, json={"version": 7, "diff": ["+ x"]}))
     result = invoke("apply", str(CITY))
     assert result.exit_code == 0, result.output
