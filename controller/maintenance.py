@@ -1,22 +1,23 @@
 """Maintenance on a clock: APScheduler 3 with its job store in the controller's database.
 
-The one standing job recompiles every device's plan, so the 48-hour horizon rolls
-forward and date-bound content (validity, queue dates) comes and goes on time.
-Jobs live in the same database as everything else, so a restarted controller picks
-up its schedule; a run missed while it was down is coalesced into one, and the
-controller also recompiles once at start, so nothing waits for the next tick.
+Two standing jobs: recompile every device's plan, so the 48-hour horizon rolls
+forward and date-bound content (validity, queue dates) comes and goes on time; and
+ask devices again for evidence missing from their chains. Jobs live in the same
+database as everything else, so a restarted controller picks up its schedule; a run
+missed while it was down is coalesced into one, and the controller also recompiles
+once at start, so nothing waits for the next tick.
+
+The jobs see only :class:`MaintenanceJobs` (two methods), never the whole controller.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
-
-if TYPE_CHECKING:
-    from controller.composition import ControllerRuntime
+from sqlalchemy import Engine
 
 log = logging.getLogger(__name__)
 
@@ -24,19 +25,32 @@ JOBS_TABLE = "apscheduler_jobs"
 RECOMPILE_JOB = "recompile-plans"
 GAP_JOB = "request-evidence-gaps"
 
-# APScheduler stores a job as an importable "module:function" reference, so the job
-# cannot hold the runtime itself: it finds it here.
-_runtime: ControllerRuntime | None = None
+
+class MaintenanceJobs(Protocol):
+    """What the scheduled jobs may do."""
+
+    def recompile_plans(self) -> int:
+        """Recompile every plan and publish what changed; returns plans published."""
+        ...
+
+    def request_evidence_gaps(self) -> int:
+        """Ask devices to resend events missing from their chains; returns devices asked."""
+        ...
+
+
+# APScheduler stores a job as an importable "module:function" reference (the job
+# store is the database), so a job cannot hold an object: it finds its target here.
+_jobs: MaintenanceJobs | None = None
 
 
 def recompile_all() -> None:
     """The recompile job: refresh every device's plan and publish what changed."""
-    runtime = _runtime
-    if runtime is None:
-        log.warning("recompile job ran with no controller runtime; skipped")
+    jobs = _jobs
+    if jobs is None:
+        log.warning("recompile job ran with no controller; skipped")
         return
     try:
-        changed = runtime.recompile()
+        changed = jobs.recompile_plans()
         log.info("scheduled recompilation: %d plans changed", changed)
     except Exception:
         log.exception("scheduled recompilation failed; the next run will try again")
@@ -44,11 +58,11 @@ def recompile_all() -> None:
 
 def request_evidence_gaps() -> None:
     """The gap job: ask devices again for events missing from their chains."""
-    runtime = _runtime
-    if runtime is None:
+    jobs = _jobs
+    if jobs is None:
         return
     try:
-        asked = runtime.request_gaps()
+        asked = jobs.request_evidence_gaps()
         if asked:
             log.info("asked %d devices again for missing evidence", asked)
     except Exception:
@@ -56,35 +70,42 @@ def request_evidence_gaps() -> None:
 
 
 class Maintenance:
-    """Starts and stops the scheduler for one runtime."""
+    """Starts and stops the scheduler for one set of jobs."""
 
-    def __init__(self, runtime: ControllerRuntime) -> None:
-        self._runtime = runtime
+    def __init__(
+        self,
+        engine: Engine,
+        jobs: MaintenanceJobs,
+        *,
+        recompile_interval_s: int,
+        gap_request_interval_s: int,
+    ) -> None:
+        self._jobs = jobs
+        self._recompile_s = recompile_interval_s
+        self._gap_s = gap_request_interval_s
         self.scheduler = BackgroundScheduler(
-            jobstores={
-                "default": SQLAlchemyJobStore(engine=runtime.db.engine, tablename=JOBS_TABLE)
-            },
+            jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
             timezone="UTC",
         )
 
     def start(self) -> None:
         """Register the jobs (replacing stored ones) and start."""
-        global _runtime
-        _runtime = self._runtime
+        global _jobs
+        _jobs = self._jobs
         # Paused first: jobs added before start() would stay in memory, not the store.
         self.scheduler.start(paused=True)
         self.scheduler.add_job(
             "controller.maintenance:recompile_all",
             "interval",
-            seconds=self._runtime.settings.recompile_interval_s,
+            seconds=self._recompile_s,
             id=RECOMPILE_JOB,
             replace_existing=True,
         )
         self.scheduler.add_job(
             "controller.maintenance:request_evidence_gaps",
             "interval",
-            seconds=self._runtime.settings.gap_request_interval_s,
+            seconds=self._gap_s,
             id=GAP_JOB,
             replace_existing=True,
         )
@@ -92,8 +113,8 @@ class Maintenance:
 
     def stop(self) -> None:
         """Stop without waiting for a running job (it is idempotent)."""
-        global _runtime
+        global _jobs
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
-        if _runtime is self._runtime:
-            _runtime = None
+        if _jobs is self._jobs:
+            _jobs = None

@@ -76,7 +76,7 @@ def provision_ward(runtime: ControllerRuntime, configs: list[AgentConfig]) -> st
                 save_programme(session, DEMO_WARD, doc, SYSTEM, now)
             except (ProgrammeInvalid, DomainError) as exc:
                 log.warning("demo programme not applied: %s", exc)
-    runtime.recompile()
+    runtime.plans.recompile()
     return DEMO_WARD
 
 

@@ -45,7 +45,7 @@ SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 def get_broadcasts(runtime: RuntimeDep) -> BroadcastService:
     """The broadcast service."""
-    return runtime.require_broadcasts()
+    return runtime.broadcasts
 
 
 BroadcastsDep = Annotated[BroadcastService, Depends(get_broadcasts)]

@@ -48,6 +48,15 @@ class StoredMedia:
     extension: str
 
 
+# Where the controller serves the store over HTTP (api/routes/media.py mounts it here).
+MEDIA_PREFIX = "/media"
+
+
+def media_url(base_url: str, sha256: str, extension: str) -> str:
+    """The URL an agent fetches a stored file from: the one place this is spelled."""
+    return f"{base_url.rstrip('/')}{MEDIA_PREFIX}/{sha256}.{extension}"
+
+
 def is_sha256(value: str) -> bool:
     """True when ``value`` is a sha256 as the store spells it: 64 lowercase hex digits."""
     return _SHA256.fullmatch(value) is not None

@@ -16,7 +16,7 @@ from controller.db.session import Database
 from controller.domain.devices import service as device_domain
 from controller.domain.errors import DomainError
 from controller.domain.evidence import service as evidence_domain
-from controller.domain.plans.service import PlanPublisher
+from controller.domain.plans.service import PlanService
 from controller.messaging.outbound import MqttOutbound
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.envelope import RejectedMessage, Verified, open_envelope
@@ -41,7 +41,7 @@ class ControllerBridge:
         transport: Transport,
         db: Database,
         outbound: MqttOutbound,
-        plans: PlanPublisher,
+        plans: PlanService,
         clock: Clock,
     ) -> None:
         self._transport = transport
@@ -132,15 +132,7 @@ class ControllerBridge:
             )
         log.info("device %s is %s", device_id, body.state)
         if came_online:
-            # Re-publish the plan on reconnect: cheap, and heals a lost retained copy.
-            # Recompile first: if the plan moved while the device was away it gets a new
-            # version; if not, the same content goes out again under the same version.
-            with self._plans.lock, self._db.session() as session:
-                changed = self._plans.refresh(session, [device_id], now)
-                plan = changed[0] if changed else self._plans.current(session, device_id, now)
-                session.commit()
-                if plan is not None:
-                    self._outbound.publish_plan(plan)
+            self._plans.republish(device_id)
 
     def _on_state(self, device_id: str, body: DeviceState) -> None:
         with self._db.session() as session:

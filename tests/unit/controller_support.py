@@ -6,14 +6,17 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
 
 from controller.composition import ControllerRuntime
 from controller.db.models import Bulletin, MediaAsset
 from controller.domain.devices.service import register_device
 from controller.settings import Settings
 from wardcast_protocol.clock import FakeClock
-from wardcast_protocol.envelope import CONTROLLER_SENDER, open_envelope, seal
-from wardcast_protocol.fake_transport import FakeBroker
+from wardcast_protocol.envelope import CONTROLLER_SENDER, Verified, open_envelope, seal
+from wardcast_protocol.fake_transport import FakeBroker, Published
 from wardcast_protocol.messages import Kind, Outcome, PlaybackEvent, Trigger
 from wardcast_protocol.signing import SigningKey
 from wardcast_protocol.topics import DeviceChannel, device_topic
@@ -30,19 +33,28 @@ class Harness:
     device_keys: dict[str, SigningKey]
     bulletin_id: str
 
-    def open(self, payload: bytes, kind: Kind):
+    def open(self, payload: bytes, kind: Kind) -> Verified[BaseModel]:
         key = self.runtime.key.public_key_b64
         return open_envelope(payload, kind, lambda s: key if s == CONTROLLER_SENDER else None)
 
-    def device_sends(self, device_id: str, channel: DeviceChannel, kind: Kind, body, key=None):
+    def device_sends(
+        self,
+        device_id: str,
+        channel: DeviceChannel,
+        kind: Kind,
+        body: BaseModel,
+        key: SigningKey | None = None,
+    ) -> bytes:
         signer = key or self.device_keys[device_id]
         payload = seal(kind, body, device_id, signer, self.clock.now())
         self.broker.route(device_id, device_topic(device_id, channel), payload, False, None)
         return payload
 
-    def event(self, device_id: str, event_id: str = "ev-1", seq: int = 1, **changes):
+    def event(
+        self, device_id: str, event_id: str = "ev-1", seq: int = 1, **changes: Any
+    ) -> PlaybackEvent:
         planned = self.clock.now() - timedelta(seconds=30)
-        fields = {
+        fields: dict[str, Any] = {
             "event_id": event_id,
             "device_id": device_id,
             "seq": seq,
@@ -60,7 +72,7 @@ class Harness:
         fields.update(changes)
         return PlaybackEvent(**fields)
 
-    def published(self, device_id: str, channel: DeviceChannel):
+    def published(self, device_id: str, channel: DeviceChannel) -> list[Published]:
         return self.broker.published(device_topic(device_id, channel))
 
 
@@ -111,9 +123,10 @@ def make_harness(tmp_path: Path, start: datetime | None = None) -> Harness:
                 created_at=clock.now(),
             )
         )
-    runtime.plans.chime_sha256 = CHIME
+    runtime.plans.set_chime(CHIME)
     return Harness(runtime, broker, clock, keys, "bul-1")
 
 
-def payload_json(payload: bytes) -> dict:
-    return json.loads(json.loads(payload)["signed"])
+def payload_json(payload: bytes) -> dict[str, Any]:
+    signed: dict[str, Any] = json.loads(json.loads(payload)["signed"])
+    return signed

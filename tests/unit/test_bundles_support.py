@@ -10,9 +10,11 @@ stores them exactly as it stores a real device's.
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -39,11 +41,13 @@ class Chains:
     next_seq: dict[str, int] = field(default_factory=dict)
     last_digest: dict[str, str] = field(default_factory=dict)
 
-    def make(self, device_id: str, planned: datetime, key: SigningKey | None = None, **changes):
+    def make(
+        self, device_id: str, planned: datetime, key: SigningKey | None = None, **changes: Any
+    ) -> tuple[bytes, str]:
         """Seal the device's next event, planned at ``planned``; returns (wire, signed)."""
         seq = self.next_seq.get(device_id, 1)
         self.h.clock._now = planned + timedelta(seconds=30)
-        fields = {
+        fields: dict[str, Any] = {
             "event_id": f"{device_id}-ev-{seq}",
             "seq": seq,
             "prev_hash": self.last_digest.get(device_id, ""),
@@ -57,12 +61,16 @@ class Chains:
         self.last_digest[device_id] = signed_digest(signed)
         return wire, signed
 
-    def send(self, device_id: str, planned: datetime, **changes) -> str:
+    def send(self, device_id: str, planned: datetime, **changes: Any) -> str:
         """Make the next event and deliver it to the controller; returns its signed text."""
         wire, signed = self.make(device_id, planned, **changes)
         topic = device_topic(device_id, DeviceChannel.EVENT)
         self.h.broker.route(device_id, topic, wire, False, None)
         return signed
+
+
+# The scene fixture: the harness, and the chains its devices' events were made on.
+Scene = tuple[Harness, Chains]
 
 
 def setup_places(h: Harness) -> None:
@@ -96,33 +104,35 @@ def populate(h: Harness) -> Chains:
         chains.send("to-3", DAY_START + n * hour)
     chains.send("to-1", DAY_END + hour)
     h.clock._now = DAY_START + 6 * hour
-    h.runtime.require_broadcasts().schedule(
+    h.runtime.broadcasts.schedule(
         BroadcastRequest("bul-1", ["to-2"], DAY_START + 7 * hour)
     )
     h.clock._now = DAY_END + 2 * hour
     return chains
 
 
-def bundle_of(h: Harness, ward: str = WARD_A, start=DAY_START, end=DAY_END) -> dict:
+def bundle_of(
+    h: Harness, ward: str = WARD_A, start: datetime = DAY_START, end: datetime = DAY_END
+) -> dict[str, Any]:
     """A bundle built the way the controller builds it, signed with its key."""
     with h.runtime.db.session() as session:
         return build_bundle(session, ward, start, end, h.runtime.key, now=h.clock.now())
 
 
-def write(path: Path, bundle: dict) -> Path:
+def write(path: Path, bundle: dict[str, Any]) -> Path:
     """The bundle as a file."""
     write_bundle(bundle, path)
     return path
 
 
-def rewrite(path: Path, bundle: dict) -> Path:
+def rewrite(path: Path, bundle: dict[str, Any]) -> Path:
     """A bundle edited by hand, written back as is (digest and signature untouched)."""
     path.write_text(json.dumps(bundle, ensure_ascii=False), encoding="utf-8")
     return path
 
 
 @pytest.fixture
-def scene(tmp_path):
+def scene(tmp_path: Path) -> Iterator[Scene]:
     """A harness with places and the day's events: (harness, chains)."""
     h = make_harness(tmp_path / "controller", start=DAY_START - timedelta(hours=3))
     try:

@@ -3,39 +3,42 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
+from typing import NoReturn
 
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import OperationalError
 
-from controller.db.models import Device, PlaybackEvidence, RejectedMessageLog
+from controller.db.models import Base, Device, PlaybackEvidence, RejectedMessageLog
 from controller.domain.broadcasts.service import BroadcastRequest
 from controller.domain.evidence import service as evidence_domain
-from tests.unit.controller_support import make_harness
+from tests.unit.controller_support import Harness, make_harness
 from wardcast_protocol.messages import Availability, DeviceState, EventAck, Kind
 from wardcast_protocol.signing import SigningKey
 from wardcast_protocol.topics import DeviceChannel, device_topic
 
 
 @pytest.fixture
-def h(tmp_path):
+def h(tmp_path: Path) -> Iterator[Harness]:
     harness = make_harness(tmp_path)
     yield harness
     harness.runtime.stop()
 
 
-def _count(h, model) -> int:
+def _count(h: Harness, model: type[Base]) -> int:
     with h.runtime.db.session() as session:
         return session.scalar(select(func.count()).select_from(model)) or 0
 
 
-def _rejections(h) -> list[RejectedMessageLog]:
+def _rejections(h: Harness) -> list[RejectedMessageLog]:
     with h.runtime.db.session() as session:
         return list(session.scalars(select(RejectedMessageLog)))
 
 
-def _acked_ids(h, device_id: str) -> list[str]:
+def _acked_ids(h: Harness, device_id: str) -> list[str]:
     ids: list[str] = []
     for published in h.published(device_id, DeviceChannel.ACK):
         body = h.open(published.payload, Kind.ACK).body
@@ -44,7 +47,7 @@ def _acked_ids(h, device_id: str) -> list[str]:
     return ids
 
 
-def test_a_signed_event_is_stored_with_its_signature_and_acked(h) -> None:
+def test_a_signed_event_is_stored_with_its_signature_and_acked(h: Harness) -> None:
     h.device_sends("to-1", DeviceChannel.EVENT, Kind.EVENT, h.event("to-1"))
     with h.runtime.db.session() as session:
         (row,) = session.scalars(select(PlaybackEvidence))
@@ -56,7 +59,7 @@ def test_a_signed_event_is_stored_with_its_signature_and_acked(h) -> None:
     assert _acked_ids(h, "to-1") == ["ev-1"]
 
 
-def test_repeated_delivery_is_stored_once_and_acked_each_time(h) -> None:
+def test_repeated_delivery_is_stored_once_and_acked_each_time(h: Harness) -> None:
     event = h.event("to-1")
     for _ in range(3):
         h.device_sends("to-1", DeviceChannel.EVENT, Kind.EVENT, event)
@@ -64,13 +67,13 @@ def test_repeated_delivery_is_stored_once_and_acked_each_time(h) -> None:
     assert _acked_ids(h, "to-1") == ["ev-1"] * 3
 
 
-def test_the_same_event_id_from_two_devices_is_two_rows(h) -> None:
+def test_the_same_event_id_from_two_devices_is_two_rows(h: Harness) -> None:
     h.device_sends("to-1", DeviceChannel.EVENT, Kind.EVENT, h.event("to-1"))
     h.device_sends("to-2", DeviceChannel.EVENT, Kind.EVENT, h.event("to-2"))
     assert _count(h, PlaybackEvidence) == 2
 
 
-def _raw(h, device_id: str, payload: bytes) -> None:
+def _raw(h: Harness, device_id: str, payload: bytes) -> None:
     h.broker.route(device_id, device_topic(device_id, DeviceChannel.EVENT), payload, False, None)
 
 
@@ -84,7 +87,7 @@ def _raw(h, device_id: str, payload: bytes) -> None:
         (b"x" * 100_000, "too_large"),
     ],
 )
-def test_garbage_is_rejected_with_its_reason_and_never_acked(h, payload, reason) -> None:
+def test_garbage_is_rejected_with_its_reason_and_never_acked(h: Harness, payload: bytes, reason: str) -> None:
     _raw(h, "to-1", payload)
     assert _count(h, PlaybackEvidence) == 0
     (rejected,) = _rejections(h)
@@ -94,7 +97,7 @@ def test_garbage_is_rejected_with_its_reason_and_never_acked(h, payload, reason)
     assert h.published("to-1", DeviceChannel.ACK) == []
 
 
-def test_an_event_signed_with_another_key_is_refused(h) -> None:
+def test_an_event_signed_with_another_key_is_refused(h: Harness) -> None:
     forger = SigningKey.generate()
     h.device_sends("to-1", DeviceChannel.EVENT, Kind.EVENT, h.event("to-1"), key=forger)
     assert _count(h, PlaybackEvidence) == 0
@@ -102,7 +105,7 @@ def test_an_event_signed_with_another_key_is_refused(h) -> None:
     assert h.published("to-1", DeviceChannel.ACK) == []
 
 
-def test_a_tampered_event_is_refused(h) -> None:
+def test_a_tampered_event_is_refused(h: Harness) -> None:
     payload = h.device_sends("to-1", DeviceChannel.EVENT, Kind.EVENT, h.event("to-1"))
     assert _count(h, PlaybackEvidence) == 1
     wire = json.loads(payload)
@@ -112,22 +115,22 @@ def test_a_tampered_event_is_refused(h) -> None:
     assert [r.reason for r in _rejections(h)] == ["bad_signature"]
 
 
-def test_an_unregistered_device_is_refused(h) -> None:
+def test_an_unregistered_device_is_refused(h: Harness) -> None:
     stranger = SigningKey.generate()
     h.device_keys["ghost"] = stranger
     h.device_sends("ghost", DeviceChannel.EVENT, Kind.EVENT, h.event("ghost"))
     assert [r.reason for r in _rejections(h)] == ["unknown_sender"]
 
 
-def test_one_device_cannot_report_for_another(h) -> None:
+def test_one_device_cannot_report_for_another(h: Harness) -> None:
     # to-2 signs with its own key but names to-1 inside the event.
     h.device_sends("to-2", DeviceChannel.EVENT, Kind.EVENT, h.event("to-1"))
     assert _count(h, PlaybackEvidence) == 0
     assert [r.reason for r in _rejections(h)] == ["refused"]
 
 
-def test_a_storage_failure_is_not_acked_so_the_device_resends(h, monkeypatch) -> None:
-    def broken(*args, **kwargs):
+def test_a_storage_failure_is_not_acked_so_the_device_resends(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+    def broken(*args: object, **kwargs: object) -> NoReturn:
         raise OperationalError("INSERT", {}, Exception("database or disk is full"))
 
     monkeypatch.setattr(evidence_domain, "record_event", broken)
@@ -139,9 +142,9 @@ def test_a_storage_failure_is_not_acked_so_the_device_resends(h, monkeypatch) ->
     assert _acked_ids(h, "to-1") == ["ev-1"]
 
 
-def test_coming_online_republishes_the_plan(h) -> None:
+def test_coming_online_republishes_the_plan(h: Harness) -> None:
     start = h.clock.now() + timedelta(hours=1)
-    h.runtime.require_broadcasts().schedule(BroadcastRequest("bul-1", ["to-1"], start))
+    h.runtime.broadcasts.schedule(BroadcastRequest("bul-1", ["to-1"], start))
     assert len(h.published("to-1", DeviceChannel.PLAN)) == 1
     h.device_sends(
         "to-1", DeviceChannel.AVAILABILITY, Kind.AVAILABILITY, Availability(state="online")
@@ -152,7 +155,7 @@ def test_coming_online_republishes_the_plan(h) -> None:
         assert device is not None and device.online
 
 
-def test_device_state_records_plan_version_and_clock_offset(h) -> None:
+def test_device_state_records_plan_version_and_clock_offset(h: Harness) -> None:
     state = DeviceState(
         plan_version=3, device_time=h.clock.now() + timedelta(seconds=2.5), pending_events=4
     )

@@ -2,30 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta, timezone
+from pathlib import Path
 
 import pytest
 
 from controller.db.models import Broadcast
 from controller.domain.broadcasts.service import BroadcastRequest
 from controller.domain.errors import InvalidInput, NotFound
-from tests.unit.controller_support import SHA, make_harness
+from tests.unit.controller_support import SHA, Harness, make_harness
 from wardcast_protocol.messages import Command, Kind, Plan, Priority, Trigger
 from wardcast_protocol.topics import DeviceChannel
 
 
 @pytest.fixture
-def h(tmp_path):
+def h(tmp_path: Path) -> Iterator[Harness]:
     harness = make_harness(tmp_path)
     yield harness
     harness.runtime.stop()
 
 
-def test_scheduled_broadcast_publishes_each_targets_plan_retained_and_signed(h) -> None:
+def test_scheduled_broadcast_publishes_each_targets_plan_retained_and_signed(h: Harness) -> None:
     start = h.clock.now() + timedelta(minutes=10)
-    broadcast = h.runtime.require_broadcasts().schedule(
-        BroadcastRequest("bul-1", ["to-1", "to-2"], start)
-    )
+    broadcast = h.runtime.broadcasts.schedule(BroadcastRequest("bul-1", ["to-1", "to-2"], start))
     for device_id in ("to-1", "to-2"):
         (published,) = h.published(device_id, DeviceChannel.PLAN)
         assert published.retain is True
@@ -41,8 +41,8 @@ def test_scheduled_broadcast_publishes_each_targets_plan_retained_and_signed(h) 
     assert h.published("to-1", DeviceChannel.COMMAND) == []
 
 
-def test_a_second_broadcast_bumps_the_version_and_keeps_the_first_item(h) -> None:
-    service = h.runtime.require_broadcasts()
+def test_a_second_broadcast_bumps_the_version_and_keeps_the_first_item(h: Harness) -> None:
+    service = h.runtime.broadcasts
     first = service.schedule(
         BroadcastRequest("bul-1", ["to-1"], h.clock.now() + timedelta(hours=1))
     )
@@ -50,15 +50,16 @@ def test_a_second_broadcast_bumps_the_version_and_keeps_the_first_item(h) -> Non
         BroadcastRequest("bul-1", ["to-1"], h.clock.now() + timedelta(hours=2))
     )
     latest = h.open(h.published("to-1", DeviceChannel.PLAN)[-1].payload, Kind.PLAN).body
+    assert isinstance(latest, Plan)
     assert latest.version == 2
     assert [i.item_id for i in latest.items] == [first.id, second.id]
     assert h.published("to-2", DeviceChannel.PLAN) == []
 
 
-def test_start_times_in_other_zones_are_stored_as_the_same_instant(h) -> None:
+def test_start_times_in_other_zones_are_stored_as_the_same_instant(h: Harness) -> None:
     hanoi = timezone(timedelta(hours=7))
     start = (h.clock.now() + timedelta(hours=1)).astimezone(hanoi)
-    broadcast = h.runtime.require_broadcasts().schedule(BroadcastRequest("bul-1", ["to-1"], start))
+    broadcast = h.runtime.broadcasts.schedule(BroadcastRequest("bul-1", ["to-1"], start))
     with h.runtime.db.session() as session:
         stored = session.get(Broadcast, broadcast.id)
         assert stored is not None
@@ -66,8 +67,8 @@ def test_start_times_in_other_zones_are_stored_as_the_same_instant(h) -> None:
         assert stored.planned_start.utcoffset() == timedelta(0)
 
 
-def test_now_sends_a_never_retained_command_with_an_expiry(h) -> None:
-    h.runtime.require_broadcasts().schedule(
+def test_now_sends_a_never_retained_command_with_an_expiry(h: Harness) -> None:
+    h.runtime.broadcasts.schedule(
         BroadcastRequest("bul-1", ["to-1", "to-2"], None, Priority.EMERGENCY)
     )
     for device_id in ("to-1", "to-2"):
@@ -92,26 +93,26 @@ def test_now_sends_a_never_retained_command_with_an_expiry(h) -> None:
         (BroadcastRequest("bul-1", [], None), Exception, "at least one device"),
     ],
 )
-def test_bad_requests_are_refused_and_tell_no_device(h, request_, error, words) -> None:
+def test_bad_requests_are_refused_and_tell_no_device(h: Harness, request_: BroadcastRequest, error: type[Exception] | None, words: str | None) -> None:
     if error is None:
-        h.runtime.require_broadcasts().schedule(request_)
+        h.runtime.broadcasts.schedule(request_)
         assert len(h.broker.log) == 1
         return
     with pytest.raises(error, match=words):
-        h.runtime.require_broadcasts().schedule(request_)
+        h.runtime.broadcasts.schedule(request_)
     assert h.broker.log == []
     with h.runtime.db.session() as session:
         assert session.query(Broadcast).count() == 0
 
 
-def test_a_time_in_the_past_is_refused(h) -> None:
+def test_a_time_in_the_past_is_refused(h: Harness) -> None:
     past = h.clock.now() - timedelta(minutes=1)
     with pytest.raises(InvalidInput, match="in the past"):
-        h.runtime.require_broadcasts().schedule(BroadcastRequest("bul-1", ["to-1"], past))
+        h.runtime.broadcasts.schedule(BroadcastRequest("bul-1", ["to-1"], past))
     assert h.broker.log == []
 
 
-def test_a_naive_time_is_refused(h) -> None:
+def test_a_naive_time_is_refused(h: Harness) -> None:
     naive = (h.clock.now() + timedelta(minutes=1)).replace(tzinfo=None)
     with pytest.raises(InvalidInput, match="time zone"):
-        h.runtime.require_broadcasts().schedule(BroadcastRequest("bul-1", ["to-1"], naive))
+        h.runtime.broadcasts.schedule(BroadcastRequest("bul-1", ["to-1"], naive))

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -10,20 +12,20 @@ from sqlalchemy import select
 from controller.db.models import DeviceChain, PlannedPlay, PlaybackEvidence, RejectedMessageLog
 from controller.domain.broadcasts.service import BroadcastRequest
 from controller.domain.evidence.chain import open_gaps
-from tests.unit.controller_support import make_harness
+from tests.unit.controller_support import Harness, make_harness
 from wardcast_protocol.envelope import seal_signed, signed_digest
-from wardcast_protocol.messages import Kind
+from wardcast_protocol.messages import Kind, PlaybackEvent
 from wardcast_protocol.topics import DeviceChannel, device_topic
 
 
 @pytest.fixture
-def h(tmp_path):
+def h(tmp_path: Path) -> Iterator[Harness]:
     harness = make_harness(tmp_path)
     yield harness
     harness.runtime.stop()
 
 
-def _chain_of(h, n: int, device_id: str = "to-1"):
+def _chain_of(h: Harness, n: int, device_id: str = "to-1") -> list[tuple[PlaybackEvent, bytes]]:
     """n correctly chained events, as a device would make them: [(event, wire)]."""
     out, prev = [], ""
     for seq in range(1, n + 1):
@@ -36,26 +38,26 @@ def _chain_of(h, n: int, device_id: str = "to-1"):
     return out
 
 
-def _send(h, wire: bytes, device_id: str = "to-1") -> None:
+def _send(h: Harness, wire: bytes, device_id: str = "to-1") -> None:
     h.broker.route(device_id, device_topic(device_id, DeviceChannel.EVENT), wire, False, None)
 
 
-def test_a_gap_is_found_and_filled_when_the_missing_event_arrives(h) -> None:
+def test_a_gap_is_found_and_filled_when_the_missing_event_arrives(h: Harness) -> None:
     events = _chain_of(h, 3)
     _send(h, events[0][1])
     _send(h, events[2][1])
     with h.runtime.db.session() as session:
         (gap,) = open_gaps(session, "to-1")
         assert (gap.from_seq, gap.to_seq) == (2, 2)
-        assert session.get(DeviceChain, "to-1").contiguous_seq == 1
+        assert session.get_one(DeviceChain, "to-1").contiguous_seq == 1
     _send(h, events[1][1])
     with h.runtime.db.session() as session:
         assert open_gaps(session, "to-1") == []
-        assert session.get(DeviceChain, "to-1").contiguous_seq == 3
+        assert session.get_one(DeviceChain, "to-1").contiguous_seq == 3
         assert session.scalars(select(RejectedMessageLog)).all() == []
 
 
-def test_a_link_that_does_not_match_is_reported(h) -> None:
+def test_a_link_that_does_not_match_is_reported(h: Harness) -> None:
     first = _chain_of(h, 1)[0]
     _send(h, first[1])
     bad = h.event("to-1", event_id="ev-2", seq=2, prev_hash="0" * 64, item_id="it-2")
@@ -67,7 +69,7 @@ def test_a_link_that_does_not_match_is_reported(h) -> None:
         assert len(session.scalars(select(PlaybackEvidence)).all()) == 2
 
 
-def test_a_reused_sequence_number_is_refused_once_and_not_acked(h) -> None:
+def test_a_reused_sequence_number_is_refused_once_and_not_acked(h: Harness) -> None:
     _send(h, _chain_of(h, 1)[0][1])
     fork = h.event("to-1", event_id="ev-other", seq=1, item_id="it-x")
     for _ in range(3):
@@ -81,8 +83,8 @@ def test_a_reused_sequence_number_is_refused_once_and_not_acked(h) -> None:
     assert len(acked) == 1  # only the genuine ev-1
 
 
-def test_every_planned_item_is_recorded_per_device(h) -> None:
-    service = h.runtime.require_broadcasts()
+def test_every_planned_item_is_recorded_per_device(h: Harness) -> None:
+    service = h.runtime.broadcasts
     later = service.schedule(
         BroadcastRequest("bul-1", ["to-1", "to-2"], h.clock.now() + timedelta(hours=1))
     )
@@ -94,21 +96,21 @@ def test_every_planned_item_is_recorded_per_device(h) -> None:
     assert rows[("to-1", now.id)].withdrawn_at is None
 
 
-def test_a_gap_is_asked_for_again_and_not_too_often(h) -> None:
+def test_a_gap_is_asked_for_again_and_not_too_often(h: Harness) -> None:
     from wardcast_protocol.messages import Command, ResendEvents
 
     events = _chain_of(h, 4)
     _send(h, events[0][1])
     _send(h, events[3][1])
-    assert h.runtime.request_gaps() == 1
-    assert h.runtime.request_gaps() == 0  # asked a moment ago: wait the interval
+    assert h.runtime.gaps.request() == 1
+    assert h.runtime.gaps.request() == 0  # asked a moment ago: wait the interval
     (published,) = h.published("to-1", DeviceChannel.COMMAND)
     command = h.open(published.payload, Kind.COMMAND).body
     assert isinstance(command, Command) and isinstance(command.order, ResendEvents)
     assert (command.order.from_seq, command.order.to_seq) == (2, 3)
     h.clock._now += timedelta(seconds=61)
-    assert h.runtime.request_gaps() == 1
+    assert h.runtime.gaps.request() == 1
     _send(h, events[1][1])
     _send(h, events[2][1])
     h.clock._now += timedelta(seconds=61)
-    assert h.runtime.request_gaps() == 0  # filled: nothing to ask
+    assert h.runtime.gaps.request() == 0  # filled: nothing to ask

@@ -6,7 +6,9 @@ Monday's and Tuesday's sessions.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 
@@ -15,7 +17,7 @@ from controller.domain.actors import EVERYONE, Actor
 from controller.domain.places import service as places
 from controller.domain.programmes.schema import ProgrammeDoc
 from controller.domain.programmes.service import ProgrammeRefused, queue_bulletin, save_programme
-from tests.unit.controller_support import CHIME, SHA, make_harness
+from tests.unit.controller_support import CHIME, SHA, Harness, make_harness
 from wardcast_protocol.messages import Kind, Plan, Priority, Trigger
 from wardcast_protocol.topics import DeviceChannel
 
@@ -23,7 +25,7 @@ ADMIN = Actor("admin", EVERYONE)
 WARD = "00037"
 
 
-def programme(**rules) -> ProgrammeDoc:
+def programme(**rules: object) -> ProgrammeDoc:
     return ProgrammeDoc.model_validate(
         {
             "ward": WARD,
@@ -68,7 +70,7 @@ def programme(**rules) -> ProgrammeDoc:
 
 
 @pytest.fixture
-def h(tmp_path):
+def h(tmp_path: Path) -> Iterator[Harness]:
     harness = make_harness(tmp_path)
     with harness.runtime.db.session() as session:
         places.upsert_province(session, "01", "Hà Nội")
@@ -109,27 +111,27 @@ def h(tmp_path):
     harness.runtime.stop()
 
 
-def _save(h, doc: ProgrammeDoc) -> None:
+def _save(h: Harness, doc: ProgrammeDoc) -> None:
     with h.runtime.db.session() as session:
         save_programme(session, WARD, doc, ADMIN, h.clock.now())
-    h.runtime.recompile()
+    h.runtime.plans.recompile()
 
 
-def _plan(h, device_id: str) -> Plan:
+def _plan(h: Harness, device_id: str) -> Plan:
     published = h.published(device_id, DeviceChannel.PLAN)
     plan = h.open(published[-1].payload, Kind.PLAN).body
     assert isinstance(plan, Plan)
     return plan
 
 
-def test_sessions_reach_only_their_zones_at_local_time(h) -> None:
+def test_sessions_reach_only_their_zones_at_local_time(h: Harness) -> None:
     _save(h, programme())
     with h.runtime.db.session() as session:
         queue_bulletin(
             session, WARD, "sang", "bul-2", date(2026, 11, 23), date(2026, 11, 23),
             ADMIN, h.clock.now(),
         )  # fmt: skip
-    h.runtime.recompile()
+    h.runtime.plans.recompile()
     near = _plan(h, "to-1")
     far = _plan(h, "to-2")
     keys_near = {i.session_key for i in near.items}
@@ -143,9 +145,10 @@ def test_sessions_reach_only_their_zones_at_local_time(h) -> None:
     assert all(i.trigger is Trigger.PROGRAMME for i in near.items)
 
 
-def test_a_relay_item_carries_its_stream_and_fallback(h) -> None:
+def test_a_relay_item_carries_its_stream_and_fallback(h: Harness) -> None:
     _save(h, programme())
     relay = next(i for i in _plan(h, "to-2").items if i.relay is not None)
+    assert relay.relay is not None
     assert relay.relay.url == "https://stream.example.vn/vov1.mp3"
     assert relay.relay.window_s == 600
     assert relay.media.sha256 == SHA  # bul-1 is the fallback
@@ -154,7 +157,7 @@ def test_a_relay_item_carries_its_stream_and_fallback(h) -> None:
     assert relay.planned_start == chime.planned_start + timedelta(seconds=1.25 + 1.0)
 
 
-def test_queued_bulletins_play_priority_first_within_the_block(h) -> None:
+def test_queued_bulletins_play_priority_first_within_the_block(h: Harness) -> None:
     _save(h, programme())
     with h.runtime.db.session() as session:
         for bulletin_id in ("bul-2", "bul-3"):  # the priority one is queued second
@@ -162,7 +165,7 @@ def test_queued_bulletins_play_priority_first_within_the_block(h) -> None:
                 session, WARD, "sang", bulletin_id, date(2026, 11, 23), date(2026, 11, 23),
                 ADMIN, h.clock.now(),
             )  # fmt: skip
-    h.runtime.recompile()
+    h.runtime.plans.recompile()
     monday = [i for i in _plan(h, "to-1").items if i.session_key == f"{WARD}:sang:2026-11-23"]
     assert [i.bulletin_id for i in monday if i.bulletin_id] == ["bul-3", "bul-2"]
     assert monday[1].priority is Priority.PRIORITY
@@ -170,7 +173,7 @@ def test_queued_bulletins_play_priority_first_within_the_block(h) -> None:
     assert [i.bulletin_id for i in tuesday if i.bulletin_id] == []  # queued for Monday only
 
 
-def test_what_does_not_fit_the_block_is_left_out_and_noted(h) -> None:
+def test_what_does_not_fit_the_block_is_left_out_and_noted(h: Harness) -> None:
     doc = programme()
     doc.sessions[0].rundown[1].max_minutes = 1.5  # type: ignore[union-attr]
     _save(h, doc)
@@ -180,17 +183,17 @@ def test_what_does_not_fit_the_block_is_left_out_and_noted(h) -> None:
                 session, WARD, "sang", bulletin_id, date(2026, 11, 23), date(2026, 11, 27),
                 ADMIN, h.clock.now(),
             )  # fmt: skip
-    h.runtime.recompile()
+    h.runtime.plans.recompile()
     monday = [i for i in _plan(h, "to-1").items if i.session_key == f"{WARD}:sang:2026-11-23"]
     assert [i.bulletin_id for i in monday if i.bulletin_id] == ["bul-3"]
     assert any("bul-2 over the block" in note for note in h.runtime.plans.notes)
 
 
-def test_recompiling_unchanged_content_changes_nothing_and_ids_are_stable(h, tmp_path) -> None:
+def test_recompiling_unchanged_content_changes_nothing_and_ids_are_stable(h: Harness, tmp_path: Path) -> None:
     _save(h, programme())
     first = _plan(h, "to-1")
     published = len(h.broker.log)
-    assert h.runtime.recompile() == 0
+    assert h.runtime.plans.recompile() == 0
     assert len(h.broker.log) == published  # nothing new to say
     # A new queue entry changes the plan: the version moves, untouched items keep ids.
     with h.runtime.db.session() as session:
@@ -198,26 +201,26 @@ def test_recompiling_unchanged_content_changes_nothing_and_ids_are_stable(h, tmp
             session, WARD, "sang", "bul-2", date(2026, 11, 23), date(2026, 11, 23),
             ADMIN, h.clock.now(),
         )  # fmt: skip
-    h.runtime.recompile()
+    h.runtime.plans.recompile()
     second = _plan(h, "to-1")
     assert second.version == first.version + 1
     old = {i.item_id for i in first.items}
     assert old <= {i.item_id for i in second.items}
 
 
-def test_the_horizon_rolls_with_the_clock(h) -> None:
+def test_the_horizon_rolls_with_the_clock(h: Harness) -> None:
     _save(h, programme())
     # Sunday 12:00 local + 48 h reaches Tuesday 12:00: Tuesday's 17:00 is not yet in.
     before = {i.session_key for i in _plan(h, "to-2").items}
     assert f"{WARD}:chieu:2026-11-23" in before
     assert f"{WARD}:chieu:2026-11-24" not in before
     h.clock._now += timedelta(days=1)  # a day passes (the scheduler recompiles)
-    h.runtime.recompile()
+    h.runtime.plans.recompile()
     after = {i.session_key for i in _plan(h, "to-2").items}
     assert f"{WARD}:chieu:2026-11-24" in after
 
 
-def test_a_programme_with_conflicts_is_refused_whole(h) -> None:
+def test_a_programme_with_conflicts_is_refused_whole(h: Harness) -> None:
     _save(h, programme())
     bad = programme()
     bad.sessions[1].zones = ["nowhere"]
@@ -231,7 +234,7 @@ def test_a_programme_with_conflicts_is_refused_whole(h) -> None:
     assert stored is not None and stored[1] == programme()
 
 
-def test_a_restarted_controller_compiles_the_same_plans(h) -> None:
+def test_a_restarted_controller_compiles_the_same_plans(h: Harness) -> None:
     """What kill -9 and a restart leave: the database. Recompiling from it changes nothing."""
     from controller.composition import ControllerRuntime
 
@@ -246,10 +249,10 @@ def test_a_restarted_controller_compiles_the_same_plans(h) -> None:
         run_maintenance=False,
         prepare_chime=False,
     )
-    again.plans.chime_sha256 = CHIME
+    again.plans.set_chime(CHIME)
     again.start()  # recompiles at start
     try:
-        assert again.recompile() == 0
+        assert again.plans.recompile() == 0
         assert len(h.broker.log) == published  # not even a version bump
         with again.db.session() as session:
             plan = again.plans.current(session, "to-1", h.clock.now())
@@ -260,7 +263,7 @@ def test_a_restarted_controller_compiles_the_same_plans(h) -> None:
         again.stop()
 
 
-def test_a_session_with_nothing_queued_is_not_aired_as_bare_chimes(h) -> None:
+def test_a_session_with_nothing_queued_is_not_aired_as_bare_chimes(h: Harness) -> None:
     _save(h, programme())
     keys = {i.session_key for i in _plan(h, "to-1").items}
     assert f"{WARD}:sang:2026-11-23" not in keys  # nothing queued for Monday morning

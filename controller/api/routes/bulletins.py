@@ -18,6 +18,7 @@ from controller.api.schemas.bulletins import (
     TransitionPublic,
     TransitionRequest,
 )
+from controller.audio.store import media_url
 from controller.composition import ControllerRuntime
 from controller.db.models import Bulletin
 from controller.domain.actors import Actor
@@ -37,7 +38,7 @@ def to_public(bulletin: Bulletin, base_url: str) -> BulletinPublic:
     """A bulletin with the URL its audio is served at."""
     public = BulletinPublic.model_validate(bulletin)
     media = bulletin.media
-    url = f"{base_url}/media/{media.sha256}.{media.extension}"
+    url = media_url(base_url, media.sha256, media.extension)
     return public.model_copy(
         update={"media": MediaPublic.model_validate(media).model_copy(update={"url": url})}
     )

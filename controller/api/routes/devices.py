@@ -35,7 +35,7 @@ def register(
     )
     if not created:
         response.status_code = status.HTTP_200_OK
-    elif runtime.bridge is not None:
+    else:
         runtime.bridge.forget_key(device.id)
     return device_public(device, runtime)
 

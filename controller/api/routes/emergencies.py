@@ -65,7 +65,7 @@ def receive(
 ) -> EmergencyOut:
     """Alert: speak and play now, interrupting anything. Update/Cancel: stop what it names."""
     message = EmergencyMessage(**body.model_dump())
-    record, new = runtime.require_emergencies().receive(message, actor)
+    record, new = runtime.emergencies.receive(message, actor)
     if not new:
         response.status_code = status.HTTP_200_OK
     return EmergencyOut.model_validate(record)

@@ -9,12 +9,12 @@ from __future__ import annotations
 from fastapi import APIRouter, HTTPException
 from fastapi.responses import FileResponse
 
-from controller.audio.store import MediaStore, is_sha256
+from controller.audio.store import MEDIA_PREFIX, MediaStore, is_sha256
 
 _IMMUTABLE = "public, max-age=31536000, immutable"
 
 
-def media_router(store: MediaStore, *, prefix: str = "/media") -> APIRouter:
+def media_router(store: MediaStore, *, prefix: str = MEDIA_PREFIX) -> APIRouter:
     """A router serving ``store``'s files by hash, with or without their extension."""
     router = APIRouter(prefix=prefix, tags=["media"])
 

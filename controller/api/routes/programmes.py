@@ -107,13 +107,7 @@ def check_programme(
 @router.put("/wards/{ward}/programme")
 def save_programme(ward: str, body: ProgrammeIn, runtime: RuntimeDep, actor: ActorDep) -> SavedOut:
     """Save the programme if it has no conflict (all or nothing); plans follow at once."""
-    with runtime.db.session() as session:
-        version, changes = domain.save_programme(
-            session, ward, body.document, actor, runtime.clock.now()
-        )
-        devices = runtime.plans.ward_devices(session, ward)
-    if changes:
-        runtime.recompile(devices)
+    version, changes = runtime.programmes.save(ward, body.document, actor)
     return SavedOut(version=version, diff=changes)
 
 
@@ -127,30 +121,16 @@ def read_queue(ward: str, session: SessionDep) -> list[QueueOut]:
 @router.post("/wards/{ward}/queue", status_code=status.HTTP_201_CREATED)
 def add_to_queue(ward: str, body: QueueIn, runtime: RuntimeDep, actor: ActorDep) -> QueueOut:
     """Queue an approved bulletin into a session; the ward's plans follow at once."""
-    with runtime.db.session() as session:
-        row = domain.queue_bulletin(
-            session,
-            ward,
-            body.session_code,
-            body.bulletin_id,
-            body.first_date,
-            body.last_date,
-            actor,
-            runtime.clock.now(),
-        )
-        out = QueueOut.model_validate(row)
-        devices = runtime.plans.ward_devices(session, ward)
-    runtime.recompile(devices)
-    return out
+    row = runtime.programmes.queue(
+        ward, body.session_code, body.bulletin_id, body.first_date, body.last_date, actor
+    )
+    return QueueOut.model_validate(row)
 
 
 @router.delete("/wards/{ward}/queue/{entry}", status_code=status.HTTP_204_NO_CONTENT)
 def remove_from_queue(ward: str, entry: str, runtime: RuntimeDep, actor: ActorDep) -> Response:
     """Take a bulletin out of the queue; plans follow at once."""
-    with runtime.db.session() as session:
-        domain.unqueue(session, ward, entry, actor)
-        devices = runtime.plans.ward_devices(session, ward)
-    runtime.recompile(devices)
+    runtime.programmes.unqueue(ward, entry, actor)
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
@@ -158,6 +138,6 @@ def remove_from_queue(ward: str, entry: str, runtime: RuntimeDep, actor: ActorDe
 def read_plan(device_id: str, session: SessionDep, runtime: RuntimeDep) -> dict[str, Any]:
     """The plan the device should be running now (as the controller compiles it)."""
     get_device(session, device_id)
-    plan = runtime.plans.current(session, device_id, runtime.clock.now())
+    plan = runtime.plans.current(session, device_id)
     assert plan is not None
     return plan.model_dump(mode="json")

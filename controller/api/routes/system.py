@@ -27,7 +27,7 @@ class ControllerKey(BaseModel):
 @router.get("/health")
 def health(runtime: RuntimeDep) -> Health:
     """Is the controller up, and is it connected to the broker?"""
-    connected = runtime.transport is not None and runtime.transport.connected
+    connected = runtime.transport.connected
     return Health(status="ok", broker_connected=connected, broker_url=runtime.broker_url)
 
 

@@ -17,7 +17,7 @@ from controller.domain.content.workflow import require_airable
 from controller.domain.devices.service import require_devices
 from controller.domain.errors import InvalidInput, NotFound
 from controller.domain.plans.planned import record_command
-from controller.domain.plans.service import PlanPublisher, plan_item
+from controller.domain.plans.service import PlanService, plan_item
 from controller.domain.ports import Outbound
 from controller.settings import Settings
 from wardcast_protocol.clock import Clock
@@ -48,15 +48,19 @@ class BroadcastService:
         self,
         db: Database,
         settings: Settings,
+        plans: PlanService,
         outbound: Outbound,
-        plans: PlanPublisher,
         clock: Clock,
     ) -> None:
         self._db = db
         self._settings = settings
-        self._outbound = outbound
         self._plans = plans
+        self._outbound = outbound
         self._clock = clock
+
+    def _send_all(self, commands: Sequence[tuple[str, Command]]) -> None:
+        for device_id, command in commands:
+            self._outbound.send_command(device_id, command)
 
     def schedule(self, request: BroadcastRequest) -> Broadcast:
         """Store the broadcast, then publish plans or send 'play now' commands.
@@ -73,7 +77,8 @@ class BroadcastService:
                 raise InvalidInput(f"the broadcast time {start.isoformat()} is in the past")
             if start > now + MAX_AHEAD:
                 raise InvalidInput("the broadcast time is more than a year ahead")
-        with self._plans.lock, self._db.session() as session:
+        with self._plans.changing() as change:
+            session = change.session
             bulletin = get_bulletin(session, request.bulletin_id)
             require_airable(bulletin, now if start is None else start)
             devices = require_devices(session, request.device_ids)
@@ -98,23 +103,27 @@ class BroadcastService:
             session.add(broadcast)
             session.flush()
             session.refresh(broadcast)
-            item = plan_item(broadcast, self._settings.resolved_public_base_url)
-            plans = [] if immediate else self._plans.refresh(session, [d.id for d in devices], now)
             if immediate:
+                # "Now" is a command, not a plan change: recorded as planned per device,
+                # sent once the commit has it.
+                item = plan_item(broadcast, self._settings.resolved_public_base_url)
+                commands = []
                 for device in devices:
                     record_command(session, device, item, now)
-            session.commit()
-            if immediate:
-                for device in devices:
-                    command = Command(
-                        command_id=new_id("cmd"),
-                        issued_at=now,
-                        expires_at=broadcast.expires_at or now,
-                        order=PlayNow(item=item),
+                    commands.append(
+                        (
+                            device.id,
+                            Command(
+                                command_id=new_id("cmd"),
+                                issued_at=now,
+                                expires_at=broadcast.expires_at or now,
+                                order=PlayNow(item=item),
+                            ),
+                        )
                     )
-                    self._outbound.send_command(device.id, command)
-            for plan in plans:
-                self._outbound.publish_plan(plan)
+                change.after_commit(lambda: self._send_all(commands))
+            else:
+                change.recompile(d.id for d in devices)
         log.info(
             "broadcast %s of %s to %d devices %s",
             broadcast.id,

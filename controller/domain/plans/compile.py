@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from controller.audio.store import media_url
 from controller.db.models import Bulletin, Device, MediaAsset, Programme, QueuedBulletin
 from controller.domain.content.workflow import airable_problem
 from controller.domain.places.service import ALL_GROUPS, zone_map
@@ -61,7 +62,7 @@ class CompileContext:
         asset = self.media[sha256]
         return MediaRef(
             sha256=asset.sha256,
-            url=f"{self.base_url}/media/{asset.sha256}.{asset.extension}",
+            url=media_url(self.base_url, asset.sha256, asset.extension),
             duration_s=asset.duration_s,
             size_bytes=asset.size_bytes,
             content_type=asset.content_type,

@@ -4,6 +4,12 @@ A plan is the device's whole near future, replaced as a unit and versioned, so a
 agent that missed messages converges on the truth with the next one it receives.
 The version only moves when the content does (a hash of the items decides), so a
 periodic or post-restart recompilation that finds nothing new publishes nothing.
+
+:class:`PlanService` is the one place that runs "lock → change → recompile → commit →
+publish": whoever changes what devices play (broadcasts, programmes, queues, the
+clock, a device coming back online) does so inside :meth:`PlanService.changing`.
+Invariant: a device is told only after the commit, so it never plays something the
+controller could lose; and plan versions are published in order, under one lock.
 """
 
 from __future__ import annotations
@@ -11,16 +17,22 @@ from __future__ import annotations
 import hashlib
 import json
 import threading
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from controller.audio.store import media_url
 from controller.db.models import Broadcast, BroadcastTarget, Device, PlanSnapshot
+from controller.db.session import Database
 from controller.domain.plans.compile import CompileContext, WardCompiler, load_context
 from controller.domain.plans.planned import record_plan
+from controller.domain.ports import Outbound
 from controller.settings import Settings
+from wardcast_protocol.clock import Clock
 from wardcast_protocol.messages import MediaRef, Plan, PlanItem, Priority, SourceLevel, Trigger
 
 MAX_PLAN_ITEMS = 5000
@@ -31,7 +43,7 @@ def media_ref(broadcast: Broadcast, base_url: str) -> MediaRef:
     media = broadcast.bulletin.media
     return MediaRef(
         sha256=media.sha256,
-        url=f"{base_url}/media/{media.sha256}.{media.extension}",
+        url=media_url(base_url, media.sha256, media.extension),
         duration_s=media.duration_s,
         size_bytes=media.size_bytes,
         content_type=media.content_type,
@@ -78,17 +90,11 @@ def content_hash(items: Iterable[PlanItem]) -> str:
     return hashlib.sha256(json.dumps(dumped, sort_keys=True).encode()).hexdigest()
 
 
-class PlanPublisher:
-    """Compiles plans and decides which changed, one controller-wide step at a time.
-
-    The lock makes "compile, bump version, publish" atomic within the controller, so
-    a plan with a lower version can never be published after a higher one and end
-    up as the retained state.
-    """
+class PlanCompiler:
+    """Compiles plans inside a transaction and decides which changed (publishes nothing)."""
 
     def __init__(self, settings: Settings) -> None:
         self._settings = settings
-        self.lock = threading.RLock()
         self.chime_sha256: str | None = None
         self.notes: list[str] = []
 
@@ -118,8 +124,8 @@ class PlanPublisher:
     def refresh(self, session: Session, device_ids: Iterable[str], now: datetime) -> list[Plan]:
         """Recompile these devices; bump and return the plans whose content changed.
 
-        Call with ``lock`` held, inside the changing transaction; publish the
-        returned plans after the commit.
+        Call inside the changing transaction (``PlanService.changing`` does); the
+        returned plans are published after the commit.
         """
         ctx = load_context(
             session, self._settings.resolved_public_base_url, self.chime_sha256 or ""
@@ -165,6 +171,103 @@ class PlanPublisher:
         return Plan(
             device_id=device.id, version=device.plan_version, generated_at=now, items=tuple(items)
         )
+
+
+@dataclass
+class PlanChange:
+    """One transaction that changes what devices play (see ``PlanService.changing``)."""
+
+    session: Session
+    now: datetime
+    devices: set[str] = field(default_factory=set)
+    everyone: bool = False
+    published: int = 0  # plans that changed and were published, once committed
+    _after_commit: list[Callable[[], None]] = field(default_factory=list)
+
+    def recompile(self, device_ids: Iterable[str] | None = None) -> None:
+        """Recompile these devices (all when None) when the change commits."""
+        if device_ids is None:
+            self.everyone = True
+        else:
+            self.devices.update(device_ids)
+
+    def after_commit(self, action: Callable[[], None]) -> None:
+        """Run ``action`` (e.g. send a command) once the change is committed."""
+        self._after_commit.append(action)
+
+
+class PlanService:
+    """Recompiles devices' plans and publishes what changed, after the commit.
+
+    The lock makes "compile, bump version, commit, publish" atomic within the
+    controller, so a plan with a lower version can never be published after a higher
+    one and end up as the retained state.
+    """
+
+    def __init__(self, db: Database, settings: Settings, outbound: Outbound, clock: Clock) -> None:
+        self._db = db
+        self._outbound = outbound
+        self._clock = clock
+        self.compiler = PlanCompiler(settings)
+        self.lock = threading.RLock()
+
+    @property
+    def notes(self) -> list[str]:
+        """What the last compilation could not fit or air (for operators and tests)."""
+        return self.compiler.notes
+
+    def set_chime(self, sha256: str | None) -> None:
+        """The prepared chime; programme sessions compile only once it is known."""
+        self.compiler.chime_sha256 = sha256
+
+    @contextmanager
+    def changing(self) -> Iterator[PlanChange]:
+        """A transaction whose devices are recompiled, committed, then told.
+
+        Inside, make the change with ``change.session`` and name the devices it
+        affects with ``change.recompile(ids)``; on a clean exit the plans are
+        recompiled in the same transaction, it commits, and only then are changed
+        plans published and ``after_commit`` actions run. On an exception nothing
+        is committed and nobody is told.
+        """
+        with self.lock, self._db.session() as session:
+            change = PlanChange(session=session, now=self._clock.now())
+            yield change
+            ids: Iterable[str] = (
+                self.all_devices(session) if change.everyone else sorted(change.devices)
+            )
+            plans = self.compiler.refresh(session, ids, change.now)
+            session.commit()
+            for action in change._after_commit:
+                action()
+            for plan in plans:
+                self._outbound.publish_plan(plan)
+            change.published = len(plans)
+
+    def recompile(self, device_ids: Iterable[str] | None = None) -> int:
+        """Recompile plans (all devices by default); publish those that changed."""
+        with self.changing() as change:
+            change.recompile(device_ids)
+        return change.published
+
+    def republish(self, device_id: str) -> None:
+        """Send a device its plan again (on reconnect): recompiled if it moved, else as is.
+
+        Cheap, and heals a lost retained copy: if the plan moved while the device was
+        away it gets a new version; if not, the same content goes out again under the
+        same version.
+        """
+        with self.lock, self._db.session() as session:
+            now = self._clock.now()
+            changed = self.compiler.refresh(session, [device_id], now)
+            plan = changed[0] if changed else self.current(session, device_id, now)
+            session.commit()
+            if plan is not None:
+                self._outbound.publish_plan(plan)
+
+    def current(self, session: Session, device_id: str, now: datetime | None = None) -> Plan | None:
+        """The device's plan as it stands."""
+        return self.compiler.current(session, device_id, now or self._clock.now())
 
     def ward_devices(self, session: Session, ward_code: str) -> list[str]:
         """Ids of the devices placed in a ward."""

@@ -13,14 +13,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Bulletin, Programme, QueuedBulletin, new_id
+from controller.db.session import Database
 from controller.domain.actors import Actor, Role
 from controller.domain.content.workflow import airable_problem
 from controller.domain.errors import InvalidInput, NotFound
 from controller.domain.places.service import get_ward, zone_map
+from controller.domain.plans.service import PlanService
 from controller.domain.programmes.conflicts import Conflict, check
 from controller.domain.programmes.content import ContentInfo
 from controller.domain.programmes.diff import diff
 from controller.domain.programmes.schema import ProgrammeDoc
+from wardcast_protocol.clock import Clock
 
 
 class ProgrammeRefused(InvalidInput):
@@ -174,3 +177,43 @@ def unqueue(session: Session, ward_code: str, entry_id: str, actor: Actor) -> No
     if row is None or row.ward_code != ward_code:
         raise NotFound(f"no queue entry {entry_id!r} in ward {ward_code}")
     session.delete(row)
+
+
+class ProgrammeService:
+    """Programme and queue changes whose devices' plans follow at once (after the commit)."""
+
+    def __init__(self, db: Database, plans: PlanService, clock: Clock) -> None:
+        self._db = db
+        self._plans = plans
+        self._clock = clock
+
+    def save(self, ward_code: str, doc: ProgrammeDoc, actor: Actor) -> tuple[int, list[str]]:
+        """Store the ward's programme (all or nothing); (version, diff)."""
+        with self._plans.changing() as change:
+            version, changes = save_programme(change.session, ward_code, doc, actor, change.now)
+            if changes:
+                change.recompile(self._plans.ward_devices(change.session, ward_code))
+        return version, changes
+
+    def queue(
+        self,
+        ward_code: str,
+        session_code: str,
+        bulletin_id: str,
+        first: date,
+        last: date,
+        actor: Actor,
+    ) -> QueuedBulletin:
+        """Queue an approved bulletin into a session for some days."""
+        with self._plans.changing() as change:
+            row = queue_bulletin(
+                change.session, ward_code, session_code, bulletin_id, first, last, actor, change.now
+            )
+            change.recompile(self._plans.ward_devices(change.session, ward_code))
+        return row
+
+    def unqueue(self, ward_code: str, entry_id: str, actor: Actor) -> None:
+        """Take a bulletin out of the queue."""
+        with self._plans.changing() as change:
+            unqueue(change.session, ward_code, entry_id, actor)
+            change.recompile(self._plans.ward_devices(change.session, ward_code))
