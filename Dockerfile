@@ -20,9 +20,12 @@ COPY wardcast_protocol ./wardcast_protocol
 COPY firmware_stubs ./firmware_stubs
 COPY edge_agent ./edge_agent
 COPY controller ./controller
+COPY sim ./sim
 COPY bench ./bench
-# The postgres extra lets the same image use the optional PostgreSQL service.
-RUN pip install ".[postgres]" && rm -rf /src
+# The controller and the simulated agents both run from this image, so it installs both
+# sets (a Pi installs `wardcast[agent]` alone); the postgres extra lets the same image
+# use the optional PostgreSQL service.
+RUN pip install ".[controller,agent,postgres]" && rm -rf /src
 
 # Run unprivileged. /data (controller) and /agents (simulated agents) are created
 # here, owned by that user, so a named volume mounted there starts out writable.

@@ -16,18 +16,21 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
-import httpx
 import typer
 from pydantic import ValidationError
 
 from edge_agent.config import AgentConfig
-from edge_agent.fleet import AgentFleet
 from edge_agent.media_cache import HttpMediaFetcher
 from edge_agent.wiring import build_agent
 from wardcast_protocol.signing import InvalidKey, SigningKey, check_public_key
 from wardcast_protocol.topics import is_valid_device_id
+
+# httpx and the fleet are imported by `simulate` only: `run` on a Pi loads httpx on its
+# first download (see HttpMediaFetcher), and never loads the fleet.
+if TYPE_CHECKING:
+    import httpx
 
 app = typer.Typer(
     help="Edge agents: one on a Raspberry Pi, or a simulated fleet.",
@@ -115,6 +118,10 @@ def simulate(
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
 ) -> None:
     """Run COUNT simulated agents against a controller, until Ctrl-C (see SIMULATE_HELP)."""
+    import httpx
+
+    from edge_agent.fleet import AgentFleet
+
     _logging(log_level)
     prefix = prefix or _default_prefix()
     device_ids = [f"{prefix}-{n:03d}" for n in range(1, count + 1)]
@@ -154,6 +161,8 @@ def simulate(
 
 def _controller_key(http: httpx.Client, data_dir: Path, wait_s: float) -> str:
     """The controller's key, trusted on first use and pinned in DATA_DIR/controller.pub."""
+    import httpx
+
     deadline = time.monotonic() + wait_s
     while True:
         try:

@@ -17,12 +17,13 @@ import re
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Protocol
-
-import httpx
+from typing import TYPE_CHECKING, Protocol
 
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.messages import MediaRef
+
+if TYPE_CHECKING:
+    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,10 @@ class HttpMediaFetcher:
         timeout_s: float = 60.0,
         slots: asyncio.Semaphore | None = None,
     ) -> None:
-        self._client = client or httpx.AsyncClient(timeout=timeout_s, follow_redirects=True)
+        # Without a client one is built on the first download, not here: httpx (and the
+        # rich and pygments its command line pulls in) is ~6 MB of a Pi's memory that an
+        # agent whose media is all cached never needs.
+        self._client = client
         self._owns_client = client is None
         self._timeout_s = timeout_s
         self._slots = slots
@@ -88,7 +92,7 @@ class HttpMediaFetcher:
 
     async def _fetch(self, url: str, sink: Callable[[bytes], None], max_bytes: int) -> None:
         received = 0
-        async with self._client.stream("GET", url, timeout=self._timeout_s) as response:
+        async with self._http().stream("GET", url, timeout=self._timeout_s) as response:
             response.raise_for_status()
             async for chunk in response.aiter_bytes(_CHUNK):
                 received += len(chunk)
@@ -97,9 +101,16 @@ class HttpMediaFetcher:
                     raise MediaRejected(f"more than the {max_bytes} bytes announced")
                 sink(chunk)
 
+    def _http(self) -> httpx.AsyncClient:
+        if self._client is None:
+            import httpx  # deferred on purpose, see __init__
+
+            self._client = httpx.AsyncClient(timeout=self._timeout_s, follow_redirects=True)
+        return self._client
+
     async def aclose(self) -> None:
-        """Close the HTTP client if this fetcher created it."""
-        if self._owns_client:
+        """Close the HTTP client if this fetcher created it (and a download needed one)."""
+        if self._owns_client and self._client is not None:
             await self._client.aclose()
 
 

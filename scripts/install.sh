@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Installs everything Wardcast needs on a fresh Debian machine: the Debian packages
 # (broker, audio tools, a font with Vietnamese glyphs) when absent, then a virtualenv
-# at .venv with the package and its dev dependencies. Safe to run again: it skips
-# what is already there.
+# at .venv with the package, both sides' dependency sets (controller, agent) and the
+# dev tools. Safe to run again: it skips what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -28,11 +28,12 @@ if [ ! -x .venv/bin/python ]; then
   echo "install: creating .venv"
   "$PY" -m venv .venv
 fi
-# Reinstall only when pyproject.toml changed since the last install.
+# Reinstall only when pyproject.toml (or this script) changed since the last install.
 stamp=.venv/.wardcast-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ]; then
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/install.sh -nt "$stamp" ]; then
   echo "install: Python packages into .venv"
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  .venv/bin/python -m pip install -q -e '.[dev]'
+  # The base set is the agent's; the controller, the demo and the tests need the rest.
+  .venv/bin/python -m pip install -q -e '.[controller,agent,dev]'
   touch "$stamp"
 fi

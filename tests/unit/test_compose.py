@@ -10,6 +10,7 @@ import importlib
 import re
 import shutil
 import subprocess
+import tomllib
 from pathlib import Path
 from typing import Any
 
@@ -178,6 +179,19 @@ def test_the_dockerfile_builds_the_wardcast_console_script() -> None:
     assert cmd and any("wardcast" in c for c in cmd)
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
     assert re.search(r"^wardcast = ", pyproject, re.M), "the console script is not declared"
+
+
+def test_the_image_installs_both_sides_and_every_package() -> None:
+    """The image runs the controller and simulated agents, so it needs both extras (the
+    base set alone is the agent's), and every package pyproject.toml ships is copied in."""
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    match = re.search(r"pip install [\"']?\.\[(?P<extras>[^\]]*)\]", text)
+    assert match, "the Dockerfile installs the package without its extras"
+    assert {"controller", "agent"} <= {e.strip() for e in match["extras"].split(",")}
+    with (ROOT / "pyproject.toml").open("rb") as handle:
+        found = tomllib.load(handle)["tool"]["setuptools"]["packages"]["find"]["include"]
+    copied = set(re.findall(r"^COPY (\w+) \./\1\s*$", text, re.M))
+    assert {pattern.rstrip("*") for pattern in found} <= copied
 
 
 def test_dockerignore_keeps_local_state_out_of_the_image() -> None:
