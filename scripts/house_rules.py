@@ -1,10 +1,12 @@
 """House rules that a linter does not know, checked on the syntax tree (run by `make check-house`).
 
     topic-literal     no MQTT topic string outside wardcast_protocol/
-    print-call        no print() in library code, except in cli.py and demo.py
-    forbidden-import  the edge side never imports the controller; the protocol imports no side
+    print-call        no print() in library code, except in cli.py, demo.py and cli/ packages
+    forbidden-import  controller and edge agent never import each other (only sim/ sees both);
+                      the protocol imports no side
     retained-command  never publish a command, event or ack with retain=True
     missing-docstring every public module-level function and class, and public method
+    import-cycle      no import cycle among the product's modules (TYPE_CHECKING included)
 
 Prints one `path:line: rule: message` per violation and exits 1 if there is any.
 The checks read the `ast`, not the text, so a comment or a docstring that mentions a
@@ -213,6 +215,81 @@ def check_file(path: Path, root: Path) -> list[Violation]:
     return found
 
 
+def _module_name(path: Path, root: Path) -> str:
+    parts = list(path.relative_to(root).with_suffix("").parts)
+    if parts[-1] == "__init__":
+        parts.pop()
+    return ".".join(parts)
+
+
+def _imported_modules(tree: ast.Module, module: str, is_package: bool, known: set[str]) -> set[str]:
+    """The product modules ``module`` imports (anywhere in it, TYPE_CHECKING included)."""
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names = [alias.name for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = module.split(".")
+                anchor = anchor[: len(anchor) - node.level + (1 if is_package else 0)]
+                base = ".".join([*anchor, base] if base else anchor)
+            # "from pkg import mod" imports the module pkg.mod; "from mod import name", mod.
+            names = [
+                f"{base}.{a.name}" if f"{base}.{a.name}" in known else base for a in node.names
+            ]
+        else:
+            continue
+        found.update(n for n in names if n in known and n != module)
+    return found
+
+
+def check_import_cycles(root: Path) -> list[Violation]:
+    """Rule (f): no import cycle in the product, even one hidden behind TYPE_CHECKING.
+
+    A cycle means two modules cannot be understood (or tested) apart; it is how a
+    service locator creeps back in. Implicit imports of parent packages are not edges.
+    """
+    paths: dict[str, Path] = {}
+    for package in LIBRARY:
+        for path in (root / package).rglob("*.py"):
+            if "__pycache__" not in path.parts and "migrations" not in path.parts:
+                paths[_module_name(path, root)] = path
+    known = set(paths)
+    graph: dict[str, set[str]] = {}
+    for name, path in paths.items():
+        try:
+            tree = ast.parse(path.read_text(encoding="utf-8"))
+        except SyntaxError:
+            continue  # reported by check_file
+        graph[name] = _imported_modules(tree, name, path.name == "__init__.py", known)
+    found: list[Violation] = []
+    seen_cycles: set[frozenset[str]] = set()
+    state: dict[str, int] = {}  # 1: on the current path, 2: done
+    stack: list[str] = []
+
+    def visit(node: str) -> None:
+        state[node] = 1
+        stack.append(node)
+        for nxt in sorted(graph.get(node, ())):
+            if state.get(nxt) == 1:
+                cycle = stack[stack.index(nxt) :]
+                if frozenset(cycle) not in seen_cycles:
+                    seen_cycles.add(frozenset(cycle))
+                    rel = paths[cycle[0]].relative_to(root).as_posix()
+                    loop = " -> ".join([*cycle, nxt])
+                    found.append(Violation(rel, 1, "import-cycle", f"import cycle: {loop}"))
+            elif nxt not in state:
+                visit(nxt)
+        stack.pop()
+        state[node] = 2
+
+    for name in sorted(graph):
+        if name not in state:
+            visit(name)
+    return found
+
+
 def check_tree(root: Path) -> list[Violation]:
     """Every violation under ``root``, sorted by place."""
     found: list[Violation] = []
@@ -220,6 +297,7 @@ def check_tree(root: Path) -> list[Violation]:
         for path in sorted((root / package).rglob("*.py")):
             if "__pycache__" not in path.parts:
                 found += check_file(path, root)
+    found += check_import_cycles(root)
     return sorted(found)
 
 

@@ -284,3 +284,32 @@ def test_main_prints_path_line_rule_message_and_fails(
         "controller/p.py:5: print-call: print() in library code: use logging",
         "edge_agent/bad.py:2: forbidden-import: edge_agent must not import controller",
     ]
+
+
+def test_an_import_cycle_is_caught_even_behind_type_checking(tmp_path: Path) -> None:
+    found = _rules(
+        tmp_path,
+        {
+            "controller/runtime.py": '"""Runtime."""\nfrom controller.jobs import run\n',
+            "controller/jobs.py": (
+                '"""Jobs."""\nfrom typing import TYPE_CHECKING\n'
+                "if TYPE_CHECKING:\n    from controller import runtime\n"
+            ),
+        },
+    )
+    assert [r for r in found if r[2] == "import-cycle"] == [
+        ("controller/jobs.py", 1, "import-cycle")
+    ]
+
+
+def test_imports_without_a_cycle_pass(tmp_path: Path) -> None:
+    found = _rules(
+        tmp_path,
+        {
+            "controller/a/__init__.py": '"""Package."""\nfrom controller.a.b import x\n',
+            "controller/a/b.py": '"""B."""\nfrom . import c\n',
+            "controller/a/c.py": '"""C."""\nimport controller.d\n',
+            "controller/d.py": '"""D."""\n',
+        },
+    )
+    assert not any(r[2] == "import-cycle" for r in found)
