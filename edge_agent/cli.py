@@ -101,7 +101,12 @@ def simulate(
     count: Annotated[int, typer.Option(min=1, max=5000, help="How many agents.")] = 3,
     broker_url: Annotated[str, typer.Option(help="MQTT broker.")] = "mqtt://127.0.0.1:1883",
     controller_url: Annotated[
-        str, typer.Option(help="Controller HTTP base URL.")
+        str,
+        typer.Option(
+            "--controller-url",
+            envvar="WARDCAST_CONTROLLER_URL",
+            help="The controller's base URL (as for the wardcast command).",
+        ),
     ] = "http://127.0.0.1:8000",
     data_dir: Annotated[
         Path, typer.Option(help="One sub-directory per agent: key, plan, outbox, media.")
@@ -109,9 +114,11 @@ def simulate(
     prefix: Annotated[
         str | None, typer.Option(help="Device id prefix (default: sim-<hostname>).")
     ] = None,
-    api_token: Annotated[
+    token: Annotated[
         str | None,
-        typer.Option(envvar="WARDCAST_API_TOKEN", help="Bearer token for registering devices."),
+        typer.Option(
+            "--token", envvar="WARDCAST_TOKEN", help="API token for registering devices (Bearer)."
+        ),
     ] = None,
     wait_s: Annotated[float, typer.Option(help="How long to wait for the controller.")] = 60.0,
     resend_interval_s: Annotated[float, typer.Option(help="Resend unacked events after.")] = 30.0,
@@ -129,7 +136,7 @@ def simulate(
     if bad:
         print(f"invalid device id {bad[0]!r}: use a shorter prefix of letters, digits, '.-_'")
         raise typer.Exit(2)
-    headers = {"Authorization": f"Bearer {api_token}"} if api_token else {}
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
     with httpx.Client(base_url=controller_url.rstrip("/"), headers=headers, timeout=10) as http:
         try:
             controller_key = _controller_key(http, data_dir, wait_s)

@@ -40,8 +40,8 @@ def error_detail(body: Any) -> str:
     """The reason in an error body, on one line, whatever shape the server gave it."""
     detail = body.get("detail", body) if isinstance(body, dict) else body
     if isinstance(detail, list):  # FastAPI's validation errors
-        return "; ".join(
-            f"{'.'.join(str(p) for p in e.get('loc', [])[1:])}: {e.get('msg')}"
+        detail = "; ".join(
+            f"{'.'.join(str(p) for p in e.get('loc', [])[1:])}: {e.get('msg', 'invalid')}"
             if isinstance(e, dict)
             else str(e)
             for e in detail
