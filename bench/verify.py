@@ -145,7 +145,7 @@ def build_from_database(chains: dict[str, Any], days: int, directory: Path) -> f
     from controller.domain.actors import SYSTEM
     from controller.domain.evidence.archives import archive_period
     from controller.domain.evidence.bundles.build import build_bundle
-    from controller.domain.places.service import service as places
+    from controller.domain.places import service as places
     from controller.settings import Settings
     from wardcast_protocol.clock import FakeClock
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 
@@ -42,7 +43,7 @@ _databases = iter(range(1_000_000))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def database_url(request: pytest.FixtureRequest, tmp_path) -> str:  # type: ignore[no-untyped-def]
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh empty database on each backend the controller supports."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'wardcast.db'}"

@@ -19,8 +19,8 @@ from tests.integration.test_agent_fleet import (
     tone,
     wait_until,
 )
-from wardcast_protocol.envelope import signed_digest
-from wardcast_protocol.messages import Outcome
+from wardcast_protocol.envelope import Verified, signed_digest
+from wardcast_protocol.messages import Outcome, PlaybackEvent
 
 pytestmark = pytest.mark.integration
 
@@ -94,7 +94,7 @@ def test_a_session_plays_on_time_with_the_broker_down_and_reports_after(
         assert len(per_item) == AGENTS * 3
 
         # Chains intact: seq 1..3, each prev_hash the digest of the one before.
-        by_device = defaultdict(dict)
+        by_device: defaultdict[str, dict[int, Verified[PlaybackEvent]]] = defaultdict(dict)
         for verified in controller.events:
             by_device[verified.body.device_id][verified.body.seq] = verified
         for chain in by_device.values():

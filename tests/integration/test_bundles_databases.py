@@ -7,7 +7,9 @@ and the archive record must give the same verified result on each.
 from __future__ import annotations
 
 import io
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
@@ -21,6 +23,7 @@ from tests.unit.test_bundles_support import (
     DAY_END,
     DAY_START,
     WARD_A,
+    Scene,
     bundle_of,
     populate,
     setup_places,
@@ -31,7 +34,7 @@ pytestmark = pytest.mark.integration
 
 
 @pytest.fixture
-def scene_db(tmp_path, database_url, monkeypatch):
+def scene_db(tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Scene]:
     monkeypatch.setenv("WARDCAST_DATABASE_URL", database_url)
     h = make_harness(tmp_path / "controller", start=DAY_START - timedelta(hours=3))
     try:
@@ -41,12 +44,14 @@ def scene_db(tmp_path, database_url, monkeypatch):
         h.runtime.stop()
 
 
-def verify(path) -> tuple[int, str]:
+def verify(path: Path) -> tuple[int, str]:
     out = io.StringIO()
     return run(path, out=out, err=out), out.getvalue()
 
 
-def test_a_bundle_verifies_and_its_gaps_show_on_each_database(scene_db, tmp_path) -> None:
+def test_a_bundle_verifies_and_its_gaps_show_on_each_database(
+    scene_db: Scene, tmp_path: Path
+) -> None:
     h, chains = scene_db
     code, out = verify(write(tmp_path / "b.json", bundle_of(h)))
     assert code == EXIT_OK, out
@@ -59,7 +64,7 @@ def test_a_bundle_verifies_and_its_gaps_show_on_each_database(scene_db, tmp_path
     assert "missing [5]" in out and "the controller declares it never received" in out
 
 
-def test_an_archive_is_recorded_and_no_row_removed_on_each_database(scene_db) -> None:
+def test_an_archive_is_recorded_and_no_row_removed_on_each_database(scene_db: Scene) -> None:
     h, _ = scene_db
     with h.runtime.db.session() as session:
         before = session.scalar(select(func.count()).select_from(PlaybackEvidence))
@@ -73,7 +78,7 @@ def test_an_archive_is_recorded_and_no_row_removed_on_each_database(scene_db) ->
     assert code == EXIT_OK, out
 
 
-def test_migration_0006_builds_the_archive_table_the_model_describes(database_url) -> None:
+def test_migration_0006_builds_the_archive_table_the_model_describes(database_url: str) -> None:
     from alembic.autogenerate import compare_metadata
     from alembic.migration import MigrationContext
 

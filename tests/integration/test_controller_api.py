@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import queue
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -25,13 +28,19 @@ pytestmark = pytest.mark.integration
 TEXT = "Ủy ban nhân dân phường thông báo: ngày mai cắt nước từ 8 giờ đến 11 giờ."
 
 
+class ApiClient(TestClient):
+    """The app's test client, holding the runtime it serves for tests that look past HTTP."""
+
+    runtime: ControllerRuntime
+
+
 @pytest.fixture
 def device_key() -> SigningKey:
     return SigningKey.generate()
 
 
 @pytest.fixture
-def api(tmp_path, broker: EmbeddedBroker, device_key: SigningKey):
+def api(tmp_path: Path, broker: EmbeddedBroker, device_key: SigningKey) -> Iterator[ApiClient]:
     settings = Settings(
         data_dir=tmp_path,
         broker_url=broker.url,
@@ -41,32 +50,36 @@ def api(tmp_path, broker: EmbeddedBroker, device_key: SigningKey):
         environment="test",
     )
     runtime = ControllerRuntime(settings)
-    with TestClient(create_app(runtime=runtime)) as client:
+    with ApiClient(create_app(runtime=runtime)) as client:
         runtime.start()
         with runtime.db.session() as session:
             register_device(session, "to-1", "Tổ 1", device_key.public_key_b64, runtime.clock.now())
-        client.runtime = runtime  # type: ignore[attr-defined]
+        client.runtime = runtime
         yield client
         runtime.stop()
 
 
 @pytest.fixture
-def draft(api: TestClient) -> dict:
+def draft(api: TestClient) -> dict[str, Any]:
     made = api.post("/api/v1/bulletins", json={"title": "Cắt nước", "text": TEXT})
     assert made.status_code == 201, made.text
-    return made.json()
+    body: dict[str, Any] = made.json()
+    return body
 
 
 @pytest.fixture
-def bulletin(api: TestClient, draft: dict) -> dict:
+def bulletin(api: TestClient, draft: dict[str, Any]) -> dict[str, Any]:
     """An approved bulletin."""
     assert api.post(f"/api/v1/bulletins/{draft['id']}/submit").status_code == 200
     approved = api.post(f"/api/v1/bulletins/{draft['id']}/approve")
     assert approved.status_code == 200, approved.text
-    return approved.json()
+    body: dict[str, Any] = approved.json()
+    return body
 
 
-def test_a_text_bulletin_is_spoken_offline_and_served_by_its_hash(api, bulletin) -> None:
+def test_a_text_bulletin_is_spoken_offline_and_served_by_its_hash(
+    api: TestClient, bulletin: dict[str, Any]
+) -> None:
     # gTTS cannot reach its service here: the offline voice must have taken over.
     assert bulletin["tts_engine"] == "espeak-ng"
     assert bulletin["text"] == TEXT
@@ -88,14 +101,16 @@ def test_a_text_bulletin_is_spoken_offline_and_served_by_its_hash(api, bulletin)
         ({"title": "x", "text": "abc", "colour": "red"}, 422, None),
     ],
 )
-def test_bad_bulletin_text_gets_a_clear_error(api, body, status, words) -> None:
+def test_bad_bulletin_text_gets_a_clear_error(
+    api: TestClient, body: dict[str, str], status: int, words: str | None
+) -> None:
     answer = api.post("/api/v1/bulletins", json=body)
     assert answer.status_code == status
     if words:
         assert words in answer.json()["detail"]
 
 
-def test_bad_json_gets_a_clear_error(api) -> None:
+def test_bad_json_gets_a_clear_error(api: TestClient) -> None:
     answer = api.post(
         "/api/v1/bulletins", content=b"{not json", headers={"content-type": "application/json"}
     )
@@ -110,7 +125,9 @@ def test_bad_json_gets_a_clear_error(api) -> None:
         (b"\x00" * (3 * 1024 * 1024), 413, "larger than 2 MiB"),
     ],
 )
-def test_bad_uploads_are_refused_and_nothing_is_stored(api, content, status, words) -> None:
+def test_bad_uploads_are_refused_and_nothing_is_stored(
+    api: TestClient, content: bytes, status: int, words: str | None
+) -> None:
     answer = api.post(
         "/api/v1/bulletins/upload",
         data={"title": "Bản tin"},
@@ -121,7 +138,7 @@ def test_bad_uploads_are_refused_and_nothing_is_stored(api, content, status, wor
     assert api.get("/api/v1/bulletins").json() == []
 
 
-def test_an_uploaded_recording_is_prepared(api, tmp_path) -> None:
+def test_an_uploaded_recording_is_prepared(api: TestClient, tmp_path: Path) -> None:
     import subprocess
 
     wav = tmp_path / "tone.wav"
@@ -164,7 +181,13 @@ def test_an_uploaded_recording_is_prepared(api, tmp_path) -> None:
         ({"device_ids": []}, 422, None),
     ],
 )
-def test_bad_broadcasts_get_a_clear_error(api, bulletin, change, status, words) -> None:
+def test_bad_broadcasts_get_a_clear_error(
+    api: TestClient,
+    bulletin: dict[str, Any],
+    change: dict[str, object],
+    status: int,
+    words: str | None,
+) -> None:
     body = {"bulletin_id": bulletin["id"], "device_ids": ["to-1"]} | change
     answer = api.post("/api/v1/broadcasts", json=body)
     assert answer.status_code == status, answer.text
@@ -173,9 +196,9 @@ def test_bad_broadcasts_get_a_clear_error(api, bulletin, change, status, words) 
 
 
 def test_a_broadcast_now_reaches_the_device_and_its_confirmation_is_evidence(
-    api, bulletin, broker: EmbeddedBroker, device_key: SigningKey
+    api: ApiClient, bulletin: dict[str, Any], broker: EmbeddedBroker, device_key: SigningKey
 ) -> None:
-    runtime = api.runtime  # type: ignore[attr-defined]
+    runtime = api.runtime
     controller_key = runtime.key.public_key_b64
     device = MqttLink(BrokerAddress.parse(broker.url), "to-1")
     inbox: queue.Queue[bytes] = queue.Queue()
@@ -238,7 +261,7 @@ def test_a_broadcast_now_reaches_the_device_and_its_confirmation_is_evidence(
     device.stop()
 
 
-def test_an_api_token_guards_changing_calls(tmp_path, broker: EmbeddedBroker) -> None:
+def test_an_api_token_guards_changing_calls(tmp_path: Path, broker: EmbeddedBroker) -> None:
     settings = Settings(
         data_dir=tmp_path, broker_url=broker.url, api_token="s3cret", environment="test"
     )
@@ -256,12 +279,14 @@ def test_an_api_token_guards_changing_calls(tmp_path, broker: EmbeddedBroker) ->
         assert client.get("/api/v1/health").json()["broker_connected"] is True
 
 
-def test_media_names_that_are_not_hashes_are_404_not_500(api) -> None:
+def test_media_names_that_are_not_hashes_are_404_not_500(api: TestClient) -> None:
     for name in ("not-a-hash", "../../etc/passwd", "ab" * 32 + ".ogg"):
         assert api.get(f"/media/{name}").status_code == 404
 
 
-def test_only_approved_valid_content_can_be_broadcast(api, draft) -> None:
+def test_only_approved_valid_content_can_be_broadcast(
+    api: TestClient, draft: dict[str, Any]
+) -> None:
     body = {"bulletin_id": draft["id"], "device_ids": ["to-1"]}
     refused = api.post("/api/v1/broadcasts", json=body)
     assert refused.status_code == 422
@@ -290,7 +315,7 @@ def test_only_approved_valid_content_can_be_broadcast(api, draft) -> None:
     assert steps[2]["reason"] == "Sai giờ"
 
 
-def test_content_outside_its_validity_is_not_aired(api) -> None:
+def test_content_outside_its_validity_is_not_aired(api: TestClient) -> None:
     until = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
     made = api.post(
         "/api/v1/bulletins", json={"title": "Hết hạn", "text": TEXT, "valid_until": until}
@@ -308,7 +333,7 @@ def test_content_outside_its_validity_is_not_aired(api) -> None:
     assert inverted.status_code == 422 and "ends before it starts" in inverted.json()["detail"]
 
 
-def test_roles_decide_who_may_approve(tmp_path, broker: EmbeddedBroker) -> None:
+def test_roles_decide_who_may_approve(tmp_path: Path, broker: EmbeddedBroker) -> None:
     settings = Settings(
         data_dir=tmp_path,
         broker_url=broker.url,

@@ -8,13 +8,16 @@ import subprocess
 import sys
 import time
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from controller.messaging.broker import EmbeddedBroker, free_port
 from edge_agent.config import AgentConfig
+from edge_agent.core import EdgeAgent
 from edge_agent.fleet import AgentFleet
 from wardcast_protocol.signing import SigningKey
 
@@ -74,7 +77,17 @@ class Controller:
                 self.proc.kill()
 
 
-def test_kill_9_and_restart_loses_nothing_and_plays_nothing_twice(tmp_path) -> None:
+def _holds_plan_and_media(agent: EdgeAgent) -> bool:
+    """Able to play on its own: the agent holds a plan and at least one media file."""
+    return bool(agent.plan_version) and agent.media.count() >= 1
+
+
+def _plays_started(agent: EdgeAgent) -> int:
+    """How many plays the agent has started (read on the fleet's loop)."""
+    return agent.stats.plays_started
+
+
+def test_kill_9_and_restart_loses_nothing_and_plays_nothing_twice(tmp_path: Path) -> None:
     broker = EmbeddedBroker(state_dir=tmp_path / "broker", persistence=True).start()
     controller = Controller(tmp_path / "controller", broker.url)
     fleet: AgentFleet | None = None
@@ -120,10 +133,7 @@ def test_kill_9_and_restart_loses_nothing_and_plays_nothing_twice(tmp_path) -> N
         # The claim under test: an agent holding its plan and media plays on its own.
         # So wait until both are on every device before pulling the plug.
         while time.monotonic() < deadline:
-            if all(
-                fleet.call(lambda a=a: bool(a.plan_version) and a.media.count() >= 1)
-                for a in agents.values()
-            ):
+            if all(fleet.call(partial(_holds_plan_and_media, a)) for a in agents.values()):
                 break
             time.sleep(0.1)
         versions_before = {d["id"]: d["plan_version"] for d in http.get("/api/v1/devices").json()}
@@ -132,7 +142,7 @@ def test_kill_9_and_restart_loses_nothing_and_plays_nothing_twice(tmp_path) -> N
         time.sleep(1)
         controller.start()
 
-        rows: list[dict] = []
+        rows: list[dict[str, Any]] = []
         deadline = time.monotonic() + 40
         while time.monotonic() < deadline:
             rows = http.get("/api/v1/evidence", params={"broadcast_id": broadcast["id"]}).json()
@@ -144,7 +154,7 @@ def test_kill_9_and_restart_loses_nothing_and_plays_nothing_twice(tmp_path) -> N
         assert all(abs(r["start_offset_s"]) < 1.0 for r in rows)
         # Played once each, and the restart republished nothing new.
         for agent in agents.values():
-            assert fleet.call(lambda a=agent: a.stats.plays_started) == 1
+            assert fleet.call(partial(_plays_started, agent)) == 1
         versions_after = {d["id"]: d["plan_version"] for d in http.get("/api/v1/devices").json()}
         assert versions_after == versions_before
         time.sleep(3)  # a resend cycle later: still exactly one row per device

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -21,9 +23,12 @@ pytestmark = pytest.mark.integration
 
 DEVICES = ("to-1", "to-2")
 
+# The env fixture: the app's client, the fake broker it publishes to, and the runtime.
+Env = tuple[TestClient, FakeBroker, ControllerRuntime]
+
 
 @pytest.fixture
-def env(tmp_path):
+def env(tmp_path: Path) -> Iterator[Env]:
     broker = FakeBroker()
     settings = Settings(data_dir=tmp_path, environment="test", gtts_enabled=False)
     runtime = ControllerRuntime(
@@ -51,7 +56,7 @@ def _commands(broker: FakeBroker, runtime: ControllerRuntime, device_id: str) ->
     return out
 
 
-def _alert(identifier: str, **fields) -> dict:
+def _alert(identifier: str, **fields: object) -> dict[str, object]:
     return {
         "identifier": identifier,
         "sender": "ubnd.hangbac@hanoi.gov.vn",
@@ -63,7 +68,7 @@ def _alert(identifier: str, **fields) -> dict:
     }
 
 
-def test_an_alert_plays_now_on_every_device_with_emergency_priority(env) -> None:
+def test_an_alert_plays_now_on_every_device_with_emergency_priority(env: Env) -> None:
     api, broker, runtime = env
     made = api.post("/api/v1/emergencies", json=_alert("flood-1"))
     assert made.status_code == 201, made.text
@@ -82,7 +87,7 @@ def test_an_alert_plays_now_on_every_device_with_emergency_priority(env) -> None
     assert len(_commands(broker, runtime, "to-1")) == 1
 
 
-def test_update_replaces_and_cancel_stops_on_every_device(env) -> None:
+def test_update_replaces_and_cancel_stops_on_every_device(env: Env) -> None:
     api, broker, runtime = env
     first = api.post("/api/v1/emergencies", json=_alert("flood-1")).json()
     update = api.post(
@@ -119,7 +124,7 @@ def test_update_replaces_and_cancel_stops_on_every_device(env) -> None:
     assert states == {"flood-1": "superseded", "flood-2": "cancelled", "flood-3": "recorded"}
 
 
-def test_a_test_message_is_recorded_and_never_sounded(env) -> None:
+def test_a_test_message_is_recorded_and_never_sounded(env: Env) -> None:
     api, broker, runtime = env
     made = api.post("/api/v1/emergencies", json=_alert("t-1", status="Test")).json()
     assert made["state"] == "recorded"
@@ -138,7 +143,9 @@ def test_a_test_message_is_recorded_and_never_sounded(env) -> None:
         ({"sent": "2026-11-22T05:00:00"}, 422, None),
     ],
 )
-def test_bad_emergencies_get_clear_errors_and_sound_nothing(env, fields, status, words) -> None:
+def test_bad_emergencies_get_clear_errors_and_sound_nothing(
+    env: Env, fields: dict[str, object], status: int, words: str | None
+) -> None:
     api, broker, runtime = env
     answer = api.post("/api/v1/emergencies", json=_alert("bad", **fields))
     assert answer.status_code == status, answer.text

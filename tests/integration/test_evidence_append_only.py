@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
-from sqlalchemy import delete, text, update
+from sqlalchemy import Executable, delete, text, update
 from sqlalchemy.exc import DatabaseError
 
 from controller.db.models import PlaybackEvidence
@@ -14,12 +16,14 @@ from wardcast_protocol.topics import DeviceChannel
 pytestmark = pytest.mark.integration
 
 
-def test_update_and_delete_are_refused_by_the_database(tmp_path, database_url, monkeypatch):
+def test_update_and_delete_are_refused_by_the_database(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("WARDCAST_DATABASE_URL", database_url)
     h = make_harness(tmp_path)
     try:
         h.device_sends("to-1", DeviceChannel.EVENT, Kind.EVENT, h.event("to-1"))
-        attempts = [
+        attempts: list[Executable] = [
             update(PlaybackEvidence).values(outcome="failed"),
             delete(PlaybackEvidence),
             text("UPDATE playback_evidence SET played_duration_s = 0"),

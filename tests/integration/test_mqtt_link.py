@@ -3,13 +3,26 @@
 from __future__ import annotations
 
 import queue
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pytest
+from paho.mqtt.client import Client
 
 from controller.messaging.broker import EmbeddedBroker
 from wardcast_protocol.transport import BrokerAddress, MqttLink
 
+if TYPE_CHECKING:
+    from paho.mqtt.client import SocketLike  # declared for type checkers only
+
 pytestmark = pytest.mark.integration
+
+
+def _socket(client: Client) -> SocketLike:
+    """The client's socket: a connected link always has one."""
+    sock = client.socket()
+    assert sock is not None, "the link is not connected"
+    return sock
 
 
 def _collector(link: MqttLink) -> queue.Queue[tuple[str, bytes, bool]]:
@@ -72,13 +85,13 @@ def test_last_will_announces_offline_when_a_device_vanishes(broker: EmbeddedBrok
     device.start()
     assert got.get(timeout=5)[1] == b"online"
     # Kill the socket without a DISCONNECT: the broker must send the will.
-    device._client.socket().close()
+    _socket(device._client).close()
     device._client.loop_stop()
     assert got.get(timeout=10)[1] == b"offline"
     watcher.stop()
 
 
-async def test_asyncio_link_round_trip_and_reconnect_after_broker_restart(tmp_path) -> None:
+async def test_asyncio_link_round_trip_and_reconnect_after_broker_restart(tmp_path: Path) -> None:
     """The agent's link: receives on the loop, survives a broker restart, keeps its session."""
     import asyncio
 
@@ -148,7 +161,7 @@ async def test_asyncio_link_handles_hundreds_of_connections_in_one_process() -> 
                 await asyncio.sleep(0.05)
             assert sum(link.connected for link in links) == 50
             # The condition under test really held: sockets beyond select()'s reach.
-            assert max(link._client.socket().fileno() for link in links) >= 1024
+            assert max(_socket(link._client).fileno() for link in links) >= 1024
             for link in links:
                 link.stop()
     finally:

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -31,7 +35,7 @@ devices:
 
 
 @pytest.fixture
-def api(tmp_path):
+def api(tmp_path: Path) -> Iterator[TestClient]:
     from controller.composition import ControllerRuntime
 
     settings = Settings(data_dir=tmp_path, environment="test")
@@ -42,13 +46,15 @@ def api(tmp_path):
     runtime.stop()
 
 
-def _import_yaml(api, text: str):
-    return api.post(
+def _import_yaml(api: TestClient, text: str) -> httpx.Response:
+    # TestClient's methods are untyped here (starlette types them against httpx2): name the type.
+    response: httpx.Response = api.post(
         "/api/v1/places/import", content=text.encode(), headers={"content-type": "application/yaml"}
     )
+    return response
 
 
-def test_a_yaml_import_creates_the_whole_ward(api) -> None:
+def test_a_yaml_import_creates_the_whole_ward(api: TestClient) -> None:
     done = _import_yaml(api, WARD_YAML)
     assert done.status_code == 200, done.text
     assert done.json() == {
@@ -82,7 +88,9 @@ def test_a_yaml_import_creates_the_whole_ward(api) -> None:
         (("- {code: tdp-1,", "- {code: [1, 2],"), "groups.0.code"),
     ],
 )
-def test_a_bad_import_stores_nothing_and_says_why(api, change, words) -> None:
+def test_a_bad_import_stores_nothing_and_says_why(
+    api: TestClient, change: tuple[str, str], words: str
+) -> None:
     answer = _import_yaml(api, WARD_YAML.replace(*change))
     assert answer.status_code == 422, answer.text
     assert words in answer.json()["detail"]
@@ -90,13 +98,13 @@ def test_a_bad_import_stores_nothing_and_says_why(api, change, words) -> None:
     assert api.get("/api/v1/devices").json() == []
 
 
-def test_not_yaml_at_all_is_a_clear_error(api) -> None:
+def test_not_yaml_at_all_is_a_clear_error(api: TestClient) -> None:
     answer = _import_yaml(api, "province: [unclosed")
     assert answer.status_code == 422 and "not valid YAML" in answer.json()["detail"]
     assert api.post("/api/v1/places/import", content=b"\xff\xfe").status_code == 422
 
 
-def test_a_csv_import_adds_devices_groups_and_zones_to_a_ward(api) -> None:
+def test_a_csv_import_adds_devices_groups_and_zones_to_a_ward(api: TestClient) -> None:
     assert _import_yaml(api, WARD_YAML).status_code == 200
     key = SigningKey.generate().public_key_b64
     csv = (
@@ -122,7 +130,7 @@ def test_a_csv_import_adds_devices_groups_and_zones_to_a_ward(api) -> None:
     assert refused.status_code == 422 and "row 2" in refused.json()["detail"]
 
 
-def test_crud_keeps_references_whole(api) -> None:
+def test_crud_keeps_references_whole(api: TestClient) -> None:
     assert (
         api.put("/api/v1/districts/999", json={"province_code": "nope", "name": "x"}).status_code
         == 404

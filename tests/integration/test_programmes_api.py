@@ -6,11 +6,12 @@ applies again with no diff, and a programme with conflicts changes nothing.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from controller.api.app import create_app
 from controller.api.server import BackgroundServer
@@ -40,7 +41,7 @@ devices:
 
 
 @pytest.fixture
-def controller(tmp_path):
+def controller(tmp_path: Path) -> Iterator[tuple[str, ControllerRuntime]]:
     port = free_port()
     settings = Settings(data_dir=tmp_path / "c", environment="test", http_port=port)
     runtime = ControllerRuntime(settings, transport=FakeBroker().link("controller"))
@@ -84,11 +85,13 @@ def _fallback_bulletin(runtime: ControllerRuntime) -> None:
         )
 
 
-def _run(*args: str):
+def _run(*args: str) -> Result:
     return CliRunner().invoke(wardcast, ["schedules", *args], catch_exceptions=False)
 
 
-def test_apply_export_apply_round_trips_with_no_diff(controller, tmp_path) -> None:
+def test_apply_export_apply_round_trips_with_no_diff(
+    controller: tuple[str, ControllerRuntime], tmp_path: Path
+) -> None:
     url, _ = controller
     dry = _run("apply", str(EXAMPLE), "--dry-run", "--controller-url", url)
     assert dry.exit_code == 0, dry.output
@@ -118,7 +121,9 @@ def test_apply_export_apply_round_trips_with_no_diff(controller, tmp_path) -> No
     assert any(item["relay"] for item in plan["items"])
 
 
-def test_a_programme_with_conflicts_is_refused_and_nothing_changes(controller, tmp_path) -> None:
+def test_a_programme_with_conflicts_is_refused_and_nothing_changes(
+    controller: tuple[str, ControllerRuntime], tmp_path: Path
+) -> None:
     url, _ = controller
     assert _run("apply", str(EXAMPLE), "--controller-url", url).exit_code == 0
     before = httpx.get(f"{url}/api/v1/wards/20326/programme").json()
@@ -132,7 +137,9 @@ def test_a_programme_with_conflicts_is_refused_and_nothing_changes(controller, t
     assert httpx.get(f"{url}/api/v1/wards/20326/programme").json() == before
 
 
-def test_the_api_refuses_a_programme_for_an_unknown_ward(controller) -> None:
+def test_the_api_refuses_a_programme_for_an_unknown_ward(
+    controller: tuple[str, ControllerRuntime],
+) -> None:
     url, _ = controller
     doc = httpx.get(f"{url}/api/v1/wards/20326/programme")
     assert doc.status_code == 404

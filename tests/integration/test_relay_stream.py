@@ -15,6 +15,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import pytest
 
@@ -111,8 +112,17 @@ def media() -> Iterator[MediaServer]:
     server.close()
 
 
+class Timing(TypedDict, total=False):
+    """The relay item's timing options a test may set (``relay_item``'s keyword defaults)."""
+
+    window_s: float
+    prebuffer_s: float
+    dead_after_s: float
+    silence_db: float
+
+
 def relay_once(
-    tmp_path: Path, broker: EmbeddedBroker, fallback: MediaRef, url: str, **spec: float
+    tmp_path: Path, broker: EmbeddedBroker, fallback: MediaRef, url: str, **spec: Unpack[Timing]
 ) -> tuple[PlaybackEvent, datetime]:
     """One agent relays ``url`` for a window starting 3 s from now; its evidence."""
     link = controller_link(broker.url)

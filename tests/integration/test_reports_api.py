@@ -12,7 +12,9 @@ import asyncio
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
+import httpx
 import pytest
 from fastapi.testclient import TestClient
 
@@ -46,8 +48,15 @@ ITEMS = (
 )
 
 
-def target(code: str, description: str, kind: str, minimum: float, level: str | None = None):
-    found = {"code": code, "description": description, "kind": kind, "minimum": minimum}
+def target(
+    code: str, description: str, kind: str, minimum: float, level: str | None = None
+) -> dict[str, str | float]:
+    found: dict[str, str | float] = {
+        "code": code,
+        "description": description,
+        "kind": kind,
+        "minimum": minimum,
+    }
     return found | ({"source_level": level} if level else {})
 
 
@@ -96,7 +105,9 @@ def session_start(day: int) -> datetime:
     return datetime(2026, 11, day, 5, 30, tzinfo=UTC) - timedelta(hours=7)
 
 
-def evidence(device: PlannedPlay, seq: int, late_s: float = 0.5, received: datetime | None = None):
+def evidence(
+    device: PlannedPlay, seq: int, late_s: float = 0.5, received: datetime | None = None
+) -> PlaybackEvidence:
     start = device.planned_start
     return PlaybackEvidence(
         device_id=device.device_id,
@@ -183,7 +194,7 @@ def seed(runtime: ControllerRuntime) -> None:
 
 
 @pytest.fixture
-def site(tmp_path, database_url: str) -> Iterator[Site]:
+def site(tmp_path: Path, database_url: str) -> Iterator[Site]:
     clock = FakeClock(NOW)
     settings = Settings(
         data_dir=tmp_path, database_url=database_url, environment="test", gtts_enabled=False
@@ -205,8 +216,9 @@ def site(tmp_path, database_url: str) -> Iterator[Site]:
     runtime.stop()
 
 
-def get(site: Site, path: str = "/api/v1/reports", **params):
-    response = site.client.get(path, params=params)
+def get(site: Site, path: str = "/api/v1/reports", **params: str) -> httpx.Response:
+    # TestClient's methods are untyped here (starlette types them against httpx2): name the type.
+    response: httpx.Response = site.client.get(path, params=params)
     assert response.status_code == 200, response.text
     return response
 
@@ -343,7 +355,9 @@ def test_a_period_not_over_is_pending_and_unjudged(site: Site) -> None:
         ({"period": PERIOD}, 422, "name what to report on"),
     ],
 )
-def test_bad_requests_are_refused_clearly(site: Site, params, status, says) -> None:
+def test_bad_requests_are_refused_clearly(
+    site: Site, params: dict[str, str], status: int, says: str
+) -> None:
     response = site.client.get("/api/v1/reports", params=params)
     assert response.status_code == status, response.text
     assert says in response.json()["detail"]

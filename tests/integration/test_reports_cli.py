@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
+from typer.testing import CliRunner, Result
 
 from controller.api.app import create_app
 from controller.api.routes import reports as reports_routes
@@ -25,7 +26,7 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def controller(tmp_path_factory) -> Iterator[str]:
+def controller(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     port = free_port()
     settings = Settings(
         data_dir=tmp_path_factory.mktemp("c"), environment="test", http_port=port,
@@ -49,7 +50,7 @@ def controller(tmp_path_factory) -> Iterator[str]:
     runtime.stop()
 
 
-def run(url: str, *args: str):
+def run(url: str, *args: str) -> Result:
     return runner.invoke(report_app, [*args, "--controller-url", url])
 
 
@@ -60,7 +61,7 @@ def test_json_to_stdout(controller: str) -> None:
     assert (report["plays"]["missed"], report["scope"]["name"]) == (4, "Phúc Xá")
 
 
-def test_csv_and_pdf_to_files(controller: str, tmp_path) -> None:
+def test_csv_and_pdf_to_files(controller: str, tmp_path: Path) -> None:
     csv_file, pdf_file = tmp_path / "bao-cao.csv", tmp_path / "bao-cao.pdf"
     result = run(
         controller, "--ward", "00037", "--group", "to-2", "--period", PERIOD,
@@ -95,7 +96,9 @@ def test_missed_as_csv(controller: str) -> None:
         (["--ward", "00037", "--period", PERIOD, "--format", "xls"], 2, "json, csv or pdf"),
     ],
 )
-def test_refusals_exit_non_zero_with_the_reason(controller: str, args, code, says) -> None:
+def test_refusals_exit_non_zero_with_the_reason(
+    controller: str, args: list[str], code: int, says: str
+) -> None:
     result = run(controller, *args)
     assert result.exit_code == code, result.output
     assert says in result.stderr

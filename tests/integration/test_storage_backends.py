@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from sqlalchemy import func, inspect, select
@@ -17,7 +18,7 @@ from wardcast_protocol.topics import DeviceChannel
 pytestmark = pytest.mark.integration
 
 
-def test_migrations_build_every_table_and_run_twice(tmp_path, database_url: str) -> None:
+def test_migrations_build_every_table_and_run_twice(tmp_path: Path, database_url: str) -> None:
     settings = Settings(data_dir=tmp_path, database_url=database_url, environment="test")
     runtime = ControllerRuntime(settings)
     runtime.db.migrate()
@@ -36,7 +37,9 @@ def test_migrations_build_every_table_and_run_twice(tmp_path, database_url: str)
     runtime.db.dispose()
 
 
-def test_evidence_round_trips_utc_aware_and_once(tmp_path, database_url, monkeypatch) -> None:
+def test_evidence_round_trips_utc_aware_and_once(
+    tmp_path: Path, database_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("WARDCAST_DATABASE_URL", database_url)
     hanoi = timezone(timedelta(hours=7))
     h = make_harness(tmp_path, start=datetime(2026, 11, 22, 5, 30, tzinfo=hanoi))

@@ -17,8 +17,7 @@ import pytest
 from edge_agent.config import AgentConfig
 from edge_agent.core import EdgeAgent
 from edge_agent.player import SimulatedPlayer
-from edge_agent.stream import StreamOpener
-from edge_agent.testing import ControllerStandIn, FakeMediaFetcher, plan_item
+from edge_agent.testing import ControllerStandIn, FakeMediaFetcher, FakeStreamOpener, plan_item
 from firmware_stubs.hardware import SimulatedHardware, simulated_hardware
 from wardcast_protocol.clock import FakeClock
 from wardcast_protocol.envelope import open_envelope, signed_digest
@@ -58,7 +57,7 @@ class Rig:
     agents: list[EdgeAgent] = field(default_factory=list)
     started: list[tuple[str, datetime]] = field(default_factory=list)
     hardware: SimulatedHardware | None = None
-    opener: StreamOpener | None = None
+    opener: FakeStreamOpener | None = None  # the relay tests script their streams
 
     def __post_init__(self) -> None:
         link = self.broker.link("controller")

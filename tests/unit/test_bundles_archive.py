@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import hashlib
 import io
+from collections.abc import Iterator
 from datetime import timedelta
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -19,15 +21,19 @@ from controller.domain.actors import Actor, Forbidden, Role
 from controller.domain.evidence.archives import archive_file, archive_period
 from controller.domain.evidence.bundles.verify import EXIT_OK, run
 from controller.settings import ApiUser
-from tests.unit.test_bundles_support import DAY_END, DAY_START, WARD_A, scene
+from tests.unit.controller_support import Harness
+from tests.unit.test_bundles_support import DAY_END, DAY_START, WARD_A, Chains, Scene, scene
 
 __all__ = ["scene"]
+
+# The api fixture: a client of the bundle routes, and the scene they serve.
+Api = tuple[TestClient, Harness, Chains]
 
 DAY = {"ward": WARD_A, "from": "2026-03-02T00:00:00+07:00", "to": "2026-03-03T00:00:00+07:00"}
 
 
 @pytest.fixture
-def api(scene):
+def api(scene: Scene) -> Iterator[Api]:
     """The bundle routes on the scene's runtime, as the controller's app mounts them."""
     h, chains = scene
     app = FastAPI()
@@ -38,17 +44,17 @@ def api(scene):
         yield client, h, chains
 
 
-def verifies(path) -> bool:
+def verifies(path: Path) -> bool:
     out = io.StringIO()
     return run(path, out=out, err=out) == EXIT_OK
 
 
-def evidence_count(h) -> int:
+def evidence_count(h: Harness) -> int:
     with h.runtime.db.session() as session:
         return session.scalar(select(func.count()).select_from(PlaybackEvidence)) or 0
 
 
-def test_a_bundle_downloads_as_a_file_that_verifies(api, tmp_path) -> None:
+def test_a_bundle_downloads_as_a_file_that_verifies(api: Api, tmp_path: Path) -> None:
     client, _, _ = api
     response = client.get("/api/v1/evidence/bundle", params=DAY)
     assert response.status_code == 200
@@ -61,7 +67,7 @@ def test_a_bundle_downloads_as_a_file_that_verifies(api, tmp_path) -> None:
     assert verifies(tmp_path / "b.json")
 
 
-def test_unknown_ward_is_404_and_a_bad_period_422(api) -> None:
+def test_unknown_ward_is_404_and_a_bad_period_422(api: Api) -> None:
     client, _, _ = api
     unknown = client.get("/api/v1/evidence/bundle", params={**DAY, "ward": "99999"})
     assert unknown.status_code == 404 and "no ward '99999'" in unknown.json()["detail"]
@@ -72,7 +78,7 @@ def test_unknown_ward_is_404_and_a_bad_period_422(api) -> None:
     assert naive.status_code == 422
 
 
-def test_archiving_writes_a_verified_bundle_and_keeps_every_row(api) -> None:
+def test_archiving_writes_a_verified_bundle_and_keeps_every_row(api: Api) -> None:
     client, h, _ = api
     before = evidence_count(h)
     named = {"X-Wardcast-Actor": "admin"}
@@ -93,7 +99,7 @@ def test_archiving_writes_a_verified_bundle_and_keeps_every_row(api) -> None:
     assert [a["path"] for a in listed] == [record["path"], again["path"]]
 
 
-def test_archiving_needs_an_administrator(api) -> None:
+def test_archiving_needs_an_administrator(api: Api) -> None:
     client, h, _ = api
     officer = Actor("Nguyễn Văn A", frozenset({Role.OFFICER}))
     with h.runtime.db.session() as session, pytest.raises(Forbidden, match="'admin' role"):
@@ -106,14 +112,14 @@ def test_archiving_needs_an_administrator(api) -> None:
     assert not (h.runtime.settings.data_dir / "archives").exists()
 
 
-def test_a_period_not_over_is_not_archived(api) -> None:
+def test_a_period_not_over_is_not_archived(api: Api) -> None:
     client, h, _ = api
     h.clock._now = DAY_END - timedelta(hours=1)
     response = client.post("/api/v1/evidence/archives", json=DAY)
     assert response.status_code == 422 and "once it is over" in response.json()["detail"]
 
 
-def test_a_known_gap_is_archived_as_a_finding(api) -> None:
+def test_a_known_gap_is_archived_as_a_finding(api: Api) -> None:
     client, h, chains = api
     chains.make("to-2", DAY_START + timedelta(hours=9))  # lost
     chains.send("to-2", DAY_START + timedelta(hours=10))
@@ -123,7 +129,7 @@ def test_a_known_gap_is_archived_as_a_finding(api) -> None:
     assert response.json()["missing_count"] == 1
 
 
-def test_an_altered_evidence_store_is_refused_and_its_bundle_kept_aside(api) -> None:
+def test_an_altered_evidence_store_is_refused_and_its_bundle_kept_aside(api: Api) -> None:
     client, h, _ = api
     # Someone with the database's keys drops the guard and edits a stored event.
     with h.runtime.db.session() as session:
@@ -146,7 +152,7 @@ def test_an_altered_evidence_store_is_refused_and_its_bundle_kept_aside(api) -> 
         assert session.scalars(select(EvidenceArchive)).all() == []
 
 
-def test_an_archives_file_is_found_from_its_record(api) -> None:
+def test_an_archives_file_is_found_from_its_record(api: Api) -> None:
     client, h, _ = api
     client.post("/api/v1/evidence/archives", json=DAY)
     with h.runtime.db.session() as session:

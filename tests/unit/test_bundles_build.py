@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 import json
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -18,6 +20,7 @@ from tests.unit.test_bundles_support import (
     DAY_START,
     WARD_A,
     WARD_B,
+    Scene,
     bundle_of,
     rewrite,
     scene,
@@ -28,16 +31,19 @@ from wardcast_protocol.signing import SigningKey
 __all__ = ["scene"]
 
 
-def check(path, **options) -> tuple[int, str]:
+def check(path: Path, **options: Any) -> tuple[int, str]:
     out = io.StringIO()
     return run(path, out=out, err=out, **options), out.getvalue()
 
 
-def device(bundle: dict, device_id: str) -> dict:
-    return next(d for d in bundle["devices"] if d["device_id"] == device_id)
+def device(bundle: dict[str, Any], device_id: str) -> dict[str, Any]:
+    found: dict[str, Any] = next(d for d in bundle["devices"] if d["device_id"] == device_id)
+    return found
 
 
-def test_a_gap_the_controller_knows_is_declared_and_still_a_fault(scene, tmp_path) -> None:
+def test_a_gap_the_controller_knows_is_declared_and_still_a_fault(
+    scene: Scene, tmp_path: Path
+) -> None:
     h, chains = scene
     chains.make("to-2", DAY_START + timedelta(hours=9))  # seq 5: lost on the way
     chains.send("to-2", DAY_START + timedelta(hours=10))  # seq 6 arrives
@@ -49,7 +55,7 @@ def test_a_gap_the_controller_knows_is_declared_and_still_a_fault(scene, tmp_pat
     assert "MISSING       to-2 seq 5: not in the bundle: the controller declares it never" in out
 
 
-def test_a_gap_just_after_the_head_is_a_note_not_a_fault(scene, tmp_path) -> None:
+def test_a_gap_just_after_the_head_is_a_note_not_a_fault(scene: Scene, tmp_path: Path) -> None:
     h, chains = scene
     chains.make("to-2", DAY_END + timedelta(hours=1))  # seq 5, lost: in the period or not?
     chains.send("to-2", DAY_END + timedelta(hours=2))  # seq 6, after the period
@@ -62,7 +68,7 @@ def test_a_gap_just_after_the_head_is_a_note_not_a_fault(scene, tmp_path) -> Non
 
 
 def test_an_event_outside_the_period_between_two_inside_is_carried_as_a_link(
-    scene, tmp_path
+    scene: Scene, tmp_path: Path
 ) -> None:
     h, chains = scene
     chains.send("to-1", DAY_START + timedelta(hours=10))  # seq 7 in the day; seq 6 is not
@@ -81,7 +87,9 @@ def test_an_event_outside_the_period_between_two_inside_is_carried_as_a_link(
     assert "FOREIGN       to-1 seq 6 (to-1-ev-6): planned at 2026-03-02T18:00:00Z" in out
 
 
-def test_a_device_that_moved_wards_counts_in_each_for_its_own_time(scene, tmp_path) -> None:
+def test_a_device_that_moved_wards_counts_in_each_for_its_own_time(
+    scene: Scene, tmp_path: Path
+) -> None:
     h, chains = scene
     with h.runtime.db.session() as session:
         places.place_device(session, "to-3", WARD_A, "02")
@@ -97,7 +105,7 @@ def test_a_device_that_moved_wards_counts_in_each_for_its_own_time(scene, tmp_pa
         assert code == EXIT_OK, out
 
 
-def test_a_silent_device_is_listed_not_hidden(scene, tmp_path) -> None:
+def test_a_silent_device_is_listed_not_hidden(scene: Scene, tmp_path: Path) -> None:
     h, _ = scene
     with h.runtime.db.session() as session:
         key = SigningKey.generate().public_key_b64
@@ -111,7 +119,9 @@ def test_a_silent_device_is_listed_not_hidden(scene, tmp_path) -> None:
     assert "device to-4 (group 01): valid 0" in out and "note: to-4: no events in the period" in out
 
 
-def test_a_play_called_missed_while_its_event_is_present_is_inconsistent(scene, tmp_path) -> None:
+def test_a_play_called_missed_while_its_event_is_present_is_inconsistent(
+    scene: Scene, tmp_path: Path
+) -> None:
     h, _ = scene
     bundle = bundle_of(h)
     entry = dict(bundle["planned"]["without_evidence"][0], device_id="to-1", item_id="to-1-it-3")
@@ -121,7 +131,7 @@ def test_a_play_called_missed_while_its_event_is_present_is_inconsistent(scene, 
     assert "INCONSISTENT  to-1: item to-1-it-3 is listed as planned without evidence" in out
 
 
-def test_the_digest_does_not_depend_on_the_files_layout(scene, tmp_path) -> None:
+def test_the_digest_does_not_depend_on_the_files_layout(scene: Scene, tmp_path: Path) -> None:
     h, _ = scene
     bundle = bundle_of(h)
     compact = tmp_path / "compact.json"
@@ -130,7 +140,7 @@ def test_the_digest_does_not_depend_on_the_files_layout(scene, tmp_path) -> None
     assert b" " not in canonical_bytes({"a": [1, 2], "b": {"c": "d"}})
 
 
-def test_unknown_wards_and_bad_periods_are_refused(scene) -> None:
+def test_unknown_wards_and_bad_periods_are_refused(scene: Scene) -> None:
     h, _ = scene
     with pytest.raises(NotFound, match="no ward '99999'"):
         bundle_of(h, "99999")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import httpx
 import pytest
@@ -14,7 +15,8 @@ from controller.api.errors import install_error_handlers
 from controller.api.routes import bundles
 from controller.cli import client as cli_client
 from controller.cli import evidence as evidence_cli
-from tests.unit.test_bundles_support import WARD_A, WARD_B, bundle_of, rewrite, scene, write
+from tests.unit.controller_support import Harness
+from tests.unit.test_bundles_support import WARD_A, WARD_B, Scene, bundle_of, rewrite, scene, write
 
 __all__ = ["scene"]
 
@@ -22,7 +24,7 @@ runner = CliRunner()
 DAY = ["--ward", WARD_A, "--period", "2026-03-02T00:00:00+07:00..2026-03-03T00:00:00+07:00"]
 
 
-def test_verify_exits_0_1_2(scene, tmp_path) -> None:
+def test_verify_exits_0_1_2(scene: Scene, tmp_path: Path) -> None:
     h, _ = scene
     bundle = bundle_of(h)
     good = write(tmp_path / "good.json", bundle)
@@ -41,7 +43,7 @@ def test_verify_exits_0_1_2(scene, tmp_path) -> None:
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 
-def test_verify_refuses_another_wards_bundle_and_a_bad_key(scene, tmp_path) -> None:
+def test_verify_refuses_another_wards_bundle_and_a_bad_key(scene: Scene, tmp_path: Path) -> None:
     h, _ = scene
     path = write(tmp_path / "b.json", bundle_of(h, WARD_B))
     result = runner.invoke(evidence_cli.app, ["verify", str(path), "--ward", WARD_A])
@@ -51,7 +53,7 @@ def test_verify_refuses_another_wards_bundle_and_a_bad_key(scene, tmp_path) -> N
 
 
 @pytest.fixture
-def controller(scene, monkeypatch):
+def controller(scene: Scene, monkeypatch: pytest.MonkeyPatch) -> Harness:
     """The bundle routes on the scene's runtime, reached through the CLI's HTTP client."""
     h, _ = scene
     app = FastAPI()
@@ -71,7 +73,7 @@ def controller(scene, monkeypatch):
     return h
 
 
-def test_fetch_downloads_and_verifies(controller, tmp_path) -> None:
+def test_fetch_downloads_and_verifies(controller: Harness, tmp_path: Path) -> None:
     out = tmp_path / "day.json"
     result = runner.invoke(evidence_cli.app, ["fetch", *DAY, "--output", str(out)])
     assert result.exit_code == 0, result.output
@@ -81,7 +83,7 @@ def test_fetch_downloads_and_verifies(controller, tmp_path) -> None:
     assert result.exit_code == 2 and "refused (404): no ward '99999'" in result.stderr
 
 
-def test_archive_asks_the_controller(controller) -> None:
+def test_archive_asks_the_controller(controller: Harness) -> None:
     result = runner.invoke(evidence_cli.app, ["archive", *DAY])
     assert result.exit_code == 0, result.output
     assert json.loads(result.stdout)["path"] == "archives/26734/2026-03-02.json"

@@ -104,9 +104,7 @@ def populate(h: Harness) -> Chains:
         chains.send("to-3", DAY_START + n * hour)
     chains.send("to-1", DAY_END + hour)
     h.clock._now = DAY_START + 6 * hour
-    h.runtime.broadcasts.schedule(
-        BroadcastRequest("bul-1", ["to-2"], DAY_START + 7 * hour)
-    )
+    h.runtime.broadcasts.schedule(BroadcastRequest("bul-1", ["to-2"], DAY_START + 7 * hour))
     h.clock._now = DAY_END + 2 * hour
     return chains
 

@@ -12,6 +12,8 @@ import json
 import subprocess
 import sys
 from datetime import timedelta
+from pathlib import Path
+from typing import Any
 
 from controller.domain.evidence.bundles.format import content_digest, signing_message
 from controller.domain.evidence.bundles.verify import EXIT_FAULTS, EXIT_OK, EXIT_UNUSABLE, run
@@ -20,6 +22,7 @@ from tests.unit.test_bundles_support import (
     DAY_START,
     WARD_A,
     WARD_B,
+    Scene,
     bundle_of,
     rewrite,
     scene,
@@ -30,18 +33,21 @@ from wardcast_protocol.signing import SigningKey
 __all__ = ["scene"]  # the fixture, imported for pytest
 
 
-def check(path, **options) -> tuple[int, str, str]:
+def check(path: Path, **options: Any) -> tuple[int, str, str]:
     """Run the verifier as the CLI does; (exit code, stdout, stderr)."""
     out, err = io.StringIO(), io.StringIO()
     code = run(path, out=out, err=err, **options)
     return code, out.getvalue(), err.getvalue()
 
 
-def rows_of(bundle: dict, device_id: str) -> list[dict]:
-    return next(d for d in bundle["devices"] if d["device_id"] == device_id)["rows"]
+def rows_of(bundle: dict[str, Any], device_id: str) -> list[dict[str, Any]]:
+    rows: list[dict[str, Any]] = next(d for d in bundle["devices"] if d["device_id"] == device_id)[
+        "rows"
+    ]
+    return rows
 
 
-def reseal(bundle: dict, key: SigningKey) -> dict:
+def reseal(bundle: dict[str, Any], key: SigningKey) -> dict[str, Any]:
     """Recompute the digest and sign with ``key``: a forger's best effort."""
     bundle["bundle_digest"] = content_digest(bundle)
     bundle["controller_public_key"] = key.public_key_b64
@@ -49,7 +55,7 @@ def reseal(bundle: dict, key: SigningKey) -> dict:
     return bundle
 
 
-def test_an_untouched_bundle_verifies(scene, tmp_path) -> None:
+def test_an_untouched_bundle_verifies(scene: Scene, tmp_path: Path) -> None:
     h, _ = scene
     path = write(tmp_path / "b.json", bundle_of(h))
     code, out, err = check(path, controller_key=h.runtime.key.public_key_b64)
@@ -62,7 +68,7 @@ def test_an_untouched_bundle_verifies(scene, tmp_path) -> None:
     assert "to-3" not in out  # the other ward's device is not in this ward's bundle
 
 
-def test_the_bundle_records_anchor_head_and_period(scene) -> None:
+def test_the_bundle_records_anchor_head_and_period(scene: Scene) -> None:
     h, _ = scene
     bundle = bundle_of(h)
     to1 = next(d for d in bundle["devices"] if d["device_id"] == "to-1")
@@ -78,7 +84,7 @@ def test_the_bundle_records_anchor_head_and_period(scene) -> None:
     assert bundle["ward"]["name"] == "Phường Bến Nghé"
 
 
-def test_an_edited_field_inside_signed_is_tampered(scene, tmp_path) -> None:
+def test_an_edited_field_inside_signed_is_tampered(scene: Scene, tmp_path: Path) -> None:
     h, _ = scene
     bundle = bundle_of(h)
     row = rows_of(bundle, "to-1")[1]
@@ -90,7 +96,9 @@ def test_an_edited_field_inside_signed_is_tampered(scene, tmp_path) -> None:
     assert "bundle digest: MISMATCH" in out
 
 
-def test_a_changed_event_resigned_with_another_key_is_tampered(scene, tmp_path) -> None:
+def test_a_changed_event_resigned_with_another_key_is_tampered(
+    scene: Scene, tmp_path: Path
+) -> None:
     h, _ = scene
     bundle = bundle_of(h)
     stranger = SigningKey.generate()
@@ -106,7 +114,7 @@ def test_a_changed_event_resigned_with_another_key_is_tampered(scene, tmp_path) 
     assert "UNTRUSTED" in out and "not the pinned one" in out
 
 
-def test_a_dropped_row_is_missing(scene, tmp_path) -> None:
+def test_a_dropped_row_is_missing(scene: Scene, tmp_path: Path) -> None:
     h, _ = scene
     bundle = bundle_of(h)
     del rows_of(bundle, "to-1")[1]
@@ -117,7 +125,7 @@ def test_a_dropped_row_is_missing(scene, tmp_path) -> None:
     assert "verified: 7 valid, 1 fault" in out
 
 
-def test_a_dropped_last_row_is_missing_by_the_chain_head(scene, tmp_path) -> None:
+def test_a_dropped_last_row_is_missing_by_the_chain_head(scene: Scene, tmp_path: Path) -> None:
     h, _ = scene
     bundle = bundle_of(h)
     rows_of(bundle, "to-2").pop()
@@ -126,7 +134,7 @@ def test_a_dropped_last_row_is_missing_by_the_chain_head(scene, tmp_path) -> Non
     assert "device to-2 (group 02): valid 3, missing [4]" in out
 
 
-def test_swapped_rows_are_reordered(scene, tmp_path) -> None:
+def test_swapped_rows_are_reordered(scene: Scene, tmp_path: Path) -> None:
     h, _ = scene
     bundle = bundle_of(h)
     rows = rows_of(bundle, "to-1")
@@ -137,7 +145,7 @@ def test_swapped_rows_are_reordered(scene, tmp_path) -> None:
     assert "REORDERED     to-1 seq 3-4: rows are not in sequence order" in out
 
 
-def test_a_device_that_forked_its_chain_shows_a_broken_link(scene, tmp_path) -> None:
+def test_a_device_that_forked_its_chain_shows_a_broken_link(scene: Scene, tmp_path: Path) -> None:
     h, chains = scene
     # to-2 signs seq 5 naming a made-up predecessor: valid signature, broken link.
     chains.last_digest["to-2"] = "0" * 64
@@ -150,7 +158,7 @@ def test_a_device_that_forked_its_chain_shows_a_broken_link(scene, tmp_path) -> 
     assert "tampered []" in out  # every signature is genuine
 
 
-def test_a_row_from_another_wards_device_is_foreign(scene, tmp_path) -> None:
+def test_a_row_from_another_wards_device_is_foreign(scene: Scene, tmp_path: Path) -> None:
     h, _ = scene
     bundle = bundle_of(h)
     other = rows_of(bundle_of(h, WARD_B), "to-3")[1]
@@ -163,7 +171,7 @@ def test_a_row_from_another_wards_device_is_foreign(scene, tmp_path) -> None:
     assert "valid 4" in out  # to-1's own rows are untouched
 
 
-def test_a_row_outside_the_period_is_foreign(scene, tmp_path) -> None:
+def test_a_row_outside_the_period_is_foreign(scene: Scene, tmp_path: Path) -> None:
     h, _ = scene
     later = bundle_of(h, start=DAY_END, end=DAY_END + timedelta(days=1))
     bundle = bundle_of(h)
@@ -176,7 +184,7 @@ def test_a_row_outside_the_period_is_foreign(scene, tmp_path) -> None:
     assert "FOREIGN       to-1 seq 6 (to-1-ev-6): planned at 2026-03-02T18:00:00Z, outside" in out
 
 
-def test_a_duplicated_row_is_reported(scene, tmp_path) -> None:
+def test_a_duplicated_row_is_reported(scene: Scene, tmp_path: Path) -> None:
     h, _ = scene
     bundle = bundle_of(h)
     rows = rows_of(bundle, "to-2")
@@ -186,7 +194,7 @@ def test_a_duplicated_row_is_reported(scene, tmp_path) -> None:
     assert "DUPLICATE     to-2 seq 2 (to-2-ev-2): seq 2 appears twice" in out
 
 
-def test_a_renamed_ward_fails_the_bundle_digest(scene, tmp_path) -> None:
+def test_a_renamed_ward_fails_the_bundle_digest(scene: Scene, tmp_path: Path) -> None:
     h, _ = scene
     bundle = bundle_of(h)
     bundle["ward"]["name"] = "Phường Khác"
@@ -196,7 +204,9 @@ def test_a_renamed_ward_fails_the_bundle_digest(scene, tmp_path) -> None:
     assert "TAMPERED      bundle: the bundle digest does not match its content" in out
 
 
-def test_a_recomputed_digest_without_the_key_fails_the_signature(scene, tmp_path) -> None:
+def test_a_recomputed_digest_without_the_key_fails_the_signature(
+    scene: Scene, tmp_path: Path
+) -> None:
     h, _ = scene
     bundle = bundle_of(h)
     del rows_of(bundle, "to-1")[0]
@@ -207,7 +217,7 @@ def test_a_recomputed_digest_without_the_key_fails_the_signature(scene, tmp_path
     assert "missing [2]" in out
 
 
-def test_a_truncated_file_is_a_clear_error(scene, tmp_path) -> None:
+def test_a_truncated_file_is_a_clear_error(scene: Scene, tmp_path: Path) -> None:
     h, _ = scene
     data = write(tmp_path / "b.json", bundle_of(h)).read_bytes()
     for cut in (len(data) // 2, len(data) - 3, 10):
@@ -217,7 +227,7 @@ def test_a_truncated_file_is_a_clear_error(scene, tmp_path) -> None:
         assert "is truncated" in err and "Traceback" not in err + out
 
 
-def test_a_file_that_is_not_json_or_not_a_bundle_is_a_clear_error(tmp_path) -> None:
+def test_a_file_that_is_not_json_or_not_a_bundle_is_a_clear_error(tmp_path: Path) -> None:
     cases = {
         b"ward,period\n26734,2026\n": "is not JSON",
         b"": "is empty",
@@ -235,7 +245,9 @@ def test_a_file_that_is_not_json_or_not_a_bundle_is_a_clear_error(tmp_path) -> N
     assert code == EXIT_UNUSABLE and "cannot read" in err
 
 
-def test_a_bundle_of_another_ward_is_refused_when_a_ward_is_asked_for(scene, tmp_path) -> None:
+def test_a_bundle_of_another_ward_is_refused_when_a_ward_is_asked_for(
+    scene: Scene, tmp_path: Path
+) -> None:
     h, _ = scene
     path = write(tmp_path / "b.json", bundle_of(h, WARD_B))
     code, _, err = check(path, expected_ward=WARD_A)
@@ -244,7 +256,7 @@ def test_a_bundle_of_another_ward_is_refused_when_a_ward_is_asked_for(scene, tmp
     assert check(path, expected_ward=WARD_B)[0] == EXIT_OK
 
 
-def test_json_output_names_every_fault(scene, tmp_path) -> None:
+def test_json_output_names_every_fault(scene: Scene, tmp_path: Path) -> None:
     h, _ = scene
     bundle = bundle_of(h)
     del rows_of(bundle, "to-1")[1]
@@ -257,7 +269,7 @@ def test_json_output_names_every_fault(scene, tmp_path) -> None:
     assert to1["missing"] == [[3, 3]] and to1["valid"] == 3
 
 
-def test_the_verifier_runs_without_the_controller(scene, tmp_path) -> None:
+def test_the_verifier_runs_without_the_controller(scene: Scene, tmp_path: Path) -> None:
     """`python -m controller.domain.evidence.bundles.verify` loads no database, web or MQTT code."""
     h, _ = scene
     path = write(tmp_path / "b.json", bundle_of(h))
@@ -285,7 +297,9 @@ def test_the_verifier_runs_without_the_controller(scene, tmp_path) -> None:
     assert "heavy: []" in done.stdout
 
 
-def test_hostile_numbers_and_names_cost_nothing_and_print_harmlessly(scene, tmp_path) -> None:
+def test_hostile_numbers_and_names_cost_nothing_and_print_harmlessly(
+    scene: Scene, tmp_path: Path
+) -> None:
     h, _ = scene
     bundle = bundle_of(h)
     to1 = next(d for d in bundle["devices"] if d["device_id"] == "to-1")

@@ -87,7 +87,9 @@ def _raw(h: Harness, device_id: str, payload: bytes) -> None:
         (b"x" * 100_000, "too_large"),
     ],
 )
-def test_garbage_is_rejected_with_its_reason_and_never_acked(h: Harness, payload: bytes, reason: str) -> None:
+def test_garbage_is_rejected_with_its_reason_and_never_acked(
+    h: Harness, payload: bytes, reason: str
+) -> None:
     _raw(h, "to-1", payload)
     assert _count(h, PlaybackEvidence) == 0
     (rejected,) = _rejections(h)
@@ -129,7 +131,9 @@ def test_one_device_cannot_report_for_another(h: Harness) -> None:
     assert [r.reason for r in _rejections(h)] == ["refused"]
 
 
-def test_a_storage_failure_is_not_acked_so_the_device_resends(h: Harness, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_storage_failure_is_not_acked_so_the_device_resends(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
     def broken(*args: object, **kwargs: object) -> NoReturn:
         raise OperationalError("INSERT", {}, Exception("database or disk is full"))
 

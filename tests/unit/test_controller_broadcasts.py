@@ -93,7 +93,9 @@ def test_now_sends_a_never_retained_command_with_an_expiry(h: Harness) -> None:
         (BroadcastRequest("bul-1", [], None), Exception, "at least one device"),
     ],
 )
-def test_bad_requests_are_refused_and_tell_no_device(h: Harness, request_: BroadcastRequest, error: type[Exception] | None, words: str | None) -> None:
+def test_bad_requests_are_refused_and_tell_no_device(
+    h: Harness, request_: BroadcastRequest, error: type[Exception] | None, words: str | None
+) -> None:
     if error is None:
         h.runtime.broadcasts.schedule(request_)
         assert len(h.broker.log) == 1

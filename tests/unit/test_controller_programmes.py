@@ -189,7 +189,9 @@ def test_what_does_not_fit_the_block_is_left_out_and_noted(h: Harness) -> None:
     assert any("bul-2 over the block" in note for note in h.runtime.plans.notes)
 
 
-def test_recompiling_unchanged_content_changes_nothing_and_ids_are_stable(h: Harness, tmp_path: Path) -> None:
+def test_recompiling_unchanged_content_changes_nothing_and_ids_are_stable(
+    h: Harness, tmp_path: Path
+) -> None:
     _save(h, programme())
     first = _plan(h, "to-1")
     published = len(h.broker.log)

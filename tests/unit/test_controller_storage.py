@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
 
 import pytest
 from pydantic import ValidationError
@@ -14,7 +16,7 @@ from controller.settings import Settings
 
 
 @pytest.fixture
-def db(tmp_path):
+def db(tmp_path: Path) -> Iterator[Database]:
     database = Database(f"sqlite:///{tmp_path / 't.db'}")
     database.migrate()
     database.migrate()  # idempotent
@@ -22,7 +24,7 @@ def db(tmp_path):
     database.dispose()
 
 
-def test_aware_times_in_any_zone_come_back_as_utc(db) -> None:
+def test_aware_times_in_any_zone_come_back_as_utc(db: Database) -> None:
     hanoi = timezone(timedelta(hours=7))
     at = datetime(2026, 11, 22, 5, 30, tzinfo=hanoi)
     with db.session() as session:
@@ -35,19 +37,21 @@ def test_aware_times_in_any_zone_come_back_as_utc(db) -> None:
         assert device.registered_at.hour == 22 and device.registered_at.day == 21
 
 
-def test_naive_times_are_refused(db) -> None:
+def test_naive_times_are_refused(db: Database) -> None:
     with pytest.raises(StatementError, match="naive datetime"), db.session() as session:
         session.add(Device(id="d2", public_key="k", registered_at=datetime(2026, 1, 1)))
         session.flush()
 
 
-def test_production_without_an_api_token_is_refused(tmp_path) -> None:
+def test_production_without_an_api_token_is_refused(tmp_path: Path) -> None:
     with pytest.raises(ValidationError, match="WARDCAST_API_TOKEN"):
         Settings(environment="production", data_dir=tmp_path)
     assert Settings(environment="production", api_token="s3cret", data_dir=tmp_path)
 
 
-def test_settings_default_to_a_sqlite_file_in_the_data_dir(tmp_path, monkeypatch) -> None:
+def test_settings_default_to_a_sqlite_file_in_the_data_dir(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("WARDCAST_DATA_DIR", str(tmp_path))
     settings = Settings()
     assert settings.resolved_database_url == f"sqlite:///{tmp_path / 'wardcast.db'}"

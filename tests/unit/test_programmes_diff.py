@@ -125,7 +125,7 @@ def test_targets_change_by_code() -> None:
 
 def _mutations(doc: ProgrammeDoc) -> list[ProgrammeDoc]:
     """Small edits an officer might make, each to one field."""
-    edits = [
+    edits: list[dict[str, object]] = [
         {"name": doc.name + " (sửa)"},
         {"timezone": "Asia/Bangkok" if doc.timezone != "Asia/Bangkok" else "UTC"},
         {
@@ -139,12 +139,13 @@ def _mutations(doc: ProgrammeDoc) -> list[ProgrammeDoc]:
     if doc.sessions:
         first = doc.sessions[0]
         later = (datetime.combine(date(2026, 1, 1), first.start) + timedelta(minutes=1)).time()
-        for change in (
+        changes: list[dict[str, object]] = [
             {"start": later},
             {"exdates": [*first.exdates, date(2099, 12, 31)]},
             {"rundown": [*first.rundown, first.rundown[0]]},
             {"zones": ["cho"] if first.zones != ["cho"] else ["all"]},
-        ):
+        ]
+        for change in changes:
             edited = first.model_copy(update=change)
             edits.append({"sessions": [edited, *doc.sessions[1:]]})
     return [doc.model_copy(update=edit) for edit in edits]

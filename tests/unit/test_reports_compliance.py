@@ -15,9 +15,9 @@ def target(kind: str, minimum: float, source_level: str | None = None) -> Target
     return TargetDef(
         code=f"t-{kind.replace('_', '-')}",
         description="Ít nhất như vậy",
-        kind=kind,  # type: ignore[arg-type]
+        kind=kind,
         minimum=minimum,
-        source_level=source_level,  # type: ignore[arg-type]
+        source_level=source_level,
     )
 
 

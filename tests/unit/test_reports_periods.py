@@ -25,7 +25,9 @@ from controller.domain.reports.rollups import offset_segments
         ("2026-11-05..2026-11-05", date(2026, 11, 5), date(2026, 11, 5), None),
     ],
 )
-def test_every_form_reads_as_local_dates(text, first, last, label) -> None:
+def test_every_form_reads_as_local_dates(
+    text: str, first: date, last: date, label: str | None
+) -> None:
     period = parse_period(text)
     assert (period.first, period.last) == (first, last)
     assert period.days == (last - first).days + 1
@@ -55,7 +57,7 @@ def test_a_period_is_cut_at_the_wards_midnight_not_utcs() -> None:
         ("2000-01-01..2026-01-01", "at most"),
     ],
 )
-def test_nonsense_is_refused_with_a_reason(text, says) -> None:
+def test_nonsense_is_refused_with_a_reason(text: str, says: str) -> None:
     with pytest.raises(InvalidInput) as refused:
         parse_period(text)
     assert says in refused.value.message
