@@ -15,7 +15,7 @@ lint: install
 	$(VENV)/bin/ruff format --check .
 
 typecheck: install
-	$(VENV)/bin/mypy controller edge_agent firmware_stubs wardcast_protocol
+	$(VENV)/bin/mypy controller edge_agent firmware_stubs wardcast_protocol sim tests bench scripts
 
 check-house: install
 	$(PY) scripts/house_rules.py
