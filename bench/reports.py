@@ -457,7 +457,8 @@ def _reference_data(db: Database, spec: Spec) -> list[Place]:
 def load_sqlite(db: Database, devices: list[Place], seed: int) -> tuple[int, int]:
     """executemany in big transactions with bulk-load pragmas; (planned, evidence) rows."""
     raw = db.engine.raw_connection()
-    conn: sqlite3.Connection = raw.driver_connection  # type: ignore[assignment]
+    conn = raw.driver_connection
+    assert isinstance(conn, sqlite3.Connection)  # the pysqlite driver's own connection
     conn.execute("PRAGMA synchronous=OFF")
     conn.execute("PRAGMA cache_size=-1000000")  # 1 GB of page cache: the indexes stay hot
     conn.execute("PRAGMA temp_store=MEMORY")

@@ -88,10 +88,12 @@ def check_topic_literals(tree: ast.Module, path: str) -> Iterator[Violation]:
         if id(node) in docstrings or id(node) in inside_fstring:
             continue  # an f-string is judged whole, not by its pieces
         text = _string_text(node)
-        if text is not None and ("wardcast/v" in text or _TOPIC_LIKE.match(text)):
+        if text is None or not isinstance(node, ast.expr):
+            continue  # only string literals (expressions, so with a line number) are judged
+        if "wardcast/v" in text or _TOPIC_LIKE.match(text):
             yield Violation(
                 path,
-                node.lineno,  # type: ignore[attr-defined]
+                node.lineno,
                 "topic-literal",
                 f"MQTT topic literal {text[:60]!r}: use wardcast_protocol.topics",
             )

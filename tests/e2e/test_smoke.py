@@ -36,7 +36,9 @@ def test_demo_smoke_confirms_every_agent(tmp_path: Path) -> None:
     assert len(lines) == 3, out
     for line in lines:
         assert "outcome completed" in line, line
-        offset = float(re.search(r"offset ([+-][0-9.]+) s", line).group(1))  # type: ignore[union-attr]
+        found = re.search(r"offset ([+-][0-9.]+) s", line)
+        assert found is not None, line
+        offset = float(found.group(1))
         assert abs(offset) < 2.0, line
     assert "smoke: 3 passed, 0 failed" in out
     # The evaluator's check, offline, in its own process: every signed event verifies.

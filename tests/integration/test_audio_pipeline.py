@@ -8,6 +8,7 @@ import logging
 import re
 import subprocess
 from pathlib import Path
+from typing import TypedDict, Unpack
 
 import pytest
 
@@ -162,9 +163,16 @@ def test_prepared_audio_round_trips_through_the_store(
 # --- refusals ------------------------------------------------------------------------------
 
 
-def rejected(path: Path, **kwargs: float) -> str:
+class Limits(TypedDict, total=False):
+    """The limits of ``prepare`` a refusal test may lower."""
+
+    max_duration_s: float
+    max_bytes: int
+
+
+def rejected(path: Path, **kwargs: Unpack[Limits]) -> str:
     with pytest.raises(AudioRejected) as caught:
-        prepare(path, **kwargs)  # type: ignore[arg-type]
+        prepare(path, **kwargs)
     return str(caught.value)
 
 

@@ -104,8 +104,9 @@ def test_update_replaces_and_cancel_stops_on_every_device(env: Env) -> None:
     for device_id in DEVICES:
         orders = [c.order for c in _commands(broker, runtime, device_id)]
         assert [type(o) for o in orders] == [PlayNow, StopItem, PlayNow]
-        assert orders[1].item_id == first["broadcast_id"]  # type: ignore[union-attr]
-        assert "updated by flood-2" in orders[1].reason  # type: ignore[union-attr]
+        assert isinstance(orders[1], StopItem)
+        assert orders[1].item_id == first["broadcast_id"]
+        assert "updated by flood-2" in orders[1].reason
     cancel = api.post(
         "/api/v1/emergencies",
         json=_alert(

@@ -9,7 +9,7 @@ import sys
 import threading
 import wave
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, TypedDict
 
 import pytest
 
@@ -166,15 +166,22 @@ def test_empty_text_is_refused(tmp_path: Path, text: str) -> None:
         speak(text, tmp_path, gtts_factory=FakeGtts("ok"))
 
 
+class SpeechSettings(TypedDict, total=False):
+    """The settings of ``speak`` a refusal test may set out of range."""
+
+    gtts_timeout_s: float
+    espeak_speed_wpm: int
+
+
 @pytest.mark.parametrize(
     ("kwargs", "message"),
     [({"gtts_timeout_s": 0}, "timeout"), ({"espeak_speed_wpm": 20}, "between 80 and 450")],
 )
 def test_impossible_settings_are_refused(
-    tmp_path: Path, kwargs: dict[str, float], message: str
+    tmp_path: Path, kwargs: SpeechSettings, message: str
 ) -> None:
     with pytest.raises(ValueError, match=message):
-        speak(TEXT, tmp_path, **kwargs)  # type: ignore[arg-type]
+        speak(TEXT, tmp_path, **kwargs)
 
 
 def test_a_failed_write_becomes_speech_failed_without_leftovers(

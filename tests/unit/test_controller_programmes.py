@@ -15,7 +15,7 @@ import pytest
 from controller.db.models import Bulletin, MediaAsset
 from controller.domain.actors import EVERYONE, Actor
 from controller.domain.places import service as places
-from controller.domain.programmes.schema import ProgrammeDoc
+from controller.domain.programmes.schema import BulletinsItem, ProgrammeDoc
 from controller.domain.programmes.service import ProgrammeRefused, queue_bulletin, save_programme
 from tests.unit.controller_support import CHIME, SHA, Harness, make_harness
 from wardcast_protocol.messages import Kind, Plan, Priority, Trigger
@@ -175,7 +175,8 @@ def test_queued_bulletins_play_priority_first_within_the_block(h: Harness) -> No
 
 def test_what_does_not_fit_the_block_is_left_out_and_noted(h: Harness) -> None:
     doc = programme()
-    doc.sessions[0].rundown[1].max_minutes = 1.5  # type: ignore[union-attr]
+    assert isinstance(doc.sessions[0].rundown[1], BulletinsItem)
+    doc.sessions[0].rundown[1].max_minutes = 1.5
     _save(h, doc)
     with h.runtime.db.session() as session:
         for bulletin_id in ("bul-2", "bul-3"):

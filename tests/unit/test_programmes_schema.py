@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from controller.domain.programmes.schema import (
     CODE_PATTERN,
     SLUG_PATTERN,
+    FixedBulletinItem,
     ProgrammeDoc,
     RelayItem,
     SessionDef,
@@ -216,7 +217,8 @@ def test_numeric_codes_are_read_as_text() -> None:
     data["sessions"][0]["rundown"] = [{"kind": "bulletin", "bulletin_id": 2291}]
     programme = ProgrammeDoc.model_validate(data)
     assert programme.sessions[0].code == "1"
-    assert programme.sessions[0].rundown[0].bulletin_id == "2291"  # type: ignore[union-attr]
+    assert isinstance(programme.sessions[0].rundown[0], FixedBulletinItem)
+    assert programme.sessions[0].rundown[0].bulletin_id == "2291"
 
 
 @pytest.mark.parametrize(
