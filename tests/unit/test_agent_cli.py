@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -42,9 +43,10 @@ def test_config_reads_the_environment(monkeypatch: pytest.MonkeyPatch, tmp_path:
     ],
 )
 def test_config_refuses_unsafe_values(field: str, value: object) -> None:
-    values: dict[str, object] = {"controller_public_key": CONTROLLER_KEY, field: value}
+    # Any: the field under test gets a wrong value on purpose, through the real constructor.
+    values: dict[str, Any] = {"controller_public_key": CONTROLLER_KEY, field: value}
     with pytest.raises(ValidationError):
-        AgentConfig(**values)  # type: ignore[arg-type]
+        AgentConfig(**values)
 
 
 def test_run_without_a_controller_key_exits_with_a_clear_message(

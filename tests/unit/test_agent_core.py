@@ -153,7 +153,9 @@ async def test_item_plays_at_planned_time_not_before(rig: Rig) -> None:
     assert not rig.hardware.relay.is_on()
 
 
-async def test_event_is_in_the_outbox_before_it_is_published(rig: Rig) -> None:
+async def test_event_is_in_the_outbox_before_it_is_published(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
     agent = await rig.start_agent()
     seen_in_outbox: list[bool] = []
     transport = agent.transport
@@ -165,7 +167,7 @@ async def test_event_is_in_the_outbox_before_it_is_published(rig: Rig) -> None:
             seen_in_outbox.append(payload in stored)
         original(topic, payload, **kw)
 
-    transport.publish = spying_publish  # type: ignore[method-assign]
+    monkeypatch.setattr(transport, "publish", spying_publish)
     rig.ctl.send_plan(DEVICE, [rig.item("i1", 1)], version=1)
     await settle()
     await rig.tick(1)
@@ -223,7 +225,7 @@ async def test_connect_publishes_signed_availability_and_state(rig: Rig) -> None
     assert avail.body == Availability(state="online")
     states = [open_envelope(p, Kind.STATE, keys).body for p in rig.published(DeviceChannel.STATE)]
     assert all(isinstance(s, DeviceState) for s in states)
-    assert states[-1].plan_version == 3  # type: ignore[attr-defined]
+    assert isinstance(states[-1], DeviceState) and states[-1].plan_version == 3
     retained = [p.retain for p in rig.broker.published(device_topic(DEVICE, DeviceChannel.STATE))]
     assert all(retained)
 
@@ -395,7 +397,8 @@ async def test_normal_items_wait_their_turn_in_planned_order(rig: Rig) -> None:
     await rig.tick(30)
     a, b = rig.events()
     assert (a.outcome, b.outcome) == (Outcome.COMPLETED, Outcome.COMPLETED)
-    assert (b.actual_start - b.planned_start).total_seconds() == 21  # type: ignore[operator]
+    assert b.actual_start is not None
+    assert (b.actual_start - b.planned_start).total_seconds() == 21
 
 
 async def test_stop_command_ends_the_playing_item_as_partial(rig: Rig) -> None:
@@ -534,13 +537,13 @@ class FullDisk:
 
 
 async def test_full_disk_does_not_stop_playback_and_events_are_written_later(
-    rig: Rig, caplog: pytest.LogCaptureFixture
+    rig: Rig, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     agent = await rig.start_agent()
     rig.ctl.send_plan(DEVICE, [rig.item("i1", 1), rig.item("i2", 40)], version=1)
     await settle()
     disk = FullDisk(agent.outbox._conn)
-    agent.outbox._conn = disk  # type: ignore[assignment]
+    monkeypatch.setattr(agent.outbox, "_conn", disk)
     with caplog.at_level(logging.ERROR):
         await rig.tick(1)
         await rig.tick(30)

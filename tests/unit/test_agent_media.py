@@ -12,6 +12,7 @@ import pytest
 from edge_agent.media_cache import (
     HttpMediaFetcher,
     MediaCache,
+    MediaFetcher,
     MediaRejected,
     MediaUnavailable,
     extension_for,
@@ -21,8 +22,8 @@ from wardcast_protocol.clock import FakeClock
 from wardcast_protocol.messages import MediaRef
 
 
-def _cache(tmp_path: Path, fetcher: object, clock: FakeClock, **kw: object) -> MediaCache:
-    return MediaCache(tmp_path / "media", fetcher, clock, backoff_s=0, **kw)  # type: ignore[arg-type]
+def _cache(tmp_path: Path, fetcher: MediaFetcher, clock: FakeClock, **kw: int) -> MediaCache:
+    return MediaCache(tmp_path / "media", fetcher, clock, backoff_s=0, **kw)
 
 
 async def test_verified_file_is_named_by_its_hash(tmp_path: Path, fake_clock: FakeClock) -> None:
