@@ -3,6 +3,7 @@
 ``periods`` reads the period an evaluator asks for; ``rollups`` keeps per-day sums
 of planned plays and their evidence so a year reads fast; ``queries`` gathers a
 scope's figures from them; ``compliance`` judges the ward's own targets; ``service``
-builds the :class:`~controller.domain.reports.model.Report`; ``exports`` writes it as CSV,
-PDF or JSON.
+builds the :class:`~controller.domain.reports.model.Report`; ``exports`` writes it as CSV
+(its sections in ``csv_sections``), PDF (``pdf``) or JSON, with cells written alike by
+``cells`` and words from ``labels``.
 """

@@ -15,7 +15,7 @@ from pathlib import Path
 from fpdf import FPDF, FontFace
 
 from controller.domain.errors import Unavailable
-from controller.domain.reports.exports import local_time, percent, verdict
+from controller.domain.reports.cells import local_time, percent, verdict
 from controller.domain.reports.labels import SCOPE_NAMES, en, vi
 from controller.domain.reports.model import DayOut, Report
 
