@@ -29,9 +29,9 @@ from typing import Any
 from pydantic import BaseModel
 
 from wardcast_protocol import topics
+from wardcast_protocol.channels import CHANNELS, MAX_PAYLOAD_BYTES, Direction
 from wardcast_protocol.envelope import CONTROLLER_SENDER, seal_signed, signed_digest
 from wardcast_protocol.messages import (
-    MAX_PAYLOAD_BYTES,
     Availability,
     Command,
     DeviceState,
@@ -502,38 +502,33 @@ def _enum_lines() -> str:
     return "\n".join(lines)
 
 
-# Who sends each per-device channel; the code knows the topics and retention, the
-# direction is a protocol rule written down here once.
-_DIRECTION: dict[topics.DeviceChannel, tuple[str, str]] = {
-    topics.DeviceChannel.AVAILABILITY: ("agent → controller", "device id"),
-    topics.DeviceChannel.STATE: ("agent → controller", "device id"),
-    topics.DeviceChannel.PLAN: ("controller → agent", "`controller`"),
-    topics.DeviceChannel.COMMAND: ("controller → agent", "`controller`"),
-    topics.DeviceChannel.EVENT: ("agent → controller", "device id"),
-    topics.DeviceChannel.ACK: ("controller → agent", "`controller`"),
+# How the table's directions read in the document: (direction, who signs).
+_DIRECTION_WORDS: dict[Direction, tuple[str, str]] = {
+    Direction.DEVICE_TO_CONTROLLER: ("agent → controller", "device id"),
+    Direction.CONTROLLER_TO_DEVICE: ("controller → agent", "`controller`"),
 }
 
 
 def topics_section() -> str:
-    """The topic table, from topics.py."""
+    """The topic table, from the channel table (channels.CHANNELS) and topics.py."""
     rows = [
         "| topic | kind | direction | sender | retained | QoS |",
         "| --- | --- | --- | --- | --- | --- |",
         f"| `{topics.CONTROLLER_AVAILABILITY}` | `availability` | controller → all "
         f"| `controller` | yes | {QOS} |",
     ]
-    for channel in topics.DeviceChannel:
-        direction, sender = _DIRECTION[channel]
-        retained = "yes" if channel in topics.RETAINED else "**never**"
+    for channel, spec in CHANNELS.items():
+        direction, sender = _DIRECTION_WORDS[spec.direction]
+        retained = "yes" if spec.retained else "**never**"
         rows.append(
-            f"| `{topics.ROOT}/device/{{device_id}}/{channel.value}` | `{Kind(channel.value)}` "
+            f"| `{topics.ROOT}/device/{{device_id}}/{channel.value}` | `{channel}` "
             f"| {direction} | {sender} | {retained} | {QOS} |"
         )
     return "\n".join(rows)
 
 
 def limits_section() -> str:
-    """The size limits, from MAX_PAYLOAD_BYTES."""
+    """The size limits, from the channel table (MAX_PAYLOAD_BYTES)."""
     rows = ["| kind | max payload (bytes) |", "| --- | ---: |"]
     rows += [f"| `{kind}` | {limit:,} |" for kind, limit in MAX_PAYLOAD_BYTES.items()]
     return "\n".join(rows)

@@ -26,7 +26,8 @@ from typing import Generic, TypeVar
 
 from pydantic import BaseModel, ValidationError
 
-from wardcast_protocol.messages import BODY_MODELS, MAX_PAYLOAD_BYTES, Kind
+from wardcast_protocol.channels import BODY_MODELS, MAX_PAYLOAD_BYTES
+from wardcast_protocol.messages import Kind
 from wardcast_protocol.signing import SigningKey, verify
 from wardcast_protocol.version import PROTOCOL_VERSION
 

@@ -241,7 +241,11 @@ class DeviceState(_Message):
 
 
 class Kind(StrEnum):
-    """The message kinds; each names its body model in ``BODY_MODELS``."""
+    """The message kinds; each is also the name of the per-device channel carrying it.
+
+    ``channels.CHANNELS`` gives each kind its body model, direction, retained flag and
+    size limit: add a kind here and its row there (an import-time check insists).
+    """
 
     AVAILABILITY = "availability"
     STATE = "state"
@@ -249,24 +253,3 @@ class Kind(StrEnum):
     COMMAND = "command"
     EVENT = "event"
     ACK = "ack"
-
-
-BODY_MODELS: dict[Kind, type[_Message]] = {
-    Kind.AVAILABILITY: Availability,
-    Kind.STATE: DeviceState,
-    Kind.PLAN: Plan,
-    Kind.COMMAND: Command,
-    Kind.EVENT: PlaybackEvent,
-    Kind.ACK: EventAck,
-}
-
-# What a receiver will read at most, per kind, before even parsing: a hostile or
-# broken device cannot make the controller parse megabytes.
-MAX_PAYLOAD_BYTES: dict[Kind, int] = {
-    Kind.AVAILABILITY: 4 * 1024,
-    Kind.STATE: 8 * 1024,
-    Kind.PLAN: 4 * 1024 * 1024,
-    Kind.COMMAND: 64 * 1024,
-    Kind.EVENT: 16 * 1024,
-    Kind.ACK: 128 * 1024,
-}

@@ -1,15 +1,10 @@
 """The MQTT topic tree, defined once.
 
-    wardcast/v1/controller/availability      retained  controller -> all   last will "offline"
-    wardcast/v1/device/{id}/availability     retained  agent -> controller last will "offline"
-    wardcast/v1/device/{id}/state            retained  agent -> controller plan version, clock
-    wardcast/v1/device/{id}/plan             retained  controller -> agent the device's plan
-    wardcast/v1/device/{id}/command          never     controller -> agent id + expiry
-    wardcast/v1/device/{id}/event            never     agent -> controller playback evidence
-    wardcast/v1/device/{id}/ack              never     controller -> agent event ids stored
+    wardcast/v1/controller/availability      retained  controller -> all, last will "offline"
+    wardcast/v1/device/{id}/{channel}        one sub-topic per channel of ``channels.CHANNELS``
 
-State is retained so that a (re)connecting peer sees the present at once; commands
-are never retained, because a retained command re-executes after every restart.
+What each channel carries, who sends it and whether it is retained is the channel
+table's business (``channels.CHANNELS``); this module only spells and parses topics.
 Incoming topics are matched by one regular expression (``parse``), never split by hand.
 """
 
@@ -17,8 +12,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from enum import StrEnum
 
+from wardcast_protocol import channels
+from wardcast_protocol.channels import ChannelSpec
+from wardcast_protocol.messages import Kind
 from wardcast_protocol.version import PROTOCOL_VERSION
 
 ROOT = f"wardcast/v{PROTOCOL_VERSION}"
@@ -28,28 +25,17 @@ ROOT = f"wardcast/v{PROTOCOL_VERSION}"
 DEVICE_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
 _DEVICE_ID_RE = re.compile(DEVICE_ID_PATTERN)
 
+DeviceChannel = Kind
+"""The per-device sub-topics: one per message kind, named after it."""
 
-class DeviceChannel(StrEnum):
-    """The per-device sub-topics."""
-
-    AVAILABILITY = "availability"
-    STATE = "state"
-    PLAN = "plan"
-    COMMAND = "command"
-    EVENT = "event"
-    ACK = "ack"
-
-
-# Which channels are retained: state yes, commands and events never.
-RETAINED: frozenset[DeviceChannel] = frozenset(
-    {DeviceChannel.AVAILABILITY, DeviceChannel.STATE, DeviceChannel.PLAN}
-)
+RETAINED: frozenset[Kind] = channels.RETAINED
+"""Which channels are retained (derived from the channel table)."""
 
 CONTROLLER_AVAILABILITY = f"{ROOT}/controller/availability"
 
 _DEVICE_TOPIC_RE = re.compile(
     rf"{re.escape(ROOT)}/device/(?P<device_id>{DEVICE_ID_PATTERN})/"
-    rf"(?P<channel>{'|'.join(c.value for c in DeviceChannel)})"
+    rf"(?P<channel>{'|'.join(re.escape(c.value) for c in channels.CHANNELS)})"
 )
 
 
@@ -77,6 +63,11 @@ class DeviceTopic:
 
     device_id: str
     channel: DeviceChannel
+
+    @property
+    def spec(self) -> ChannelSpec:
+        """The channel's row of the table: body model, direction, retained, size cap."""
+        return channels.CHANNELS[self.channel]
 
 
 def parse(topic: str) -> DeviceTopic | None:

@@ -20,8 +20,9 @@ from types import ModuleType
 import pytest
 
 from wardcast_protocol import envelope, topics
+from wardcast_protocol.channels import BODY_MODELS
 from wardcast_protocol.envelope import open_envelope, signed_digest
-from wardcast_protocol.messages import BODY_MODELS, Kind
+from wardcast_protocol.messages import Kind
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "protocol.md"

@@ -25,6 +25,7 @@ from tests.unit.test_protocol_strategies import (
     fixed_key,
     kinds_and_bodies,
 )
+from wardcast_protocol.channels import MAX_PAYLOAD_BYTES
 from wardcast_protocol.envelope import (
     CONTROLLER_SENDER,
     RejectedMessage,
@@ -33,7 +34,7 @@ from wardcast_protocol.envelope import (
     seal_signed,
     signed_digest,
 )
-from wardcast_protocol.messages import MAX_PAYLOAD_BYTES, Availability, Kind
+from wardcast_protocol.messages import Availability, Kind
 from wardcast_protocol.version import PROTOCOL_VERSION
 
 DEVICE = "tdp-01"

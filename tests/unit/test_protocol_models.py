@@ -21,8 +21,8 @@ from tests.unit.test_protocol_strategies import (
     plan_items,
     plans,
 )
+from wardcast_protocol.channels import BODY_MODELS
 from wardcast_protocol.messages import (
-    BODY_MODELS,
     Command,
     DeviceState,
     Kind,

@@ -15,8 +15,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import BaseModel
 
+from wardcast_protocol.channels import BODY_MODELS
 from wardcast_protocol.messages import (
-    BODY_MODELS,
     Availability,
     Command,
     DeviceState,
