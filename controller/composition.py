@@ -18,6 +18,7 @@ from controller.db.session import Database
 from controller.domain.broadcasts.service import BroadcastService
 from controller.domain.content.bulletins import BulletinService
 from controller.domain.content.chimes import ensure_chime
+from controller.domain.devices.registry import DeviceRegistry
 from controller.domain.emergencies.service import EmergencyService
 from controller.domain.evidence.gaps import GapRequests
 from controller.domain.plans.service import PlanService
@@ -79,6 +80,7 @@ class ControllerRuntime:
         self.bridge = ControllerBridge(
             self.transport, self.db, self.outbound, self.plans, self.clock
         )
+        self.devices = DeviceRegistry(self.clock, on_key_written=self.bridge.forget_key)
         self.maintenance: Maintenance | None = (
             Maintenance(
                 self.db.engine,
@@ -138,6 +140,10 @@ class ControllerRuntime:
         if self.embedded_broker is not None:
             self.embedded_broker.stop()
         self.db.dispose()
+
+    def broker_connected(self) -> bool:
+        """Whether the link to the MQTT broker is up now (for the health check)."""
+        return self.transport.connected
 
     # MaintenanceJobs: what the scheduled jobs may call.
     def recompile_plans(self) -> int:

@@ -71,6 +71,24 @@ def get_ward(session: Session, code: str) -> Ward:
     return ward
 
 
+def list_provinces(session: Session) -> list[Province]:
+    """Every province, by code."""
+    return list(session.scalars(select(Province).order_by(Province.code)))
+
+
+def list_districts(session: Session, province_code: str | None = None) -> list[District]:
+    """Districts by code, only those of one province when it is given."""
+    query = select(District).order_by(District.code)
+    if province_code is not None:
+        query = query.where(District.province_code == province_code)
+    return list(session.scalars(query))
+
+
+def list_wards(session: Session) -> list[Ward]:
+    """Every ward, by code."""
+    return list(session.scalars(select(Ward).order_by(Ward.code)))
+
+
 def groups_of(session: Session, ward_code: str) -> list[ResidentialGroup]:
     """A ward's residential groups, by code."""
     query = select(ResidentialGroup).where(ResidentialGroup.ward_code == ward_code)
