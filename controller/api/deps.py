@@ -1,4 +1,9 @@
-"""Typed dependencies: the runtime, a database session, and the API token check."""
+"""Typed dependencies: the runtime, its services, a database session, the API token check.
+
+Routes name what they use (``PlansDep``, ``SessionDep``…) instead of reaching through
+the runtime, so a route's signature says which services it touches. Transport objects
+(bridge, MQTT link, outbound) have no alias on purpose: routes never touch them.
+"""
 
 from __future__ import annotations
 
@@ -13,7 +18,14 @@ from sqlalchemy.orm import Session
 from controller.composition import ControllerRuntime
 from controller.domain.actors import EVERYONE, Actor, Role
 from controller.domain.broadcasts.service import BroadcastService
-from controller.domain.errors import DomainError
+from controller.domain.content.bulletins import BulletinService
+from controller.domain.devices.registry import DeviceRegistry
+from controller.domain.emergencies.service import EmergencyService
+from controller.domain.errors import DomainError, TooLarge
+from controller.domain.plans.service import PlanService
+from controller.domain.programmes.service import ProgrammeService
+from controller.settings import Settings
+from wardcast_protocol.clock import Clock
 
 
 class Unauthorized(DomainError):
@@ -43,12 +55,93 @@ def get_session(runtime: RuntimeDep) -> Iterator[Session]:
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
 
 
+def get_settings(runtime: RuntimeDep) -> Settings:
+    """The controller's settings."""
+    return runtime.settings
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+
+
+def get_clock(runtime: RuntimeDep) -> Clock:
+    """The controller's clock (injectable in tests)."""
+    return runtime.clock
+
+
+ClockDep = Annotated[Clock, Depends(get_clock)]
+
+
 def get_broadcasts(runtime: RuntimeDep) -> BroadcastService:
     """The broadcast service."""
     return runtime.broadcasts
 
 
 BroadcastsDep = Annotated[BroadcastService, Depends(get_broadcasts)]
+
+
+def get_bulletins(runtime: RuntimeDep) -> BulletinService:
+    """The bulletin service (speech and audio preparation)."""
+    return runtime.bulletins
+
+
+BulletinsDep = Annotated[BulletinService, Depends(get_bulletins)]
+
+
+def get_devices(runtime: RuntimeDep) -> DeviceRegistry:
+    """The device registry."""
+    return runtime.devices
+
+
+DevicesDep = Annotated[DeviceRegistry, Depends(get_devices)]
+
+
+def get_emergencies(runtime: RuntimeDep) -> EmergencyService:
+    """The emergency service."""
+    return runtime.emergencies
+
+
+EmergenciesDep = Annotated[EmergencyService, Depends(get_emergencies)]
+
+
+def get_plans(runtime: RuntimeDep) -> PlanService:
+    """The plan service (compiles and publishes devices' plans)."""
+    return runtime.plans
+
+
+PlansDep = Annotated[PlanService, Depends(get_plans)]
+
+
+def get_programmes(runtime: RuntimeDep) -> ProgrammeService:
+    """The programme service (saves programmes and queues; plans follow)."""
+    return runtime.programmes
+
+
+ProgrammesDep = Annotated[ProgrammeService, Depends(get_programmes)]
+
+
+class BodyBytes:
+    """A dependency: the raw request body, refused past ``limit`` bytes.
+
+    Reading the body is the one thing that must be awaited; doing it here lets the
+    route itself be a plain ``def`` that FastAPI runs in its threadpool, so its
+    blocking database work never stalls the event loop. The body is read as it
+    streams, so an oversized upload is refused without being held whole in memory.
+    """
+
+    def __init__(self, limit: int, what: str) -> None:
+        self.limit = limit
+        self.what = what
+
+    async def __call__(self, request: Request) -> bytes:
+        """Read the body, or raise TooLarge."""
+        chunks: list[bytes] = []
+        size = 0
+        async for chunk in request.stream():
+            size += len(chunk)
+            if size > self.limit:
+                raise TooLarge(f"{self.what} is larger than {self.limit // (1024 * 1024)} MiB")
+            chunks.append(chunk)
+        return b"".join(chunks)
 
 
 def require_actor(

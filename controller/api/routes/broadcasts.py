@@ -7,8 +7,12 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from sqlalchemy.orm import Session
 
-from controller.api.deps import ActorDep, BroadcastsDep, RuntimeDep, SessionDep
-from controller.api.schemas.broadcasts import BroadcastCreate, BroadcastPublic, TargetStatus
+from controller.api.deps import ActorDep, BroadcastsDep, SessionDep
+from controller.api.schemas.broadcasts import (
+    BroadcastCreate,
+    BroadcastPublic,
+    BroadcastTargetPublic,
+)
 from controller.db.models import Broadcast
 from controller.domain.broadcasts import service as domain
 from controller.domain.broadcasts.service import BroadcastRequest
@@ -24,7 +28,7 @@ def to_public(session: Session, broadcast: Broadcast) -> BroadcastPublic:
     for target in sorted(broadcast.targets, key=lambda t: t.device_id):
         row = confirmed.get(target.device_id)
         targets.append(
-            TargetStatus(
+            BroadcastTargetPublic(
                 device_id=target.device_id,
                 outcome=row.outcome if row else None,
                 actual_start=row.actual_start if row else None,
@@ -52,16 +56,17 @@ def to_public(session: Session, broadcast: Broadcast) -> BroadcastPublic:
 def create(
     body: BroadcastCreate,
     service: BroadcastsDep,
-    runtime: RuntimeDep,
+    session: SessionDep,
     actor: ActorDep,
 ) -> BroadcastPublic:
     """Schedule a broadcast (or play it now when `start_at` is omitted)."""
     request = BroadcastRequest(
         body.bulletin_id, body.device_ids, body.start_at, body.priority, actor.name
     )
+    # The service commits (and publishes) in its own transaction; the request's
+    # session, not used until now, then reads the broadcast as committed.
     broadcast = service.schedule(request)
-    with runtime.db.session() as session:
-        return to_public(session, domain.get_broadcast(session, broadcast.id))
+    return to_public(session, domain.get_broadcast(session, broadcast.id))
 
 
 @router.get("")

@@ -10,16 +10,15 @@ from fastapi import APIRouter, File, Form, Query, UploadFile, status
 from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
-from controller.api.deps import ActorDep, RuntimeDep, SessionDep
+from controller.api.deps import ActorDep, BulletinsDep, ClockDep, SessionDep, SettingsDep
 from controller.api.schemas.bulletins import (
     BulletinCreate,
     BulletinPublic,
     MediaPublic,
+    TransitionCreate,
     TransitionPublic,
-    TransitionRequest,
 )
 from controller.audio.store import media_url
-from controller.composition import ControllerRuntime
 from controller.db.models import Bulletin
 from controller.domain.actors import Actor
 from controller.domain.content import bulletins as domain
@@ -27,6 +26,8 @@ from controller.domain.content import workflow
 from controller.domain.content.bulletins import BulletinDraft
 from controller.domain.content.workflow import Status
 from controller.domain.errors import InvalidInput, TooLarge
+from controller.settings import Settings
+from wardcast_protocol.clock import Clock
 from wardcast_protocol.messages import Priority, SourceLevel
 
 router = APIRouter(prefix="/api/v1/bulletins", tags=["bulletins"])
@@ -46,7 +47,12 @@ def to_public(bulletin: Bulletin, base_url: str) -> BulletinPublic:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create_from_text(
-    body: BulletinCreate, session: SessionDep, runtime: RuntimeDep, actor: ActorDep
+    body: BulletinCreate,
+    session: SessionDep,
+    bulletins: BulletinsDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    actor: ActorDep,
 ) -> BulletinPublic:
     """Create a bulletin from text; it is spoken (gTTS, else the offline voice) now."""
     draft = BulletinDraft(
@@ -60,14 +66,16 @@ def create_from_text(
         body.valid_from,
         body.valid_until,
     )
-    bulletin = runtime.bulletins.create_from_text(session, draft, body.text, runtime.clock.now())
-    return to_public(bulletin, runtime.settings.resolved_public_base_url)
+    bulletin = bulletins.create_from_text(session, draft, body.text, clock.now())
+    return to_public(bulletin, settings.resolved_public_base_url)
 
 
 @router.post("/upload", status_code=status.HTTP_201_CREATED)
 def create_from_upload(
     session: SessionDep,
-    runtime: RuntimeDep,
+    bulletins: BulletinsDep,
+    clock: ClockDep,
+    settings: SettingsDep,
     actor: ActorDep,
     title: Annotated[str, Form(min_length=1, max_length=300)],
     file: Annotated[UploadFile, File(description="A recording: mp3, wav, ogg, m4a…")],
@@ -80,7 +88,7 @@ def create_from_upload(
     valid_until: Annotated[AwareDatetime | None, Form()] = None,
 ) -> BulletinPublic:
     """Create a bulletin from an uploaded recording (loudness-normalised, re-encoded)."""
-    limit = runtime.settings.max_upload_bytes
+    limit = settings.max_upload_bytes
     with tempfile.TemporaryDirectory(prefix="wardcast-upload-") as tmp:
         path = Path(tmp) / "upload"
         size = 0
@@ -103,67 +111,86 @@ def create_from_upload(
             valid_from,
             valid_until,
         )
-        bulletin = runtime.bulletins.create_from_upload(
-            session, draft, path, file.filename or "", runtime.clock.now()
+        bulletin = bulletins.create_from_upload(
+            session, draft, path, file.filename or "", clock.now()
         )
-    return to_public(bulletin, runtime.settings.resolved_public_base_url)
+    return to_public(bulletin, settings.resolved_public_base_url)
 
 
 def _step(
     bulletin_id: str,
     to: Status,
     session: Session,
-    runtime: ControllerRuntime,
+    clock: Clock,
+    settings: Settings,
     actor: Actor,
     reason: str | None = None,
 ) -> BulletinPublic:
+    """Take one workflow step and show the bulletin after it."""
     bulletin = domain.get_bulletin(session, bulletin_id)
-    workflow.transition(session, bulletin, to, actor, runtime.clock.now(), reason)
-    return to_public(bulletin, runtime.settings.resolved_public_base_url)
+    workflow.transition(session, bulletin, to, actor, clock.now(), reason)
+    return to_public(bulletin, settings.resolved_public_base_url)
 
 
 @router.post("/{bulletin_id}/submit")
 def submit(
-    bulletin_id: str, session: SessionDep, runtime: RuntimeDep, actor: ActorDep
+    bulletin_id: str,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    actor: ActorDep,
 ) -> BulletinPublic:
     """Send a draft (or a rejected bulletin, revised) to the leader for approval."""
-    return _step(bulletin_id, Status.SUBMITTED, session, runtime, actor)
+    return _step(bulletin_id, Status.SUBMITTED, session, clock, settings, actor)
 
 
 @router.post("/{bulletin_id}/approve")
 def approve(
-    bulletin_id: str, session: SessionDep, runtime: RuntimeDep, actor: ActorDep
+    bulletin_id: str,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    actor: ActorDep,
 ) -> BulletinPublic:
     """Approve a submitted bulletin (leader): from now it may be scheduled and aired."""
-    return _step(bulletin_id, Status.APPROVED, session, runtime, actor)
+    return _step(bulletin_id, Status.APPROVED, session, clock, settings, actor)
 
 
 @router.post("/{bulletin_id}/reject")
 def reject(
     bulletin_id: str,
-    body: TransitionRequest,
+    body: TransitionCreate,
     session: SessionDep,
-    runtime: RuntimeDep,
+    clock: ClockDep,
+    settings: SettingsDep,
     actor: ActorDep,
 ) -> BulletinPublic:
     """Reject a submitted bulletin with a reason (leader)."""
-    return _step(bulletin_id, Status.REJECTED, session, runtime, actor, body.reason)
+    return _step(bulletin_id, Status.REJECTED, session, clock, settings, actor, body.reason)
 
 
 @router.post("/{bulletin_id}/withdraw")
 def withdraw(
-    bulletin_id: str, session: SessionDep, runtime: RuntimeDep, actor: ActorDep
+    bulletin_id: str,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    actor: ActorDep,
 ) -> BulletinPublic:
     """Take a submitted bulletin back to draft."""
-    return _step(bulletin_id, Status.DRAFT, session, runtime, actor)
+    return _step(bulletin_id, Status.DRAFT, session, clock, settings, actor)
 
 
 @router.post("/{bulletin_id}/archive")
 def archive(
-    bulletin_id: str, session: SessionDep, runtime: RuntimeDep, actor: ActorDep
+    bulletin_id: str,
+    session: SessionDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+    actor: ActorDep,
 ) -> BulletinPublic:
     """Retire a bulletin: it is kept, but never aired again."""
-    return _step(bulletin_id, Status.ARCHIVED, session, runtime, actor)
+    return _step(bulletin_id, Status.ARCHIVED, session, clock, settings, actor)
 
 
 @router.get("/{bulletin_id}/history")
@@ -176,17 +203,17 @@ def read_history(bulletin_id: str, session: SessionDep) -> list[TransitionPublic
 @router.get("")
 def list_all(
     session: SessionDep,
-    runtime: RuntimeDep,
+    settings: SettingsDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> list[BulletinPublic]:
     """Bulletins, newest first."""
-    base = runtime.settings.resolved_public_base_url
+    base = settings.resolved_public_base_url
     return [to_public(b, base) for b in domain.list_bulletins(session, limit, offset)]
 
 
 @router.get("/{bulletin_id}")
-def read(bulletin_id: str, session: SessionDep, runtime: RuntimeDep) -> BulletinPublic:
+def read(bulletin_id: str, session: SessionDep, settings: SettingsDep) -> BulletinPublic:
     """One bulletin."""
     bulletin = domain.get_bulletin(session, bulletin_id)
-    return to_public(bulletin, runtime.settings.resolved_public_base_url)
+    return to_public(bulletin, settings.resolved_public_base_url)

@@ -8,13 +8,13 @@ must be what ``wardcast evidence verify`` reads.
 from __future__ import annotations
 
 import re
-from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime
 
 from controller.api.deps import ActorDep, RuntimeDep, SessionDep
+from controller.api.schemas.bundles import ArchiveCreate, ArchivePublic
 from controller.db.models.archives import EvidenceArchive
 from controller.domain.evidence import archives
 from controller.domain.evidence.bundles.build import build_bundle
@@ -23,37 +23,6 @@ from controller.domain.evidence.bundles.format import dump_bundle
 router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
-
-
-class ArchiveIn(BaseModel):
-    """Archive one ward's evidence for a period that is over."""
-
-    model_config = ConfigDict(extra="forbid", populate_by_name=True)
-
-    ward: str = Field(min_length=1, max_length=16, description="Ward code, e.g. 26734.")
-    start: AwareDatetime = Field(alias="from", description="Start of the period (included).")
-    end: AwareDatetime = Field(alias="to", description="End of the period (excluded).")
-
-
-class ArchivePublic(BaseModel):
-    """One archive: the verified bundle's place, fingerprint and counts, who and when."""
-
-    model_config = ConfigDict(from_attributes=True)
-
-    id: int
-    ward_code: str
-    period_from: datetime
-    period_to: datetime
-    label: str
-    path: str = Field(description="The bundle file, relative to the controller's data dir.")
-    bundle_sha256: str = Field(description="sha256 of the file's bytes.")
-    bundle_digest: str = Field(description="The bundle's own digest of its content.")
-    row_count: int
-    device_count: int
-    missing_count: int = Field(description="Sequence numbers never received (archived as is).")
-    broken_link_count: int = Field(description="Links a device broke (archived as is).")
-    verified_at: datetime
-    archived_by: str
 
 
 @router.get(
@@ -80,7 +49,7 @@ def download_bundle(
 
 @router.post("/archives", status_code=status.HTTP_201_CREATED)
 def create_archive(
-    body: ArchiveIn, session: SessionDep, runtime: RuntimeDep, actor: ActorDep
+    body: ArchiveCreate, session: SessionDep, runtime: RuntimeDep, actor: ActorDep
 ) -> ArchivePublic:
     """Write the period's bundle to the archive, verify it, record it (administrators)."""
     record = archives.archive_period(session, body.ward, body.start, body.end, actor, runtime)

@@ -4,20 +4,20 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from controller.api.deps import ActorDep, RuntimeDep, SessionDep
+from controller.api.deps import ActorDep, DevicesDep, SessionDep, SettingsDep
 from controller.api.schemas.devices import DeviceCreate, DevicePublic
-from controller.composition import ControllerRuntime
 from controller.db.models import Device
 from controller.domain.devices import service as domain
+from controller.settings import Settings
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 
 
-def device_public(device: Device, runtime: ControllerRuntime) -> DevicePublic:
+def device_public(device: Device, settings: Settings) -> DevicePublic:
     """A device, flagged when its reported clock is off by more than the threshold."""
     public = DevicePublic.model_validate(device)
     offset = device.clock_offset_s
-    suspect = offset is not None and abs(offset) > runtime.settings.clock_offset_warn_s
+    suspect = offset is not None and abs(offset) > settings.clock_offset_warn_s
     return public.model_copy(update={"clock_suspect": suspect})
 
 
@@ -25,28 +25,25 @@ def device_public(device: Device, runtime: ControllerRuntime) -> DevicePublic:
 def register(
     body: DeviceCreate,
     session: SessionDep,
-    runtime: RuntimeDep,
+    devices: DevicesDep,
+    settings: SettingsDep,
     response: Response,
     actor: ActorDep,
 ) -> DevicePublic:
     """Register a device; again with the same key is fine (200), another key is 409."""
-    device, created = domain.register_device(
-        session, body.device_id, body.name, body.public_key, runtime.clock.now()
-    )
+    device, created = devices.register(session, body.device_id, body.name, body.public_key)
     if not created:
         response.status_code = status.HTTP_200_OK
-    else:
-        runtime.bridge.forget_key(device.id)
-    return device_public(device, runtime)
+    return device_public(device, settings)
 
 
 @router.get("")
-def list_all(session: SessionDep, runtime: RuntimeDep) -> list[DevicePublic]:
+def list_all(session: SessionDep, settings: SettingsDep) -> list[DevicePublic]:
     """Every registered device with its last known state."""
-    return [device_public(d, runtime) for d in domain.list_devices(session)]
+    return [device_public(d, settings) for d in domain.list_devices(session)]
 
 
 @router.get("/{device_id}")
-def read(device_id: str, session: SessionDep, runtime: RuntimeDep) -> DevicePublic:
+def read(device_id: str, session: SessionDep, settings: SettingsDep) -> DevicePublic:
     """One device."""
-    return device_public(domain.get_device(session, device_id), runtime)
+    return device_public(domain.get_device(session, device_id), settings)

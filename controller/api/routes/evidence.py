@@ -9,7 +9,7 @@ from fastapi import APIRouter, Query
 from pydantic import AwareDatetime
 
 from controller.api.deps import SessionDep
-from controller.api.schemas.evidence import EvidencePublic, GapPublic, RejectedPublic
+from controller.api.schemas.evidence import EvidencePublic, GapPublic, RejectedMessagePublic
 from controller.db.models import PlaybackEvidence
 from controller.domain.evidence import chain
 from controller.domain.evidence import service as domain
@@ -51,6 +51,6 @@ def read_gaps(session: SessionDep, device_id: str | None = None) -> list[GapPubl
 @router.get("/rejected-messages")
 def read_rejected(
     session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
-) -> list[RejectedPublic]:
+) -> list[RejectedMessagePublic]:
     """Messages refused at the door (bad signature, malformed…), newest first."""
-    return [RejectedPublic.model_validate(r) for r in domain.list_rejections(session, limit)]
+    return [RejectedMessagePublic.model_validate(r) for r in domain.list_rejections(session, limit)]

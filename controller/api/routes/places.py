@@ -4,28 +4,28 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Request, Response, status
-from sqlalchemy import select
+from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
-from controller.api.deps import ActorDep, RuntimeDep, SessionDep
+from controller.api.deps import ActorDep, BodyBytes, ClockDep, SessionDep
 from controller.api.schemas.devices import DevicePublic
 from controller.api.schemas.places import (
-    DistrictIn,
-    GroupIn,
+    DistrictPublic,
+    DistrictUpdate,
     GroupPublic,
-    ImportResult,
-    PlacementIn,
-    PlacePublic,
-    ProvinceIn,
-    WardIn,
+    GroupUpdate,
+    PlaceImportPublic,
+    PlacementUpdate,
+    ProvincePublic,
+    ProvinceUpdate,
     WardPublic,
-    ZoneIn,
+    WardUpdate,
     ZonePublic,
+    ZoneUpdate,
 )
-from controller.db.models import District, Province, Ward
-from controller.domain.actors import Role
-from controller.domain.errors import InvalidInput, TooLarge
+from controller.db.models import Ward
+from controller.domain.actors import Actor, Role
+from controller.domain.errors import InvalidInput
 from controller.domain.places import importer as place_import
 from controller.domain.places import service as places
 
@@ -48,43 +48,42 @@ def ward_public(session: Session, ward: Ward) -> WardPublic:
 
 
 @router.get("/provinces")
-def list_provinces(session: SessionDep) -> list[PlacePublic]:
+def list_provinces(session: SessionDep) -> list[ProvincePublic]:
     """Every province."""
-    rows = session.scalars(select(Province).order_by(Province.code))
-    return [PlacePublic.model_validate(p) for p in rows]
+    return [ProvincePublic.model_validate(p) for p in places.list_provinces(session)]
 
 
 @router.put("/provinces/{code}")
-def put_province(code: str, body: ProvinceIn, session: SessionDep, actor: ActorDep) -> PlacePublic:
+def put_province(
+    code: str, body: ProvinceUpdate, session: SessionDep, actor: ActorDep
+) -> ProvincePublic:
     """Create or rename a province."""
     actor.require(Role.ADMIN, "changing places")
-    return PlacePublic.model_validate(places.upsert_province(session, code, body.name))
+    return ProvincePublic.model_validate(places.upsert_province(session, code, body.name))
 
 
 @router.get("/districts")
-def list_districts(session: SessionDep, province: str | None = None) -> list[PlacePublic]:
+def list_districts(session: SessionDep, province: str | None = None) -> list[DistrictPublic]:
     """Districts, optionally of one province."""
-    query = select(District).order_by(District.code)
-    if province is not None:
-        query = query.where(District.province_code == province)
-    return [PlacePublic.model_validate(d) for d in session.scalars(query)]
+    return [DistrictPublic.model_validate(d) for d in places.list_districts(session, province)]
 
 
 @router.put("/districts/{code}")
-def put_district(code: str, body: DistrictIn, session: SessionDep, actor: ActorDep) -> PlacePublic:
+def put_district(
+    code: str, body: DistrictUpdate, session: SessionDep, actor: ActorDep
+) -> DistrictPublic:
     """Create or rename a district."""
     actor.require(Role.ADMIN, "changing places")
     district = places.upsert_district(session, code, body.province_code, body.name)
-    return PlacePublic.model_validate(district)
+    return DistrictPublic.model_validate(district)
 
 
 @router.get("/wards")
 def list_wards(session: SessionDep) -> list[WardPublic]:
     """Every ward (without its contents; read one ward for those)."""
-    rows = session.scalars(select(Ward).order_by(Ward.code))
     return [
         WardPublic(code=w.code, name=w.name, district_code=w.district_code, timezone=w.timezone)
-        for w in rows
+        for w in places.list_wards(session)
     ]
 
 
@@ -95,7 +94,7 @@ def read_ward(code: str, session: SessionDep) -> WardPublic:
 
 
 @router.put("/wards/{code}")
-def put_ward(code: str, body: WardIn, session: SessionDep, actor: ActorDep) -> WardPublic:
+def put_ward(code: str, body: WardUpdate, session: SessionDep, actor: ActorDep) -> WardPublic:
     """Create or update a ward."""
     actor.require(Role.ADMIN, "changing places")
     ward = places.upsert_ward(session, code, body.district_code, body.name, body.timezone)
@@ -105,7 +104,7 @@ def put_ward(code: str, body: WardIn, session: SessionDep, actor: ActorDep) -> W
 
 @router.put("/wards/{code}/groups/{group}")
 def put_group(
-    code: str, group: str, body: GroupIn, session: SessionDep, actor: ActorDep
+    code: str, group: str, body: GroupUpdate, session: SessionDep, actor: ActorDep
 ) -> GroupPublic:
     """Create or rename a residential group."""
     actor.require(Role.ADMIN, "changing places")
@@ -122,7 +121,7 @@ def delete_group(code: str, group: str, session: SessionDep, actor: ActorDep) ->
 
 @router.put("/wards/{code}/zones/{zone}")
 def put_zone(
-    code: str, zone: str, body: ZoneIn, session: SessionDep, actor: ActorDep
+    code: str, zone: str, body: ZoneUpdate, session: SessionDep, actor: ActorDep
 ) -> ZonePublic:
     """Create or redefine a zone."""
     actor.require(Role.ADMIN, "changing places")
@@ -141,7 +140,7 @@ def delete_zone(code: str, zone: str, session: SessionDep, actor: ActorDep) -> R
 
 @router.put("/devices/{device_id}/placement")
 def place_device(
-    device_id: str, body: PlacementIn, session: SessionDep, actor: ActorDep
+    device_id: str, body: PlacementUpdate, session: SessionDep, actor: ActorDep
 ) -> DevicePublic:
     """Say which ward and residential group a device serves."""
     actor.require(Role.ADMIN, "placing devices")
@@ -149,32 +148,44 @@ def place_device(
     return DevicePublic.model_validate(device)
 
 
-@router.post("/places/import")
-async def import_places(
-    request: Request,
-    runtime: RuntimeDep,
-    actor: ActorDep,
-    ward: Annotated[str | None, Query(description="For CSV: the (existing) ward.")] = None,
-) -> ImportResult:
-    """Import a ward from YAML (whole place) or CSV (one device per row), all or nothing."""
+def require_importer(actor: ActorDep) -> Actor:
+    """An administrator: checked before the body is read, so others are refused at once."""
     actor.require(Role.ADMIN, "importing places")
-    raw = await request.body()
-    if len(raw) > MAX_IMPORT_BYTES:
-        raise TooLarge("the import file is larger than 5 MiB")
+    return actor
+
+
+_IMPORT_BODY = {
+    "required": True,
+    "content": {
+        "application/yaml": {"schema": {"type": "string"}},
+        "text/csv": {"schema": {"type": "string"}},
+    },
+}
+
+
+@router.post("/places/import", openapi_extra={"requestBody": _IMPORT_BODY})
+def import_places(
+    session: SessionDep,
+    clock: ClockDep,
+    actor: Annotated[Actor, Depends(require_importer)],
+    raw: Annotated[bytes, Depends(BodyBytes(MAX_IMPORT_BYTES, "the import file"))],
+    request: Request,
+    ward: Annotated[str | None, Query(description="For CSV: the (existing) ward.")] = None,
+) -> PlaceImportPublic:
+    """Import a ward from YAML (whole place) or CSV (one device per row), all or nothing."""
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         raise InvalidInput("the import file is not UTF-8 text") from exc
-    is_csv = "csv" in request.headers.get("content-type", "")
-    now = runtime.clock.now()
-    with runtime.db.session() as session:
-        if is_csv:
-            if not ward:
-                raise InvalidInput("a CSV import needs ?ward=<ward code>")
-            report = place_import.apply_csv(session, ward, text, now)
-        else:
-            report = place_import.apply_import(session, place_import.parse_yaml(text), now)
-    return ImportResult(
+    now = clock.now()
+    # The body's type says which: text/csv is CSV, anything else is read as YAML.
+    if "csv" in request.headers.get("content-type", ""):
+        if not ward:
+            raise InvalidInput("a CSV import needs ?ward=<ward code>")
+        report = place_import.apply_csv(session, ward, text, now)
+    else:
+        report = place_import.apply_import(session, place_import.parse_yaml(text), now)
+    return PlaceImportPublic(
         ward_code=report.ward_code,
         groups=report.groups,
         zones=report.zones,

@@ -11,16 +11,17 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
-from controller.api.deps import RuntimeDep, SessionDep
+from controller.api.deps import ClockDep, SessionDep, SettingsDep
+from controller.api.schemas.reports import MissedListPublic, ReportPublic
 from controller.domain.reports.exports import (
     CSV_MEDIA_TYPE,
     PDF_MEDIA_TYPE,
     missed_csv,
     report_csv,
 )
-from controller.domain.reports.model import MissedList, Report
 from controller.domain.reports.rollups import RollupRules
 from controller.domain.reports.service import ReportRequest, build_report, missed_plays
+from controller.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
@@ -37,9 +38,9 @@ PeriodQuery = Annotated[
 CodeQuery = Annotated[str | None, Query(min_length=1, max_length=64)]
 
 
-def rules_of(runtime: RuntimeDep) -> RollupRules:
+def rules_of(settings: Settings) -> RollupRules:
     """Tolerance and deadline from the settings when they have them, else the defaults."""
-    settings, default = runtime.settings, RollupRules()
+    default = RollupRules()
     return RollupRules(
         tolerance_s=float(getattr(settings, "report_on_time_tolerance_s", default.tolerance_s)),
         deadline_s=float(getattr(settings, "report_missed_deadline_s", default.deadline_s)),
@@ -61,12 +62,13 @@ def _attachment(content: bytes, media_type: str, name: str) -> Response:
 
 @router.get(
     "/reports",
-    response_model=Report,
+    response_model=ReportPublic,
     responses={200: {"content": {CSV_MEDIA_TYPE: {}, PDF_MEDIA_TYPE: {}}}},
 )
 def read_report(
     session: SessionDep,
-    runtime: RuntimeDep,
+    settings: SettingsDep,
+    clock: ClockDep,
     period: PeriodQuery,
     ward: CodeQuery = None,
     group: CodeQuery = None,
@@ -77,7 +79,7 @@ def read_report(
 ) -> Any:
     """Planned against played for the scope and period, with the ward's targets judged."""
     request = ReportRequest(period, ward, group, device, district, province)
-    report = build_report(session, request, runtime.clock.now(), rules_of(runtime))
+    report = build_report(session, request, clock.now(), rules_of(settings))
     name = _filename("wardcast-report", report.scope.code, report.period.label)
     if output == "csv":
         return _attachment(report_csv(report), CSV_MEDIA_TYPE, f"{name}.csv")
@@ -90,12 +92,13 @@ def read_report(
 
 @router.get(
     "/evidence/missed",
-    response_model=MissedList,
+    response_model=MissedListPublic,
     responses={200: {"content": {CSV_MEDIA_TYPE: {}}}},
 )
 def read_missed(
     session: SessionDep,
-    runtime: RuntimeDep,
+    settings: SettingsDep,
+    clock: ClockDep,
     period: PeriodQuery,
     ward: CodeQuery = None,
     group: CodeQuery = None,
@@ -105,7 +108,7 @@ def read_missed(
 ) -> Any:
     """Planned plays not confirmed by their deadline (missed is evidence too), oldest first."""
     request = ReportRequest(period, ward, group, device)
-    missed = missed_plays(session, request, runtime.clock.now(), rules_of(runtime), limit)
+    missed = missed_plays(session, request, clock.now(), rules_of(settings), limit)
     if output == "csv":
         name = _filename("wardcast-missed", missed.ward_code, missed.period.label)
         return _attachment(missed_csv(missed), CSV_MEDIA_TYPE, f"{name}.csv")

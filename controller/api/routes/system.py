@@ -3,35 +3,22 @@
 from __future__ import annotations
 
 from fastapi import APIRouter
-from pydantic import BaseModel
 
 from controller.api.deps import RuntimeDep
+from controller.api.schemas.system import ControllerKeyPublic, HealthPublic
 
 router = APIRouter(prefix="/api/v1", tags=["system"])
 
 
-class Health(BaseModel):
-    """Liveness and the broker link."""
-
-    status: str
-    broker_connected: bool
-    broker_url: str | None
-
-
-class ControllerKey(BaseModel):
-    """The key agents verify the controller's messages with."""
-
-    public_key: str
-
-
 @router.get("/health")
-def health(runtime: RuntimeDep) -> Health:
+def health(runtime: RuntimeDep) -> HealthPublic:
     """Is the controller up, and is it connected to the broker?"""
-    connected = runtime.transport.connected
-    return Health(status="ok", broker_connected=connected, broker_url=runtime.broker_url)
+    return HealthPublic(
+        status="ok", broker_connected=runtime.broker_connected(), broker_url=runtime.broker_url
+    )
 
 
 @router.get("/system/controller-key")
-def controller_key(runtime: RuntimeDep) -> ControllerKey:
+def controller_key(runtime: RuntimeDep) -> ControllerKeyPublic:
     """The controller's Ed25519 public key (base64), for provisioning agents."""
-    return ControllerKey(public_key=runtime.key.public_key_b64)
+    return ControllerKeyPublic(public_key=runtime.key.public_key_b64)

@@ -1,4 +1,4 @@
-"""Broadcast schemas."""
+"""Broadcast schemas: send a bulletin to devices, and what each device confirmed."""
 
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ class BroadcastCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    bulletin_id: str = Field(min_length=1, max_length=64)
-    device_ids: list[str] = Field(min_length=1, max_length=10000)
+    bulletin_id: str = Field(min_length=1, max_length=64, description="An approved bulletin.")
+    device_ids: list[str] = Field(min_length=1, max_length=10000, description="Where it plays.")
     start_at: AwareDatetime | None = Field(
         default=None,
         description="When to play, with its zone (e.g. 2026-11-23T05:30:00+07:00); "
@@ -26,14 +26,14 @@ class BroadcastCreate(BaseModel):
     )
 
 
-class TargetStatus(BaseModel):
+class BroadcastTargetPublic(BaseModel):
     """One device of a broadcast, and what it confirmed."""
 
     device_id: str
     outcome: str | None = Field(description="None until the device confirms.")
-    actual_start: datetime | None = None
-    played_duration_s: float | None = None
-    reason: str | None = None
+    actual_start: datetime | None = Field(default=None, description="When it really started.")
+    played_duration_s: float | None = Field(default=None, description="Seconds played.")
+    reason: str | None = Field(default=None, description="Why it did not complete, if so.")
 
 
 class BroadcastPublic(BaseModel):
@@ -42,12 +42,12 @@ class BroadcastPublic(BaseModel):
     id: str
     bulletin_id: str
     bulletin_title: str
-    trigger: str
+    trigger: str = Field(description="What caused it: manual, programme or emergency.")
     priority: Priority
     planned_start: datetime
-    planned_duration_s: float
-    immediate: bool
-    expires_at: datetime | None
-    status: str
+    planned_duration_s: float = Field(description="The bulletin's audio length, seconds.")
+    immediate: bool = Field(description="Played now rather than at a planned time.")
+    expires_at: datetime | None = Field(description="An immediate command's expiry.")
+    status: str = Field(description="scheduled, or sent for an immediate broadcast.")
     created_at: datetime
-    targets: list[TargetStatus]
+    targets: list[BroadcastTargetPublic]

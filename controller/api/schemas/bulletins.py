@@ -1,4 +1,4 @@
-"""Bulletin schemas."""
+"""Bulletin schemas: a bulletin written as text, its audio, and its workflow steps."""
 
 from __future__ import annotations
 
@@ -14,15 +14,24 @@ class BulletinCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(min_length=1, max_length=300, examples=["Thông báo cắt nước"])
+    title: str = Field(
+        min_length=1,
+        max_length=300,
+        description="What officers see in lists.",
+        examples=["Thông báo cắt nước"],
+    )
     text: str = Field(
         min_length=1,
         max_length=20000,
         description="What the loudspeakers say. The configured limit may be lower.",
         examples=["Ủy ban nhân dân phường thông báo: ngày mai cắt nước từ 8 giờ đến 11 giờ."],
     )
-    priority: Priority = Priority.NORMAL
-    source_level: SourceLevel = SourceLevel.COMMUNE
+    priority: Priority = Field(
+        default=Priority.NORMAL, description="normal, priority or emergency (mức ưu tiên)."
+    )
+    source_level: SourceLevel = Field(
+        default=SourceLevel.COMMUNE, description="Where the content comes from (cấp nguồn tin)."
+    )
     chime: bool | None = Field(default=None, description="Chime before and after; default on.")
     category: str = Field(
         default="general",
@@ -40,11 +49,11 @@ class MediaPublic(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
-    sha256: str
-    size_bytes: int
-    duration_s: float
-    content_type: str
-    url: str = ""
+    sha256: str = Field(description="sha256 of the file; it names the file.")
+    size_bytes: int = Field(description="Size of the prepared file.")
+    duration_s: float = Field(description="Length when played, seconds.")
+    content_type: str = Field(description="MIME type, e.g. audio/mpeg.")
+    url: str = Field(default="", description="Where agents download it.")
 
 
 class BulletinPublic(BaseModel):
@@ -55,29 +64,29 @@ class BulletinPublic(BaseModel):
     id: str
     title: str
     origin: str = Field(description="'text' (spoken by TTS) or 'upload'.")
-    text: str | None
-    original_filename: str | None
+    text: str | None = Field(description="The text spoken; none for an upload.")
+    original_filename: str | None = Field(description="The uploaded file's name.")
     tts_engine: str | None = Field(description="'gtts' or 'espeak-ng' (offline fallback).")
-    chime: bool
+    chime: bool = Field(description="Chime before and after.")
     priority: Priority
     source_level: SourceLevel
     created_at: datetime
-    created_by: str
+    created_by: str = Field(description="Who wrote or uploaded it.")
     status: str = Field(description="draft, submitted, approved, rejected or archived.")
     category: str
-    ward_code: str | None
-    valid_from: datetime | None
-    valid_until: datetime | None
-    rejection_reason: str | None
+    ward_code: str | None = Field(description="Owning ward.")
+    valid_from: datetime | None = Field(description="Not aired before.")
+    valid_until: datetime | None = Field(description="Not aired from then.")
+    rejection_reason: str | None = Field(description="Why the leader last rejected it.")
     media: MediaPublic
 
 
-class TransitionRequest(BaseModel):
-    """A workflow step; a rejection needs a reason."""
+class TransitionCreate(BaseModel):
+    """A workflow step asked for; a rejection needs a reason."""
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str | None = Field(default=None, max_length=500)
+    reason: str | None = Field(default=None, max_length=500, description="Why (for a rejection).")
 
 
 class TransitionPublic(BaseModel):
@@ -85,8 +94,8 @@ class TransitionPublic(BaseModel):
 
     model_config = ConfigDict(from_attributes=True)
 
-    from_status: str
-    to_status: str
-    actor: str
+    from_status: str = Field(description="Status before the step ('' at creation).")
+    to_status: str = Field(description="Status after the step.")
+    actor: str = Field(description="Who took the step.")
     at: datetime
-    reason: str | None
+    reason: str | None = Field(description="Why, when given.")

@@ -1,4 +1,4 @@
-"""Device schemas."""
+"""Device schemas: registration with a public key, and a device's last known state."""
 
 from __future__ import annotations
 
@@ -32,12 +32,12 @@ class DevicePublic(BaseModel):
 
     id: str
     name: str
-    ward_code: str | None = None
-    group_code: str | None = None
-    public_key: str
+    ward_code: str | None = Field(default=None, description="The ward it serves.")
+    group_code: str | None = Field(default=None, description="The residential group it serves.")
+    public_key: str = Field(description="Base64 Ed25519 key its messages are verified with.")
     registered_at: datetime
-    online: bool
-    last_seen_at: datetime | None
+    online: bool = Field(description="As its retained availability last said.")
+    last_seen_at: datetime | None = Field(description="Its last message of any kind.")
     plan_version: int = Field(description="Version of the plan the controller last published.")
     reported_plan_version: int | None = Field(description="Version the agent says it runs.")
     clock_offset_s: float | None = Field(description="Device clock minus controller clock.")

@@ -1,4 +1,4 @@
-"""Evidence schemas."""
+"""Evidence schemas: confirmed plays, gaps in devices' chains, refused messages."""
 
 from __future__ import annotations
 
@@ -13,36 +13,36 @@ class EvidencePublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     device_id: str
-    ward_code: str | None = None
-    group_code: str | None = None
+    ward_code: str | None = Field(default=None, description="Where the device stood then.")
+    group_code: str | None = Field(default=None, description="Its group then.")
     event_id: str
-    seq: int
-    item_id: str
-    session_key: str | None = None
+    seq: int = Field(description="The device's event sequence number.")
+    item_id: str = Field(description="The plan item played.")
+    session_key: str | None = Field(default=None, description="The programme session, if any.")
     broadcast_id: str
     bulletin_id: str | None
-    trigger: str
+    trigger: str = Field(description="manual, programme or emergency.")
     priority: str
     source_level: str
     planned_start: datetime
     planned_duration_s: float
-    actual_start: datetime | None
+    actual_start: datetime | None = Field(description="None when it never started.")
     played_duration_s: float
     start_offset_s: float | None = Field(
         default=None, description="Actual minus planned start, seconds."
     )
-    outcome: str
-    reason: str | None
+    outcome: str = Field(description="completed, partial, preempted, failed or skipped.")
+    reason: str | None = Field(description="Why it did not complete, if so.")
     relayed_s: float | None = Field(default=None, description="Relays: seconds relayed.")
     relay_gap_s: float | None = Field(default=None, description="Relays: seconds lost.")
     fallback_s: float | None = Field(default=None, description="Relays: fallback played.")
-    plan_version: int | None
-    amplifier_on: bool | None
-    volume: int | None
-    recorded_at: datetime
-    received_at: datetime
-    digest: str
-    prev_hash: str
+    plan_version: int | None = Field(description="The plan the device ran.")
+    amplifier_on: bool | None = Field(description="The amplifier as the device saw it.")
+    volume: int | None = Field(description="The volume it played at.")
+    recorded_at: datetime = Field(description="When the device wrote the event.")
+    received_at: datetime = Field(description="When the controller stored it.")
+    digest: str = Field(description="The event's hash in the device's chain.")
+    prev_hash: str = Field(description="The previous event's digest.")
     signed: str = Field(description="The exact document the device signed.")
     sig: str = Field(description="Base64 Ed25519 signature of `signed` by the device.")
 
@@ -53,21 +53,21 @@ class GapPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     device_id: str
-    from_seq: int
-    to_seq: int
+    from_seq: int = Field(description="First missing sequence number.")
+    to_seq: int = Field(description="Last missing sequence number.")
     detected_at: datetime
-    requested_at: datetime | None
+    requested_at: datetime | None = Field(description="When the device was last asked to resend.")
 
 
-class RejectedPublic(BaseModel):
+class RejectedMessagePublic(BaseModel):
     """A message refused at the door."""
 
     model_config = ConfigDict(from_attributes=True)
 
     received_at: datetime
     topic: str
-    device_id: str | None
-    reason: str
+    device_id: str | None = Field(description="The device the topic names, if any.")
+    reason: str = Field(description="A short code, e.g. bad_signature, malformed.")
     detail: str
     payload_sha256: str
     payload_size: int

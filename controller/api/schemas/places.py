@@ -1,4 +1,8 @@
-"""Place schemas."""
+"""Place schemas: provinces, districts, wards, residential groups, zones, placement, import.
+
+Places are written with PUT on their official code (the code is in the path), so every
+request body here is an ``…Update``.
+"""
 
 from __future__ import annotations
 
@@ -7,96 +11,117 @@ from pydantic import BaseModel, ConfigDict, Field
 CODE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
 
 
-class _In(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class ProvinceIn(_In):
+class ProvinceUpdate(BaseModel):
     """A province's name (its code is in the path)."""
 
-    name: str = Field(min_length=1, max_length=200, examples=["Hà Nội"])
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, description="Its name.", examples=["Hà Nội"])
 
 
-class DistrictIn(_In):
+class DistrictUpdate(BaseModel):
     """A district: its province and name."""
 
-    province_code: str = Field(pattern=CODE)
-    name: str = Field(min_length=1, max_length=200, examples=["Hoàn Kiếm"])
+    model_config = ConfigDict(extra="forbid")
+
+    province_code: str = Field(pattern=CODE, description="The (existing) province.")
+    name: str = Field(min_length=1, max_length=200, description="Its name.", examples=["Hoàn Kiếm"])
 
 
-class WardIn(_In):
+class WardUpdate(BaseModel):
     """A ward: its district, name and the time zone its programme is scheduled in."""
 
-    district_code: str = Field(pattern=CODE)
-    name: str = Field(min_length=1, max_length=200, examples=["Hàng Bạc"])
-    timezone: str = Field(default="Asia/Ho_Chi_Minh", max_length=64)
+    model_config = ConfigDict(extra="forbid")
+
+    district_code: str = Field(pattern=CODE, description="The (existing) district.")
+    name: str = Field(min_length=1, max_length=200, description="Its name.", examples=["Hàng Bạc"])
+    timezone: str = Field(
+        default="Asia/Ho_Chi_Minh", max_length=64, description="IANA zone of its programme."
+    )
 
 
-class GroupIn(_In):
-    """A residential group's name."""
+class GroupUpdate(BaseModel):
+    """A residential group's name (tổ dân phố)."""
 
-    name: str = Field(min_length=1, max_length=200, examples=["Tổ dân phố 1"])
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(
+        min_length=1, max_length=200, description="Its name.", examples=["Tổ dân phố 1"]
+    )
 
 
-class ZoneIn(_In):
+class ZoneUpdate(BaseModel):
     """A zone: a name and the group codes it covers."""
 
-    name: str = Field(min_length=1, max_length=200)
-    groups: list[str] = Field(min_length=1)
+    model_config = ConfigDict(extra="forbid")
+
+    name: str = Field(min_length=1, max_length=200, description="Its name.")
+    groups: list[str] = Field(min_length=1, description="Codes of the ward's groups it covers.")
 
 
-class PlacementIn(_In):
+class PlacementUpdate(BaseModel):
     """Where a device serves."""
 
-    ward_code: str | None = None
-    group_code: str | None = None
+    model_config = ConfigDict(extra="forbid")
+
+    ward_code: str | None = Field(default=None, description="The ward; omit to unplace.")
+    group_code: str | None = Field(default=None, description="A group of that ward.")
 
 
-class PlacePublic(BaseModel):
-    """A province or district."""
+class ProvincePublic(BaseModel):
+    """A province."""
 
     model_config = ConfigDict(from_attributes=True)
 
-    code: str
+    code: str = Field(description="Official code.")
+    name: str
+
+
+class DistrictPublic(BaseModel):
+    """A district."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    code: str = Field(description="Official code.")
     name: str
 
 
 class GroupPublic(BaseModel):
-    """A residential group."""
+    """A residential group (tổ dân phố)."""
 
     model_config = ConfigDict(from_attributes=True)
 
-    code: str
+    code: str = Field(description="Code, unique within the ward.")
     name: str
 
 
 class ZonePublic(BaseModel):
-    """A zone."""
+    """A zone: groups addressed together."""
 
     model_config = ConfigDict(from_attributes=True)
 
-    code: str
+    code: str = Field(description="Code, unique within the ward.")
     name: str
-    group_codes: list[str]
+    group_codes: list[str] = Field(description="The groups it covers.")
 
 
 class WardPublic(BaseModel):
     """A ward with its groups, zones and devices."""
 
-    code: str
+    code: str = Field(description="Official code.")
     name: str
     district_code: str
-    timezone: str
-    groups: list[GroupPublic] = []
-    zones: list[ZonePublic] = []
-    devices: list[str] = []
+    timezone: str = Field(description="IANA zone its programme is scheduled in.")
+    groups: list[GroupPublic] = Field(default=[], description="Empty in the list of wards.")
+    zones: list[ZonePublic] = Field(default=[], description="Empty in the list of wards.")
+    devices: list[str] = Field(default=[], description="Ids of devices placed in it.")
 
 
-class ImportResult(BaseModel):
+class PlaceImportPublic(BaseModel):
     """What an import stored."""
 
     ward_code: str
-    groups: int
-    zones: int
-    devices_created: int
-    devices_known: int
+    groups: int = Field(description="Groups written.")
+    zones: int = Field(description="Zones written.")
+    devices_created: int = Field(description="Devices registered by this import.")
+    devices_known: int = Field(description="Devices already registered (placed again).")
