@@ -12,8 +12,11 @@ from typer.testing import CliRunner, Result
 from controller.api.app import create_app
 from controller.api.routes import reports as reports_routes
 from controller.api.server import BackgroundServer
+from controller.cli.evidence import app as evidence_app
 from controller.cli.report import app as report_app
 from controller.composition import ControllerRuntime
+from controller.domain.evidence.bundles.format import iso_utc
+from controller.domain.reports.periods import parse_period
 from controller.messaging.broker import free_port
 from controller.settings import Settings
 from tests.integration.test_reports_api import NOW, PERIOD, seed
@@ -108,3 +111,17 @@ def test_controller_down_is_exit_2() -> None:
     result = run(f"http://127.0.0.1:{free_port()}", "--ward", "00037", "--period", PERIOD)
     assert result.exit_code == 2
     assert "cannot reach the controller" in result.stderr
+
+
+def test_evidence_reads_the_same_period_as_the_report(controller: str, tmp_path: Path) -> None:
+    """One ``--period`` string: the report's days are the bundle's [from, to)."""
+    report = json.loads(run(controller, "--ward", "00037", "--period", PERIOD).stdout)["period"]
+    bundle_file = tmp_path / "bundle.json"
+    args = ["fetch", "--ward", "00037", "--period", PERIOD, "-o", str(bundle_file)]
+    fetched = runner.invoke(evidence_app, [*args, "--controller-url", controller])
+    assert f"wrote {bundle_file}" in fetched.stderr, fetched.output
+    bundle = json.loads(bundle_file.read_bytes())["period"]
+    start, end = parse_period(PERIOD).utc_bounds(report["timezone"])
+    assert (report["first"], report["last"]) == ("2026-11-18", "2026-11-20")
+    assert (bundle["from"], bundle["to"]) == (iso_utc(start), iso_utc(end))
+    assert bundle["label"] == "2026-11-18_2026-11-20"
