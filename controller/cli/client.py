@@ -20,6 +20,7 @@ import typer
 
 DEFAULT_URL = "http://127.0.0.1:8000"
 TIMEOUT_S = 15.0
+AUTH_HINT = "give a token with --token or WARDCAST_TOKEN"
 
 # Tests replace this with a fake controller's transport (an httpx.BaseTransport);
 # read when a client is made, so a monkeypatch reaches every command.
@@ -55,7 +56,8 @@ def refusal(response: httpx.Response) -> str:
         detail = error_detail(response.json())
     except ValueError:
         detail = _one_line(response.text[:300]) or response.reason_phrase
-    return f"the controller refused ({response.status_code}): {detail}"
+    hint = f"; {AUTH_HINT}" if response.status_code in (401, 403) else ""
+    return f"the controller refused ({response.status_code}): {detail}{hint}"
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from zoneinfo import ZoneInfo
 import typer
 from pydantic import ValidationError
 
-from controller.cli.client import DEFAULT_URL, ControllerClient, Reply, fail
+from controller.cli.client import AUTH_HINT, DEFAULT_URL, ControllerClient, Reply, fail
 from controller.cli.options import (
     ControllerUrlOption,
     OptionalControllerUrlOption,
@@ -145,10 +145,7 @@ def _unexpected(reply: Reply, path: Path, doc: ProgrammeDoc, lines: SourceMap) -
         message = reply.detail or "not found"
         _report(path, [Problem("ward", lines.line_of("ward"), f"ward {doc.ward}: {message}")])
     if reply.status in (401, 403):
-        fail(
-            f"the controller refused ({reply.status}: {reply.detail or 'no detail'}); "
-            "give a token with --token or WARDCAST_TOKEN"
-        )
+        fail(f"the controller refused ({reply.status}: {reply.detail or 'no detail'}); {AUTH_HINT}")
     fail(f"the controller answered {reply.status}: {reply.detail or reply.body}")
 
 
@@ -252,7 +249,7 @@ def export(
     if reply.status == 404:
         fail(f"ward {ward}: {reply.detail or 'no programme on the controller'}", 1)
     if reply.status in (401, 403):
-        fail(f"the controller refused ({reply.status}); give a token with --token")
+        fail(f"the controller refused ({reply.status}); {AUTH_HINT}")
     if reply.status != 200:
         fail(f"the controller answered {reply.status}: {reply.detail or reply.body}")
     try:
