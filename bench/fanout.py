@@ -41,10 +41,9 @@ def raw_fanout(broker_url: str, n: int, rounds: int) -> list[float]:
     subscribers = []
     for i in range(n):
         link = MqttLink(address, f"raw-sub-{i}")
-        link.on_message = lambda topic, payload, retained: received.put(
-            (int(payload), time.perf_counter())
+        link.subscribe(
+            RAW_TOPIC, lambda message: received.put((int(message.payload), time.perf_counter()))
         )
-        link.subscribe(RAW_TOPIC)
         link.start()
         subscribers.append(link)
     publisher = MqttLink(address, "raw-pub")

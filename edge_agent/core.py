@@ -48,7 +48,7 @@ from typing import Any
 from edge_agent import AGENT_VERSION
 from edge_agent.config import AgentConfig
 from edge_agent.evidence import EvidenceLog, PlayFacts
-from edge_agent.inbox import INBOUND, open_inbound
+from edge_agent.inbox import open_inbound
 from edge_agent.media_cache import MediaCache, MediaFetcher
 from edge_agent.outbox import Outbox, QueuedPlay, StoredEvent
 from edge_agent.pcm import PacedSink, PcmSink
@@ -60,6 +60,7 @@ from edge_agent.schedule import Pending, PlayQueue
 from edge_agent.stream import FfmpegStreamOpener, StreamOpener
 from edge_agent.uplink import Uplink
 from firmware_stubs.hardware import Hardware
+from wardcast_protocol.channels import AGENT_INBOUND
 from wardcast_protocol.clock import Clock, SystemClock
 from wardcast_protocol.envelope import RejectedMessage
 from wardcast_protocol.messages import (
@@ -77,7 +78,7 @@ from wardcast_protocol.messages import (
 )
 from wardcast_protocol.signing import SigningKey
 from wardcast_protocol.topics import DeviceChannel, device_topic
-from wardcast_protocol.transport import Transport
+from wardcast_protocol.transport import ReceivedMessage, Transport, Unsubscribe
 
 log = logging.getLogger(__name__)
 
@@ -185,6 +186,7 @@ class EdgeAgent:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._loop_thread: int | None = None
         self._running = False
+        self._unsubscribe: list[Unsubscribe] = []
         self._last_forget = self.clock.now()
         self._last_state = self.clock.now()
 
@@ -202,10 +204,13 @@ class EdgeAgent:
             self.plan = plan
             self._schedule(plan, at_startup=True)
         self._restore_queued_plays()
-        self.transport.on_message = self._on_message
-        self.transport.on_connection = self._on_connection
-        for channel in INBOUND:
-            self.transport.subscribe(device_topic(self.device_id, channel))
+        self._unsubscribe = [
+            self.transport.add_connection_handler(self._on_connection),
+            *(
+                self.transport.subscribe(device_topic(self.device_id, channel), self._on_message)
+                for channel in AGENT_INBOUND
+            ),
+        ]
         self._playback_task = self._spawn(self.playback.run(), "playback")
         self._spawn(self._housekeeping_loop(), "housekeeping")
         self._prefetch()
@@ -236,9 +241,12 @@ class EdgeAgent:
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
         await self.media.close()
-        self.transport.on_message = None
-        self.transport.on_connection = None
         self.transport.stop()
+        # Only after stopping: unsubscribing while connected would also drop the
+        # broker session's subscriptions, and with them the commands it keeps for us.
+        for unsubscribe in self._unsubscribe:
+            unsubscribe()
+        self._unsubscribe = []
         self.outbox.close()
         self.connected.clear()
 
@@ -268,8 +276,8 @@ class EdgeAgent:
 
     # inbound (any thread -> loop) --------------------------------------------------
 
-    def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
-        self._call_soon(self._handle_message, topic, payload)
+    def _on_message(self, message: ReceivedMessage) -> None:
+        self._call_soon(self._handle_message, message.topic, message.payload)
 
     def _on_connection(self, up: bool) -> None:
         self._call_soon(self._handle_connection, up)

@@ -3,21 +3,16 @@
 A payload becomes a ``Plan``, ``Command`` or ``EventAck`` only after its size, shape,
 protocol version, kind, sender and Ed25519 signature (against the controller key the
 device was provisioned with) all check out; otherwise ``RejectedMessage`` says why,
-and the agent logs the reason and carries on.
+and the agent logs the reason and carries on. Which channels an agent accepts, and
+what each carries, is the protocol's channel table (``channels.AGENT_INBOUND``).
 """
 
 from __future__ import annotations
 
+from wardcast_protocol.channels import AGENT_INBOUND
 from wardcast_protocol.envelope import CONTROLLER_SENDER, RejectedMessage, open_envelope
-from wardcast_protocol.messages import Command, EventAck, Kind, Plan
-from wardcast_protocol.topics import DeviceChannel, parse
-
-INBOUND: dict[DeviceChannel, Kind] = {
-    DeviceChannel.PLAN: Kind.PLAN,
-    DeviceChannel.COMMAND: Kind.COMMAND,
-    DeviceChannel.ACK: Kind.ACK,
-}
-"""The channels an agent subscribes to, and the message kind each carries."""
+from wardcast_protocol.messages import Command, EventAck, Plan
+from wardcast_protocol.topics import parse
 
 Inbound = Plan | Command | EventAck
 
@@ -31,16 +26,15 @@ def open_inbound(
     ``open_envelope``'s) for anything that must not be acted on.
     """
     parsed = parse(topic)
-    kind = INBOUND.get(parsed.channel) if parsed else None
-    if parsed is None or kind is None or parsed.device_id != device_id:
+    if parsed is None or parsed.channel not in AGENT_INBOUND or parsed.device_id != device_id:
         raise RejectedMessage("unexpected_topic", f"not a topic of {device_id!r}: {topic!r}")
-    if not payload:
+    if not payload and parsed.spec.retained:
         return None  # an operator cleared the retained message: keep what we have
 
     def keys(sender: str) -> str | None:
         return controller_public_key if sender == CONTROLLER_SENDER else None
 
-    body = open_envelope(payload, kind, keys, CONTROLLER_SENDER).body
+    body = open_envelope(payload, parsed.channel, keys, CONTROLLER_SENDER).body
     if isinstance(body, Plan) and body.device_id != device_id:
         raise RejectedMessage("wrong_device", f"plan is for {body.device_id!r}")
     if not isinstance(body, Plan | Command | EventAck):  # pragma: no cover - BODY_MODELS

@@ -42,7 +42,7 @@ from wardcast_protocol.messages import (
 )
 from wardcast_protocol.signing import SigningKey
 from wardcast_protocol.topics import DeviceChannel, all_devices, device_topic, parse
-from wardcast_protocol.transport import Transport
+from wardcast_protocol.transport import ReceivedMessage, Transport
 
 
 class FakeMediaFetcher:
@@ -209,7 +209,11 @@ class FakeStreamOpener:
 
 
 class ControllerStandIn:
-    """Signs plans/commands/acks as the controller and collects verified device events."""
+    """Signs plans/commands/acks as the controller and collects verified device events.
+
+    It listens with one handler among the transport's others (a test may listen
+    beside it); ``unsubscribe()`` stops it listening.
+    """
 
     def __init__(
         self,
@@ -228,8 +232,7 @@ class ControllerStandIn:
         self.events: list[Verified[PlaybackEvent]] = []
         self.rejected: list[RejectedMessage] = []
         self._cond = threading.Condition()
-        transport.on_message = self._on_message
-        transport.subscribe(all_devices(DeviceChannel.EVENT))
+        self.unsubscribe = transport.subscribe(all_devices(DeviceChannel.EVENT), self._on_message)
 
     @property
     def public_key(self) -> str:
@@ -307,12 +310,14 @@ class ControllerStandIn:
     def _matching(self, where: Callable[[PlaybackEvent], bool] | None) -> list[PlaybackEvent]:
         return [v.body for v in self.events if where is None or where(v.body)]
 
-    def _on_message(self, topic: str, payload: bytes, retained: bool) -> None:
-        parsed = parse(topic)
+    def _on_message(self, message: ReceivedMessage) -> None:
+        parsed = parse(message.topic)
         if parsed is None or parsed.channel is not DeviceChannel.EVENT:
             return
         try:
-            verified = open_envelope(payload, Kind.EVENT, self.device_keys.get, parsed.device_id)
+            verified = open_envelope(
+                message.payload, Kind.EVENT, self.device_keys.get, parsed.device_id
+            )
         except RejectedMessage as exc:
             with self._cond:
                 self.rejected.append(exc)

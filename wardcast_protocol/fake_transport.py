@@ -3,6 +3,8 @@
 ``FakeBroker`` keeps retained messages and routes publishes to subscribers with
 MQTT's own wildcard rules; every publish is recorded so tests can assert on it.
 Delivery is synchronous, on the caller's thread: tests see effects at once.
+``FakeTransport`` hands messages to its handlers exactly as ``MqttLink`` does (the
+same ``Subscriptions``: several handlers, each guarded, each with its unsubscribe).
 """
 
 from __future__ import annotations
@@ -11,7 +13,13 @@ from dataclasses import dataclass, field
 
 from paho.mqtt.client import topic_matches_sub
 
-from wardcast_protocol.transport import ConnectionHandler, MessageHandler
+from wardcast_protocol.subscriptions import (
+    ConnectionHandler,
+    MessageHandler,
+    ReceivedMessage,
+    Subscriptions,
+    Unsubscribe,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,7 +61,7 @@ class FakeBroker:
             if not any(topic_matches_sub(f, topic) for f in link.filters):
                 continue
             if link.connected:
-                link.deliver(topic, payload, False)
+                link.deliver(ReceivedMessage(topic, payload, False))
             else:
                 # A persistent session: the broker keeps QoS 1 messages for it.
                 link.pending_inbound.append((topic, payload))
@@ -64,15 +72,18 @@ class FakeBroker:
 
 
 class FakeTransport:
-    """A ``Transport`` on a ``FakeBroker``; ``go_offline``/``go_online`` simulate drops."""
+    """A ``Transport`` on a ``FakeBroker``; ``go_offline``/``go_online`` simulate drops.
+
+    ``filters`` is the broker's side of the persistent session: like mosquitto's, it
+    forgets a filter only when unsubscribed while connected.
+    """
 
     def __init__(self, broker: FakeBroker, name: str) -> None:
-        self.on_message: MessageHandler | None = None
-        self.on_connection: ConnectionHandler | None = None
         self.filters: list[str] = []
         self.name = name
         self._broker = broker
         self._connected = False
+        self._subscriptions = Subscriptions(name)
         self.offline_outbox: list[tuple[str, bytes, bool, int | None]] = []
         self.pending_inbound: list[tuple[str, bytes]] = []
 
@@ -92,8 +103,7 @@ class FakeTransport:
     def go_offline(self) -> None:
         """Simulate a lost link."""
         self._connected = False
-        if self.on_connection is not None:
-            self.on_connection(False)
+        self._subscriptions.connection_changed(False)
 
     def go_online(self) -> None:
         """Simulate (re)connecting, as MqttLink does with a persistent session.
@@ -105,26 +115,41 @@ class FakeTransport:
         self._connected = True
         kept, self.pending_inbound = self.pending_inbound, []
         for topic, payload in kept:
-            self.deliver(topic, payload, False)
-        for topic_filter in list(self.filters):
-            self._replay_retained(topic_filter)
+            self.deliver(ReceivedMessage(topic, payload, False))
+        for topic_filter in self._subscriptions.filters():
+            self._join(topic_filter)
         queued, self.offline_outbox = self.offline_outbox, []
         for topic, payload, retain, expiry in queued:
             self._broker.route(self.name, topic, payload, retain, expiry)
-        if self.on_connection is not None:
-            self.on_connection(True)
+        self._subscriptions.connection_changed(True)
 
-    def _replay_retained(self, topic_filter: str) -> None:
-        for topic, payload in list(self._broker.retained.items()):
-            if topic_matches_sub(topic_filter, topic):
-                self.deliver(topic, payload, True)
-
-    def subscribe(self, topic_filter: str) -> None:
-        """Subscribe and receive matching retained messages, as a broker would."""
+    def _join(self, topic_filter: str) -> None:
+        # What a SUBSCRIBE does at the broker: remember the filter, send retained state.
         if topic_filter not in self.filters:
             self.filters.append(topic_filter)
+        for topic, payload in list(self._broker.retained.items()):
+            if topic_matches_sub(topic_filter, topic):
+                self.deliver(ReceivedMessage(topic, payload, True))
+
+    def subscribe(self, topic_filter: str, handler: MessageHandler) -> Unsubscribe:
+        """Add a handler; if connected, the broker sends matching retained messages."""
+        entry = self._subscriptions.add(topic_filter, handler)
         if self._connected:
-            self._replay_retained(topic_filter)
+            self._join(topic_filter)
+        elif topic_filter not in self.filters:
+            # Simpler than a real broker: the session learns a filter even before the
+            # first connect, so messages published meanwhile wait for the link.
+            self.filters.append(topic_filter)
+
+        def unsubscribe() -> None:
+            if self._subscriptions.remove(entry) and self._connected:
+                self.filters.remove(topic_filter)
+
+        return unsubscribe
+
+    def add_connection_handler(self, handler: ConnectionHandler) -> Unsubscribe:
+        """Call ``handler`` with True on every (re)connect and False on every loss."""
+        return self._subscriptions.add_connection_handler(handler)
 
     def publish(
         self, topic: str, payload: bytes, *, retain: bool = False, expiry_s: int | None = None
@@ -135,7 +160,6 @@ class FakeTransport:
             return
         self._broker.route(self.name, topic, payload, retain, expiry_s)
 
-    def deliver(self, topic: str, payload: bytes, retained: bool) -> None:
-        """Hand a message to this transport's handler."""
-        if self.on_message is not None:
-            self.on_message(topic, payload, retained)
+    def deliver(self, message: ReceivedMessage) -> None:
+        """Hand a message to every handler whose filter matches it."""
+        self._subscriptions.dispatch(message)

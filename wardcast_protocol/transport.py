@@ -1,10 +1,12 @@
 """Transport: the small interface both sides talk through, and its MQTT implementation.
 
-``Transport`` is what domain code sees (publish, subscribe, callbacks); ``MqttLink``
-implements it over paho-mqtt 2 with MQTT v5, QoS 1 and a persistent session, so
-QoS 1 messages published while a device was offline wait for it at the broker.
-paho runs its network loop in its own thread and reconnects by itself with backoff;
-callbacks therefore arrive on that thread, and asyncio users hop back to their loop.
+``Transport`` is what domain code sees (publish, subscribe with a handler, connection
+handlers); ``MqttLink`` implements it over paho-mqtt 2 with MQTT v5, QoS 1 and a
+persistent session, so QoS 1 messages published while a device was offline wait for
+it at the broker. paho runs its network loop in its own thread and reconnects by
+itself with backoff; handlers therefore run on that thread, and asyncio users hop
+back to their loop. Every handler gets a frozen ``ReceivedMessage``; several may
+subscribe, each holding its own unsubscribe callable (``subscriptions``).
 """
 
 from __future__ import annotations
@@ -24,22 +26,33 @@ from paho.mqtt.packettypes import PacketTypes
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from wardcast_protocol.subscriptions import (
+    ConnectionHandler,
+    MessageHandler,
+    ReceivedMessage,
+    Subscriptions,
+    Unsubscribe,
+)
+
+__all__ = [
+    "QOS",
+    "AsyncioMqttLink",
+    "BrokerAddress",
+    "ConnectionHandler",
+    "MessageHandler",
+    "MqttLink",
+    "ReceivedMessage",
+    "Transport",
+    "Unsubscribe",
+]
+
 log = logging.getLogger(__name__)
-
-MessageHandler = Callable[[str, bytes, bool], None]
-"""Called with (topic, payload, retained) for every message received."""
-
-ConnectionHandler = Callable[[bool], None]
-"""Called with True on every (re)connect, False on every loss of connection."""
 
 QOS = 1
 
 
 class Transport(Protocol):
     """Publish and subscribe; what the controller and agents need of a broker."""
-
-    on_message: MessageHandler | None
-    on_connection: ConnectionHandler | None
 
     @property
     def connected(self) -> bool:
@@ -54,8 +67,19 @@ class Transport(Protocol):
         """Disconnect cleanly (the will is not sent)."""
         ...
 
-    def subscribe(self, topic_filter: str) -> None:
-        """Subscribe now and after every reconnect."""
+    def subscribe(self, topic_filter: str, handler: MessageHandler) -> Unsubscribe:
+        """Hand ``handler`` every message matching ``topic_filter`` until unsubscribed.
+
+        Subscribes at the broker now (if connected; matching retained messages follow)
+        and after every reconnect. Other handlers, on this filter or any other, are
+        kept. The returned callable unsubscribes this handler; the broker is told
+        once the filter's last handler is gone while connected (a link that is
+        stopped keeps its broker session's subscriptions, and their queued messages).
+        """
+        ...
+
+    def add_connection_handler(self, handler: ConnectionHandler) -> Unsubscribe:
+        """Call ``handler`` with True on every (re)connect and False on every loss."""
         ...
 
     def publish(
@@ -90,7 +114,7 @@ class BrokerAddress:
 
 class _PahoLink:
     """What both links share: a paho-mqtt 2 client with a persistent v5 session, a
-    retained last will, re-subscription on every connect, and guarded callbacks."""
+    retained last will, re-subscription on every connect, and guarded handlers."""
 
     def __init__(
         self,
@@ -103,15 +127,15 @@ class _PahoLink:
         keepalive_s: int = 15,
         reconnect_max_s: int = 30,
     ) -> None:
-        self.on_message: MessageHandler | None = None
-        self.on_connection: ConnectionHandler | None = None
         self.client_id = client_id
+        self._subscriptions = Subscriptions(client_id)
         self._address = address
         self._birth = birth
         self._will = will
         self._session_expiry_s = session_expiry_s
         self._keepalive_s = keepalive_s
-        self._filters: list[str] = []
+        # Held while the subscriptions change and while a connect re-subscribes, so
+        # a subscribe racing a connect is sent exactly by one of the two.
         self._lock = threading.Lock()
         self._connected = threading.Event()
         self._client = mqtt.Client(
@@ -151,13 +175,25 @@ class _PahoLink:
             return self._client.publish(self._will[0], self._will[1], qos=QOS, retain=True)
         return None
 
-    def subscribe(self, topic_filter: str) -> None:
-        """Subscribe now (if connected) and after every reconnect."""
+    def subscribe(self, topic_filter: str, handler: MessageHandler) -> Unsubscribe:
+        """Hand ``handler`` every matching message; see ``Transport.subscribe``."""
         with self._lock:
-            if topic_filter not in self._filters:
-                self._filters.append(topic_filter)
-        if self.connected:
-            self._client.subscribe(topic_filter, qos=QOS)
+            entry = self._subscriptions.add(topic_filter, handler)
+            if self.connected:
+                # Sent again even when the filter is known: the broker then delivers
+                # the retained state to the new handler too.
+                self._client.subscribe(topic_filter, qos=QOS)
+
+        def unsubscribe() -> None:
+            with self._lock:
+                if self._subscriptions.remove(entry) and self.connected:
+                    self._client.unsubscribe(topic_filter)
+
+        return unsubscribe
+
+    def add_connection_handler(self, handler: ConnectionHandler) -> Unsubscribe:
+        """Call ``handler`` with True on every (re)connect and False on every loss."""
+        return self._subscriptions.add_connection_handler(handler)
 
     def publish(
         self, topic: str, payload: bytes, *, retain: bool = False, expiry_s: int | None = None
@@ -183,15 +219,13 @@ class _PahoLink:
             log.warning("broker %s refused connection: %s", self._address.url, reason_code)
             return
         with self._lock:
-            filters = list(self._filters)
-        for topic_filter in filters:
-            client.subscribe(topic_filter, qos=QOS)
-        if self._birth is not None:
-            topic, payload = self._birth()
-            client.publish(topic, payload, qos=QOS, retain=True)
-        self._connected.set()
-        if self.on_connection is not None:
-            self._safely(self.on_connection, True)
+            for topic_filter in self._subscriptions.filters():
+                client.subscribe(topic_filter, qos=QOS)
+            if self._birth is not None:
+                topic, payload = self._birth()
+                client.publish(topic, payload, qos=QOS, retain=True)
+            self._connected.set()
+        self._subscriptions.connection_changed(True)
 
     def _on_disconnect(
         self,
@@ -203,20 +237,13 @@ class _PahoLink:
     ) -> None:
         was_connected = self._connected.is_set()
         self._connected.clear()
-        if was_connected and self.on_connection is not None:
-            self._safely(self.on_connection, False)
+        if was_connected:
+            self._subscriptions.connection_changed(False)
 
     def _on_message(self, client: mqtt.Client, userdata: object, msg: mqtt.MQTTMessage) -> None:
-        if self.on_message is not None:
-            self._safely(self.on_message, msg.topic, bytes(msg.payload), bool(msg.retain))
-
-    @staticmethod
-    def _safely(fn: Callable[..., None], *args: object) -> None:
-        # A bug in a handler must never kill paho's network thread: log and go on.
-        try:
-            fn(*args)
-        except Exception:
-            log.exception("MQTT handler failed")
+        # Each handler is guarded on its own: a bug in one never kills this thread.
+        message = ReceivedMessage(msg.topic, bytes(msg.payload), bool(msg.retain))
+        self._subscriptions.dispatch(message)
 
 
 class MqttLink(_PahoLink):

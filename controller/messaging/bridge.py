@@ -18,19 +18,14 @@ from controller.domain.errors import DomainError
 from controller.domain.evidence import service as evidence_domain
 from controller.domain.plans.service import PlanService
 from controller.messaging.outbound import MqttOutbound
+from wardcast_protocol.channels import CONTROLLER_INBOUND
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.envelope import RejectedMessage, Verified, open_envelope
-from wardcast_protocol.messages import Availability, DeviceState, Kind, PlaybackEvent
+from wardcast_protocol.messages import Availability, DeviceState, PlaybackEvent
 from wardcast_protocol.topics import DeviceChannel, all_devices, parse
-from wardcast_protocol.transport import Transport
+from wardcast_protocol.transport import ReceivedMessage, Transport
 
 log = logging.getLogger(__name__)
-
-_INBOUND = {
-    DeviceChannel.EVENT: Kind.EVENT,
-    DeviceChannel.AVAILABILITY: Kind.AVAILABILITY,
-    DeviceChannel.STATE: Kind.STATE,
-}
 
 
 class ControllerBridge:
@@ -55,10 +50,9 @@ class ControllerBridge:
         self.rejected = 0
 
     def start(self) -> None:
-        """Subscribe to every device's inbound channels."""
-        self._transport.on_message = self.handle
-        for channel in _INBOUND:
-            self._transport.subscribe(all_devices(channel))
+        """Subscribe to every device's device-to-controller channels (the channel table's)."""
+        for channel in CONTROLLER_INBOUND:
+            self._transport.subscribe(all_devices(channel), self.handle)
 
     def forget_key(self, device_id: str) -> None:
         """Drop a cached key (after a device is re-registered)."""
@@ -77,18 +71,19 @@ class ControllerBridge:
                 self._keys[device_id] = key
         return key
 
-    def handle(self, topic: str, payload: bytes, retained: bool) -> None:
+    def handle(self, message: ReceivedMessage) -> None:
         """Entry point for every received message (runs on the transport's thread)."""
+        topic, payload = message.topic, message.payload
         parsed = parse(topic)
-        if parsed is None or parsed.channel not in _INBOUND:
+        if parsed is None or parsed.channel not in CONTROLLER_INBOUND:
             self._reject(topic, None, "bad_topic", "not a device-to-controller topic", payload)
             return
         device_id = parsed.device_id
-        if not payload and parsed.channel is not DeviceChannel.EVENT:
+        if not payload and parsed.spec.retained:
             return  # a cleared retained topic: nothing to read
         try:
             verified = open_envelope(
-                payload, _INBOUND[parsed.channel], self._key_of, expected_sender=device_id
+                payload, parsed.channel, self._key_of, expected_sender=device_id
             )
         except RejectedMessage as exc:
             self._reject(topic, device_id, exc.reason, exc.detail, payload)

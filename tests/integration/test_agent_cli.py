@@ -33,16 +33,10 @@ def test_agent_run_plays_confirms_and_says_offline_on_sigterm(
     link = MqttLink(BrokerAddress.parse(broker.url), "cli-controller")
     availability: queue.Queue[bytes] = queue.Queue()
     controller = ControllerStandIn(link)
-    on_event = link.on_message
-
-    def route(topic: str, payload: bytes, retained: bool) -> None:
-        if topic == device_topic(DEVICE, DeviceChannel.AVAILABILITY):
-            availability.put(payload)
-        elif on_event is not None:
-            on_event(topic, payload, retained)
-
-    link.on_message = route
-    link.subscribe(device_topic(DEVICE, DeviceChannel.AVAILABILITY))
+    # A second handler on the stand-in's link: both hear what they subscribed to.
+    link.subscribe(
+        device_topic(DEVICE, DeviceChannel.AVAILABILITY), lambda m: availability.put(m.payload)
+    )
     link.start()
     assert link.wait_connected(5)
     key = SigningKey.load_or_create(tmp_path / "device.key")

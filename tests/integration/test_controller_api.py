@@ -202,9 +202,8 @@ def test_a_broadcast_now_reaches_the_device_and_its_confirmation_is_evidence(
     controller_key = runtime.key.public_key_b64
     device = MqttLink(BrokerAddress.parse(broker.url), "to-1")
     inbox: queue.Queue[bytes] = queue.Queue()
-    device.on_message = lambda topic, payload, retained: inbox.put(payload)
-    device.subscribe(device_topic("to-1", DeviceChannel.COMMAND))
-    device.subscribe(device_topic("to-1", DeviceChannel.ACK))
+    device.subscribe(device_topic("to-1", DeviceChannel.COMMAND), lambda m: inbox.put(m.payload))
+    device.subscribe(device_topic("to-1", DeviceChannel.ACK), lambda m: inbox.put(m.payload))
     device.start()
     assert device.wait_connected(5)
 

@@ -25,9 +25,9 @@ def _socket(client: Client) -> SocketLike:
     return sock
 
 
-def _collector(link: MqttLink) -> queue.Queue[tuple[str, bytes, bool]]:
+def _collector(link: MqttLink, topic_filter: str) -> queue.Queue[tuple[str, bytes, bool]]:
     received: queue.Queue[tuple[str, bytes, bool]] = queue.Queue()
-    link.on_message = lambda t, p, r: received.put((t, p, r))
+    link.subscribe(topic_filter, lambda m: received.put((m.topic, m.payload, m.retained)))
     return received
 
 
@@ -38,8 +38,7 @@ def test_retained_state_reaches_a_late_subscriber(broker: EmbeddedBroker) -> Non
     assert pub.wait_connected(5)
     pub.publish("t/state", b"plan-7", retain=True)
     sub = MqttLink(addr, "sub")
-    got = _collector(sub)
-    sub.subscribe("t/#")
+    got = _collector(sub, "t/#")
     sub.start()
     topic, payload, retained = got.get(timeout=5)
     assert (topic, payload, retained) == ("t/state", b"plan-7", True)
@@ -50,7 +49,7 @@ def test_retained_state_reaches_a_late_subscriber(broker: EmbeddedBroker) -> Non
 def test_persistent_session_receives_what_was_sent_while_offline(broker: EmbeddedBroker) -> None:
     addr = BrokerAddress.parse(broker.url)
     agent = MqttLink(addr, "agent-1")
-    agent.subscribe("cmd/agent-1")
+    _collector(agent, "cmd/agent-1")
     agent.start()
     assert agent.wait_connected(5)
     agent.stop()
@@ -61,7 +60,7 @@ def test_persistent_session_receives_what_was_sent_while_offline(broker: Embedde
     ctl.publish("cmd/agent-1", b"play")
 
     again = MqttLink(addr, "agent-1")
-    got = _collector(again)
+    got = _collector(again, "cmd/agent-1")
     again.start()
     assert got.get(timeout=5)[1] == b"play"
     again.stop()
@@ -71,8 +70,7 @@ def test_persistent_session_receives_what_was_sent_while_offline(broker: Embedde
 def test_last_will_announces_offline_when_a_device_vanishes(broker: EmbeddedBroker) -> None:
     addr = BrokerAddress.parse(broker.url)
     watcher = MqttLink(addr, "watcher")
-    got = _collector(watcher)
-    watcher.subscribe("avail/#")
+    got = _collector(watcher, "avail/#")
     watcher.start()
     assert watcher.wait_connected(5)
     device = MqttLink(
@@ -104,9 +102,8 @@ async def test_asyncio_link_round_trip_and_reconnect_after_broker_restart(tmp_pa
         inbox: asyncio.Queue[bytes] = asyncio.Queue()
         ups: list[bool] = []
         link = AsyncioMqttLink(addr, "agent-a", reconnect_max_s=1)
-        link.on_message = lambda t, p, r: inbox.put_nowait(p)
-        link.on_connection = ups.append
-        link.subscribe("cmd/agent-a")
+        link.subscribe("cmd/agent-a", lambda m: inbox.put_nowait(m.payload))
+        link.add_connection_handler(ups.append)
         link.start()
         for _ in range(100):
             if link.connected:

@@ -9,9 +9,9 @@ from tests.unit.test_protocol_strategies import FAST
 from wardcast_protocol.fake_transport import FakeBroker, FakeTransport, Published
 
 
-def _inbox(link: FakeTransport) -> list[tuple[str, bytes, bool]]:
+def _inbox(link: FakeTransport, topic_filter: str) -> list[tuple[str, bytes, bool]]:
     received: list[tuple[str, bytes, bool]] = []
-    link.on_message = lambda topic, payload, retained: received.append((topic, payload, retained))
+    link.subscribe(topic_filter, lambda m: received.append((m.topic, m.payload, m.retained)))
     return received
 
 
@@ -23,18 +23,16 @@ def test_a_late_subscriber_gets_retained_state_flagged_as_retained() -> None:
     pub.publish("w/device/b/plan", b"plan-b", retain=True)
     pub.publish("w/device/a/command", b"not retained")
     sub = broker.link("agent-a")
-    got = _inbox(sub)
     sub.start()
-    sub.subscribe("w/device/a/+")
+    got = _inbox(sub, "w/device/a/+")
     assert got == [("w/device/a/plan", b"plan-a", True)]
 
 
 def test_live_messages_match_wildcards_and_are_not_flagged_retained() -> None:
     broker = FakeBroker()
     ctl = broker.link("controller")
-    got = _inbox(ctl)
     ctl.start()
-    ctl.subscribe("w/device/+/event")
+    got = _inbox(ctl, "w/device/+/event")
     agent = broker.link("agent")
     agent.start()
     agent.publish("w/device/a/event", b"e1")
@@ -55,12 +53,11 @@ def test_an_empty_retained_payload_clears_the_retained_message() -> None:
 def test_publishes_while_offline_are_queued_and_sent_in_order_on_reconnect() -> None:
     broker = FakeBroker()
     ctl = broker.link("controller")
-    got = _inbox(ctl)
     ctl.start()
-    ctl.subscribe("w/#")
+    got = _inbox(ctl, "w/#")
     agent = broker.link("agent")
     states: list[bool] = []
-    agent.on_connection = states.append
+    agent.add_connection_handler(states.append)
     agent.start()
     agent.go_offline()
     agent.publish("w/e", b"1")
@@ -79,9 +76,8 @@ def test_publishes_while_offline_are_queued_and_sent_in_order_on_reconnect() -> 
 def test_an_offline_link_receives_nothing() -> None:
     broker = FakeBroker()
     agent = broker.link("agent")
-    got = _inbox(agent)
     agent.start()
-    agent.subscribe("w/#")
+    got = _inbox(agent, "w/#")
     agent.stop()
     broker.link("controller").start()
     broker.links[-1].publish("w/x", b"missed")
@@ -118,9 +114,8 @@ def test_a_subscriber_sees_the_last_retained_value_of_each_topic(
         else:
             expected.pop(topic, None)
     sub = broker.link("sub")
-    got = _inbox(sub)
     sub.start()
-    sub.subscribe("w/#")
+    got = _inbox(sub, "w/#")
     assert {topic: payload for topic, payload, _ in got} == expected
     assert all(retained for _, _, retained in got)
 
@@ -128,9 +123,8 @@ def test_a_subscriber_sees_the_last_retained_value_of_each_topic(
 def test_reconnecting_replays_retained_state_like_mqtt_link() -> None:
     broker = FakeBroker()
     agent = broker.link("agent")
-    got = _inbox(agent)
     agent.start()
-    agent.subscribe("w/device/a/plan")
+    got = _inbox(agent, "w/device/a/plan")
     agent.go_offline()
     ctl = broker.link("controller")
     ctl.start()
