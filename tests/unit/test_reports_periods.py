@@ -7,8 +7,7 @@ from datetime import UTC, date, datetime
 import pytest
 
 from controller.domain.errors import InvalidInput
-from controller.domain.reports.periods import parse_period
-from controller.domain.reports.rollups import offset_segments
+from controller.domain.reports.periods import offset_segments, parse_period
 
 
 @pytest.mark.parametrize(

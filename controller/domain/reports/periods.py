@@ -69,6 +69,44 @@ def local_date(instant: datetime, zone: str) -> date:
     return instant.astimezone(ZoneInfo(zone)).date()
 
 
+def offset_segments(
+    zone: str, start: datetime, end: datetime
+) -> list[tuple[datetime, datetime, int]]:
+    """[start, end) cut where ``zone``'s UTC offset changes: (from, to, offset seconds).
+
+    Within a segment the local date is the UTC instant plus a fixed offset, which
+    both databases can compute; most zones (Asia/Ho_Chi_Minh) give one segment.
+    """
+    tz = ZoneInfo(zone)
+
+    def offset(at: int) -> int:
+        delta = datetime.fromtimestamp(at, UTC).astimezone(tz).utcoffset()
+        return int(delta.total_seconds()) if delta is not None else 0
+
+    # Whole seconds: zone transitions happen on them, and so does local midnight.
+    first, last = int(start.timestamp()), int(end.timestamp())
+    segments: list[tuple[datetime, datetime, int]] = []
+    seg_start, current, probe = first, offset(first), first
+    while probe < last:
+        step = min(probe + 12 * 3600, last)
+        if offset(step) != current:
+            low, high = probe, step  # offset(low) is current, offset(high) is not
+            while high - low > 1:
+                mid = (low + high) // 2
+                low, high = (mid, high) if offset(mid) == current else (low, mid)
+            if high < last:
+                segments.append((_utc(seg_start), _utc(high), current))
+                seg_start = high
+            current = offset(high)
+        probe = step
+    segments.append((_utc(seg_start), end, current))
+    return segments
+
+
+def _utc(epoch: int) -> datetime:
+    return datetime.fromtimestamp(epoch, UTC)
+
+
 def parse_period(text: str) -> Period:
     """Read a period as written by an officer or an evaluator; InvalidInput if it is not one."""
     raw = (text or "").strip()

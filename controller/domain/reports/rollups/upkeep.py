@@ -1,0 +1,105 @@
+"""Keeping the rollups current: on demand for a report, from a periodic job, over the past.
+
+:func:`ensure_rollups` is what the reports call; :func:`refresh_recent` is for a
+periodic job, so that the first report of the morning finds yesterday already summed;
+:func:`backfill` sums a controller's history once (after an upgrade or an import).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Sequence
+from datetime import date, datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import func, select
+from sqlalchemy.engine import Row
+from sqlalchemy.orm import Session
+
+from controller.db.models import PlannedPlay, Ward
+from controller.db.models.rollups import ReportRollupDay
+from controller.domain.reports.rollups.judging import RollupRules
+from controller.domain.reports.rollups.rebuild import rebuild
+from controller.domain.reports.rollups.staleness import in_chunks, invalidate_changed, is_stale
+
+
+def ensure_rollups(
+    session: Session,
+    wards: Sequence[Ward],
+    first: date,
+    last: date,
+    now: datetime,
+    rules: RollupRules,
+) -> int:
+    """Make the rollups of ``wards`` for local dates ``first``..``last`` current; days re-summed."""
+    invalidate_changed(session, now, rules)
+    by_code = {w.code: w for w in wards}
+    markers: dict[tuple[str, date], Row[Any]] = {}
+    m = ReportRollupDay
+    for codes in in_chunks(sorted(by_code)):
+        # Plain rows, not ORM objects: a province-year has tens of thousands.
+        query = select(
+            m.ward_code, m.local_date, m.computed_at, m.timezone, m.tolerance_s, m.deadline_s
+        ).where(m.ward_code.in_(codes), m.local_date >= first, m.local_date <= last)
+        markers.update({(row.ward_code, row.local_date): row for row in session.execute(query)})
+    batches: dict[tuple[str, date, date], list[str]] = defaultdict(list)
+    days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    for code, ward in by_code.items():
+        stale = [d for d in days if is_stale(markers.get((code, d)), ward.timezone, d, now, rules)]
+        for run in _runs(stale):
+            batches[(ward.timezone, *run)].append(code)
+    rebuilt = 0
+    for (zone, run_first, run_last), codes in sorted(batches.items()):
+        for chunk in in_chunks(sorted(codes)):
+            rebuild(session, chunk, zone, run_first, run_last, now, rules)
+            rebuilt += len(chunk) * ((run_last - run_first).days + 1)
+    session.flush()
+    return rebuilt
+
+
+def _runs(days: Iterable[date]) -> list[tuple[date, date]]:
+    """Consecutive dates grouped into (first, last) runs."""
+    runs: list[tuple[date, date]] = []
+    for day in sorted(days):
+        if runs and runs[-1][1] + timedelta(days=1) == day:
+            runs[-1] = (runs[-1][0], day)
+        else:
+            runs.append((day, day))
+    return runs
+
+
+def refresh_recent(session: Session, now: datetime, rules: RollupRules, days: int = 2) -> int:
+    """Bring every ward's last ``days`` local days up to date (for a periodic job)."""
+    wards = list(session.scalars(select(Ward)))
+    rebuilt = 0
+    for zone in sorted({w.timezone for w in wards}):
+        today = now.astimezone(ZoneInfo(zone)).date()
+        in_zone = [w for w in wards if w.timezone == zone]
+        rebuilt += ensure_rollups(session, in_zone, today - timedelta(days=days), today, now, rules)
+    return rebuilt
+
+
+def backfill(
+    session: Session, now: datetime, rules: RollupRules, chunk_days: int = 31
+) -> Iterable[int]:
+    """Sum every day that has planned plays, a month at a time; yields ward-days re-summed.
+
+    For a controller that already holds history (an upgrade, an import): run it once
+    from a job, committing between yields, so the first reports find the past summed
+    instead of summing it while an evaluator waits.
+    """
+    first, last = session.execute(
+        select(func.min(PlannedPlay.planned_start), func.max(PlannedPlay.planned_start))
+    ).one()
+    if first is None or last is None:
+        return
+    wards = list(session.scalars(select(Ward)))
+    for zone in sorted({w.timezone for w in wards}):
+        in_zone = [w for w in wards if w.timezone == zone]
+        day = first.astimezone(ZoneInfo(zone)).date()
+        end = last.astimezone(ZoneInfo(zone)).date()
+        while day <= end:
+            until = min(end, day + timedelta(days=chunk_days - 1))
+            yield ensure_rollups(session, in_zone, day, until, now, rules)
+            day = until + timedelta(days=1)
