@@ -18,7 +18,15 @@ from controller.domain.devices.service import register_device
 from controller.messaging.broker import EmbeddedBroker
 from controller.settings import Settings
 from wardcast_protocol.envelope import CONTROLLER_SENDER, open_envelope, seal
-from wardcast_protocol.messages import Command, Kind, Outcome, PlaybackEvent, Trigger
+from wardcast_protocol.messages import (
+    Command,
+    EventAck,
+    Kind,
+    Outcome,
+    PlaybackEvent,
+    PlayNow,
+    Trigger,
+)
 from wardcast_protocol.signing import SigningKey
 from wardcast_protocol.topics import DeviceChannel, device_topic
 from wardcast_protocol.transport import BrokerAddress, MqttLink
@@ -216,8 +224,8 @@ def test_a_broadcast_now_reaches_the_device_and_its_confirmation_is_evidence(
         Kind.COMMAND,
         lambda s: controller_key if s == CONTROLLER_SENDER else None,
     ).body
-    assert isinstance(command, Command)
-    item = command.order.item  # type: ignore[union-attr]
+    assert isinstance(command, Command) and isinstance(command.order, PlayNow)
+    item = command.order.item
     assert item.broadcast_id == made.json()["id"]
 
     now = datetime.now(UTC)
@@ -242,7 +250,8 @@ def test_a_broadcast_now_reaches_the_device_and_its_confirmation_is_evidence(
     ack = open_envelope(
         inbox.get(timeout=5), Kind.ACK, lambda s: controller_key if s == CONTROLLER_SENDER else None
     ).body
-    assert ack.event_ids == ("ev-42",)  # type: ignore[attr-defined]
+    assert isinstance(ack, EventAck)
+    assert ack.event_ids == ("ev-42",)
 
     shown = api.get(f"/api/v1/broadcasts/{item.broadcast_id}").json()
     assert shown["targets"] == [
