@@ -22,7 +22,7 @@ import pytest
 from wardcast_protocol import envelope, topics
 from wardcast_protocol.channels import BODY_MODELS
 from wardcast_protocol.envelope import open_envelope, signed_digest
-from wardcast_protocol.messages import Kind
+from wardcast_protocol.messages import Kind, PlaybackEvent
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "protocol.md"
@@ -103,8 +103,9 @@ def test_event_examples_form_a_hash_chain(script: ModuleType) -> None:
     assert len(events) >= 2
     prev = ""
     for seq, verified in enumerate(events, start=1):
-        assert verified.body.seq == seq  # type: ignore[attr-defined]
-        assert verified.body.prev_hash == prev  # type: ignore[attr-defined]
+        assert isinstance(verified.body, PlaybackEvent)
+        assert verified.body.seq == seq
+        assert verified.body.prev_hash == prev
         prev = signed_digest(verified.signed)
 
 
