@@ -4,6 +4,7 @@ fpdf2 (pure Python) writes it. The core PDF fonts have no Vietnamese letters
 (ư, ơ, ạ, ầ…), so DejaVu Sans is embedded (subset to the letters used); without it
 the PDF is refused rather than printed with holes in every name.
 
+The drawing primitives are in :mod:`.pdf_layout`, the tables in :mod:`.pdf_tables`.
 Import this module only when a PDF is asked for: it loads fpdf2 (and Pillow).
 """
 
@@ -12,26 +13,20 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from fpdf import FPDF, FontFace
+from fpdf import FPDF
 
 from controller.domain.errors import Unavailable
-from controller.domain.reports.cells import local_time, percent, verdict
+from controller.domain.reports import pdf_tables
+from controller.domain.reports.cells import local_time, percent, report_zone
 from controller.domain.reports.labels import SCOPE_NAMES, en, vi
 from controller.domain.reports.model import DayOut, Report
+from controller.domain.reports.pdf_layout import BLUE, FONT, GREY, heading, table
 
 FONT_DIRS = (
     Path("/usr/share/fonts/truetype/dejavu"),  # Debian, Ubuntu (fonts-dejavu-core)
     Path("/usr/share/fonts/dejavu"),  # Fedora
     Path("/usr/share/fonts/TTF"),  # Arch
 )
-FONT = "DejaVu"
-MAX_DEVICE_ROWS = 120  # a province has thousands: the least available are listed
-MAX_COVERAGE_ROWS = 40
-MAX_FAILED_TARGETS = 60
-GREY = (160, 160, 160)
-BLUE = (31, 119, 180)
-GREEN = (30, 130, 60)
-RED = (190, 30, 30)
 
 
 def find_font(name: str = "DejaVuSans.ttf") -> Path | None:
@@ -62,13 +57,13 @@ def report_pdf(report: Report) -> bytes:
     _header(pdf, report)
     _summary(pdf, report)
     _sessions_chart(pdf, report.days)
-    _compliance(pdf, report)
-    _sources(pdf, report)
-    _categories(pdf, report)
-    _coverage(pdf, report)
+    pdf_tables.compliance(pdf, report)
+    pdf_tables.sources(pdf, report)
+    pdf_tables.categories(pdf, report)
+    pdf_tables.coverage(pdf, report)
     if report.wards:
-        _wards(pdf, report)
-    _devices(pdf, report)
+        pdf_tables.wards(pdf, report)
+    pdf_tables.devices(pdf, report)
     _notes(pdf, report)
     return bytes(pdf.output())
 
@@ -91,52 +86,6 @@ class _Document(FPDF):
         self.set_text_color(0, 0, 0)
 
 
-def _heading(pdf: FPDF, key: str) -> None:
-    if pdf.get_y() > pdf.h - 40:
-        pdf.add_page()
-    pdf.ln(3)
-    pdf.set_font(FONT, "B", 12)
-    pdf.cell(0, 7, vi(key), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(FONT, size=8)
-    pdf.set_text_color(110, 110, 110)
-    pdf.cell(0, 4, en(key), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_text_color(0, 0, 0)
-    pdf.set_font(FONT, size=9)
-
-
-def _table(
-    pdf: FPDF,
-    header: Sequence[str],
-    rows: Sequence[Sequence[str]],
-    widths: Sequence[float],
-    *,
-    colours: Sequence[tuple[int, int, int] | None] | None = None,
-) -> None:
-    """A table with a bold bilingual header; ``colours`` tints each row's last cell."""
-    pdf.set_font(FONT, size=8)
-    with pdf.table(
-        col_widths=tuple(widths),
-        width=pdf.epw,
-        line_height=4.2,
-        headings_style=FontFace(emphasis="BOLD", fill_color=(235, 235, 235)),
-        first_row_as_headings=True,
-        text_align="LEFT",
-        padding=0.8,
-    ) as table:
-        head = table.row()
-        for key in header:
-            head.cell(f"{vi(key)}\n{en(key)}" if vi(key) != en(key) else vi(key))
-        for i, values in enumerate(rows):
-            row = table.row()
-            colour = colours[i] if colours is not None else None
-            for j, value in enumerate(values):
-                if colour is not None and j == len(values) - 1:
-                    row.cell(value, style=FontFace(emphasis="BOLD", color=colour))
-                else:
-                    row.cell(value)
-    pdf.set_font(FONT, size=9)
-
-
 def _header(pdf: FPDF, report: Report) -> None:
     pdf.set_font(FONT, "B", 16)
     pdf.multi_cell(0, 8, vi("title"), new_x="LMARGIN", new_y="NEXT")
@@ -150,7 +99,7 @@ def _header(pdf: FPDF, report: Report) -> None:
     lines = [
         f"{vi('period')}: {period.label} ({period.first:%d/%m/%Y} – {period.last:%d/%m/%Y})",
         f"{vi('timezone')}: {zone}",
-        f"{vi('as_of')}: {local_time(report.as_of, zone if zone != 'per ward' else 'UTC')}",
+        f"{vi('as_of')}: {local_time(report.as_of, report_zone(report))}",
         f"{vi('tolerance')}: {rules.on_time_tolerance_s:g} · "
         f"{vi('deadline')}: {rules.missed_deadline_s:g}",
     ]
@@ -159,7 +108,7 @@ def _header(pdf: FPDF, report: Report) -> None:
 
 
 def _summary(pdf: FPDF, report: Report) -> None:
-    _heading(pdf, "summary")
+    heading(pdf, "summary")
     p, s, o = report.plays, report.sessions, report.outcomes
     rows = [
         ("sessions_planned", str(s.planned)),
@@ -178,7 +127,7 @@ def _summary(pdf: FPDF, report: Report) -> None:
             f"{vi('skipped')} {o.skipped}",
         ),
     ]
-    _table(pdf, ["measure", "figure"], [(f"{vi(k)} ({en(k)})", v) for k, v in rows], (45, 55))
+    table(pdf, ["measure", "figure"], [(f"{vi(k)} ({en(k)})", v) for k, v in rows], (45, 55))
 
 
 def _buckets(days: Sequence[DayOut]) -> list[tuple[str, int, int]]:
@@ -200,7 +149,7 @@ def _buckets(days: Sequence[DayOut]) -> list[tuple[str, int, int]]:
 
 def _sessions_chart(pdf: FPDF, days: Sequence[DayOut]) -> None:
     """Bars of sessions planned (grey) and played (blue) per day, week or month."""
-    _heading(pdf, "chart_sessions")
+    heading(pdf, "chart_sessions")
     buckets = _buckets(days)
     height, left = 55.0, pdf.l_margin + 10
     width = pdf.epw - 10
@@ -245,202 +194,8 @@ def _sessions_chart(pdf: FPDF, days: Sequence[DayOut]) -> None:
     pdf.set_fill_color(255, 255, 255)  # tables fill with the current colour
 
 
-def _compliance(pdf: FPDF, report: Report) -> None:
-    _heading(pdf, "compliance")
-    if not report.compliance:
-        pdf.multi_cell(0, 5, "—", new_x="LMARGIN", new_y="NEXT")
-        return
-    targets = report.compliance
-    if report.scope.wards > 1:
-        _compliance_summary(pdf, report)
-        # Every ward's every target would run to pages: those that failed are listed.
-        targets = [t for t in targets if t.passed is False][:MAX_FAILED_TARGETS]
-        if not targets:
-            return
-    rows, colours = [], []
-    for t in targets:
-        source = f" · {vi(t.source_level)}" if t.source_level else ""
-        failing = f"\n{vi('failing')}: " + "; ".join(t.failing[:10]) if t.failing else ""
-        rows.append(
-            (
-                t.ward_code,
-                f"{t.description}\n({t.code}, {t.kind}{source})",
-                f"{t.minimum:g}",
-                f"{t.figure}{failing}",
-                verdict(t.passed),
-            )
-        )
-        colours.append(GREY if t.passed is None else (GREEN if t.passed else RED))
-    _table(
-        pdf,
-        ["ward", "target", "minimum", "figure", "verdict"],
-        rows,
-        (14, 50, 14, 70, 20),
-        colours=colours,
-    )
-
-
-def _compliance_summary(pdf: FPDF, report: Report) -> None:
-    """Per target code: how many wards passed, failed, or could not be judged yet."""
-    counts: dict[tuple[str, str], list[int]] = {}
-    for t in report.compliance:
-        tally = counts.setdefault((t.code, t.description), [0, 0, 0])
-        tally[0 if t.passed else (1 if t.passed is False else 2)] += 1
-    rows = [
-        (f"{description}\n({code})", str(p), str(f), str(u))
-        for (code, description), (p, f, u) in sorted(counts.items())
-    ]
-    _table(pdf, ["target", "passed", "failed_target", "unjudged"], rows, (88, 20, 20, 20))
-    pdf.ln(2)
-
-
-def _sources(pdf: FPDF, report: Report) -> None:
-    _heading(pdf, "sources")
-    rows = [
-        (
-            vi(x.source_level),
-            f"{x.planned_relay_h:g}",
-            f"{x.relayed_h:g}",
-            f"{x.planned_content_h:g}",
-            f"{x.played_content_h:g}",
-            f"{x.plays_played}/{x.plays_planned}",
-        )
-        for x in report.sources
-    ]
-    header = [
-        "source_level",
-        "planned_relay_h",
-        "relayed_h",
-        "planned_content_h",
-        "played_content_h",
-        "plays_played",
-    ]
-    _table(pdf, header, rows, (24, 22, 22, 22, 22, 22))
-
-
-def _categories(pdf: FPDF, report: Report) -> None:
-    if not report.categories:
-        return
-    _heading(pdf, "categories")
-    rows = [
-        (
-            c.category,
-            str(c.bulletins),
-            str(c.plays_planned),
-            str(c.plays_played),
-            str(c.plays_missed),
-        )
-        for c in report.categories
-    ]
-    _table(
-        pdf,
-        ["category", "bulletins", "plays_planned", "plays_played", "plays_missed"],
-        rows,
-        (40, 20, 25, 25, 25),
-    )
-
-
-def _coverage(pdf: FPDF, report: Report) -> None:
-    if not report.coverage:
-        return
-    _heading(pdf, "coverage")
-    shown = report.coverage[:MAX_COVERAGE_ROWS]
-    rows = [
-        (
-            c.title or c.bulletin_id,
-            c.category,
-            f"{c.covered_groups}/{c.targeted_groups}",
-            f"{percent(c.share)} %",
-            ", ".join(c.uncovered[:12]),
-        )
-        for c in shown
-    ]
-    _table(
-        pdf,
-        ["bulletin", "category", "covered_groups", "share", "uncovered"],
-        rows,
-        (55, 22, 20, 15, 40),
-    )
-    if len(report.coverage) > len(shown):
-        pdf.cell(
-            0,
-            5,
-            f"… {len(report.coverage) - len(shown)} bản tin khác (more bulletins: see CSV/JSON)",
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
-
-
-def _wards(pdf: FPDF, report: Report) -> None:
-    _heading(pdf, "wards")
-    rows = [
-        (
-            f"{w.name} ({w.ward_code})",
-            str(w.devices),
-            f"{w.sessions_played}/{w.sessions_planned}",
-            f"{w.plays_played}/{w.plays_planned}",
-            str(w.plays_missed),
-            f"{percent(w.availability)} %",
-            f"{percent(w.coverage_share)} %",
-            f"{w.targets_passed}/{w.targets_passed + w.targets_failed + w.targets_unjudged}",
-        )
-        for w in report.wards
-    ]
-    header = [
-        "ward",
-        "devices",
-        "sessions_played",
-        "plays_played",
-        "plays_missed",
-        "availability",
-        "share",
-        "targets_passed",
-    ]
-    _table(pdf, header, rows, (40, 13, 20, 24, 16, 17, 15, 17))
-
-
-def _devices(pdf: FPDF, report: Report) -> None:
-    _heading(pdf, "devices")
-    ranked = sorted(
-        report.devices,
-        key=lambda d: (d.availability if d.availability is not None else 2.0, d.device_id),
-    )
-    shown = ranked[:MAX_DEVICE_ROWS]
-    zone = report.period.timezone if report.period.timezone != "per ward" else "UTC"
-    rows = [
-        (
-            f"{d.name} ({d.device_id})" if d.name != d.device_id else d.device_id,
-            d.group_code or "",
-            f"{d.confirmed}/{d.planned - d.pending}",
-            f"{percent(d.availability)} %",
-            str(d.missed),
-            f"{percent(d.on_time_rate)} %",
-            local_time(d.last_seen, zone),
-        )
-        for d in shown
-    ]
-    header = [
-        "device",
-        "group",
-        "plays_confirmed",
-        "availability",
-        "plays_missed",
-        "on_time_rate",
-        "last_seen",
-    ]
-    _table(pdf, header, rows, (40, 22, 20, 18, 16, 18, 28))
-    if len(ranked) > len(shown):
-        pdf.cell(
-            0,
-            5,
-            f"… {len(ranked) - len(shown)} cụm loa khác (more devices: see CSV/JSON)",
-            new_x="LMARGIN",
-            new_y="NEXT",
-        )
-
-
 def _notes(pdf: FPDF, report: Report) -> None:
-    _heading(pdf, "rules")
+    heading(pdf, "rules")
     texts = [report.rules.session_played, report.rules.relay_minutes, *report.notes]
     for text in texts:
         pdf.multi_cell(0, 4.5, f"• {text}", new_x="LMARGIN", new_y="NEXT")
