@@ -12,6 +12,8 @@ command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
 command -v espeak-ng >/dev/null 2>&1 || need+=(espeak-ng)
 command -v aplay >/dev/null 2>&1 || need+=(alsa-utils)
 command -v sox >/dev/null 2>&1 || need+=(sox)
+# A real stream server (Icecast) for the relay integration tests.
+command -v icecast2 >/dev/null 2>&1 || [ -x /usr/bin/icecast2 ] || need+=(icecast2)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
 # PostgreSQL's server: the integration tests run the storage layer against it too.
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
