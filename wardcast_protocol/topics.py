@@ -6,6 +6,8 @@
 What each channel carries, who sends it and whether it is retained is the channel
 table's business (``channels.CHANNELS``); this module only spells and parses topics.
 Incoming topics are matched by one regular expression (``parse``), never split by hand.
+The broker's access rules for devices are spelled here too (``device_acl``), from the
+table's directions, so a new channel is closed or open at the broker by its row alone.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ import re
 from dataclasses import dataclass
 
 from wardcast_protocol import channels
-from wardcast_protocol.channels import ChannelSpec
+from wardcast_protocol.channels import ChannelSpec, Direction
 from wardcast_protocol.messages import Kind
 from wardcast_protocol.version import PROTOCOL_VERSION
 
@@ -76,3 +78,47 @@ def parse(topic: str) -> DeviceTopic | None:
     if m is None:
         return None
     return DeviceTopic(m["device_id"], DeviceChannel(m["channel"]))
+
+
+ACL_PLACEHOLDERS = ("%u", "%c")
+"""Mosquitto's pattern substitutions: the connecting client's username or client id."""
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceAcl:
+    """What one device may do at the broker, as topic patterns for one placeholder.
+
+    ``publish``: its own device-to-controller channels (it cannot speak for another
+    device, nor send itself a plan or a command). ``subscribe``: its own
+    controller-to-device channels; broadcast topics, when the protocol has any, join
+    them here.
+    """
+
+    publish: tuple[str, ...]
+    subscribe: tuple[str, ...]
+
+
+def device_topic_pattern(channel: DeviceChannel, placeholder: str = "%u") -> str:
+    """One channel's topic with the device id replaced by a broker ACL placeholder."""
+    if placeholder not in ACL_PLACEHOLDERS:
+        raise ValueError(f"ACL placeholder must be one of {ACL_PLACEHOLDERS}, got {placeholder!r}")
+    return f"{ROOT}/device/{placeholder}/{channel.value}"
+
+
+def device_acl(placeholder: str = "%u") -> DeviceAcl:
+    """A device's broker ACL, derived from the channel table's directions."""
+    return DeviceAcl(
+        publish=tuple(
+            device_topic_pattern(c, placeholder)
+            for c in channels.inbound_channels(Direction.DEVICE_TO_CONTROLLER)
+        ),
+        subscribe=tuple(
+            device_topic_pattern(c, placeholder)
+            for c in channels.inbound_channels(Direction.CONTROLLER_TO_DEVICE)
+        ),
+    )
+
+
+def everything() -> str:
+    """The filter of the whole Wardcast tree (the controller's own account)."""
+    return f"{ROOT}/#"

@@ -14,9 +14,11 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import ssl
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
@@ -49,6 +51,9 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 QOS = 1
+
+_PLAIN_SCHEMES = ("mqtt", "tcp")
+_TLS_SCHEMES = ("mqtts", "ssl")
 
 
 class Transport(Protocol):
@@ -91,25 +96,54 @@ class Transport(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class BrokerAddress:
-    """Where the broker is, parsed from ``mqtt://[user[:password]@]host[:port]``."""
+    """Where the broker is and how to log in: ``mqtt[s]://[user[:password]@]host[:port]``.
+
+    ``tls`` is on for ``mqtts://`` or whenever ``ca_file`` is given; ``ca_file`` pins
+    the broker's CA (a device trusts only the CA its controller gave it at enrolment,
+    never the system's store). The password never appears in ``repr`` or ``url``.
+    """
 
     host: str
     port: int
     username: str | None = None
-    password: str | None = None
+    password: str | None = field(default=None, repr=False)
+    ca_file: str | None = None
+    tls: bool = False
 
     @classmethod
-    def parse(cls, url: str) -> BrokerAddress:
-        """Parse a broker URL; raise ValueError with a clear message if it is not one."""
+    def parse(
+        cls,
+        url: str,
+        *,
+        username: str | None = None,
+        password: str | None = None,
+        ca_file: str | Path | None = None,
+    ) -> BrokerAddress:
+        """Parse a broker URL; raise ValueError with a clear message if it is not one.
+
+        ``username``/``password`` given here win over those in the URL.
+        """
         parts = urlsplit(url)
-        if parts.scheme not in ("mqtt", "tcp") or not parts.hostname:
-            raise ValueError(f"broker URL must look like mqtt://host:port, got {url!r}")
-        return cls(parts.hostname, parts.port or 1883, parts.username, parts.password)
+        if parts.scheme not in (*_PLAIN_SCHEMES, *_TLS_SCHEMES) or not parts.hostname:
+            raise ValueError(f"broker URL must look like mqtt[s]://host:port, got {url!r}")
+        tls = parts.scheme in _TLS_SCHEMES or ca_file is not None
+        try:
+            port = parts.port or (8883 if tls else 1883)
+        except ValueError as exc:
+            raise ValueError(f"broker URL has a bad port: {url!r}") from exc
+        return cls(
+            parts.hostname,
+            port,
+            username if username is not None else parts.username,
+            password if password is not None else parts.password,
+            str(ca_file) if ca_file is not None else None,
+            tls,
+        )
 
     @property
     def url(self) -> str:
         """The URL form (without credentials)."""
-        return f"mqtt://{self.host}:{self.port}"
+        return f"{'mqtts' if self.tls else 'mqtt'}://{self.host}:{self.port}"
 
 
 class _PahoLink:
@@ -143,6 +177,9 @@ class _PahoLink:
         )
         if address.username:
             self._client.username_pw_set(address.username, address.password)
+        if address.tls:
+            # Certificate and host name are both checked (paho's tls_insecure stays off).
+            self._client.tls_set(ca_certs=address.ca_file, cert_reqs=ssl.CERT_REQUIRED)
         if will is not None:
             self._client.will_set(will[0], will[1], qos=QOS, retain=True)
         self._client.reconnect_delay_set(min_delay=1, max_delay=reconnect_max_s)
@@ -385,6 +422,13 @@ class AsyncioMqttLink(_PahoLink):
 
     def _read(self) -> None:
         self._client.loop_read()
+        # TLS decrypts whole records: bytes already inside the SSL layer never wake
+        # the loop's reader again, so drain them now (paho's own loop does the same).
+        sock = self._client.socket()
+        while sock is not None and getattr(sock, "pending", lambda: 0)() > 0:
+            if self._client.loop_read() != mqtt.MQTT_ERR_SUCCESS:
+                break
+            sock = self._client.socket()
 
     def _write(self) -> None:
         self._client.loop_write()
