@@ -270,6 +270,7 @@ class ControllerStandIn:
         issued = issued_at or self.now()
         command = Command(
             command_id=command_id or uuid.uuid4().hex,
+            device_ids=(device_id,),
             issued_at=issued,
             expires_at=issued + timedelta(seconds=ttl_s),
             order=order,

@@ -296,6 +296,7 @@ def build_examples() -> list[Example]:
             _at(31),
             Command(
                 command_id="cmd-emg-0007-tdp03",
+                device_ids=(DEMO_DEVICE,),
                 issued_at=_at(31),
                 expires_at=_at(36),
                 order=PlayNow(item=FLOOD_WARNING),
@@ -310,6 +311,7 @@ def build_examples() -> list[Example]:
             _at(40),
             Command(
                 command_id="cmd-stop-0012-tdp03",
+                device_ids=(DEMO_DEVICE,),
                 issued_at=_at(40),
                 expires_at=_at(45),
                 order=StopItem(item_id="it-20261123-0545-tdp03", reason="Huỷ theo yêu cầu"),

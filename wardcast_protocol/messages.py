@@ -25,6 +25,13 @@ UtcDatetime = Annotated[AwareDatetime, AfterValidator(_to_utc)]
 
 Identifier = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 
+# A device id is used inside topics and file names: keep it to a safe alphabet, so
+# that "+", "#", "/" or ".." can never reach a topic filter or a path.
+DEVICE_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
+
+DeviceId = Annotated[str, Field(min_length=1, max_length=64, pattern=rf"^{DEVICE_ID_PATTERN}$")]
+"""A device's id, as it appears in its topics (``topics.DEVICE_ID_PATTERN``)."""
+
 
 class _Message(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -163,9 +170,20 @@ class ResendEvents(_Message):
 
 
 class Command(_Message):
-    """A one-shot instruction: never retained, carries an id and an expiry."""
+    """A one-shot instruction: never retained, carries an id and an expiry, names its devices.
+
+    ``device_ids`` binds the signed command to the devices it is for: an agent acts
+    only on a command naming its own id, so a command captured on one device's topic
+    and replayed on another's is refused there. With ``command_id`` (each agent
+    remembers the ids it has seen until they expire) a command is used once.
+    """
 
     command_id: Identifier
+    device_ids: tuple[DeviceId, ...] = Field(
+        min_length=1,
+        max_length=1000,
+        description="The devices this command is for; an agent refuses it unless named.",
+    )
     issued_at: UtcDatetime
     expires_at: UtcDatetime
     order: PlayNow | StopItem | ResendEvents = Field(discriminator="action")

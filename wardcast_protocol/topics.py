@@ -15,16 +15,17 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from wardcast_protocol import channels
+from wardcast_protocol import channels, messages
 from wardcast_protocol.channels import ChannelSpec, Direction
 from wardcast_protocol.messages import Kind
 from wardcast_protocol.version import PROTOCOL_VERSION
 
 ROOT = f"wardcast/v{PROTOCOL_VERSION}"
 
-# A device id is used inside topics and file names: keep it to a safe alphabet, so
-# that "+", "#", "/" or ".." can never reach a topic filter or a path.
-DEVICE_ID_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
+DEVICE_ID_PATTERN = messages.DEVICE_ID_PATTERN
+"""A device id is used inside topics and file names: a safe alphabet, so that "+", "#",
+"/" or ".." never reach a topic filter or a path (defined with the messages, which
+name devices too: a command's ``device_ids``)."""
 _DEVICE_ID_RE = re.compile(DEVICE_ID_PATTERN)
 
 DeviceChannel = Kind

@@ -125,6 +125,20 @@ def test_update_replaces_and_cancel_stops_on_every_device(env: Env) -> None:
     assert states == {"flood-1": "superseded", "flood-2": "cancelled", "flood-3": "recorded"}
 
 
+def test_every_emergency_command_names_the_device_whose_topic_carries_it(env: Env) -> None:
+    api, broker, runtime = env
+    api.post("/api/v1/emergencies", json=_alert("flood-1"))
+    update = _alert("flood-2", msg_type="Update", references=["flood-1"])
+    api.post("/api/v1/emergencies", json=update | {"sent": "2026-11-22T05:10:00+07:00"})
+    cancel = _alert("flood-3", msg_type="Cancel", references=["flood-2"], description="")
+    api.post("/api/v1/emergencies", json=cancel | {"sent": "2026-11-22T06:00:00+07:00"})
+    for device_id in DEVICES:
+        commands = _commands(broker, runtime, device_id)
+        assert [type(c.order) for c in commands] == [PlayNow, StopItem, PlayNow, StopItem]
+        # Bound to this device alone: replayed on another device's topic, it is refused.
+        assert all(c.device_ids == (device_id,) for c in commands)
+
+
 def test_a_test_message_is_recorded_and_never_sounded(env: Env) -> None:
     api, broker, runtime = env
     made = api.post("/api/v1/emergencies", json=_alert("t-1", status="Test")).json()

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from controller.composition import ControllerRuntime
-from controller.db.models import Bulletin, MediaAsset
+from controller.db.models import Bulletin, MediaAsset, PlannedPlay
 from controller.domain.devices.service import register_device
 from controller.settings import Settings
 from wardcast_protocol.clock import FakeClock
@@ -71,6 +71,26 @@ class Harness:
         }
         fields.update(changes)
         return PlaybackEvent(**fields)
+
+    def plan(self, device_id: str, item_id: str, broadcast_id: str = "bc-1") -> None:
+        """Record that the controller planned ``item_id`` on ``device_id`` (what evidence
+        must answer to), as compiling a plan or sending a 'now' would."""
+        planned = self.clock.now() - timedelta(seconds=30)
+        with self.runtime.db.session() as session:
+            session.add(
+                PlannedPlay(
+                    device_id=device_id,
+                    item_id=item_id,
+                    broadcast_id=broadcast_id,
+                    kind="media",
+                    source_level="commune",
+                    priority="normal",
+                    trigger="manual",
+                    planned_start=planned,
+                    planned_duration_s=12.0,
+                    first_planned_at=planned,
+                )
+            )
 
     def published(self, device_id: str, channel: DeviceChannel) -> list[Published]:
         return self.broker.published(device_topic(device_id, channel))

@@ -120,6 +120,7 @@ def test_a_command_order_is_chosen_by_its_action() -> None:
     stop = Command.model_validate(
         {
             "command_id": "c1",
+            "device_ids": ["to-1"],
             "issued_at": now.isoformat(),
             "expires_at": (now + timedelta(minutes=5)).isoformat(),
             "order": {"action": "stop", "item_id": "it-1"},
@@ -130,6 +131,7 @@ def test_a_command_order_is_chosen_by_its_action() -> None:
         Command.model_validate(
             {
                 "command_id": "c1",
+                "device_ids": ["to-1"],
                 "issued_at": now.isoformat(),
                 "expires_at": now.isoformat(),
                 "order": {"action": "reboot"},

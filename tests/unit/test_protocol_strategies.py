@@ -98,6 +98,7 @@ orders = st.one_of(
 commands = st.builds(
     Command,
     command_id=identifiers,
+    device_ids=st.lists(device_ids, min_size=1, max_size=5).map(tuple),
     issued_at=aware_datetimes,
     expires_at=aware_datetimes,
     order=orders,

@@ -115,6 +115,7 @@ class BroadcastService:
                             device.id,
                             Command(
                                 command_id=new_id("cmd"),
+                                device_ids=(device.id,),
                                 issued_at=now,
                                 expires_at=broadcast.expires_at or now,
                                 order=PlayNow(item=item),

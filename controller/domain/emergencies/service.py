@@ -212,6 +212,7 @@ class EmergencyService:
         for device_id in old.device_ids:
             command = Command(
                 command_id=new_id("cmd"),
+                device_ids=(device_id,),
                 issued_at=now,
                 expires_at=now + timedelta(seconds=self._expiry_s),
                 order=StopItem(item_id=old.broadcast_id, reason=reason[:300]),

@@ -37,6 +37,7 @@ class GapRequests:
                     continue
                 command = Command(
                     command_id=new_id("cmd"),
+                    device_ids=(gap.device_id,),
                     issued_at=now,
                     expires_at=now + self._again_after,
                     order=ResendEvents(from_seq=gap.from_seq, to_seq=gap.to_seq),
