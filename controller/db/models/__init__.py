@@ -4,6 +4,7 @@ Timestamps use ``UtcDateTime`` (aware, UTC). Ids are short prefixed strings so t
 read well in logs, topics and evidence; places use their official codes.
 """
 
+from controller.db.models.accounts import ApiToken, User
 from controller.db.models.archives import EvidenceArchive
 from controller.db.models.core import (
     Base,
@@ -34,6 +35,7 @@ from controller.db.models.rollups import (
 from controller.db.models.workflow import BulletinTransition
 
 __all__ = [
+    "ApiToken",
     "Base",
     "Broadcast",
     "BroadcastTarget",
@@ -63,6 +65,7 @@ __all__ = [
     "ReportWardDay",
     "ReportWardSessions",
     "ResidentialGroup",
+    "User",
     "Ward",
     "Zone",
     "new_id",
