@@ -32,6 +32,7 @@ from controller.db.models.rollups import (
     ReportWardDay,
     ReportWardSessions,
 )
+from controller.db.models.security import SecurityRecord
 from controller.db.models.workflow import BulletinTransition
 
 __all__ = [
@@ -65,6 +66,7 @@ __all__ = [
     "ReportWardDay",
     "ReportWardSessions",
     "ResidentialGroup",
+    "SecurityRecord",
     "User",
     "Ward",
     "Zone",
