@@ -18,6 +18,7 @@ from controller.db.models.core import (
     new_id,
 )
 from controller.db.models.emergencies import Emergency
+from controller.db.models.enrolment import DeviceEnrolment
 from controller.db.models.integrity import DeviceChain, EvidenceGap, PlannedPlay
 from controller.db.models.places import District, Province, ResidentialGroup, Ward, Zone
 from controller.db.models.programmes import PlanSnapshot, Programme, QueuedBulletin
@@ -44,6 +45,7 @@ __all__ = [
     "BulletinTransition",
     "Device",
     "DeviceChain",
+    "DeviceEnrolment",
     "District",
     "Emergency",
     "EvidenceArchive",
