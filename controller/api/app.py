@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from controller.api.errors import install_error_handlers
+from controller.api.errors import ERROR_RESPONSES, install_error_handlers
 from controller.api.routes import (
     broadcasts,
     bulletins,
@@ -47,6 +47,7 @@ def create_app(
         summary="Đài truyền thanh thông minh — smart loudspeaker controller for wards.",
         version="0.1.0",
         lifespan=lifespan,
+        responses=ERROR_RESPONSES,
     )
     app.state.runtime = rt
     install_error_handlers(app)

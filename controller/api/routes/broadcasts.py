@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, status
 from sqlalchemy.orm import Session
 
+from controller.api.bounds import IdPath, OffsetQuery
 from controller.api.deps import ActorDep, BroadcastsDep, SessionDep
 from controller.api.schemas.broadcasts import (
     BroadcastCreate,
@@ -73,13 +74,13 @@ def create(
 def list_all(
     session: SessionDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> list[BroadcastPublic]:
     """Broadcasts, latest planned first."""
     return [to_public(session, b) for b in domain.list_broadcasts(session, limit, offset)]
 
 
 @router.get("/{broadcast_id}")
-def read(broadcast_id: str, session: SessionDep) -> BroadcastPublic:
+def read(broadcast_id: IdPath, session: SessionDep) -> BroadcastPublic:
     """One broadcast with its confirmations."""
     return to_public(session, domain.get_broadcast(session, broadcast_id))

@@ -7,9 +7,15 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
-from pydantic import AwareDatetime
 from sqlalchemy.orm import Session
 
+from controller.api.bounds import (
+    AREA_CODE_PATTERN,
+    ONE_LINE_PATTERN,
+    IdPath,
+    Instant,
+    OffsetQuery,
+)
 from controller.api.deps import ActorDep, BulletinsDep, ClockDep, SessionDep, SettingsDep
 from controller.api.schemas.bulletins import (
     BulletinCreate,
@@ -77,15 +83,17 @@ def create_from_upload(
     clock: ClockDep,
     settings: SettingsDep,
     actor: ActorDep,
-    title: Annotated[str, Form(min_length=1, max_length=300)],
+    title: Annotated[str, Form(min_length=1, max_length=300, pattern=ONE_LINE_PATTERN)],
     file: Annotated[UploadFile, File(description="A recording: mp3, wav, ogg, m4a…")],
     priority: Annotated[Priority, Form()] = Priority.NORMAL,
     source_level: Annotated[SourceLevel, Form()] = SourceLevel.COMMUNE,
     chime: Annotated[bool, Form()] = False,
-    category: Annotated[str, Form(min_length=1, max_length=64)] = "general",
-    ward_code: Annotated[str | None, Form(max_length=16)] = None,
-    valid_from: Annotated[AwareDatetime | None, Form()] = None,
-    valid_until: Annotated[AwareDatetime | None, Form()] = None,
+    category: Annotated[
+        str, Form(min_length=1, max_length=64, pattern=ONE_LINE_PATTERN)
+    ] = "general",
+    ward_code: Annotated[str | None, Form(pattern=AREA_CODE_PATTERN)] = None,
+    valid_from: Annotated[Instant | None, Form()] = None,
+    valid_until: Annotated[Instant | None, Form()] = None,
 ) -> BulletinPublic:
     """Create a bulletin from an uploaded recording (loudness-normalised, re-encoded)."""
     limit = settings.max_upload_bytes
@@ -134,7 +142,7 @@ def _step(
 
 @router.post("/{bulletin_id}/submit")
 def submit(
-    bulletin_id: str,
+    bulletin_id: IdPath,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -146,7 +154,7 @@ def submit(
 
 @router.post("/{bulletin_id}/approve")
 def approve(
-    bulletin_id: str,
+    bulletin_id: IdPath,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -158,7 +166,7 @@ def approve(
 
 @router.post("/{bulletin_id}/reject")
 def reject(
-    bulletin_id: str,
+    bulletin_id: IdPath,
     body: TransitionCreate,
     session: SessionDep,
     clock: ClockDep,
@@ -171,7 +179,7 @@ def reject(
 
 @router.post("/{bulletin_id}/withdraw")
 def withdraw(
-    bulletin_id: str,
+    bulletin_id: IdPath,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -183,7 +191,7 @@ def withdraw(
 
 @router.post("/{bulletin_id}/archive")
 def archive(
-    bulletin_id: str,
+    bulletin_id: IdPath,
     session: SessionDep,
     clock: ClockDep,
     settings: SettingsDep,
@@ -194,7 +202,7 @@ def archive(
 
 
 @router.get("/{bulletin_id}/history")
-def read_history(bulletin_id: str, session: SessionDep) -> list[TransitionPublic]:
+def read_history(bulletin_id: IdPath, session: SessionDep) -> list[TransitionPublic]:
     """Every workflow step: who, when, from what to what, and why."""
     domain.get_bulletin(session, bulletin_id)
     return [TransitionPublic.model_validate(t) for t in workflow.history(session, bulletin_id)]
@@ -205,7 +213,7 @@ def list_all(
     session: SessionDep,
     settings: SettingsDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> list[BulletinPublic]:
     """Bulletins, newest first."""
     base = settings.resolved_public_base_url
@@ -213,7 +221,7 @@ def list_all(
 
 
 @router.get("/{bulletin_id}")
-def read(bulletin_id: str, session: SessionDep, settings: SettingsDep) -> BulletinPublic:
+def read(bulletin_id: IdPath, session: SessionDep, settings: SettingsDep) -> BulletinPublic:
     """One bulletin."""
     bulletin = domain.get_bulletin(session, bulletin_id)
     return to_public(bulletin, settings.resolved_public_base_url)

@@ -11,8 +11,8 @@ import re
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response, status
-from pydantic import AwareDatetime
 
+from controller.api.bounds import AREA_CODE_PATTERN, AreaCodeFilter, Instant
 from controller.api.deps import ActorDep, RuntimeDep, SessionDep
 from controller.api.schemas.bundles import ArchiveCreate, ArchivePublic
 from controller.db.models.archives import EvidenceArchive
@@ -33,9 +33,9 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 def download_bundle(
     session: SessionDep,
     runtime: RuntimeDep,
-    ward: Annotated[str, Query(min_length=1, max_length=16, description="Ward code.")],
-    start: Annotated[AwareDatetime, Query(alias="from", description="Period start.")],
-    end: Annotated[AwareDatetime, Query(alias="to", description="Period end (excluded).")],
+    ward: Annotated[str, Query(pattern=AREA_CODE_PATTERN, description="Ward code.")],
+    start: Annotated[Instant, Query(alias="from", description="Period start.")],
+    end: Annotated[Instant, Query(alias="to", description="Period end (excluded).")],
 ) -> Response:
     """A ward's signed evidence bundle for [from, to), to verify offline."""
     bundle = build_bundle(session, ward, start, end, runtime.key, now=runtime.clock.now())
@@ -57,7 +57,7 @@ def create_archive(
 
 
 @router.get("/archives")
-def read_archives(session: SessionDep, ward: str | None = None) -> list[ArchivePublic]:
+def read_archives(session: SessionDep, ward: AreaCodeFilter = None) -> list[ArchivePublic]:
     """Archives made so far, by ward and period."""
     rows: list[EvidenceArchive] = list(archives.list_archives(session, ward))
     return [ArchivePublic.model_validate(r) for r in rows]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
+from controller.api.bounds import IdPath
 from controller.api.deps import ActorDep, DevicesDep, SessionDep, SettingsDep
 from controller.api.schemas.devices import DeviceCreate, DevicePublic
 from controller.db.models import Device
@@ -44,6 +45,6 @@ def list_all(session: SessionDep, settings: SettingsDep) -> list[DevicePublic]:
 
 
 @router.get("/{device_id}")
-def read(device_id: str, session: SessionDep, settings: SettingsDep) -> DevicePublic:
+def read(device_id: IdPath, session: SessionDep, settings: SettingsDep) -> DevicePublic:
     """One device."""
     return device_public(domain.get_device(session, device_id), settings)

@@ -6,8 +6,8 @@ from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
+from controller.api.bounds import IdFilter, Instant, OffsetQuery
 from controller.api.deps import SessionDep
 from controller.api.schemas.evidence import EvidencePublic, GapPublic, RejectedMessagePublic
 from controller.db.models import PlaybackEvidence
@@ -29,12 +29,12 @@ def to_public(row: PlaybackEvidence) -> EvidencePublic:
 @router.get("/evidence")
 def read_evidence(
     session: SessionDep,
-    device_id: str | None = None,
-    broadcast_id: str | None = None,
-    start: Annotated[AwareDatetime | None, Query(alias="from")] = None,
-    end: Annotated[AwareDatetime | None, Query(alias="to")] = None,
+    device_id: IdFilter = None,
+    broadcast_id: IdFilter = None,
+    start: Annotated[Instant | None, Query(alias="from")] = None,
+    end: Annotated[Instant | None, Query(alias="to")] = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
-    offset: Annotated[int, Query(ge=0)] = 0,
+    offset: OffsetQuery = 0,
 ) -> list[EvidencePublic]:
     """Confirmed plays whose planned start is in [from, to), oldest first."""
     begin: datetime | None = start
@@ -43,7 +43,7 @@ def read_evidence(
 
 
 @router.get("/evidence/gaps")
-def read_gaps(session: SessionDep, device_id: str | None = None) -> list[GapPublic]:
+def read_gaps(session: SessionDep, device_id: IdFilter = None) -> list[GapPublic]:
     """Open gaps in devices' event chains (asked for again until they arrive)."""
     return [GapPublic.model_validate(g) for g in chain.open_gaps(session, device_id)]
 

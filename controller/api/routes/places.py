@@ -7,6 +7,7 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
+from controller.api.bounds import AREA_CODE_PATTERN, AreaCodeFilter, AreaCodePath, CodePath, IdPath
 from controller.api.deps import ActorDep, BodyBytes, ClockDep, SessionDep
 from controller.api.schemas.devices import DevicePublic
 from controller.api.schemas.places import (
@@ -55,7 +56,7 @@ def list_provinces(session: SessionDep) -> list[ProvincePublic]:
 
 @router.put("/provinces/{code}")
 def put_province(
-    code: str, body: ProvinceUpdate, session: SessionDep, actor: ActorDep
+    code: AreaCodePath, body: ProvinceUpdate, session: SessionDep, actor: ActorDep
 ) -> ProvincePublic:
     """Create or rename a province."""
     actor.require(Role.ADMIN, "changing places")
@@ -63,14 +64,14 @@ def put_province(
 
 
 @router.get("/districts")
-def list_districts(session: SessionDep, province: str | None = None) -> list[DistrictPublic]:
+def list_districts(session: SessionDep, province: AreaCodeFilter = None) -> list[DistrictPublic]:
     """Districts, optionally of one province."""
     return [DistrictPublic.model_validate(d) for d in places.list_districts(session, province)]
 
 
 @router.put("/districts/{code}")
 def put_district(
-    code: str, body: DistrictUpdate, session: SessionDep, actor: ActorDep
+    code: AreaCodePath, body: DistrictUpdate, session: SessionDep, actor: ActorDep
 ) -> DistrictPublic:
     """Create or rename a district."""
     actor.require(Role.ADMIN, "changing places")
@@ -88,13 +89,15 @@ def list_wards(session: SessionDep) -> list[WardPublic]:
 
 
 @router.get("/wards/{code}")
-def read_ward(code: str, session: SessionDep) -> WardPublic:
+def read_ward(code: AreaCodePath, session: SessionDep) -> WardPublic:
     """A ward with its groups, zones and devices."""
     return ward_public(session, places.get_ward(session, code))
 
 
 @router.put("/wards/{code}")
-def put_ward(code: str, body: WardUpdate, session: SessionDep, actor: ActorDep) -> WardPublic:
+def put_ward(
+    code: AreaCodePath, body: WardUpdate, session: SessionDep, actor: ActorDep
+) -> WardPublic:
     """Create or update a ward."""
     actor.require(Role.ADMIN, "changing places")
     ward = places.upsert_ward(session, code, body.district_code, body.name, body.timezone)
@@ -104,7 +107,7 @@ def put_ward(code: str, body: WardUpdate, session: SessionDep, actor: ActorDep) 
 
 @router.put("/wards/{code}/groups/{group}")
 def put_group(
-    code: str, group: str, body: GroupUpdate, session: SessionDep, actor: ActorDep
+    code: AreaCodePath, group: CodePath, body: GroupUpdate, session: SessionDep, actor: ActorDep
 ) -> GroupPublic:
     """Create or rename a residential group."""
     actor.require(Role.ADMIN, "changing places")
@@ -112,7 +115,9 @@ def put_group(
 
 
 @router.delete("/wards/{code}/groups/{group}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_group(code: str, group: str, session: SessionDep, actor: ActorDep) -> Response:
+def delete_group(
+    code: AreaCodePath, group: CodePath, session: SessionDep, actor: ActorDep
+) -> Response:
     """Delete a group no device or zone uses."""
     actor.require(Role.ADMIN, "changing places")
     places.delete_group(session, code, group)
@@ -121,7 +126,7 @@ def delete_group(code: str, group: str, session: SessionDep, actor: ActorDep) ->
 
 @router.put("/wards/{code}/zones/{zone}")
 def put_zone(
-    code: str, zone: str, body: ZoneUpdate, session: SessionDep, actor: ActorDep
+    code: AreaCodePath, zone: CodePath, body: ZoneUpdate, session: SessionDep, actor: ActorDep
 ) -> ZonePublic:
     """Create or redefine a zone."""
     actor.require(Role.ADMIN, "changing places")
@@ -131,7 +136,9 @@ def put_zone(
 
 
 @router.delete("/wards/{code}/zones/{zone}", status_code=status.HTTP_204_NO_CONTENT)
-def delete_zone(code: str, zone: str, session: SessionDep, actor: ActorDep) -> Response:
+def delete_zone(
+    code: AreaCodePath, zone: CodePath, session: SessionDep, actor: ActorDep
+) -> Response:
     """Delete a zone."""
     actor.require(Role.ADMIN, "changing places")
     places.delete_zone(session, code, zone)
@@ -140,7 +147,7 @@ def delete_zone(code: str, zone: str, session: SessionDep, actor: ActorDep) -> R
 
 @router.put("/devices/{device_id}/placement")
 def place_device(
-    device_id: str, body: PlacementUpdate, session: SessionDep, actor: ActorDep
+    device_id: IdPath, body: PlacementUpdate, session: SessionDep, actor: ActorDep
 ) -> DevicePublic:
     """Say which ward and residential group a device serves."""
     actor.require(Role.ADMIN, "placing devices")
@@ -170,7 +177,9 @@ def import_places(
     actor: Annotated[Actor, Depends(require_importer)],
     raw: Annotated[bytes, Depends(BodyBytes(MAX_IMPORT_BYTES, "the import file"))],
     request: Request,
-    ward: Annotated[str | None, Query(description="For CSV: the (existing) ward.")] = None,
+    ward: Annotated[
+        str | None, Query(pattern=AREA_CODE_PATTERN, description="For CSV: the (existing) ward.")
+    ] = None,
 ) -> PlaceImportPublic:
     """Import a ward from YAML (whole place) or CSV (one device per row), all or nothing."""
     try:

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter, Response, status
 
+from controller.api.bounds import AreaCodePath, IdPath
 from controller.api.deps import ActorDep, ClockDep, PlansDep, ProgrammesDep, SessionDep
 from controller.api.schemas.programmes import (
     ConflictPublic,
@@ -26,7 +27,7 @@ router = APIRouter(prefix="/api/v1", tags=["programmes"])
 
 
 @router.get("/wards/{ward}/programme")
-def read_programme(ward: str, session: SessionDep) -> ProgrammePublic:
+def read_programme(ward: AreaCodePath, session: SessionDep) -> ProgrammePublic:
     """The ward's programme as stored (exactly what was applied)."""
     get_ward(session, ward)
     stored = domain.current_programme(session, ward)
@@ -37,7 +38,7 @@ def read_programme(ward: str, session: SessionDep) -> ProgrammePublic:
 
 @router.post("/wards/{ward}/programme/check")
 def check_programme(
-    ward: str, body: ProgrammeUpdate, session: SessionDep, clock: ClockDep
+    ward: AreaCodePath, body: ProgrammeUpdate, session: SessionDep, clock: ClockDep
 ) -> ProgrammeCheckPublic:
     """Conflicts and the diff against the stored programme; nothing is stored."""
     result = domain.check_programme(session, ward, body.document, clock.now())
@@ -49,7 +50,7 @@ def check_programme(
 
 @router.put("/wards/{ward}/programme")
 def save_programme(
-    ward: str, body: ProgrammeUpdate, programmes: ProgrammesDep, actor: ActorDep
+    ward: AreaCodePath, body: ProgrammeUpdate, programmes: ProgrammesDep, actor: ActorDep
 ) -> ProgrammeSavedPublic:
     """Save the programme if it has no conflict (all or nothing); plans follow at once."""
     version, changes = programmes.save(ward, body.document, actor)
@@ -57,7 +58,7 @@ def save_programme(
 
 
 @router.get("/wards/{ward}/queue")
-def read_queue(ward: str, session: SessionDep) -> list[QueueEntryPublic]:
+def read_queue(ward: AreaCodePath, session: SessionDep) -> list[QueueEntryPublic]:
     """Bulletins queued into the ward's sessions."""
     get_ward(session, ward)
     return [QueueEntryPublic.model_validate(q) for q in domain.list_queue(session, ward)]
@@ -65,7 +66,7 @@ def read_queue(ward: str, session: SessionDep) -> list[QueueEntryPublic]:
 
 @router.post("/wards/{ward}/queue", status_code=status.HTTP_201_CREATED)
 def add_to_queue(
-    ward: str, body: QueueEntryCreate, programmes: ProgrammesDep, actor: ActorDep
+    ward: AreaCodePath, body: QueueEntryCreate, programmes: ProgrammesDep, actor: ActorDep
 ) -> QueueEntryPublic:
     """Queue an approved bulletin into a session; the ward's plans follow at once."""
     row = programmes.queue(
@@ -76,7 +77,7 @@ def add_to_queue(
 
 @router.delete("/wards/{ward}/queue/{entry}", status_code=status.HTTP_204_NO_CONTENT)
 def remove_from_queue(
-    ward: str, entry: str, programmes: ProgrammesDep, actor: ActorDep
+    ward: AreaCodePath, entry: IdPath, programmes: ProgrammesDep, actor: ActorDep
 ) -> Response:
     """Take a bulletin out of the queue; plans follow at once."""
     programmes.unqueue(ward, entry, actor)
@@ -84,7 +85,7 @@ def remove_from_queue(
 
 
 @router.get("/devices/{device_id}/plan")
-def read_plan(device_id: str, session: SessionDep, plans: PlansDep) -> dict[str, Any]:
+def read_plan(device_id: IdPath, session: SessionDep, plans: PlansDep) -> dict[str, Any]:
     """The plan the device should be running now (as the controller compiles it).
 
     Sent as the protocol's own JSON (the document agents receive), so it has no

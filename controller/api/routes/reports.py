@@ -11,6 +11,7 @@ from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
 
+from controller.api.bounds import CODE_PATTERN
 from controller.api.deps import ClockDep, SessionDep, SettingsDep
 from controller.api.schemas.reports import MissedListPublic, ReportPublic
 from controller.domain.reports.exports import (
@@ -35,7 +36,7 @@ PeriodQuery = Annotated[
         "year:2026, or 2026-11-01..2026-11-30 (local dates, both included).",
     ),
 ]
-CodeQuery = Annotated[str | None, Query(min_length=1, max_length=64)]
+CodeQuery = Annotated[str | None, Query(pattern=CODE_PATTERN)]
 
 
 def rules_of(settings: Settings) -> RollupRules:

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from controller.api.bounds import Identifier, Instant
 from wardcast_protocol.messages import Priority
 
 
@@ -14,9 +15,11 @@ class BroadcastCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    bulletin_id: str = Field(min_length=1, max_length=64, description="An approved bulletin.")
-    device_ids: list[str] = Field(min_length=1, max_length=10000, description="Where it plays.")
-    start_at: AwareDatetime | None = Field(
+    bulletin_id: Identifier = Field(description="An approved bulletin.")
+    device_ids: list[Identifier] = Field(
+        min_length=1, max_length=10000, description="Where it plays."
+    )
+    start_at: Instant | None = Field(
         default=None,
         description="When to play, with its zone (e.g. 2026-11-23T05:30:00+07:00); "
         "omit to play now.",

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from controller.api.bounds import AreaCode, Instant, SpokenText, free_text, one_line
 from wardcast_protocol.messages import Priority, SourceLevel
 
 
@@ -14,16 +16,15 @@ class BulletinCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    title: str = Field(
-        min_length=1,
-        max_length=300,
+    title: Annotated[str, one_line(300, 1)] = Field(
         description="What officers see in lists.",
         examples=["Thông báo cắt nước"],
     )
-    text: str = Field(
+    text: SpokenText = Field(
         min_length=1,
         max_length=20000,
-        description="What the loudspeakers say. The configured limit may be lower.",
+        description="What the loudspeakers say. The configured limit may be lower. "
+        "Control characters are removed, and line breaks and tabs read as spaces.",
         examples=["Ủy ban nhân dân phường thông báo: ngày mai cắt nước từ 8 giờ đến 11 giờ."],
     )
     priority: Priority = Field(
@@ -33,15 +34,13 @@ class BulletinCreate(BaseModel):
         default=SourceLevel.COMMUNE, description="Where the content comes from (cấp nguồn tin)."
     )
     chime: bool | None = Field(default=None, description="Chime before and after; default on.")
-    category: str = Field(
+    category: Annotated[str, one_line(64, 1)] = Field(
         default="general",
-        min_length=1,
-        max_length=64,
         description="e.g. general, health, security, disaster, election.",
     )
-    ward_code: str | None = Field(default=None, max_length=16, description="Owning ward.")
-    valid_from: AwareDatetime | None = Field(default=None, description="Not aired before.")
-    valid_until: AwareDatetime | None = Field(default=None, description="Not aired from then.")
+    ward_code: AreaCode | None = Field(default=None, description="Owning ward.")
+    valid_from: Instant | None = Field(default=None, description="Not aired before.")
+    valid_until: Instant | None = Field(default=None, description="Not aired from then.")
 
 
 class MediaPublic(BaseModel):
@@ -86,7 +85,9 @@ class TransitionCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    reason: str | None = Field(default=None, max_length=500, description="Why (for a rejection).")
+    reason: Annotated[str, free_text(500)] | None = Field(
+        default=None, description="Why (for a rejection)."
+    )
 
 
 class TransitionPublic(BaseModel):

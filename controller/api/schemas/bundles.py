@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
+
+from controller.api.bounds import AreaCode, Instant
 
 
 class ArchiveCreate(BaseModel):
@@ -15,9 +17,9 @@ class ArchiveCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid", populate_by_name=True)
 
-    ward: str = Field(min_length=1, max_length=16, description="Ward code, e.g. 26734.")
-    start: AwareDatetime = Field(alias="from", description="Start of the period (included).")
-    end: AwareDatetime = Field(alias="to", description="End of the period (excluded).")
+    ward: AreaCode = Field(description="Ward code, e.g. 26734.")
+    start: Instant = Field(alias="from", description="Start of the period (included).")
+    end: Instant = Field(alias="to", description="End of the period (excluded).")
 
 
 class ArchivePublic(BaseModel):

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from controller.api.bounds import one_line
 from wardcast_protocol.topics import DEVICE_ID_PATTERN
 
 
@@ -19,7 +21,9 @@ class DeviceCreate(BaseModel):
         description="Stable id, also used in MQTT topics: letters, digits, '.', '_', '-'.",
         examples=["to-dan-pho-3"],
     )
-    name: str = Field(default="", max_length=200, description="Human name, e.g. 'Tổ dân phố 3'.")
+    name: Annotated[str, one_line(200)] = Field(
+        default="", description="Human name, e.g. 'Tổ dân phố 3'."
+    )
     public_key: str = Field(
         min_length=40, max_length=64, description="Base64 of the raw 32-byte Ed25519 public key."
     )

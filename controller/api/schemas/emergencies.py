@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field
 
+from controller.api.bounds import AreaCode, Code, Identifier, Instant, SpokenText, one_line
 from wardcast_protocol.messages import SourceLevel
 
 
@@ -15,33 +16,43 @@ class EmergencyCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    identifier: str = Field(min_length=1, max_length=200, description="Unique per sender.")
-    sender: str = Field(
-        min_length=1,
-        max_length=200,
+    identifier: Annotated[str, one_line(200, 1)] = Field(description="Unique per sender.")
+    sender: Annotated[str, one_line(200, 1)] = Field(
         description="Who issued it.",
         examples=["ubnd.hangbac@hanoi.gov.vn"],
     )
-    sent: AwareDatetime = Field(description="When the sender issued it.")
+    sent: Instant = Field(description="When the sender issued it.")
     msg_type: Literal["Alert", "Update", "Cancel"] = Field(
         default="Alert", description="Alert plays; Update and Cancel stop what they reference."
     )
     status: Literal["Actual", "Exercise", "Test"] = Field(
         default="Actual", description="Test is recorded only; Exercise plays as a drill."
     )
-    references: list[str] = Field(default=[], description="Identifiers this updates/cancels.")
-    expires: AwareDatetime | None = Field(default=None, description="Not played from then.")
-    event: str = Field(default="", max_length=200, description="The hazard.", examples=["Lũ lụt"])
-    urgency: str = Field(default="Immediate", max_length=32, description="CAP urgency.")
-    severity: str = Field(default="Severe", max_length=32, description="CAP severity.")
-    headline: str = Field(default="", max_length=300, description="A short title.")
-    description: str = Field(default="", max_length=5000, description="The text spoken.")
+    references: list[Annotated[str, one_line(200, 1)]] = Field(
+        default=[], max_length=100, description="Identifiers this updates/cancels."
+    )
+    expires: Instant | None = Field(default=None, description="Not played from then.")
+    event: Annotated[str, one_line(200)] = Field(
+        default="", description="The hazard.", examples=["Lũ lụt"]
+    )
+    urgency: Annotated[str, one_line(32)] = Field(default="Immediate", description="CAP urgency.")
+    severity: Annotated[str, one_line(32)] = Field(default="Severe", description="CAP severity.")
+    headline: Annotated[str, one_line(300)] = Field(default="", description="A short title.")
+    description: SpokenText = Field(
+        default="",
+        max_length=5000,
+        description="The text spoken; control characters are removed, line breaks read as spaces.",
+    )
     source_level: SourceLevel = Field(
         default=SourceLevel.COMMUNE, description="Where it comes from (cấp nguồn tin)."
     )
-    ward_code: str | None = Field(default=None, description="Omit for every device.")
-    zones: list[str] = Field(default=[], description="Zones of the ward; omit for all.")
-    device_ids: list[str] = Field(default=[], description="Explicit devices (overrides).")
+    ward_code: AreaCode | None = Field(default=None, description="Omit for every device.")
+    zones: list[Code] = Field(
+        default=[], max_length=1000, description="Zones of the ward; omit for all."
+    )
+    device_ids: list[Identifier] = Field(
+        default=[], max_length=10000, description="Explicit devices (overrides)."
+    )
 
 
 class EmergencyPublic(BaseModel):

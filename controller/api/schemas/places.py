@@ -6,9 +6,13 @@ request body here is an ``…Update``.
 
 from __future__ import annotations
 
+from typing import Annotated
+
 from pydantic import BaseModel, ConfigDict, Field
 
-CODE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$"
+from controller.api.bounds import AreaCode, Code, one_line
+
+Name = Annotated[str, one_line(200, 1)]
 
 
 class ProvinceUpdate(BaseModel):
@@ -16,7 +20,7 @@ class ProvinceUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, description="Its name.", examples=["Hà Nội"])
+    name: Name = Field(description="Its name.", examples=["Hà Nội"])
 
 
 class DistrictUpdate(BaseModel):
@@ -24,8 +28,8 @@ class DistrictUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    province_code: str = Field(pattern=CODE, description="The (existing) province.")
-    name: str = Field(min_length=1, max_length=200, description="Its name.", examples=["Hoàn Kiếm"])
+    province_code: AreaCode = Field(description="The (existing) province.")
+    name: Name = Field(description="Its name.", examples=["Hoàn Kiếm"])
 
 
 class WardUpdate(BaseModel):
@@ -33,10 +37,10 @@ class WardUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    district_code: str = Field(pattern=CODE, description="The (existing) district.")
-    name: str = Field(min_length=1, max_length=200, description="Its name.", examples=["Hàng Bạc"])
-    timezone: str = Field(
-        default="Asia/Ho_Chi_Minh", max_length=64, description="IANA zone of its programme."
+    district_code: AreaCode = Field(description="The (existing) district.")
+    name: Name = Field(description="Its name.", examples=["Hàng Bạc"])
+    timezone: Annotated[str, one_line(64)] = Field(
+        default="Asia/Ho_Chi_Minh", description="IANA zone of its programme."
     )
 
 
@@ -45,9 +49,7 @@ class GroupUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(
-        min_length=1, max_length=200, description="Its name.", examples=["Tổ dân phố 1"]
-    )
+    name: Name = Field(description="Its name.", examples=["Tổ dân phố 1"])
 
 
 class ZoneUpdate(BaseModel):
@@ -55,8 +57,10 @@ class ZoneUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    name: str = Field(min_length=1, max_length=200, description="Its name.")
-    groups: list[str] = Field(min_length=1, description="Codes of the ward's groups it covers.")
+    name: Name = Field(description="Its name.")
+    groups: list[Code] = Field(
+        min_length=1, max_length=1000, description="Codes of the ward's groups it covers."
+    )
 
 
 class PlacementUpdate(BaseModel):
@@ -64,8 +68,8 @@ class PlacementUpdate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    ward_code: str | None = Field(default=None, description="The ward; omit to unplace.")
-    group_code: str | None = Field(default=None, description="A group of that ward.")
+    ward_code: AreaCode | None = Field(default=None, description="The ward; omit to unplace.")
+    group_code: Code | None = Field(default=None, description="A group of that ward.")
 
 
 class ProvincePublic(BaseModel):

@@ -6,6 +6,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from controller.api.bounds import Code, Day, Identifier
 from controller.domain.programmes.schema import ProgrammeDoc
 
 
@@ -52,12 +53,10 @@ class QueueEntryCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    bulletin_id: str = Field(min_length=1, max_length=64, description="An approved bulletin.")
-    session_code: str = Field(
-        min_length=1, max_length=64, description="A session of the ward's programme."
-    )
-    first_date: date = Field(description="First day it airs (ward's local date).")
-    last_date: date = Field(description="Last day it airs (included).")
+    bulletin_id: Identifier = Field(description="An approved bulletin.")
+    session_code: Code = Field(description="A session of the ward's programme.")
+    first_date: Day = Field(description="First day it airs (ward's local date).")
+    last_date: Day = Field(description="Last day it airs (included).")
 
 
 class QueueEntryPublic(BaseModel):

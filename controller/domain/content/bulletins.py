@@ -29,6 +29,7 @@ from controller.audio import (
     speak,
 )
 from controller.db.models import Bulletin, BulletinTransition, MediaAsset, new_id
+from controller.domain.content.text import clean_spoken_text, removed_controls
 from controller.domain.errors import InvalidInput, NotFound, TooLarge, Unavailable
 from controller.settings import Settings
 from wardcast_protocol.messages import Priority, SourceLevel
@@ -77,7 +78,9 @@ class BulletinService:
     ) -> Bulletin:
         """Speak ``text`` (Vietnamese by default) and store it as a bulletin."""
         title = self._title(draft)
-        body = " ".join(text.split())
+        body = clean_spoken_text(text)
+        if removed_controls(text):
+            log.info("removed %d control character(s) from a text", removed_controls(text))
         if not body:
             raise InvalidInput("the bulletin text is empty")
         if len(body) > self._settings.max_text_chars:
