@@ -22,6 +22,7 @@ from controller.db.models.enrolment import DeviceEnrolment
 from controller.db.models.integrity import DeviceChain, EvidenceGap, PlannedPlay
 from controller.db.models.places import District, Province, ResidentialGroup, Ward, Zone
 from controller.db.models.programmes import PlanSnapshot, Programme, QueuedBulletin
+from controller.db.models.rejections import RejectionCounter
 from controller.db.models.rollups import (
     ReportBulletinsRollup,
     ReportDeviceDay,
@@ -58,6 +59,7 @@ __all__ = [
     "Province",
     "QueuedBulletin",
     "RejectedMessageLog",
+    "RejectionCounter",
     "ReportBulletinsRollup",
     "ReportDeviceDay",
     "ReportPlaysRollup",
