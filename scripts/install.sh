@@ -15,6 +15,8 @@ command -v sox >/dev/null 2>&1 || need+=(sox)
 # A real stream server (Icecast) for the relay integration tests.
 command -v icecast2 >/dev/null 2>&1 || [ -x /usr/bin/icecast2 ] || need+=(icecast2)
 [ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || need+=(fonts-dejavu-core)
+# pdftoppm: the report golden test renders each PDF page to PNG.
+command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 # PostgreSQL's server: the integration tests run the storage layer against it too.
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
 if [ ${#need[@]} -gt 0 ]; then
