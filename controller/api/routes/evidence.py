@@ -9,9 +9,14 @@ from fastapi import APIRouter, Query
 
 from controller.api.bounds import IdFilter, Instant, OffsetQuery
 from controller.api.deps import SessionDep
-from controller.api.schemas.evidence import EvidencePublic, GapPublic, RejectedMessagePublic
+from controller.api.schemas.evidence import (
+    EvidencePublic,
+    GapPublic,
+    RejectedMessagePublic,
+    RejectionCounterPublic,
+)
 from controller.db.models import PlaybackEvidence
-from controller.domain.evidence import chain
+from controller.domain.evidence import chain, rejections
 from controller.domain.evidence import service as domain
 
 router = APIRouter(prefix="/api/v1", tags=["evidence"])
@@ -54,3 +59,22 @@ def read_rejected(
 ) -> list[RejectedMessagePublic]:
     """Messages refused at the door (bad signature, malformed…), newest first."""
     return [RejectedMessagePublic.model_validate(r) for r in domain.list_rejections(session, limit)]
+
+
+@router.get("/rejected-messages/counters")
+def read_rejection_counters(
+    session: SessionDep,
+    since: Annotated[Instant | None, Query(description="From this hour on.")] = None,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> list[RejectionCounterPublic]:
+    """Refused messages per source and hour: received, kept, and dropped (only counted)."""
+    return [
+        RejectionCounterPublic(
+            hour=c.hour,
+            source=c.source,
+            received=c.received,
+            stored=c.stored,
+            dropped=c.received - c.stored,
+        )
+        for c in rejections.list_counters(session, since, limit)
+    ]

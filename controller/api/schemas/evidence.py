@@ -71,3 +71,18 @@ class RejectedMessagePublic(BaseModel):
     detail: str
     payload_sha256: str
     payload_size: int
+
+
+class RejectionCounterPublic(BaseModel):
+    """Refused messages of one source in one hour: how many came, were kept, were dropped."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+    hour: datetime = Field(description="Start of the hour (UTC).")
+    source: str = Field(
+        description="The device the topic named, else 'topic:<topic>'; '*' gathers the "
+        "sources past the hour's limit."
+    )
+    received: int = Field(description="Refused messages received.")
+    stored: int = Field(description="Kept as rejected messages (the first few).")
+    dropped: int = Field(description="Counted only: over the limits, or a repeat.")
