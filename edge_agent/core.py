@@ -466,7 +466,9 @@ class EdgeAgent:
 
     def _accept_ack(self, ack: EventAck) -> None:
         try:
-            deleted = self.outbox.acknowledge(ack.event_ids)
+            # A refused event is acknowledged too: the controller holds it (as a
+            # security record, not evidence), so resending it would change nothing.
+            deleted = self.outbox.acknowledge((*ack.event_ids, *ack.refused_event_ids))
         except sqlite3.Error as exc:
             log.error("%s: could not apply ack: %s (will be acked again)", self.device_id, exc)
             return

@@ -46,6 +46,7 @@ from wardcast_protocol.messages import (
     Priority,
     RelaySpec,
     RelayStats,
+    SecurityReport,
     SourceLevel,
     StopItem,
     Trigger,
@@ -426,7 +427,46 @@ def build_examples() -> list[Example]:
             )
         )
     )
-    return sealed
+    return [*sealed, *_security_examples()]
+
+
+def _security_examples() -> list[Example]:
+    """A refusal the agent reports, and the controller's ack of it."""
+    ch = topics.DeviceChannel
+    report = SecurityReport(
+        report_id="sr-hoaminh-tdp03-000001",
+        at=_at(95),
+        reason="not_addressed",
+        topic=_dev(ch.COMMAND),
+        detail="command names ['hoaminh-tdp01'], not this device",
+        command_id="cmd-now-0031-tdp01",
+        item_id="it-now-0031",
+    )
+    return [
+        _seal(
+            Example(
+                "security-not-addressed",
+                Kind.SECURITY,
+                DEMO_DEVICE,
+                _dev(ch.SECURITY),
+                _at(95),
+                report,
+                "A `play_now` signed for another device was republished on this device's "
+                "command topic: refused, written to the security log, then reported.",
+            )
+        ),
+        _seal(
+            Example(
+                "ack-security-report",
+                Kind.ACK,
+                CONTROLLER_SENDER,
+                _dev(ch.ACK),
+                _at(95) + timedelta(seconds=0.2),
+                EventAck(report_ids=(report.report_id,)),
+                "The report is stored as a security record; the agent stops resending it.",
+            )
+        ),
+    ]
 
 
 # --- rendering --------------------------------------------------------------------
@@ -552,6 +592,7 @@ _MODELS_BY_KIND: dict[Kind, list[type[BaseModel]]] = {
     Kind.COMMAND: [Command, PlayNow, StopItem],
     Kind.EVENT: [PlaybackEvent],
     Kind.ACK: [EventAck],
+    Kind.SECURITY: [SecurityReport],
 }
 
 

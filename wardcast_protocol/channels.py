@@ -12,8 +12,9 @@ reads at most. Everything else is derived from this table, never written again:
 - the topic table and size limits of docs/protocol.md (``scripts/protocol_examples.py``).
 
 Invariant: state is retained, commands are not. Availability, state and plan are
-retained, so a peer that (re)connects sees the present at once; command, event and
-ack never are, because a retained command would re-execute after every restart.
+retained, so a peer that (re)connects sees the present at once; command, event, ack
+and security never are, because a retained command would re-execute after every
+restart (and an agent refuses any command delivered retained).
 
 To add a message: its body model in ``messages``, a ``Kind`` member, a row here.
 """
@@ -35,6 +36,7 @@ from wardcast_protocol.messages import (
     Kind,
     Plan,
     PlaybackEvent,
+    SecurityReport,
 )
 
 
@@ -70,6 +72,7 @@ _SPECS = (
     ChannelSpec(Kind.COMMAND, Command, Direction.CONTROLLER_TO_DEVICE, False, 64 * _KIB),
     ChannelSpec(Kind.EVENT, PlaybackEvent, Direction.DEVICE_TO_CONTROLLER, False, 16 * _KIB),
     ChannelSpec(Kind.ACK, EventAck, Direction.CONTROLLER_TO_DEVICE, False, 128 * _KIB),
+    ChannelSpec(Kind.SECURITY, SecurityReport, Direction.DEVICE_TO_CONTROLLER, False, 8 * _KIB),
 )
 
 
@@ -102,7 +105,7 @@ MAX_PAYLOAD_BYTES: Mapping[Kind, int] = MappingProxyType(
 """What a receiver reads at most, per kind, before even parsing."""
 
 RETAINED: frozenset[Kind] = frozenset(k for k, spec in CHANNELS.items() if spec.retained)
-"""The retained channels: state, never commands, events or acks."""
+"""The retained channels: state, never commands, events, acks or security reports."""
 
 CONTROLLER_INBOUND: tuple[Kind, ...] = inbound_channels(Direction.DEVICE_TO_CONTROLLER)
 """What the controller subscribes to on every device, and accepts from devices."""

@@ -237,9 +237,53 @@ class PlaybackEvent(_Message):
 
 
 class EventAck(_Message):
-    """The controller stored these events: the agent may now forget them."""
+    """The controller has these events or reports: the agent may now forget them.
 
-    event_ids: tuple[Identifier, ...] = Field(min_length=1, max_length=1000)
+    ``event_ids`` were stored as evidence. ``refused_event_ids`` arrived signed and
+    whole but name an item this controller never planned or commanded for the device:
+    kept as a security record, never as evidence, and not worth resending.
+    ``report_ids`` are security reports the controller stored.
+    """
+
+    event_ids: tuple[Identifier, ...] = Field(default=(), max_length=1000)
+    refused_event_ids: tuple[Identifier, ...] = Field(
+        default=(),
+        max_length=1000,
+        description="Events kept as security records, not evidence (no plan named the item).",
+    )
+    report_ids: tuple[Identifier, ...] = Field(
+        default=(), max_length=1000, description="Security reports stored."
+    )
+
+    @model_validator(mode="after")
+    def _names_something(self) -> EventAck:
+        if not (self.event_ids or self.refused_event_ids or self.report_ids):
+            raise ValueError("an ack names at least one event or report")
+        return self
+
+
+SecurityReason = Annotated[str, Field(min_length=1, max_length=32, pattern=r"^[a-z0-9_]+$")]
+"""A short refusal code, e.g. ``not_addressed``, ``replayed``, ``bad_signature``."""
+
+
+class SecurityReport(_Message):
+    """Something an agent refused, reported for the controller's security records.
+
+    An agent refuses a command not addressed to it, replayed, expired, issued too far in
+    its future or delivered retained, and anything that fails verification; it writes
+    each refusal to its security log (nhật ký an ninh) *before* sending this report, and
+    resends it until the controller acknowledges ``report_id``. Never evidence.
+    """
+
+    report_id: Identifier
+    at: UtcDatetime = Field(description="When the agent refused it, by its own clock.")
+    reason: SecurityReason
+    topic: str = Field(max_length=300, description="Where the refused message arrived.")
+    detail: str = Field(default="", max_length=500)
+    command_id: Identifier | None = Field(default=None, description="The refused command's id.")
+    item_id: Identifier | None = Field(
+        default=None, description="The item the refused command would have played or stopped."
+    )
 
 
 class Availability(_Message):
@@ -271,3 +315,4 @@ class Kind(StrEnum):
     COMMAND = "command"
     EVENT = "event"
     ACK = "ack"
+    SECURITY = "security"

@@ -2,26 +2,30 @@
 
 Each payload is checked (size, shape, signature against the device's registered
 key, schema) before anything is stored; a refused payload is logged and kept as a
-rejected message with its reason, never as evidence. Nothing a device sends can
-crash this loop.
+rejected message with its reason, never as evidence. An event for an item never
+planned for the device, and a device's own security report (what its agent
+refused), become security records; both are acknowledged once committed, so the
+device stops resending them. Nothing a device sends can crash this loop.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from datetime import datetime
 from typing import cast
 
 from controller.db.session import Database
 from controller.domain.devices import service as device_domain
 from controller.domain.errors import DomainError
+from controller.domain.evidence import security as security_domain
 from controller.domain.evidence import service as evidence_domain
 from controller.domain.plans.service import PlanService
 from controller.messaging.outbound import MqttOutbound
 from wardcast_protocol.channels import CONTROLLER_INBOUND
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.envelope import RejectedMessage, Verified, open_envelope
-from wardcast_protocol.messages import Availability, DeviceState, PlaybackEvent
+from wardcast_protocol.messages import Availability, DeviceState, PlaybackEvent, SecurityReport
 from wardcast_protocol.topics import DeviceChannel, all_devices, parse
 from wardcast_protocol.transport import ReceivedMessage, Transport
 
@@ -47,6 +51,8 @@ class ControllerBridge:
         self._keys: dict[str, str] = {}
         self._keys_lock = threading.Lock()
         self.stored_events = 0
+        self.refused_events = 0
+        self.security_reports = 0
         self.rejected = 0
 
     def start(self) -> None:
@@ -91,10 +97,14 @@ class ControllerBridge:
         try:
             if parsed.channel is DeviceChannel.EVENT:
                 self._on_event(device_id, cast(Verified[PlaybackEvent], verified))
+            elif parsed.channel is DeviceChannel.SECURITY:
+                self._on_security(device_id, cast(Verified[SecurityReport], verified))
             elif parsed.channel is DeviceChannel.AVAILABILITY:
-                self._on_availability(device_id, cast(Availability, verified.body))
+                said_at = verified.sent_at if message.retained else None
+                self._on_availability(device_id, cast(Availability, verified.body), said_at)
             else:
-                self._on_state(device_id, cast(DeviceState, verified.body))
+                said_at = verified.sent_at if message.retained else None
+                self._on_state(device_id, cast(DeviceState, verified.body), said_at)
         except DomainError as exc:
             self._reject(topic, device_id, "refused", exc.message, payload)
         except Exception as exc:
@@ -108,6 +118,11 @@ class ControllerBridge:
         with self._db.session() as session:
             result = evidence_domain.record_event(session, verified, device_id, now)
         # Ack only after the commit: the device forgets an event once we have it.
+        if result is evidence_domain.Stored.REFUSED:
+            # Kept as a security record, not evidence: nothing for the device to resend.
+            self._outbound.ack(device_id, refused_event_ids=(verified.body.event_id,))
+            self.refused_events += 1
+            return
         self._outbound.ack(device_id, (verified.body.event_id,))
         if result is evidence_domain.Stored.NEW:
             self.stored_events += 1
@@ -119,19 +134,30 @@ class ControllerBridge:
                 verified.body.item_id,
             )
 
-    def _on_availability(self, device_id: str, body: Availability) -> None:
+    def _on_security(self, device_id: str, verified: Verified[SecurityReport]) -> None:
+        with self._db.session() as session:
+            security_domain.record_report(session, verified, device_id, self._clock.now())
+        # After the commit, new or not: the device keeps the report until we have it.
+        self._outbound.ack(device_id, report_ids=(verified.body.report_id,))
+        self.security_reports += 1
+
+    def _on_availability(
+        self, device_id: str, body: Availability, said_at: datetime | None
+    ) -> None:
+        # A retained copy counts as heard when the device said it, not when we
+        # subscribed: a stale "online" must not make a silent device look alive.
         now = self._clock.now()
         with self._db.session() as session:
             came_online = device_domain.mark_availability(
-                session, device_id, body.state == "online", now
+                session, device_id, body.state == "online", now, said_at=said_at
             )
         log.info("device %s is %s", device_id, body.state)
         if came_online:
             self._plans.republish(device_id)
 
-    def _on_state(self, device_id: str, body: DeviceState) -> None:
+    def _on_state(self, device_id: str, body: DeviceState, said_at: datetime | None) -> None:
         with self._db.session() as session:
-            device_domain.record_state(session, device_id, body, self._clock.now())
+            device_domain.record_state(session, device_id, body, self._clock.now(), said_at=said_at)
 
     def _reject(
         self, topic: str, device_id: str | None, reason: str, detail: str, payload: bytes

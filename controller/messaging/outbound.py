@@ -41,8 +41,17 @@ class MqttOutbound:
         payload = self._seal(Kind.COMMAND, command)
         self._transport.publish(topic, payload, retain=False, expiry_s=max(1, int(remaining)))
 
-    def ack(self, device_id: str, event_ids: tuple[str, ...]) -> None:
-        """Tell a device these events are stored."""
+    def ack(
+        self,
+        device_id: str,
+        event_ids: tuple[str, ...] = (),
+        *,
+        refused_event_ids: tuple[str, ...] = (),
+        report_ids: tuple[str, ...] = (),
+    ) -> None:
+        """Tell a device these events are stored (or refused as evidence), these reports kept."""
         topic = device_topic(device_id, DeviceChannel.ACK)
-        payload = self._seal(Kind.ACK, EventAck(event_ids=event_ids))
-        self._transport.publish(topic, payload, retain=False)
+        ack = EventAck(
+            event_ids=event_ids, refused_event_ids=refused_event_ids, report_ids=report_ids
+        )
+        self._transport.publish(topic, self._seal(Kind.ACK, ack), retain=False)

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel
+from sqlalchemy import select
 
 from controller.composition import ControllerRuntime
 from controller.db.models import Bulletin, MediaAsset, PlannedPlay
@@ -72,11 +73,24 @@ class Harness:
         fields.update(changes)
         return PlaybackEvent(**fields)
 
-    def plan(self, device_id: str, item_id: str, broadcast_id: str = "bc-1") -> None:
+    def plan(
+        self,
+        device_id: str,
+        item_id: str = "bc-1",
+        broadcast_id: str = "bc-1",
+        planned_start: datetime | None = None,
+    ) -> None:
         """Record that the controller planned ``item_id`` on ``device_id`` (what evidence
-        must answer to), as compiling a plan or sending a 'now' would."""
-        planned = self.clock.now() - timedelta(seconds=30)
+        must answer to), as compiling a plan or sending a 'now' would; once."""
+        planned = planned_start or self.clock.now() - timedelta(seconds=30)
         with self.runtime.db.session() as session:
+            known = session.scalar(
+                select(PlannedPlay.id).where(
+                    PlannedPlay.device_id == device_id, PlannedPlay.item_id == item_id
+                )
+            )
+            if known is not None:
+                return
             session.add(
                 PlannedPlay(
                     device_id=device_id,

@@ -55,6 +55,8 @@ class Chains:
         }
         fields.update(changes)
         event = self.h.event(device_id, **fields)
+        # Evidence answers a plan: the controller planned each item the device plays.
+        self.h.plan(device_id, event.item_id, event.broadcast_id, event.planned_start)
         signer = key or self.h.device_keys[device_id]
         wire, signed = seal_signed(Kind.EVENT, event, device_id, signer, self.h.clock.now())
         self.next_seq[device_id] = seq + 1

@@ -24,6 +24,9 @@ from wardcast_protocol.topics import DeviceChannel, device_topic
 @pytest.fixture
 def h(tmp_path: Path) -> Iterator[Harness]:
     harness = make_harness(tmp_path)
+    # Evidence answers a plan: both devices were sent the item their events report.
+    harness.plan("to-1")
+    harness.plan("to-2")
     yield harness
     harness.runtime.stop()
 

@@ -31,6 +31,7 @@ def _chain_of(h: Harness, n: int, device_id: str = "to-1") -> list[tuple[Playbac
     for seq in range(1, n + 1):
         event = h.event(device_id, event_id=f"ev-{seq}", seq=seq, prev_hash=prev,
                         item_id=f"it-{seq}")  # fmt: skip
+        h.plan(device_id, event.item_id)  # evidence answers a plan
         wire, signed = seal_signed(Kind.EVENT, event, device_id, h.device_keys[device_id],
                                    h.clock.now())  # fmt: skip
         out.append((event, wire))
@@ -61,6 +62,7 @@ def test_a_link_that_does_not_match_is_reported(h: Harness) -> None:
     first = _chain_of(h, 1)[0]
     _send(h, first[1])
     bad = h.event("to-1", event_id="ev-2", seq=2, prev_hash="0" * 64, item_id="it-2")
+    h.plan("to-1", "it-2")
     h.device_sends("to-1", DeviceChannel.EVENT, Kind.EVENT, bad)
     with h.runtime.db.session() as session:
         reasons = [r.reason for r in session.scalars(select(RejectedMessageLog))]

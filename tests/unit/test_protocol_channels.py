@@ -69,7 +69,7 @@ def test_each_channel_flows_one_way_and_each_side_takes_the_other_sides() -> Non
     assert set(CONTROLLER_INBOUND) | set(AGENT_INBOUND) == set(Kind)
     assert inbound_channels(Direction.DEVICE_TO_CONTROLLER) == CONTROLLER_INBOUND
     assert inbound_channels(Direction.CONTROLLER_TO_DEVICE) == AGENT_INBOUND
-    assert set(CONTROLLER_INBOUND) == {Kind.AVAILABILITY, Kind.STATE, Kind.EVENT}
+    assert set(CONTROLLER_INBOUND) == {Kind.AVAILABILITY, Kind.STATE, Kind.EVENT, Kind.SECURITY}
     assert set(AGENT_INBOUND) == {Kind.PLAN, Kind.COMMAND, Kind.ACK}
 
 
@@ -79,7 +79,7 @@ def test_retained_exactly_for_state_channels() -> None:
     assert {Kind.AVAILABILITY, Kind.STATE, Kind.PLAN} == RETAINED
 
 
-@pytest.mark.parametrize("kind", [Kind.COMMAND, Kind.EVENT, Kind.ACK])
+@pytest.mark.parametrize("kind", [Kind.COMMAND, Kind.EVENT, Kind.ACK, Kind.SECURITY])
 def test_commands_events_and_acks_are_never_retained(kind: Kind) -> None:
     assert not CHANNELS[kind].retained
     assert kind not in topics.RETAINED

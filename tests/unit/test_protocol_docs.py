@@ -90,7 +90,7 @@ def test_envelope_examples_open_with_the_demo_keys(block: Block, script: ModuleT
     expected = BODY_MODELS[block.kind].model_validate_json(BODIES[block.name].text)
     assert opened.body == expected
     if block.kind is not Kind.AVAILABILITY:  # availability comes from both sides
-        device_sent = block.kind in {Kind.STATE, Kind.EVENT}
+        device_sent = block.kind in {Kind.STATE, Kind.EVENT, Kind.SECURITY}
         assert (opened.sender != envelope.CONTROLLER_SENDER) == device_sent
 
 

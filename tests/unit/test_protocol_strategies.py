@@ -29,6 +29,7 @@ from wardcast_protocol.messages import (
     PlaybackEvent,
     PlayNow,
     Priority,
+    SecurityReport,
     SourceLevel,
     StopItem,
     Trigger,
@@ -127,7 +128,23 @@ events = st.builds(
     volume=st.none() | st.integers(min_value=0, max_value=100),
     recorded_at=aware_datetimes,
 )
-acks = st.builds(EventAck, event_ids=st.lists(identifiers, min_size=1, max_size=20).map(tuple))
+ids = st.lists(identifiers, max_size=20).map(tuple)
+acks = st.builds(
+    EventAck,
+    event_ids=st.lists(identifiers, min_size=1, max_size=20).map(tuple),
+    refused_event_ids=ids,
+    report_ids=ids,
+)
+security_reports = st.builds(
+    SecurityReport,
+    report_id=identifiers,
+    at=aware_datetimes,
+    reason=st.from_regex(r"[a-z0-9_]{1,32}", fullmatch=True),
+    topic=st.text(max_size=300),
+    detail=st.text(max_size=500),
+    command_id=st.none() | identifiers,
+    item_id=st.none() | identifiers,
+)
 availabilities = st.builds(Availability, state=st.sampled_from(["online", "offline"]))
 device_states = st.builds(
     DeviceState,
@@ -145,6 +162,7 @@ BODIES: dict[Kind, st.SearchStrategy[BaseModel]] = {
     Kind.COMMAND: commands,
     Kind.EVENT: events,
     Kind.ACK: acks,
+    Kind.SECURITY: security_reports,
 }
 
 

@@ -5,6 +5,11 @@ far a device's chain is whole (``DeviceChain``) and which numbers are still miss
 (``EvidenceGap``). A link that does not match — an event whose ``prev_hash`` is not
 the digest of the stored event before it — means the chain was altered or forked:
 it is reported as a security problem, never smoothed over.
+
+A link is an event the controller holds with its signed bytes: stored as evidence,
+or refused as evidence and kept as a security record (an event for an item never
+planned for the device). Both count for the chain's wholeness, so a refused event
+is neither a gap nor asked for again; only evidence rows count as plays.
 """
 
 from __future__ import annotations
@@ -15,7 +20,7 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller.db.models import DeviceChain, EvidenceGap, PlaybackEvidence
+from controller.db.models import DeviceChain, EvidenceGap, PlaybackEvidence, SecurityRecord
 
 
 @dataclass
@@ -52,14 +57,7 @@ def advance(session: Session, device_id: str, seq: int, now: datetime) -> ChainR
         )  # fmt: skip
     chain.highest_seq = max(chain.highest_seq, seq)
     # Walk forward from the whole prefix over every stored successor, checking links.
-    rows = session.execute(
-        select(PlaybackEvidence.seq, PlaybackEvidence.prev_hash, PlaybackEvidence.digest)
-        .where(
-            PlaybackEvidence.device_id == device_id,
-            PlaybackEvidence.seq > chain.contiguous_seq,
-        )
-        .order_by(PlaybackEvidence.seq)
-    ).all()
+    rows = _links(session, device_id, chain.contiguous_seq)
     for row_seq, prev_hash, digest in rows:
         if row_seq != chain.contiguous_seq + 1:
             break
@@ -72,6 +70,38 @@ def advance(session: Session, device_id: str, seq: int, now: datetime) -> ChainR
     return report
 
 
+def _links(session: Session, device_id: str, after_seq: int) -> list[tuple[int, str, str]]:
+    """(seq, prev_hash, digest) of every link held after ``after_seq``, evidence or refused."""
+    evidence = session.execute(
+        select(PlaybackEvidence.seq, PlaybackEvidence.prev_hash, PlaybackEvidence.digest).where(
+            PlaybackEvidence.device_id == device_id, PlaybackEvidence.seq > after_seq
+        )
+    )
+    refused = session.execute(
+        select(SecurityRecord.seq, SecurityRecord.prev_hash, SecurityRecord.digest).where(
+            SecurityRecord.device_id == device_id, SecurityRecord.seq > after_seq
+        )
+    )
+    links = [(seq, prev, digest) for seq, prev, digest in evidence]
+    links += [(seq, prev or "", digest or "") for seq, prev, digest in refused if seq is not None]
+    return sorted(links)
+
+
+def _held_seqs(session: Session, device_id: str, low: int, high: int) -> set[int]:
+    """The sequence numbers in [low, high] the controller holds (evidence or refused)."""
+    evidence = select(PlaybackEvidence.seq).where(
+        PlaybackEvidence.device_id == device_id,
+        PlaybackEvidence.seq >= low,
+        PlaybackEvidence.seq <= high,
+    )
+    refused = select(SecurityRecord.seq).where(
+        SecurityRecord.device_id == device_id,
+        SecurityRecord.seq >= low,
+        SecurityRecord.seq <= high,
+    )
+    return set(session.scalars(evidence)) | {s for s in session.scalars(refused) if s is not None}
+
+
 def _resolve_gaps(session: Session, device_id: str, now: datetime) -> None:
     open_gaps = session.scalars(
         select(EvidenceGap).where(
@@ -79,13 +109,7 @@ def _resolve_gaps(session: Session, device_id: str, now: datetime) -> None:
         )
     )
     for gap in open_gaps:
-        present = session.scalars(
-            select(PlaybackEvidence.seq).where(
-                PlaybackEvidence.device_id == device_id,
-                PlaybackEvidence.seq >= gap.from_seq,
-                PlaybackEvidence.seq <= gap.to_seq,
-            )
-        ).all()
+        present = _held_seqs(session, device_id, gap.from_seq, gap.to_seq)
         if len(present) == gap.to_seq - gap.from_seq + 1:
             gap.resolved_at = now
 
@@ -100,13 +124,5 @@ def open_gaps(session: Session, device_id: str | None = None) -> list[EvidenceGa
 
 def missing_seqs(session: Session, gap: EvidenceGap) -> list[int]:
     """The numbers in ``gap`` still not received."""
-    present = set(
-        session.scalars(
-            select(PlaybackEvidence.seq).where(
-                PlaybackEvidence.device_id == gap.device_id,
-                PlaybackEvidence.seq >= gap.from_seq,
-                PlaybackEvidence.seq <= gap.to_seq,
-            )
-        )
-    )
+    present = _held_seqs(session, gap.device_id, gap.from_seq, gap.to_seq)
     return [s for s in range(gap.from_seq, gap.to_seq + 1) if s not in present]

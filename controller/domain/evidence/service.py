@@ -3,10 +3,15 @@
 The MQTT layer hands over events whose signature already checked out; this module
 decides whether they are new, stores them, and answers queries. There is no update
 or delete path here on purpose: evidence is append-only.
+
+Evidence answers a plan: an event is stored only for an item this controller planned
+or commanded for that device (``plans.planned``). Anything else, however well
+signed, becomes a security record (``evidence.security``), never evidence.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -18,7 +23,8 @@ from sqlalchemy.orm import Session
 
 from controller.db.models import Device, PlaybackEvidence, RejectedMessageLog
 from controller.domain.errors import InvalidInput
-from controller.domain.evidence import chain, rejections
+from controller.domain.evidence import chain, security
+from controller.domain.plans.planned import planned_play
 from wardcast_protocol.envelope import Verified
 from wardcast_protocol.messages import PlaybackEvent
 
@@ -30,6 +36,7 @@ class Stored(StrEnum):
 
     NEW = "new"
     DUPLICATE = "duplicate"
+    REFUSED = "refused"  # signed and whole, but for no item planned for the device
 
 
 class SequenceReused(InvalidInput):
@@ -41,8 +48,11 @@ def record_event(
 ) -> Stored:
     """Store a verified event once; a repeat (QoS 1 duplicate, resend) is a no-op.
 
-    The caller acknowledges in both cases: the device may forget the event only
-    when the controller has it, and it has it either way.
+    An event for an item the controller never planned or commanded for this device is
+    ``REFUSED``: kept as a security record with its chain fields (so the chain stays
+    whole and no resend is asked for), never as evidence. The caller acknowledges in
+    every case — as stored, or as refused — because the device may forget the event
+    only when the controller has it, and it has it either way.
     """
     event = verified.body
     if event.device_id != device_id:
@@ -54,16 +64,24 @@ def record_event(
     )
     if exists is not None:
         return Stored.DUPLICATE
+    if security.refused_event(session, device_id, event.event_id):
+        return Stored.REFUSED
     taken = session.scalar(
         select(PlaybackEvidence.event_id).where(
             PlaybackEvidence.device_id == device_id, PlaybackEvidence.seq == event.seq
         )
-    )
+    ) or security.refused_seq_event(session, device_id, event.seq)
     if taken is not None:
         raise SequenceReused(
             f"seq {event.seq} of {device_id} is already event {taken}; "
             f"{event.event_id} would fork the chain"
         )
+    why = security.why_not_evidence(planned_play(session, device_id, event.item_id), event)
+    if why is not None:
+        if not security.refuse_event(session, verified, device_id, why, now):
+            return Stored.REFUSED  # a concurrent delivery recorded it first
+        _advance_chain(session, verified, device_id, now)
+        return Stored.REFUSED
     device = session.get(Device, device_id)
     relay = event.relay
     row = PlaybackEvidence(
@@ -105,7 +123,15 @@ def record_event(
     except IntegrityError:
         # Lost a race with another delivery of the same event: it is stored.
         return Stored.DUPLICATE
-    report = chain.advance(session, device_id, event.seq, now)
+    _advance_chain(session, verified, device_id, now)
+    return Stored.NEW
+
+
+def _advance_chain(
+    session: Session, verified: Verified[PlaybackEvent], device_id: str, now: datetime
+) -> None:
+    """Account for a new link of the device's chain (evidence or refused), flag breaks."""
+    report = chain.advance(session, device_id, verified.body.seq, now)
     for seq in report.broken_links:
         record_rejection(
             session,
@@ -118,7 +144,6 @@ def record_event(
         )
     if report.new_gaps:
         log.warning("evidence gap for %s: seqs %s", device_id, report.new_gaps)
-    return Stored.NEW
 
 
 def record_rejection(
@@ -130,14 +155,33 @@ def record_rejection(
     payload: bytes,
     now: datetime,
 ) -> None:
-    """Count a refused message, and keep its reason and an excerpt for security review.
+    """Keep a refused message's reason and a bounded excerpt for security review.
 
-    Kept only within the per-source and per-hour limits of ``evidence.rejections``
-    (the rest is counted, so a flood is bounded); the same payload refused again (a
-    device resending what we will not store) is kept once.
+    The same payload refused again (a device resending what we will not store) is
+    recorded once: the record is the reason, not a counter.
     """
-    message = rejections.RefusedMessage(topic, device_id, reason, detail, payload)
-    rejections.record(session, message, now)
+    digest = hashlib.sha256(payload).hexdigest()
+    seen = session.scalar(
+        select(RejectedMessageLog.id).where(
+            RejectedMessageLog.payload_sha256 == digest,
+            RejectedMessageLog.reason == reason[:32],
+            RejectedMessageLog.device_id == device_id,
+        )
+    )
+    if seen is not None:
+        return
+    session.add(
+        RejectedMessageLog(
+            received_at=now,
+            topic=topic[:300],
+            device_id=device_id,
+            reason=reason[:32],
+            detail=detail[:1000],
+            payload_sha256=digest,
+            payload_excerpt=payload[:400].decode("utf-8", errors="replace"),
+            payload_size=len(payload),
+        )
+    )
 
 
 def query_evidence(

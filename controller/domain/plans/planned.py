@@ -93,3 +93,12 @@ def record_command(session: Session, device: Device, item: PlanItem, now: dateti
         first_planned_at=now,
     )
     session.add(record_plan_item)
+
+
+def planned_play(session: Session, device_id: str, item_id: str) -> PlannedPlay | None:
+    """What the controller planned (or commanded) as ``item_id`` on ``device_id``, if ever."""
+    return session.scalar(
+        select(PlannedPlay).where(
+            PlannedPlay.device_id == device_id, PlannedPlay.item_id == item_id
+        )
+    )
