@@ -11,7 +11,6 @@ signed, becomes a security record (``evidence.security``), never evidence.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 from collections.abc import Sequence
 from datetime import datetime
@@ -23,7 +22,7 @@ from sqlalchemy.orm import Session
 
 from controller.db.models import Device, PlaybackEvidence, RejectedMessageLog
 from controller.domain.errors import InvalidInput
-from controller.domain.evidence import chain, security
+from controller.domain.evidence import chain, rejections, security
 from controller.domain.plans.planned import planned_play
 from wardcast_protocol.envelope import Verified
 from wardcast_protocol.messages import PlaybackEvent
@@ -155,33 +154,14 @@ def record_rejection(
     payload: bytes,
     now: datetime,
 ) -> None:
-    """Keep a refused message's reason and a bounded excerpt for security review.
+    """Count a refused message, and keep its reason and an excerpt for security review.
 
-    The same payload refused again (a device resending what we will not store) is
-    recorded once: the record is the reason, not a counter.
+    Kept only within the per-source and per-hour limits of ``evidence.rejections``
+    (the rest is counted, so a flood is bounded); the same payload refused again (a
+    device resending what we will not store) is kept once.
     """
-    digest = hashlib.sha256(payload).hexdigest()
-    seen = session.scalar(
-        select(RejectedMessageLog.id).where(
-            RejectedMessageLog.payload_sha256 == digest,
-            RejectedMessageLog.reason == reason[:32],
-            RejectedMessageLog.device_id == device_id,
-        )
-    )
-    if seen is not None:
-        return
-    session.add(
-        RejectedMessageLog(
-            received_at=now,
-            topic=topic[:300],
-            device_id=device_id,
-            reason=reason[:32],
-            detail=detail[:1000],
-            payload_sha256=digest,
-            payload_excerpt=payload[:400].decode("utf-8", errors="replace"),
-            payload_size=len(payload),
-        )
-    )
+    message = rejections.RefusedMessage(topic, device_id, reason, detail, payload)
+    rejections.record(session, message, now)
 
 
 def query_evidence(
