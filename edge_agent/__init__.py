@@ -2,7 +2,8 @@
 
 core        EdgeAgent: one device's state machine (start here)
 playback    the play loop: order, preemption, outcomes, journal
-relay       live-stream relays (stream: ffmpeg and reconnects; pcm: levels and sinks)
+relay       live-stream relays (relay_books: what was heard; stream: ffmpeg and
+            reconnects; pcm: levels and sinks)
 inbox       verification of everything the controller sends
 evidence    signed, chained PlaybackEvents; outbox the SQLite they live in
 uplink      publishing and resending; plan_store, media_cache the files on disk

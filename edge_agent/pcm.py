@@ -86,6 +86,11 @@ class PacedSink:
         self._buffer = timedelta(seconds=buffer_s)
         self._drained_at: datetime | None = None
 
+    @property
+    def drained_at(self) -> datetime | None:
+        """When the audio written so far will have played (None: nothing queued yet)."""
+        return self._drained_at
+
     async def open(self) -> None:
         """Start with an empty buffer."""
         self._drained_at = None

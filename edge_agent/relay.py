@@ -2,18 +2,21 @@
 
 A relay item (``PlanItem.relay``) is on air from its planned start for ``window_s``.
 Its ``StreamMonitor`` (``stream``) has been connecting since ``prebuffer_s`` before.
-On air, ``RelayRun`` takes the monitor's frames and plays them (``pcm`` sinks),
-and keeps the books:
+On air, ``RelayRun`` takes the monitor's frames and plays them (``pcm`` sinks); its
+books (``relay_books``) count what was heard. The rules a station engineer relies on:
 
-- **relayed** seconds of stream audio played (a pause shorter than ``dead_after_s``
-  counts: it is part of the programme);
-- a **gap** opens when the stream stops giving audio (dropped, stalled, refused,
-  not a stream) or has been below ``silence_db`` for ``dead_after_s``, or when an
-  emergency interrupts the relay; it closes when stream sound is back;
-- once a gap has lasted ``dead_after_s`` (counting the prebuffer, so a stream that
-  was already dead plays the fallback from the first second), the item's ``media``
-  is played through the normal player as the **fallback**, cut at the window's end;
-  then the stream is tried again for ``dead_after_s``, and so on.
+- **Dead air before the fallback is at most ``dead_after_s``**, however the stream
+  fails: refused, 404, not audio, ended, stalled with the socket open, or below
+  ``silence_db``. Then the item's ``media`` plays through the normal player as the
+  **fallback**, cut at the window's end.
+- **A stream found dead during the prebuffer** (its connection failed and nothing came
+  since) plays the fallback from the window's first second.
+- **The stream is rejoined as soon as it is back**, even in the middle of the
+  fallback: back means ``RECOVER_S`` of sound in a row from a live connection. After
+  a fallback that ran to its end the stream is tried again for ``dead_after_s``, then
+  the fallback plays again, and so on.
+- **One outage is one gap**, however long and whatever it did on the way (dropped,
+  refused, reconnected for a moment): a gap closes only when the stream is back.
 
 Books are kept on the clock, so a unit test drives a relay with a FakeClock. The
 outcome rule is in ``relay_facts``; the preemption rule in docs/priorities.md.
@@ -23,8 +26,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 from edge_agent.aio import wait_any
@@ -32,6 +34,7 @@ from edge_agent.evidence import PlayFacts
 from edge_agent.media_cache import MediaCache
 from edge_agent.pcm import PcmSink
 from edge_agent.player import AmplifierGate, Player, PlayResult
+from edge_agent.relay_books import RECOVER_S, RelayTally
 from edge_agent.stream import Frame, StreamMonitor, StreamOpener
 from firmware_stubs.interfaces import HardwareFault
 from wardcast_protocol.clock import Clock
@@ -41,26 +44,8 @@ log = logging.getLogger(__name__)
 
 COMPLETE_SHARE = 0.95  # relayed at least this share of the window: COMPLETED
 STALL_GRACE_S = 1.0  # no frame this long after the audio ran out: the stream stalled
+DECIDE_BEFORE_S = 0.25  # before the window (and the warm-up): is the stream dead already?
 DEFAULT_RATE_HZ = 8000
-
-
-@dataclass
-class RelayTally:
-    """What happened on air, in seconds of the window."""
-
-    relayed_s: float = 0.0
-    gap_count: int = 0
-    gap_s: float = 0.0
-    fallback_s: float = 0.0
-    fallback_used: bool = False
-    actual_start: datetime | None = None
-    amplifier_on: bool | None = None
-    problems: list[str] = field(default_factory=list)
-
-    def note(self, text: str | None) -> None:
-        """Keep a distinct problem for the evidence's reason, in order of first sight."""
-        if text and text not in self.problems:
-            self.problems.append(text)
 
 
 def _spec(item: PlanItem) -> RelaySpec:
@@ -94,21 +79,20 @@ class RelayRun:
         self.window_start = item.planned_start
         self.window_end = item.planned_start + timedelta(seconds=self.spec.window_s)
         self._dead_after = timedelta(seconds=self.spec.dead_after_s)
-        self.tally = RelayTally()
+        self.tally = RelayTally(self.window_start, self.window_end)
         self.on_started: Callable[[datetime], None] | None = None
         self.suspended_by: str | None = None
         self.journaled = False
         self._joined = False
-        self._gap_start: datetime | None = None
-        self._dead_from: datetime | None = None
-        self._retry_from: datetime | None = None
+        self._announced = False
+        self._deadline = self.window_end  # while in a gap: when dead air has lasted enough
         self._stop = asyncio.Event()
         self._fallback: asyncio.Future[PlayResult] | None = None
         self._fetch: asyncio.Future[int] | None = None
 
     @property
     def started(self) -> bool:
-        """True once any sound (stream or fallback) went out."""
+        """True once audible sound (stream or fallback) went out."""
         return self.tally.actual_start is not None
 
     @property
@@ -126,112 +110,121 @@ class RelayRun:
         """Be on air until the window ends or ``stop``; resumable after a suspension."""
         self._stop = asyncio.Event()
         self.suspended_by = None
-        late_s = (self._clock.now() - self.window_start).total_seconds()
-        if not self._joined and late_s > 1.0:
-            # Learnt of late (or the agent was busy): a live stream is joined, not replayed.
-            self.tally.note(f"joined {late_s:.0f} s into the window")
-        self._joined = True
-        if self._gap_start is not None:
-            self._retry_from = self._clock.now()  # back from an emergency: try the stream
         try:
-            if self._dead_before_window():
-                await self._play_fallback(start_at=self.window_start)
+            if not self._joined:
+                self._joined = True
+                if await self._dead_from_the_start():
+                    await self._play_fallback(start_at=self.window_start)
+            elif self.tally.in_gap:  # back from an emergency: the stream gets its chance
+                self._deadline = self._clock.now() + self._dead_after
             while not self._stop.is_set() and self.window_open:
                 if await self._stream_spell():
                     await self._play_fallback()
         except HardwareFault as exc:
-            self.tally.note(f"amplifier relay failed: {exc}")
+            self.tally.note(f"amplifier relay failed: {exc}", self._clock.now())
         return self.tally
 
     def suspend(self, why: str) -> None:
         """An emergency took the air: the time until ``run`` resumes is a gap."""
         self.suspended_by = why
-        if self._gap_start is None:
-            self._open_gap(self._clock.now(), reason=why)
-        else:
-            self.tally.note(why)
+        self._open_gap(self._clock.now(), reason=why)
 
     def finish(self) -> RelayTally:
         """Close the books (an open gap ends at the window's end, or now if earlier)."""
-        if self._gap_start is not None:
-            self._close_gap(self._clock.now())
         tally = self.tally
-        for at, problem in self.monitor.problems:
-            if at >= self.window_start:
-                tally.note(problem)  # each distinct thing the stream did in the window
-        window = self.spec.window_s
-        tally.relayed_s = round(min(tally.relayed_s, window), 3)
-        tally.fallback_s = round(min(tally.fallback_s, window), 3)
-        tally.gap_s = round(min(tally.gap_s, window), 3)
+        tally.close(self._clock.now(), self.spec.window_s)
+        for at, problem in self._stream_problems():
+            tally.note(problem, at)  # each thing the stream did in the window, when
         if self._fetch is not None:
             self._fetch.cancel()
         return tally
 
-    def _dead_before_window(self) -> bool:
-        """True when the prebuffer already showed the stream dead for ``dead_after_s``:
-        the fallback then starts with the window, not ``dead_after_s`` into it."""
-        monitor, now = self.monitor, self._clock.now()
-        down = monitor.down_since
-        if self.started or now >= self.window_start or monitor.up or monitor.has_frames:
+    def _stream_problems(self) -> Iterator[tuple[datetime, str]]:
+        """The monitor's failures in the window, and the one in force as it opened."""
+        in_force: tuple[datetime, str | None] | None = None
+        for at, problem in self.monitor.history:
+            if at < self.window_start:
+                in_force = (at, problem)
+            elif problem is not None:
+                yield at, problem
+        if in_force is not None and in_force[1] is not None:
+            yield in_force[0], in_force[1]
+
+    async def _dead_from_the_start(self) -> bool:
+        """Before the window: True (and a gap from its start) when the prebuffer found
+        the stream dead, so the fallback plays from the window's first second."""
+        now = self._clock.now()
+        late_s = (now - self.window_start).total_seconds()
+        if late_s > 1.0:
+            # Learnt of late (or the agent was busy): a live stream is joined, not replayed.
+            self.tally.note(f"joined {late_s:.0f} s into the window", now)
+        lead = timedelta(seconds=self._player.lead_s + DECIDE_BEFORE_S)
+        if now < self.window_start - lead:
+            await wait_any([], self._stop.wait(), self._clock.sleep_until(self.window_start - lead))
+        monitor = self.monitor
+        if self._stop.is_set() or not monitor.failing or monitor.up or monitor.has_frames:
             return False
-        if down is None or down + self._dead_after > self.window_start:
-            return False
-        self._open_gap(self.window_start, down)
-        return True
+        self._open_gap(max(self._clock.now(), self.window_start), monitor.down_since)
+        return late_s <= 0
 
     # on air: the stream --------------------------------------------------------------
 
     async def _stream_spell(self) -> bool:
-        """Relay the stream; True when it has been dead or silent long enough for the
-        fallback, False at the window's end or on ``stop``."""
+        """Relay the stream; True when dead air (or silence) has lasted long enough for
+        the fallback, False at the window's end or on ``stop``."""
         async with self._gate as amplifier_on:
-            self._amplifier(amplifier_on)
+            self.tally.amplifier(amplifier_on)
             await self._sink.open()
             try:
                 return await self._relay_frames()
             finally:
+                self.tally.cut(self._clock.now())  # what the sink still held is unheard
                 await self._sink.close()
 
     async def _relay_frames(self) -> bool:
-        monitor, end = self.monitor, self.window_end
+        monitor, end, tally = self.monitor, self.window_end, self.tally
         if self._clock.now() < self.window_start:
             # Prepared early (amplifier warm): hold the first sample for the window.
             await wait_any([], self._stop.wait(), self._clock.sleep_until(self.window_start))
         monitor.skip_backlog()  # join live: older audio is not this window's
-        audio_until = self._clock.now()  # when the audio handed to the sink runs out
-        silent_s = 0.0
+        audio_until = sound_until = self._clock.now()  # when the sink's audio (sound) ends
         while True:
             now = self._clock.now()
             if self._stop.is_set() or now >= end:
-                self._unplayed(audio_until, silent_s)
                 return False
-            if self._gap_start is not None and now >= self._dead_deadline():
-                return True
+            if tally.in_gap and now >= self._deadline and now >= sound_until:
+                return True  # dead air for dead_after_s, and no sound playing
             down = not monitor.up and not monitor.has_frames
-            if self._gap_start is None and down and now >= audio_until:
-                self._open_gap(now, monitor.down_since)
+            if not tally.in_gap and down and now >= audio_until:
+                self._open_gap(audio_until, monitor.down_since)
                 continue
-            if self._gap_start is not None:
-                wait_until = self._dead_deadline()
+            if tally.in_gap:
+                wait_until = max(self._deadline, sound_until)
             elif down:
                 wait_until = audio_until  # nothing more is coming: the gap starts then
             else:
                 wait_until = audio_until + timedelta(seconds=STALL_GRACE_S)
             frame = await monitor.next_frame(min(wait_until, end), self._stop)
             if frame is None:
-                if self._gap_start is None and self._clock.now() >= wait_until:
-                    self._open_gap(audio_until, None if monitor.up else monitor.down_since)
+                if not tally.in_gap and self._clock.now() >= wait_until:
+                    stalled = "stream stalled" if monitor.up else None
+                    self._open_gap(audio_until, monitor.down_since, reason=stalled)
                 continue
             now = self._clock.now()
             if now >= end:
                 continue  # it would sound after the window: not this relay's
+            start = max(audio_until, now)  # it plays when the audio before it is done
             if not await self._write(frame):
                 continue  # stopped while the sink was full: the loop's top ends the spell
-            self._mark_started(now)
-            audio_until = max(audio_until, now) + timedelta(seconds=frame.seconds)
-            silent_s = self._count(frame, silent_s, now)
-            if silent_s < 0:
-                return True
+            audio_until = start + timedelta(seconds=frame.seconds)
+            if frame.level_db >= self.spec.silence_db:
+                sound_until = audio_until
+                self._book_sound(start, frame, now)
+            else:
+                began = tally.silence(start, frame.seconds, now, self.spec.dead_after_s)
+                if began is not None:
+                    silent = f"stream silent (below {self.spec.silence_db:g} dBFS)"
+                    self._open_gap(began, reason=silent)
 
     async def _write(self, frame: Frame) -> bool:
         """Hand a frame to the sink; False if ``stop`` came first (an emergency must
@@ -245,96 +238,96 @@ class RelayRun:
         await asyncio.gather(write, return_exceptions=True)
         return False
 
-    def _unplayed(self, audio_until: datetime, silent_s: float) -> None:
-        """The spell ends now: audio still in the sink's buffer was never heard."""
-        unheard = max(0.0, (audio_until - self._clock.now()).total_seconds())
-        # A pause at the end is still programme, as far as it was heard.
-        heard_silence = max(0.0, silent_s - unheard)
-        unheard = max(0.0, unheard - silent_s)
-        self.tally.relayed_s = max(0.0, self.tally.relayed_s + heard_silence - unheard)
-
-    def _count(self, frame: Frame, silent_s: float, now: datetime) -> float:
-        """Book one frame; the silence still pending, or -1 when the stream went silent."""
-        if frame.level_db >= self.spec.silence_db:
-            if self._gap_start is not None:
-                self._close_gap(now)
-            self.tally.relayed_s += silent_s + frame.seconds
-            return 0.0
-        if self._gap_start is not None:
-            return 0.0  # dead air inside a gap is part of the gap
-        silent_s += frame.seconds
-        if silent_s < self.spec.dead_after_s:
-            return silent_s
-        began = now + timedelta(seconds=frame.seconds) - timedelta(seconds=silent_s)
-        self._open_gap(began, reason=f"stream silent (below {self.spec.silence_db:g} dBFS)")
-        return -1.0
+    def _book_sound(self, start: datetime, frame: Frame, now: datetime) -> None:
+        self.tally.sound(start, frame.seconds, now)
+        self._announce()
 
     # on air: the fallback ------------------------------------------------------------
 
     async def _play_fallback(self, start_at: datetime | None = None) -> None:
-        item, now = self.item, self._clock.now()
-        self._retry_from = now
+        item = self.item
         if not self._media.has(item.media):
-            self.tally.note("fallback media not cached")
+            self.tally.note("fallback media not cached", self._clock.now())
             if self._fetch is None or self._fetch.done():
                 self._fetch = asyncio.ensure_future(self._media.prefetch([item.media]))
+            self._deadline = self._clock.now() + self._dead_after
             return
         path = self._media.path_for(item.media)
         play = asyncio.ensure_future(
-            self._player.play(path, item.media.duration_s, self._mark_started, start_at)
+            self._player.play(path, item.media.duration_s, self._fallback_started, start_at)
         )
         self._fallback = play
+        back = asyncio.ensure_future(self._stream_back())
         try:
-            await wait_any([play], self._stop.wait(), self._clock.sleep_until(self.window_end))
+            await wait_any(
+                [play, back], self._stop.wait(), self._clock.sleep_until(self.window_end)
+            )
             if not play.done():
-                self._player.stop()  # the window closed (or we were stopped) mid-fallback
+                self._player.stop()  # the stream is back, the window closed, or a stop
             result = await play
         except Exception as exc:  # a player bug must not end the relay
             log.exception("relay %s: fallback failed", item.item_id)
-            self.tally.note(f"fallback failed: {type(exc).__name__}: {exc}")
+            self.tally.note(f"fallback failed: {type(exc).__name__}: {exc}", self._clock.now())
             return
         finally:
+            back.cancel()
+            await asyncio.gather(back, return_exceptions=True)
             self._fallback = None
-            self._retry_from = self._clock.now()
-        self.tally.fallback_s += result.played_s
-        self.tally.fallback_used = self.tally.fallback_used or result.started_at is not None
-        self._amplifier(result.amplifier_on)
+            self._deadline = self._clock.now() + self._dead_after
+        self.tally.fallback(result.started_at, result.played_s)
+        self.tally.amplifier(result.amplifier_on)
         if result.error:
-            self.tally.note(f"fallback: {result.error}")
+            self.tally.note(f"fallback: {result.error}", self._clock.now())
+
+    def _fallback_started(self, at: datetime) -> None:
+        self.tally.started(at)
+        self._announce()
+
+    async def _stream_back(self) -> bool:
+        """While the fallback plays: True once the stream has given ``RECOVER_S`` of
+        sound in a row on one connection (False at the window's end or on ``stop``)."""
+        run_s, connection = 0.0, -1
+        while True:
+            frame = await self.monitor.next_frame(self.window_end, self._stop)
+            if frame is None:
+                return False
+            if frame.level_db < self.spec.silence_db or frame.connection != connection:
+                run_s, connection = 0.0, frame.connection
+            if frame.level_db >= self.spec.silence_db:
+                run_s += frame.seconds
+            if run_s >= RECOVER_S - 1e-6:
+                return True
 
     # books ---------------------------------------------------------------------------
-
-    def _dead_deadline(self) -> datetime:
-        assert self._dead_from is not None
-        return max(self._dead_from, self._retry_from or self._dead_from) + self._dead_after
 
     def _open_gap(
         self, at: datetime, dead_since: datetime | None = None, *, reason: str | None = None
     ) -> None:
-        """A gap from ``at`` (never before the window); deadness may date from earlier."""
-        down = None if self.monitor.up else self.monitor.problem
-        self.tally.note(reason or down or "stream stalled")
-        self._gap_start = max(at, self.window_start)
-        self._dead_from = min(self._gap_start, dead_since or self._gap_start)
-        self._retry_from = None
-        self.tally.gap_count += 1
+        """An outage from ``at``; its dead air may date from ``dead_since`` (earlier).
 
-    def _close_gap(self, at: datetime) -> None:
-        assert self._gap_start is not None
-        end = min(at, self.window_end)
-        self.tally.gap_s += max(0.0, (end - self._gap_start).total_seconds())
-        self._gap_start = self._dead_from = self._retry_from = None
+        Why the stream is down is the monitor's to say (``finish`` takes it with its
+        time); ``reason`` is what only the relay saw (silence, a stall, an emergency).
+        """
+        tally = self.tally
+        if reason is not None:
+            tally.note(reason, max(at, self.window_start))
+        elif not self.monitor.failing and not self.monitor.up:
+            tally.note("stream not connected yet", max(at, self.window_start))
+        if not tally.open_gap(at) or tally.gap_from is None:
+            return
+        gap_from = tally.gap_from
+        if gap_from <= self.window_start and self.monitor.failing:
+            self._deadline = gap_from  # found dead in the prebuffer: fall back at once
+        else:
+            self._deadline = min(gap_from, dead_since or gap_from) + self._dead_after
 
-    def _mark_started(self, at: datetime) -> None:
-        if self.tally.actual_start is None:
-            self.tally.actual_start = at
-            if self.on_started is not None:
-                self.on_started(at)
-
-    def _amplifier(self, verdict: bool | None) -> None:
-        if verdict is not None:
-            current = self.tally.amplifier_on
-            self.tally.amplifier_on = verdict if current is None else current and verdict
+    def _announce(self) -> None:
+        """Tell the play loop when audible sound first went out (once)."""
+        if self._announced or self.tally.actual_start is None:
+            return
+        self._announced = True
+        if self.on_started is not None:
+            self.on_started(self.tally.actual_start)
 
 
 def relay_facts(
@@ -348,7 +341,7 @@ def relay_facts(
     Outcome: the interruption's (PREEMPTED, or PARTIAL for a stop) if one ended it;
     else COMPLETED when at least 95 % of the window was relayed; else PARTIAL when
     anything (stream or fallback) played; else FAILED. The reason says what went
-    wrong, in the stream's own words where it gave any.
+    wrong, in the stream's own words where it gave any, in the order it happened.
     """
     tally = run.finish()
     window = run.spec.window_s
@@ -360,14 +353,15 @@ def relay_facts(
         outcome, lead = Outcome.PARTIAL, None
     else:
         outcome, lead = Outcome.FAILED, "nothing relayed and no fallback played"
+    problems = tally.reasons()
     parts = [lead] if lead else []
-    if outcome is not Outcome.COMPLETED or tally.gap_count or tally.problems:
+    if outcome is not Outcome.COMPLETED or tally.gap_count or problems:
         parts.append(f"relayed {tally.relayed_s:.1f} of {window:g} s")
         if tally.gap_count:
             parts.append(f"{tally.gap_count} gap(s) totalling {tally.gap_s:.1f} s")
         if tally.fallback_used:
             parts.append(f"fallback played {tally.fallback_s:.1f} s")
-        parts += tally.problems
+        parts += problems
     stats = RelayStats(
         stream_url=run.spec.url,
         relayed_s=tally.relayed_s,

@@ -9,6 +9,11 @@ stalls (no bytes for ``dead_after_s``) or cannot be opened. It runs on whether o
 not the relay is on air (during the prebuffer, a fallback or an emergency), so the
 relay can rejoin the live stream at once; frames nobody takes are dropped, oldest
 first, because a live relay must stay live.
+
+A frame is pushed only when it is whole and fresh: the part-frame left when a
+connection ends or stalls is dropped, never handed over late, so a frame always
+means "a live connection gave this audio just now" (the relay counts on it to tell
+a stream that is back from the dregs of one that died).
 """
 
 from __future__ import annotations
@@ -31,6 +36,8 @@ log = logging.getLogger(__name__)
 FRAME_S = 0.5  # level is measured per frame: long enough to be stable, short to react
 _BACKLOG_FRAMES = 4  # at most ~2 s kept for a consumer that is not on air
 _FIRST_BACKOFF_S = 0.5
+# Retries of a failing stream slow down to this, but never below ``dead_after_s``:
+# a relay tuned to give up on dead air after 3 s also wants the stream back within 3 s.
 _MAX_BACKOFF_S = 8.0
 _READ_SIZE = 16 * 1024
 
@@ -159,11 +166,12 @@ class FfmpegStreamOpener:
 
 @dataclass(frozen=True, slots=True)
 class Frame:
-    """About half a second of PCM and its RMS level."""
+    """About half a second of PCM, its RMS level, and which connection gave it."""
 
     pcm: bytes
     seconds: float
     level_db: float
+    connection: int = 0  # the monitor's attempt number: a new one means a reconnect
 
 
 class StreamMonitor:
@@ -195,7 +203,10 @@ class StreamMonitor:
         # relay learnt of mid-window) has not yet had its chance to connect.
         self.down_since: datetime | None = max(connect_at, clock.now())
         self.problem: str | None = None
-        self.problems: list[tuple[datetime, str]] = []
+        # Each failure (a repeat of the one in force is not noted again) and each time
+        # the stream came up (None), with when: what the evidence's reason is made of.
+        self.history: list[tuple[datetime, str | None]] = []
+        self.failing = False  # the last attempt failed and no audio came since
 
     @property
     def reconnects(self) -> int:
@@ -240,6 +251,7 @@ class StreamMonitor:
 
     async def _run(self) -> None:
         await self._clock.sleep_until(self._connect_at)
+        longest = min(_MAX_BACKOFF_S, max(_FIRST_BACKOFF_S, self.spec.dead_after_s))
         backoff = _FIRST_BACKOFF_S
         while self._clock.now() < self.until:
             self.attempts += 1
@@ -248,10 +260,13 @@ class StreamMonitor:
                 self.up, self.down_since = False, self._clock.now()
             if self._clock.now() >= self.until:
                 break
-            # A stream that played before is retried at once; one that keeps failing,
-            # ever less often, so a dead server is not hammered by every loudspeaker.
-            backoff = _FIRST_BACKOFF_S if delivered else min(_MAX_BACKOFF_S, backoff * 2)
-            wait_s = 0.0 if delivered else backoff
+            # A stream that played is retried at once, and its failures start over
+            # from the shortest delay; one that keeps failing, ever less often (0.5 s
+            # doubling), so a dead server is not hammered by every loudspeaker.
+            if delivered:
+                wait_s, backoff = 0.0, _FIRST_BACKOFF_S
+            else:
+                wait_s, backoff = backoff, min(longest, backoff * 2)
             remaining = (self.until - self._clock.now()).total_seconds()
             await self._clock.sleep(min(wait_s, max(0.0, remaining)))
 
@@ -275,15 +290,16 @@ class StreamMonitor:
                     break
                 if not delivered:
                     delivered = self.up = True
-                    self.down_since = None
+                    self.down_since, self.failing = None, False
+                    self.history.append((self._clock.now(), None))
                     log.info("relay %s: stream up", self.spec.url)
                 pending += chunk
                 while len(pending) >= self._frame_bytes:
                     self._push(bytes(pending[: self._frame_bytes]))
                     del pending[: self._frame_bytes]
         finally:
-            if pending:
-                self._push(bytes(pending))
+            # The part-frame left over is not pushed: after a stall it is seconds old,
+            # and played now it would sound (and count) as the stream coming back.
             error = await conn.close()
         if self._clock.now() < self.until:
             why = ended or error or ("stream ended" if delivered else "stream sent no audio")
@@ -305,11 +321,12 @@ class StreamMonitor:
         return read.result()
 
     def _push(self, pcm: bytes) -> None:
-        self._frames.append(Frame(pcm, duration_s(pcm, self._rate_hz), rms_dbfs(pcm)))
+        level = rms_dbfs(pcm)
+        self._frames.append(Frame(pcm, duration_s(pcm, self._rate_hz), level, self.attempts))
         self._arrived.set()
 
     def _set_problem(self, text: str) -> None:
-        if text not in (p for _, p in self.problems):
-            self.problems.append((self._clock.now(), text))
-        self.problem = text
+        if not self.failing or text != self.problem:
+            self.history.append((self._clock.now(), text))
+        self.problem, self.failing = text, True
         log.warning("relay %s: %s", self.spec.url, text)
