@@ -22,6 +22,7 @@ import typer
 from pydantic import ValidationError
 
 from edge_agent.config import AgentConfig
+from edge_agent.lock import DataDirLocked, lock_data_dir
 from edge_agent.media_cache import HttpMediaFetcher
 from edge_agent.wiring import build_agent
 from wardcast_protocol.signing import InvalidKey, SigningKey, check_public_key
@@ -60,10 +61,16 @@ def run(
     except ValidationError as exc:
         print(f"invalid agent settings (WARDCAST_AGENT_*):\n{exc}")
         raise typer.Exit(2) from exc
-    asyncio.run(_run_one(config))
+    try:
+        asyncio.run(_run_one(config))
+    except DataDirLocked as exc:
+        print(f"cannot start: {exc}")
+        raise typer.Exit(1) from exc
 
 
 async def _run_one(config: AgentConfig) -> None:
+    # Before the key, outbox or plan is opened: a second agent here would fork the chain.
+    lock = lock_data_dir(config.data_dir)
     fetcher = HttpMediaFetcher(timeout_s=config.media_fetch_timeout_s)
     agent = build_agent(config, fetcher)
     stop = asyncio.Event()
@@ -77,6 +84,7 @@ async def _run_one(config: AgentConfig) -> None:
     finally:
         await agent.stop()
         await fetcher.aclose()
+        lock.release()
 
 
 def _default_prefix() -> str:
@@ -159,7 +167,11 @@ def simulate(
         )
         for device_id in device_ids
     ]
-    fleet = AgentFleet(configs).start()
+    try:
+        fleet = AgentFleet(configs).start()
+    except DataDirLocked as exc:
+        print(f"cannot start the simulated agents: {exc}")
+        raise typer.Exit(1) from exc
     ready = fleet.wait_ready(30)
     print(f"{count} simulated agents {'connected' if ready else 'started'} to {broker_url}")
     _wait_for_signal()

@@ -24,6 +24,7 @@ import httpx
 
 from edge_agent.config import AgentConfig
 from edge_agent.core import EdgeAgent
+from edge_agent.lock import DataDirLock, lock_data_dir
 from edge_agent.media_cache import HttpMediaFetcher, MediaFetcher
 from edge_agent.wiring import build_agent
 from wardcast_protocol.clock import Clock
@@ -71,6 +72,7 @@ class AgentFleet:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread: threading.Thread | None = None
         self._http: httpx.AsyncClient | None = None
+        self._locks: list[DataDirLock] = []
 
     @property
     def agents(self) -> dict[str, EdgeAgent]:
@@ -146,6 +148,8 @@ class AgentFleet:
         # One bound for the whole fleet: a new plan makes every agent prefetch at once.
         slots = asyncio.Semaphore(_FLEET_DOWNLOADS)
         for config in self.configs:
+            # Before the agent opens anything there: one agent per data folder.
+            self._locks.append(lock_data_dir(config.data_dir))
             fetcher = HttpMediaFetcher(
                 self._http, timeout_s=config.media_fetch_timeout_s, slots=slots
             )
@@ -181,3 +185,6 @@ class AgentFleet:
                 log.error("fleet: %s did not stop cleanly: %s", agent.device_id, result)
         if self._http is not None:
             await self._http.aclose()
+        for lock in self._locks:
+            lock.release()
+        self._locks.clear()
