@@ -1,6 +1,7 @@
 """``wardcast-agent``: run one edge agent on a Pi, or a simulated fleet on a laptop.
 
-wardcast-agent run                 # one agent, settings from WARDCAST_AGENT_* variables
+wardcast-agent enrol --line 'wardcast-enrol:…'   # once: trade the one-time code for a login
+wardcast-agent run                 # one agent, settings from its data folder / WARDCAST_AGENT_*
 wardcast-agent simulate --count 5  # five simulated agents against a running controller
 
 Its own console script, so a Pi installs ``wardcast[agent]`` without the controller.
@@ -16,16 +17,18 @@ import socket
 import threading
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
 
+from edge_agent import enrolment as enrolment_client
 from edge_agent.config import AgentConfig
+from edge_agent.enrolment import EnrolmentFailed, parse_line
 from edge_agent.lock import DataDirLocked, lock_data_dir
 from edge_agent.media_cache import HttpMediaFetcher
 from edge_agent.wiring import build_agent
-from wardcast_protocol.signing import InvalidKey, SigningKey, check_public_key
+from wardcast_protocol.signing import InvalidKey
 from wardcast_protocol.topics import is_valid_device_id
 
 # httpx and the fleet are imported by `simulate` only: `run` on a Pi loads httpx on its
@@ -47,17 +50,71 @@ def _logging(level: str) -> None:
 
 
 @app.command()
+def enrol(
+    line: Annotated[
+        str | None,
+        typer.Option(
+            help="The printable line: wardcast-enrol:<controller-url>|<device-id>|<code>."
+        ),
+    ] = None,
+    controller_url: Annotated[
+        str | None, typer.Option("--controller-url", help="The controller's base URL.")
+    ] = None,
+    device_id: Annotated[str | None, typer.Option(help="This device's id.")] = None,
+    code: Annotated[str | None, typer.Option(help="The one-time enrolment code.")] = None,
+    data_dir: Annotated[
+        Path,
+        typer.Option(envvar="WARDCAST_AGENT_DATA_DIR", help="The agent's data folder."),
+    ] = Path("data/agent"),
+    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
+) -> None:
+    """Enrol this device: generate its key, spend the one-time code, store its broker
+    login, the broker's CA and the controller's public key in the data folder.
+
+    Give either --line, or --controller-url, --device-id and --code. Afterwards
+    `wardcast-agent run` needs nothing but WARDCAST_AGENT_DATA_DIR.
+    """
+    import httpx
+
+    _logging(log_level)
+    try:
+        if line is not None:
+            parsed = parse_line(line)
+            controller_url, device_id, code = parsed.controller_url, parsed.device_id, parsed.code
+        if not (controller_url and device_id and code):
+            raise ValueError("give --line, or all of --controller-url, --device-id and --code")
+        if not is_valid_device_id(device_id):
+            raise ValueError(f"invalid device id {device_id!r}")
+    except ValueError as exc:
+        print(f"cannot enrol: {exc}")
+        raise typer.Exit(2) from exc
+    try:
+        with httpx.Client(base_url=controller_url.rstrip("/"), timeout=30) as http:
+            done = enrolment_client.enrol(http, data_dir, device_id, code)
+    except (EnrolmentFailed, httpx.HTTPError, InvalidKey) as exc:
+        print(f"enrolment failed: {exc}")
+        raise typer.Exit(1) from exc
+    print(
+        f"enrolled {done.device_id}: broker {done.broker_url}"
+        f"{' (CA pinned)' if done.ca_pem else ''}; login stored in {data_dir}.\n"
+        f"Start it with: WARDCAST_AGENT_DATA_DIR={data_dir} wardcast-agent run"
+    )
+
+
+@app.command()
 def run(
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
 ) -> None:
-    """Run one agent configured by WARDCAST_AGENT_* environment variables (see config.py).
+    """Run one agent: its enrolment in WARDCAST_AGENT_DATA_DIR, other settings from
+    WARDCAST_AGENT_* environment variables (see config.py).
 
-    WARDCAST_AGENT_CONTROLLER_PUBLIC_KEY is required: the agent refuses any plan or
-    command it cannot verify. Stops cleanly on Ctrl-C or SIGTERM.
+    An agent without the controller's public key (not enrolled, and no
+    WARDCAST_AGENT_CONTROLLER_PUBLIC_KEY) refuses to start: it could not verify any
+    plan or command. Stops cleanly on Ctrl-C or SIGTERM.
     """
     _logging(log_level)
     try:
-        config = AgentConfig()  # fields come from the environment
+        config = AgentConfig()  # fields come from the environment and the enrolment
     except ValidationError as exc:
         print(f"invalid agent settings (WARDCAST_AGENT_*):\n{exc}")
         raise typer.Exit(2) from exc
@@ -95,19 +152,21 @@ def _default_prefix() -> str:
 
 SIMULATE_HELP = (
     "Run COUNT simulated agents against a controller, until Ctrl-C.\n\n"
-    "Each agent gets a device key (DATA_DIR/<id>/device.key) and is registered with "
-    "POST CONTROLLER_URL/api/v1/devices. The controller's public key is fetched from "
-    "GET /api/v1/system/controller-key and trusted on first use (pinned in "
-    "DATA_DIR/controller.pub; a different key later is refused).\n\n"
-    "Trust on first use is for SIMULATION ONLY: a real device is provisioned with the "
-    "controller's key (WARDCAST_AGENT_CONTROLLER_PUBLIC_KEY)."
+    "Each agent is enrolled as a real device is: it is created with POST "
+    "CONTROLLER_URL/api/v1/devices (an administrator's --token), gets a one-time code, "
+    "generates its key in DATA_DIR/<id>/ and trades the code for its broker login, the "
+    "broker's CA and the controller's public key (POST /api/v1/enrolment). An agent "
+    "already enrolled in DATA_DIR is started as it is."
 )
 
 
 @app.command(help=SIMULATE_HELP)
 def simulate(
     count: Annotated[int, typer.Option(min=1, max=5000, help="How many agents.")] = 3,
-    broker_url: Annotated[str, typer.Option(help="MQTT broker.")] = "mqtt://127.0.0.1:1883",
+    broker_url: Annotated[
+        str | None,
+        typer.Option(help="Override the broker URL the controller gives at enrolment."),
+    ] = None,
     controller_url: Annotated[
         str,
         typer.Option(
@@ -117,7 +176,7 @@ def simulate(
         ),
     ] = "http://127.0.0.1:8000",
     data_dir: Annotated[
-        Path, typer.Option(help="One sub-directory per agent: key, plan, outbox, media.")
+        Path, typer.Option(help="One sub-directory per agent: key, enrolment, plan, outbox.")
     ] = Path("data/agents"),
     prefix: Annotated[
         str | None, typer.Option(help="Device id prefix (default: sim-<hostname>).")
@@ -125,7 +184,9 @@ def simulate(
     token: Annotated[
         str | None,
         typer.Option(
-            "--token", envvar="WARDCAST_TOKEN", help="API token for registering devices (Bearer)."
+            "--token",
+            envvar="WARDCAST_TOKEN",
+            help="An administrator's API token, to create the devices (Bearer).",
         ),
     ] = None,
     wait_s: Annotated[float, typer.Option(help="How long to wait for the controller.")] = 60.0,
@@ -147,85 +208,63 @@ def simulate(
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     with httpx.Client(base_url=controller_url.rstrip("/"), headers=headers, timeout=10) as http:
         try:
-            controller_key = _controller_key(http, data_dir, wait_s)
+            _wait_for_controller(http, wait_s)
             for device_id in device_ids:
-                key = SigningKey.load_or_create(data_dir / device_id / "device.key")
-                _register(http, device_id, key)
-        except (RuntimeError, httpx.HTTPError, InvalidKey) as exc:
+                provision(http, data_dir / device_id, device_id)
+        except (RuntimeError, EnrolmentFailed, httpx.HTTPError, InvalidKey) as exc:
             print(f"cannot provision simulated agents: {exc}")
             raise typer.Exit(1) from exc
-    configs = [
-        AgentConfig(
-            device_id=device_id,
-            controller_public_key=controller_key,
-            data_dir=data_dir / device_id,
-            broker_url=broker_url,
-            player="simulated",
-            relay_settle_s=0.0,
-            resend_interval_s=resend_interval_s,
-            durable_outbox=False,
-        )
-        for device_id in device_ids
-    ]
+    # Any: pydantic-settings' constructor takes its fields as keywords.
+    common: dict[str, Any] = {
+        "player": "simulated",
+        "relay_settle_s": 0.0,
+        "resend_interval_s": resend_interval_s,
+        "durable_outbox": False,
+    }
+    if broker_url:
+        common["broker_url"] = broker_url
+    configs = [AgentConfig(data_dir=data_dir / device_id, **common) for device_id in device_ids]
     try:
         fleet = AgentFleet(configs).start()
     except DataDirLocked as exc:
         print(f"cannot start the simulated agents: {exc}")
         raise typer.Exit(1) from exc
     ready = fleet.wait_ready(30)
-    print(f"{count} simulated agents {'connected' if ready else 'started'} to {broker_url}")
+    where = broker_url or configs[0].broker_url
+    print(f"{count} simulated agents {'connected' if ready else 'started'} to {where}")
     _wait_for_signal()
     fleet.stop()
 
 
-def _controller_key(http: httpx.Client, data_dir: Path, wait_s: float) -> str:
-    """The controller's key, trusted on first use and pinned in DATA_DIR/controller.pub."""
+def _wait_for_controller(http: httpx.Client, wait_s: float) -> None:
+    """Wait until the controller answers (docker compose starts both together)."""
     import httpx
 
     deadline = time.monotonic() + wait_s
     while True:
         try:
-            response = http.get("/api/v1/system/controller-key")
-            response.raise_for_status()
-            break
+            http.get("/api/v1/health").raise_for_status()
+            return
         except httpx.TransportError:
-            # The controller may still be starting (docker compose brings both up).
             if time.monotonic() > deadline:
                 raise
             time.sleep(1.0)
-    key = check_public_key(str(response.json()["public_key"]))
-    pinned = data_dir / "controller.pub"
-    if pinned.exists():
-        known = pinned.read_text(encoding="ascii").strip()
-        if known != key:
-            raise RuntimeError(
-                f"controller key changed (pinned in {pinned}); delete that file to trust the "
-                "new key"
-            )
-    else:
-        pinned.parent.mkdir(parents=True, exist_ok=True)
-        pinned.write_text(key + "\n", encoding="ascii")
-    return key
 
 
-def _register(http: httpx.Client, device_id: str, key: SigningKey) -> None:
-    """Register a device; an existing registration is fine when its key is ours."""
-    body = {
-        "device_id": device_id,
-        "name": f"Simulated {device_id}",
-        "public_key": key.public_key_b64,
-    }
-    response = http.post("/api/v1/devices", json=body)
-    if response.status_code in (200, 201):
+def provision(http: httpx.Client, data_dir: Path, device_id: str) -> None:
+    """Enrol one simulated device unless its data folder holds an enrolment already:
+    create it (or ask for a new code if it exists), then spend the code."""
+    if enrolment_client.load_enrolment(data_dir) is not None:
         return
-    if response.status_code == 409:
-        existing = http.get(f"/api/v1/devices/{device_id}")
-        if existing.status_code == 200 and existing.json().get("public_key") == key.public_key_b64:
-            return
-        raise RuntimeError(f"{device_id} is registered with another key")
-    raise RuntimeError(
-        f"registering {device_id}: HTTP {response.status_code} {response.text[:200]}"
-    )
+    body = {"device_id": device_id, "name": f"Simulated {device_id}"}
+    response = http.post("/api/v1/devices", json=body)
+    if response.status_code == 200:
+        response = http.post(f"/api/v1/devices/{device_id}/enrolment-code")
+    if response.status_code not in (200, 201) or not response.json().get("enrolment_code"):
+        raise RuntimeError(
+            f"creating {device_id}: HTTP {response.status_code} {response.text[:200]}"
+        )
+    enrolment_client.enrol(http, data_dir, device_id, str(response.json()["enrolment_code"]))
 
 
 def _wait_for_signal() -> None:

@@ -2,8 +2,11 @@
 
 Every field reads ``WARDCAST_AGENT_<NAME>`` (e.g. ``WARDCAST_AGENT_DEVICE_ID``).
 The defaults run on a laptop against a local broker with the simulated player; a
-Pi sets ``player=alsa`` and ``relay_driver=sysfs``. Only ``controller_public_key``
-has no default: an agent that cannot check who sent its plan must not start.
+Pi sets ``player=alsa`` and ``relay_driver=sysfs``. An enrolled device
+(``wardcast-agent enrol``) needs nothing but its data folder: its id, broker URL and
+login, the broker's CA and the controller's public key are read from the enrolment
+stored there, unless set explicitly. Without a controller public key the agent
+refuses to start: an agent that cannot check who sent its plan must not run.
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from edge_agent.enrolment import ca_file, load_enrolment
 from wardcast_protocol.signing import check_public_key
 from wardcast_protocol.topics import is_valid_device_id
 from wardcast_protocol.transport import BrokerAddress
@@ -30,9 +34,10 @@ class AgentConfig(BaseSettings):
         description="This device's id, as registered with the controller (topic-safe).",
     )
     controller_public_key: str = Field(
+        default="",
         title="Controller public key",
         description="Base64 Ed25519 public key of the controller; every plan and command "
-        "must carry its signature. Provisioned with the device.",
+        "must carry its signature. Given at enrolment (default: from the enrolment).",
     )
     data_dir: Path = Field(
         default=Path("data/agent"),
@@ -42,7 +47,24 @@ class AgentConfig(BaseSettings):
     broker_url: str = Field(
         default="mqtt://127.0.0.1:1883",
         title="Broker URL",
-        description="MQTT broker, mqtt://[user[:password]@]host[:port].",
+        description="MQTT broker, mqtt[s]://[user[:password]@]host[:port] "
+        "(default: from the enrolment).",
+    )
+    mqtt_username: str | None = Field(
+        default=None,
+        title="Broker username",
+        description="This device's broker login (default: from the enrolment).",
+    )
+    mqtt_password: SecretStr | None = Field(
+        default=None,
+        title="Broker password",
+        description="This device's broker password (default: from the enrolment).",
+    )
+    broker_ca_file: Path | None = Field(
+        default=None,
+        title="Broker CA file",
+        description="The CA the broker's certificate must chain to; TLS when set (default: "
+        "the CA stored at enrolment, <data_dir>/broker-ca.pem).",
     )
     device_key_path: Path | None = Field(
         default=None,
@@ -149,7 +171,47 @@ class AgentConfig(BaseSettings):
     @field_validator("controller_public_key")
     @classmethod
     def _key_is_ed25519(cls, value: str) -> str:
-        return check_public_key(value)
+        return check_public_key(value) if value else value
+
+    @model_validator(mode="after")
+    def _fill_from_enrolment(self) -> AgentConfig:
+        # What the controller gave at enrolment, for every field not set explicitly.
+        enrolment = load_enrolment(self.data_dir)
+        given = self.model_fields_set
+        if enrolment is not None:
+            if "device_id" in given and self.device_id != enrolment.device_id:
+                raise ValueError(
+                    f"device_id {self.device_id!r} differs from the enrolment in "
+                    f"{self.data_dir} ({enrolment.device_id!r})"
+                )
+            self.device_id = enrolment.device_id
+            if "broker_url" not in given:
+                self.broker_url = enrolment.broker_url
+            if "mqtt_username" not in given:
+                self.mqtt_username = enrolment.username
+            if "mqtt_password" not in given:
+                self.mqtt_password = SecretStr(enrolment.password)
+            if "controller_public_key" not in given:
+                self.controller_public_key = enrolment.controller_public_key
+            if "broker_ca_file" not in given:
+                self.broker_ca_file = ca_file(self.data_dir)
+        if not self.controller_public_key:
+            raise ValueError(
+                "controller_public_key is not set: enrol this device first "
+                "(`wardcast-agent enrol`), or set WARDCAST_AGENT_CONTROLLER_PUBLIC_KEY"
+            )
+        BrokerAddress.parse(self.broker_url, ca_file=self.broker_ca_file)
+        return self
+
+    def broker_address(self) -> BrokerAddress:
+        """Where and how to connect: URL, login and the pinned CA."""
+        password = self.mqtt_password.get_secret_value() if self.mqtt_password else None
+        return BrokerAddress.parse(
+            self.broker_url,
+            username=self.mqtt_username,
+            password=password,
+            ca_file=self.broker_ca_file,
+        )
 
     @field_validator("broker_url")
     @classmethod

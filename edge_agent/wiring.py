@@ -20,7 +20,7 @@ from wardcast_protocol.envelope import seal
 from wardcast_protocol.messages import Availability, Kind
 from wardcast_protocol.signing import SigningKey
 from wardcast_protocol.topics import DeviceChannel, device_topic
-from wardcast_protocol.transport import AsyncioMqttLink, BrokerAddress
+from wardcast_protocol.transport import AsyncioMqttLink
 
 
 def hardware_for(config: AgentConfig, clock: Clock) -> Hardware:
@@ -75,7 +75,7 @@ def mqtt_link_for(config: AgentConfig, key: SigningKey, clock: Clock) -> Asyncio
         Kind.AVAILABILITY, Availability(state="offline"), config.device_id, key, clock.now()
     )
     return AsyncioMqttLink(
-        BrokerAddress.parse(config.broker_url),
+        config.broker_address(),
         client_id=f"wardcast-agent-{config.device_id}",
         will=(device_topic(config.device_id, DeviceChannel.AVAILABILITY), offline),
         keepalive_s=config.mqtt_keepalive_s,

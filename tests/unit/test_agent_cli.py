@@ -73,29 +73,43 @@ def test_wiring_builds_a_gpio_relay_and_alsa_player_for_a_pi(tmp_path: Path) -> 
 
 
 class MockController:
-    """Just the two endpoints `simulate` calls."""
+    """Just the endpoints `simulate` calls: create a device, new code, enrolment."""
 
-    def __init__(self, key: str = CONTROLLER_KEY, *, conflict_on_repeat: bool = False) -> None:
+    def __init__(self, key: str = CONTROLLER_KEY) -> None:
         self.key = key
-        self.conflict_on_repeat = conflict_on_repeat
-        self.devices: dict[str, str] = {}
+        self.codes: dict[str, str] = {}
+        self.keys: dict[str, str] = {}
         self.auth: list[str | None] = []
 
     def handle(self, request: httpx.Request) -> httpx.Response:
         self.auth.append(request.headers.get("authorization"))
-        if request.url.path == "/api/v1/system/controller-key":
-            return httpx.Response(200, json={"public_key": self.key})
-        if request.method == "POST" and request.url.path == "/api/v1/devices":
+        path = request.url.path
+        if request.method == "POST" and path == "/api/v1/devices":
+            device_id = json.loads(request.content)["device_id"]
+            if device_id in self.codes or device_id in self.keys:
+                return httpx.Response(200, json={"enrolment_code": None})
+            self.codes[device_id] = f"CODE-{device_id}"
+            return httpx.Response(201, json={"enrolment_code": self.codes[device_id]})
+        if request.method == "POST" and path.endswith("/enrolment-code"):
+            device_id = path.split("/")[-2]
+            self.codes[device_id] = f"CODE2-{device_id}"
+            return httpx.Response(201, json={"enrolment_code": self.codes[device_id]})
+        if request.method == "POST" and path == "/api/v1/enrolment":
             body = json.loads(request.content)
-            known = self.devices.get(body["device_id"])
-            if known is None:
-                self.devices[body["device_id"]] = body["public_key"]
-                return httpx.Response(201, json=body)
-            same = known == body["public_key"] and not self.conflict_on_repeat
-            return httpx.Response(200 if same else 409, json={})
-        device_id = request.url.path.rsplit("/", 1)[-1]
-        if device_id in self.devices:
-            return httpx.Response(200, json={"public_key": self.devices[device_id]})
+            if self.codes.pop(body["device_id"], None) != body["code"]:
+                return httpx.Response(403, json={"detail": "invalid, used or expired"})
+            self.keys[body["device_id"]] = body["public_key"]
+            return httpx.Response(
+                200,
+                json={
+                    "device_id": body["device_id"],
+                    "broker_url": "mqtts://broker:8883",
+                    "username": body["device_id"],
+                    "password": "pw-" + body["device_id"],
+                    "ca_pem": "-----BEGIN CERTIFICATE-----\nx\n-----END CERTIFICATE-----\n",
+                    "controller_public_key": self.key,
+                },
+            )
         return httpx.Response(404)
 
     def client(self) -> httpx.Client:
@@ -106,27 +120,34 @@ class MockController:
         )
 
 
-def test_controller_key_is_trusted_on_first_use_then_pinned(tmp_path: Path) -> None:
+def test_simulated_agents_enrol_as_devices_do_and_keep_their_enrolment(tmp_path: Path) -> None:
     controller = MockController()
     with controller.client() as http:
-        assert cli._controller_key(http, tmp_path, wait_s=0) == CONTROLLER_KEY
-    assert (tmp_path / "controller.pub").read_text().strip() == CONTROLLER_KEY
-    controller.key = SigningKey.generate().public_key_b64
-    with controller.client() as http, pytest.raises(RuntimeError, match="key changed"):
-        cli._controller_key(http, tmp_path, wait_s=0)
-
-
-@pytest.mark.parametrize("conflict_on_repeat", [False, True])
-def test_register_accepts_same_key_again_and_refuses_another(conflict_on_repeat: bool) -> None:
-    controller = MockController(conflict_on_repeat=conflict_on_repeat)
-    key = SigningKey.generate()
+        cli.provision(http, tmp_path / "sim-001", "sim-001")
+    config = AgentConfig(data_dir=tmp_path / "sim-001")
+    assert (config.device_id, config.broker_url) == ("sim-001", "mqtts://broker:8883")
+    assert config.controller_public_key == CONTROLLER_KEY
+    assert config.broker_ca_file == tmp_path / "sim-001" / "broker-ca.pem"
+    address = config.broker_address()
+    assert (address.username, address.password, address.tls) == ("sim-001", "pw-sim-001", True)
+    key = SigningKey.load_or_create(tmp_path / "sim-001" / "device.key")
+    assert controller.keys == {"sim-001": key.public_key_b64}
+    # Restarted: already enrolled, nothing is asked of the controller.
+    calls = len(controller.auth)
     with controller.client() as http:
-        cli._register(http, "sim-001", key)
-        cli._register(http, "sim-001", key)  # restart of the simulator: fine
-        with pytest.raises(RuntimeError, match="another key"):
-            cli._register(http, "sim-001", SigningKey.generate())
-    assert controller.devices == {"sim-001": key.public_key_b64}
+        cli.provision(http, tmp_path / "sim-001", "sim-001")
+    assert len(controller.auth) == calls
     assert set(controller.auth) == {"Bearer t0ken"}
+
+
+def test_a_device_known_to_the_controller_but_not_enrolled_here_gets_a_new_code(
+    tmp_path: Path,
+) -> None:
+    controller = MockController()
+    controller.keys["sim-002"] = "someone's key"  # created earlier, data folder lost
+    with controller.client() as http:
+        cli.provision(http, tmp_path / "sim-002", "sim-002")
+    assert AgentConfig(data_dir=tmp_path / "sim-002").device_id == "sim-002"
 
 
 def test_default_prefix_is_a_valid_device_id_prefix() -> None:
