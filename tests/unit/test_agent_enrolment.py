@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from pathlib import Path
 
 import httpx
@@ -84,7 +85,7 @@ def test_an_agent_neither_enrolled_nor_given_a_key_refuses_to_start(tmp_path: Pa
         AgentConfig(data_dir=tmp_path)
 
 
-def _controller(status: int, body: dict[str, object]) -> httpx.Client:
+def _controller(status: int, body: Mapping[str, object]) -> httpx.Client:
     def handle(request: httpx.Request) -> httpx.Response:
         assert request.url.path == "/api/v1/enrolment"
         assert json.loads(request.content)["code"] == "ABCD-EFGH-JKMN-PQRS"
