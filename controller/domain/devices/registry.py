@@ -38,3 +38,7 @@ class DeviceRegistry:
         if created:
             self._on_key_written(device.id)
         return device, created
+
+    def forget(self, device_id: str) -> None:
+        """Tell the key cache to drop a device (revoked: its messages are refused now)."""
+        self._on_key_written(device_id)

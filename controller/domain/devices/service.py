@@ -1,14 +1,21 @@
-"""Devices: registration with a public key, and what they report about themselves."""
+"""Devices: registration with a public key, and what they report about themselves.
+
+Whether a device is online is judged, never taken from one message: its last
+availability must say "online" *and* it must have been heard from recently
+(``is_online``). A retained "online" is as old as the device's own timestamp on it,
+not as old as the moment the controller happened to subscribe, so a broker's stale
+retained copy can never make a silent device look alive.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller.db.models import Device
+from controller.db.models import Device, DeviceEnrolment
 from controller.domain.errors import Conflict, InvalidInput, NotFound
 from wardcast_protocol.messages import DeviceState
 from wardcast_protocol.signing import InvalidKey, check_public_key
@@ -66,28 +73,93 @@ def require_devices(session: Session, device_ids: Sequence[str]) -> list[Device]
 
 
 def public_key_of(session: Session, device_id: str) -> str | None:
-    """The registered public key of a device, or None."""
+    """The registered public key of a device, or None (unknown, or revoked)."""
     device = session.get(Device, device_id)
-    return device.public_key if device else None
+    if device is None:
+        return None
+    enrolment = session.get(DeviceEnrolment, device_id)
+    if enrolment is not None and enrolment.revoked_at is not None:
+        return None
+    return device.public_key
 
 
-def mark_availability(session: Session, device_id: str, online: bool, now: datetime) -> bool:
-    """Record online/offline; returns True when the device came online."""
+def broker_logins(session: Session) -> list[tuple[str, str]]:
+    """(username, password hash) of every enrolled, unrevoked device, by id."""
+    rows = session.execute(
+        select(DeviceEnrolment.device_id, DeviceEnrolment.mqtt_password_hash)
+        .where(
+            DeviceEnrolment.mqtt_password_hash.is_not(None),
+            DeviceEnrolment.revoked_at.is_(None),
+        )
+        .order_by(DeviceEnrolment.device_id)
+    )
+    return [(device_id, hashed) for device_id, hashed in rows if hashed]
+
+
+def enrolment_of(session: Session, device_id: str) -> DeviceEnrolment | None:
+    """A device's enrolment row (codes, broker login, revocation), if any."""
+    return session.get(DeviceEnrolment, device_id)
+
+
+def enrolments(session: Session) -> dict[str, DeviceEnrolment]:
+    """Every enrolment row by device id."""
+    return {row.device_id: row for row in session.scalars(select(DeviceEnrolment))}
+
+
+def is_online(device: Device, now: datetime, offline_after: timedelta) -> bool:
+    """Online: its last availability said so and it was heard from within ``offline_after``."""
+    seen = device.last_seen_at
+    return bool(device.online) and seen is not None and now - seen <= offline_after
+
+
+def _seen(device: Device, at: datetime) -> None:
+    # Never move backwards: a retained copy delivered late is older than what we know.
+    if device.last_seen_at is None or at > device.last_seen_at:
+        device.last_seen_at = at
+
+
+def mark_availability(
+    session: Session,
+    device_id: str,
+    online: bool,
+    now: datetime,
+    *,
+    said_at: datetime | None = None,
+) -> bool:
+    """Record online/offline; returns True when the device came online.
+
+    ``said_at`` is the device's own time on a retained copy (None: heard live, now).
+    An "offline" comes from the broker (the device's last will) or the device's
+    goodbye; it does not count as hearing from the device.
+    """
     device = session.get(Device, device_id)
     if device is None:
         return False
     came_online = online and not device.online
     device.online = online
-    device.last_seen_at = now
+    if online:
+        _seen(device, min(said_at, now) if said_at is not None else now)
     return came_online
 
 
-def record_state(session: Session, device_id: str, state: DeviceState, now: datetime) -> None:
-    """Store what the agent says it runs, and how far its clock is from ours."""
+def record_state(
+    session: Session,
+    device_id: str,
+    state: DeviceState,
+    now: datetime,
+    *,
+    said_at: datetime | None = None,
+) -> None:
+    """Store what the agent says it runs, and how far its clock is from ours.
+
+    A retained copy (``said_at`` given) is old news: its clock offset would measure
+    the copy's age, not the device's clock, so only a live state sets the offset.
+    """
     device = session.get(Device, device_id)
     if device is None:
         return
     device.reported_plan_version = state.plan_version
     device.pending_events = state.pending_events
-    device.clock_offset_s = round((state.device_time - now).total_seconds(), 3)
-    device.last_seen_at = now
+    if said_at is None:
+        device.clock_offset_s = round((state.device_time - now).total_seconds(), 3)
+    _seen(device, min(said_at, now) if said_at is not None else now)
