@@ -43,7 +43,42 @@ class Settings(BaseSettings):
     )
     broker_url: str | None = Field(
         default=None,
-        description="mqtt://host:port of the broker; unset = start an embedded mosquitto.",
+        description="mqtt[s]://[user:password@]host:port of an external broker (the "
+        "controller's own login in the URL); unset = run the embedded, closed mosquitto.",
+    )
+    broker_ca_file: Path | None = Field(
+        default=None,
+        description="External broker only: the CA its TLS certificate is checked against "
+        "(also handed to devices at enrolment). The embedded broker uses its own CA.",
+    )
+    broker_host: str = Field(
+        default="127.0.0.1",
+        description="Address the embedded broker listens on (TLS); 0.0.0.0 for devices on "
+        "the network.",
+    )
+    broker_port: int | None = Field(
+        default=None,
+        ge=1,
+        le=65535,
+        description="Port of the embedded broker; unset = 8883 if free at first start (else "
+        "a free port), remembered in <data_dir>/broker/port so agents keep one address.",
+    )
+    broker_public_url: str | None = Field(
+        default=None,
+        description="The broker URL devices are given at enrolment; default mqtts://<host of "
+        "the public base URL>:<broker port> (that host is also in the broker's certificate).",
+    )
+    broker_watchdog_interval_s: float = Field(
+        default=1.0, gt=0, le=60, description="How often the embedded broker is checked."
+    )
+    enrolment_code_ttl_h: int = Field(
+        default=7 * 24, ge=1, le=90 * 24, description="How long a device's enrolment code works."
+    )
+    device_offline_after_s: float = Field(
+        default=180.0,
+        gt=0,
+        description="A device not heard from for this long is offline, whatever its last "
+        "availability said (agents send their state every 60 s by default).",
     )
     http_host: str = Field(default="127.0.0.1", description="Address the API listens on.")
     http_port: int = Field(default=8000, ge=1, le=65535, description="Port the API listens on.")

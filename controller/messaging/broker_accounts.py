@@ -1,0 +1,203 @@
+"""Who may log in to the broker and what each may do: Mosquitto's own files, kept by us.
+
+The database is the one source of truth (each enrolled, unrevoked device's password
+hash); the broker's ``password_file`` and ``acl_file`` are regenerated from it at
+every start and after every enrolment or revocation, then the broker re-reads them
+(SIGHUP). On that reload Mosquitto disconnects every client whose login is gone, so
+revoking a device closes its session at once and refuses its next connect.
+
+Why files and not the dynamic-security plugin: both kick a revoked client within a
+few milliseconds (measured, docs/security/8b-broker.md), but the files are derived
+from the database every time, so a restored backup, a restarted broker or a hand-
+edited file can never drift from what the controller believes; there is no admin
+account to bootstrap or leak; and one ``%u`` pattern block, derived from the channel
+table, states every device's rights at once.
+
+Accounts: devices log in with their device id as username (so ``%u`` in the ACL is
+their id); the controller logs in as ``_wardcast-controller``, a name no device id
+can take (ids start with a letter or digit), with full access to the Wardcast tree.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import os
+import secrets
+import threading
+from collections.abc import Callable, Iterable
+from pathlib import Path
+
+from controller.db.session import Database
+from controller.domain.devices.service import broker_logins
+from controller.messaging.broker import hand_to_broker
+from wardcast_protocol.topics import device_acl, everything
+
+log = logging.getLogger(__name__)
+
+CONTROLLER_USERNAME = "_wardcast-controller"
+_ITERATIONS = 101  # mosquitto_passwd's own default; passwords are 192 random bits anyway
+_SALT_BYTES = 12
+
+
+def mosquitto_hash(password: str, *, salt: bytes | None = None) -> str:
+    """The password-file hash Mosquitto 2 checks: ``$7$<iterations>$<salt>$<pbkdf2-sha512>``."""
+    salt = salt if salt is not None else os.urandom(_SALT_BYTES)
+    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, _ITERATIONS)
+    return f"$7${_ITERATIONS}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
+
+
+def mosquitto_hash_matches(password: str, hashed: str) -> bool:
+    """True when ``password`` matches a ``$7$`` hash (as Mosquitto would judge it)."""
+    try:
+        _, kind, iterations, salt_b64, digest_b64 = hashed.split("$")
+        salt, digest = base64.b64decode(salt_b64), base64.b64decode(digest_b64)
+        rounds = int(iterations)
+    except ValueError:
+        return False
+    if kind != "7":
+        return False
+    computed = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, rounds)
+    return hmac.compare_digest(computed, digest)
+
+
+def new_password() -> str:
+    """A fresh random MQTT password (URL-safe, 192 bits)."""
+    return secrets.token_urlsafe(24)
+
+
+def render_password_file(logins: Iterable[tuple[str, str]]) -> str:
+    """``username:hash`` lines; usernames never contain ':' (device ids cannot)."""
+    return "".join(f"{user}:{hashed}\n" for user, hashed in logins if ":" not in user)
+
+
+def render_acl_file() -> str:
+    """The ACL: every device its own channels (``%u`` = its id), the controller all."""
+    acl = device_acl("%u")
+    lines = [
+        "# Written by the Wardcast controller from the protocol's channel table; edits are lost.",
+        "# A device (username = device id) publishes only its own uplink channels and",
+        "# subscribes only to its own downlink channels. Anything not listed is refused.",
+        *(f"pattern write {topic}" for topic in acl.publish),
+        *(f"pattern read {topic}" for topic in acl.subscribe),
+        "",
+        f"user {CONTROLLER_USERNAME}",
+        f"topic readwrite {everything()}",
+    ]
+    return "\n".join(lines) + "\n"
+
+
+def load_or_create_secret(path: Path) -> str:
+    """The controller's own MQTT password, made once and kept (0600) beside its key."""
+    try:
+        return path.read_text(encoding="ascii").strip()
+    except FileNotFoundError:
+        pass
+    secret = new_password()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as handle:
+        handle.write(secret + "\n")
+    return secret
+
+
+def _write_for_broker(path: Path, text: str) -> bool:
+    """Write ``text`` (aside, then renamed) if it differs; True when it changed."""
+    if path.exists() and path.read_text(encoding="utf-8") == text:
+        return False
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    hand_to_broker(tmp)
+    os.replace(tmp, path)
+    return True
+
+
+class BrokerAccounts:
+    """Keeps the broker's password and ACL files equal to the database, and reloads it."""
+
+    def __init__(
+        self,
+        db: Database,
+        password_file: Path,
+        acl_file: Path,
+        controller_secret_path: Path,
+        reload: Callable[[], bool] | None = None,
+    ) -> None:
+        self._db = db
+        self.password_file = password_file
+        self.acl_file = acl_file
+        self._secret_path = controller_secret_path
+        self._reload = reload
+        self._lock = threading.Lock()
+
+    @property
+    def controller_password(self) -> str:
+        """The controller's own MQTT password (created on first use)."""
+        return load_or_create_secret(self._secret_path)
+
+    def hash_password(self, password: str) -> str:
+        """The hash stored for a device (and written into the password file)."""
+        return mosquitto_hash(password)
+
+    def write_files(self) -> bool:
+        """Regenerate both files from the database; True when either changed."""
+        with self._db.session() as session:
+            logins = broker_logins(session)
+        controller = (CONTROLLER_USERNAME, mosquitto_hash(self.controller_password))
+        with self._lock:
+            self.password_file.parent.mkdir(parents=True, exist_ok=True)
+            known = self._controller_line_still_valid()
+            entries = [known or controller, *logins]
+            changed = _write_for_broker(self.password_file, render_password_file(entries))
+            changed |= _write_for_broker(self.acl_file, render_acl_file())
+        return changed
+
+    def _controller_line_still_valid(self) -> tuple[str, str] | None:
+        # Keep the controller's existing hash when it still matches: a fresh salt on
+        # every write would make the file differ, and every sync reload the broker.
+        try:
+            first = self.password_file.read_text(encoding="utf-8").splitlines()[0]
+        except (OSError, IndexError):
+            return None
+        user, _, hashed = first.partition(":")
+        if user == CONTROLLER_USERNAME and mosquitto_hash_matches(self.controller_password, hashed):
+            return user, hashed
+        return None
+
+    def sync(self) -> None:
+        """Apply the database's accounts: rewrite the files, and reload the broker if
+        they changed (it then drops every session whose login is gone)."""
+        if self.write_files() and self._reload is not None and self._reload():
+            log.info("broker accounts reloaded")
+
+
+class DeviceBrokerAccess:
+    """The enrolment port (``BrokerAccess``): where devices connect, what they pin,
+    how their passwords are stored, and applying account changes to the broker."""
+
+    def __init__(self, accounts: BrokerAccounts, broker_url: str, ca_file: Path | None) -> None:
+        self._accounts = accounts
+        self._broker_url = broker_url
+        self._ca_file = ca_file
+
+    def device_broker_url(self) -> str:
+        """The broker URL devices are told to connect to."""
+        return self._broker_url
+
+    def ca_pem(self) -> str | None:
+        """The CA devices pin (None: a broker without TLS)."""
+        return self._ca_file.read_text(encoding="ascii") if self._ca_file else None
+
+    def hash_password(self, password: str) -> str:
+        """Mosquitto's hash of a device's broker password."""
+        return self._accounts.hash_password(password)
+
+    def new_password(self) -> str:
+        """A fresh random broker password."""
+        return new_password()
+
+    def accounts_changed(self) -> None:
+        """Rewrite the broker's files from the database and reload it."""
+        self._accounts.sync()
