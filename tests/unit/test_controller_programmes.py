@@ -18,7 +18,7 @@ from controller.domain.places import service as places
 from controller.domain.programmes.schema import BulletinsItem, ProgrammeDoc
 from controller.domain.programmes.service import ProgrammeRefused, queue_bulletin, save_programme
 from tests.unit.controller_support import CHIME, SHA, Harness, make_harness
-from wardcast_protocol.messages import Kind, Plan, Priority, Trigger
+from wardcast_protocol.messages import Kind, Plan, Priority, RelaySpec, Trigger
 from wardcast_protocol.topics import DeviceChannel
 
 ADMIN = Actor("admin", EVERYONE)
@@ -271,3 +271,27 @@ def test_a_session_with_nothing_queued_is_not_aired_as_bare_chimes(h: Harness) -
     keys = {i.session_key for i in _plan(h, "to-1").items}
     assert f"{WARD}:sang:2026-11-23" not in keys  # nothing queued for Monday morning
     assert any("nothing to air" in note for note in h.runtime.plans.notes)
+
+
+def test_relay_tuning_flows_from_the_ward_and_the_item_into_the_relay_spec(h: Harness) -> None:
+    doc = programme(relay_defaults={"prebuffer_s": 8, "dead_after_s": 15})
+    relay_entry = doc.sessions[1].rundown[1]
+    tuned = relay_entry.model_copy(update={"silence_db": -45.0, "dead_after_s": 20.0})
+    doc.sessions[1].rundown[1] = tuned
+    _save(h, ProgrammeDoc.model_validate(doc.model_dump()))
+    relay = next(i for i in _plan(h, "to-2").items if i.relay is not None)
+    assert relay.relay is not None
+    # The item's own values win; the ward's fill the rest.
+    assert (relay.relay.prebuffer_s, relay.relay.dead_after_s, relay.relay.silence_db) == (
+        8,
+        20,
+        -45,
+    )
+
+
+def test_an_untuned_relay_gets_the_protocol_defaults(h: Harness) -> None:
+    _save(h, programme())
+    relay = next(i for i in _plan(h, "to-2").items if i.relay is not None)
+    assert relay.relay is not None
+    defaults = RelaySpec(url=relay.relay.url, window_s=relay.relay.window_s)
+    assert relay.relay == defaults.model_copy(update={"station": "VOV1"})

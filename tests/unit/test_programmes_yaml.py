@@ -9,7 +9,14 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controller.domain.programmes.schema import CODE_PATTERN, SLUG_PATTERN, ProgrammeDoc
+from controller.domain.programmes.schema import (
+    CODE_PATTERN,
+    DEAD_AFTER_S,
+    PREBUFFER_S,
+    SILENCE_DB,
+    SLUG_PATTERN,
+    ProgrammeDoc,
+)
 from controller.domain.programmes.yaml_io import (
     Problem,
     ProgrammeInvalid,
@@ -311,6 +318,7 @@ def rundown_items(draw: st.DrawFn) -> dict[str, Any]:
         }
         if draw(st.booleans()):
             item["fallback_bulletin"] = draw(st.from_regex(r"bul-[0-9a-f]{1,16}", fullmatch=True))
+        item.update(draw(tunings()))
         return item
     if kind == "bulletins":
         return {"kind": kind, "max_minutes": draw(st.none() | _MINUTES)}
@@ -318,6 +326,14 @@ def rundown_items(draw: st.DrawFn) -> dict[str, Any]:
         "kind": kind,
         "bulletin_id": draw(st.from_regex(r"[A-Za-z0-9_.:-]{1,20}", fullmatch=True)),
     }
+
+
+@st.composite
+def tunings(draw: st.DrawFn) -> dict[str, float]:
+    """Some of a relay's tuning values, within their bounds."""
+    bounds = {"prebuffer_s": PREBUFFER_S, "dead_after_s": DEAD_AFTER_S, "silence_db": SILENCE_DB}
+    chosen = draw(st.lists(st.sampled_from(sorted(bounds)), unique=True))
+    return {name: draw(st.floats(*bounds[name], allow_nan=False)) for name in chosen}
 
 
 @st.composite
@@ -364,6 +380,7 @@ def programmes(draw: st.DrawFn) -> ProgrammeDoc:
             ),
             "quiet_hours": [{"start": a, "end": b} for a, b in draw(st.lists(quiet, max_size=2))],
             "max_session_minutes": draw(st.integers(1, 240)),
+            "relay_defaults": draw(st.none() | tunings()),
         },
         "sessions": draw(st.lists(sessions(), max_size=3)),
         "targets": [

@@ -211,7 +211,12 @@ class WardCompiler:
             bulletin = self.ctx.bulletins.get(entry.fallback_bulletin)
             if bulletin is not None and airable_problem(bulletin, line.cursor) is None:
                 fallback = bulletin.media_sha256
-        spec = RelaySpec(url=entry.url, station=entry.station, window_s=entry.minutes * 60)
+        assert self.doc is not None
+        # The ward's relay tuning, the item's own over it; unset: the protocol's defaults.
+        tuning = entry.tuning(self.doc.rules).model_dump(exclude_none=True)
+        spec = RelaySpec(
+            url=entry.url, station=entry.station, window_s=entry.minutes * 60, **tuning
+        )
         what = f"relay:{entry.station}:{entry.url}"
         if not self._fits(line, what, spec.window_s):
             return []

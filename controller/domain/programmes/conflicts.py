@@ -17,6 +17,7 @@ rrule_too_often           more than once a day (HOURLY, MINUTELY, SECONDLY)
 rrule_invalid             unreadable RRULE (only for unvalidated documents)
 bad_timezone              unknown zone (only for unvalidated documents)
 bad_stream_url            not a stream URL (only for unvalidated documents)
+relay_tuning              a relay whose dead-air limit is as long as the relay itself
 unknown_zone              a zone code the ward does not have
 duplicate_session         two sessions with one code
 duplicate_target          two targets with one code
@@ -59,8 +60,10 @@ from controller.domain.programmes.schema import (
     format_time,
     stream_url_problem,
 )
+from wardcast_protocol.messages import RelaySpec
 
 NEVER_DAYS = 366
+DEFAULT_DEAD_AFTER_S: float = RelaySpec.model_fields["dead_after_s"].default
 _DAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 
 
@@ -142,6 +145,7 @@ def check(
         path = f"sessions[{index}]"
         found += _zone_problems(doc, session, path, zones)
         found += _stream_problems(session, path)
+        found += _tuning_problems(doc, session, path)
         found += _length_problems(doc, session, path, content or NO_CONTENT)
         try:
             starts, problems = _air_times(doc, session, path, zone, now, horizon_days)
@@ -220,6 +224,35 @@ def _stream_problems(session: SessionDef, path: str) -> list[Conflict]:
                         f"{path}.rundown[{k}].url",
                     )
                 )
+    return found
+
+
+def _tuning_problems(doc: ProgrammeDoc, session: SessionDef, path: str) -> list[Conflict]:
+    """A relay that would give the stream its whole window before the fallback: the
+    fallback could never play, whatever the stream did."""
+    found: list[Conflict] = []
+    for k, item in enumerate(session.rundown):
+        if not isinstance(item, RelayItem):
+            continue
+        tuned = item.tuning(doc.rules).dead_after_s
+        dead_after = DEFAULT_DEAD_AFTER_S if tuned is None else tuned
+        if dead_after < item.minutes * 60:
+            continue
+        # Point at where the value was set: the item, the ward's defaults, or neither.
+        where = f"{path}.rundown[{k}]"
+        if item.dead_after_s is not None:
+            where += ".dead_after_s"
+        elif doc.rules.relay_defaults and doc.rules.relay_defaults.dead_after_s is not None:
+            where = "rules.relay_defaults.dead_after_s"
+        found.append(
+            Conflict(
+                "relay_tuning",
+                f"session '{session.code}': relay of {item.station}: dead air is allowed for "
+                f"{dead_after:g} s but the relay lasts {_duration(item.minutes * 60)}, so the "
+                "fallback could never play: lower dead_after_s or relay for longer",
+                where,
+            )
+        )
     return found
 
 

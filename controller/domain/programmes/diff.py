@@ -21,6 +21,7 @@ from controller.domain.programmes.schema import (
     FixedBulletinItem,
     ProgrammeDoc,
     RelayItem,
+    RelayTuning,
     SessionDef,
     TargetDef,
     TimeRange,
@@ -31,15 +32,32 @@ from controller.domain.programmes.schema import (
 _QUOTED = frozenset({"name", "description", "station"})
 
 
+def describe_tuning(
+    prebuffer_s: float | None, dead_after_s: float | None, silence_db: float | None
+) -> str:
+    """Relay tuning in words ('' when none is set): 'dead air 15 s, silence below -45 dBFS'."""
+    parts = []
+    if prebuffer_s is not None:
+        parts.append(f"prebuffer {prebuffer_s:g} s")
+    if dead_after_s is not None:
+        parts.append(f"dead air {dead_after_s:g} s")
+    if silence_db is not None:
+        parts.append(f"silence below {silence_db:g} dBFS")
+    return ", ".join(parts)
+
+
 def describe_item(item: BaseModel) -> str:
     """One rundown item in words: 'opening chime', 'relay VOV1 (central) 30 min …'."""
     if isinstance(item, ChimeItem):
         return f"{item.which} chime"
+    if isinstance(item, RelayTuning):
+        return describe_tuning(item.prebuffer_s, item.dead_after_s, item.silence_db) or "(none)"
     if isinstance(item, RelayItem):
         fallback = f", fallback '{item.fallback_bulletin}'" if item.fallback_bulletin else ""
+        tuning = describe_tuning(item.prebuffer_s, item.dead_after_s, item.silence_db)
         return (
             f"relay {item.station} ({item.source_level}) {item.minutes:g} min "
-            f"from {item.url}{fallback}"
+            f"from {item.url}{fallback}{', ' + tuning if tuning else ''}"
         )
     if isinstance(item, BulletinsItem):
         limit = f" up to {item.max_minutes:g} min" if item.max_minutes else ""
@@ -174,10 +192,11 @@ def diff(current: ProgrammeDoc | None, new: ProgrammeDoc) -> list[str]:
         lines = [f"+ programme '{new.name}' for ward {new.ward} ({new.timezone})"]
         rules = new.rules
         if rules != WardRules():
+            relays = f"; relays: {_value('', rules.relay_defaults)}" if rules.relay_defaults else ""
             lines += [
                 f"+ rules: broadcast days {_value('', rules.broadcast_days)}; quiet hours "
                 f"{_value('', rules.quiet_hours)}; sessions at most "
-                f"{rules.max_session_minutes} min"
+                f"{rules.max_session_minutes} min{relays}"
             ]
         lines += [f"+ session {summarise_session(s)}" for s in new.sessions]
         lines += [f"+ target {_summarise_target(t)}" for t in new.targets]

@@ -38,6 +38,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from controller.domain.programmes.rrules import RRuleSyntaxError, parse_rrule
+from wardcast_protocol.messages import RelaySpec
 
 SCHEMA_ID = "urn:wardcast:programme:v1"
 DEFAULT_TIMEZONE = "Asia/Ho_Chi_Minh"
@@ -216,6 +217,115 @@ class TimeRange(_Doc):
         return self
 
 
+# How a device judges a relayed stream. Bounds a station engineer would set: a
+# dead-air limit under 2 s takes a network hiccup for a dead stream, and over two
+# minutes of dead air is not a relay any more; programme sits around -20 dBFS, so a
+# silence threshold above that takes the programme itself for silence.
+PREBUFFER_S = (0.0, 60.0)
+DEAD_AFTER_S = (2.0, 120.0)
+SILENCE_DB = (-90.0, -20.0)
+# Unset, a value is the protocol's default (what the device assumes).
+_SPEC = RelaySpec.model_fields
+
+
+def _in_range(name: str, bounds: tuple[float, float], unit: str, why: str) -> AfterValidator:
+    low, high = bounds
+
+    def check(value: float | None) -> float | None:
+        if value is not None and not low <= value <= high:
+            raise PydanticCustomError(
+                "relay_tuning",
+                "{name} is {low} to {high} {unit}: {why} (got {value})",
+                {
+                    "name": name,
+                    "low": f"{low:g}",
+                    "high": f"{high:g}",
+                    "unit": unit,
+                    "why": why,
+                    "value": f"{value:g}",
+                },
+            )
+        return value
+
+    return AfterValidator(check)
+
+
+PrebufferS = Annotated[
+    float | None,
+    _in_range("prebuffer_s", PREBUFFER_S, "s", "how long before the relay the device connects"),
+]
+DeadAfterS = Annotated[
+    float | None,
+    _in_range(
+        "dead_after_s",
+        DEAD_AFTER_S,
+        "s",
+        "under 2 s a network hiccup would count as a dead stream, over 2 minutes the "
+        "loudspeakers would stay quiet too long",
+    ),
+]
+SilenceDb = Annotated[
+    float | None,
+    _in_range(
+        "silence_db",
+        SILENCE_DB,
+        "dBFS",
+        "programme sits around -20 dBFS, so a higher threshold would take it for silence",
+    ),
+]
+
+
+def _prebuffer_field() -> Any:
+    return Field(
+        default=None,
+        title="Prebuffer",
+        description=(
+            "Seconds before the relay the device connects to the stream "
+            f"(default {_SPEC['prebuffer_s'].default:g})."
+        ),
+        json_schema_extra={"minimum": PREBUFFER_S[0], "maximum": PREBUFFER_S[1]},
+    )
+
+
+def _dead_after_field() -> Any:
+    return Field(
+        default=None,
+        title="Dead air allowed",
+        description=(
+            "Seconds of dead air or silence before the fallback plays; also the longest "
+            f"wait between tries of a failing stream (default {_SPEC['dead_after_s'].default:g})."
+        ),
+        json_schema_extra={"minimum": DEAD_AFTER_S[0], "maximum": DEAD_AFTER_S[1]},
+    )
+
+
+def _silence_field() -> Any:
+    return Field(
+        default=None,
+        title="Silence level",
+        description=(
+            "Below this level (dBFS) the stream counts as silent "
+            f"(default {_SPEC['silence_db'].default:g})."
+        ),
+        json_schema_extra={"minimum": SILENCE_DB[0], "maximum": SILENCE_DB[1]},
+    )
+
+
+class RelayTuning(_Doc):
+    """How the devices judge a relayed stream (tiếp sóng); unset values: the defaults."""
+
+    prebuffer_s: PrebufferS = _prebuffer_field()
+    dead_after_s: DeadAfterS = _dead_after_field()
+    silence_db: SilenceDb = _silence_field()
+
+    def over(self, defaults: RelayTuning | None) -> RelayTuning:
+        """These values, and ``defaults``' where these are unset."""
+        if defaults is None:
+            return self
+        mine = self.model_dump(exclude_none=True)
+        return RelayTuning.model_validate({**defaults.model_dump(exclude_none=True), **mine})
+
+
 class WardRules(_Doc):
     """The ward's own rules for its programme (quy định của phường/xã)."""
 
@@ -238,6 +348,14 @@ class WardRules(_Doc):
         le=240,
         title="Longest session",
         description="No session may last longer than this many minutes.",
+    )
+    relay_defaults: RelayTuning | None = Field(
+        default=None,
+        title="Relay defaults",
+        description=(
+            "Tuning of every relay of the ward (prebuffer_s, dead_after_s, silence_db); "
+            "a relay item may set its own."
+        ),
     )
 
     @field_validator("broadcast_days")
@@ -284,6 +402,16 @@ class RelayItem(_Doc):
         title="Fallback bulletin",
         description="Bulletin id played instead if the stream is dead or silent.",
     )
+    prebuffer_s: PrebufferS = _prebuffer_field()
+    dead_after_s: DeadAfterS = _dead_after_field()
+    silence_db: SilenceDb = _silence_field()
+
+    def tuning(self, rules: WardRules) -> RelayTuning:
+        """This relay's tuning: its own values, else the ward's ``relay_defaults``."""
+        own = RelayTuning(
+            prebuffer_s=self.prebuffer_s, dead_after_s=self.dead_after_s, silence_db=self.silence_db
+        )
+        return own.over(rules.relay_defaults)
 
     @field_validator("url")
     @classmethod

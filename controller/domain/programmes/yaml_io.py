@@ -52,6 +52,7 @@ _OWN_TYPES = frozenset(
         "blank",
         "control_character",
         "target_minimum",
+        "relay_tuning",
     }
 )
 
