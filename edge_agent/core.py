@@ -17,7 +17,10 @@ Rules it follows:
   found so at start-up) is SKIPPED with the reason; within the grace it plays late;
 - an item id plays at most once, across restarts;
 - a relay item may join late, any time before its window closes (``relay``);
-- a command is ignored when expired or already seen (ids persisted); StopItem ends
+- a command is refused (``security``) when delivered retained, not addressed to this
+  device, issued too far in its future, expired or already seen (ids persisted);
+  each refusal, and each message that fails verification, goes to the security log
+  and is reported to the controller until acknowledged; StopItem ends
   the item as PARTIAL "stopped by controller" (SKIPPED if it had not started), or
   in its own words for an emergency's "cancelled: …" / "updated by …"; a PlayNow
   not started by its command's expiry is SKIPPED;
@@ -57,6 +60,14 @@ from edge_agent.playback import Playback
 from edge_agent.player import AmplifierGate, Player
 from edge_agent.relay import RelayDesk
 from edge_agent.schedule import Pending, PlayQueue
+from edge_agent.security import (
+    EVENT_REFUSED,
+    REPLAYED,
+    Refused,
+    SecurityLog,
+    check_command,
+    forget_before,
+)
 from edge_agent.stream import FfmpegStreamOpener, StreamOpener
 from edge_agent.uplink import Uplink
 from firmware_stubs.hardware import Hardware
@@ -103,6 +114,7 @@ class AgentStats:
     duplicates_ignored: int = 0
     expired_ignored: int = 0
     rejected: Counter[str] = field(default_factory=Counter)
+    refused: Counter[str] = field(default_factory=Counter)  # by reason, in the security log
 
 
 class EdgeAgent:
@@ -150,6 +162,13 @@ class EdgeAgent:
             max_parallel=config.max_parallel_downloads,
         )
         self.evidence = EvidenceLog(self.outbox, self.key, self.device_id, self.clock)
+        self.security = SecurityLog(
+            config.data_dir / "security.db",
+            self.device_id,
+            self.key,
+            self.clock,
+            durable=config.durable_outbox,
+        )
         self.plan: Plan | None = None
         self.queue = PlayQueue()
         self.connected = asyncio.Event()
@@ -248,6 +267,7 @@ class EdgeAgent:
             unsubscribe()
         self._unsubscribe = []
         self.outbox.close()
+        self.security.close()
         self.connected.clear()
 
     # observation -----------------------------------------------------------------
@@ -277,7 +297,7 @@ class EdgeAgent:
     # inbound (any thread -> loop) --------------------------------------------------
 
     def _on_message(self, message: ReceivedMessage) -> None:
-        self._call_soon(self._handle_message, message.topic, message.payload)
+        self._call_soon(self._handle_message, message.topic, message.payload, message.retained)
 
     def _on_connection(self, up: bool) -> None:
         self._call_soon(self._handle_connection, up)
@@ -301,19 +321,19 @@ class EdgeAgent:
         except Exception:
             log.exception("%s: handling %s failed", self.device_id, fn.__name__)
 
-    def _handle_message(self, topic: str, payload: bytes) -> None:
+    def _handle_message(self, topic: str, payload: bytes, retained: bool = False) -> None:
         try:
             body = open_inbound(topic, payload, self.device_id, self.config.controller_public_key)
         except RejectedMessage as exc:
             self.stats.rejected[exc.reason] += 1
-            log.warning("%s: rejected message on %s: %s", self.device_id, topic, exc)
+            self._refuse(Refused(exc.reason, exc.detail), topic)  # logged there
             return
         if body is None:
             log.info("%s: %s cleared; keeping what we have", self.device_id, topic)
         elif isinstance(body, Plan):
             self._accept_plan(body)
         elif isinstance(body, Command):
-            self._accept_command(body)
+            self._accept_command(body, topic, retained)
         else:
             self._accept_ack(body)
 
@@ -326,6 +346,7 @@ class EdgeAgent:
         self._publish_state()
         # Everything unacknowledged, in order: the controller dedups on event id.
         self.uplink.send_events(self.outbox.unacked())
+        self.uplink.send_reports(self.security.unacked())
         self.connected.set()
 
     # plan ------------------------------------------------------------------------
@@ -404,16 +425,13 @@ class EdgeAgent:
 
     # commands and acks -------------------------------------------------------------
 
-    def _accept_command(self, command: Command) -> None:
+    def _accept_command(self, command: Command, topic: str, retained: bool) -> None:
         now = self.clock.now()
-        if command.expires_at < now:
-            self.stats.expired_ignored += 1
-            log.warning(
-                "%s: command %s expired at %s, ignored",
-                self.device_id,
-                command.command_id,
-                command.expires_at.isoformat(),
-            )
+        refused = check_command(command, self.device_id, now, retained=retained)
+        if refused is not None:
+            if command.expires_at < now:
+                self.stats.expired_ignored += 1
+            self._refuse(refused, topic, command)
             return
         order = command.order
         queued = None
@@ -421,7 +439,8 @@ class EdgeAgent:
             queued = QueuedPlay(order.item.item_id, order.item.model_dump_json(), now)
         if not self._remember_command(command, queued):
             self.stats.duplicates_ignored += 1
-            log.info("%s: duplicate command %s ignored", self.device_id, command.command_id)
+            why = "already seen: a replay, or the broker delivering it twice (QoS 1)"
+            self._refuse(Refused(REPLAYED, why), topic, command)
             return
         if isinstance(order, PlayNow):
             item = order.item
@@ -469,13 +488,31 @@ class EdgeAgent:
             # A refused event is acknowledged too: the controller holds it (as a
             # security record, not evidence), so resending it would change nothing.
             deleted = self.outbox.acknowledge((*ack.event_ids, *ack.refused_event_ids))
+            reported = self.security.acknowledge(ack.report_ids)
         except sqlite3.Error as exc:
             log.error("%s: could not apply ack: %s (will be acked again)", self.device_id, exc)
             return
         self.stats.events_acked += len(deleted)
+        for stored_id in (*deleted, *reported):
+            self.uplink.forget(stored_id)
+        refused = set(ack.refused_event_ids)
         for event_id in deleted:
-            self.uplink.forget(event_id)
+            if event_id in refused:
+                why = f"the controller kept event {event_id} as a security record, not evidence"
+                self._refuse(Refused(EVENT_REFUSED, why), "", report=False)
             self._call_hook(self.on_event_acked, event_id)
+
+    def _refuse(
+        self, refused: Refused, topic: str, command: Command | None = None, *, report: bool = True
+    ) -> None:
+        """Log a refusal on disk, then report it (reports are resent until acked)."""
+        self.stats.refused[refused.reason] += 1
+        try:
+            ready = self.security.refuse(refused, topic, command, report=report)
+        except sqlite3.Error as exc:
+            log.error("%s: could not write the security log: %s", self.device_id, exc)
+            return
+        self.uplink.send_reports(ready)
 
     # playback hooks ----------------------------------------------------------------
 
@@ -568,13 +605,15 @@ class EdgeAgent:
         now = self.clock.now()
         if self.evidence.unwritten:
             self.uplink.send_events(self.evidence.flush())
+        self.uplink.send_reports(self.security.flush_suppressed())
         if self.uplink.connected:
             self.uplink.resend_stale(self.outbox.unacked(), self.config.resend_interval_s)
+            self.uplink.resend_stale_reports(self.security.unacked(), self.config.resend_interval_s)
         if now - self._last_state >= timedelta(seconds=self.config.state_interval_s):
             self._publish_state()  # device_time lets the controller track clock offset
         if now - self._last_forget >= _FORGET_COMMANDS_EVERY:
             self._last_forget = now
-            self.outbox.forget_expired_commands(now)
+            self.outbox.forget_expired_commands(forget_before(now))
 
     # helpers ---------------------------------------------------------------------
 

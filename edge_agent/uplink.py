@@ -1,8 +1,9 @@
-"""What an agent sends: signed availability and state, stored events, and their resends.
+"""What an agent sends: signed availability and state, stored events and security
+reports, and their resends.
 
-Events go out as the exact bytes stored in the outbox (never re-sealed), so a resend
-is byte-identical and the controller's dedup on event id stores each exactly once.
-Nothing is published while the link is down: the reconnect sends the whole outbox.
+Events and reports go out as the exact bytes stored on disk (never re-sealed), so a
+resend is byte-identical and the controller's dedup on their ids stores each exactly
+once. Nothing is published while the link is down: the reconnect sends them all.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from datetime import datetime, timedelta
 from pydantic import BaseModel
 
 from edge_agent.outbox import StoredEvent
+from edge_agent.security import StoredReport
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.envelope import seal
 from wardcast_protocol.messages import Kind
@@ -33,6 +35,7 @@ class Uplink:
         self._key = key
         self._clock = clock
         self._event_topic = device_topic(device_id, DeviceChannel.EVENT)
+        self._security_topic = device_topic(device_id, DeviceChannel.SECURITY)
         self._sent_at: dict[str, datetime] = {}
         self.published = 0
 
@@ -48,26 +51,50 @@ class Uplink:
 
     def send_events(self, events: Iterable[StoredEvent]) -> None:
         """Publish stored events in the order given (nothing while offline)."""
+        self._send(self._event_topic, ((e.event_id, e.wire) for e in events))
+
+    def send_reports(self, reports: Iterable[StoredReport]) -> None:
+        """Publish stored security reports in the order given (nothing while offline)."""
+        self._send(self._security_topic, ((r.report_id, r.wire) for r in reports))
+
+    def _send(self, topic: str, stored: Iterable[tuple[str, bytes]]) -> None:
         if not self._transport.connected:
-            return  # the reconnect sends the whole outbox
+            return  # the reconnect sends everything still unacknowledged
         now = self._clock.now()
-        for stored in events:
-            self._transport.publish(self._event_topic, stored.wire)
-            self._sent_at[stored.event_id] = now
+        for stored_id, wire in stored:
+            self._transport.publish(topic, wire)
+            self._sent_at[stored_id] = now
             self.published += 1
+
+    def _stale(self, ids: Iterable[str], after_s: float) -> set[str]:
+        now = self._clock.now()
+        stale = timedelta(seconds=after_s)
+        return {i for i in ids if now - self._sent_at.get(i, now - stale) >= stale}
 
     def resend_stale(self, unacked: Iterable[StoredEvent], after_s: float) -> int:
         """Publish again the events sent more than ``after_s`` ago (or never); how many."""
         if not self._transport.connected:
             return 0
-        now = self._clock.now()
-        stale = timedelta(seconds=after_s)
-        due = [e for e in unacked if now - self._sent_at.get(e.event_id, now - stale) >= stale]
+        events = list(unacked)
+        stale = self._stale((e.event_id for e in events), after_s)
+        due = [e for e in events if e.event_id in stale]
         if due:
             log.info("%s: resending %d unacknowledged events", self._device_id, len(due))
             self.send_events(due)
         return len(due)
 
-    def forget(self, event_id: str) -> None:
-        """The controller has the event: stop tracking when it was sent."""
-        self._sent_at.pop(event_id, None)
+    def resend_stale_reports(self, unacked: Iterable[StoredReport], after_s: float) -> int:
+        """Publish again the reports sent more than ``after_s`` ago (or never); how many."""
+        if not self._transport.connected:
+            return 0
+        reports = list(unacked)
+        stale = self._stale((r.report_id for r in reports), after_s)
+        due = [r for r in reports if r.report_id in stale]
+        if due:
+            log.info("%s: resending %d security reports", self._device_id, len(due))
+            self.send_reports(due)
+        return len(due)
+
+    def forget(self, stored_id: str) -> None:
+        """The controller has the event or report: stop tracking when it was sent."""
+        self._sent_at.pop(stored_id, None)
