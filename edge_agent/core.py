@@ -30,7 +30,7 @@ Rules it follows:
 - the retained state (plan version, cached media, pending events, device time) goes
   out on connect, after plans and prefetches, and every ``state_interval_s``;
 - a play cut by a crash is reported at the next start as FAILED "agent restarted
-  during playback", from its journal row;
+  during playback", from its journal row, with the seconds it had sounded;
 - every event is stored (``evidence``, ``outbox``) before it is published, resent on
   every reconnect and every ``resend_interval_s`` until acknowledged.
 """
@@ -56,7 +56,7 @@ from edge_agent.media_cache import MediaCache, MediaFetcher
 from edge_agent.outbox import Outbox, QueuedPlay, StoredEvent
 from edge_agent.pcm import PacedSink, PcmSink
 from edge_agent.plan_store import PlanStore
-from edge_agent.playback import Playback
+from edge_agent.playback import Playback, interrupted_play_facts
 from edge_agent.player import AmplifierGate, Player
 from edge_agent.relay import RelayDesk
 from edge_agent.schedule import Pending, PlayQueue
@@ -563,13 +563,7 @@ class EdgeAgent:
     def _recover_interrupted_plays(self) -> None:
         for row in self.outbox.journal():
             item = PlanItem.model_validate_json(row.item_json)
-            facts = PlayFacts(
-                Outcome.FAILED,
-                "agent restarted during playback",
-                actual_start=row.started_at,
-                plan_version=row.plan_version,
-            )
-            self._record(item, facts)
+            self._record(item, interrupted_play_facts(row))
 
     def _publish_state(self) -> None:
         if not self.uplink.connected:

@@ -9,6 +9,8 @@ is on the SD card before the call returns. It holds:
   is acknowledged, so ``seq`` and ``prev_hash`` continue without a gap;
 - ``journal``: "play started" rows, written before a play starts and removed in the
   same transaction as its event, so a play cut short by a crash is still reported;
+  while it sounds, the row carries when the sound began and the last instant it was
+  known to be sounding (a tick a second), so the report says how long it played;
 - ``done_items``: item ids that reached a final outcome, so nothing plays twice;
 - ``commands``: command ids already executed (QoS 1 delivers duplicates), with the
   PlayNow items still waiting their turn.
@@ -43,7 +45,9 @@ CREATE TABLE IF NOT EXISTS journal (
     item_id TEXT PRIMARY KEY,
     started_at TEXT NOT NULL,
     item_json TEXT NOT NULL,
-    plan_version INTEGER
+    plan_version INTEGER,
+    sounding_at TEXT,
+    progress_at TEXT
 );
 CREATE TABLE IF NOT EXISTS done_items (
     item_id TEXT PRIMARY KEY,
@@ -86,6 +90,15 @@ class JournalRow:
     started_at: datetime
     item_json: str
     plan_version: int | None
+    sounding_at: datetime | None = None  # its first sample
+    progress_at: datetime | None = None  # the last instant it was known to be sounding
+
+    @property
+    def played_s(self) -> float:
+        """Seconds known to have sounded before the play was cut (0 if it never did)."""
+        if self.sounding_at is None or self.progress_at is None:
+            return 0.0
+        return max(0.0, (self.progress_at - self.sounding_at).total_seconds())
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,6 +129,14 @@ class Outbox:
         self._conn.execute("PRAGMA journal_mode=WAL")
         self._conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         self._conn.executescript(_SCHEMA)
+        self._add_journal_progress()
+
+    def _add_journal_progress(self) -> None:
+        # An outbox written by an older agent has a journal without the progress columns.
+        columns = {row[1] for row in self._conn.execute("PRAGMA table_info(journal)")}
+        for column in ("sounding_at", "progress_at"):
+            if column not in columns:
+                self._conn.execute(f"ALTER TABLE journal ADD COLUMN {column} TEXT")
 
     def close(self) -> None:
         """Close the database."""
@@ -195,6 +216,22 @@ class Outbox:
                 (item_id, _iso(started_at), item_json, plan_version),
             )
 
+    def journal_sounding(self, item_id: str, at: datetime) -> None:
+        """Record the instant a journaled play's first sample sounded."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE journal SET sounding_at = ?, progress_at = ? WHERE item_id = ?",
+                (_iso(at), _iso(at), item_id),
+            )
+
+    def journal_progress(self, item_id: str, at: datetime) -> None:
+        """Record that a journaled play was still sounding at ``at``."""
+        with self._tx() as db:
+            db.execute(
+                "UPDATE journal SET progress_at = ? WHERE item_id = ? AND sounding_at IS NOT NULL",
+                (_iso(at), item_id),
+            )
+
     def journal_cancel(self, item_id: str) -> None:
         """Drop a "play started" row for a play that never made a sound (shutdown in warm-up)."""
         with self._tx() as db:
@@ -203,11 +240,19 @@ class Outbox:
     def journal(self) -> list[JournalRow]:
         """Plays that started and never got their event (a crash or power cut)."""
         rows = self._conn.execute(
-            "SELECT item_id, started_at, item_json, plan_version FROM journal ORDER BY started_at"
+            "SELECT item_id, started_at, item_json, plan_version, sounding_at, progress_at"
+            " FROM journal ORDER BY started_at"
         ).fetchall()
         return [
-            JournalRow(str(i), _parse(s), str(j), None if v is None else int(v))
-            for i, s, j, v in rows
+            JournalRow(
+                str(i),
+                _parse(s),
+                str(j),
+                None if v is None else int(v),
+                None if a is None else _parse(a),
+                None if p is None else _parse(p),
+            )
+            for i, s, j, v, a, p in rows
         ]
 
     # items and commands ----------------------------------------------------------

@@ -23,6 +23,12 @@ planned instant. So a loaded device (or a fleet of hundreds in one process) stil
 starts on time. An item cut before its first sample is not "played": preempted, it
 goes back to the queue; stopped by the controller, it is SKIPPED. The event that
 ends a play removes its journal row in the same transaction (see ``outbox``).
+
+While an item sounds, its journal row records the first sample's instant and, every
+``progress_s``, that it still sounds. A play cut by a crash or power cut is then
+reported at the next start (:func:`interrupted_play_facts`) as FAILED with the seconds
+it really played, to within ``progress_s``: a crash is a failure of the device, and
+the ticks prove how much sounded before it, not that the rest did.
 """
 
 from __future__ import annotations
@@ -39,7 +45,7 @@ from typing import Any
 from edge_agent.aio import wait_any
 from edge_agent.evidence import PlayFacts
 from edge_agent.media_cache import MediaCache, MediaUnavailable
-from edge_agent.outbox import Outbox
+from edge_agent.outbox import JournalRow, Outbox
 from edge_agent.player import Player, PlayResult
 from edge_agent.relay import RelayDesk, RelayRun, relay_facts
 from edge_agent.schedule import Pending, PlayQueue
@@ -53,6 +59,19 @@ Recorder = Callable[[PlanItem, PlayFacts], None]
 
 _PARTIAL_AFTER_S = 1.0  # a failure after this much sound is PARTIAL, before it FAILED
 SHUTDOWN_REASON = "agent shut down during playback"
+RESTART_REASON = "agent restarted during playback"
+PROGRESS_S = 1.0  # how often a sounding play's journal row says it still sounds
+
+
+def interrupted_play_facts(row: JournalRow) -> PlayFacts:
+    """What a journal row a crash left behind proves: the play began, and sounded so long."""
+    return PlayFacts(
+        Outcome.FAILED,
+        RESTART_REASON,
+        actual_start=row.sounding_at or row.started_at,
+        played_s=round(row.played_s, 3),
+        plan_version=row.plan_version,
+    )
 
 
 @dataclass
@@ -84,6 +103,7 @@ class Playback:
         on_started: Callable[[str, datetime], None],
         volume: Callable[[], int | None],
         relays: RelayDesk,
+        progress_s: float = PROGRESS_S,
     ) -> None:
         self._device_id = device_id
         self._queue = queue
@@ -97,6 +117,7 @@ class Playback:
         self._on_started = on_started
         self._volume = volume
         self._relays = relays
+        self._progress_s = progress_s
         self._wake = asyncio.Event()
         self._current: _Current | None = None
         self._stopping = False
@@ -355,6 +376,13 @@ class Playback:
 
     async def _supervise(self, current: _Current, work: asyncio.Future[Any]) -> None:
         """Wait for ``work`` (a play or a relay); preempt it when an emergency is due."""
+        ticker = asyncio.ensure_future(self._tick_progress(current))
+        try:
+            await self._supervise_until_done(current, work)
+        finally:
+            ticker.cancel()
+
+    async def _supervise_until_done(self, current: _Current, work: asyncio.Future[Any]) -> None:
         item = current.pending.item
         lead = timedelta(seconds=self._player.lead_s)
         while not work.done():
@@ -374,9 +402,30 @@ class Playback:
     def _starter(self, current: _Current) -> Callable[[datetime], None]:
         def started(at: datetime) -> None:
             current.actual_start = at
+            self._journal_write(self._outbox.journal_sounding, current, at)
             self._on_started(current.pending.item_id, at)
 
         return started
+
+    async def _tick_progress(self, current: _Current) -> None:
+        """Every ``progress_s`` while the item sounds: its journal row says it still does."""
+        while True:
+            await self._clock.sleep(self._progress_s)
+            if current.actual_start is not None:
+                self._journal_write(self._outbox.journal_progress, current, self._clock.now())
+
+    def _journal_write(
+        self, write: Callable[[str, datetime], None], current: _Current, at: datetime
+    ) -> None:
+        try:
+            write(current.pending.item_id, at)
+        except sqlite3.Error as exc:  # the play goes on; only the crash report is coarser
+            log.error(
+                "%s: could not note progress of %s: %s",
+                self._device_id,
+                current.pending.item_id,
+                exc,
+            )
 
     def _journal(self, current: _Current, start: datetime) -> None:
         item = current.pending.item

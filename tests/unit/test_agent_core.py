@@ -481,6 +481,8 @@ async def test_restart_during_playback_becomes_a_failed_event(rig: Rig) -> None:
     again = await rig.start_agent()
     [event] = rig.events()
     assert event.outcome is Outcome.FAILED
+    # With the seconds it really sounded, as the journal's ticks prove (it said 0.0 s).
+    assert event.played_duration_s == pytest.approx(10, abs=1)
     assert event.reason == "agent restarted during playback"
     assert event.actual_start == rig.at(-15)
     await rig.tick(60)
