@@ -1,11 +1,15 @@
-"""Targets judged on small daily figures: broadcast days, holidays, cut weeks, no data yet."""
+"""Targets judged on small daily figures: broadcast days, holidays, cut weeks, no data yet,
+and days before the programme applied (not applicable, never failed)."""
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
 
 from controller.domain.programmes.schema import ProgrammeDoc, TargetDef
 from controller.domain.reports.compliance import Calendar, DayFigures, calendar_of, judge
+from controller.domain.reports.targets import first_whole_day
 
 MONDAY = date(2026, 11, 16)  # ISO week 47
 WEEKDAYS = frozenset({"MO", "TU", "WE", "TH", "FR"})
@@ -29,7 +33,7 @@ def test_sessions_per_day_counts_only_broadcast_days() -> None:
     week = days(MONDAY, 7)
     figures = {d: DayFigures(sessions_played=2) for d in week[:5]}  # nothing at the weekend
     calendar = Calendar(WEEKDAYS, frozenset(), week)
-    [verdict] = judge("00037", [target("sessions_per_day", 2)], calendar, figures)
+    [verdict] = judge("00037", [target("sessions_per_day", 2)], calendar, figures, lang="en")
     assert verdict.passed is True
     assert (verdict.judged, verdict.met, verdict.unit) == (5, 5, "days")
     assert "5 of 5 broadcast days" in verdict.figure
@@ -40,7 +44,11 @@ def test_one_short_day_fails_and_is_named() -> None:
     figures = {d: DayFigures(sessions_played=2) for d in week}
     figures[MONDAY + timedelta(days=2)] = DayFigures(sessions_played=1)
     [verdict] = judge(
-        "00037", [target("sessions_per_day", 2)], Calendar(WEEKDAYS, frozenset(), week), figures
+        "00037",
+        [target("sessions_per_day", 2)],
+        Calendar(WEEKDAYS, frozenset(), week),
+        figures,
+        lang="en",
     )
     assert verdict.passed is False
     assert (verdict.judged, verdict.met) == (5, 4)
@@ -70,6 +78,7 @@ def test_relay_daily_reads_its_source_level_only() -> None:
         [target("relay_daily", 14, "central"), target("relay_daily", 14)],
         calendar,
         figures,
+        lang="en",
     )
     assert central.passed is False
     assert central.failing == ["2026-11-17: 12.5", "2026-11-18: 0"]
@@ -86,7 +95,7 @@ def test_days_per_week_asks_a_cut_week_only_for_what_it_could_reach() -> None:
     assert verdict.passed is True  # 2 of the 2 days week 47 still needed; 5 of 5 in week 48
     assert (verdict.judged, verdict.met, verdict.unit) == (2, 2, "weeks")
     del played[MONDAY + timedelta(days=8)]  # Tuesday of week 48
-    [verdict] = judge("00037", [target("days_per_week", 5)], calendar, played)
+    [verdict] = judge("00037", [target("days_per_week", 5)], calendar, played, lang="en")
     assert verdict.passed is False
     assert verdict.failing == ["2026-W48: 4 of 5 days"]
 
@@ -126,3 +135,64 @@ def test_calendar_of_a_programme_takes_its_days_and_shared_exdates() -> None:
     assert calendar.broadcast_days == WEEKDAYS
     assert calendar.holidays == frozenset({date(2026, 9, 2)})  # only the day both skip
     assert calendar.judged == (MONDAY,)
+
+
+EVERY_DAY = frozenset({"MO", "TU", "WE", "TH", "FR", "SA", "SU"})
+
+
+def test_days_before_the_programme_are_not_applicable_not_failed() -> None:
+    week = days(MONDAY, 7)
+    start = MONDAY + timedelta(days=3)  # the programme applied from Thursday
+    judged = tuple(d for d in week if d >= start)
+    figures = {d: DayFigures(sessions_played=2) for d in judged}
+    calendar = Calendar(EVERY_DAY, frozenset(), judged, in_force_from=start, not_applicable=3)
+    daily, weekly = judge(
+        "00037", [target("sessions_per_day", 2), target("days_per_week", 5)], calendar, figures
+    )
+    assert (daily.status, daily.passed, daily.judged, daily.not_applicable) == (
+        "passed",
+        True,
+        4,
+        3,
+    )
+    assert daily.in_force_from == start
+    assert daily.figure.startswith("4/4 ngày phát thanh đạt ít nhất 2 buổi")
+    assert daily.figure.endswith("; 3 ngày trước 19/11/2026 chưa áp dụng")
+    # Monday to Wednesday were lost to the week: 2 days still needed, 4 played.
+    assert (weekly.status, weekly.judged, weekly.met) == ("passed", 1, 1)
+
+
+def test_a_period_wholly_before_the_programme_is_not_applicable() -> None:
+    later = MONDAY + timedelta(days=14)
+    calendar = Calendar(WEEKDAYS, frozenset(), (), in_force_from=later, not_applicable=7)
+    verdicts = judge(
+        "00037", [target("sessions_per_day", 2), target("days_per_week", 5)], calendar, {}
+    )
+    assert [(v.status, v.passed, v.judged) for v in verdicts] == [("not_applicable", None, 0)] * 2
+    assert verdicts[0].figure == "chương trình áp dụng từ ngày 30/11/2026, sau kỳ báo cáo"
+    # Days in force but not over yet: not judged yet, rather than not applicable.
+    waiting = Calendar(WEEKDAYS, frozenset(), (), later, not_applicable=7, awaiting=2)
+    [verdict] = judge("00037", [target("sessions_per_day", 2)], waiting, {})
+    assert verdict.status == "unjudged"
+
+
+def test_vietnamese_figures_use_vietnamese_numbers_and_dates() -> None:
+    week = days(MONDAY, 2)
+    figures = {week[0]: DayFigures(2, {"central": 15.0}), week[1]: DayFigures(2, {"central": 12.5})}
+    calendar = Calendar(WEEKDAYS, frozenset(), week)
+    [verdict] = judge("00037", [target("relay_daily", 14, "central")], calendar, figures)
+    assert verdict.failing == ["17/11/2026: 12,5"]
+    assert verdict.figure == (
+        "1/2 ngày phát thanh đạt ít nhất 14 phút tiếp sóng (thấp nhất 12,5, trung bình 13,8)"
+    )
+
+
+@pytest.mark.parametrize(
+    ("instant", "first"),
+    [
+        (datetime(2026, 11, 18, 7, 0, tzinfo=UTC), date(2026, 11, 19)),  # 14:00 in Hà Nội
+        (datetime(2026, 11, 17, 17, 0, tzinfo=UTC), date(2026, 11, 18)),  # local midnight
+    ],
+)
+def test_a_programme_applies_from_its_first_whole_local_day(instant: datetime, first: date) -> None:
+    assert first_whole_day(instant, "Asia/Ho_Chi_Minh") == first

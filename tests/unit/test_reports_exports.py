@@ -1,15 +1,23 @@
-"""Exports: CSV that Excel reads as UTF-8, a PDF with the font embedded, JSON that round-trips."""
+"""Exports: CSV tables Excel reads as UTF-8 (one table each), XLSX sheets with typed cells, a
+PDF with the font embedded, JSON that round-trips."""
 
 from __future__ import annotations
 
 import csv
 import io
+import zipfile
 import zlib
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from controller.domain.reports.exports import BOM, missed_csv, report_csv, report_json
+from controller.domain.reports.exports import (
+    BOM,
+    missed_csv,
+    report_csv,
+    report_csv_zip,
+    report_json,
+)
 from controller.domain.reports.model import (
     CategoryOut,
     CoverageOut,
@@ -27,6 +35,7 @@ from controller.domain.reports.model import (
     SourceOut,
     TargetOut,
 )
+from controller.domain.reports.tables import TABLE_KEYS
 
 WARD_NAME = "Phường Phúc Xá"
 TITLE = "Phòng chống thiên tai: ứng phó bão số 9"
@@ -163,26 +172,82 @@ def sample_report(days: int = 30) -> Report:
     )
 
 
-def test_csv_starts_with_a_bom_and_keeps_vietnamese_letters() -> None:
-    data = report_csv(sample_report())
+def read_csv(data: bytes, sep: str = ";") -> list[list[str]]:
     assert data.startswith(BOM.encode("utf-8"))  # what makes Excel read UTF-8
-    text = data.decode("utf-8-sig")
-    rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0][0].startswith("Báo cáo phát thanh: Phường/xã Phường Phúc Xá")
-    flat = "\n".join(",".join(row) for row in rows)
-    for words in (TITLE, "Đánh giá chỉ tiêu (Targets)", "Không đạt", "Đạt", "Trung ương", "Y tế"):
-        assert words in flat
-    assert "\r\n" in text  # Excel's line ends
+    return list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=sep))
 
 
-def test_csv_sections_carry_the_figures() -> None:
-    rows = list(csv.reader(io.StringIO(report_csv(sample_report()).decode("utf-8-sig"))))
-    summary = {row[0]: row[1] for row in rows if len(row) == 2}
-    assert summary["Lượt bị bỏ lỡ (Plays missed)"] == "10"
-    assert summary["Tỷ lệ phát đúng giờ (On-time rate) %"] == "92.6"
-    device = next(row for row in rows if row and row[0] == "loa-1")
-    assert device[9] == "91.7"  # availability, per cent
-    assert device[13] == "2026-11-30 17:00"  # last played, in the ward's zone
+def test_each_csv_is_one_table_with_a_bom_semicolons_and_vietnamese_letters() -> None:
+    report = sample_report()
+    data = report_csv(report, "summary")
+    assert b"\r\n" in data  # Excel's line ends
+    rows = read_csv(data)
+    assert rows[0] == ["Chỉ số", "Số liệu"]
+    assert all(len(row) == 2 for row in rows)  # one table, no stacked sections
+    summary = dict(rows[1:])
+    assert summary["Báo cáo"].startswith("Báo cáo phát thanh: Phường/xã Phường Phúc Xá")
+    assert summary["Kỳ báo cáo"] == "tháng 11/2026"
+    assert (summary["Từ ngày"], summary["Đến ngày"]) == ("01/11/2026", "30/11/2026")
+    flat = "\n".join(
+        ";".join(row) for key in TABLE_KEYS for row in read_csv(report_csv(report, key))
+    )
+    for words in (TITLE, "Đánh giá", "Không đạt", "Đạt", "Trung ương", "Y tế", "Phương pháp tính"):
+        assert words in flat, words
+
+
+def test_csv_tables_carry_the_figures_with_the_separators_decimal_mark() -> None:
+    report = sample_report()
+    summary = dict(read_csv(report_csv(report, "summary"))[1:])
+    assert summary["Lượt bị bỏ lỡ"] == "10"
+    assert summary["Tỷ lệ phát đúng giờ (%)"] == "92,6"  # decimal comma beside ";"
+    comma = dict(read_csv(report_csv(report, "summary", sep="comma"), ",")[1:])
+    assert comma["Tỷ lệ phát đúng giờ (%)"] == "92.6"  # decimal point beside ","
+    device = next(row for row in read_csv(report_csv(report, "devices")) if row[0] == "loa-1")
+    assert device[9] == "91,7"  # availability, per cent
+    assert device[13] == "30/11/2026 17:00"  # last played, in the ward's zone
+    targets = read_csv(report_csv(report, "targets"))
+    assert targets[0][:3] == ["Mã phường/xã", "Mã chỉ tiêu", "Chỉ tiêu"]
+    assert targets[1][2] == "Ít nhất 2 buổi phát mỗi ngày phát thanh"
+
+
+def test_the_english_version_translates_headers_categories_and_dates() -> None:
+    report = sample_report().model_copy(update={"lang": "en"})
+    summary = dict(read_csv(report_csv(report, "summary", sep="comma"), ",")[1:])
+    assert summary["Plays missed"] == "10"
+    assert summary["From"] == "2026-11-01"
+    categories = read_csv(report_csv(report, "categories", sep="comma"), ",")
+    assert categories[0][0] == "Category"
+    assert categories[1][0] == "Health"  # "Y tế", translated
+    coverage = read_csv(report_csv(report, "coverage", sep="comma"), ",")
+    assert coverage[1][3] == "Disaster prevention"
+
+
+def test_the_zip_holds_every_table_as_its_own_csv() -> None:
+    data = report_csv_zip(sample_report(), "bao-cao")
+    with zipfile.ZipFile(io.BytesIO(data)) as archive:
+        names = archive.namelist()
+        days = archive.read("bao-cao-days.csv")
+    assert names == [f"bao-cao-{key}.csv" for key in TABLE_KEYS if key != "wards"]
+    assert len(read_csv(days)) == 1 + 30
+    assert report_csv_zip(sample_report(), "bao-cao") == data  # the same report, the same bytes
+
+
+def test_xlsx_has_a_sheet_per_table_with_typed_cells() -> None:
+    pytest.importorskip("openpyxl")
+    from openpyxl import load_workbook
+
+    from controller.domain.reports.xlsx import report_xlsx
+
+    book = load_workbook(io.BytesIO(report_xlsx(sample_report())))
+    assert book.sheetnames[:3] == ["Tổng hợp", "Đánh giá chỉ tiêu", "Theo ngày"]
+    assert len(book.sheetnames) == len(TABLE_KEYS) - 1  # no per-ward sheet for one ward
+    devices = book["Cụm loa"]
+    assert devices["A1"].value == "Cụm loa"
+    assert devices["J2"].value == 0.9167 and devices["J2"].number_format == "0.0%"
+    assert devices["N2"].value == datetime(2026, 11, 30, 17, 0)  # local, in the ward's zone
+    assert devices["N2"].number_format == "dd/mm/yyyy hh:mm"
+    days = book["Theo ngày"]
+    assert days["A2"].value == datetime(2026, 11, 1) and days["C2"].value == 2
 
 
 def test_missed_list_csv_is_utf8_with_bom() -> None:
@@ -211,11 +276,14 @@ def test_missed_list_csv_is_utf8_with_bom() -> None:
             )
         ],
     )
-    data = missed_csv(missed)
+    data = missed_csv(missed, lang="en", sep="comma")
     assert data.startswith(b"\xef\xbb\xbf")
     text = data.decode("utf-8-sig")
     assert "2026-11-03 05:30" in text
-    assert "Xã/phường" in text and "Phòng chống thiên tai" in text
+    assert "Commune" in text and "Disaster prevention" in text
+    rows = read_csv(missed_csv(missed))
+    assert rows[1][2] == "03/11/2026 05:30"
+    assert "Xã/phường" in rows[1] and "Phòng chống thiên tai" in rows[1]
 
 
 def test_json_round_trips_with_letters_not_escapes() -> None:

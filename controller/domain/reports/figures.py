@@ -16,7 +16,8 @@ from functools import partial
 
 from sqlalchemy.orm import Session
 
-from controller.domain.reports import queries
+from controller.domain.reports import queries, texts
+from controller.domain.reports.labels import Lang
 from controller.domain.reports.model import (
     DayOut,
     OutcomesOut,
@@ -140,8 +141,13 @@ def sources(f: Figures) -> list[SourceOut]:
     ]
 
 
-def days(f: Figures) -> list[DayOut]:
-    """One line per day of the period, relay minutes averaged over the scope's wards."""
+def days(f: Figures, in_force: dict[str, date] | None = None) -> list[DayOut]:
+    """One line per day of the period, relay minutes averaged over the scope's wards.
+
+    ``in_force`` gives each ward's first day under its programme: a day is in force
+    when any ward's programme applied (none given: every day is).
+    """
+    starts = list((in_force or {}).values())
     by_day: dict[date, list[int]] = defaultdict(lambda: [0, 0])
     for srow in f.session_rows:
         by_day[srow.local_date][0] += int(srow.planned)
@@ -161,29 +167,19 @@ def days(f: Figures) -> list[DayOut]:
             plays_played=int(f.by_date.get(day, zero)[1] or 0),
             plays_missed=int(f.by_date.get(day, zero)[2] or 0),
             relay_minutes={k: round(v / wards, 1) for k, v in sorted(relay[day].items())},
+            in_force=in_force is None or any(start <= day for start in starts),
         )
         for day in f.period.dates()
     ]
 
 
-def notes(f: Figures, counts: PlaysOut, earlier: list[str]) -> list[str]:
+def notes(f: Figures, counts: PlaysOut, earlier: list[str], lang: Lang = "vi") -> list[str]:
     """What a reader must know to read the figures: ``earlier`` notes, then missed and such."""
     found = list(earlier)
     if counts.missed:
-        found.append(
-            f"{counts.missed} lượt phát không được xác nhận sau hạn {f.rules.deadline_s:g} "
-            f"giây / {counts.missed} planned plays were not confirmed within "
-            f"{f.rules.deadline_s:g} s of their end: missed (listed by "
-            "GET /api/v1/evidence/missed)"
-        )
+        found.append(texts.missed_note(counts.missed, f.rules.deadline_s, lang))
     if counts.pending:
-        found.append(
-            f"{counts.pending} lượt phát còn trong hạn xác nhận / {counts.pending} plays are "
-            "not yet past their confirmation deadline: pending, not missed"
-        )
+        found.append(texts.pending_note(counts.pending, lang))
     if counts.unplanned:
-        found.append(
-            f"{counts.unplanned} lượt phát không có trong kế hoạch / {counts.unplanned} "
-            "confirmations match no recorded plan: counted as unplanned"
-        )
+        found.append(texts.unplanned_note(counts.unplanned, lang))
     return found

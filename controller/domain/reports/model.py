@@ -10,9 +10,11 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
 ScopeKind = Literal["ward", "group", "device", "district", "province"]
+Lang = Literal["vi", "en"]
+TargetStatus = Literal["passed", "failed", "unjudged", "not_applicable"]
 
 
 class _Out(BaseModel):
@@ -31,6 +33,7 @@ class ScopeOut(_Out):
     code: str = Field(description="Ward code, 'ward/group', device id, district or province code.")
     name: str
     ward_code: str | None = None
+    ward_name: str | None = Field(default=None, description="The ward's name (one-ward scopes).")
     group_code: str | None = None
     device_id: str | None = None
     wards: int = Field(description="How many wards the scope covers.")
@@ -50,18 +53,16 @@ class PeriodOut(_Out):
 
 
 class RulesOut(_Out):
-    """How plays were judged, so every figure can be re-derived."""
+    """How plays were judged, so every figure can be re-derived (texts in the report's language)."""
 
     on_time_tolerance_s: float
     missed_deadline_s: float
-    session_played: str = (
-        "a session is played when at least one of its items completed or partially played "
-        "on the device (for a group or ward: on at least one of its devices)"
-    )
-    relay_minutes: str = (
-        "a day's relay minutes are those of the device that relayed longest that day; "
-        "coverage and availability show how widely it was heard"
-    )
+    plays: str = ""
+    session_played: str = ""
+    relay_minutes: str = ""
+    coverage: str = ""
+    availability: str = ""
+    targets: str = ""
 
 
 class PlaysOut(_Out):
@@ -132,10 +133,12 @@ class CoverageOut(_Out):
     title: str
     category: str
     targeted_groups: int
-    covered_groups: int = Field(description="Groups with at least one completed play.")
+    covered_groups: int = Field(
+        description="Groups that heard it: at least one play completed or partially played."
+    )
     share: float | None
     uncovered: list[str] = Field(
-        default_factory=list, description="Targeted groups with no completed play (ward scopes)."
+        default_factory=list, description="Targeted groups that did not hear it (ward scopes)."
     )
 
 
@@ -172,6 +175,11 @@ class DayOut(_Out):
     relay_minutes: dict[str, float] = Field(
         default_factory=dict, description="Per source level (mean over wards for many wards)."
     )
+    in_force: bool = Field(
+        default=True,
+        description="Whether the ward's programme (and so its targets) applied all day; "
+        "for many wards: any ward's.",
+    )
 
 
 class TargetOut(_Out):
@@ -184,11 +192,31 @@ class TargetOut(_Out):
     minimum: float
     source_level: str | None
     passed: bool | None = Field(description="None: no day of the period could be judged yet.")
+    status: TargetStatus = Field(
+        default="unjudged",
+        description="passed, failed, unjudged (no day in force has ended yet) or "
+        "not_applicable (every day of the period is before the programme applied).",
+    )
     judged: int = Field(description="Days (or weeks, for days_per_week) judged.")
     met: int
     unit: Literal["days", "weeks"]
+    in_force_from: date | None = Field(
+        default=None, description="First local day the ward's programme applied all day."
+    )
+    not_applicable: int = Field(
+        default=0, description="Days of the period before the programme applied: not judged."
+    )
     figure: str = Field(description="The figures behind the verdict, in words.")
     failing: list[str] = Field(default_factory=list, description="Days or weeks that fell short.")
+
+    @model_validator(mode="after")
+    def _status_follows_passed(self) -> TargetOut:
+        """A judged target's status is its verdict, whatever else was said."""
+        if self.passed is not None:
+            self.status = "passed" if self.passed else "failed"
+        elif self.status in ("passed", "failed"):
+            self.status = "unjudged"
+        return self
 
 
 class WardOut(_Out):
@@ -205,7 +233,7 @@ class WardOut(_Out):
     availability: float | None
     on_time_rate: float | None
     coverage_share: float | None = Field(
-        description="Group-days on which a targeted bulletin completed, over group-days targeted."
+        description="Group-days on which a targeted bulletin was heard, over group-days targeted."
     )
     targets_passed: int
     targets_failed: int
@@ -216,6 +244,7 @@ class Report(_Out):
     """Planned against played for one scope and period, with the ward's targets judged."""
 
     title: str
+    lang: Lang = Field(default="vi", description="The language of the report's texts.")
     scope: ScopeOut
     period: PeriodOut
     as_of: datetime = Field(description="Plays due by this instant are judged; later: pending.")

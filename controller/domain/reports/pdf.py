@@ -1,32 +1,35 @@
-"""The report as a PDF an evaluator can print: Vietnamese text, charts, verdicts.
+"""The report as a PDF an inspector can sign: masthead, title, figures, verdicts, chart,
+method, and a signature block.
 
 fpdf2 (pure Python) writes it. The core PDF fonts have no Vietnamese letters
 (ư, ơ, ạ, ầ…), so DejaVu Sans is embedded (subset to the letters used); without it
-the PDF is refused rather than printed with holes in every name.
+the PDF is refused rather than printed with holes in every name. The same report
+gives the same bytes: the file is dated by the report's ``as_of``.
 
-The drawing primitives are in :mod:`.pdf_layout`, the tables in :mod:`.pdf_tables`.
-Import this module only when a PDF is asked for: it loads fpdf2 (and Pillow).
+The page and its primitives are in :mod:`.pdf_layout`, the tables in
+:mod:`.pdf_tables`, the chart in :mod:`.pdf_chart`. Import this module only when a
+PDF is asked for: it loads fpdf2 (and Pillow).
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from pathlib import Path
-
-from fpdf import FPDF
+from zoneinfo import ZoneInfo
 
 from controller.domain.errors import Unavailable
-from controller.domain.reports import pdf_tables
-from controller.domain.reports.cells import local_time, percent, report_zone
-from controller.domain.reports.labels import SCOPE_NAMES, en, vi
-from controller.domain.reports.model import DayOut, Report
-from controller.domain.reports.pdf_layout import BLUE, FONT, GREY, heading, table
+from controller.domain.reports import pdf_tables, texts
+from controller.domain.reports.cells import local_time, number, report_zone
+from controller.domain.reports.labels import label, place_title
+from controller.domain.reports.model import Report
+from controller.domain.reports.pdf_chart import chart
+from controller.domain.reports.pdf_layout import FONT, TEXT_GREY, ReportPdf
 
 FONT_DIRS = (
     Path("/usr/share/fonts/truetype/dejavu"),  # Debian, Ubuntu (fonts-dejavu-core)
     Path("/usr/share/fonts/dejavu"),  # Fedora
     Path("/usr/share/fonts/TTF"),  # Arch
 )
+_SIGNATURE_ROOM = 48.0  # mm: titles, the date line and room to sign
 
 
 def find_font(name: str = "DejaVuSans.ttf") -> Path | None:
@@ -46,156 +49,117 @@ def report_pdf(report: Report) -> bytes:
             "(Debian: apt install fonts-dejavu-core)"
         )
     bold = find_font("DejaVuSans-Bold.ttf") or regular
-    pdf = _Document(report)
+    pdf = ReportPdf(report)
     pdf.add_font(FONT, "", str(regular))
     pdf.add_font(FONT, "B", str(bold))
     pdf.set_title(report.title)
     pdf.set_author("Wardcast")
-    pdf.set_creator("Wardcast — đài truyền thanh thông minh")
+    pdf.set_creator(label("software", report.lang))
+    pdf.set_lang(report.lang)
     pdf.alias_nb_pages()
     pdf.add_page()
-    _header(pdf, report)
-    _summary(pdf, report)
-    _sessions_chart(pdf, report.days)
+    _masthead(pdf, report)
+    _title(pdf, report)
+    pdf_tables.summary(pdf, report)
     pdf_tables.compliance(pdf, report)
+    chart(pdf, report)
     pdf_tables.sources(pdf, report)
     pdf_tables.categories(pdf, report)
     pdf_tables.coverage(pdf, report)
     if report.wards:
         pdf_tables.wards(pdf, report)
     pdf_tables.devices(pdf, report)
-    _notes(pdf, report)
+    pdf_tables.method(pdf, report)
+    _signatures(pdf, report)
     return bytes(pdf.output())
 
 
-class _Document(FPDF):
-    """A4 pages with the report's title and a page number at the foot."""
-
-    def __init__(self, report: Report) -> None:
-        super().__init__(orientation="P", unit="mm", format="A4")
-        self.report = report
-        self.set_auto_page_break(auto=True, margin=15)
-        self.set_margins(14, 14, 14)
-
-    def footer(self) -> None:
-        """Title and page number on every page."""
-        self.set_y(-11)
-        self.set_font(FONT, size=7)
-        self.set_text_color(110, 110, 110)
-        self.cell(0, 5, f"{self.report.title} — Trang {self.page_no()}/{{nb}}", align="C")
-        self.set_text_color(0, 0, 0)
+def _authority(report: Report) -> str:
+    """The body the report is made for: the ward (for its groups and devices too)."""
+    scope, lang = report.scope, report.lang
+    if scope.kind in ("group", "device") and scope.ward_name:
+        place = place_title("ward", scope.ward_name, lang)
+    else:
+        place = place_title(scope.kind, scope.name, lang)
+    return f"{label('authority', lang)} {place}"
 
 
-def _header(pdf: FPDF, report: Report) -> None:
-    pdf.set_font(FONT, "B", 16)
-    pdf.multi_cell(0, 8, vi("title"), new_x="LMARGIN", new_y="NEXT")
-    pdf.set_font(FONT, "B", 12)
-    kind = SCOPE_NAMES[report.scope.kind][0]
-    pdf.multi_cell(
-        0, 6, f"{kind} {report.scope.name} ({report.scope.code})", new_x="LMARGIN", new_y="NEXT"
-    )
-    pdf.set_font(FONT, size=9)
-    zone, period, rules = report.period.timezone, report.period, report.rules
-    lines = [
-        f"{vi('period')}: {period.label} ({period.first:%d/%m/%Y} – {period.last:%d/%m/%Y})",
-        f"{vi('timezone')}: {zone}",
-        f"{vi('as_of')}: {local_time(report.as_of, report_zone(report))}",
-        f"{vi('tolerance')}: {rules.on_time_tolerance_s:g} · "
-        f"{vi('deadline')}: {rules.missed_deadline_s:g}",
-    ]
-    for line in lines:
-        pdf.cell(0, 5, line, new_x="LMARGIN", new_y="NEXT")
+def _masthead(pdf: ReportPdf, report: Report) -> None:
+    """The issuing body on the left, the national motto on the right (as on every
+    Vietnamese administrative document)."""
+    top, half = pdf.get_y(), pdf.epw / 2
+    authority = _authority(report)
+    pdf.set_font(FONT, "B", 9)
+    pdf.multi_cell(half - 6, 4.5, authority.upper() if pdf.lang == "vi" else authority, align="C")
+    left_end = pdf.get_y()
+    line_w = min(half - 20, 30.0)
+    pdf.line(pdf.l_margin + (half - 6 - line_w) / 2, left_end + 0.8,
+             pdf.l_margin + (half - 6 + line_w) / 2, left_end + 0.8)  # fmt: skip
+    pdf.set_xy(pdf.l_margin + half - 6, top)
+    pdf.set_font(FONT, "B", 8.5)
+    pdf.cell(half + 6, 4.5, label("motto_country", pdf.lang), align="C", new_x="LEFT", new_y="NEXT")
+    pdf.set_font(FONT, "B", 9)
+    motto = label("motto", pdf.lang)
+    pdf.cell(half + 6, 4.5, motto, align="C", new_x="LEFT", new_y="NEXT")
+    motto_w = pdf.get_string_width(motto)
+    centre = pdf.l_margin + half - 6 + (half + 6) / 2
+    pdf.line(centre - motto_w / 2, pdf.get_y() + 0.3, centre + motto_w / 2, pdf.get_y() + 0.3)
+    pdf.set_y(max(left_end, pdf.get_y()) + 7)
 
 
-def _summary(pdf: FPDF, report: Report) -> None:
-    heading(pdf, "summary")
-    p, s, o = report.plays, report.sessions, report.outcomes
-    rows = [
-        ("sessions_planned", str(s.planned)),
-        ("sessions_played", f"{s.played} ({percent(s.played_rate) or '–'} %)"),
-        ("plays_planned", str(p.planned)),
-        ("plays_confirmed", f"{p.confirmed} ({percent(p.confirmed_rate) or '–'} %)"),
-        ("plays_played", f"{p.played} ({percent(p.played_rate) or '–'} %)"),
-        ("plays_missed", str(p.missed)),
-        ("plays_pending", str(p.pending)),
-        ("plays_unplanned", str(p.unplanned)),
-        ("on_time_rate", f"{percent(p.on_time_rate) or '–'} % ({p.on_time}/{p.timed})"),
+def _title(pdf: ReportPdf, report: Report) -> None:
+    """What, where and when, then the facts a reader needs to trust the figures."""
+    lang, scope, period, rules = pdf.lang, report.scope, report.period, report.rules
+    heading = label("title", lang)
+    pdf.set_font(FONT, "B", 14)
+    pdf.multi_cell(0, 7, heading.upper() if lang == "vi" else heading, align="C",
+                   new_x="LMARGIN", new_y="NEXT")  # fmt: skip
+    pdf.set_font(FONT, "B", 11)
+    place = place_title(scope.kind, scope.name, lang)
+    what = f"{place} — {texts.period_name(period, lang)}"
+    if period.kind != "day":
+        what += f" ({texts.date_span(period, lang)})"
+    pdf.multi_cell(0, 6, what, align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.ln(1.5)
+    facts = (
         (
-            "outcomes",
-            f"{vi('completed')} {o.completed} · {vi('partial')} {o.partial} · "
-            f"{vi('preempted')} {o.preempted} · {vi('failed')} {o.failed} · "
-            f"{vi('skipped')} {o.skipped}",
+            f"{label('code', lang)}: {scope.code}",
+            f"{label('timezone', lang)}: {period.timezone}",
+            f"{label('as_of', lang)}: {local_time(report.as_of, report_zone(report), lang)}",
         ),
-    ]
-    table(pdf, ["measure", "figure"], [(f"{vi(k)} ({en(k)})", v) for k, v in rows], (45, 55))
+        (
+            f"{label('tolerance', lang)}: {number(rules.on_time_tolerance_s, lang)}",
+            f"{label('deadline', lang)}: {number(rules.missed_deadline_s, lang)}",
+        ),
+    )
+    pdf.set_font(FONT, size=8)
+    pdf.set_text_color(*TEXT_GREY)
+    for line in facts:
+        pdf.multi_cell(0, 4.2, "  ·  ".join(line), align="C", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_text_color(0, 0, 0)
 
 
-def _buckets(days: Sequence[DayOut]) -> list[tuple[str, int, int]]:
-    """(label, planned, played) per day for short periods, per week or month for long ones."""
-    if len(days) <= 45:
-        return [(f"{d.date:%d/%m}", d.sessions_planned, d.sessions_played) for d in days]
-    grouped: dict[str, list[int]] = {}
-    for d in days:
-        if len(days) <= 190:
-            iso = d.date.isocalendar()
-            key = f"W{iso.week:02d}"
-        else:
-            key = f"{d.date:%m/%Y}"
-        grouped.setdefault(key, [0, 0])
-        grouped[key][0] += d.sessions_planned
-        grouped[key][1] += d.sessions_played
-    return [(k, v[0], v[1]) for k, v in grouped.items()]
-
-
-def _sessions_chart(pdf: FPDF, days: Sequence[DayOut]) -> None:
-    """Bars of sessions planned (grey) and played (blue) per day, week or month."""
-    heading(pdf, "chart_sessions")
-    buckets = _buckets(days)
-    height, left = 55.0, pdf.l_margin + 10
-    width = pdf.epw - 10
-    if pdf.get_y() + height + 20 > pdf.h - 15:
+def _signatures(pdf: ReportPdf, report: Report) -> None:
+    """Who prepared it and who answers for it, each with room to sign; place and date."""
+    if pdf.get_y() + _SIGNATURE_ROOM > pdf.h - pdf.b_margin:
         pdf.add_page()
-    top = pdf.get_y() + 2
-    base = top + height
-    peak = max([1] + [max(p, q) for _, p, q in buckets])
-    pdf.set_draw_color(120, 120, 120)
-    pdf.line(left, top, left, base)
-    pdf.line(left, base, left + width, base)
-    pdf.set_font(FONT, size=6)
-    for fraction in (0.5, 1.0):
-        y = base - height * fraction
-        pdf.set_draw_color(220, 220, 220)
-        pdf.line(left, y, left + width, y)
-        pdf.set_xy(pdf.l_margin, y - 2)
-        pdf.cell(9, 4, f"{peak * fraction:g}", align="R")
-    slot = width / max(1, len(buckets))
-    bar = max(0.3, slot * 0.4)
-    every = max(1, -(-len(buckets) // 12))  # at most 12 labels under the axis
-    for i, (label, planned, played) in enumerate(buckets):
-        x = left + i * slot + slot * 0.1
-        for value, colour, shift in ((planned, GREY, 0.0), (played, BLUE, bar)):
-            if value:
-                h = height * value / peak
-                pdf.set_fill_color(*colour)
-                pdf.rect(x + shift, base - h, bar, h, style="F")
-        if i % every == 0:
-            pdf.set_xy(x - 2, base + 1)
-            pdf.cell(slot * every, 3, label)
-    legend_y = base + 6
-    for i, (key, colour) in enumerate((("chart_planned", GREY), ("chart_played", BLUE))):
-        x = left + i * 45
-        pdf.set_fill_color(*colour)
-        pdf.rect(x, legend_y + 0.8, 3, 3, style="F")
-        pdf.set_xy(x + 4, legend_y)
-        pdf.set_font(FONT, size=8)
-        pdf.cell(40, 4.5, f"{vi(key)} ({en(key)})")
-    pdf.set_xy(pdf.l_margin, legend_y + 7)
+    lang = pdf.lang
+    pdf.ln(6)
+    top, half = pdf.get_y(), pdf.epw / 2
+    scope = report.scope
+    place = scope.ward_name or scope.name
+    when = report.as_of.astimezone(ZoneInfo(report_zone(report))).date()
+    right = pdf.l_margin + half
     pdf.set_font(FONT, size=9)
-    pdf.set_fill_color(255, 255, 255)  # tables fill with the current colour
-
-
-def _notes(pdf: FPDF, report: Report) -> None:
-    heading(pdf, "rules")
-    texts = [report.rules.session_played, report.rules.relay_minutes, *report.notes]
-    for text in texts:
-        pdf.multi_cell(0, 4.5, f"• {text}", new_x="LMARGIN", new_y="NEXT")
+    pdf.set_xy(right, top)
+    pdf.cell(half, 5, texts.signed_date(place, when, lang), align="C")
+    for x, lines in (
+        (pdf.l_margin, (label("preparer", lang), label("sign_hint", lang))),
+        (right, (label("approver", lang), label("approver_role", lang), label("seal_hint", lang))),
+    ):
+        pdf.set_xy(x, top + 6)
+        for line in lines:
+            hint = line.startswith("(")
+            pdf.set_font(FONT, "" if hint else "B", 8 if hint else 9)
+            pdf.cell(half, 4.6, line, align="C", new_x="LEFT", new_y="NEXT")
+    pdf.set_y(top + _SIGNATURE_ROOM)

@@ -167,17 +167,38 @@ def categories(session: Session, scope: Scope, first: date, last: date) -> list[
 def coverage_by_ward(
     session: Session, scope: Scope, first: date, last: date
 ) -> dict[str, tuple[int, int]]:
-    """Ward -> (group-days covered, group-days targeted) by its bulletins."""
-    w = ReportWardBulletin
+    """Ward -> (group-days that heard, group-days targeted) by its bulletins.
+
+    Read from the per-device bulletin rows, so "heard" is the report's one rule (a play
+    completed or partially played: :func:`heard`), the same as a ward's own coverage.
+    """
+    t = ReportBulletinsRollup
     found: dict[str, tuple[int, int]] = {}
     for codes in _ward_chunks(scope):
-        query = (
-            select(w.ward_code, func.sum(w.covered_groups), func.sum(w.targeted_groups))
-            .where(*where_wards(w, codes, first, last))
-            .group_by(w.ward_code)
+        per_day = (
+            select(
+                t.ward_code,
+                func.count(distinct(case((t.planned > 0, t.group_code)))).label("targeted"),
+                func.count(distinct(case((heard(t), t.group_code)))).label("covered"),
+            )
+            .where(*where_scope(t, scope, codes, first, last))
+            .group_by(t.ward_code, t.local_date, t.bulletin_id)
+            .subquery()
         )
-        found.update({ward: (int(c or 0), int(t or 0)) for ward, c, t in session.execute(query)})
+        query = select(
+            per_day.c.ward_code, func.sum(per_day.c.covered), func.sum(per_day.c.targeted)
+        ).group_by(per_day.c.ward_code)
+        found.update({ward: (int(c or 0), int(n or 0)) for ward, c, n in session.execute(query)})
     return found
+
+
+def heard(t: type[ReportBulletinsRollup]) -> ColumnElement[bool]:
+    """A group heard a bulletin: at least one of its plays there completed or partly played.
+
+    A cancelled emergency that had sounded is *partial*, so it counts; one cut by another
+    emergency is *preempted*, its message cut, so it does not (see the method text).
+    """
+    return t.played > 0
 
 
 def plays_by_device(session: Session, scope: Scope, first: date, last: date) -> list[Row[Any]]:
@@ -244,7 +265,7 @@ def bulletins(session: Session, scope: Scope, first: date, last: date) -> list[R
     rows: list[Row[Any]] = []
     t = ReportBulletinsRollup
     targeted = case((t.planned > 0, t.group_code))
-    covered = case((t.completed > 0, t.group_code))
+    covered = case((heard(t), t.group_code))
     for codes in _ward_chunks(scope):
         query = (
             select(
@@ -267,7 +288,7 @@ def bulletins(session: Session, scope: Scope, first: date, last: date) -> list[R
 def uncovered_groups(
     session: Session, scope: Scope, first: date, last: date
 ) -> dict[tuple[str, str], list[str]]:
-    """(ward, bulletin) -> groups it targeted without a completed play (one-ward scopes)."""
+    """(ward, bulletin) -> groups it targeted that did not hear it (one-ward scopes)."""
     t = ReportBulletinsRollup
     found: dict[tuple[str, str], list[str]] = {}
     for codes in _ward_chunks(scope):
@@ -275,7 +296,7 @@ def uncovered_groups(
             select(t.ward_code, t.bulletin_id, t.group_code)
             .where(*where_scope(t, scope, codes, first, last))
             .group_by(t.ward_code, t.bulletin_id, t.group_code)
-            .having(func.sum(t.planned) > 0, func.sum(t.completed) == 0)
+            .having(func.sum(t.planned) > 0, func.sum(t.played) == 0)
             .order_by(t.ward_code, t.bulletin_id, t.group_code)
         )
         for ward, bulletin, group in session.execute(query):

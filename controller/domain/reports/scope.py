@@ -16,12 +16,14 @@ from controller.db.models import District, Province, ResidentialGroup, Ward
 from controller.domain.devices.service import get_device
 from controller.domain.errors import InvalidInput, NotFound
 from controller.domain.places.service import get_ward
+from controller.domain.reports.labels import Lang
 from controller.domain.reports.queries import Scope
 
 
 @dataclass(frozen=True)
 class ReportRequest:
-    """What was asked for: one scope (ward, ward+group, device, district or province)."""
+    """What was asked for: one scope (ward, ward+group, device, district or province),
+    a period, and the language of the report's texts."""
 
     period: str
     ward: str | None = None
@@ -29,6 +31,7 @@ class ReportRequest:
     device: str | None = None
     district: str | None = None
     province: str | None = None
+    lang: Lang = "vi"
 
 
 def resolve_scope(session: Session, request: ReportRequest) -> Scope:

@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from controller.db.models import PlannedPlay, Ward
 from controller.db.models.rollups import ReportPlaysRollup
 from controller.domain.errors import InvalidInput
-from controller.domain.reports import breakdowns, figures, queries
+from controller.domain.reports import breakdowns, figures, queries, texts
 from controller.domain.reports.figures import Figures
-from controller.domain.reports.labels import SCOPE_NAMES, vi
+from controller.domain.reports.labels import Lang, place_title
 from controller.domain.reports.model import (
     MissedList,
     MissedPlay,
@@ -44,29 +44,31 @@ MISSED_LIMIT = 5000
 def build_report(
     session: Session, request: ReportRequest, now: datetime, rules: RollupRules
 ) -> Report:
-    """The report for the request's scope and period, as of ``now``."""
+    """The report for the request's scope and period, as of ``now``, in its language."""
     period = parse_period(request.period)
     scope = resolve_scope(session, request)
     ensure_rollups(session, scope.wards, period.first, period.last, now, rules)
-    return _assemble(Figures(session, scope, period, now, rules))
+    return _assemble(Figures(session, scope, period, now, rules), request.lang)
 
 
-def _assemble(f: Figures) -> Report:
+def _assemble(f: Figures, lang: Lang) -> Report:
     """Every part, assembled."""
     scope, period = f.scope, f.period
     zones = {w.timezone for w in scope.wards}
     zone = zones.pop() if len(zones) == 1 else None
     plays = figures.plays(f)
-    verdicts = judge_targets(f)
-    kind_vi = SCOPE_NAMES[scope.kind][0]
+    verdicts = judge_targets(f, lang)
+    period_out = _period_out(period, zone)
     return Report(
-        title=f"{vi('title')}: {kind_vi} {scope.name} — {period.label}",
+        title=texts.title(place_title(scope.kind, scope.name, lang), period_out, lang),
+        lang=lang,
         scope=_scope_out(scope),
-        period=_period_out(period, zone),
+        period=period_out,
         as_of=f.now,
         rules=RulesOut(
             on_time_tolerance_s=f.rules.tolerance_s,
             missed_deadline_s=f.rules.deadline_s,
+            **texts.method(f.rules.tolerance_s, f.rules.deadline_s, lang),
         ),
         plays=plays,
         sessions=figures.sessions(f),
@@ -75,10 +77,10 @@ def _assemble(f: Figures) -> Report:
         categories=breakdowns.categories(f),
         coverage=breakdowns.coverage(f),
         devices=breakdowns.devices(f),
-        days=figures.days(f),
+        days=figures.days(f, verdicts.in_force),
         compliance=verdicts.results,
         wards=breakdowns.wards(f, verdicts.by_ward) if not scope.single_ward else [],
-        notes=figures.notes(f, plays, verdicts.notes),
+        notes=figures.notes(f, plays, verdicts.notes, lang),
     )
 
 
@@ -88,6 +90,7 @@ def _scope_out(scope: Scope) -> ScopeOut:
         code=scope.code,
         name=scope.name,
         ward_code=scope.wards[0].code if len(scope.wards) == 1 else None,
+        ward_name=scope.wards[0].name if len(scope.wards) == 1 else None,
         group_code=scope.group_code,
         device_id=scope.device.id if scope.device else None,
         wards=len(scope.wards),
