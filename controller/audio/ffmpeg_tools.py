@@ -91,16 +91,19 @@ def probe(path: Path) -> Probe:
     )
 
 
-def decode_to_wav(source: Path, target: Path, *, max_duration_s: float) -> None:
+def decode_to_wav(source: Path, target: Path, *, max_duration_s: float) -> str:
     """Decode the first audio stream to 48 kHz mono 16-bit WAV, at most ``max_duration_s`` long.
 
     Mono at 48 kHz is what the agents play; converting here keeps memory at ~96 kB per second
     of audio, and the cap stops a 10-hour upload from filling the disk before it is refused.
+    Returns ffmpeg's warnings and errors, each line tagged with its level ("[error] …"), so a
+    caller can tell a damaged file from a whole one (``integrity``).
     """
-    args = [tool("ffmpeg"), "-nostdin", "-hide_banner", "-nostats", "-y", *_SAFE_INPUT]
+    args = [tool("ffmpeg"), "-nostdin", "-hide_banner", "-nostats", "-y"]
+    args += ["-loglevel", "level+warning", *_SAFE_INPUT]
     args += ["-i", str(source), "-map", "0:a:0", "-vn", "-sn", "-dn", "-t", f"{max_duration_s:.3f}"]
     args += ["-ac", "1", "-ar", "48000", "-c:a", "pcm_s16le", "-f", "wav", str(target)]
-    run(args, timeout_s=120 + max_duration_s / 4, input_is_suspect=True)
+    return run(args, timeout_s=120 + max_duration_s / 4, input_is_suspect=True)
 
 
 def output_duration_s(path: Path) -> float:

@@ -3,6 +3,13 @@
 One pass would guess the programme's loudness from a 3 s window and ride the gain (audibly, on
 speech); measuring the whole file first lets the second pass apply one constant gain
 (``linear=true``) wherever the true-peak limit allows it.
+
+``loudnorm`` looks 3 s ahead, and on shorter input it goes wrong: espeak-ng's "Chú ý!"
+(1.1 s, measured −16.6 LUFS) came out at −68.8 LUFS, 53 dB too quiet, because the first
+pass reports a nonsense ``target_offset`` and the second cannot buffer its window. Both
+passes therefore run on the audio padded with silence to :data:`PAD_TO_S` (silence is
+gated out of the measurement, so it changes nothing but the window), the result is
+trimmed back, and :func:`measure_result` measures what was actually made.
 """
 
 from __future__ import annotations
@@ -21,6 +28,8 @@ log = logging.getLogger(__name__)
 
 # EBU R128's default loudness range; narrower would squeeze announcements harder than needed.
 LOUDNESS_RANGE_LU = 11.0
+# Past loudnorm's 3 s look-ahead, with room to spare.
+PAD_TO_S = 5.0
 _JSON_TAIL = re.compile(r"\{[^{}]*\}\s*$")
 
 
@@ -46,10 +55,15 @@ def target_filter(target_lufs: float, true_peak_db: float) -> str:
     return f"loudnorm=I={target_lufs:.1f}:TP={true_peak_db:.1f}:LRA={LOUDNESS_RANGE_LU:.1f}"
 
 
+def padded() -> str:
+    """The filter that pads short audio with silence to :data:`PAD_TO_S` (longer is untouched)."""
+    return f"apad=whole_dur={PAD_TO_S:.1f}"
+
+
 def measure(wav: Path, *, target_lufs: float, true_peak_db: float, timeout_s: float) -> Measurement:
     """Pass one: measure integrated loudness, true peak, range and gating threshold."""
     args = [tool("ffmpeg"), "-nostdin", "-hide_banner", "-nostats", "-i", str(wav)]
-    args += ["-af", f"{target_filter(target_lufs, true_peak_db)}:print_format=json"]
+    args += ["-af", f"{padded()},{target_filter(target_lufs, true_peak_db)}:print_format=json"]
     args += ["-f", "null", "-"]
     report = parse_report(run(args, timeout_s=timeout_s))
     return Measurement(
@@ -69,6 +83,16 @@ def apply_filter(m: Measurement, *, target_lufs: float, true_peak_db: float) -> 
         f":measured_thresh={m.input_thresh}:offset={m.target_offset}"
         ":linear=true:print_format=json"
     )
+
+
+def measure_result(path: Path, *, start_s: float, end_s: float, timeout_s: float) -> float | None:
+    """Integrated loudness of ``path`` between ``start_s`` and ``end_s`` (the speech, without
+    the chimes around it); ``None`` when it is too quiet to gate."""
+    window = f"atrim=start={start_s:.3f}:end={end_s:.3f},asetpts=PTS-STARTPTS"
+    args = [tool("ffmpeg"), "-nostdin", "-hide_banner", "-nostats", "-i", str(path)]
+    args += ["-af", f"{window},{padded()},loudnorm=print_format=json", "-f", "null", "-"]
+    value = float(parse_report(run(args, timeout_s=timeout_s))["input_i"])
+    return value if math.isfinite(value) else None
 
 
 def log_applied(stderr: str) -> None:

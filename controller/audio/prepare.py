@@ -3,6 +3,11 @@
 Steps: refuse what is not usable audio (with a reason an officer understands), decode to 48 kHz
 mono, measure and normalise loudness to EBU R128, optionally frame it with a chime, and encode
 Ogg/Opus at 32 kbit/s — about 14 MB for 1 h, which a Raspberry Pi on a weak 4G link can fetch.
+
+Then the result is measured: a clip whose speech is not within ``loudness_tolerance_lu`` of
+the target is refused, never stored — short texts once came out 18–54 dB too quiet and the
+API said 201. An upload may also be required whole (``require_whole``): one cut short in
+transfer is refused, naming the length that could be decoded (``integrity``).
 """
 
 from __future__ import annotations
@@ -16,10 +21,17 @@ from pathlib import Path
 
 from pydub import AudioSegment
 
-from controller.audio import loudness
-from controller.audio.chime import write_chime
+from controller.audio import integrity, loudness
+from controller.audio.chime import chime_duration_s, write_chime
 from controller.audio.errors import AudioProcessingFailed, AudioRejected
-from controller.audio.ffmpeg_tools import decode_to_wav, output_duration_s, probe, run, tool
+from controller.audio.ffmpeg_tools import (
+    Probe,
+    decode_to_wav,
+    output_duration_s,
+    probe,
+    run,
+    tool,
+)
 
 __all__ = ["AudioProcessingFailed", "AudioRejected", "PreparedAudio", "prepare"]
 
@@ -29,6 +41,9 @@ MIN_DURATION_S = 0.5  # EBU R128 gates in 400 ms blocks: below that loudness is 
 MAX_UPLOAD_BYTES = 512 * 1024 * 1024  # a 30-minute uncompressed stereo WAV fits under it
 SILENCE_DBFS = -60.0  # peaks below this are hiss at best; normalising would amplify noise
 OPUS_BITRATE = "32k"  # transparent enough for speech and chimes on a street loudspeaker
+# EBU R128 allows ±1 LU for a programme; Opus and the true-peak limiter move a clip a little
+# more, and a loudspeaker in the street cannot tell 2 LU apart.
+LOUDNESS_TOLERANCE_LU = 2.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -51,33 +66,41 @@ def prepare(
     chime: bool = False,
     max_duration_s: float = 1800.0,
     max_bytes: int = MAX_UPLOAD_BYTES,
+    loudness_tolerance_lu: float = LOUDNESS_TOLERANCE_LU,
+    require_whole: bool = False,
 ) -> PreparedAudio:
     """Validate, loudness-normalise, optionally chime, and encode ``source`` as Ogg/Opus.
 
     Raises ``AudioRejected`` (message fit for the officer) for an empty, oversized, non-audio,
-    damaged, silent, too short or too long input; ``AudioProcessingFailed`` (a subclass) when
-    ffmpeg is missing or fails on audio it had accepted. Nothing else escapes.
+    damaged, silent, too short or too long input, for a result whose loudness misses the
+    target by more than ``loudness_tolerance_lu``, and (with ``require_whole``, for uploads)
+    for a file cut short; ``AudioProcessingFailed`` (a subclass) when ffmpeg is missing or
+    fails on audio it had accepted. Nothing else escapes.
     """
     # ffmpeg's own limits for loudnorm; outside them it would fail on every file.
     if not (-70.0 <= target_lufs <= -5.0 and -9.0 <= true_peak_db <= 0.0):
         raise ValueError("target_lufs must be in [-70, -5] and true_peak_db in [-9, 0]")
     started = time.monotonic()
     _check_file(source, max_bytes)
-    declared = probe(source).duration_s
+    probed = probe(source)
+    declared = probed.duration_s
     if declared is not None and declared > max_duration_s + 1:
         raise AudioRejected(f"audio is {declared:.0f} s long, longer than {max_duration_s:.0f} s")
+    whole = probed if require_whole else None
     try:
-        data, duration_s, out_duration_s, measured = _process(
-            source, target_lufs, true_peak_db, chime, max_duration_s
+        data, duration_s, out_duration_s, measured, result_lufs = _process(
+            source, target_lufs, true_peak_db, chime, max_duration_s, whole
         )
     except OSError as exc:  # the temporary space itself failed (full /tmp, permissions)
         raise AudioProcessingFailed(f"no room to process audio ({exc.strerror or exc})") from exc
+    _check_loudness(result_lufs, target_lufs, loudness_tolerance_lu)
     log.info(
-        "prepared %s: %.1f s in, %.1f s out, %.1f LUFS in, %d bytes, in %.2f s",
+        "prepared %s: %.1f s in, %.1f s out, %.1f LUFS in, %.1f LUFS out, %d bytes, in %.2f s",
         source.name,
         duration_s,
         out_duration_s,
         measured.integrated_lufs,
+        result_lufs,
         len(data),
         time.monotonic() - started,
     )
@@ -92,18 +115,32 @@ def prepare(
 
 
 def _process(
-    source: Path, target_lufs: float, true_peak_db: float, chime: bool, max_duration_s: float
-) -> tuple[bytes, float, float, loudness.Measurement]:
-    """Decode, check, measure, normalise and encode in a private temporary directory.
+    source: Path,
+    target_lufs: float,
+    true_peak_db: float,
+    chime: bool,
+    max_duration_s: float,
+    whole: Probe | None,
+) -> tuple[bytes, float, float, loudness.Measurement, float | None]:
+    """Decode, check, measure, normalise, encode and measure again, in a private directory.
 
-    Returns the encoded bytes, input and output durations, and the input measurement.
+    Returns the encoded bytes, input and output durations, the input measurement and the
+    integrated loudness of the result's speech (chimes left out).
     """
     with tempfile.TemporaryDirectory(prefix="wardcast-prepare-") as tmp_name:
         tmp = Path(tmp_name)
         speech = tmp / "speech.wav"
         # Decode a little past the limit so "too long" is detected even without a declared length.
-        decode_to_wav(source, speech, max_duration_s=max_duration_s + 1)
+        warnings = decode_to_wav(source, speech, max_duration_s=max_duration_s + 1)
         duration_s = _check_decoded(speech, max_duration_s)
+        if whole is not None:
+            integrity.check_whole(
+                source,
+                format_name=whole.format_name,
+                declared_s=whole.duration_s,
+                decoded_s=duration_s,
+                decode_stderr=warnings,
+            )
         timeout_s = 120 + duration_s
         measured = loudness.measure(
             speech, target_lufs=target_lufs, true_peak_db=true_peak_db, timeout_s=timeout_s
@@ -113,8 +150,30 @@ def _process(
         encoded = tmp / "prepared.ogg"
         norm = loudness.apply_filter(measured, target_lufs=target_lufs, true_peak_db=true_peak_db)
         chime_level = min(target_lufs + 1.0, true_peak_db) if chime else None
-        _normalise_and_encode(speech, encoded, norm, chime_level, timeout_s=timeout_s)
-        return encoded.read_bytes(), duration_s, output_duration_s(encoded), measured
+        _normalise_and_encode(
+            speech, encoded, norm, chime_level, duration_s=duration_s, timeout_s=timeout_s
+        )
+        out_duration_s = output_duration_s(encoded)
+        chime_s = chime_duration_s() if chime else 0.0
+        result_lufs = loudness.measure_result(
+            encoded, start_s=chime_s, end_s=out_duration_s - chime_s, timeout_s=timeout_s
+        )
+        return encoded.read_bytes(), duration_s, out_duration_s, measured, result_lufs
+
+
+def _check_loudness(result_lufs: float | None, target_lufs: float, tolerance_lu: float) -> None:
+    """Refuse a result whose speech is not within ``tolerance_lu`` of the target."""
+    if result_lufs is None:
+        raise AudioRejected(
+            f"the prepared audio is too quiet to measure, not {target_lufs:.0f} LUFS"
+        )
+    off = result_lufs - target_lufs
+    if abs(off) > tolerance_lu:
+        raise AudioRejected(
+            f"the prepared audio measures {result_lufs:.1f} LUFS, {abs(off):.1f} LU "
+            f"{'above' if off > 0 else 'below'} the {target_lufs:.0f} LUFS target (tolerance "
+            f"{tolerance_lu:.0f} LU); record it again, evenly and without clipping"
+        )
 
 
 def _check_file(source: Path, max_bytes: int) -> None:
@@ -150,24 +209,29 @@ def _check_decoded(wav: Path, max_duration_s: float) -> float:
 
 
 def _normalise_and_encode(
-    speech: Path, encoded: Path, norm: str, chime_level: float | None, *, timeout_s: float
+    speech: Path,
+    encoded: Path,
+    norm: str,
+    chime_level: float | None,
+    *,
+    duration_s: float,
+    timeout_s: float,
 ) -> None:
     """Pass two of loudnorm, the chimes (when ``chime_level`` is set) and Opus, in one ffmpeg run.
 
-    A chime peaking 1 dB above the speech target reads ~2 LU under it: heard, not louder than
-    the message.
+    The speech is padded as it was measured (``loudness.padded``) and trimmed back to its
+    ``duration_s`` after loudnorm. A chime peaking 1 dB above the speech target reads ~2 LU
+    under it: heard, not louder than the message.
     """
+    speech_graph = f"[0:a]{loudness.padded()},{norm},atrim=end={duration_s:.6f},aresample=48000"
     args = [tool("ffmpeg"), "-nostdin", "-hide_banner", "-nostats", "-y", "-i", str(speech)]
     if chime_level is not None:
         chime_wav = encoded.with_name("chime.wav")
         write_chime(chime_wav, level_dbfs=chime_level)
         args += ["-i", str(chime_wav)]
-        graph = (
-            f"[0:a]{norm},aresample=48000[n];[1:a]asplit=2[c1][c2];"
-            "[c1][n][c2]concat=n=3:v=0:a=1[out]"
-        )
+        graph = f"{speech_graph}[n];[1:a]asplit=2[c1][c2];[c1][n][c2]concat=n=3:v=0:a=1[out]"
     else:
-        graph = f"[0:a]{norm},aresample=48000[out]"
+        graph = f"{speech_graph}[out]"
     args += ["-filter_complex", graph, "-map", "[out]", "-map_metadata", "-1"]
     args += ["-c:a", "libopus", "-b:a", OPUS_BITRATE, "-application", "voip"]
     args += ["-ac", "1", "-ar", "48000"]

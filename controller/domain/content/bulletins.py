@@ -113,19 +113,21 @@ class BulletinService:
         """Prepare an uploaded recording (any format ffmpeg reads) as a bulletin."""
         title = self._title(draft)
         chime = False if draft.chime is None else draft.chime
-        prepared = self._prepare(path, chime)
+        prepared = self._prepare(path, chime, require_whole=True)
         bulletin = self._save(session, draft, title, prepared, now, chime)
         bulletin.origin = "upload"
         bulletin.original_filename = Path(filename).name[:300] or None
         return bulletin
 
-    def _prepare(self, source: Path, chime: bool) -> PreparedAudio:
+    def _prepare(self, source: Path, chime: bool, *, require_whole: bool = False) -> PreparedAudio:
+        # An upload cut short in transfer is refused; speech we made ourselves is whole.
         try:
             return prepare(
                 source,
                 target_lufs=self._settings.loudness_target_lufs,
                 chime=chime,
                 max_duration_s=self._settings.max_audio_s,
+                require_whole=require_whole,
             )
         except AudioProcessingFailed as exc:
             # Our tools failed on acceptable input: not the officer's fault.
