@@ -3,21 +3,24 @@
 One ``ControllerRuntime`` per process: the HTTP app, the demo, benchmarks and tests
 all build it from one ``Settings``. The constructor builds every service (nothing is
 filled in later, nothing is optional but the embedded broker); ``start`` only starts
-them, in an order that matters: broker, database, MQTT subscriptions, connection,
-then the first recompilation and the clock, so no device message arrives before it
-can be stored and no plan is published before the database is migrated.
+them, in an order that matters: database, broker (its logins come from the database),
+MQTT subscriptions, connection, then the first recompilation and the clock, so no
+device message arrives before it can be stored and no plan is published before the
+database is migrated.
 """
 
 from __future__ import annotations
 
 import logging
 import socket
+from datetime import timedelta
 
 from controller.audio import MediaStore
 from controller.db.session import Database
 from controller.domain.broadcasts.service import BroadcastService
 from controller.domain.content.bulletins import BulletinService
 from controller.domain.content.chimes import ensure_chime
+from controller.domain.devices.enrolment import EnrolmentService
 from controller.domain.devices.registry import DeviceRegistry
 from controller.domain.emergencies.service import EmergencyService
 from controller.domain.evidence.gaps import GapRequests
@@ -26,11 +29,12 @@ from controller.domain.programmes.service import ProgrammeService
 from controller.maintenance import Maintenance
 from controller.messaging.bridge import ControllerBridge
 from controller.messaging.broker import EmbeddedBroker
+from controller.messaging.broker_stack import build_broker_stack
 from controller.messaging.outbound import MqttOutbound, controller_availability
 from controller.settings import Settings
 from wardcast_protocol.clock import Clock, SystemClock
 from wardcast_protocol.signing import SigningKey
-from wardcast_protocol.transport import BrokerAddress, MqttLink, Transport
+from wardcast_protocol.transport import MqttLink, Transport
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +58,10 @@ class ControllerRuntime:
         self.key = SigningKey.load_or_create(settings.resolved_controller_key_path)
         self.media = MediaStore(settings.media_dir)
         # With no broker configured (and no transport given, as in tests) the
-        # controller runs Debian's mosquitto itself; its port is chosen now.
-        self.embedded_broker: EmbeddedBroker | None = None
-        self.broker_url: str | None = settings.broker_url
-        if transport is None and self.broker_url is None:
-            self.embedded_broker = EmbeddedBroker(
-                state_dir=settings.data_dir / "broker", persistence=True
-            )
-            self.broker_url = self.embedded_broker.url
+        # controller runs Debian's mosquitto itself, closed: TLS, logins, ACLs.
+        self.broker = build_broker_stack(settings, self.db, connect=transport is None)
+        self.embedded_broker: EmbeddedBroker | None = self.broker.embedded
+        self.broker_url: str | None = self.broker.broker_url
         self.transport: Transport = transport or self._mqtt_link()
         self.outbound = MqttOutbound(self.transport, self.key, self.clock)
         self.plans = PlanService(self.db, settings, self.outbound, self.clock)
@@ -81,6 +81,15 @@ class ControllerRuntime:
             self.transport, self.db, self.outbound, self.plans, self.clock
         )
         self.devices = DeviceRegistry(self.clock, on_key_written=self.bridge.forget_key)
+        self.enrolment = EnrolmentService(
+            self.db,
+            self.devices,
+            self.broker.device_access,
+            self.clock,
+            controller_url=settings.resolved_public_base_url,
+            controller_public_key=self.key.public_key_b64,
+            code_ttl=timedelta(hours=settings.enrolment_code_ttl_h),
+        )
         self.maintenance: Maintenance | None = (
             Maintenance(
                 self.db.engine,
@@ -94,10 +103,10 @@ class ControllerRuntime:
         self._prepare_chime = prepare_chime
 
     def _mqtt_link(self) -> MqttLink:
-        assert self.broker_url is not None
+        assert self.broker.controller_address is not None
         key, clock = self.key, self.clock
         return MqttLink(
-            BrokerAddress.parse(self.broker_url),
+            self.broker.controller_address,
             client_id=f"wardcast-controller-{socket.gethostname()}"[:64],
             will=controller_availability(key, clock.now(), online=False),
             birth=lambda: controller_availability(key, clock.now(), online=True),
@@ -105,9 +114,9 @@ class ControllerRuntime:
 
     def start(self) -> None:
         """Start the broker if embedded, migrate, connect, and begin listening."""
-        if self.embedded_broker is not None:
-            self.embedded_broker.start()
         self.db.migrate()
+        # After the migration: the broker's password file is written from the database.
+        self.broker.start()
         self.bridge.start()
         self.transport.start()
         if isinstance(self.transport, MqttLink) and not self.transport.wait_connected(10):
@@ -137,8 +146,7 @@ class ControllerRuntime:
         if self.maintenance is not None:
             self.maintenance.stop()
         self.transport.stop()
-        if self.embedded_broker is not None:
-            self.embedded_broker.stop()
+        self.broker.stop()
         self.db.dispose()
 
     def broker_connected(self) -> bool:

@@ -28,7 +28,6 @@ from controller.api.app import create_app
 from controller.api.server import BackgroundServer
 from controller.composition import ControllerRuntime
 from controller.domain.actors import SYSTEM
-from controller.domain.devices.service import register_device
 from controller.domain.errors import DomainError
 from controller.domain.places import service as places
 from controller.domain.programmes.service import current_programme, save_programme
@@ -36,6 +35,7 @@ from controller.domain.programmes.yaml_io import ProgrammeInvalid, load_programm
 from controller.messaging.broker import free_port
 from controller.settings import Settings
 from edge_agent.config import AgentConfig
+from edge_agent.enrolment import Enrolment, store_enrolment
 from edge_agent.fleet import AgentFleet
 from wardcast_protocol.signing import SigningKey
 
@@ -80,31 +80,43 @@ def provision_ward(runtime: ControllerRuntime, configs: list[AgentConfig]) -> st
     return DEMO_WARD
 
 
-def provision_agents(runtime: ControllerRuntime, count: int, broker_url: str) -> list[AgentConfig]:
-    """Create (or reuse) each simulated device's key and register it with the controller."""
+def provision_agents(runtime: ControllerRuntime, count: int) -> list[AgentConfig]:
+    """Create each simulated device and enrol it as a real one is: a one-time code, a
+    key generated in its data folder, and its broker login, the broker's CA and the
+    controller's key stored there. Enrolled again at every start (a fresh broker
+    password), so a demo folder kept across runs never holds a stale login."""
     configs = []
-    with runtime.db.session() as session:
-        for n in range(1, count + 1):
-            device_id = f"demo-to-{n:03d}"
-            data_dir = runtime.settings.data_dir / "agents" / device_id
-            key = SigningKey.load_or_create(data_dir / "device.key")
-            register_device(
-                session, device_id, f"Tổ dân phố {n}", key.public_key_b64, runtime.clock.now()
+    for n in range(1, count + 1):
+        device_id = f"demo-to-{n:03d}"
+        data_dir = runtime.settings.data_dir / "agents" / device_id
+        issued, _ = runtime.enrolment.create_device(SYSTEM, device_id, f"Tổ dân phố {n}", None)
+        if issued.code is None:
+            issued = runtime.enrolment.issue_code(SYSTEM, device_id)
+        assert issued.code is not None
+        key = SigningKey.load_or_create(data_dir / "device.key")
+        given = runtime.enrolment.enrol(device_id, issued.code, key.public_key_b64)
+        store_enrolment(
+            data_dir,
+            Enrolment(
+                device_id=given.device_id,
+                broker_url=given.broker_url,
+                username=given.username,
+                password=given.password,
+                controller_public_key=given.controller_public_key,
+                ca_pem=given.ca_pem,
+            ),
+        )
+        configs.append(
+            AgentConfig(
+                data_dir=data_dir,
+                player="simulated",
+                # The demo's clips are seconds long: resend quickly so a dropped
+                # confirmation shows up again while someone is watching.
+                resend_interval_s=5.0,
+                relay_settle_s=0.0,
+                durable_outbox=False,
             )
-            configs.append(
-                AgentConfig(
-                    device_id=device_id,
-                    controller_public_key=runtime.key.public_key_b64,
-                    data_dir=data_dir,
-                    broker_url=broker_url,
-                    player="simulated",
-                    # The demo's clips are seconds long: resend quickly so a dropped
-                    # confirmation shows up again while someone is watching.
-                    resend_interval_s=5.0,
-                    relay_settle_s=0.0,
-                    durable_outbox=False,
-                )
-            )
+        )
     return configs
 
 
@@ -246,13 +258,14 @@ def run_demo(
     if data_dir is not None:
         overrides["data_dir"] = data_dir
     overrides["http_port"] = port if port is not None else (free_port() if smoke else 8000)
+    if smoke:
+        overrides["broker_port"] = free_port()  # a smoke run never waits on a busy 8883
     settings = Settings(**overrides)  # type: ignore[arg-type]
     runtime = ControllerRuntime(settings)
     fleet: AgentFleet | None = None
     try:
         runtime.start()
-        assert runtime.broker_url is not None
-        configs = provision_agents(runtime, agents, runtime.broker_url)
+        configs = provision_agents(runtime, agents)
         provision_ward(runtime, configs)
         fleet = AgentFleet(configs)
         fleet.start()
@@ -283,7 +296,7 @@ def _print_banner(base: str, runtime: ControllerRuntime, configs: list[AgentConf
     print(
         f"""
 Wardcast demo — controller {base}  (OpenAPI docs: {base}/docs)
-  broker   {runtime.broker_url} (embedded mosquitto)
+  broker   {runtime.broker_url} (embedded mosquitto: TLS, a login per device, ACLs)
   database {runtime.db.url}
   agents   {len(configs)} simulated: {ids}
   ward     00037 Hàng Bạc, with the example city-ward programme (schedules/examples/)

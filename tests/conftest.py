@@ -1,4 +1,9 @@
-"""Shared fixtures: the real broker for the integration tier, fake clock and transport for unit."""
+"""Shared fixtures: the real broker for the integration tier, fake clock and transport for unit.
+
+Two brokers: ``broker`` is a plain, open mosquitto for tests whose subject is something
+else (links, agents, relays); ``closed_controller`` runs the controller's own closed
+broker (TLS, logins, ACLs), which every security drill must use.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from controller.messaging.broker import EmbeddedBroker
+from controller.composition import ControllerRuntime
+from controller.messaging.broker import EmbeddedBroker, free_port
+from controller.settings import Settings
 from tests.support.local_postgres import LocalPostgres
 from wardcast_protocol.clock import FakeClock
 from wardcast_protocol.fake_transport import FakeBroker
@@ -15,7 +22,7 @@ from wardcast_protocol.fake_transport import FakeBroker
 
 @pytest.fixture
 def broker() -> Iterator[EmbeddedBroker]:
-    """A real mosquitto on a free loopback port, stopped after the test."""
+    """A real, plain mosquitto (anonymous, no TLS) on a free loopback port, stopped after."""
     with EmbeddedBroker() as running:
         yield running
 
@@ -49,3 +56,22 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite:///{tmp_path / 'wardcast.db'}"
     cluster: LocalPostgres = request.getfixturevalue("postgres")
     return cluster.create_database(f"wardcast_{next(_databases)}")
+
+
+@pytest.fixture
+def closed_controller(tmp_path: Path) -> Iterator[ControllerRuntime]:
+    """A controller running its embedded broker as in production: TLS with its own CA,
+    a login per device, ACLs, anonymous refused; a free port, a fast watchdog, no HTTP."""
+    settings = Settings(
+        data_dir=tmp_path / "controller",
+        broker_port=free_port(),
+        broker_watchdog_interval_s=0.2,
+        gtts_enabled=False,
+        environment="test",
+    )
+    runtime = ControllerRuntime(settings, run_maintenance=False, prepare_chime=False)
+    runtime.start()
+    try:
+        yield runtime
+    finally:
+        runtime.stop()

@@ -19,6 +19,7 @@ from controller.composition import ControllerRuntime
 from controller.domain.actors import EVERYONE, Actor, Role
 from controller.domain.broadcasts.service import BroadcastService
 from controller.domain.content.bulletins import BulletinService
+from controller.domain.devices.enrolment import EnrolmentService
 from controller.domain.devices.registry import DeviceRegistry
 from controller.domain.emergencies.service import EmergencyService
 from controller.domain.errors import DomainError, TooLarge
@@ -93,6 +94,14 @@ def get_devices(runtime: RuntimeDep) -> DeviceRegistry:
 
 
 DevicesDep = Annotated[DeviceRegistry, Depends(get_devices)]
+
+
+def get_enrolment(runtime: RuntimeDep) -> EnrolmentService:
+    """The enrolment service (device codes, broker logins, revocation)."""
+    return runtime.enrolment
+
+
+EnrolmentDep = Annotated[EnrolmentService, Depends(get_enrolment)]
 
 
 def get_emergencies(runtime: RuntimeDep) -> EmergencyService:

@@ -37,26 +37,22 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Listen port (WARDCAST_HTTP_PORT).")] = None,
     log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING…")] = "INFO",
 ) -> None:
-    """Run the controller: API, MQTT bridge, and an embedded broker unless one is set."""
-    import uvicorn
+    """Run the controller: API, MQTT bridge, and an embedded broker unless one is set.
 
-    from controller.api.app import create_app
+    SIGTERM or Ctrl-C stop it cleanly (exit 0), the embedded broker with it.
+    """
+    from controller.cli.serve import serve as run_server
     from controller.logs import configure_logging
     from controller.settings import Settings
 
-    configure_logging(log_level)
     overrides: dict[str, object] = {}
     if host is not None:
         overrides["http_host"] = host
     if port is not None:
         overrides["http_port"] = port
     settings = Settings(**overrides)  # type: ignore[arg-type]
-    uvicorn.run(
-        create_app(settings),
-        host=settings.http_host,
-        port=settings.http_port,
-        log_level=log_level.lower(),
-    )
+    configure_logging(log_level, settings.log_format)  # WARDCAST_LOG_FORMAT
+    raise typer.Exit(run_server(settings, log_level))
 
 
 @keys_app.command("generate")

@@ -86,6 +86,22 @@ def hand_to_broker(path: Path, mode: int = 0o600) -> None:
             shutil.chown(path, user=BROKER_USER)
 
 
+def let_broker_reach(path: Path) -> None:
+    """Let the broker's user walk down to ``path``: run as root, mosquitto drops to user
+    "mosquitto" before it opens its password, ACL and persistence files, so every
+    directory above them needs the search (x) bit for others. Only that bit is added
+    (nothing becomes listable or readable), and only where it is missing."""
+    if os.geteuid() != 0:
+        return
+    for parent in reversed(path.resolve().parents):
+        mode = parent.stat().st_mode
+        if not mode & 0o001:
+            log.warning(
+                "adding o+x to %s so the broker (user mosquitto) can reach its files", parent
+            )
+            os.chmod(parent, mode | 0o001)
+
+
 def stable_port(state_dir: Path, configured: int | None, host: str = "127.0.0.1") -> int:
     """The broker's port: the configured one, else the one remembered in ``state_dir``,
     else 8883 when free (or any free port), remembered from then on.
@@ -224,8 +240,10 @@ class EmbeddedBroker:
 
     def _prepare(self) -> Path:
         self.state_dir.mkdir(parents=True, exist_ok=True)
+        let_broker_reach(self.state_dir)
         hand_to_broker(self.state_dir, 0o755)
         if self.security is not None:
+            let_broker_reach(self.security.tls.directory)
             for path in (self.security.password_file, self.security.acl_file):
                 if not path.exists():
                     path.write_text("", encoding="utf-8")

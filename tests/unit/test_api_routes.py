@@ -41,7 +41,12 @@ def api(h: Harness) -> Iterator[TestClient]:
 
 def test_health_says_whether_the_broker_is_connected(api: TestClient) -> None:
     health = api.get("/api/v1/health").json()
-    assert health == {"status": "ok", "broker_connected": True, "broker_url": None}
+    assert health == {
+        "status": "ok",
+        "broker_connected": True,
+        "broker_url": None,
+        "broker_restarts": 0,
+    }
 
 
 def test_the_import_refuses_a_stranger_then_an_officer_before_reading_the_body(

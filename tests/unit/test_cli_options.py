@@ -279,4 +279,4 @@ def test_agent_simulate_speaks_the_same_options(
             agent_cli.app, [*args, "--controller-url", recorder, "--token", "t0k"]
         )
     assert result.exit_code == 1  # the recorder answers 503: nothing to provision against
-    assert _Recorder.seen == [("/api/v1/system/controller-key", "Bearer t0k")]
+    assert _Recorder.seen == [("/api/v1/health", "Bearer t0k")]

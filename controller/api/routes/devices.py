@@ -1,50 +1,104 @@
-"""Devices: register, list, read."""
+"""Devices: create (with a one-time enrolment code), list, read, new code, revoke."""
 
 from __future__ import annotations
+
+from datetime import datetime, timedelta
 
 from fastapi import APIRouter, Response, status
 
 from controller.api.bounds import IdPath
-from controller.api.deps import ActorDep, DevicesDep, SessionDep, SettingsDep
-from controller.api.schemas.devices import DeviceCreate, DevicePublic
-from controller.db.models import Device
+from controller.api.deps import ActorDep, ClockDep, EnrolmentDep, SessionDep, SettingsDep
+from controller.api.schemas.devices import DeviceCreate, DeviceEnrolmentPublic, DevicePublic
+from controller.db.models import Device, DeviceEnrolment
 from controller.domain.devices import service as domain
+from controller.domain.devices.enrolment import IssuedCode
 from controller.settings import Settings
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
 
 
-def device_public(device: Device, settings: Settings) -> DevicePublic:
-    """A device, flagged when its reported clock is off by more than the threshold."""
+def device_public(
+    device: Device, settings: Settings, now: datetime, enrolment: DeviceEnrolment | None = None
+) -> DevicePublic:
+    """A device as shown: online only if recently heard from, its clock flagged when
+    off by more than the threshold, and its enrolment state."""
     public = DevicePublic.model_validate(device)
     offset = device.clock_offset_s
     suspect = offset is not None and abs(offset) > settings.clock_offset_warn_s
-    return public.model_copy(update={"clock_suspect": suspect})
+    online = domain.is_online(device, now, timedelta(seconds=settings.device_offline_after_s))
+    return public.model_copy(
+        update={
+            "clock_suspect": suspect,
+            "online": online,
+            "enrolled_at": enrolment.enrolled_at if enrolment else None,
+            "revoked_at": enrolment.revoked_at if enrolment else None,
+        }
+    )
+
+
+def enrolment_public(issued: IssuedCode) -> DeviceEnrolmentPublic:
+    """A created device with the code it was given (shown once)."""
+    return DeviceEnrolmentPublic(
+        device_id=issued.device_id,
+        name=issued.name,
+        registered=issued.registered,
+        enrolment_code=issued.code,
+        enrolment_line=issued.line,
+        enrolment_expires_at=issued.expires_at,
+    )
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
-def register(
-    body: DeviceCreate,
-    session: SessionDep,
-    devices: DevicesDep,
-    settings: SettingsDep,
-    response: Response,
-    actor: ActorDep,
-) -> DevicePublic:
-    """Register a device; again with the same key is fine (200), another key is 409."""
-    device, created = devices.register(session, body.device_id, body.name, body.public_key)
+def create(
+    body: DeviceCreate, enrolment: EnrolmentDep, response: Response, actor: ActorDep
+) -> DeviceEnrolmentPublic:
+    """Create a device (administrators) and its one-time enrolment code.
+
+    The device then runs `wardcast-agent enrol` with the code (or the printable line):
+    it generates its key and receives its broker login. Creating it again is fine
+    (200, no new code); with another public key it is 409.
+    """
+    issued, created = enrolment.create_device(actor, body.device_id, body.name, body.public_key)
     if not created:
         response.status_code = status.HTTP_200_OK
-    return device_public(device, settings)
+    return enrolment_public(issued)
 
 
 @router.get("")
-def list_all(session: SessionDep, settings: SettingsDep) -> list[DevicePublic]:
+def list_all(session: SessionDep, settings: SettingsDep, clock: ClockDep) -> list[DevicePublic]:
     """Every registered device with its last known state."""
-    return [device_public(d, settings) for d in domain.list_devices(session)]
+    now, rows = clock.now(), domain.enrolments(session)
+    return [device_public(d, settings, now, rows.get(d.id)) for d in domain.list_devices(session)]
 
 
 @router.get("/{device_id}")
-def read(device_id: IdPath, session: SessionDep, settings: SettingsDep) -> DevicePublic:
+def read(
+    device_id: IdPath, session: SessionDep, settings: SettingsDep, clock: ClockDep
+) -> DevicePublic:
     """One device."""
-    return device_public(domain.get_device(session, device_id), settings)
+    device = domain.get_device(session, device_id)
+    return device_public(device, settings, clock.now(), domain.enrolment_of(session, device_id))
+
+
+@router.post("/{device_id}/enrolment-code", status_code=status.HTTP_201_CREATED)
+def new_code(device_id: IdPath, enrolment: EnrolmentDep, actor: ActorDep) -> DeviceEnrolmentPublic:
+    """A new one-time code for a device (administrators): to enrol it again, e.g. to give
+    it a new broker password. Any earlier unused code stops working."""
+    return enrolment_public(enrolment.issue_code(actor, device_id))
+
+
+@router.post("/{device_id}/revoke")
+def revoke(
+    device_id: IdPath,
+    enrolment: EnrolmentDep,
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    actor: ActorDep,
+) -> DevicePublic:
+    """Revoke a device (administrators): the broker drops its session at once and
+    refuses its next connect, and the controller refuses its messages. Its evidence
+    stays. Only a new enrolment code brings it back."""
+    enrolment.revoke(actor, device_id)
+    device = domain.get_device(session, device_id)
+    return device_public(device, settings, clock.now(), domain.enrolment_of(session, device_id))

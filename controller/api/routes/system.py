@@ -14,7 +14,10 @@ router = APIRouter(prefix="/api/v1", tags=["system"])
 def health(runtime: RuntimeDep) -> HealthPublic:
     """Is the controller up, and is it connected to the broker?"""
     return HealthPublic(
-        status="ok", broker_connected=runtime.broker_connected(), broker_url=runtime.broker_url
+        status="ok",
+        broker_connected=runtime.broker_connected(),
+        broker_url=runtime.broker_url,
+        broker_restarts=runtime.broker.restarts,
     )
 
 

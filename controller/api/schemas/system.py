@@ -11,6 +11,11 @@ class HealthPublic(BaseModel):
     status: str = Field(description="'ok' whenever the controller answers.")
     broker_connected: bool = Field(description="Connected to the MQTT broker now.")
     broker_url: str | None = Field(description="The broker it uses.")
+    broker_restarts: int = Field(
+        default=0,
+        description="How often the controller restarted its embedded broker since it "
+        "started (the watchdog brings a dead broker back on the same port).",
+    )
 
 
 class ControllerKeyPublic(BaseModel):

@@ -155,13 +155,13 @@ class EnrolmentService:
         with self._db.session() as session:
             existing = session.get(DeviceEnrolment, device_id)
             known = session.get(Device, device_id)
-            device = known
+            device, registered = known, False
             if public_key is not None:
                 # Refuses another key (Conflict); the same key again is a no-op.
-                device, _ = self._registry.register(session, device_id, name, public_key)
+                device, registered = self._registry.register(session, device_id, name, public_key)
             if existing is not None or (known is not None and public_key is None):
                 shown = existing.name if existing else known.name if known else name
-                return self._no_code(device_id, shown, device is not None), False
+                return self._no_code(device_id, shown, device is not None), registered
             # New, or registered with its key before enrolment existed: its first code.
             row = DeviceEnrolment(device_id=device_id, name=name.strip())
             session.add(row)

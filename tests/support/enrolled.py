@@ -1,0 +1,127 @@
+"""Devices enrolled with a running controller, and raw broker logins to probe the broker with.
+
+The security drills connect as a device would (its login, the pinned CA) or as an
+intruder would (no login, a wrong one, another CA), and watch what the broker does.
+"""
+
+from __future__ import annotations
+
+import ssl
+import threading
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from controller.composition import ControllerRuntime
+from controller.domain.actors import SYSTEM
+from controller.domain.devices.enrolment import Credentials
+from controller.messaging.broker_accounts import CONTROLLER_USERNAME
+from edge_agent.config import AgentConfig
+from edge_agent.enrolment import Enrolment, store_enrolment
+from wardcast_protocol.signing import SigningKey
+from wardcast_protocol.transport import BrokerAddress, MqttLink
+
+
+@dataclass(frozen=True)
+class EnrolledDevice:
+    """A device enrolled through the real service: its key, login and data folder."""
+
+    device_id: str
+    key: SigningKey
+    credentials: Credentials
+    data_dir: Path
+
+    def address(self, ca_file: Path | None = None) -> BrokerAddress:
+        """Its broker address, with its own login and (by default) the pinned CA."""
+        return BrokerAddress.parse(
+            self.credentials.broker_url,
+            username=self.credentials.username,
+            password=self.credentials.password,
+            ca_file=ca_file or self.data_dir / "broker-ca.pem",
+        )
+
+    def agent_config(self, **overrides: Any) -> AgentConfig:
+        """Settings of an agent running from this device's data folder."""
+        # Any: pydantic-settings' constructor takes its fields as keywords.
+        values: dict[str, Any] = {
+            "data_dir": self.data_dir,
+            "relay_settle_s": 0.0,
+            "resend_interval_s": 2.0,
+            "durable_outbox": False,
+        }
+        values.update(overrides)
+        return AgentConfig(**values)
+
+
+def enrol(runtime: ControllerRuntime, device_id: str, data_dir: Path) -> EnrolledDevice:
+    """Create ``device_id``, enrol it with a fresh key and store its enrolment in ``data_dir``."""
+    issued, _ = runtime.enrolment.create_device(SYSTEM, device_id, device_id, None)
+    if issued.code is None:
+        issued = runtime.enrolment.issue_code(SYSTEM, device_id)
+    assert issued.code is not None
+    key = SigningKey.load_or_create(data_dir / "device.key")
+    given = runtime.enrolment.enrol(device_id, issued.code, key.public_key_b64)
+    store_enrolment(
+        data_dir,
+        Enrolment(
+            given.device_id,
+            given.broker_url,
+            given.username,
+            given.password,
+            given.controller_public_key,
+            given.ca_pem,
+        ),
+    )
+    return EnrolledDevice(device_id, key, given, data_dir)
+
+
+def controller_address(runtime: ControllerRuntime) -> BrokerAddress:
+    """The controller's own login (full access), for an observer beside the runtime."""
+    address = runtime.broker.controller_address
+    assert address is not None and address.username == CONTROLLER_USERNAME
+    return address
+
+
+def link(address: BrokerAddress, client_id: str) -> MqttLink:
+    """A started MQTT link (not yet necessarily connected)."""
+    made = MqttLink(address, client_id, reconnect_max_s=1)
+    made.start()
+    return made
+
+
+def try_connect(address: BrokerAddress, client_id: str, timeout_s: float = 5.0) -> str:
+    """Connect once and report how it went: "Success", the broker's reason ("Not
+    authorized"…), "tls: …" when the TLS handshake fails, or "no answer"."""
+    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
+    if address.username is not None:
+        client.username_pw_set(address.username, address.password)
+    if address.tls:
+        client.tls_set(ca_certs=address.ca_file, cert_reqs=ssl.CERT_REQUIRED)
+    answered = threading.Event()
+    outcome: list[str] = []
+
+    def on_connect(c: mqtt.Client, u: object, f: object, reason: object, p: object) -> None:
+        outcome.append(str(reason))
+        answered.set()
+
+    def on_disconnect(c: mqtt.Client, u: object, f: object, reason: object, p: object) -> None:
+        outcome.append(f"disconnected: {reason}")
+        answered.set()
+
+    client.on_connect = on_connect
+    client.on_disconnect = on_disconnect
+    try:
+        client.connect(address.host, address.port, keepalive=10)
+    except ssl.SSLError as exc:
+        return f"tls: {exc.reason or exc}"
+    except OSError as exc:
+        return f"socket: {exc}"
+    client.loop_start()
+    try:
+        return outcome[0] if answered.wait(timeout_s) and outcome else "no answer"
+    finally:
+        client.disconnect()
+        client.loop_stop()
