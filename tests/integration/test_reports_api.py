@@ -9,6 +9,8 @@ offline on the 19th (four plays missed), and starts the relay 9 s late on the 20
 from __future__ import annotations
 
 import asyncio
+import io
+import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -224,7 +226,7 @@ def get(site: Site, path: str = "/api/v1/reports", **params: str) -> httpx.Respo
 
 
 def test_ward_report_has_the_known_answers(site: Site) -> None:
-    report = get(site, ward="00037", period=PERIOD).json()
+    report = get(site, ward="00037", period=PERIOD, lang="en").json()
     plays = report["plays"]
     assert {k: plays[k] for k in ("planned", "withdrawn", "confirmed", "played", "missed")} == {
         "planned": 20, "withdrawn": 1, "confirmed": 16, "played": 16, "missed": 4,
@@ -264,6 +266,9 @@ def test_ward_report_has_the_known_answers(site: Site) -> None:
         "2026-11-18: 1", "2026-11-19: 1", "2026-11-20: 1",
     ]  # fmt: skip
     assert (verdicts["nam-ngay"]["judged"], verdicts["nam-ngay"]["met"]) == (1, 1)
+    # The programme was first planned on the 17th at 05:30: in force from the 18th.
+    assert {t["in_force_from"] for t in report["compliance"]} == {"2026-11-18"}
+    assert [t["status"] for t in report["compliance"]] == ["passed", "failed", "passed", "passed"]
 
 
 def test_group_device_and_province_scopes(site: Site) -> None:
@@ -317,22 +322,77 @@ def _planned_id(site: Site, device: str, item: str) -> int:
         return found
 
 
-def test_csv_and_pdf_downloads(site: Site) -> None:
+def test_csv_zip_xlsx_and_pdf_downloads(site: Site) -> None:
     csv = get(site, ward="00037", period=PERIOD, format="csv")
     assert csv.headers["content-type"].startswith("text/csv")
     assert (
-        'filename="wardcast-report-00037-2026-11-18..2026-11-20.csv"'
+        'filename="wardcast-report-00037-2026-11-18..2026-11-20-summary.csv"'
         in csv.headers["content-disposition"]
     )
     assert csv.content.startswith(b"\xef\xbb\xbf")
     assert "Phúc Xá" in csv.content.decode("utf-8-sig")
+    days = get(site, ward="00037", period=PERIOD, format="csv", table="days", sep="comma")
+    lines = days.content.decode("utf-8-sig").splitlines()
+    assert lines[0].startswith("Ngày,Chương trình áp dụng,")
+    assert lines[2].startswith("19/11/2026,Có,1,1,8,4,4,")
+    archive = get(site, ward="00037", period=PERIOD, format="zip")
+    assert archive.headers["content-type"] == "application/zip"
+    with zipfile.ZipFile(io.BytesIO(archive.content)) as tables:
+        assert len(tables.namelist()) == 8  # every table but the per-ward one
+    pytest.importorskip("openpyxl")
+    xlsx = get(site, ward="00037", period=PERIOD, format="xlsx", lang="en")
+    assert xlsx.content.startswith(b"PK")  # a zip of sheets
+    assert (
+        'filename="wardcast-report-00037-2026-11-18..2026-11-20.xlsx"'
+        in (xlsx.headers["content-disposition"])
+    )
     pytest.importorskip("fpdf")
     pdf = get(site, ward="00037", period="week:2026-W47", format="pdf")
     assert pdf.headers["content-type"] == "application/pdf"
     assert pdf.content.startswith(b"%PDF")
-    province_csv = get(site, province="01", period=PERIOD, format="csv").content
-    assert "Theo phường/xã (By ward)" in province_csv.decode("utf-8-sig")
+    province_csv = get(site, province="01", period=PERIOD, format="csv", table="wards").content
+    assert "Mã phường/xã;Tên" in province_csv.decode("utf-8-sig")
+    assert "00037;Phúc Xá;2" in province_csv.decode("utf-8-sig")
     assert get(site, province="01", period=PERIOD, format="pdf").content.startswith(b"%PDF")
+
+
+def test_days_before_the_programme_applied_are_not_judged(site: Site) -> None:
+    """Before the 18th the ward had no programme: no verdict, and no failure, for those days."""
+    report = get(site, ward="00037", period="2026-11-10..2026-11-20", lang="en").json()
+    verdicts = {t["code"]: t for t in report["compliance"]}
+    assert (verdicts["mot-buoi"]["status"], verdicts["mot-buoi"]["judged"]) == ("passed", 3)
+    assert verdicts["mot-buoi"]["not_applicable"] == 8
+    assert verdicts["mot-buoi"]["figure"].endswith("; 8 days before 2026-11-18 not applicable")
+    assert [d["in_force"] for d in report["days"]] == [False] * 8 + [True] * 3
+    before = get(site, ward="00037", period="2026-11-01..2026-11-10").json()
+    assert {t["status"] for t in before["compliance"]} == {"not_applicable"}
+    assert before["sessions"]["planned"] == 0  # and the verdict does not say otherwise
+    assert any("chưa áp dụng" in note for note in before["notes"])
+
+
+def test_a_cancelled_emergency_that_sounded_covers_its_groups(site: Site) -> None:
+    """Stopped by a Cancel after 20 s on air, the play is partial: it was heard."""
+    with site.runtime.db.session() as session:
+        for n, device in enumerate(("d1", "d2")):
+            play = PlannedPlay(
+                device_id=device, item_id="20-khan-cap", ward_code="00037",
+                group_code=f"to-{n + 1}", broadcast_id="em-1", bulletin_id="bul-em",
+                session_key=None, kind="media", category="emergency", source_level="commune",
+                priority="emergency", trigger="emergency",
+                planned_start=session_start(20) + timedelta(hours=4), planned_duration_s=90,
+                first_planned_at=session_start(20) + timedelta(hours=4),
+            )  # fmt: skip
+            session.add(play)
+            heard = evidence(play, 70 + n)
+            heard.outcome, heard.played_duration_s = "partial", 20.0
+            session.add(heard)
+    report = get(site, ward="00037", period=PERIOD).json()
+    coverage = {c["bulletin_id"]: c for c in report["coverage"]}
+    assert (coverage["bul-em"]["covered_groups"], coverage["bul-em"]["targeted_groups"]) == (2, 2)
+    assert coverage["bul-em"]["uncovered"] == []
+    province = get(site, province="01", period=PERIOD).json()
+    # bul-1: 6 of 6 group-days but the 19th on to-2; bul-2: 1 of 2; the emergency: 2 of 2.
+    assert province["wards"][0]["coverage_share"] == 0.8
 
 
 def test_a_period_not_over_is_pending_and_unjudged(site: Site) -> None:

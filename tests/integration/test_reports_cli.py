@@ -13,6 +13,7 @@ from controller.api.app import create_app
 from controller.api.routes import reports as reports_routes
 from controller.api.server import BackgroundServer
 from controller.cli.evidence import app as evidence_app
+from controller.cli.report import TABLES
 from controller.cli.report import app as report_app
 from controller.composition import ControllerRuntime
 from controller.domain.evidence.bundles.format import iso_utc
@@ -68,7 +69,7 @@ def test_csv_and_pdf_to_files(controller: str, tmp_path: Path) -> None:
     csv_file, pdf_file = tmp_path / "bao-cao.csv", tmp_path / "bao-cao.pdf"
     result = run(
         controller, "--ward", "00037", "--group", "to-2", "--period", PERIOD,
-        "--format", "csv", "--output", str(csv_file),
+        "--format", "csv", "--table", "summary", "--output", str(csv_file),
     )  # fmt: skip
     assert result.exit_code == 0, result.output
     assert csv_file.read_bytes().startswith(b"\xef\xbb\xbf")
@@ -82,12 +83,35 @@ def test_csv_and_pdf_to_files(controller: str, tmp_path: Path) -> None:
     assert f"wrote {pdf_file}" in result.stderr
 
 
+def test_every_table_into_a_folder_and_a_workbook(controller: str, tmp_path: Path) -> None:
+    folder = tmp_path / "bao-cao"
+    result = run(
+        controller, "--ward", "00037", "--period", PERIOD, "--format", "csv", "-o", str(folder)
+    )
+    assert result.exit_code == 0, result.output
+    names = sorted(p.name.rsplit("-", 1)[1] for p in folder.iterdir())
+    assert names == sorted(f"{t}.csv" for t in TABLES if t != "wards")
+    days = (folder / "wardcast-report-00037-2026-11-18..2026-11-20-days.csv").read_bytes()
+    assert days.startswith(b"\xef\xbb\xbf") and b";" in days
+    pytest.importorskip("openpyxl")
+    book = tmp_path / "bao-cao.xlsx"
+    result = run(
+        controller, "--ward", "00037", "--period", PERIOD, "--format", "xlsx", "--lang", "en",
+        "-o", str(book),
+    )  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert book.read_bytes().startswith(b"PK")
+
+
 def test_missed_as_csv(controller: str) -> None:
-    result = run(controller, "--ward", "00037", "--period", PERIOD, "--missed", "--format", "csv")
+    args = ("--ward", "00037", "--period", PERIOD, "--missed", "--format", "csv")
+    result = run(controller, *args, "--sep", "comma")
     assert result.exit_code == 0, result.output
     lines = result.stdout.lstrip("\ufeff").strip().splitlines()
-    assert len(lines) == 2 + 4  # title, header, four missed plays
-    assert all(",d2," in f",{line}" for line in lines[2:])
+    assert len(lines) == 1 + 4  # header, four missed plays: one table
+    assert all(line.startswith("d2,") for line in lines[1:])
+    semicolons = run(controller, *args).stdout.lstrip("\ufeff").splitlines()
+    assert semicolons[1].startswith("d2;to-2;19/11/2026 05:30;")  # the default: ';', vi dates
 
 
 @pytest.mark.parametrize(
@@ -96,7 +120,9 @@ def test_missed_as_csv(controller: str) -> None:
         (["--ward", "99999", "--period", PERIOD], 1, "no ward '99999'"),
         (["--ward", "00037", "--period", "2026-11-20..2026-11-01"], 1, "ends before it starts"),
         (["--ward", "00037", "--period", PERIOD, "--format", "pdf"], 2, "needs a file"),
-        (["--ward", "00037", "--period", PERIOD, "--format", "xls"], 2, "json, csv or pdf"),
+        (["--ward", "00037", "--period", PERIOD, "--format", "xls"], 2, "json, csv, xlsx or pdf"),
+        (["--ward", "00037", "--period", PERIOD, "--format", "csv"], 2, "add --output FOLDER"),
+        (["--ward", "00037", "--period", PERIOD, "--sep", "tab"], 2, "semicolon or comma"),
     ],
 )
 def test_refusals_exit_non_zero_with_the_reason(

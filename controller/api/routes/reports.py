@@ -1,12 +1,13 @@
-"""Reports for evaluators: planned against played, targets judged; CSV, PDF or JSON.
+"""Reports for evaluators: planned against played, targets judged; JSON, CSV, XLSX or PDF.
 
 ``GET /api/v1/reports`` for a ward (and group), a device, a district or a province and
-a period; ``GET /api/v1/evidence/missed`` lists the planned plays nobody confirmed.
+a period; ``GET /api/v1/evidence/missed`` lists the planned plays nobody confirmed. The
+files are made by :mod:`controller.domain.reports.downloads` (formats, tables, separators
+and languages are described there and in docs/reports.md).
 """
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query, Response
@@ -14,19 +15,28 @@ from fastapi import APIRouter, Query, Response
 from controller.api.bounds import CODE_PATTERN
 from controller.api.deps import ClockDep, SessionDep, SettingsDep
 from controller.api.schemas.reports import MissedListPublic, ReportPublic
+from controller.domain.reports.downloads import (
+    Download,
+    FileFormat,
+    missed_download,
+    report_download,
+)
 from controller.domain.reports.exports import (
     CSV_MEDIA_TYPE,
     PDF_MEDIA_TYPE,
-    missed_csv,
-    report_csv,
+    XLSX_MEDIA_TYPE,
+    ZIP_MEDIA_TYPE,
+    Separator,
 )
+from controller.domain.reports.labels import Lang
 from controller.domain.reports.rollups import RollupRules
 from controller.domain.reports.service import ReportRequest, build_report, missed_plays
+from controller.domain.reports.tables import TableName
 from controller.settings import Settings
 
 router = APIRouter(prefix="/api/v1", tags=["reports"])
 
-ReportFormat = Literal["json", "csv", "pdf"]
+ReportFormat = Literal["json", "csv", "zip", "xlsx", "pdf"]
 PeriodQuery = Annotated[
     str,
     Query(
@@ -37,6 +47,38 @@ PeriodQuery = Annotated[
     ),
 ]
 CodeQuery = Annotated[str | None, Query(pattern=CODE_PATTERN)]
+FormatQuery = Annotated[
+    ReportFormat,
+    Query(
+        alias="format",
+        description="json (the default); csv: one table (see `table`); zip: every table as "
+        "its own CSV file; xlsx: every table as a sheet of one workbook (typed cells); "
+        "pdf: the printable report with verdicts, chart, method and a signature block.",
+    ),
+]
+TableQuery = Annotated[
+    TableName,
+    Query(
+        description="For format=csv: which table (one table per file). `wards` has lines "
+        "only over a district or a province; `notes` holds the method text and the notes.",
+    ),
+]
+SepQuery = Annotated[
+    Separator,
+    Query(
+        description="For CSV (csv, zip): `semicolon` (default) separates fields with ';' and "
+        "writes decimals with a comma (92,6), as Excel set to Vietnamese expects; `comma` "
+        "uses ',' and a decimal point (92.6). Always UTF-8 with a byte-order mark, CRLF.",
+    ),
+]
+LangQuery = Annotated[
+    Lang,
+    Query(
+        description="Language of the texts (titles, headers, categories, verdicts, method, "
+        "notes): vi (default; numbers 1.234,5, dates 30/11/2026) or en (1,234.5, "
+        "2026-11-30). JSON keys stay English.",
+    ),
+]
 
 
 def rules_of(settings: Settings) -> RollupRules:
@@ -48,23 +90,27 @@ def rules_of(settings: Settings) -> RollupRules:
     )
 
 
-def _filename(*parts: str) -> str:
-    """A download name with nothing a browser or a shell could trip on."""
-    return re.sub(r"[^A-Za-z0-9._-]+", "_", "-".join(p for p in parts if p)).strip("_")
-
-
-def _attachment(content: bytes, media_type: str, name: str) -> Response:
+def _attachment(found: Download) -> Response:
     return Response(
-        content,
-        media_type=media_type,
-        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        found.content,
+        media_type=found.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{found.filename}"'},
     )
 
 
 @router.get(
     "/reports",
     response_model=ReportPublic,
-    responses={200: {"content": {CSV_MEDIA_TYPE: {}, PDF_MEDIA_TYPE: {}}}},
+    responses={
+        200: {
+            "content": {
+                CSV_MEDIA_TYPE: {},
+                ZIP_MEDIA_TYPE: {},
+                XLSX_MEDIA_TYPE: {},
+                PDF_MEDIA_TYPE: {},
+            }
+        }
+    },
 )
 def read_report(
     session: SessionDep,
@@ -76,19 +122,23 @@ def read_report(
     device: CodeQuery = None,
     district: CodeQuery = None,
     province: CodeQuery = None,
-    output: Annotated[ReportFormat, Query(alias="format")] = "json",
+    output: FormatQuery = "json",
+    table: TableQuery = "summary",
+    sep: SepQuery = "semicolon",
+    lang: LangQuery = "vi",
 ) -> Any:
-    """Planned against played for the scope and period, with the ward's targets judged."""
-    request = ReportRequest(period, ward, group, device, district, province)
-    report = build_report(session, request, clock.now(), rules_of(settings))
-    name = _filename("wardcast-report", report.scope.code, report.period.label)
-    if output == "csv":
-        return _attachment(report_csv(report), CSV_MEDIA_TYPE, f"{name}.csv")
-    if output == "pdf":
-        from controller.domain.reports.pdf import report_pdf  # loads fpdf2 only when asked
+    """Planned against played for the scope and period, with the ward's targets judged.
 
-        return _attachment(report_pdf(report), PDF_MEDIA_TYPE, f"{name}.pdf")
-    return report
+    Days before the ward's programme applied are not judged ("chưa áp dụng"). As a file:
+    `format=csv&table=…` (one table), `zip` (every table as CSV), `xlsx` (a sheet per
+    table) or `pdf`; CSV separators by `sep`, the language by `lang`.
+    """
+    request = ReportRequest(period, ward, group, device, district, province, lang)
+    report = build_report(session, request, clock.now(), rules_of(settings))
+    if output == "json":
+        return report
+    file_format: FileFormat = output
+    return _attachment(report_download(report, file_format, table, sep))
 
 
 @router.get(
@@ -106,11 +156,12 @@ def read_missed(
     device: CodeQuery = None,
     limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
     output: Annotated[Literal["json", "csv"], Query(alias="format")] = "json",
+    sep: SepQuery = "semicolon",
+    lang: LangQuery = "vi",
 ) -> Any:
     """Planned plays not confirmed by their deadline (missed is evidence too), oldest first."""
     request = ReportRequest(period, ward, group, device)
     missed = missed_plays(session, request, clock.now(), rules_of(settings), limit)
     if output == "csv":
-        name = _filename("wardcast-missed", missed.ward_code, missed.period.label)
-        return _attachment(missed_csv(missed), CSV_MEDIA_TYPE, f"{name}.csv")
+        return _attachment(missed_download(missed, lang, sep))
     return missed

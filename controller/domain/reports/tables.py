@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Literal, get_args
 
 from controller.domain.reports import texts
 from controller.domain.reports.cells import Cell, Pct, verdict
@@ -22,10 +23,11 @@ from controller.domain.reports.labels import (
 )
 from controller.domain.reports.model import Report
 
-TABLE_KEYS = (
+TableName = Literal[
     "summary", "targets", "days", "sources", "categories", "coverage", "devices", "wards",
     "notes",
-)  # fmt: skip
+]  # fmt: skip
+TABLE_KEYS: tuple[TableName, ...] = get_args(TableName)
 _TITLES = {"targets": "compliance", "notes": "notes"}
 
 
