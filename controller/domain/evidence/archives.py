@@ -69,10 +69,13 @@ class ArchiveRuntime(Protocol):
 
 
 def is_finding(fault: Fault) -> bool:
-    """A fault that describes the devices' evidence truthfully, so it may be archived."""
+    """A fault that describes the devices' evidence truthfully, so it may be archived.
+
+    EMPTY is one: devices that played nothing of what was due is what the period was.
+    """
     if fault.kind is FaultKind.MISSING:
         return fault.declared
-    return fault.kind is FaultKind.BROKEN_LINK
+    return fault.kind in (FaultKind.BROKEN_LINK, FaultKind.EMPTY)
 
 
 def _reserve(directory: Path, label: str) -> Path:

@@ -42,6 +42,7 @@ class FaultKind(StrEnum):
     DUPLICATE = "duplicate"
     INCONSISTENT = "inconsistent"
     UNTRUSTED = "untrusted"
+    EMPTY = "empty"  # plays were due in the period, and no event proves any of them
 
 
 @dataclass(frozen=True, slots=True)

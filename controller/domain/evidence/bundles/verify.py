@@ -7,7 +7,7 @@ an evaluator runs it on a laptop without the controller, its database or a netwo
 
 Exit codes: 0 every row valid and nothing missing; 1 faults found (each printed with
 its word: TAMPERED, MISSING, REORDERED, BROKEN_LINK, FOREIGN, DUPLICATE, INCONSISTENT,
-UNTRUSTED); 2 the file is not a usable bundle (unreadable, not JSON, truncated, another
+UNTRUSTED, EMPTY); 2 the file is not a usable bundle (unreadable, not JSON, truncated, another
 format version, or another ward than the one asked for) — a message, never a traceback.
 """
 
@@ -259,7 +259,24 @@ def verify_bundle(
         if not entry["rows"]:
             report.notes.append(f"{check.device_id}: no events in the period")
     _check_planned(doc, confirmed, report)
+    _check_not_empty(report)
     return report
+
+
+def _check_not_empty(report: Report) -> None:
+    """Plays were due, and not one valid event is here: that is not a clean bundle.
+
+    It used to verify as "0 valid, 0 faults" (exit 0), which an evaluator reads as clean.
+    A period with nothing planned and nothing played stays clean.
+    """
+    if report.planned_due > 0 and report.valid == 0:
+        report.faults.append(
+            Fault(
+                FaultKind.EMPTY,
+                f"{report.planned_due} planned play(s) were due in the period, yet the bundle "
+                "holds no valid event: nothing in it proves that any was played",
+            )
+        )
 
 
 def _check_signature(doc: dict[str, Any], digest: str, pinned: str | None, report: Report) -> None:
