@@ -19,6 +19,8 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
+from controller.metrics.scheduler import watch_scheduler
+
 log = logging.getLogger(__name__)
 
 JOBS_TABLE = "apscheduler_jobs"
@@ -88,6 +90,7 @@ class Maintenance:
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
             timezone="UTC",
         )
+        watch_scheduler(self.scheduler)  # wardcast_scheduler_lag_seconds and friends
 
     def start(self) -> None:
         """Register the jobs (replacing stored ones) and start."""

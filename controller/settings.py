@@ -10,7 +10,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -102,6 +102,17 @@ class Settings(BaseSettings):
     controller_key_path: Path | None = Field(
         default=None,
         description="Controller's Ed25519 key file; default <data_dir>/controller.key.",
+    )
+    # Operations: logs and metrics (docs/operations.md).
+    log_format: Literal["auto", "json", "text"] = Field(
+        default="auto",
+        description="auto: JSON lines unless standard error is a terminal; json; text.",
+    )
+    metrics_token: SecretStr | None = Field(
+        default=None,
+        min_length=16,
+        description="A bearer token for Prometheus to scrape GET /metrics with; unset = only "
+        "an administrator's API token is accepted there.",
     )
     # Text to speech.
     tts_language: str = Field(default="vi", description="Language of spoken bulletins.")

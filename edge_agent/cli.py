@@ -26,6 +26,7 @@ from edge_agent import enrolment as enrolment_client
 from edge_agent.config import AgentConfig
 from edge_agent.enrolment import EnrolmentFailed, parse_line
 from edge_agent.lock import DataDirLocked, lock_data_dir
+from edge_agent.logs import configure_logging
 from edge_agent.media_cache import HttpMediaFetcher
 from edge_agent.wiring import build_agent
 from wardcast_protocol.signing import InvalidKey
@@ -44,9 +45,8 @@ log = logging.getLogger(__name__)
 
 
 def _logging(level: str) -> None:
-    logging.basicConfig(
-        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    # JSON lines under systemd, text on a terminal (WARDCAST_AGENT_LOG_FORMAT overrides).
+    configure_logging(level)
 
 
 @app.command()

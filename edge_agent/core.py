@@ -52,6 +52,7 @@ from edge_agent import AGENT_VERSION
 from edge_agent.config import AgentConfig
 from edge_agent.evidence import EvidenceLog, PlayFacts
 from edge_agent.inbox import open_inbound
+from edge_agent.logs import bind_log_context, log_context
 from edge_agent.media_cache import MediaCache, MediaFetcher
 from edge_agent.outbox import Outbox, QueuedPlay, StoredEvent
 from edge_agent.pcm import PacedSink, PcmSink
@@ -322,6 +323,11 @@ class EdgeAgent:
             log.exception("%s: handling %s failed", self.device_id, fn.__name__)
 
     def _handle_message(self, topic: str, payload: bytes, retained: bool = False) -> None:
+        # Its log records carry message_id: the topic, then the command's id once opened.
+        with log_context(message_id=topic):
+            self._open_message(topic, payload, retained)
+
+    def _open_message(self, topic: str, payload: bytes, retained: bool) -> None:
         try:
             body = open_inbound(topic, payload, self.device_id, self.config.controller_public_key)
         except RejectedMessage as exc:
@@ -333,6 +339,7 @@ class EdgeAgent:
         elif isinstance(body, Plan):
             self._accept_plan(body)
         elif isinstance(body, Command):
+            bind_log_context(message_id=body.command_id)
             self._accept_command(body, topic, retained)
         else:
             self._accept_ack(body)

@@ -9,6 +9,7 @@ wardcast-demo --smoke        # one broadcast to every agent, wait for each signe
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
@@ -35,7 +36,8 @@ def demo(
     from controller.logs import configure_logging
     from sim.demo import run_demo
 
-    configure_logging("WARNING" if smoke and log_level == "INFO" else log_level)
+    level = "WARNING" if smoke and log_level == "INFO" else log_level
+    configure_logging(level, os.environ.get("WARDCAST_LOG_FORMAT", "auto"))
     code = run_demo(smoke=smoke, agents=agents, port=port, data_dir=data_dir, deadline_s=deadline_s)
     raise typer.Exit(code)
 

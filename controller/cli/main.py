@@ -45,13 +45,13 @@ def serve(
     from controller.logs import configure_logging
     from controller.settings import Settings
 
-    configure_logging(log_level)
     overrides: dict[str, object] = {}
     if host is not None:
         overrides["http_host"] = host
     if port is not None:
         overrides["http_port"] = port
     settings = Settings(**overrides)  # type: ignore[arg-type]
+    configure_logging(log_level, settings.log_format)  # WARDCAST_LOG_FORMAT
     raise typer.Exit(run_server(settings, log_level))
 
 

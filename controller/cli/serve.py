@@ -70,6 +70,8 @@ def serve(settings: Settings, log_level: str) -> int:
                 host=settings.http_host,
                 port=settings.http_port,
                 log_level=log_level.lower(),
+                # Ours, not uvicorn's: its records go through controller.logs (JSON or text).
+                log_config=None,
             )
         )
         server.run()

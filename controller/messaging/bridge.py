@@ -21,7 +21,9 @@ from controller.domain.errors import DomainError
 from controller.domain.evidence import security as security_domain
 from controller.domain.evidence import service as evidence_domain
 from controller.domain.plans.service import PlanService
+from controller.logs import bind_log_context, log_context
 from controller.messaging.outbound import MqttOutbound
+from controller.metrics import registry as metrics
 from wardcast_protocol.channels import CONTROLLER_INBOUND
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.envelope import RejectedMessage, Verified, open_envelope
@@ -78,9 +80,17 @@ class ControllerBridge:
         return key
 
     def handle(self, message: ReceivedMessage) -> None:
-        """Entry point for every received message (runs on the transport's thread)."""
+        """Entry point for every received message (runs on the transport's thread).
+
+        Its log records carry ``message_id``: the topic, until the envelope names an id.
+        """
+        with log_context(message_id=message.topic):
+            self._handle(message)
+
+    def _handle(self, message: ReceivedMessage) -> None:
         topic, payload = message.topic, message.payload
         parsed = parse(topic)
+        metrics.mqtt_received(parsed.channel if parsed is not None else None)
         if parsed is None or parsed.channel not in CONTROLLER_INBOUND:
             self._reject(topic, None, "bad_topic", "not a device-to-controller topic", payload)
             return
@@ -94,6 +104,10 @@ class ControllerBridge:
         except RejectedMessage as exc:
             self._reject(topic, device_id, exc.reason, exc.detail, payload)
             return
+        if isinstance(verified.body, PlaybackEvent):
+            bind_log_context(message_id=verified.body.event_id)
+        elif isinstance(verified.body, SecurityReport):
+            bind_log_context(message_id=verified.body.report_id)
         try:
             if parsed.channel is DeviceChannel.EVENT:
                 self._on_event(device_id, cast(Verified[PlaybackEvent], verified))
@@ -126,6 +140,7 @@ class ControllerBridge:
         self._outbound.ack(device_id, (verified.body.event_id,))
         if result is evidence_domain.Stored.NEW:
             self.stored_events += 1
+            metrics.evidence_stored(verified.body.outcome)
             log.info(
                 "evidence %s from %s: %s (%s)",
                 verified.body.event_id,
@@ -163,6 +178,7 @@ class ControllerBridge:
         self, topic: str, device_id: str | None, reason: str, detail: str, payload: bytes
     ) -> None:
         self.rejected += 1
+        metrics.rejected(reason)
         log.warning("rejected message on %s: %s (%s)", topic, reason, detail[:200])
         try:
             with self._db.session() as session:

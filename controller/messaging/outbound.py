@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from controller.metrics.registry import mqtt_sent
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.envelope import CONTROLLER_SENDER, seal
 from wardcast_protocol.messages import Availability, Command, EventAck, Kind, Plan
@@ -33,6 +34,7 @@ class MqttOutbound:
         """Retained: a device that connects later still gets its current plan."""
         topic = device_topic(plan.device_id, DeviceChannel.PLAN)
         self._transport.publish(topic, self._seal(Kind.PLAN, plan), retain=True)
+        mqtt_sent(DeviceChannel.PLAN)
 
     def send_command(self, device_id: str, command: Command) -> None:
         """Never retained; the broker drops it when it expires undelivered."""
@@ -40,6 +42,7 @@ class MqttOutbound:
         topic = device_topic(device_id, DeviceChannel.COMMAND)
         payload = self._seal(Kind.COMMAND, command)
         self._transport.publish(topic, payload, retain=False, expiry_s=max(1, int(remaining)))
+        mqtt_sent(DeviceChannel.COMMAND)
 
     def ack(
         self,
@@ -55,3 +58,4 @@ class MqttOutbound:
             event_ids=event_ids, refused_event_ids=refused_event_ids, report_ids=report_ids
         )
         self._transport.publish(topic, self._seal(Kind.ACK, ack), retain=False)
+        mqtt_sent(DeviceChannel.ACK)

@@ -47,6 +47,7 @@ CONTROLLER_MODULES = {
     "pydub",
     "multipart",
     "python_multipart",
+    "prometheus_client",
 }
 # Their distributions: none may be installed by `pip install wardcast[agent]`.
 CONTROLLER_DISTRIBUTIONS = {
@@ -61,6 +62,7 @@ CONTROLLER_DISTRIBUTIONS = {
     "gtts",
     "pydub",
     "python-multipart",
+    "prometheus-client",
 }
 
 # Runs in a fresh interpreter. A meta-path finder placed first notes, for each
