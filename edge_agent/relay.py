@@ -178,7 +178,9 @@ class RelayRun:
             try:
                 return await self._relay_frames()
             finally:
-                self.tally.cut(self._clock.now())  # what the sink still held is unheard
+                # What the sink still held is unheard; what it plays after the window's
+                # end is not this relay's.
+                self.tally.cut(min(self._clock.now(), self.window_end))
                 await self._sink.close()
 
     async def _relay_frames(self) -> bool:
@@ -215,7 +217,7 @@ class RelayRun:
                 continue  # it would sound after the window: not this relay's
             start = max(audio_until, now)  # it plays when the audio before it is done
             if not await self._write(frame):
-                continue  # stopped while the sink was full: the loop's top ends the spell
+                continue  # stopped (or the window ended) while the sink was full
             audio_until = start + timedelta(seconds=frame.seconds)
             if frame.level_db >= self.spec.silence_db:
                 sound_until = audio_until
@@ -227,10 +229,10 @@ class RelayRun:
                     self._open_gap(began, reason=silent)
 
     async def _write(self, frame: Frame) -> bool:
-        """Hand a frame to the sink; False if ``stop`` came first (an emergency must
-        not wait for the sink's buffer to drain)."""
+        """Hand a frame to the sink; False if ``stop`` or the window's end came first
+        (an emergency must not wait for the sink's buffer to drain, nor the next item)."""
         write = asyncio.ensure_future(self._sink.write(frame.pcm))
-        await wait_any([write], self._stop.wait())
+        await wait_any([write], self._stop.wait(), self._clock.sleep_until(self.window_end))
         if write.done():
             write.result()
             return True

@@ -35,6 +35,7 @@ log = logging.getLogger(__name__)
 
 FRAME_S = 0.5  # level is measured per frame: long enough to be stable, short to react
 _BACKLOG_FRAMES = 4  # at most ~2 s kept for a consumer that is not on air
+_ONE_DELIVERY = timedelta(milliseconds=100)  # frames this close came in one delivery
 _FIRST_BACKOFF_S = 0.5
 # Retries of a failing stream slow down to this, but never below ``dead_after_s``:
 # a relay tuned to give up on dead air after 3 s also wants the stream back within 3 s.
@@ -171,7 +172,8 @@ class Frame:
     pcm: bytes
     seconds: float
     level_db: float
-    connection: int = 0  # the monitor's attempt number: a new one means a reconnect
+    connection: int  # the monitor's attempt number: a new one means a reconnect
+    arrived: datetime  # when its last byte came
 
 
 class StreamMonitor:
@@ -230,9 +232,14 @@ class StreamMonitor:
         return bool(self._frames)
 
     def skip_backlog(self) -> None:
-        """Keep only the newest frame: going on air joins the stream live, and that
-        last half second (the prebuffer) lets the first sample go out on the instant."""
-        while len(self._frames) > 1:
+        """Keep only what the stream delivered last, in one go: going on air joins the
+        stream live. That is one frame for a stream that comes steadily (the prebuffer:
+        the first sample goes out on the instant), a whole page for one that comes in
+        pages (an Ogg page holds about a second), so the next delivery is in time."""
+        if not self._frames:
+            return
+        newest = self._frames[-1].arrived
+        while len(self._frames) > 1 and newest - self._frames[0].arrived > _ONE_DELIVERY:
             self._frames.popleft()
 
     async def next_frame(self, deadline: datetime, stop: asyncio.Event) -> Frame | None:
@@ -321,8 +328,8 @@ class StreamMonitor:
         return read.result()
 
     def _push(self, pcm: bytes) -> None:
-        level = rms_dbfs(pcm)
-        self._frames.append(Frame(pcm, duration_s(pcm, self._rate_hz), level, self.attempts))
+        seconds, level, now = duration_s(pcm, self._rate_hz), rms_dbfs(pcm), self._clock.now()
+        self._frames.append(Frame(pcm, seconds, level, self.attempts, now))
         self._arrived.set()
 
     def _set_problem(self, text: str) -> None:

@@ -144,7 +144,8 @@ def relay_item(
 
 
 Segment = tuple[str, float]
-"""("sound" | "silence" | "stall", seconds) of a scripted live stream."""
+"""("sound" | "silence" | "stall" | "page", seconds) of a scripted live stream: sound
+and silence come half a second at a time, a page (of sound) all at once."""
 
 
 def tone_pcm(rate_hz: int, seconds: float, amplitude: int = 8000) -> bytes:
@@ -168,7 +169,7 @@ class _ScriptedConnection:
     def _expand(script: Sequence[Segment]) -> list[tuple[str, float]]:
         frames: list[tuple[str, float]] = []
         for kind, seconds in script:
-            if kind == "stall":
+            if kind in ("stall", "page"):
                 frames.append((kind, seconds))
                 continue
             frames += [(kind, 0.5)] * round(seconds * 2)
@@ -179,7 +180,7 @@ class _ScriptedConnection:
         while self._frames:
             kind, seconds = self._frames.pop(0)
             await self._clock.sleep(seconds)
-            if kind == "sound":
+            if kind in ("sound", "page"):
                 return tone_pcm(self._rate_hz, seconds)
             if kind == "silence":
                 return bytes(round(self._rate_hz * seconds) * 2)
