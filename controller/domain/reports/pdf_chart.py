@@ -17,7 +17,10 @@ from controller.domain.reports.model import DayOut, Report, SourceOut
 from controller.domain.reports.pdf_layout import BLUE, FONT, GREY, TEXT_GREY, ReportPdf
 
 _SHADE = (236, 236, 242)
-_HEIGHT = 52.0
+_HEIGHT = 44.0
+_BAR = 4.5  # mm: one bar of the per-source chart
+_GAP = 3.0
+_SOURCE_ROW = 2 * _BAR + _GAP
 
 
 @dataclass(frozen=True)
@@ -31,13 +34,20 @@ class Bucket:
 
 
 def chart(pdf: ReportPdf, report: Report) -> None:
-    """The chart that says most for the period's length."""
+    """The chart that says most for the period's length, whole on one page."""
+    # Shapes never break a page, their labels could: the room is made first, and the
+    # automatic break is held while drawing, so a legend never lands on a page alone.
+    margin = pdf.b_margin
     if len(report.days) <= 1:
-        pdf.heading("chart_sources", room=_HEIGHT + 40)
+        levels = sum(1 for s in report.sources if s.plays_planned or s.plays_played)
+        pdf.heading("chart_sources", room=margin + 30 + levels * _SOURCE_ROW)
+        pdf.set_auto_page_break(False)
         _sources_chart(pdf, report.sources)
     else:
-        pdf.heading("chart_sessions", room=_HEIGHT + 40)
+        pdf.heading("chart_sessions", room=margin + _HEIGHT + 32)
+        pdf.set_auto_page_break(False)
         _sessions_chart(pdf, buckets(report.days, pdf.lang))
+    pdf.set_auto_page_break(True, margin=margin)
 
 
 def buckets(days: Sequence[DayOut], lang: Lang = "vi") -> list[Bucket]:
@@ -101,11 +111,19 @@ def _sessions_chart(pdf: ReportPdf, found: Sequence[Bucket]) -> None:
     base = top + _HEIGHT
     peak = float(max([1] + [max(b.planned, b.played) for b in found]))
     slot = width / max(1, len(found))
-    for i, b in enumerate(found):
-        if not b.in_force:
-            pdf.set_fill_color(*_SHADE)
-            pdf.rect(left + i * slot, top, slot, _HEIGHT, style="F")
+    runs = _runs_not_in_force(found)
+    for first, count in runs:
+        pdf.set_fill_color(*_SHADE)
+        pdf.rect(left + first * slot, top, count * slot, _HEIGHT, style="F")
     _axis(pdf, left, top, width, peak, label("chart_sessions_unit", pdf.lang))
+    words = label("not_applicable", pdf.lang)
+    pdf.set_font(FONT, size=8)
+    pdf.set_text_color(*TEXT_GREY)
+    for first, count in runs:
+        if pdf.get_string_width(words) + 4 < count * slot:  # named where it fits
+            pdf.set_xy(left + first * slot, top + _HEIGHT * 0.3)
+            pdf.cell(count * slot, 4, words, align="C")
+    pdf.set_text_color(0, 0, 0)
     bar = max(0.3, slot * 0.36)
     every = max(1, -(-len(found) // 16))  # at most 16 labels under the axis
     pdf.set_font(FONT, size=6)
@@ -128,6 +146,19 @@ def _sessions_chart(pdf: ReportPdf, found: Sequence[Bucket]) -> None:
     _legend(pdf, base + 5, entries)
 
 
+def _runs_not_in_force(found: Sequence[Bucket]) -> list[tuple[int, int]]:
+    """(first index, length) of each run of buckets before the programme applied."""
+    runs: list[tuple[int, int]] = []
+    for i, b in enumerate(found):
+        if b.in_force:
+            continue
+        if runs and runs[-1][0] + runs[-1][1] == i:
+            runs[-1] = (runs[-1][0], runs[-1][1] + 1)
+        else:
+            runs.append((i, 1))
+    return runs
+
+
 def _sources_chart(pdf: ReportPdf, sources: Sequence[SourceOut]) -> None:
     """Per source level: minutes planned (grey) and played or relayed (blue), labelled."""
     lang = pdf.lang
@@ -147,7 +178,7 @@ def _sources_chart(pdf: ReportPdf, sources: Sequence[SourceOut]) -> None:
     name_w, top = 30.0, pdf.get_y() + 2
     width = pdf.epw - name_w - 28
     peak = max([1.0] + [max(p, q) for _, p, q in rows])
-    bar, gap = 4.5, 3.0
+    bar, gap = _BAR, _GAP
     for i, (name, planned, played) in enumerate(rows):
         y = top + i * (2 * bar + gap)
         pdf.set_font(FONT, size=8)
