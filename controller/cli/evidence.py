@@ -26,6 +26,7 @@ from controller.cli.periods import utc_bounds
 from controller.domain.errors import InvalidInput
 from controller.domain.evidence.bundles import verify as verifier
 from controller.domain.evidence.bundles.format import write_atomic
+from controller.progress import Waiting
 
 app = typer.Typer(
     help="Evidence bundles (hồ sơ bằng chứng phát thanh): verify offline, fetch, archive.",
@@ -99,7 +100,8 @@ def fetch(
     """Download a ward's bundle for a period from a controller, then verify it."""
     with ControllerClient(controller_url, token, timeout_s=TIMEOUT_S) as client:
         query = _bounds(client, ward, period)
-        response = client.send("GET", "/api/v1/evidence/bundle", params=query)
+        with Waiting("tải gói bằng chứng · fetching the bundle"):
+            response = client.send("GET", "/api/v1/evidence/bundle", params=query)
     if response.status_code != 200:
         fail(refusal(response))
     write_atomic(output, response.content)
@@ -117,7 +119,8 @@ def archive(
     """Ask the controller to archive a ward's period (admin): a verified bundle on its disk."""
     with ControllerClient(controller_url, token, timeout_s=TIMEOUT_S) as client:
         body = _bounds(client, ward, period)
-        response = client.send("POST", "/api/v1/evidence/archives", json=body)
+        with Waiting("lưu trữ · archiving"):
+            response = client.send("POST", "/api/v1/evidence/archives", json=body)
     if response.status_code != 201:
         fail(refusal(response), 1)
     typer.echo(json.dumps(response.json(), ensure_ascii=False, indent=1))

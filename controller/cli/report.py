@@ -29,6 +29,7 @@ import typer
 
 from controller.cli.client import DEFAULT_URL, TIMEOUT_S, ControllerClient, fail, refusal
 from controller.cli.options import ControllerUrlOption, OutputOption, PeriodOption, TokenOption
+from controller.progress import Waiting
 
 app = typer.Typer(
     help="Evidence reports (báo cáo): planned against played, targets judged; "
@@ -111,7 +112,10 @@ def report(
         if table is not None:
             params["table"] = table
     path = "/api/v1/evidence/missed" if missed else "/api/v1/reports"
-    with ControllerClient(controller_url, token, timeout_s=REPORT_TIMEOUT_S) as client:
+    with (
+        ControllerClient(controller_url, token, timeout_s=REPORT_TIMEOUT_S) as client,
+        Waiting("lập báo cáo · building the report"),  # a province-year takes a while
+    ):
         response = client.send("GET", path, params=params)
     if response.status_code != 200:
         # 1: the question was refused (unknown ward, not a period); 2: the controller was.

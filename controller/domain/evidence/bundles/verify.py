@@ -16,6 +16,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, TextIO
@@ -34,6 +35,7 @@ from controller.domain.evidence.bundles.format import (
     parse_utc,
     signing_message,
 )
+from controller.progress import Progress, Waiting
 from wardcast_protocol.signing import InvalidKey, check_public_key, verify
 
 EXIT_OK, EXIT_FAULTS, EXIT_UNUSABLE = 0, 1, 2
@@ -199,12 +201,14 @@ def verify_bundle(
     *,
     expected_ward: str | None = None,
     controller_key: str | None = None,
+    on_checked: Callable[[int], None] | None = None,
 ) -> Report:
     """Check a parsed bundle; ``BundleUnusable`` if its frame is broken or the ward wrong.
 
     ``controller_key`` pins who must have signed it: the controller's public key, as
     the ward or province publishes it. Without it, the key inside the bundle is used,
     which proves the bundle unaltered since signing but not who signed it.
+    ``on_checked(rows)`` is told after each device how many rows were checked (progress).
     """
     period = check_frame(doc)
     ward = doc["ward"]
@@ -248,6 +252,8 @@ def verify_bundle(
             continue
         seen.add(entry["device_id"])
         check = DeviceCheck(entry, period, ward_devices).run()
+        if on_checked is not None:
+            on_checked(len(entry["rows"]))
         report.devices.append(check.result)
         report.faults.extend(check.faults)
         confirmed.update((check.device_id, item) for item in check.confirmed_items)
@@ -419,6 +425,16 @@ def report_dict(report: Report) -> dict[str, Any]:
     return data
 
 
+def _rows(doc: dict[str, Any]) -> int:
+    """How many rows the bundle holds (for the progress line; the frame is checked later)."""
+    devices = doc.get("devices")
+    if not isinstance(devices, list):
+        return 0
+    return sum(
+        len(e["rows"]) for e in devices if isinstance(e, dict) and isinstance(e.get("rows"), list)
+    )
+
+
 def run(
     path: Path,
     *,
@@ -427,8 +443,12 @@ def run(
     controller_key: str | None = None,
     out: TextIO | None = None,
     err: TextIO | None = None,
+    progress: bool | None = None,
 ) -> int:
-    """Verify the bundle at ``path`` and print the result; returns the exit code."""
+    """Verify the bundle at ``path`` and print the result; returns the exit code.
+
+    ``progress``: draw a progress line on ``err`` (default: only if it is a terminal).
+    """
     out = out or sys.stdout
     err = err or sys.stderr
     if controller_key is not None:
@@ -438,9 +458,17 @@ def run(
             err.write(f"error: --controller-key: {exc}\n")
             return EXIT_UNUSABLE
     try:
-        report = verify_bundle(
-            load_bundle(path), expected_ward=expected_ward, controller_key=controller_key
-        )
+        with Waiting("đọc gói · reading", stream=err, enabled=progress):
+            doc = load_bundle(path)
+        with Progress(
+            "kiểm tra · verifying", _rows(doc), unit="rows", stream=err, enabled=progress
+        ) as bar:
+            report = verify_bundle(
+                doc,
+                expected_ward=expected_ward,
+                controller_key=controller_key,
+                on_checked=bar.advance,
+            )
     except BundleUnusable as exc:
         if as_json:
             out.write(json.dumps({"ok": False, "unusable": str(exc)}, ensure_ascii=False) + "\n")
