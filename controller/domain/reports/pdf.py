@@ -117,7 +117,7 @@ def _title(pdf: ReportPdf, report: Report) -> None:
     pdf.set_font(FONT, "B", 11)
     place = place_title(scope.kind, scope.name, lang)
     what = f"{place} — {texts.period_name(period, lang)}"
-    if period.kind != "day":
+    if period.kind not in ("day", "range"):  # their names already are their dates
         what += f" ({texts.date_span(period, lang)})"
     pdf.multi_cell(0, 6, what, align="C", new_x="LMARGIN", new_y="NEXT")
     pdf.ln(1.5)
