@@ -1,11 +1,12 @@
 """Drill: a play_now captured on device A's topic and replayed on device B's, against mosquitto.
 
-The attacker holds a client the broker lets publish on B's command topic (here the
-plain broker of the ``broker`` fixture, open to anyone: what a broker whose ACLs are
-gone, or whose controller login leaked, looks like). It republishes the controller's
-signed bytes, untouched, on B's topic — live, and retained for B's next start. B must
-play nothing, log and report both refusals, and the controller must keep them as
-security records; and an event B might send for A's item anyway is never evidence.
+The attacker holds a client the broker lets publish on B's command topic: the plain
+broker of the ``broker`` fixture, open to anyone (what the broker was before issue 8,
+or one whose ACLs are gone), and the controller's closed broker with the controller's
+own login (the only one its ACLs let publish there: suppose it leaked). It republishes
+the controller's signed bytes, untouched, on B's topic — live, and retained for B's next
+start. B must play nothing, log and report both refusals, and the controller must keep
+them as security records; and an event B might send for A's item anyway is never evidence.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from controller.messaging.broker import EmbeddedBroker
 from controller.settings import Settings
 from edge_agent.config import AgentConfig
 from edge_agent.fleet import AgentFleet
+from tests.support.enrolled import controller_address, enrol, link
 from wardcast_protocol.envelope import CONTROLLER_SENDER, open_envelope, seal
 from wardcast_protocol.messages import (
     Command,
@@ -57,21 +59,10 @@ def _wait(predicate: Callable[[], bool], timeout_s: float = 15) -> bool:
     return predicate()
 
 
-@pytest.fixture
-def runtime(tmp_path: Path, broker: EmbeddedBroker) -> Iterator[ControllerRuntime]:
-    settings = Settings(
-        data_dir=tmp_path / "controller",
-        broker_url=broker.url,
-        gtts_enabled=False,
-        environment="test",
-    )
-    rt = ControllerRuntime(settings, run_maintenance=False, prepare_chime=False)
-    rt.start()
+def _seed(rt: ControllerRuntime) -> None:
+    """An approved bulletin with its (stand-in) audio, ready to broadcast."""
     now = rt.clock.now()
     with rt.db.session() as session:
-        for device_id in (A, B):
-            key = SigningKey.load_or_create(tmp_path / device_id / "device.key")
-            register_device(session, device_id, device_id, key.public_key_b64, now)
         session.add(
             MediaAsset(
                 sha256=SHA,
@@ -93,6 +84,23 @@ def runtime(tmp_path: Path, broker: EmbeddedBroker) -> Iterator[ControllerRuntim
                 status="approved",
             )
         )
+
+
+@pytest.fixture
+def runtime(tmp_path: Path, broker: EmbeddedBroker) -> Iterator[ControllerRuntime]:
+    settings = Settings(
+        data_dir=tmp_path / "controller",
+        broker_url=broker.url,
+        gtts_enabled=False,
+        environment="test",
+    )
+    rt = ControllerRuntime(settings, run_maintenance=False, prepare_chime=False)
+    rt.start()
+    with rt.db.session() as session:
+        for device_id in (A, B):
+            key = SigningKey.load_or_create(tmp_path / device_id / "device.key")
+            register_device(session, device_id, device_id, key.public_key_b64, rt.clock.now())
+    _seed(rt)
     try:
         yield rt
     finally:
@@ -218,3 +226,32 @@ def test_an_event_for_an_item_planned_on_another_device_is_never_evidence(
         )
     finally:
         device.stop()
+
+
+def test_even_the_controllers_own_broker_login_cannot_make_b_play_a_replay(
+    closed_controller: ControllerRuntime, tmp_path: Path
+) -> None:
+    # The closed broker lets no device publish on another's topics; only the controller's
+    # login may publish on B's command topic. Suppose it leaked: B still refuses.
+    runtime = closed_controller
+    enrol(runtime, A, tmp_path / A)
+    b = enrol(runtime, B, tmp_path / B)
+    _seed(runtime)
+    attacker = link(controller_address(runtime), "eve")
+    captured: queue.Queue[bytes] = queue.Queue()
+    attacker.subscribe(device_topic(A, DeviceChannel.COMMAND), lambda m: captured.put(m.payload))
+    assert attacker.wait_connected(5)
+    fleet = AgentFleet([b.agent_config()]).start()
+    try:
+        assert fleet.wait_ready(15)
+        broadcast = runtime.broadcasts.schedule(BroadcastRequest("bul-1", [A], None))
+        attacker.publish(device_topic(B, DeviceChannel.COMMAND), captured.get(timeout=5))
+        assert _wait(lambda: len(_device_records(runtime, B)) >= 1)
+        [agent] = fleet.agents.values()
+        assert fleet.call(lambda: agent.stats.plays_started) == 0
+        (record,) = _device_records(runtime, B)
+        assert (record.reason, record.item_id) == ("not_addressed", broadcast.id)
+        assert _evidence_of(runtime, B) == []
+    finally:
+        fleet.stop()
+        attacker.stop()
