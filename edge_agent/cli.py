@@ -38,10 +38,16 @@ if TYPE_CHECKING:
     import httpx
 
 app = typer.Typer(
-    help="Edge agents: one on a Raspberry Pi, or a simulated fleet.",
+    help="Thiết bị biên trên Raspberry Pi, hoặc một đội mô phỏng — "
+    "edge agents: one on a Raspberry Pi, or a simulated fleet.",
     no_args_is_help=True,
 )
 log = logging.getLogger(__name__)
+# The controller's option vocabulary (controller/cli/options.py), spelled again: no import.
+LogLevelOption = Annotated[
+    str,
+    typer.Option("--log-level", help="Mức ghi nhật ký — log level: DEBUG, INFO, WARNING, ERROR."),
+]
 
 
 def _logging(level: str) -> None:
@@ -58,7 +64,10 @@ def enrol(
         ),
     ] = None,
     controller_url: Annotated[
-        str | None, typer.Option("--controller-url", help="The controller's base URL.")
+        str | None,
+        typer.Option(
+            "--controller-url", help="Địa chỉ máy chủ điều khiển — the controller's base URL."
+        ),
     ] = None,
     device_id: Annotated[str | None, typer.Option(help="This device's id.")] = None,
     code: Annotated[str | None, typer.Option(help="The one-time enrolment code.")] = None,
@@ -66,10 +75,12 @@ def enrol(
         Path,
         typer.Option(envvar="WARDCAST_AGENT_DATA_DIR", help="The agent's data folder."),
     ] = Path("data/agent"),
-    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
+    log_level: LogLevelOption = "INFO",
 ) -> None:
-    """Enrol this device: generate its key, spend the one-time code, store its broker
-    login, the broker's CA and the controller's public key in the data folder.
+    """Đăng ký thiết bị bằng mã dùng một lần — enrol this device with its one-time code.
+
+    Generates its key, spends the code, and stores its broker login, the broker's CA
+    and the controller's public key in the data folder.
 
     Give either --line, or --controller-url, --device-id and --code. Afterwards
     `wardcast-agent run` needs nothing but WARDCAST_AGENT_DATA_DIR.
@@ -103,9 +114,11 @@ def enrol(
 
 @app.command()
 def run(
-    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
+    log_level: LogLevelOption = "INFO",
 ) -> None:
-    """Run one agent: its enrolment in WARDCAST_AGENT_DATA_DIR, other settings from
+    """Chạy một thiết bị biên — run one agent (Ctrl-C or SIGTERM stops it).
+
+    Its enrolment is in WARDCAST_AGENT_DATA_DIR, other settings come from
     WARDCAST_AGENT_* environment variables (see config.py).
 
     An agent without the controller's public key (not enrolled, and no
@@ -151,7 +164,8 @@ def _default_prefix() -> str:
 
 
 SIMULATE_HELP = (
-    "Run COUNT simulated agents against a controller, until Ctrl-C.\n\n"
+    "Chạy COUNT thiết bị mô phỏng — run COUNT simulated agents against a controller, "
+    "until Ctrl-C.\n\n"
     "Each agent is enrolled as a real device is: it is created with POST "
     "CONTROLLER_URL/api/v1/devices (an administrator's --token), gets a one-time code, "
     "generates its key in DATA_DIR/<id>/ and trades the code for its broker login, the "
@@ -172,7 +186,7 @@ def simulate(
         typer.Option(
             "--controller-url",
             envvar="WARDCAST_CONTROLLER_URL",
-            help="The controller's base URL (as for the wardcast command).",
+            help="Địa chỉ máy chủ điều khiển — the controller's base URL.",
         ),
     ] = "http://127.0.0.1:8000",
     data_dir: Annotated[
@@ -186,12 +200,12 @@ def simulate(
         typer.Option(
             "--token",
             envvar="WARDCAST_TOKEN",
-            help="An administrator's API token, to create the devices (Bearer).",
+            help="Mã truy cập API — API token, sent as 'Authorization: Bearer …'.",
         ),
     ] = None,
     wait_s: Annotated[float, typer.Option(help="How long to wait for the controller.")] = 60.0,
     resend_interval_s: Annotated[float, typer.Option(help="Resend unacked events after.")] = 30.0,
-    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING or ERROR.")] = "INFO",
+    log_level: LogLevelOption = "INFO",
 ) -> None:
     """Run COUNT simulated agents against a controller, until Ctrl-C (see SIMULATE_HELP)."""
     import httpx

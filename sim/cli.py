@@ -15,8 +15,11 @@ from typing import Annotated
 
 import typer
 
+from controller.cli.options import LogLevelOption
+
 app = typer.Typer(
-    help="Wardcast demo: the controller and simulated edge agents in one process.",
+    help="Trình diễn Wardcast: máy chủ và thiết bị mô phỏng trong một tiến trình — "
+    "Wardcast demo: the controller and simulated edge agents in one process.",
     add_completion=False,
 )
 
@@ -30,9 +33,12 @@ def demo(
     port: Annotated[int | None, typer.Option(help="API port (default 8000; smoke: free).")] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Where the demo keeps its state.")] = None,
     deadline_s: Annotated[float, typer.Option(help="Smoke: how long to wait.")] = 60.0,
-    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING…")] = "INFO",
+    log_level: LogLevelOption = "INFO",
 ) -> None:
-    """Start the controller with embedded defaults and simulated agents (Ctrl-C stops)."""
+    """Chạy máy chủ với thiết bị mô phỏng — start the controller and simulated agents.
+
+    Ctrl-C stops it; --smoke broadcasts one bulletin, waits for every confirmation, exits.
+    """
     from controller.logs import configure_logging
     from sim.demo import run_demo
 

@@ -29,7 +29,7 @@ from controller.domain.evidence.bundles.format import write_atomic
 from controller.progress import Waiting
 
 app = typer.Typer(
-    help="Evidence bundles (hồ sơ bằng chứng phát thanh): verify offline, fetch, archive.",
+    help="Hồ sơ bằng chứng phát thanh — evidence bundles: verify offline, fetch, archive.",
     no_args_is_help=True,
 )
 
@@ -56,7 +56,11 @@ def verify(
         typer.Option(help="The controller's published public key (base64): who must have signed."),
     ] = None,
 ) -> None:
-    """Verify a bundle offline: signatures, chains, order, period, ward. Exit 0/1/2."""
+    """Kiểm tra gói bằng chứng ngoại tuyến — verify an evidence bundle offline. Exit 0/1/2.
+
+    Signatures, chains, order, period and ward; on a terminal, a progress line on
+    standard error (WARDCAST_PROGRESS=always|never to force it).
+    """
     code = verifier.run(
         bundle,
         as_json=as_json,
@@ -92,12 +96,18 @@ def fetch(
     ward: WardOption,
     period: PeriodOption,
     output: Annotated[
-        Path, typer.Option("--output", "-o", help="Where to write the bundle.", dir_okay=False)
+        Path,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Ghi gói vào tệp này — where to write the bundle.",
+            dir_okay=False,
+        ),
     ],
     controller_url: ControllerUrlOption = DEFAULT_URL,
     token: TokenOption = None,
 ) -> None:
-    """Download a ward's bundle for a period from a controller, then verify it."""
+    """Tải gói bằng chứng của phường về rồi kiểm tra — download a ward's bundle, verify it."""
     with ControllerClient(controller_url, token, timeout_s=TIMEOUT_S) as client:
         query = _bounds(client, ward, period)
         with Waiting("tải gói bằng chứng · fetching the bundle"):
@@ -116,7 +126,10 @@ def archive(
     controller_url: ControllerUrlOption = DEFAULT_URL,
     token: TokenOption = None,
 ) -> None:
-    """Ask the controller to archive a ward's period (admin): a verified bundle on its disk."""
+    """Lưu trữ bằng chứng một kỳ trên máy chủ — archive a ward's period on the controller.
+
+    Administrators only: the controller writes a verified bundle to its own disk.
+    """
     with ControllerClient(controller_url, token, timeout_s=TIMEOUT_S) as client:
         body = _bounds(client, ward, period)
         with Waiting("lưu trữ · archiving"):

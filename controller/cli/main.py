@@ -13,31 +13,52 @@ from typing import Annotated
 import typer
 
 from controller.cli.evidence import app as evidence_app
+from controller.cli.options import LogLevelOption
 from controller.cli.report import app as report_app
 from controller.cli.schedules import app as schedules_app
 
 app = typer.Typer(
-    help="Wardcast — đài truyền thanh thông minh: smart loudspeaker controller for wards.",
+    help="Wardcast — đài truyền thanh thông minh cho phường, xã — "
+    "smart loudspeaker controller for wards.",
     no_args_is_help=True,
 )
-keys_app = typer.Typer(help="Ed25519 keys for the controller and devices.", no_args_is_help=True)
+keys_app = typer.Typer(
+    help="Khóa Ed25519 của máy chủ và thiết bị — Ed25519 keys for the controller and devices.",
+    no_args_is_help=True,
+)
 app.add_typer(keys_app, name="keys")
 app.add_typer(
-    schedules_app, name="schedules", help="Ward programmes as YAML: validate, apply, export."
+    schedules_app,
+    name="schedules",
+    help="Chương trình phát thanh dạng YAML — ward programmes as YAML: validate, apply, export.",
 )
 app.add_typer(
-    evidence_app, name="evidence", help="Evidence bundles: verify offline, fetch, archive."
+    evidence_app,
+    name="evidence",
+    help="Hồ sơ bằng chứng phát thanh — evidence bundles: verify offline, fetch, archive.",
 )
-app.add_typer(report_app, name="report", help="Reports for evaluators: planned against played.")
+app.add_typer(
+    report_app,
+    name="report",
+    help="Báo cáo cho thanh tra: kế hoạch so với thực phát — "
+    "reports for evaluators: planned against played.",
+)
 
 
 @app.command()
 def serve(
-    host: Annotated[str | None, typer.Option(help="Listen address (WARDCAST_HTTP_HOST).")] = None,
-    port: Annotated[int | None, typer.Option(help="Listen port (WARDCAST_HTTP_PORT).")] = None,
-    log_level: Annotated[str, typer.Option(help="DEBUG, INFO, WARNING…")] = "INFO",
+    host: Annotated[
+        str | None, typer.Option(help="Địa chỉ lắng nghe — listen address (WARDCAST_HTTP_HOST).")
+    ] = None,
+    port: Annotated[
+        int | None, typer.Option(help="Cổng lắng nghe — listen port (WARDCAST_HTTP_PORT).")
+    ] = None,
+    log_level: LogLevelOption = "INFO",
 ) -> None:
-    """Run the controller: API, MQTT bridge, and an embedded broker unless one is set.
+    """Chạy máy chủ điều khiển — run the controller: API, MQTT bridge, embedded broker.
+
+    The embedded broker runs unless WARDCAST_BROKER_URL names one; logs are JSON lines
+    unless standard error is a terminal (WARDCAST_LOG_FORMAT).
 
     SIGTERM or Ctrl-C stop it cleanly (exit 0), the embedded broker with it.
     """
@@ -59,7 +80,7 @@ def serve(
 def keys_generate(
     path: Annotated[Path, typer.Argument(help="Private key file to create (mode 0600).")],
 ) -> None:
-    """Create a key file and print its public key (to register the device)."""
+    """Tạo tệp khóa và in khóa công khai — create a key file, print its public key."""
     from wardcast_protocol.signing import SigningKey
 
     if path.exists():
@@ -72,7 +93,7 @@ def keys_generate(
 
 @keys_app.command("show")
 def keys_show(path: Annotated[Path, typer.Argument(help="Private key file.")]) -> None:
-    """Print the public key of a key file."""
+    """In khóa công khai của tệp khóa — print the public key of a key file."""
     from wardcast_protocol.signing import InvalidKey, SigningKey
 
     try:

@@ -24,7 +24,7 @@ ControllerUrlOption = Annotated[
     typer.Option(
         "--controller-url",
         envvar=URL_ENV,
-        help="The controller's base URL (địa chỉ máy chủ điều khiển).",
+        help="Địa chỉ máy chủ điều khiển — the controller's base URL.",
     ),
 ]
 # ``schedules validate`` checks offline unless it is told where a controller is.
@@ -33,7 +33,8 @@ OptionalControllerUrlOption = Annotated[
     typer.Option(
         "--controller-url",
         envvar=URL_ENV,
-        help="Also check zones and bulletins against this controller (nothing is stored).",
+        help="Đối chiếu với máy chủ này (không lưu gì) — also check zones and bulletins "
+        "against this controller (nothing is stored).",
         show_default=False,
     ),
 ]
@@ -42,15 +43,25 @@ TokenOption = Annotated[
     typer.Option(
         "--token",
         envvar=TOKEN_ENV,
-        help="API token, sent as 'Authorization: Bearer …'.",
+        help="Mã truy cập API — API token, sent as 'Authorization: Bearer …'.",
         show_default=False,
     ),
 ]
-PERIOD_HELP = f"{EXAMPLES} (local dates in the ward's time zone, both included)."
+PERIOD_HELP = (
+    f"Kỳ, theo ngày giờ địa phương của phường, gồm cả hai đầu — the period, local dates in "
+    f"the ward's time zone, both ends included: {EXAMPLES}."
+)
 PeriodOption = Annotated[str, typer.Option("--period", help=PERIOD_HELP, show_default=False)]
+LogLevelOption = Annotated[
+    str,
+    typer.Option("--log-level", help="Mức ghi nhật ký — log level: DEBUG, INFO, WARNING, ERROR."),
+]
 OutputOption = Annotated[
     Path | None,
     typer.Option(
-        "--output", "-o", help="Write to this file instead of standard output.", dir_okay=False
+        "--output",
+        "-o",
+        help="Ghi ra tệp này thay vì đầu ra chuẩn — write to this file instead of standard output.",
+        dir_okay=False,
     ),
 ]

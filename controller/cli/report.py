@@ -32,8 +32,8 @@ from controller.cli.options import ControllerUrlOption, OutputOption, PeriodOpti
 from controller.progress import Waiting
 
 app = typer.Typer(
-    help="Evidence reports (báo cáo): planned against played, targets judged; "
-    "JSON, CSV, XLSX, PDF.",
+    help="Báo cáo cho thanh tra: kế hoạch so với thực phát — evidence reports: planned "
+    "against played, targets judged; JSON, CSV, XLSX, PDF.",
     no_args_is_help=True,
 )
 
@@ -95,7 +95,7 @@ def report(
     controller_url: ControllerUrlOption = DEFAULT_URL,
     token: TokenOption = None,
 ) -> None:
-    """Fetch a report (or the missed plays) for one scope and period."""
+    """Lấy báo cáo hoặc các lượt phát bị lỡ — fetch a report (or the missed plays)."""
     _check(output_format, table, sep, lang, missed, output)
     scope = {
         "ward": ward,

@@ -42,7 +42,7 @@ from controller.domain.programmes.yaml_io import (
 )
 
 app = typer.Typer(
-    help="Ward programmes (chương trình phát thanh) as YAML files: validate, apply, export.",
+    help="Chương trình phát thanh dạng YAML — ward programmes as YAML: validate, apply, export.",
     no_args_is_help=True,
 )
 
@@ -183,7 +183,7 @@ def validate(
         ),
     ] = False,
 ) -> None:
-    """Check a programme file: every problem with its line; exit 1 if there is any."""
+    """Kiểm tra tệp chương trình — check a programme file; every problem with its line."""
     doc, lines = _load(file)
     if controller_url and not offline:
         with ControllerClient(controller_url, token) as client:
@@ -215,7 +215,7 @@ def apply(
     controller_url: ControllerUrlOption = DEFAULT_URL,
     token: TokenOption = None,
 ) -> None:
-    """Replace the ward's programme with the file's, all or nothing (print the changes)."""
+    """Áp dụng chương trình cho phường — replace the ward's programme, all or nothing."""
     doc, lines = _load(file)
     with ControllerClient(controller_url, token) as client:
         if dry_run:
@@ -243,7 +243,7 @@ def export(
     token: TokenOption = None,
     output: OutputOption = None,
 ) -> None:
-    """Write the ward's current programme as YAML (applying it again changes nothing)."""
+    """Xuất chương trình hiện hành ra YAML — write the ward's current programme as YAML."""
     with ControllerClient(controller_url, token) as client:
         reply = client.call("GET", _programme(ward))
     if reply.status == 404:
@@ -266,7 +266,7 @@ def export(
 
 @app.command("schema")
 def schema_command(output: OutputOption = None) -> None:
-    """Print the programme's JSON Schema (the one in schedules/schema.json)."""
+    """In lược đồ JSON của chương trình — print the programme's JSON Schema."""
     text = json_schema_text()
     if output is None:
         typer.echo(text, nl=False)
