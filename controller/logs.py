@@ -34,6 +34,7 @@ _context: ContextVar[Mapping[str, str]] = ContextVar(
 
 # Attributes every LogRecord has: anything else on a record came from ``extra=``.
 _STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+_CARRIED_IDS = ("request_id", "message_id")
 _NOISY = ("httpx", "httpcore", "uvicorn.access", "alembic", "pydub.converter", "apscheduler")
 
 
@@ -86,7 +87,9 @@ class TextFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         """The classic line, with the context ids appended when there are any."""
         line = super().format(record)
-        ids = _context.get()
+        # Ids carried on the record itself (the agents' in the demo: edge_agent.logs).
+        carried = {k: str(record.__dict__[k]) for k in _CARRIED_IDS if k in record.__dict__}
+        ids = {**carried, **_context.get()}
         if not ids:
             return line
         head, sep, tail = line.partition("\n")  # keep a traceback below the ids

@@ -48,6 +48,22 @@ def bind_log_context(**ids: str) -> None:
     _context.set({**_context.get(), **ids})
 
 
+class ContextFilter(logging.Filter):
+    """Copies the agent's context ids onto each record, for a handler that is not ours.
+
+    The demo runs agents beside the controller and logs through the controller's
+    handler, which knows only its own context; with this filter the agents' ids ride
+    on the records themselves.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Add the ids (never replacing an attribute the record has); keep the record."""
+        for key, value in _context.get().items():
+            if not hasattr(record, key):
+                setattr(record, key, value)
+        return True
+
+
 class JsonFormatter(logging.Formatter):
     """One JSON object per line: time, level, logger, message, context ids, extras."""
 

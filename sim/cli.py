@@ -40,10 +40,12 @@ def demo(
     Ctrl-C stops it; --smoke broadcasts one bulletin, waits for every confirmation, exits.
     """
     from controller.logs import configure_logging
+    from edge_agent.logs import ContextFilter
     from sim.demo import run_demo
 
     level = "WARNING" if smoke and log_level == "INFO" else log_level
-    configure_logging(level, os.environ.get("WARDCAST_LOG_FORMAT", "auto"))
+    handler = configure_logging(level, os.environ.get("WARDCAST_LOG_FORMAT", "auto"))
+    handler.addFilter(ContextFilter())  # the agents' message ids, through our handler
     code = run_demo(smoke=smoke, agents=agents, port=port, data_dir=data_dir, deadline_s=deadline_s)
     raise typer.Exit(code)
 

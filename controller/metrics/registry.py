@@ -12,9 +12,12 @@ never the concrete path; channels and rejection reasons from fixed sets.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Histogram
+from prometheus_client import CollectorRegistry, Counter, Histogram, disable_created_metrics
 from prometheus_client.process_collector import ProcessCollector
 
+# No ``*_created`` series beside every counter: Prometheus does not need them, and they
+# double what a scrape carries. (A process-wide switch; the controller owns its process.)
+disable_created_metrics()  # type: ignore[no-untyped-call]
 PROCESS = CollectorRegistry(auto_describe=True)
 ProcessCollector(registry=PROCESS)
 
