@@ -7,6 +7,8 @@ broker (TLS, logins, ACLs), which every security drill must use.
 
 from __future__ import annotations
 
+import shutil
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -59,11 +61,27 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 
 
 @pytest.fixture
-def closed_controller(tmp_path: Path) -> Iterator[ControllerRuntime]:
+def broker_tmp_path() -> Iterator[Path]:
+    """A temporary folder the broker's own user can reach, for a closed broker's files.
+
+    Run as root, mosquitto drops to user "mosquitto", which must walk down to its
+    password file whenever it reloads it. pytest's tmp_path lives under a folder that
+    every new pytest session makes private again (0700), which would lock a running
+    broker out of its files the moment someone else starts a test run.
+    """
+    path = Path(tempfile.mkdtemp(prefix="wardcast-test-"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def closed_controller(broker_tmp_path: Path) -> Iterator[ControllerRuntime]:
     """A controller running its embedded broker as in production: TLS with its own CA,
     a login per device, ACLs, anonymous refused; a free port, a fast watchdog, no HTTP."""
     settings = Settings(
-        data_dir=tmp_path / "controller",
+        data_dir=broker_tmp_path / "controller",
         broker_port=free_port(),
         broker_watchdog_interval_s=0.2,
         gtts_enabled=False,
