@@ -56,6 +56,9 @@ def free_port(host: str = "127.0.0.1") -> int:
 def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
     """True when nothing listens on ``host:port`` and we could bind it."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # As mosquitto binds: connections of a broker just stopped (TIME_WAIT) do not
+        # make the port look taken; a live listener still does.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError:
