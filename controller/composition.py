@@ -16,7 +16,9 @@ import socket
 from datetime import timedelta
 
 from controller.audio import MediaStore
+from controller.audio.store import MediaSigner
 from controller.db.session import Database
+from controller.domain.accounts.service import AccountService
 from controller.domain.broadcasts.service import BroadcastService
 from controller.domain.content.bulletins import BulletinService
 from controller.domain.content.chimes import ensure_chime
@@ -57,6 +59,10 @@ class ControllerRuntime:
         self.db = Database(settings.resolved_database_url)
         self.key = SigningKey.load_or_create(settings.resolved_controller_key_path)
         self.media = MediaStore(settings.media_dir)
+        self.media_signer = MediaSigner.load_or_create(
+            settings.media_url_key_path, settings.resolved_public_base_url, settings.media_url_ttl_s
+        )
+        self.accounts = AccountService(self.db, self.clock, login_ttl_s=settings.login_token_ttl_s)
         # With no broker configured (and no transport given, as in tests) the
         # controller runs Debian's mosquitto itself, closed: TLS, logins, ACLs.
         self.broker = build_broker_stack(settings, self.db, connect=transport is None)
@@ -64,7 +70,7 @@ class ControllerRuntime:
         self.broker_url: str | None = self.broker.broker_url
         self.transport: Transport = transport or self._mqtt_link()
         self.outbound = MqttOutbound(self.transport, self.key, self.clock)
-        self.plans = PlanService(self.db, settings, self.outbound, self.clock)
+        self.plans = PlanService(self.db, settings, self.outbound, self.clock, self.media_signer)
         self.bulletins = BulletinService(settings, self.media)
         self.broadcasts = BroadcastService(self.db, settings, self.plans, self.outbound, self.clock)
         self.emergencies = EmergencyService(
@@ -117,6 +123,7 @@ class ControllerRuntime:
         self.db.migrate()
         # After the migration: the broker's password file is written from the database.
         self.broker.start()
+        self._bootstrap_admin()
         self.bridge.start()
         self.transport.start()
         if isinstance(self.transport, MqttLink) and not self.transport.wait_connected(10):
@@ -129,6 +136,12 @@ class ControllerRuntime:
         if self.maintenance is not None:
             self.maintenance.start()
         log.info("controller started (broker %s, db %s)", self.broker_url, self.db.url)
+
+    def _bootstrap_admin(self) -> None:
+        """Development only (settings refuse it in production): a first admin by env."""
+        secret = self.settings.bootstrap_admin_password
+        if secret is not None and self.accounts.bootstrap(secret.get_secret_value()):
+            log.warning("created the account 'admin' from WARDCAST_BOOTSTRAP_ADMIN_PASSWORD")
 
     def _make_chime(self) -> None:
         try:

@@ -10,19 +10,8 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
-
-
-class ApiUser(BaseModel):
-    """One API user: a name for the record and the roles they hold."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    name: str = Field(min_length=1, max_length=100, description="Recorded beside their acts.")
-    roles: list[Literal["officer", "leader", "admin"]] = Field(
-        min_length=1, description="officer: write/schedule; leader: approve; admin: all."
-    )
 
 
 class Settings(BaseSettings):
@@ -86,15 +75,20 @@ class Settings(BaseSettings):
         default=None,
         description="Base URL agents use to fetch media; default http://<http_host>:<http_port>.",
     )
-    api_token: str | None = Field(
+    # Accounts (users and their tokens live in the database: `wardcast users create-admin`).
+    bootstrap_admin_password: SecretStr | None = Field(
         default=None,
-        description="Bearer token of an administrator (every role); unset with no "
-        "api_tokens = open API (development), the actor named by the X-Wardcast-Actor header.",
+        description="Development only: with no account yet, create 'admin' with this password "
+        "at start. Refused in production, which has no default password.",
     )
-    api_tokens: dict[str, ApiUser] = Field(
-        default_factory=dict,
-        description='Named users by token, as JSON: {"<token>": {"name": "Nguyễn Văn A", '
-        '"roles": ["officer"]}}. Roles: officer, leader, admin.',
+    login_token_ttl_s: int = Field(
+        default=8 * 3600, ge=60, le=7 * 86400, description="How long a sign-in token works."
+    )
+    media_url_ttl_s: int = Field(
+        default=7 * 86400,
+        ge=3600,
+        description="How long a signed media URL works; keep it well past the plan horizon "
+        "plus history, since agents fetch media from the URLs in their plans.",
     )
     clock_offset_warn_s: float = Field(
         default=2.0, gt=0, description="A device whose clock is further off is flagged."
@@ -144,9 +138,24 @@ class Settings(BaseSettings):
     )
 
     @model_validator(mode="after")
-    def _refuse_open_production(self) -> Settings:
-        if self.environment == "production" and not (self.api_token or self.api_tokens):
-            raise ValueError("WARDCAST_API_TOKEN must be set when WARDCAST_ENVIRONMENT=production")
+    def _refuse_default_passwords_in_production(self) -> Settings:
+        if self.environment == "production" and self.bootstrap_admin_password is not None:
+            raise ValueError(
+                "WARDCAST_BOOTSTRAP_ADMIN_PASSWORD is for development only; in production "
+                "create the first administrator with `wardcast users create-admin`"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _media_urls_outlive_plans(self) -> Settings:
+        # An agent fetches media from the URLs in the plan it holds; a plan reaches the
+        # horizon ahead and keeps history behind, so its URLs must work at least that long.
+        covered_s = (self.plan_horizon_h + self.plan_history_h) * 3600
+        if self.media_url_ttl_s <= covered_s:
+            raise ValueError(
+                f"media_url_ttl_s ({self.media_url_ttl_s}) must exceed the plan horizon plus "
+                f"history ({covered_s} s), or agents meet expired media links"
+            )
         return self
 
     @property
@@ -166,6 +175,11 @@ class Settings(BaseSettings):
     def resolved_controller_key_path(self) -> Path:
         """Where the controller's signing key lives."""
         return self.controller_key_path or self.data_dir / "controller.key"
+
+    @property
+    def media_url_key_path(self) -> Path:
+        """The secret that signs media URLs (created at first start, mode 0600)."""
+        return self.data_dir / "media-url.key"
 
     @property
     def media_dir(self) -> Path:

@@ -9,6 +9,7 @@ from fastapi import FastAPI
 
 from controller.api.errors import ERROR_RESPONSES, install_error_handlers
 from controller.api.routes import (
+    accounts,
     broadcasts,
     bulletins,
     bundles,
@@ -54,6 +55,7 @@ def create_app(
     install_error_handlers(app)
     for module in (
         system,
+        accounts,
         places,
         programmes,
         devices,
@@ -66,5 +68,5 @@ def create_app(
         reports,
     ):
         app.include_router(module.router)
-    app.include_router(media_router(rt.media))
+    app.include_router(media_router(rt.media, rt.media_signer, rt.clock))
     return app

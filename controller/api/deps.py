@@ -1,4 +1,4 @@
-"""Typed dependencies: the runtime, its services, a database session, the API token check.
+"""Typed dependencies: the runtime, its services, a database session, who is signed in.
 
 Routes name what they use (``PlansDep``, ``SessionDep``…) instead of reaching through
 the runtime, so a route's signature says which services it touches. Transport objects
@@ -7,32 +7,28 @@ the runtime, so a route's signature says which services it touches. Transport ob
 
 from __future__ import annotations
 
-import hmac
 from collections.abc import Iterator
+from dataclasses import dataclass
 from typing import Annotated
-from urllib.parse import unquote
 
-from fastapi import Depends, Header, Request
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from controller.audio.store import MediaUrls
 from controller.composition import ControllerRuntime
-from controller.domain.actors import EVERYONE, Actor, Role
+from controller.domain.accounts.service import SIGN_IN_HINT, AccountService
+from controller.domain.actors import Actor, Role, Unauthorized
 from controller.domain.broadcasts.service import BroadcastService
 from controller.domain.content.bulletins import BulletinService
 from controller.domain.devices.enrolment import EnrolmentService
 from controller.domain.devices.registry import DeviceRegistry
 from controller.domain.emergencies.service import EmergencyService
-from controller.domain.errors import DomainError, TooLarge
+from controller.domain.errors import TooLarge
 from controller.domain.plans.service import PlanService
 from controller.domain.programmes.service import ProgrammeService
 from controller.settings import Settings
 from wardcast_protocol.clock import Clock
-
-
-class Unauthorized(DomainError):
-    """Missing or wrong API token."""
-
-    status = 401
 
 
 def get_runtime(request: Request) -> ControllerRuntime:
@@ -153,29 +149,84 @@ class BodyBytes:
         return b"".join(chunks)
 
 
-def require_actor(
+_bearer = HTTPBearer(
+    auto_error=False,
+    description="A personal API token, or the token POST /api/v1/auth/token returns.",
+)
+
+
+@dataclass(frozen=True)
+class Credential:
+    """Who is acting, and the token they act with (to keep it when others are revoked)."""
+
+    actor: Actor
+    token_id: str
+
+
+def current_credential(
     runtime: RuntimeDep,
-    authorization: Annotated[str | None, Header()] = None,
-    x_wardcast_actor: Annotated[str | None, Header()] = None,
-) -> Actor:
-    """Who is acting, from the bearer token; recorded beside every change they make.
+    bearer: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Credential:
+    """The holder of the request's bearer token; 401 without a working one.
 
-    With no tokens configured (development) everyone holds every role, and the
-    optional ``X-Wardcast-Actor`` header names them for the record.
+    There is no other way in: no header naming an actor, no token in the settings.
+    The health check, the controller's public key, device enrolment, sign-in and
+    signed media links are the only routes that do not ask for this.
     """
-    settings = runtime.settings
-    if not settings.api_token and not settings.api_tokens:
-        # Headers are Latin-1 on the wire: Vietnamese names come percent-encoded.
-        name = unquote(x_wardcast_actor or "officer").strip()[:100] or "officer"
-        return Actor(name, EVERYONE)
-    given = (authorization or "").removeprefix("Bearer ").strip().encode()
-    if given:
-        if settings.api_token and hmac.compare_digest(given, settings.api_token.encode()):
-            return Actor("admin", EVERYONE)
-        for token, user in settings.api_tokens.items():
-            if hmac.compare_digest(given, token.encode()):
-                return Actor(user.name, frozenset(Role(r) for r in user.roles))
-    raise Unauthorized("a valid API token is required (Authorization: Bearer …)")
+    if bearer is None or not bearer.credentials.strip():
+        raise Unauthorized(f"sign in first: send 'Authorization: Bearer <token>' ({SIGN_IN_HINT})")
+    actor, token_id = runtime.accounts.actor_for(bearer.credentials.strip())
+    return Credential(actor, token_id)
 
 
-ActorDep = Annotated[Actor, Depends(require_actor)]
+CredentialDep = Annotated[Credential, Depends(current_credential)]
+
+
+def current_actor(credential: CredentialDep) -> Actor:
+    """The signed-in actor; recorded beside every change they make."""
+    return credential.actor
+
+
+ActorDep = Annotated[Actor, Depends(current_actor)]
+
+
+class Allow:
+    """A dependency: the signed-in actor, refused (403) unless they hold one of ``roles``.
+
+    The coarse gate in front of a route, so a role that may never call it is refused
+    before anything is looked up; the domain checks the role again, and the scope
+    (which wards), on what it finds. Administrators pass every gate.
+    """
+
+    def __init__(self, *roles: Role, doing: str | None = None) -> None:
+        self.roles = frozenset(roles)
+        self.doing = doing
+
+    def __call__(self, request: Request, actor: ActorDep) -> Actor:
+        """The actor, if they hold one of the roles."""
+        doing = self.doing or f"{request.method} {request.url.path}"
+        actor.require_any(self.roles, doing)
+        return actor
+
+
+AdminDep = Annotated[Actor, Depends(Allow(Role.ADMIN))]
+OfficerDep = Annotated[Actor, Depends(Allow(Role.OFFICER))]
+ApproverDep = Annotated[Actor, Depends(Allow(Role.APPROVER))]
+# Who reads editorial content (drafts, broadcasts, programmes, emergencies): not evaluators.
+StaffDep = Annotated[Actor, Depends(Allow(Role.OFFICER, Role.APPROVER))]
+
+
+def get_media_urls(runtime: RuntimeDep) -> MediaUrls:
+    """Media links signed now, for answers that show a file's URL."""
+    return runtime.media_signer.at(runtime.clock.now())
+
+
+MediaUrlsDep = Annotated[MediaUrls, Depends(get_media_urls)]
+
+
+def get_accounts(runtime: RuntimeDep) -> AccountService:
+    """The accounts service (sign-in, tokens)."""
+    return runtime.accounts
+
+
+AccountsDep = Annotated[AccountService, Depends(get_accounts)]

@@ -63,7 +63,10 @@ def install_error_handlers(app: FastAPI) -> None:
         problems = getattr(exc, "problems", None)
         if problems is not None:
             content["problems"] = list(problems)
-        return JSONResponse(status_code=exc.status, content=_json_safe(content))
+        headers = getattr(exc, "headers", None)  # a 401 says how to authenticate
+        return JSONResponse(
+            status_code=exc.status, content=_json_safe(content), headers=headers and dict(headers)
+        )
 
     @app.exception_handler(RequestValidationError)
     async def _invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:

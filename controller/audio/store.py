@@ -10,11 +10,14 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import hmac
 import os
 import re
+import secrets
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from pathlib import Path
 
 _SHA256 = re.compile(r"[0-9a-f]{64}")
@@ -50,11 +53,87 @@ class StoredMedia:
 
 # Where the controller serves the store over HTTP (api/routes/media.py mounts it here).
 MEDIA_PREFIX = "/media"
+# A signed URL's expiry is rounded up to a whole step, so the URLs in an unchanged plan
+# (and so its content hash) change at most once a step: plans are republished daily,
+# not on every recompilation.
+MEDIA_URL_STEP_S = 86400
 
 
-def media_url(base_url: str, sha256: str, extension: str) -> str:
-    """The URL an agent fetches a stored file from: the one place this is spelled."""
-    return f"{base_url.rstrip('/')}{MEDIA_PREFIX}/{sha256}.{extension}"
+def media_signature(secret: bytes, sha256: str, expires: int) -> str:
+    """HMAC-SHA256 over the file's hash and the link's expiry (unix seconds), in hex."""
+    return hmac.new(secret, f"{sha256}:{expires}".encode("ascii"), hashlib.sha256).hexdigest()
+
+
+def media_url(base_url: str, sha256: str, extension: str, secret: bytes, expires: int) -> str:
+    """The URL an agent fetches a stored file from: the one place this is spelled.
+
+    Signed and time-limited: whoever holds the URL may fetch that one file until
+    ``expires``; nothing else of the API opens to it.
+    """
+    signature = media_signature(secret, sha256, expires)
+    path = f"{base_url.rstrip('/')}{MEDIA_PREFIX}/{sha256}.{extension}"
+    return f"{path}?expires={expires}&sig={signature}"
+
+
+@dataclass(frozen=True, slots=True)
+class MediaUrls:
+    """Signed media URLs that all expire at one instant (one plan's, one answer's)."""
+
+    base_url: str
+    secret: bytes = field(repr=False)
+    expires: int
+
+    def url(self, sha256: str, extension: str) -> str:
+        """The signed URL of a stored file."""
+        return media_url(self.base_url, sha256, extension, self.secret, self.expires)
+
+
+class MediaSigner:
+    """The controller's media-link key: signs URLs for plans and answers, checks them."""
+
+    def __init__(self, secret: bytes, base_url: str, ttl_s: int) -> None:
+        """Sign with ``secret`` (at least 32 bytes) URLs valid ``ttl_s`` or a little more."""
+        if len(secret) < 32:
+            raise ValueError("a media URL secret needs at least 32 bytes")
+        self._secret = secret
+        self.base_url = base_url.rstrip("/")
+        self.ttl_s = ttl_s
+
+    @classmethod
+    def load_or_create(cls, path: Path, base_url: str, ttl_s: int) -> MediaSigner:
+        """Read the secret from ``path``, creating it (mode 0600) on first start."""
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with contextlib.suppress(FileExistsError):  # another process made it first
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                try:
+                    os.write(fd, secrets.token_hex(32).encode("ascii") + b"\n")
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+        secret = bytes.fromhex(path.read_text(encoding="ascii").strip())
+        return cls(secret, base_url, ttl_s)
+
+    def at(self, now: datetime) -> MediaUrls:
+        """URLs signed at ``now``: valid ``ttl_s`` from now, rounded up to a whole step."""
+        due = int(now.timestamp()) + self.ttl_s
+        expires = -(-due // MEDIA_URL_STEP_S) * MEDIA_URL_STEP_S
+        return MediaUrls(self.base_url, self._secret, expires)
+
+    def problem(self, sha256: str, expires: str | None, sig: str | None, now: datetime) -> str:
+        """Why a link may not be served ('' when it may)."""
+        if not expires or not sig:
+            return "this media link is not signed"
+        try:
+            deadline = int(expires)
+        except ValueError:
+            return "this media link's expiry is not a number"
+        good = media_signature(self._secret, sha256, deadline)
+        if not hmac.compare_digest(good, sig.lower()):
+            return "this media link's signature does not match"
+        if deadline <= now.timestamp():
+            return "this media link has expired; the current plan carries a fresh one"
+        return ""
 
 
 def is_sha256(value: str) -> bool:

@@ -16,6 +16,7 @@ from controller.cli.evidence import app as evidence_app
 from controller.cli.options import LogLevelOption
 from controller.cli.report import app as report_app
 from controller.cli.schedules import app as schedules_app
+from controller.cli.users import app as users_app
 
 app = typer.Typer(
     help="Wardcast — đài truyền thanh thông minh cho phường, xã — "
@@ -42,6 +43,11 @@ app.add_typer(
     name="report",
     help="Báo cáo cho thanh tra: kế hoạch so với thực phát — "
     "reports for evaluators: planned against played.",
+)
+app.add_typer(
+    users_app,
+    name="users",
+    help="Tài khoản trên máy chủ này — accounts on this server: the first administrator.",
 )
 
 

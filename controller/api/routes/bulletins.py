@@ -16,7 +16,16 @@ from controller.api.bounds import (
     Instant,
     OffsetQuery,
 )
-from controller.api.deps import ActorDep, BulletinsDep, ClockDep, SessionDep, SettingsDep
+from controller.api.deps import (
+    ApproverDep,
+    BulletinsDep,
+    ClockDep,
+    MediaUrlsDep,
+    OfficerDep,
+    SessionDep,
+    SettingsDep,
+    StaffDep,
+)
 from controller.api.schemas.bulletins import (
     BulletinCreate,
     BulletinPublic,
@@ -24,15 +33,14 @@ from controller.api.schemas.bulletins import (
     TransitionCreate,
     TransitionPublic,
 )
-from controller.audio.store import media_url
+from controller.audio.store import MediaUrls
 from controller.db.models import Bulletin
 from controller.domain.actors import Actor
+from controller.domain.content import access, workflow
 from controller.domain.content import bulletins as domain
-from controller.domain.content import workflow
 from controller.domain.content.bulletins import BulletinDraft
 from controller.domain.content.workflow import Status
 from controller.domain.errors import InvalidInput, TooLarge
-from controller.settings import Settings
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.messages import Priority, SourceLevel
 
@@ -41,11 +49,11 @@ router = APIRouter(prefix="/api/v1/bulletins", tags=["bulletins"])
 _CHUNK = 1024 * 1024
 
 
-def to_public(bulletin: Bulletin, base_url: str) -> BulletinPublic:
-    """A bulletin with the URL its audio is served at."""
+def to_public(bulletin: Bulletin, urls: MediaUrls) -> BulletinPublic:
+    """A bulletin with the (signed, time-limited) URL its audio is served at."""
     public = BulletinPublic.model_validate(bulletin)
     media = bulletin.media
-    url = media_url(base_url, media.sha256, media.extension)
+    url = urls.url(media.sha256, media.extension)
     return public.model_copy(
         update={"media": MediaPublic.model_validate(media).model_copy(update={"url": url})}
     )
@@ -57,8 +65,8 @@ def create_from_text(
     session: SessionDep,
     bulletins: BulletinsDep,
     clock: ClockDep,
-    settings: SettingsDep,
-    actor: ActorDep,
+    urls: MediaUrlsDep,
+    actor: OfficerDep,
 ) -> BulletinPublic:
     """Create a bulletin from text; it is spoken (gTTS, else the offline voice) now."""
     draft = BulletinDraft(
@@ -68,12 +76,12 @@ def create_from_text(
         body.chime,
         actor.name,
         body.category,
-        body.ward_code,
+        access.draft_ward(actor, body.ward_code),
         body.valid_from,
         body.valid_until,
     )
     bulletin = bulletins.create_from_text(session, draft, body.text, clock.now())
-    return to_public(bulletin, settings.resolved_public_base_url)
+    return to_public(bulletin, urls)
 
 
 @router.post("/upload", status_code=status.HTTP_201_CREATED)
@@ -82,7 +90,8 @@ def create_from_upload(
     bulletins: BulletinsDep,
     clock: ClockDep,
     settings: SettingsDep,
-    actor: ActorDep,
+    urls: MediaUrlsDep,
+    actor: OfficerDep,
     title: Annotated[str, Form(min_length=1, max_length=300, pattern=ONE_LINE_PATTERN)],
     file: Annotated[UploadFile, File(description="A recording: mp3, wav, ogg, m4a…")],
     priority: Annotated[Priority, Form()] = Priority.NORMAL,
@@ -96,6 +105,7 @@ def create_from_upload(
     valid_until: Annotated[Instant | None, Form()] = None,
 ) -> BulletinPublic:
     """Create a bulletin from an uploaded recording (loudness-normalised, re-encoded)."""
+    ward_code = access.draft_ward(actor, ward_code)
     limit = settings.max_upload_bytes
     with tempfile.TemporaryDirectory(prefix="wardcast-upload-") as tmp:
         path = Path(tmp) / "upload"
@@ -122,7 +132,7 @@ def create_from_upload(
         bulletin = bulletins.create_from_upload(
             session, draft, path, file.filename or "", clock.now()
         )
-    return to_public(bulletin, settings.resolved_public_base_url)
+    return to_public(bulletin, urls)
 
 
 def _step(
@@ -130,14 +140,14 @@ def _step(
     to: Status,
     session: Session,
     clock: Clock,
-    settings: Settings,
+    urls: MediaUrls,
     actor: Actor,
     reason: str | None = None,
 ) -> BulletinPublic:
-    """Take one workflow step and show the bulletin after it."""
+    """Take one workflow step (role, ward and "not your own" checked by the workflow)."""
     bulletin = domain.get_bulletin(session, bulletin_id)
     workflow.transition(session, bulletin, to, actor, clock.now(), reason)
-    return to_public(bulletin, settings.resolved_public_base_url)
+    return to_public(bulletin, urls)
 
 
 @router.post("/{bulletin_id}/submit")
@@ -145,11 +155,11 @@ def submit(
     bulletin_id: IdPath,
     session: SessionDep,
     clock: ClockDep,
-    settings: SettingsDep,
-    actor: ActorDep,
+    urls: MediaUrlsDep,
+    actor: OfficerDep,
 ) -> BulletinPublic:
     """Send a draft (or a rejected bulletin, revised) to the leader for approval."""
-    return _step(bulletin_id, Status.SUBMITTED, session, clock, settings, actor)
+    return _step(bulletin_id, Status.SUBMITTED, session, clock, urls, actor)
 
 
 @router.post("/{bulletin_id}/approve")
@@ -157,11 +167,11 @@ def approve(
     bulletin_id: IdPath,
     session: SessionDep,
     clock: ClockDep,
-    settings: SettingsDep,
-    actor: ActorDep,
+    urls: MediaUrlsDep,
+    actor: ApproverDep,
 ) -> BulletinPublic:
-    """Approve a submitted bulletin (leader): from now it may be scheduled and aired."""
-    return _step(bulletin_id, Status.APPROVED, session, clock, settings, actor)
+    """Approve a submitted bulletin (an approver who neither wrote nor submitted it)."""
+    return _step(bulletin_id, Status.APPROVED, session, clock, urls, actor)
 
 
 @router.post("/{bulletin_id}/reject")
@@ -170,11 +180,11 @@ def reject(
     body: TransitionCreate,
     session: SessionDep,
     clock: ClockDep,
-    settings: SettingsDep,
-    actor: ActorDep,
+    urls: MediaUrlsDep,
+    actor: ApproverDep,
 ) -> BulletinPublic:
-    """Reject a submitted bulletin with a reason (leader)."""
-    return _step(bulletin_id, Status.REJECTED, session, clock, settings, actor, body.reason)
+    """Reject a submitted bulletin with a reason (approver)."""
+    return _step(bulletin_id, Status.REJECTED, session, clock, urls, actor, body.reason)
 
 
 @router.post("/{bulletin_id}/withdraw")
@@ -182,11 +192,11 @@ def withdraw(
     bulletin_id: IdPath,
     session: SessionDep,
     clock: ClockDep,
-    settings: SettingsDep,
-    actor: ActorDep,
+    urls: MediaUrlsDep,
+    actor: OfficerDep,
 ) -> BulletinPublic:
     """Take a submitted bulletin back to draft."""
-    return _step(bulletin_id, Status.DRAFT, session, clock, settings, actor)
+    return _step(bulletin_id, Status.DRAFT, session, clock, urls, actor)
 
 
 @router.post("/{bulletin_id}/archive")
@@ -194,34 +204,37 @@ def archive(
     bulletin_id: IdPath,
     session: SessionDep,
     clock: ClockDep,
-    settings: SettingsDep,
-    actor: ActorDep,
+    urls: MediaUrlsDep,
+    actor: OfficerDep,
 ) -> BulletinPublic:
     """Retire a bulletin: it is kept, but never aired again."""
-    return _step(bulletin_id, Status.ARCHIVED, session, clock, settings, actor)
+    return _step(bulletin_id, Status.ARCHIVED, session, clock, urls, actor)
 
 
 @router.get("/{bulletin_id}/history")
-def read_history(bulletin_id: IdPath, session: SessionDep) -> list[TransitionPublic]:
+def read_history(
+    bulletin_id: IdPath, session: SessionDep, actor: StaffDep
+) -> list[TransitionPublic]:
     """Every workflow step: who, when, from what to what, and why."""
-    domain.get_bulletin(session, bulletin_id)
+    access.visible_bulletin(session, bulletin_id, actor)
     return [TransitionPublic.model_validate(t) for t in workflow.history(session, bulletin_id)]
 
 
 @router.get("")
 def list_all(
     session: SessionDep,
-    settings: SettingsDep,
+    urls: MediaUrlsDep,
+    actor: StaffDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: OffsetQuery = 0,
 ) -> list[BulletinPublic]:
-    """Bulletins, newest first."""
-    base = settings.resolved_public_base_url
-    return [to_public(b, base) for b in domain.list_bulletins(session, limit, offset)]
+    """The bulletins of the actor's wards (and approved shared ones), newest first."""
+    return [to_public(b, urls) for b in access.visible_bulletins(session, actor, limit, offset)]
 
 
 @router.get("/{bulletin_id}")
-def read(bulletin_id: IdPath, session: SessionDep, settings: SettingsDep) -> BulletinPublic:
+def read(
+    bulletin_id: IdPath, session: SessionDep, urls: MediaUrlsDep, actor: StaffDep
+) -> BulletinPublic:
     """One bulletin."""
-    bulletin = domain.get_bulletin(session, bulletin_id)
-    return to_public(bulletin, settings.resolved_public_base_url)
+    return to_public(access.visible_bulletin(session, bulletin_id, actor), urls)

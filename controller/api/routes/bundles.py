@@ -13,11 +13,9 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response, status
 
 from controller.api.bounds import AREA_CODE_PATTERN, AreaCodeFilter, Instant
-from controller.api.deps import ActorDep, RuntimeDep, SessionDep
+from controller.api.deps import ActorDep, AdminDep, RuntimeDep, SessionDep
 from controller.api.schemas.bundles import ArchiveCreate, ArchivePublic
-from controller.db.models.archives import EvidenceArchive
-from controller.domain.evidence import archives
-from controller.domain.evidence.bundles.build import build_bundle
+from controller.domain.evidence import access, archives
 from controller.domain.evidence.bundles.format import dump_bundle
 
 router = APIRouter(prefix="/api/v1/evidence", tags=["evidence"])
@@ -33,12 +31,14 @@ _UNSAFE = re.compile(r"[^A-Za-z0-9_.-]")
 def download_bundle(
     session: SessionDep,
     runtime: RuntimeDep,
+    actor: ActorDep,
     ward: Annotated[str, Query(pattern=AREA_CODE_PATTERN, description="Ward code.")],
     start: Annotated[Instant, Query(alias="from", description="Period start.")],
     end: Annotated[Instant, Query(alias="to", description="Period end (excluded).")],
 ) -> Response:
     """A ward's signed evidence bundle for [from, to), to verify offline."""
-    bundle = build_bundle(session, ward, start, end, runtime.key, now=runtime.clock.now())
+    now = runtime.clock.now()
+    bundle = access.bundle_for(session, actor, ward, start, end, runtime.key, now)
     name = _UNSAFE.sub("_", f"wardcast-evidence-{ward}-{bundle['period']['label']}.json")
     return Response(
         dump_bundle(bundle),
@@ -49,7 +49,7 @@ def download_bundle(
 
 @router.post("/archives", status_code=status.HTTP_201_CREATED)
 def create_archive(
-    body: ArchiveCreate, session: SessionDep, runtime: RuntimeDep, actor: ActorDep
+    body: ArchiveCreate, session: SessionDep, runtime: RuntimeDep, actor: AdminDep
 ) -> ArchivePublic:
     """Write the period's bundle to the archive, verify it, record it (administrators)."""
     record = archives.archive_period(session, body.ward, body.start, body.end, actor, runtime)
@@ -57,7 +57,8 @@ def create_archive(
 
 
 @router.get("/archives")
-def read_archives(session: SessionDep, ward: AreaCodeFilter = None) -> list[ArchivePublic]:
-    """Archives made so far, by ward and period."""
-    rows: list[EvidenceArchive] = list(archives.list_archives(session, ward))
-    return [ArchivePublic.model_validate(r) for r in rows]
+def read_archives(
+    session: SessionDep, actor: ActorDep, ward: AreaCodeFilter = None
+) -> list[ArchivePublic]:
+    """Archives made so far of the actor's wards, by ward and period."""
+    return [ArchivePublic.model_validate(r) for r in access.archives_for(session, actor, ward)]

@@ -7,10 +7,11 @@ from datetime import datetime, timedelta
 from fastapi import APIRouter, Response, status
 
 from controller.api.bounds import IdPath
-from controller.api.deps import ActorDep, ClockDep, EnrolmentDep, SessionDep, SettingsDep
+from controller.api.deps import ActorDep, AdminDep, ClockDep, EnrolmentDep, SessionDep, SettingsDep
 from controller.api.schemas.devices import DeviceCreate, DeviceEnrolmentPublic, DevicePublic
 from controller.db.models import Device, DeviceEnrolment
 from controller.domain.devices import service as domain
+from controller.domain.devices.access import visible_device, visible_devices
 from controller.domain.devices.enrolment import IssuedCode
 from controller.settings import Settings
 
@@ -50,7 +51,7 @@ def enrolment_public(issued: IssuedCode) -> DeviceEnrolmentPublic:
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def create(
-    body: DeviceCreate, enrolment: EnrolmentDep, response: Response, actor: ActorDep
+    body: DeviceCreate, enrolment: EnrolmentDep, response: Response, actor: AdminDep
 ) -> DeviceEnrolmentPublic:
     """Create a device (administrators) and its one-time enrolment code.
 
@@ -65,23 +66,26 @@ def create(
 
 
 @router.get("")
-def list_all(session: SessionDep, settings: SettingsDep, clock: ClockDep) -> list[DevicePublic]:
-    """Every registered device with its last known state."""
+def list_all(
+    session: SessionDep, settings: SettingsDep, clock: ClockDep, actor: ActorDep
+) -> list[DevicePublic]:
+    """The devices in the actor's wards with their last known state."""
     now, rows = clock.now(), domain.enrolments(session)
-    return [device_public(d, settings, now, rows.get(d.id)) for d in domain.list_devices(session)]
+    devices = visible_devices(session, actor)
+    return [device_public(d, settings, now, rows.get(d.id)) for d in devices]
 
 
 @router.get("/{device_id}")
 def read(
-    device_id: IdPath, session: SessionDep, settings: SettingsDep, clock: ClockDep
+    device_id: IdPath, session: SessionDep, settings: SettingsDep, clock: ClockDep, actor: ActorDep
 ) -> DevicePublic:
-    """One device."""
-    device = domain.get_device(session, device_id)
+    """One device (in the actor's wards)."""
+    device = visible_device(session, device_id, actor, "reading device")
     return device_public(device, settings, clock.now(), domain.enrolment_of(session, device_id))
 
 
 @router.post("/{device_id}/enrolment-code", status_code=status.HTTP_201_CREATED)
-def new_code(device_id: IdPath, enrolment: EnrolmentDep, actor: ActorDep) -> DeviceEnrolmentPublic:
+def new_code(device_id: IdPath, enrolment: EnrolmentDep, actor: AdminDep) -> DeviceEnrolmentPublic:
     """A new one-time code for a device (administrators): to enrol it again, e.g. to give
     it a new broker password. Any earlier unused code stops working."""
     return enrolment_public(enrolment.issue_code(actor, device_id))
@@ -94,7 +98,7 @@ def revoke(
     session: SessionDep,
     settings: SettingsDep,
     clock: ClockDep,
-    actor: ActorDep,
+    actor: AdminDep,
 ) -> DevicePublic:
     """Revoke a device (administrators): the broker drops its session at once and
     refuses its next connect, and the controller refuses its messages. Its evidence

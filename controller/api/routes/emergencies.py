@@ -4,16 +4,17 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Response, status
 
-from controller.api.deps import ActorDep, EmergenciesDep, SessionDep
+from controller.api.deps import ApproverDep, EmergenciesDep, SessionDep, StaffDep
 from controller.api.schemas.emergencies import EmergencyCreate, EmergencyPublic
-from controller.domain.emergencies.service import EmergencyMessage, list_emergencies
+from controller.domain.emergencies.access import visible_emergencies
+from controller.domain.emergencies.service import EmergencyMessage
 
 router = APIRouter(prefix="/api/v1/emergencies", tags=["emergencies"])
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
 def receive(
-    body: EmergencyCreate, emergencies: EmergenciesDep, actor: ActorDep, response: Response
+    body: EmergencyCreate, emergencies: EmergenciesDep, actor: ApproverDep, response: Response
 ) -> EmergencyPublic:
     """Alert: speak and play now, interrupting anything. Update/Cancel: stop what it names."""
     message = EmergencyMessage(**body.model_dump())
@@ -24,6 +25,6 @@ def receive(
 
 
 @router.get("")
-def read_all(session: SessionDep) -> list[EmergencyPublic]:
-    """Emergency messages, most recent first."""
-    return [EmergencyPublic.model_validate(e) for e in list_emergencies(session)]
+def read_all(session: SessionDep, actor: StaffDep) -> list[EmergencyPublic]:
+    """Emergency messages that reached the actor's wards, most recent first."""
+    return [EmergencyPublic.model_validate(e) for e in visible_emergencies(session, actor)]

@@ -8,7 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from controller.api.bounds import IdFilter, Instant, OffsetQuery
-from controller.api.deps import SessionDep
+from controller.api.deps import ActorDep, AdminDep, SessionDep
 from controller.api.schemas.evidence import (
     EvidencePublic,
     GapPublic,
@@ -16,8 +16,7 @@ from controller.api.schemas.evidence import (
     RejectionCounterPublic,
 )
 from controller.db.models import PlaybackEvidence
-from controller.domain.evidence import chain, rejections
-from controller.domain.evidence import service as domain
+from controller.domain.evidence import access, rejections
 
 router = APIRouter(prefix="/api/v1", tags=["evidence"])
 
@@ -34,6 +33,7 @@ def to_public(row: PlaybackEvidence) -> EvidencePublic:
 @router.get("/evidence")
 def read_evidence(
     session: SessionDep,
+    actor: ActorDep,
     device_id: IdFilter = None,
     broadcast_id: IdFilter = None,
     start: Annotated[Instant | None, Query(alias="from")] = None,
@@ -41,29 +41,33 @@ def read_evidence(
     limit: Annotated[int, Query(ge=1, le=5000)] = 500,
     offset: OffsetQuery = 0,
 ) -> list[EvidencePublic]:
-    """Confirmed plays whose planned start is in [from, to), oldest first."""
+    """Confirmed plays in the actor's wards whose planned start is in [from, to), oldest first."""
     begin: datetime | None = start
-    rows = domain.query_evidence(session, device_id, begin, end, broadcast_id, limit, offset)
+    rows = access.visible_evidence(
+        session, actor, device_id, begin, end, broadcast_id, limit, offset
+    )
     return [to_public(r) for r in rows]
 
 
 @router.get("/evidence/gaps")
-def read_gaps(session: SessionDep, device_id: IdFilter = None) -> list[GapPublic]:
-    """Open gaps in devices' event chains (asked for again until they arrive)."""
-    return [GapPublic.model_validate(g) for g in chain.open_gaps(session, device_id)]
+def read_gaps(session: SessionDep, actor: ActorDep, device_id: IdFilter = None) -> list[GapPublic]:
+    """Open gaps in the event chains of the actor's devices (asked for until they arrive)."""
+    return [GapPublic.model_validate(g) for g in access.visible_gaps(session, actor, device_id)]
 
 
 @router.get("/rejected-messages")
 def read_rejected(
-    session: SessionDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
+    session: SessionDep, actor: AdminDep, limit: Annotated[int, Query(ge=1, le=1000)] = 100
 ) -> list[RejectedMessagePublic]:
-    """Messages refused at the door (bad signature, malformed…), newest first."""
-    return [RejectedMessagePublic.model_validate(r) for r in domain.list_rejections(session, limit)]
+    """Messages refused at the door (bad signature, malformed…), newest first (admin)."""
+    rows = access.rejections_for(session, actor, limit)
+    return [RejectedMessagePublic.model_validate(r) for r in rows]
 
 
 @router.get("/rejected-messages/counters")
 def read_rejection_counters(
     session: SessionDep,
+    actor: AdminDep,
     since: Annotated[Instant | None, Query(description="From this hour on.")] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 100,
 ) -> list[RejectionCounterPublic]:

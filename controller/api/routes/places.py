@@ -8,7 +8,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from controller.api.bounds import AREA_CODE_PATTERN, AreaCodeFilter, AreaCodePath, CodePath, IdPath
-from controller.api.deps import ActorDep, BodyBytes, ClockDep, SessionDep
+from controller.api.deps import ActorDep, AdminDep, BodyBytes, ClockDep, SessionDep
 from controller.api.schemas.devices import DevicePublic
 from controller.api.schemas.places import (
     DistrictPublic,
@@ -29,6 +29,7 @@ from controller.domain.actors import Actor, Role
 from controller.domain.errors import InvalidInput
 from controller.domain.places import importer as place_import
 from controller.domain.places import service as places
+from controller.domain.places.access import visible_ward, visible_wards
 
 router = APIRouter(prefix="/api/v1", tags=["places"])
 
@@ -49,14 +50,14 @@ def ward_public(session: Session, ward: Ward) -> WardPublic:
 
 
 @router.get("/provinces")
-def list_provinces(session: SessionDep) -> list[ProvincePublic]:
+def list_provinces(session: SessionDep, actor: ActorDep) -> list[ProvincePublic]:
     """Every province."""
     return [ProvincePublic.model_validate(p) for p in places.list_provinces(session)]
 
 
 @router.put("/provinces/{code}")
 def put_province(
-    code: AreaCodePath, body: ProvinceUpdate, session: SessionDep, actor: ActorDep
+    code: AreaCodePath, body: ProvinceUpdate, session: SessionDep, actor: AdminDep
 ) -> ProvincePublic:
     """Create or rename a province."""
     actor.require(Role.ADMIN, "changing places")
@@ -64,14 +65,16 @@ def put_province(
 
 
 @router.get("/districts")
-def list_districts(session: SessionDep, province: AreaCodeFilter = None) -> list[DistrictPublic]:
+def list_districts(
+    session: SessionDep, actor: ActorDep, province: AreaCodeFilter = None
+) -> list[DistrictPublic]:
     """Districts, optionally of one province."""
     return [DistrictPublic.model_validate(d) for d in places.list_districts(session, province)]
 
 
 @router.put("/districts/{code}")
 def put_district(
-    code: AreaCodePath, body: DistrictUpdate, session: SessionDep, actor: ActorDep
+    code: AreaCodePath, body: DistrictUpdate, session: SessionDep, actor: AdminDep
 ) -> DistrictPublic:
     """Create or rename a district."""
     actor.require(Role.ADMIN, "changing places")
@@ -80,23 +83,23 @@ def put_district(
 
 
 @router.get("/wards")
-def list_wards(session: SessionDep) -> list[WardPublic]:
-    """Every ward (without its contents; read one ward for those)."""
+def list_wards(session: SessionDep, actor: ActorDep) -> list[WardPublic]:
+    """The wards in the actor's scope (without contents; read one ward for those)."""
     return [
         WardPublic(code=w.code, name=w.name, district_code=w.district_code, timezone=w.timezone)
-        for w in places.list_wards(session)
+        for w in visible_wards(session, actor)
     ]
 
 
 @router.get("/wards/{code}")
-def read_ward(code: AreaCodePath, session: SessionDep) -> WardPublic:
-    """A ward with its groups, zones and devices."""
-    return ward_public(session, places.get_ward(session, code))
+def read_ward(code: AreaCodePath, session: SessionDep, actor: ActorDep) -> WardPublic:
+    """A ward with its groups, zones and devices (within the actor's scope)."""
+    return ward_public(session, visible_ward(session, code, actor))
 
 
 @router.put("/wards/{code}")
 def put_ward(
-    code: AreaCodePath, body: WardUpdate, session: SessionDep, actor: ActorDep
+    code: AreaCodePath, body: WardUpdate, session: SessionDep, actor: AdminDep
 ) -> WardPublic:
     """Create or update a ward."""
     actor.require(Role.ADMIN, "changing places")
@@ -107,7 +110,7 @@ def put_ward(
 
 @router.put("/wards/{code}/groups/{group}")
 def put_group(
-    code: AreaCodePath, group: CodePath, body: GroupUpdate, session: SessionDep, actor: ActorDep
+    code: AreaCodePath, group: CodePath, body: GroupUpdate, session: SessionDep, actor: AdminDep
 ) -> GroupPublic:
     """Create or rename a residential group."""
     actor.require(Role.ADMIN, "changing places")
@@ -116,7 +119,7 @@ def put_group(
 
 @router.delete("/wards/{code}/groups/{group}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_group(
-    code: AreaCodePath, group: CodePath, session: SessionDep, actor: ActorDep
+    code: AreaCodePath, group: CodePath, session: SessionDep, actor: AdminDep
 ) -> Response:
     """Delete a group no device or zone uses."""
     actor.require(Role.ADMIN, "changing places")
@@ -126,7 +129,7 @@ def delete_group(
 
 @router.put("/wards/{code}/zones/{zone}")
 def put_zone(
-    code: AreaCodePath, zone: CodePath, body: ZoneUpdate, session: SessionDep, actor: ActorDep
+    code: AreaCodePath, zone: CodePath, body: ZoneUpdate, session: SessionDep, actor: AdminDep
 ) -> ZonePublic:
     """Create or redefine a zone."""
     actor.require(Role.ADMIN, "changing places")
@@ -137,7 +140,7 @@ def put_zone(
 
 @router.delete("/wards/{code}/zones/{zone}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_zone(
-    code: AreaCodePath, zone: CodePath, session: SessionDep, actor: ActorDep
+    code: AreaCodePath, zone: CodePath, session: SessionDep, actor: AdminDep
 ) -> Response:
     """Delete a zone."""
     actor.require(Role.ADMIN, "changing places")
@@ -147,7 +150,7 @@ def delete_zone(
 
 @router.put("/devices/{device_id}/placement")
 def place_device(
-    device_id: IdPath, body: PlacementUpdate, session: SessionDep, actor: ActorDep
+    device_id: IdPath, body: PlacementUpdate, session: SessionDep, actor: AdminDep
 ) -> DevicePublic:
     """Say which ward and residential group a device serves."""
     actor.require(Role.ADMIN, "placing devices")

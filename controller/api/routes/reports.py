@@ -13,8 +13,9 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Query, Response
 
 from controller.api.bounds import CODE_PATTERN
-from controller.api.deps import ClockDep, SessionDep, SettingsDep
+from controller.api.deps import ActorDep, ClockDep, SessionDep, SettingsDep
 from controller.api.schemas.reports import MissedListPublic, ReportPublic
+from controller.domain.reports.access import missed_for, report_for
 from controller.domain.reports.downloads import (
     Download,
     FileFormat,
@@ -30,7 +31,7 @@ from controller.domain.reports.exports import (
 )
 from controller.domain.reports.labels import Lang
 from controller.domain.reports.rollups import RollupRules
-from controller.domain.reports.service import ReportRequest, build_report, missed_plays
+from controller.domain.reports.service import ReportRequest
 from controller.domain.reports.tables import TableName
 from controller.settings import Settings
 
@@ -114,6 +115,7 @@ def _attachment(found: Download) -> Response:
 )
 def read_report(
     session: SessionDep,
+    actor: ActorDep,
     settings: SettingsDep,
     clock: ClockDep,
     period: PeriodQuery,
@@ -134,7 +136,7 @@ def read_report(
     table) or `pdf`; CSV separators by `sep`, the language by `lang`.
     """
     request = ReportRequest(period, ward, group, device, district, province, lang)
-    report = build_report(session, request, clock.now(), rules_of(settings))
+    report = report_for(session, actor, request, clock.now(), rules_of(settings))
     if output == "json":
         return report
     file_format: FileFormat = output
@@ -148,6 +150,7 @@ def read_report(
 )
 def read_missed(
     session: SessionDep,
+    actor: ActorDep,
     settings: SettingsDep,
     clock: ClockDep,
     period: PeriodQuery,
@@ -161,7 +164,7 @@ def read_missed(
 ) -> Any:
     """Planned plays not confirmed by their deadline (missed is evidence too), oldest first."""
     request = ReportRequest(period, ward, group, device)
-    missed = missed_plays(session, request, clock.now(), rules_of(settings), limit)
+    missed = missed_for(session, actor, request, clock.now(), rules_of(settings), limit)
     if output == "csv":
         return _attachment(missed_download(missed, lang, sep))
     return missed

@@ -12,6 +12,8 @@ from sqlalchemy.orm import Session
 
 from controller.db.models import Broadcast, BroadcastTarget, PlaybackEvidence, new_id
 from controller.db.session import Database
+from controller.domain.actors import SYSTEM, Actor
+from controller.domain.broadcasts.access import check_schedule
 from controller.domain.content.bulletins import get_bulletin
 from controller.domain.content.workflow import require_airable
 from controller.domain.devices.service import require_devices
@@ -62,11 +64,12 @@ class BroadcastService:
         for device_id, command in commands:
             self._outbound.send_command(device_id, command)
 
-    def schedule(self, request: BroadcastRequest) -> Broadcast:
+    def schedule(self, request: BroadcastRequest, actor: Actor = SYSTEM) -> Broadcast:
         """Store the broadcast, then publish plans or send 'play now' commands.
 
         Devices are told only after the commit: a device never plays something the
-        controller could lose.
+        controller could lose. ``actor`` must be an officer of every target's ward
+        (the system, for emergencies, which check their sender themselves).
         """
         now = self._clock.now()
         start = request.start_at
@@ -80,8 +83,9 @@ class BroadcastService:
         with self._plans.changing() as change:
             session = change.session
             bulletin = get_bulletin(session, request.bulletin_id)
-            require_airable(bulletin, now if start is None else start)
             devices = require_devices(session, request.device_ids)
+            check_schedule(actor, bulletin, devices)
+            require_airable(bulletin, now if start is None else start)
             priority = request.priority or Priority(bulletin.priority)
             trigger = Trigger.EMERGENCY if priority is Priority.EMERGENCY else Trigger.MANUAL
             immediate = start is None
@@ -106,7 +110,7 @@ class BroadcastService:
             if immediate:
                 # "Now" is a command, not a plan change: recorded as planned per device,
                 # sent once the commit has it.
-                item = plan_item(broadcast, self._settings.resolved_public_base_url)
+                item = plan_item(broadcast, self._plans.media_urls(now))
                 commands = []
                 for device in devices:
                     record_command(session, device, item, now)

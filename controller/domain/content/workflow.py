@@ -1,7 +1,10 @@
 """The editorial workflow of a bulletin: draft → submitted → approved or rejected → archived.
 
 Only approved, currently valid content ever reaches a device; every transition
-records who made it and when, in an append-only table.
+records who made it and when, in an append-only table. Nobody approves their own
+bulletin: the approver must be neither its author nor the one who submitted it (two
+people saw it before it is aired). An emergency is the one exception, by design: the
+leader who sends it *is* its approval (``approve_emergency``).
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Bulletin, BulletinTransition
-from controller.domain.actors import Actor, Role
+from controller.domain.actors import Actor, Forbidden, Role
 from controller.domain.errors import Conflict, InvalidInput
 
 
@@ -32,8 +35,8 @@ _STEPS: dict[tuple[Status, Status], Role] = {
     (Status.DRAFT, Status.SUBMITTED): Role.OFFICER,
     (Status.REJECTED, Status.SUBMITTED): Role.OFFICER,
     (Status.SUBMITTED, Status.DRAFT): Role.OFFICER,  # withdrawn for changes
-    (Status.SUBMITTED, Status.APPROVED): Role.LEADER,
-    (Status.SUBMITTED, Status.REJECTED): Role.LEADER,
+    (Status.SUBMITTED, Status.APPROVED): Role.APPROVER,
+    (Status.SUBMITTED, Status.REJECTED): Role.APPROVER,
     (Status.DRAFT, Status.ARCHIVED): Role.OFFICER,
     (Status.REJECTED, Status.ARCHIVED): Role.OFFICER,
     (Status.APPROVED, Status.ARCHIVED): Role.OFFICER,
@@ -49,6 +52,8 @@ def transition(
     reason: str | None = None,
 ) -> BulletinTransition:
     """Move ``bulletin`` to ``to`` if the workflow and the actor's roles allow it."""
+    # The ward first: another ward's actor learns nothing, not even the bulletin's state.
+    actor.require_ward(bulletin.ward_code, f"changing bulletin {bulletin.id}")
     current = Status(bulletin.status)
     role = _STEPS.get((current, to))
     if role is None:
@@ -56,11 +61,72 @@ def transition(
         hint = f"; from {current} it can go to: {', '.join(allowed)}" if allowed else ""
         raise Conflict(f"bulletin {bulletin.id} is {current} and cannot become {to}{hint}")
     actor.require(role, f"moving a bulletin to {to}")
+    if to is Status.APPROVED:
+        _refuse_own(session, bulletin, actor)
     reason = (reason or "").strip() or None
     if to is Status.REJECTED and reason is None:
         raise InvalidInput("a rejection needs a reason the officer can act on")
     if to is Status.APPROVED and bulletin.valid_until is not None and bulletin.valid_until <= now:
         raise InvalidInput("this bulletin's validity has already ended; it cannot be approved")
+    return _record(session, bulletin, current, to, actor, now, reason)
+
+
+class OwnBulletin(Forbidden):
+    """An approver asked to approve a bulletin they wrote or submitted themselves."""
+
+
+def _refuse_own(session: Session, bulletin: Bulletin, actor: Actor) -> None:
+    submitted_by = session.scalar(
+        select(BulletinTransition.actor)
+        .where(
+            BulletinTransition.bulletin_id == bulletin.id,
+            BulletinTransition.to_status == Status.SUBMITTED.value,
+        )
+        .order_by(BulletinTransition.id.desc())
+        .limit(1)
+    )
+    if actor.name in (bulletin.created_by, submitted_by):
+        did = "wrote" if actor.name == bulletin.created_by else "submitted"
+        raise OwnBulletin(
+            f"nobody approves their own bulletin: {actor.name} {did} {bulletin.id}; "
+            "another approver of the ward must approve it"
+        )
+
+
+def approve_emergency(session: Session, bulletin: Bulletin, actor: Actor, now: datetime) -> None:
+    """Submit and approve an emergency's bulletin in one act of its sender (an approver).
+
+    A flood at 5 a.m. does not wait for a second signature: the leader who sends the
+    emergency is its approval, recorded as both steps, with the reason "emergency".
+    """
+    # The emergency service has checked the targets against the sender's wards.
+    actor.require(Role.APPROVER, "sending an emergency")
+    current = Status(bulletin.status)
+    if current is not Status.DRAFT:
+        raise Conflict(f"emergency bulletin {bulletin.id} is {current}, not a fresh draft")
+    _record(session, bulletin, current, Status.SUBMITTED, actor, now, "emergency")
+    _record(session, bulletin, Status.SUBMITTED, Status.APPROVED, actor, now, "emergency")
+
+
+def retire_emergency(
+    session: Session, bulletin: Bulletin, actor: Actor, now: datetime, reason: str
+) -> None:
+    """Archive an approved emergency bulletin that an update or a cancel stopped."""
+    actor.require(Role.APPROVER, "stopping an emergency")
+    if bulletin.status == Status.APPROVED:
+        _record(session, bulletin, Status.APPROVED, Status.ARCHIVED, actor, now, reason)
+
+
+def _record(
+    session: Session,
+    bulletin: Bulletin,
+    current: Status,
+    to: Status,
+    actor: Actor,
+    now: datetime,
+    reason: str | None,
+) -> BulletinTransition:
+    """The step itself: the new status, and its row in the append-only record."""
     step = BulletinTransition(
         bulletin_id=bulletin.id,
         from_status=current.value,

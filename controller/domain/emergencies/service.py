@@ -24,7 +24,8 @@ from controller.db.session import Database
 from controller.domain.actors import Actor, Role
 from controller.domain.broadcasts.service import BroadcastRequest, BroadcastService
 from controller.domain.content.bulletins import BulletinDraft, BulletinService
-from controller.domain.content.workflow import Status, transition
+from controller.domain.content.workflow import approve_emergency, retire_emergency
+from controller.domain.emergencies.access import check_referenced, scoped_targets
 from controller.domain.errors import InvalidInput, NotFound
 from controller.domain.places.service import zone_map
 from controller.domain.ports import Outbound
@@ -77,7 +78,7 @@ class EmergencyService:
 
     def receive(self, message: EmergencyMessage, actor: Actor) -> tuple[Emergency, bool]:
         """Act on a message; returns (record, new). A repeat returns the first record."""
-        actor.require(Role.LEADER, "sending an emergency")
+        actor.require(Role.APPROVER, "sending an emergency")
         now = self._clock.now()
         if message.status not in ("Actual", "Exercise", "Test"):
             raise InvalidInput(f"status {message.status!r}: use Actual, Exercise or Test")
@@ -99,8 +100,10 @@ class EmergencyService:
             )
             if repeat is not None:
                 return repeat, False
-            targets = self._targets(session, message)
+            named = bool(message.device_ids) or message.ward_code is not None
+            targets = scoped_targets(session, actor, named, self._targets(session, message))
             earlier = self._referenced(session, message)
+            check_referenced(session, actor, earlier)
         for old in earlier:
             self._stop(old, f"{message.msg_type.lower()}d by {message.identifier}", actor, now)
         record = Emergency(
@@ -198,8 +201,7 @@ class EmergencyService:
         )
         with self._db.session() as session:
             bulletin = self._bulletins.create_from_text(session, draft, text, now)
-            transition(session, bulletin, Status.SUBMITTED, actor, now)
-            transition(session, bulletin, Status.APPROVED, actor, now, "emergency")
+            approve_emergency(session, bulletin, actor, now)
             bulletin_id = bulletin.id
         broadcast = self._broadcasts.schedule(
             BroadcastRequest(bulletin_id, targets, None, Priority.EMERGENCY, actor.name)
@@ -220,8 +222,8 @@ class EmergencyService:
             self._outbound.send_command(device_id, command)
         with self._db.session() as session:
             bulletin = session.get(Bulletin, old.bulletin_id) if old.bulletin_id else None
-            if bulletin is not None and bulletin.status == Status.APPROVED:
-                transition(session, bulletin, Status.ARCHIVED, actor, now, reason)
+            if bulletin is not None:
+                retire_emergency(session, bulletin, actor, now, reason)
 
 
 def list_emergencies(session: Session, limit: int = 100) -> list[Emergency]:

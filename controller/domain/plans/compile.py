@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller.audio.store import media_url
+from controller.audio.store import MediaUrls
 from controller.db.models import Bulletin, Device, MediaAsset, Programme, QueuedBulletin
 from controller.domain.content.workflow import airable_problem
 from controller.domain.places.service import ALL_GROUPS, zone_map
@@ -51,18 +51,18 @@ CHIME_TITLES = {"opening": "Nhạc hiệu mở đầu", "closing": "Nhạc hiệ
 class CompileContext:
     """What compiling one ward needs, loaded once for all its devices."""
 
-    base_url: str
+    urls: MediaUrls
     chime_sha256: str
     media: dict[str, MediaAsset] = field(default_factory=dict)
     bulletins: dict[str, Bulletin] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
 
     def media_ref(self, sha256: str) -> MediaRef:
-        """A media reference agents can fetch."""
+        """A media reference agents can fetch (by a signed URL)."""
         asset = self.media[sha256]
         return MediaRef(
             sha256=asset.sha256,
-            url=media_url(self.base_url, asset.sha256, asset.extension),
+            url=self.urls.url(asset.sha256, asset.extension),
             duration_s=asset.duration_s,
             size_bytes=asset.size_bytes,
             content_type=asset.content_type,
@@ -281,9 +281,9 @@ class WardCompiler:
         return items
 
 
-def load_context(session: Session, base_url: str, chime_sha256: str) -> CompileContext:
+def load_context(session: Session, urls: MediaUrls, chime_sha256: str) -> CompileContext:
     """Media and bulletins that programmes may refer to (approved ones only)."""
-    ctx = CompileContext(base_url=base_url, chime_sha256=chime_sha256)
+    ctx = CompileContext(urls=urls, chime_sha256=chime_sha256)
     for asset in session.scalars(select(MediaAsset)):
         ctx.media[asset.sha256] = asset
     for bulletin in session.scalars(select(Bulletin).where(Bulletin.status == "approved")):

@@ -25,7 +25,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller.audio.store import media_url
+from controller.audio.store import MediaSigner, MediaUrls
 from controller.db.models import Broadcast, BroadcastTarget, Device, PlanSnapshot
 from controller.db.session import Database
 from controller.domain.plans.compile import CompileContext, WardCompiler, load_context
@@ -38,26 +38,26 @@ from wardcast_protocol.messages import MediaRef, Plan, PlanItem, Priority, Sourc
 MAX_PLAN_ITEMS = 5000
 
 
-def media_ref(broadcast: Broadcast, base_url: str) -> MediaRef:
-    """The media reference of a broadcast's bulletin, as agents fetch it."""
+def media_ref(broadcast: Broadcast, urls: MediaUrls) -> MediaRef:
+    """The media reference of a broadcast's bulletin, as agents fetch it (signed URL)."""
     media = broadcast.bulletin.media
     return MediaRef(
         sha256=media.sha256,
-        url=media_url(base_url, media.sha256, media.extension),
+        url=urls.url(media.sha256, media.extension),
         duration_s=media.duration_s,
         size_bytes=media.size_bytes,
         content_type=media.content_type,
     )
 
 
-def plan_item(broadcast: Broadcast, base_url: str) -> PlanItem:
+def plan_item(broadcast: Broadcast, urls: MediaUrls) -> PlanItem:
     """One broadcast as a plan item (the same item on every targeted device)."""
     return PlanItem(
         item_id=broadcast.id,
         broadcast_id=broadcast.id,
         bulletin_id=broadcast.bulletin_id,
         title=broadcast.bulletin.title,
-        media=media_ref(broadcast, base_url),
+        media=media_ref(broadcast, urls),
         planned_start=broadcast.planned_start,
         priority=Priority(broadcast.priority),
         source_level=SourceLevel(broadcast.bulletin.source_level),
@@ -66,7 +66,7 @@ def plan_item(broadcast: Broadcast, base_url: str) -> PlanItem:
 
 
 def broadcast_items(
-    session: Session, device: Device, since: datetime, base_url: str
+    session: Session, device: Device, since: datetime, urls: MediaUrls
 ) -> list[PlanItem]:
     """Scheduled (not 'now') broadcasts targeting ``device`` from ``since`` on."""
     query = (
@@ -81,7 +81,7 @@ def broadcast_items(
         .order_by(Broadcast.planned_start, Broadcast.id)
         .limit(MAX_PLAN_ITEMS)
     )
-    return [plan_item(b, base_url) for b in session.scalars(query)]
+    return [plan_item(b, urls) for b in session.scalars(query)]
 
 
 def content_hash(items: Iterable[PlanItem]) -> str:
@@ -93,8 +93,9 @@ def content_hash(items: Iterable[PlanItem]) -> str:
 class PlanCompiler:
     """Compiles plans inside a transaction and decides which changed (publishes nothing)."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, signer: MediaSigner) -> None:
         self._settings = settings
+        self._signer = signer
         self.chime_sha256: str | None = None
         self.notes: list[str] = []
 
@@ -109,7 +110,7 @@ class PlanCompiler:
         """The items of ``device``'s plan now (history kept a few hours, horizon ahead)."""
         since = now - timedelta(hours=self._settings.plan_history_h)
         until = now + timedelta(hours=self._settings.plan_horizon_h)
-        items = broadcast_items(session, device, since, ctx.base_url)
+        items = broadcast_items(session, device, since, ctx.urls)
         if device.ward_code is not None and self.chime_sha256 is not None:
             compiler = compilers.get(device.ward_code)
             if compiler is None:
@@ -127,9 +128,7 @@ class PlanCompiler:
         Call inside the changing transaction (``PlanService.changing`` does); the
         returned plans are published after the commit.
         """
-        ctx = load_context(
-            session, self._settings.resolved_public_base_url, self.chime_sha256 or ""
-        )
+        ctx = load_context(session, self._signer.at(now), self.chime_sha256 or "")
         compilers: dict[str, WardCompiler] = {}
         changed: list[Plan] = []
         for device_id in device_ids:
@@ -164,9 +163,7 @@ class PlanCompiler:
         device = session.get(Device, device_id)
         if device is None:
             return None
-        ctx = load_context(
-            session, self._settings.resolved_public_base_url, self.chime_sha256 or ""
-        )
+        ctx = load_context(session, self._signer.at(now), self.chime_sha256 or "")
         items = self.compile(session, device, now, ctx, {})
         return Plan(
             device_id=device.id, version=device.plan_version, generated_at=now, items=tuple(items)
@@ -204,12 +201,24 @@ class PlanService:
     one and end up as the retained state.
     """
 
-    def __init__(self, db: Database, settings: Settings, outbound: Outbound, clock: Clock) -> None:
+    def __init__(
+        self,
+        db: Database,
+        settings: Settings,
+        outbound: Outbound,
+        clock: Clock,
+        signer: MediaSigner,
+    ) -> None:
         self._db = db
         self._outbound = outbound
         self._clock = clock
-        self.compiler = PlanCompiler(settings)
+        self._signer = signer
+        self.compiler = PlanCompiler(settings, signer)
         self.lock = threading.RLock()
+
+    def media_urls(self, now: datetime) -> MediaUrls:
+        """Media URLs signed at ``now``, as plans and commands carry them."""
+        return self._signer.at(now)
 
     @property
     def notes(self) -> list[str]:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 from controller.db.models import Bulletin, Programme, QueuedBulletin, new_id
 from controller.db.session import Database
 from controller.domain.actors import Actor, Role
+from controller.domain.content.access import require_visible
 from controller.domain.content.workflow import airable_problem
 from controller.domain.errors import InvalidInput, NotFound
 from controller.domain.places.service import get_ward, zone_map
@@ -92,6 +93,7 @@ def save_programme(
 ) -> tuple[int, list[str]]:
     """Store ``doc`` as the ward's programme if it has no conflict; (version, diff)."""
     actor.require(Role.ADMIN, "changing a ward's programme")
+    actor.require_ward(ward_code, "changing a ward's programme")
     result = check_programme(session, ward_code, doc, now)
     if result.conflicts:
         raise ProgrammeRefused(result.conflicts)
@@ -121,6 +123,7 @@ def queue_bulletin(
 ) -> QueuedBulletin:
     """Queue an approved bulletin into a session of the ward's programme for some days."""
     actor.require(Role.OFFICER, "queueing bulletins")
+    actor.require_ward(ward_code, "queueing bulletins")
     stored = current_programme(session, ward_code)
     if stored is None:
         raise NotFound(f"ward {ward_code} has no programme yet")
@@ -132,6 +135,7 @@ def queue_bulletin(
     bulletin = session.get(Bulletin, bulletin_id)
     if bulletin is None:
         raise NotFound(f"no bulletin {bulletin_id!r}")
+    require_visible(actor, bulletin, "queueing")
     problem = airable_problem(bulletin, now)
     if problem is not None and not (
         bulletin.status == "approved" and bulletin.valid_from and bulletin.valid_from > now
@@ -173,6 +177,7 @@ def list_queue(session: Session, ward_code: str) -> list[QueuedBulletin]:
 def unqueue(session: Session, ward_code: str, entry_id: str, actor: Actor) -> None:
     """Remove a queue entry."""
     actor.require(Role.OFFICER, "changing the queue")
+    actor.require_ward(ward_code, "changing the queue")
     row = session.get(QueuedBulletin, entry_id)
     if row is None or row.ward_code != ward_code:
         raise NotFound(f"no queue entry {entry_id!r} in ward {ward_code}")
