@@ -8,6 +8,7 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import pytest
 from fastapi.testclient import TestClient
@@ -17,6 +18,7 @@ from controller.composition import ControllerRuntime
 from controller.domain.devices.service import register_device
 from controller.messaging.broker import EmbeddedBroker
 from controller.settings import Settings
+from tests.support.auth import auth_headers
 from wardcast_protocol.envelope import CONTROLLER_SENDER, open_envelope, seal
 from wardcast_protocol.messages import (
     Command,
@@ -63,6 +65,7 @@ def api(tmp_path: Path, broker: EmbeddedBroker, device_key: SigningKey) -> Itera
         with runtime.db.session() as session:
             register_device(session, "to-1", "Tổ 1", device_key.public_key_b64, runtime.clock.now())
         client.runtime = runtime
+        client.headers.update(auth_headers(runtime))  # an administrator
         yield client
         runtime.stop()
 
@@ -75,11 +78,16 @@ def draft(api: TestClient) -> dict[str, Any]:
     return body
 
 
+def leader_of(api: ApiClient) -> dict[str, str]:
+    """An approver (the ward leader) who is not the author: nobody approves their own."""
+    return auth_headers(api.runtime, "approver", username="chu-tich", all_wards=True)
+
+
 @pytest.fixture
-def bulletin(api: TestClient, draft: dict[str, Any]) -> dict[str, Any]:
+def bulletin(api: ApiClient, draft: dict[str, Any]) -> dict[str, Any]:
     """An approved bulletin."""
     assert api.post(f"/api/v1/bulletins/{draft['id']}/submit").status_code == 200
-    approved = api.post(f"/api/v1/bulletins/{draft['id']}/approve")
+    approved = api.post(f"/api/v1/bulletins/{draft['id']}/approve", headers=leader_of(api))
     assert approved.status_code == 200, approved.text
     body: dict[str, Any] = approved.json()
     return body
@@ -270,30 +278,37 @@ def test_a_broadcast_now_reaches_the_device_and_its_confirmation_is_evidence(
 
 
 def test_an_api_token_guards_changing_calls(tmp_path: Path, broker: EmbeddedBroker) -> None:
-    settings = Settings(
-        data_dir=tmp_path, broker_url=broker.url, api_token="s3cret", environment="test"
-    )
-    with TestClient(create_app(settings)) as client:
+    settings = Settings(data_dir=tmp_path, broker_url=broker.url, environment="test")
+    runtime = ControllerRuntime(settings)
+    with TestClient(create_app(runtime=runtime)) as client:
+        runtime.start()
         body = {"device_id": "to-9", "public_key": SigningKey.generate().public_key_b64}
         assert client.post("/api/v1/devices", json=body).status_code == 401
         wrong = {"Authorization": "Bearer nope"}
         assert client.post("/api/v1/devices", json=body, headers=wrong).status_code == 401
-        right = {"Authorization": "Bearer s3cret"}
+        right = auth_headers(runtime)
         assert client.post("/api/v1/devices", json=body, headers=right).status_code == 201
         assert client.post("/api/v1/devices", json=body, headers=right).status_code == 200
         other = body | {"public_key": SigningKey.generate().public_key_b64}
         assert client.post("/api/v1/devices", json=other, headers=right).status_code == 409
-        assert client.get("/api/v1/devices").status_code == 200
+        # Reading is no longer anonymous either; health is the one open door.
+        assert client.get("/api/v1/devices").status_code == 401
+        assert client.get("/api/v1/devices", headers=right).status_code == 200
         assert client.get("/api/v1/health").json()["broker_connected"] is True
+        runtime.stop()
 
 
-def test_media_names_that_are_not_hashes_are_404_not_500(api: TestClient) -> None:
+def test_media_names_that_are_not_hashes_are_404_not_500(api: ApiClient) -> None:
+    signer = api.runtime.media_signer.at(api.runtime.clock.now())
     for name in ("not-a-hash", "../../etc/passwd", "ab" * 32 + ".ogg"):
-        assert api.get(f"/media/{name}").status_code == 404
+        # Signed as the controller would sign the name's hash part: past the signature
+        # check, the name itself must be a clean 404.
+        query = urlsplit(signer.url(name.partition(".")[0], "ogg")).query
+        assert api.get(f"/media/{name}?{query}").status_code == 404
 
 
 def test_only_approved_valid_content_can_be_broadcast(
-    api: TestClient, draft: dict[str, Any]
+    api: ApiClient, draft: dict[str, Any]
 ) -> None:
     body = {"bulletin_id": draft["id"], "device_ids": ["to-1"]}
     refused = api.post("/api/v1/broadcasts", json=body)
@@ -308,7 +323,7 @@ def test_only_approved_valid_content_can_be_broadcast(
     assert rejected.json()["rejection_reason"] == "Sai giờ"
     assert api.post("/api/v1/broadcasts", json=body).status_code == 422
     api.post(f"/api/v1/bulletins/{draft['id']}/submit")
-    leader = {"X-Wardcast-Actor": "Ch%E1%BB%A7%20t%E1%BB%8Bch"}  # "Chủ tịch", percent-encoded
+    leader = leader_of(api)
     assert api.post(f"/api/v1/bulletins/{draft['id']}/approve", headers=leader).status_code == 200
     assert api.post("/api/v1/broadcasts", json=body).status_code == 201
     steps = api.get(f"/api/v1/bulletins/{draft['id']}/history").json()
@@ -319,17 +334,17 @@ def test_only_approved_valid_content_can_be_broadcast(
         ("rejected", "submitted"),
         ("submitted", "approved"),
     ]
-    assert steps[-1]["actor"] == "Chủ tịch"
+    assert steps[-1]["actor"] == "chu-tich"
     assert steps[2]["reason"] == "Sai giờ"
 
 
-def test_content_outside_its_validity_is_not_aired(api: TestClient) -> None:
+def test_content_outside_its_validity_is_not_aired(api: ApiClient) -> None:
     until = (datetime.now(UTC) + timedelta(minutes=5)).isoformat()
     made = api.post(
         "/api/v1/bulletins", json={"title": "Hết hạn", "text": TEXT, "valid_until": until}
     ).json()
     api.post(f"/api/v1/bulletins/{made['id']}/submit")
-    api.post(f"/api/v1/bulletins/{made['id']}/approve")
+    api.post(f"/api/v1/bulletins/{made['id']}/approve", headers=leader_of(api))
     later = (datetime.now(UTC) + timedelta(hours=1)).isoformat()
     body = {"bulletin_id": made["id"], "device_ids": ["to-1"], "start_at": later}
     refused = api.post("/api/v1/broadcasts", json=body)
@@ -342,25 +357,36 @@ def test_content_outside_its_validity_is_not_aired(api: TestClient) -> None:
 
 
 def test_roles_decide_who_may_approve(tmp_path: Path, broker: EmbeddedBroker) -> None:
-    settings = Settings(
-        data_dir=tmp_path,
-        broker_url=broker.url,
-        environment="test",
-        api_tokens={
-            "officer-token": {"name": "Cán bộ A", "roles": ["officer"]},
-            "leader-token": {"name": "Chủ tịch B", "roles": ["leader"]},
-        },
-    )
-    officer = {"Authorization": "Bearer officer-token"}
-    leader = {"Authorization": "Bearer leader-token"}
-    with TestClient(create_app(settings)) as client:
+    settings = Settings(data_dir=tmp_path, broker_url=broker.url, environment="test")
+    runtime = ControllerRuntime(settings)
+    with TestClient(create_app(runtime=runtime)) as client:
+        runtime.start()
+        officer = auth_headers(runtime, "officer", username="can-bo-a", all_wards=True)
+        leader = auth_headers(runtime, "approver", username="chu-tich-b", all_wards=True)
         made = client.post(
             "/api/v1/bulletins", json={"title": "t", "text": TEXT}, headers=officer
         ).json()
-        assert made["created_by"] == "Cán bộ A"
+        assert made["created_by"] == "can-bo-a"
         path = f"/api/v1/bulletins/{made['id']}"
         assert client.post(f"{path}/submit", headers=officer).status_code == 200
         forbidden = client.post(f"{path}/approve", headers=officer)
-        assert forbidden.status_code == 403 and "leader" in forbidden.json()["detail"]
+        assert forbidden.status_code == 403 and "approver" in forbidden.json()["detail"]
         assert client.post(f"{path}/approve", headers=leader).status_code == 200
         assert client.post(f"{path}/approve").status_code == 401
+        runtime.stop()
+
+
+def test_nobody_approves_their_own_bulletin(api: ApiClient, draft: dict[str, Any]) -> None:
+    path = f"/api/v1/bulletins/{draft['id']}"
+    # The administrator wrote it (the api fixture's account) and submits it...
+    assert api.post(f"{path}/submit").status_code == 200
+    own = api.post(f"{path}/approve")
+    assert own.status_code == 403
+    assert "nobody approves their own bulletin" in own.json()["detail"]
+    # ...nor may an approver who submitted it on someone's behalf.
+    both = auth_headers(api.runtime, username="both", roles=["officer", "approver"], all_wards=True)
+    assert api.post(f"{path}/withdraw", headers=both).status_code == 200
+    assert api.post(f"{path}/submit", headers=both).status_code == 200
+    refused = api.post(f"{path}/approve", headers=both)
+    assert refused.status_code == 403 and "submitted" in refused.json()["detail"]
+    assert api.post(f"{path}/approve", headers=leader_of(api)).json()["status"] == "approved"

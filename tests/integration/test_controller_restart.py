@@ -19,6 +19,7 @@ from controller.messaging.broker import EmbeddedBroker, free_port
 from edge_agent.config import AgentConfig
 from edge_agent.core import EdgeAgent
 from edge_agent.fleet import AgentFleet
+from tests.support.auth import bearer, token_for_database
 from wardcast_protocol.signing import SigningKey
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
@@ -93,7 +94,11 @@ def test_kill_9_and_restart_loses_nothing_and_plays_nothing_twice(tmp_path: Path
     fleet: AgentFleet | None = None
     try:
         controller.start()
-        http = httpx.Client(base_url=controller.url, timeout=30)
+        # Accounts are rows in the controller's database: made there, used over HTTP.
+        database = f"sqlite:///{tmp_path / 'controller' / 'wardcast.db'}"
+        admin = bearer(token_for_database(database))
+        leader = bearer(token_for_database(database, "approver", username="lead", all_wards=True))
+        http = httpx.Client(base_url=controller.url, timeout=30, headers=admin)
         controller_key = http.get("/api/v1/system/controller-key").json()["public_key"]
         configs = []
         for device_id in DEVICES:
@@ -118,7 +123,7 @@ def test_kill_9_and_restart_loses_nothing_and_plays_nothing_twice(tmp_path: Path
         made = http.post("/api/v1/bulletins", json={"title": "Thử", "text": "Xin chào bà con."})
         bulletin = made.json()
         http.post(f"/api/v1/bulletins/{bulletin['id']}/submit")
-        http.post(f"/api/v1/bulletins/{bulletin['id']}/approve")
+        http.post(f"/api/v1/bulletins/{bulletin['id']}/approve", headers=leader)
         start = datetime.now(UTC) + timedelta(seconds=12)
         broadcast = http.post(
             "/api/v1/broadcasts",

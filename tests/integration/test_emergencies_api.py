@@ -13,6 +13,7 @@ from controller.api.app import create_app
 from controller.composition import ControllerRuntime
 from controller.domain.devices.service import register_device
 from controller.settings import Settings
+from tests.support.auth import auth_headers
 from wardcast_protocol.envelope import CONTROLLER_SENDER, open_envelope
 from wardcast_protocol.fake_transport import FakeBroker
 from wardcast_protocol.messages import Command, Kind, PlayNow, Priority, StopItem
@@ -40,6 +41,8 @@ def env(tmp_path: Path) -> Iterator[Env]:
             key = SigningKey.generate().public_key_b64
             register_device(session, device_id, device_id, key, runtime.clock.now())
     with TestClient(create_app(runtime=runtime)) as client:
+        # The ward leader sends emergencies; an administrator holds every role.
+        client.headers.update(auth_headers(runtime))
         yield client, broker, runtime
     runtime.stop()
 

@@ -11,6 +11,7 @@ from fastapi.testclient import TestClient
 
 from controller.api.app import create_app
 from controller.settings import Settings
+from tests.support.auth import auth_headers
 from wardcast_protocol.fake_transport import FakeBroker
 from wardcast_protocol.signing import SigningKey
 
@@ -42,6 +43,7 @@ def api(tmp_path: Path) -> Iterator[TestClient]:
     runtime = ControllerRuntime(settings, transport=FakeBroker().link("controller"))
     runtime.start()
     with TestClient(create_app(runtime=runtime)) as client:
+        client.headers.update(auth_headers(runtime))  # places are an administrator's
         yield client
     runtime.stop()
 

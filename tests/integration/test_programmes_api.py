@@ -20,6 +20,7 @@ from controller.composition import ControllerRuntime
 from controller.db.models import Bulletin, MediaAsset
 from controller.messaging.broker import free_port
 from controller.settings import Settings
+from tests.support.auth import auth_headers
 from wardcast_protocol.fake_transport import FakeBroker
 from wardcast_protocol.signing import SigningKey
 
@@ -40,21 +41,29 @@ devices:
 """
 
 
+# The controller fixture: its URL, its runtime, and an administrator's HTTP client.
+Controller = tuple[str, ControllerRuntime, httpx.Client]
+
+
 @pytest.fixture
-def controller(tmp_path: Path) -> Iterator[tuple[str, ControllerRuntime]]:
+def controller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Controller]:
     port = free_port()
     settings = Settings(data_dir=tmp_path / "c", environment="test", http_port=port)
     runtime = ControllerRuntime(settings, transport=FakeBroker().link("controller"))
     runtime.start()
     server = BackgroundServer(create_app(runtime=runtime), "127.0.0.1", port).start()
-    imported = httpx.post(
+    headers = auth_headers(runtime)  # programmes and places are an administrator's
+    monkeypatch.setenv("WARDCAST_TOKEN", headers["Authorization"].removeprefix("Bearer "))
+    http = httpx.Client(headers=headers)
+    imported = http.post(
         f"{server.base_url}/api/v1/places/import",
         content=PLACES.encode(),
         headers={"content-type": "application/yaml"},
     )
     assert imported.status_code == 200, imported.text
     _fallback_bulletin(runtime)
-    yield server.base_url, runtime
+    yield server.base_url, runtime, http
+    http.close()
     server.stop()
     runtime.stop()
 
@@ -90,17 +99,17 @@ def _run(*args: str) -> Result:
 
 
 def test_apply_export_apply_round_trips_with_no_diff(
-    controller: tuple[str, ControllerRuntime], tmp_path: Path
+    controller: Controller, tmp_path: Path
 ) -> None:
-    url, _ = controller
+    url, _, http = controller
     dry = _run("apply", str(EXAMPLE), "--dry-run", "--controller-url", url)
     assert dry.exit_code == 0, dry.output
     assert "+ programme" in dry.output or "+ session" in dry.output
-    assert httpx.get(f"{url}/api/v1/wards/20326/programme").status_code == 404  # dry run
+    assert http.get(f"{url}/api/v1/wards/20326/programme").status_code == 404  # dry run
 
     applied = _run("apply", str(EXAMPLE), "--controller-url", url)
     assert applied.exit_code == 0, applied.output
-    stored = httpx.get(f"{url}/api/v1/wards/20326/programme").json()
+    stored = http.get(f"{url}/api/v1/wards/20326/programme").json()
     assert stored["version"] == 1
 
     exported = tmp_path / "exported.yaml"
@@ -108,25 +117,25 @@ def test_apply_export_apply_round_trips_with_no_diff(
     assert out.exit_code == 0, out.output
     again = _run("apply", str(exported), "--dry-run", "--controller-url", url)
     assert again.exit_code == 0, again.output
-    assert httpx.post(
+    assert http.post(
         f"{url}/api/v1/wards/20326/programme/check", json={"document": stored["document"]}
     ).json() == {"conflicts": [], "diff": []}
     reapplied = _run("apply", str(exported), "--controller-url", url)
     assert reapplied.exit_code == 0
-    assert httpx.get(f"{url}/api/v1/wards/20326/programme").json()["version"] == 1
+    assert http.get(f"{url}/api/v1/wards/20326/programme").json()["version"] == 1
 
     # The device in the ward now has the programme's sessions in its plan.
-    plan = httpx.get(f"{url}/api/v1/devices/ht-01/plan").json()
+    plan = http.get(f"{url}/api/v1/devices/ht-01/plan").json()
     assert any(item["session_key"].startswith("20326:sang:") for item in plan["items"])
     assert any(item["relay"] for item in plan["items"])
 
 
 def test_a_programme_with_conflicts_is_refused_and_nothing_changes(
-    controller: tuple[str, ControllerRuntime], tmp_path: Path
+    controller: Controller, tmp_path: Path
 ) -> None:
-    url, _ = controller
+    url, _, http = controller
     assert _run("apply", str(EXAMPLE), "--controller-url", url).exit_code == 0
-    before = httpx.get(f"{url}/api/v1/wards/20326/programme").json()
+    before = http.get(f"{url}/api/v1/wards/20326/programme").json()
     broken = tmp_path / "broken.yaml"
     text = EXAMPLE.read_text(encoding="utf-8")
     broken.write_text(text.replace("zones: [all]", "zones: [khong-co]", 1), encoding="utf-8")
@@ -134,14 +143,12 @@ def test_a_programme_with_conflicts_is_refused_and_nothing_changes(
     assert refused.exit_code == 1
     assert "khong-co" in refused.output
     assert f"{broken}:" in refused.output  # conflicts are located in the file
-    assert httpx.get(f"{url}/api/v1/wards/20326/programme").json() == before
+    assert http.get(f"{url}/api/v1/wards/20326/programme").json() == before
 
 
-def test_the_api_refuses_a_programme_for_an_unknown_ward(
-    controller: tuple[str, ControllerRuntime],
-) -> None:
-    url, _ = controller
-    doc = httpx.get(f"{url}/api/v1/wards/20326/programme")
+def test_the_api_refuses_a_programme_for_an_unknown_ward(controller: Controller) -> None:
+    url, _, http = controller
+    doc = http.get(f"{url}/api/v1/wards/20326/programme")
     assert doc.status_code == 404
-    bad = httpx.put(f"{url}/api/v1/wards/99999/programme", json={"document": {"ward": "99999"}})
+    bad = http.put(f"{url}/api/v1/wards/99999/programme", json={"document": {"ward": "99999"}})
     assert bad.status_code == 422  # the document itself is incomplete

@@ -34,6 +34,7 @@ from controller.db.models import (
     Ward,
 )
 from controller.settings import Settings
+from tests.support.auth import auth_headers
 from wardcast_protocol.clock import FakeClock
 from wardcast_protocol.fake_transport import FakeBroker
 
@@ -214,6 +215,8 @@ def site(tmp_path: Path, database_url: str) -> Iterator[Site]:
     if not any(getattr(r, "path", "") == "/api/v1/reports" for r in app.routes):
         app.include_router(reports_routes.router)  # until app.py mounts it
     with TestClient(app) as client:
+        # An inspector who reads every ward's figures (and changes nothing).
+        client.headers.update(auth_headers(runtime, "evaluator", all_wards=True))
         yield Site(client, runtime, clock)
     runtime.stop()
 

@@ -21,6 +21,7 @@ from controller.domain.reports.periods import parse_period
 from controller.messaging.broker import free_port
 from controller.settings import Settings
 from tests.integration.test_reports_api import NOW, PERIOD, seed
+from tests.support.auth import auth_headers
 from wardcast_protocol.clock import FakeClock
 from wardcast_protocol.fake_transport import FakeBroker
 
@@ -49,7 +50,11 @@ def controller(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
     if not any(getattr(r, "path", "") == "/api/v1/reports" for r in app.routes):
         app.include_router(reports_routes.router)  # until app.py mounts it
     server = BackgroundServer(app, "127.0.0.1", port).start()
-    yield server.base_url
+    # The commands read their token from WARDCAST_TOKEN: an inspector's, for every ward.
+    token = auth_headers(runtime, "evaluator", all_wards=True)["Authorization"]
+    with pytest.MonkeyPatch.context() as env:
+        env.setenv("WARDCAST_TOKEN", token.removeprefix("Bearer "))
+        yield server.base_url
     server.stop()
     runtime.stop()
 

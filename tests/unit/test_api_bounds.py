@@ -18,12 +18,13 @@ from fastapi.testclient import TestClient
 from controller.api.app import create_app
 from controller.api.bounds import MAX_OFFSET
 from controller.api.schemas.errors import ErrorPublic
+from tests.support.auth import auth_headers as admin_headers
 from tests.unit.controller_support import Harness, make_harness
 
 
 def auth_headers(h: Harness) -> dict[str, str]:
     """The headers of an administrator: the one place this test says who it is."""
-    return {}
+    return admin_headers(h.runtime)
 
 
 @pytest.fixture

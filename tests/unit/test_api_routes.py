@@ -15,11 +15,10 @@ from fastapi.testclient import TestClient
 
 from controller.api.app import create_app
 from controller.api.routes.places import MAX_IMPORT_BYTES
-from controller.settings import ApiUser
+from tests.support.auth import auth_headers
 from tests.unit.controller_support import Harness, make_harness
 
-ADMIN = {"Authorization": "Bearer t-admin"}
-OFFICER = {"Authorization": "Bearer t-officer"}
+Headers = dict[str, str]
 
 
 @pytest.fixture
@@ -31,12 +30,18 @@ def h(tmp_path: Path) -> Iterator[Harness]:
 
 @pytest.fixture
 def api(h: Harness) -> Iterator[TestClient]:
-    h.runtime.settings.api_tokens = {
-        "t-admin": ApiUser(name="quản trị", roles=["admin"]),
-        "t-officer": ApiUser(name="cán bộ", roles=["officer"]),
-    }
     with TestClient(create_app(runtime=h.runtime)) as client:
         yield client
+
+
+@pytest.fixture
+def admin(h: Harness) -> Headers:
+    return auth_headers(h.runtime, "admin")
+
+
+@pytest.fixture
+def officer(h: Harness) -> Headers:
+    return auth_headers(h.runtime, "officer")
 
 
 def test_health_says_whether_the_broker_is_connected(api: TestClient) -> None:
@@ -50,26 +55,26 @@ def test_health_says_whether_the_broker_is_connected(api: TestClient) -> None:
 
 
 def test_the_import_refuses_a_stranger_then_an_officer_before_reading_the_body(
-    api: TestClient,
+    api: TestClient, officer: Headers
 ) -> None:
     big = b"x" * (MAX_IMPORT_BYTES + 1)
     assert api.post("/api/v1/places/import", content=big).status_code == 401
-    refused = api.post("/api/v1/places/import", content=big, headers=OFFICER)
+    refused = api.post("/api/v1/places/import", content=big, headers=officer)
     assert refused.status_code == 403 and "importing places" in refused.json()["detail"]
 
 
-def test_an_oversized_import_is_refused_with_its_limit(api: TestClient) -> None:
+def test_an_oversized_import_is_refused_with_its_limit(api: TestClient, admin: Headers) -> None:
     big = b"x" * (MAX_IMPORT_BYTES + 1)
-    refused = api.post("/api/v1/places/import", content=big, headers=ADMIN)
+    refused = api.post("/api/v1/places/import", content=big, headers=admin)
     assert refused.status_code == 413
     assert refused.json() == {"detail": "the import file is larger than 5 MiB"}
 
 
-def test_the_body_type_decides_how_an_import_is_read(api: TestClient) -> None:
-    csv = {**ADMIN, "content-type": "text/csv"}
+def test_the_body_type_decides_how_an_import_is_read(api: TestClient, admin: Headers) -> None:
+    csv = {**admin, "content-type": "text/csv"}
     no_ward = api.post("/api/v1/places/import", content=b"group_code\n", headers=csv)
     assert no_ward.status_code == 422 and "?ward=" in no_ward.json()["detail"]
     # JSON is not parsed as JSON: it is YAML's problem to say what is wrong with it.
-    json_body = {**ADMIN, "content-type": "application/json"}
+    json_body = {**admin, "content-type": "application/json"}
     as_yaml = api.post("/api/v1/places/import", content=b'{"ward": 1}', headers=json_body)
     assert as_yaml.status_code == 422 and "detail" in as_yaml.json()

@@ -20,7 +20,7 @@ from controller.db.models.archives import EvidenceArchive
 from controller.domain.actors import Actor, Forbidden, Role
 from controller.domain.evidence.archives import archive_file, archive_period
 from controller.domain.evidence.bundles.verify import EXIT_OK, run
-from controller.settings import ApiUser
+from tests.support.auth import auth_headers
 from tests.unit.controller_support import Harness
 from tests.unit.test_bundles_support import DAY_END, DAY_START, WARD_A, Chains, Scene, scene
 
@@ -41,6 +41,7 @@ def api(scene: Scene) -> Iterator[Api]:
     app.state.runtime = h.runtime
     app.include_router(bundles.router)
     with TestClient(app) as client:
+        client.headers.update(auth_headers(h.runtime, "admin"))
         yield client, h, chains
 
 
@@ -81,7 +82,7 @@ def test_unknown_ward_is_404_and_a_bad_period_422(api: Api) -> None:
 def test_archiving_writes_a_verified_bundle_and_keeps_every_row(api: Api) -> None:
     client, h, _ = api
     before = evidence_count(h)
-    named = {"X-Wardcast-Actor": "admin"}
+    named = auth_headers(h.runtime, username="admin")
     response = client.post("/api/v1/evidence/archives", json=DAY, headers=named)
     assert response.status_code == 201, response.text
     record = response.json()
@@ -104,10 +105,8 @@ def test_archiving_needs_an_administrator(api: Api) -> None:
     officer = Actor("Nguyễn Văn A", frozenset({Role.OFFICER}))
     with h.runtime.db.session() as session, pytest.raises(Forbidden, match="'admin' role"):
         archive_period(session, WARD_A, DAY_START, DAY_END, officer, h.runtime)
-    h.runtime.settings.api_tokens = {"t-officer": ApiUser(name="cán bộ", roles=["officer"])}
-    response = client.post(
-        "/api/v1/evidence/archives", json=DAY, headers={"Authorization": "Bearer t-officer"}
-    )
+    officer_headers = auth_headers(h.runtime, "officer")
+    response = client.post("/api/v1/evidence/archives", json=DAY, headers=officer_headers)
     assert response.status_code == 403
     assert not (h.runtime.settings.data_dir / "archives").exists()
 

@@ -15,6 +15,7 @@ from controller.api.errors import install_error_handlers
 from controller.api.routes import bundles
 from controller.cli import client as cli_client
 from controller.cli import evidence as evidence_cli
+from tests.support.auth import auth_headers
 from tests.unit.controller_support import Harness
 from tests.unit.test_bundles_support import WARD_A, WARD_B, Scene, bundle_of, rewrite, scene, write
 
@@ -70,6 +71,8 @@ def controller(scene: Scene, monkeypatch: pytest.MonkeyPatch) -> Harness:
         return httpx.Response(answer.status_code, headers=answer.headers, content=answer.content)
 
     monkeypatch.setattr(cli_client, "http_transport", httpx.MockTransport(handle))
+    token = auth_headers(h.runtime)["Authorization"].removeprefix("Bearer ")
+    monkeypatch.setenv("WARDCAST_TOKEN", token)
     return h
 
 

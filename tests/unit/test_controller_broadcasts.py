@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import timedelta, timezone
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -36,7 +37,8 @@ def test_scheduled_broadcast_publishes_each_targets_plan_retained_and_signed(h: 
         assert item.item_id == broadcast.id
         assert item.planned_start == start
         assert item.media.sha256 == SHA
-        assert item.media.url.endswith(f"/media/{SHA}.ogg")
+        assert urlsplit(item.media.url).path.endswith(f"/media/{SHA}.ogg")
+        assert "sig=" in urlsplit(item.media.url).query  # signed and time-limited
         assert item.media.duration_s == 12.0
     assert h.published("to-1", DeviceChannel.COMMAND) == []
 

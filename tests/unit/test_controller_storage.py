@@ -43,10 +43,18 @@ def test_naive_times_are_refused(db: Database) -> None:
         session.flush()
 
 
-def test_production_without_an_api_token_is_refused(tmp_path: Path) -> None:
-    with pytest.raises(ValidationError, match="WARDCAST_API_TOKEN"):
-        Settings(environment="production", data_dir=tmp_path)
-    assert Settings(environment="production", api_token="s3cret", data_dir=tmp_path)
+def test_production_refuses_a_bootstrap_password(tmp_path: Path) -> None:
+    # No default password in production: the first administrator comes from the CLI
+    # (accounts live in the database; there are no tokens in the settings any more).
+    with pytest.raises(ValidationError, match="WARDCAST_BOOTSTRAP_ADMIN_PASSWORD"):
+        Settings(environment="production", data_dir=tmp_path, bootstrap_admin_password="s3cret")
+    assert Settings(environment="production", data_dir=tmp_path)
+    assert Settings(environment="development", bootstrap_admin_password="s3cret-dev-only")
+
+
+def test_media_links_must_outlive_a_plan(tmp_path: Path) -> None:
+    with pytest.raises(ValidationError, match="plan horizon plus history"):
+        Settings(data_dir=tmp_path, media_url_ttl_s=3600)
 
 
 def test_settings_default_to_a_sqlite_file_in_the_data_dir(

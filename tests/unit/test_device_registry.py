@@ -12,6 +12,7 @@ from controller.db.session import Database
 from controller.domain.devices.registry import DeviceRegistry
 from controller.domain.devices.service import get_device
 from controller.domain.errors import Conflict
+from tests.support.auth import auth_headers
 from tests.unit.controller_support import make_harness
 from wardcast_protocol.clock import FakeClock
 from wardcast_protocol.messages import DeviceState, Kind
@@ -69,6 +70,7 @@ def test_a_key_registered_over_http_replaces_a_cached_one(tmp_path: Path) -> Non
 
     try:
         with TestClient(create_app(runtime=h.runtime)) as api:
+            api.headers.update(auth_headers(h.runtime))  # creating devices: administrators
             assert register(old) == 201
             assert state(old, 1) == 1  # the bridge now holds the old key
             with h.runtime.db.session() as session:

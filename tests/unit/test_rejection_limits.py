@@ -26,6 +26,7 @@ from controller.domain.evidence.rejections import (
     RefusedMessage,
     RejectionLimits,
 )
+from tests.support.auth import auth_headers as admin_headers
 from tests.unit.controller_support import Harness, make_harness
 from wardcast_protocol.topics import DeviceChannel, device_topic
 
@@ -34,7 +35,7 @@ PER_SOURCE = DEFAULT_LIMITS.per_source_per_hour
 
 def auth_headers(h: Harness) -> dict[str, str]:
     """The headers of an administrator: the one place this test says who it is."""
-    return {}
+    return admin_headers(h.runtime)
 
 
 @pytest.fixture
