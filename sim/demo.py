@@ -19,7 +19,6 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 import httpx
 import uvicorn
@@ -27,7 +26,7 @@ import uvicorn
 from controller.api.app import create_app
 from controller.api.server import BackgroundServer
 from controller.composition import ControllerRuntime
-from controller.domain.actors import SYSTEM
+from controller.domain.actors import SYSTEM, Role
 from controller.domain.errors import DomainError
 from controller.domain.places import service as places
 from controller.domain.programmes.service import current_programme, save_programme
@@ -37,6 +36,7 @@ from controller.settings import Settings
 from edge_agent.config import AgentConfig
 from edge_agent.enrolment import Enrolment, store_enrolment
 from edge_agent.fleet import AgentFleet
+from sim.accounts import DemoAccount, banner_lines, provision_accounts
 from wardcast_protocol.signing import SigningKey
 
 log = logging.getLogger(__name__)
@@ -48,8 +48,7 @@ DEMO_TEXT = (
 )
 LEAD_S = 6.0
 DEMO_WARD = "00037"
-OFFICER = "Cán bộ văn hóa - thông tin"
-LEADER = "Chủ tịch UBND phường"
+Accounts = dict[Role, DemoAccount]
 
 
 DEMO_PROGRAMME = Path(__file__).resolve().parent.parent / "schedules/examples/phuong-hang-bac.yaml"
@@ -120,14 +119,26 @@ def provision_agents(runtime: ControllerRuntime, count: int) -> list[AgentConfig
     return configs
 
 
-def _broadcast_demo_bulletin(http: httpx.Client, device_ids: list[str]) -> tuple[str, float]:
+def _bearer(account: DemoAccount) -> dict[str, str]:
+    return {"Authorization": f"Bearer {account.token}"}
+
+
+def _client(base: str, accounts: Accounts) -> httpx.Client:
+    """The ward officer's client: the one who writes, submits, schedules and follows up."""
+    return httpx.Client(base_url=base, timeout=60, headers=_bearer(accounts[Role.OFFICER]))
+
+
+def _broadcast_demo_bulletin(
+    http: httpx.Client, device_ids: list[str], accounts: Accounts
+) -> tuple[str, float]:
     """Create the demo bulletin and broadcast it a few seconds ahead; (id, duration)."""
     bulletin = http.post("/api/v1/bulletins", json={"title": DEMO_TITLE, "text": DEMO_TEXT})
     if bulletin.status_code != 201:
         raise RuntimeError(f"bulletin refused: {bulletin.status_code} {bulletin.text}")
     b = bulletin.json()
-    # The editorial workflow: the officer submits, the ward's leader approves.
-    officer, leader = {"X-Wardcast-Actor": quote(OFFICER)}, {"X-Wardcast-Actor": quote(LEADER)}
+    # The editorial workflow: the officer submits, the ward's leader approves (nobody
+    # approves their own bulletin).
+    officer, leader = _bearer(accounts[Role.OFFICER]), _bearer(accounts[Role.APPROVER])
     for step, who in (("submit", officer), ("approve", leader)):
         done = http.post(f"/api/v1/bulletins/{b['id']}/{step}", headers=who)
         if done.status_code != 200:
@@ -180,24 +191,27 @@ def _report(device_ids: list[str], rows: dict[str, dict[str, Any]]) -> int:
     return failed
 
 
-def _smoke(base: str, device_ids: list[str], deadline_s: float, workdir: Path) -> int:
+def _smoke(
+    base: str, device_ids: list[str], deadline_s: float, workdir: Path, accounts: Accounts
+) -> int:
     """Broadcast one bulletin, wait for every agent's confirmation, verify the evidence."""
-    with httpx.Client(base_url=base, timeout=60) as http:
+    with _client(base, accounts) as http:
         try:
-            broadcast_id, duration = _broadcast_demo_bulletin(http, device_ids)
+            broadcast_id, duration = _broadcast_demo_bulletin(http, device_ids, accounts)
         except RuntimeError as exc:
             print(f"FAIL: {exc}")
             return 1
         rows = _await_confirmations(http, broadcast_id, device_ids, LEAD_S + duration + deadline_s)
         failed = _report(device_ids, rows)
-        bundle_ok = _verify_bundle(http, workdir)
+        bundle_ok = _verify_bundle(http, workdir, _bearer(accounts[Role.EVALUATOR]))
     print(f"smoke: {len(device_ids) - failed} passed, {failed} failed")
     return 1 if failed or not bundle_ok else 0
 
 
-def _verify_bundle(http: httpx.Client, workdir: Path) -> bool:
-    """Download the demo ward's evidence bundle and check it as an evaluator would: with
-    the offline verifier, in a separate process that never touches the controller."""
+def _verify_bundle(http: httpx.Client, workdir: Path, evaluator: dict[str, str]) -> bool:
+    """Download the demo ward's evidence bundle as its evaluator and check it as they
+    would: with the offline verifier, in a separate process that never touches the
+    controller."""
     now = datetime.now(UTC)
     got = http.get(
         "/api/v1/evidence/bundle",
@@ -206,6 +220,7 @@ def _verify_bundle(http: httpx.Client, workdir: Path) -> bool:
             "from": (now - timedelta(hours=1)).isoformat(),
             "to": (now + timedelta(minutes=1)).isoformat(),
         },
+        headers=evaluator,
     )
     if got.status_code != 200:
         print(f"FAIL bundle: {got.status_code} {got.text[:300]}")
@@ -223,9 +238,9 @@ def _verify_bundle(http: httpx.Client, workdir: Path) -> bool:
     return checked.returncode == 0
 
 
-def _welcome(base: str, device_ids: list[str]) -> None:
+def _welcome(base: str, device_ids: list[str], accounts: Accounts) -> None:
     """In the interactive demo: one broadcast soon after start, to show the round trip."""
-    with httpx.Client(base_url=base, timeout=60) as http:
+    with _client(base, accounts) as http:
         for _ in range(100):
             try:
                 if http.get("/api/v1/health").status_code == 200:
@@ -233,7 +248,7 @@ def _welcome(base: str, device_ids: list[str]) -> None:
             except httpx.HTTPError:
                 time.sleep(0.1)
         try:
-            broadcast_id, duration = _broadcast_demo_bulletin(http, device_ids)
+            broadcast_id, duration = _broadcast_demo_bulletin(http, device_ids, accounts)
         except (RuntimeError, httpx.HTTPError) as exc:
             print(f"welcome broadcast failed: {exc}")
             return
@@ -267,6 +282,7 @@ def run_demo(
         runtime.start()
         configs = provision_agents(runtime, agents)
         provision_ward(runtime, configs)
+        accounts = provision_accounts(runtime, DEMO_WARD)
         fleet = AgentFleet(configs)
         fleet.start()
         app = create_app(runtime=runtime)
@@ -275,12 +291,13 @@ def run_demo(
             server = BackgroundServer(app, settings.http_host, settings.http_port).start()
             try:
                 device_ids = [c.device_id for c in configs]
-                return _smoke(base, device_ids, deadline_s, settings.data_dir)
+                return _smoke(base, device_ids, deadline_s, settings.data_dir, accounts)
             finally:
                 server.stop()
-        _print_banner(base, runtime, configs)
+        _print_banner(base, runtime, configs, accounts)
         device_ids = [c.device_id for c in configs]
-        threading.Thread(target=_welcome, args=(base, device_ids), daemon=True).start()
+        welcome = threading.Thread(target=_welcome, args=(base, device_ids, accounts), daemon=True)
+        welcome.start()
         uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning")
         return 0
     finally:
@@ -291,7 +308,9 @@ def run_demo(
             shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _print_banner(base: str, runtime: ControllerRuntime, configs: list[AgentConfig]) -> None:
+def _print_banner(
+    base: str, runtime: ControllerRuntime, configs: list[AgentConfig], accounts: Accounts
+) -> None:
     ids = ", ".join(f'"{c.device_id}"' for c in configs)
     print(
         f"""
@@ -301,13 +320,17 @@ Wardcast demo — controller {base}  (OpenAPI docs: {base}/docs)
   agents   {len(configs)} simulated: {ids}
   ward     00037 Hàng Bạc, with the example city-ward programme (schedules/examples/)
 
-Try it (Ctrl-C stops everything):
-  curl -s -X POST {base}/api/v1/bulletins -H 'content-type: application/json' \\
-       -d '{{"title": "{DEMO_TITLE}", "text": "{DEMO_TEXT}"}}'
-  curl -s -X POST {base}/api/v1/broadcasts -H 'content-type: application/json' \\
-       -d '{{"bulletin_id": "<id from above>", "device_ids": [{ids}]}}'
-  curl -s {base}/api/v1/evidence
-  curl -s {base}/api/v1/devices/{configs[0].device_id}/plan      # the compiled plan
-  .venv/bin/wardcast schedules export 00037 --controller-url {base}
+{banner_lines(accounts, base)}
+
+Try it (Ctrl-C stops everything), after pasting the lines above:
+  curl -s -X POST $B/api/v1/bulletins -H "Authorization: Bearer $OFFICER" \\
+       -H 'content-type: application/json' -d '{{"title": "{DEMO_TITLE}", "text": "{DEMO_TEXT}"}}'
+  curl -s -X POST $B/api/v1/bulletins/<id from above>/submit -H "Authorization: Bearer $OFFICER"
+  curl -s -X POST $B/api/v1/bulletins/<id>/approve -H "Authorization: Bearer $LEADER"
+  curl -s -X POST $B/api/v1/broadcasts -H "Authorization: Bearer $OFFICER" \\
+       -H 'content-type: application/json' -d '{{"bulletin_id": "<id>", "device_ids": [{ids}]}}'
+  curl -s $B/api/v1/evidence -H "Authorization: Bearer $EVALUATOR"
+  curl -s $B/api/v1/devices/{configs[0].device_id}/plan -H "Authorization: Bearer $TOKEN"
+  .venv/bin/wardcast schedules export 00037       # reads WARDCAST_TOKEN, WARDCAST_CONTROLLER_URL
 """
     )
