@@ -26,7 +26,14 @@ from pathlib import Path
 
 import httpx
 
-from bench.common import StartTimes, peak_rss_mib, start_site, summary_ms, tone_bulletin
+from bench.common import (
+    StartTimes,
+    admin_headers,
+    peak_rss_mib,
+    start_site,
+    summary_ms,
+    tone_bulletin,
+)
 from controller.messaging.broker import EmbeddedBroker
 from edge_agent.fleet import AgentFleet
 from wardcast_protocol.transport import BrokerAddress, MqttLink
@@ -86,7 +93,8 @@ def wardcast_fanout(
     try:
         bulletin_id = tone_bulletin(site, clip_s, tmp)
         body = {"bulletin_id": bulletin_id, "device_ids": site.device_ids}
-        with httpx.Client(base_url=site.server.base_url, timeout=60) as http:
+        headers = admin_headers(site)
+        with httpx.Client(base_url=site.server.base_url, timeout=60, headers=headers) as http:
             # Warm-up: every agent downloads and verifies the clip once.
             warm = http.post("/api/v1/broadcasts", json=body).json()["id"]
             if len(starts.wait(warm, n, 120)) < n:
