@@ -101,7 +101,52 @@ class _Row:
     planned_start: datetime
     item_id: str
     link_only: bool
-    signed: str
+
+
+@dataclass(slots=True)
+class RowWork:
+    """One row read from the bundle, waiting for its signature check (or past it).
+
+    ``prepare`` fills it without touching any device's state, so rows can be read on
+    one thread while their signatures are checked on others; ``DeviceCheck.feed`` then
+    judges them in file order, exactly as if each had been checked on the spot.
+    """
+
+    row: Any
+    doc: Any = None  # the signed document, parsed
+    data: bytes | None = None  # bytes whose signature must be checked; None: no check due
+    sig: str = ""
+    ok: bool = False  # the signature verified (set by ``check_signatures``)
+
+
+def prepare(row: Any, device_id: str) -> RowWork:
+    """Parse a row's signed document; say whether its signature is to be checked.
+
+    A row without a usable shape, or an event another device sent, is judged without
+    a signature check (as ``DeviceCheck.feed`` would judge it anyway).
+    """
+    if not isinstance(row, dict):
+        return RowWork(row)
+    seq, event_id, signed, sig = (row.get(k) for k in ("seq", "event_id", "signed", "sig"))
+    if type(seq) is not int or not isinstance(event_id, str):
+        return RowWork(row)
+    if not isinstance(signed, str) or not isinstance(sig, str):
+        return RowWork(row)
+    try:
+        doc = json.loads(signed)
+    except (ValueError, RecursionError):  # ValueError: also a 5,000-digit number
+        doc = None
+    sender = doc.get("sender") if isinstance(doc, dict) else None
+    if isinstance(sender, str) and sender != device_id:
+        return RowWork(row, doc)
+    return RowWork(row, doc, signed.encode("utf-8"), sig)
+
+
+def check_signatures(key: str, works: Iterable[RowWork]) -> None:
+    """Check the signatures ``prepare`` asked for (``cryptography`` releases the GIL here)."""
+    for work in works:
+        if work.data is not None:
+            work.ok = verify(key, work.data, work.sig)
 
 
 def _content_problem(doc: Any, device_id: str, seq: int, event_id: str) -> str | None:
@@ -191,21 +236,27 @@ def subtract(a: list[Run], b: list[Run]) -> list[Run]:
 
 
 class DeviceCheck:
-    """Checks one device entry; collects its faults and the evidence it confirms."""
+    """Checks one device entry; collects its faults and the evidence it confirms.
 
-    def __init__(self, entry: dict[str, Any], period: Period, ward_devices: set[str]) -> None:
-        self.entry = entry
+    Rows arrive one at a time (``feed``, in file order), so a year of them need not be
+    in memory at once; ``finish`` runs the checks that need every row. Only a small
+    record per good row is kept (its digest stands for its text: same digest, same event).
+    """
+
+    def __init__(self, entry: dict[str, Any]) -> None:
+        self.entry = entry  # the device's entry; its rows may be streamed instead
         self.device_id: str = entry["device_id"]
         self.key: str = entry["public_key"]
-        self.period = period
-        self.ward_devices = ward_devices
         self.result = DeviceResult(self.device_id, entry.get("group_code"))
         self.faults: list[Fault] = []
         self.confirmed_items: set[str] = set()  # item ids of authentic rows
+        self.rows = 0
         self._good: dict[int, _Row] = {}
         self._claimed: set[int] = set()  # seqs named by a row of this device, even a bad one
         self._order: list[int] = []
         self._faulty: set[int] = set()
+        # FOREIGN faults whose wording waits for the ward's whole device list.
+        self._senders: list[tuple[int, str, int]] = []
 
     def _fault(
         self, kind: FaultKind, detail: str, seq: int | None = None, event_id: str | None = None
@@ -222,13 +273,36 @@ class DeviceCheck:
             if bucket is not None and seq not in bucket:
                 bucket.append(seq)
 
-    def run(self) -> DeviceCheck:
-        """Every check, in the order that keeps one cause from being reported twice."""
-        for index, row in enumerate(self.entry["rows"]):
-            self._read(index, row)
+    def run(self, period: Period, ward_devices: set[str]) -> DeviceCheck:
+        """Every check of an entry whose rows are all in memory, one row after another."""
+        for row in self.entry["rows"]:
+            work = prepare(row, self.device_id)
+            check_signatures(self.key, (work,))
+            self.feed(work)
+        return self.finish(period, ward_devices)
+
+    def feed(self, work: RowWork) -> None:
+        """Judge the next row of the file, its signature already checked."""
+        self.rows += 1
+        self._read(self.rows - 1, work)
+
+    def finish(self, period: Period, ward_devices: set[str]) -> DeviceCheck:
+        """Every check that needs all rows, in the order that keeps one cause from being
+        reported twice; ``ward_devices`` words a FOREIGN row, ``period`` bounds the rows."""
+        for index, sender, seq in self._senders:
+            whose = (
+                "another device of this ward"
+                if sender in ward_devices
+                else "a device not of this ward"
+            )
+            old = self.faults[index]
+            self.faults[index] = Fault(
+                old.kind, f"seq {seq} is an event of {sender!r}, {whose}", old.device_id,
+                old.seq, old.to_seq, old.event_id,
+            )  # fmt: skip
         self._check_order()
         self._check_chain()
-        self._check_period()
+        self._check_period(period)
         result = self.result
         for seq, row in self._good.items():
             if seq not in self._faulty:
@@ -240,9 +314,10 @@ class DeviceCheck:
             bucket.sort()
         return self
 
-    def _read(self, index: int, row: Any) -> None:
+    def _read(self, index: int, work: RowWork) -> None:
         """One row: shape, whose it is, signature, content, duplicates."""
         where = f"row {index + 1} of {self.device_id}"
+        row = work.row
         if not isinstance(row, dict):
             self._fault(FaultKind.TAMPERED, f"{where} is not an object")
             return
@@ -254,27 +329,18 @@ class DeviceCheck:
             self._fault(FaultKind.TAMPERED, f"{where} has no signed document", seq, event_id)
             self._claimed.add(seq)
             return
-        try:
-            doc = json.loads(signed)
-        except (ValueError, RecursionError):  # ValueError: also a 5,000-digit number
-            doc = None
+        doc = work.doc
         sender = doc.get("sender") if isinstance(doc, dict) else None
         if isinstance(sender, str) and sender != self.device_id:
             # Another device's event: its own key may well verify it, but it is not
             # this device's evidence. Not "claimed", so a row it displaced shows missing.
-            whose = (
-                "another device of this ward"
-                if sender in self.ward_devices
-                else "a device not of this ward"
-            )
-            self._fault(
-                FaultKind.FOREIGN, f"seq {seq} is an event of {sender!r}, {whose}", None, event_id
-            )
+            self._senders.append((len(self.faults), sender, seq))
+            self._fault(FaultKind.FOREIGN, f"seq {seq} is an event of {sender!r}", None, event_id)
             self.result.foreign.append(seq)
             return
         self._claimed.add(seq)
         self._order.append(seq)
-        if not verify(self.key, signed.encode("utf-8"), sig):
+        if not work.ok:
             self._fault(
                 FaultKind.TAMPERED,
                 "the signature does not match the device's key: the row was altered",
@@ -288,8 +354,9 @@ class DeviceCheck:
             return
         assert isinstance(doc, dict)  # _content_problem checked it
         body = doc["body"]
+        digest = hashlib.sha256(work.data or b"").hexdigest()
         if seq in self._good:
-            same = self._good[seq].signed == signed
+            same = self._good[seq].digest == digest
             detail = (
                 f"seq {seq} appears twice"
                 if same
@@ -302,12 +369,11 @@ class DeviceCheck:
         self._good[seq] = _Row(
             seq=seq,
             event_id=event_id,
-            digest=hashlib.sha256(signed.encode("utf-8")).hexdigest(),
+            digest=digest,
             prev_hash=body["prev_hash"],
             planned_start=planned,
             item_id=str(body.get("item_id")),
             link_only=row.get("link_only") is True,
-            signed=signed,
         )
         self.confirmed_items.add(str(body.get("item_id")))
 
@@ -399,9 +465,8 @@ class DeviceCheck:
                       self.device_id, first, last if last != first else None)
             )  # fmt: skip
 
-    def _check_period(self) -> None:
+    def _check_period(self, period: Period) -> None:
         """In-period rows must fall in the period; link-only rows only between them."""
-        period = self.period
         in_period = [s for s, r in self._good.items() if not r.link_only]
         low, high = (min(in_period), max(in_period)) if in_period else (0, -1)
         for seq, row in sorted(self._good.items()):

@@ -27,11 +27,23 @@ PERIOD_BASIS = "planned_start"
 
 UNSIGNED_KEYS = frozenset({"bundle_digest", "controller_signature"})
 
+CANONICAL = json.JSONEncoder(sort_keys=True, ensure_ascii=False, separators=(",", ":"))
+"""Encodes any part of a bundle in canonical form; the parts of a whole concatenate to it."""
+
+FILE_ORDER = (
+    "format", "protocol_version", "generator", "generated_at", "ward", "period",
+    "controller_public_key", "bundle_digest", "controller_signature", "planned", "devices",
+)  # fmt: skip
+"""Top-level keys as a file lists them (any other key after these, ``devices`` always
+last): the header a person reads first, then the rows. Every key that sorts before
+``devices`` comes before it, so a verifier reading the file front to back can hash the
+canonical form in one pass."""
+
 
 def canonical_bytes(content: dict[str, Any]) -> bytes:
     """The canonical serialisation of a bundle without its digest and signature."""
     body = {k: v for k, v in content.items() if k not in UNSIGNED_KEYS}
-    return json.dumps(body, sort_keys=True, ensure_ascii=False, separators=(",", ":")).encode()
+    return CANONICAL.encode(body).encode()
 
 
 def content_digest(content: dict[str, Any]) -> str:
@@ -93,9 +105,14 @@ def _is_midnight(instant: datetime) -> bool:
 def dump_bundle(bundle: dict[str, Any]) -> bytes:
     """A bundle's file bytes: indented so a person (or ``jq``) can read it.
 
-    The layout does not matter to the digest, which is over the canonical form.
+    The layout does not matter to the digest, which is over the canonical form; the
+    order of the keys (``FILE_ORDER``, then any other) lets a verifier stream the file.
     """
-    return json.dumps(bundle, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
+    rank = {key: n for n, key in enumerate(FILE_ORDER)}
+    ordered = dict(
+        sorted(bundle.items(), key=lambda kv: (kv[0] == "devices", rank.get(kv[0], len(rank))))
+    )
+    return json.dumps(ordered, ensure_ascii=False, indent=1).encode("utf-8") + b"\n"
 
 
 def write_atomic(path: Path, data: bytes) -> str:
