@@ -1,0 +1,38 @@
+"""Benchmarks that cannot rot: each bench's tiny mode runs here, so a bench broken by a
+later change fails ``make test``.
+
+Every bench prints its figures and, on its last line, ``key=value`` pairs: the
+project's figure, the baseline measured in the same run, their ratio. To add a bench,
+add one test: ``figures = run_bench("bench.NAME", "--tiny")`` and assert the keys its
+last line must carry (the values are timings on a shared machine: not asserted).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def run_bench(module: str, *args: str, timeout_s: float = 300) -> dict[str, str]:
+    """Run ``python -m module args``; its last line's ``key=value`` pairs."""
+    done = subprocess.run(
+        [sys.executable, "-m", module, *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout_s,
+        cwd=ROOT,
+    )
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    last = done.stdout.strip().splitlines()[-1]
+    pairs = [pair.split("=", 1) for pair in last.split()]
+    assert all(len(pair) == 2 for pair in pairs), last
+    return dict(pairs)
+
+
+def test_verify_bench_tiny() -> None:
+    figures = run_bench("bench.verify", "--tiny")
+    assert figures["events"] == "500"
+    assert {"verify_s", "raw_ed25519_s", "ratio", "verify_cpu_s", "peak_rss_mib"} <= set(figures)
