@@ -49,7 +49,11 @@ def enrolment_public(issued: IssuedCode) -> DeviceEnrolmentPublic:
     )
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": DeviceEnrolmentPublic, "description": "Created before, same key."}},
+)
 def create(
     body: DeviceCreate, enrolment: EnrolmentDep, response: Response, actor: AdminDep
 ) -> DeviceEnrolmentPublic:

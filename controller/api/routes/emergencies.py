@@ -12,7 +12,11 @@ from controller.domain.emergencies.service import EmergencyMessage
 router = APIRouter(prefix="/api/v1/emergencies", tags=["emergencies"])
 
 
-@router.post("", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "",
+    status_code=status.HTTP_201_CREATED,
+    responses={200: {"model": EmergencyPublic, "description": "Received before: not replayed."}},
+)
 def receive(
     body: EmergencyCreate, emergencies: EmergenciesDep, actor: ApproverDep, response: Response
 ) -> EmergencyPublic:
