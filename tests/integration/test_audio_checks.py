@@ -11,11 +11,18 @@ from __future__ import annotations
 import importlib
 import re
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from controller.api.app import create_app
 from controller.audio import AudioRejected, PreparedAudio, prepare, speak
+from controller.composition import ControllerRuntime
+from controller.messaging.broker import EmbeddedBroker
+from controller.settings import Settings
+from tests.support.auth import auth_headers
 
 pytestmark = pytest.mark.integration
 
@@ -116,3 +123,67 @@ def test_speech_we_made_is_not_held_to_the_upload_check(tone: Path, workdir: Pat
     cut = half_of(encoded(tone, workdir, "ours.ogg", "-c:a", "libvorbis"))
     result: PreparedAudio = prepare(cut, target_lufs=TARGET_LUFS)
     assert 8 < result.duration_s < 11
+
+
+# --- through the API -------------------------------------------------------------------
+
+
+# The api fixture: an officer's client, and the runtime it serves.
+Api = tuple[TestClient, ControllerRuntime]
+
+
+@pytest.fixture
+def api(tmp_path: Path, broker: EmbeddedBroker) -> Iterator[Api]:
+    settings = Settings(
+        data_dir=tmp_path, broker_url=broker.url, gtts_enabled=False, environment="test"
+    )
+    runtime = ControllerRuntime(settings)
+    with TestClient(create_app(runtime=runtime)) as client:
+        runtime.start()
+        client.headers.update(auth_headers(runtime, "officer", all_wards=True))
+        yield client, runtime
+        runtime.stop()
+
+
+def _media_files(runtime: ControllerRuntime) -> list[Path]:
+    root = runtime.settings.data_dir / "media"
+    return sorted(p for p in root.rglob("*") if p.is_file()) if root.exists() else []
+
+
+def test_a_cut_upload_is_a_422_that_names_what_was_decoded_and_stores_nothing(
+    api: Api, tone: Path, workdir: Path
+) -> None:
+    client, runtime = api
+    cut = half_of(encoded(tone, workdir, "api.mp3"))
+    before = _media_files(runtime)
+    with cut.open("rb") as upload:
+        refused = client.post(
+            "/api/v1/bulletins/upload",
+            data={"title": "Thông báo"},
+            files={"file": ("thong-bao.mp3", upload, "audio/mpeg")},
+        )
+    assert refused.status_code == 422, refused.text
+    assert re.search(r"declares 20\.0 s but only (9|10)\.\d s", refused.json()["detail"])
+    assert client.get("/api/v1/bulletins").json() == []
+    assert _media_files(runtime) == before
+
+
+def test_a_nul_in_the_text_no_longer_cuts_the_speech(api: Api) -> None:
+    client, _ = api
+    clean = "Ngày mai cắt nước từ 8 giờ đến 11 giờ, bà con chú ý."
+    cut_at = clean.index(" từ")
+    made = client.post(
+        "/api/v1/bulletins",
+        json={
+            "title": "Cắt nước",
+            "text": clean[:cut_at] + "\x00" + clean[cut_at:],
+            "chime": False,
+        },
+    )
+    assert made.status_code == 201, made.text
+    whole = client.post(
+        "/api/v1/bulletins", json={"title": "Cắt nước", "text": clean, "chime": False}
+    )
+    assert made.json()["text"] == clean
+    # The same words are spoken: the same audio, not the part before the NUL.
+    assert made.json()["media"]["sha256"] == whole.json()["media"]["sha256"]
