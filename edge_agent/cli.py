@@ -100,8 +100,15 @@ def enrol(
         print(f"cannot enrol: {exc}")
         raise typer.Exit(2) from exc
     try:
-        with httpx.Client(base_url=controller_url.rstrip("/"), timeout=30) as http:
+        # Not under a running agent: enrolling makes a new key and login in its folder.
+        with (
+            lock_data_dir(data_dir),
+            httpx.Client(base_url=controller_url.rstrip("/"), timeout=30) as http,
+        ):
             done = enrolment_client.enrol(http, data_dir, device_id, code)
+    except DataDirLocked as exc:
+        print(f"cannot enrol: {exc}")
+        raise typer.Exit(1) from exc
     except (EnrolmentFailed, httpx.HTTPError, InvalidKey) as exc:
         print(f"enrolment failed: {exc}")
         raise typer.Exit(1) from exc

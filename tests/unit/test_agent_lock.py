@@ -106,3 +106,21 @@ def test_a_second_fleet_on_the_same_folders_is_refused(tmp_path: Path) -> None:
     finally:
         first.stop()
     AgentFleet([config], clock=clock, factory=factory).start().stop()  # released on stop
+
+
+def test_enrol_refuses_a_folder_a_running_agent_holds(tmp_path: Path) -> None:
+    # Enrolling writes a new key and login: never under an agent that runs on them.
+    with lock_data_dir(tmp_path):
+        result = CliRunner().invoke(
+            cli.app,
+            [
+                "enrol",
+                "--line",
+                "wardcast-enrol:http://127.0.0.1:9|to-1|code-123",
+                "--data-dir",
+                str(tmp_path),
+            ],
+        )
+    assert result.exit_code == 1, result.output
+    assert "cannot enrol" in result.output and "already running" in result.output
+    assert sorted(p.name for p in tmp_path.iterdir()) == [LOCK_NAME]
