@@ -28,6 +28,7 @@ from controller.domain.emergencies.service import EmergencyService
 from controller.domain.evidence.gaps import GapRequests
 from controller.domain.plans.service import PlanService
 from controller.domain.programmes.service import ProgrammeService
+from controller.domain.reports import rollups
 from controller.maintenance import Maintenance
 from controller.messaging.bridge import ControllerBridge
 from controller.messaging.broker import EmbeddedBroker
@@ -102,6 +103,8 @@ class ControllerRuntime:
                 self,
                 recompile_interval_s=settings.recompile_interval_s,
                 gap_request_interval_s=settings.gap_request_interval_s,
+                rollup_interval_s=settings.rollup_interval_s,
+                rollup_backfill_interval_s=settings.rollup_backfill_interval_s,
             )
             if run_maintenance
             else None
@@ -174,3 +177,17 @@ class ControllerRuntime:
     def request_evidence_gaps(self) -> int:
         """Ask devices to resend events missing from their chains."""
         return self.gaps.request()
+
+    def keep_rollups_current(self) -> int:
+        """Re-sum the report days marked dirty by new evidence and plans, and recent days."""
+        with self.db.session() as session:
+            return rollups.keep_current(session, self.clock.now(), rollups.RollupRules())
+
+    def backfill_rollups(self) -> int:
+        """Sum every report day never summed, a month per transaction."""
+        summed = 0
+        with self.db.session() as session:
+            for done in rollups.backfill(session, self.clock.now(), rollups.RollupRules()):
+                session.commit()  # a month at a time: reports are not held up behind a year
+                summed += done
+        return summed

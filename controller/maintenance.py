@@ -1,18 +1,21 @@
 """Maintenance on a clock: APScheduler 3 with its job store in the controller's database.
 
-Two standing jobs: recompile every device's plan, so the 48-hour horizon rolls
-forward and date-bound content (validity, queue dates) comes and goes on time; and
-ask devices again for evidence missing from their chains. Jobs live in the same
+Standing jobs: recompile every device's plan, so the 48-hour horizon rolls
+forward and date-bound content (validity, queue dates) comes and goes on time;
+ask devices again for evidence missing from their chains; re-sum the report days
+that evidence and plans marked dirty, so no report waits for its sums; and sum any
+day never summed (after an upgrade or an import) — at start, then daily. Jobs live in the same
 database as everything else, so a restarted controller picks up its schedule; a run
 missed while it was down is coalesced into one, and the controller also recompiles
 once at start, so nothing waits for the next tick.
 
-The jobs see only :class:`MaintenanceJobs` (two methods), never the whole controller.
+The jobs see only :class:`MaintenanceJobs`, never the whole controller.
 """
 
 from __future__ import annotations
 
 import logging
+from datetime import UTC, datetime
 from typing import Protocol
 
 from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
@@ -26,6 +29,8 @@ log = logging.getLogger(__name__)
 JOBS_TABLE = "apscheduler_jobs"
 RECOMPILE_JOB = "recompile-plans"
 GAP_JOB = "request-evidence-gaps"
+ROLLUP_JOB = "keep-report-sums-current"
+BACKFILL_JOB = "backfill-report-sums"
 
 
 class MaintenanceJobs(Protocol):
@@ -37,6 +42,14 @@ class MaintenanceJobs(Protocol):
 
     def request_evidence_gaps(self) -> int:
         """Ask devices to resend events missing from their chains; returns devices asked."""
+        ...
+
+    def keep_rollups_current(self) -> int:
+        """Re-sum the report days marked dirty and the recent ones; returns ward-days."""
+        ...
+
+    def backfill_rollups(self) -> int:
+        """Sum every report day never summed; returns ward-days summed."""
         ...
 
 
@@ -71,6 +84,32 @@ def request_evidence_gaps() -> None:
         log.exception("evidence gap requests failed; the next run will try again")
 
 
+def keep_rollups_current() -> None:
+    """The rollup job: re-sum the days new evidence and plans marked dirty."""
+    jobs = _jobs
+    if jobs is None:
+        return
+    try:
+        summed = jobs.keep_rollups_current()
+        if summed:
+            log.info("report sums: %d ward-days re-summed", summed)
+    except Exception:
+        log.exception("re-summing report days failed; the next run will try again")
+
+
+def backfill_rollups() -> None:
+    """The backfill job: sum the days an upgrade or an import left unsummed."""
+    jobs = _jobs
+    if jobs is None:
+        return
+    try:
+        summed = jobs.backfill_rollups()
+        if summed:
+            log.info("report sums backfilled: %d ward-days", summed)
+    except Exception:
+        log.exception("backfilling report sums failed; the next run will try again")
+
+
 class Maintenance:
     """Starts and stops the scheduler for one set of jobs."""
 
@@ -81,10 +120,14 @@ class Maintenance:
         *,
         recompile_interval_s: int,
         gap_request_interval_s: int,
+        rollup_interval_s: int = 60,
+        rollup_backfill_interval_s: int = 86_400,
     ) -> None:
         self._jobs = jobs
         self._recompile_s = recompile_interval_s
         self._gap_s = gap_request_interval_s
+        self._rollup_s = rollup_interval_s
+        self._backfill_s = rollup_backfill_interval_s
         self.scheduler = BackgroundScheduler(
             jobstores={"default": SQLAlchemyJobStore(engine=engine, tablename=JOBS_TABLE)},
             job_defaults={"coalesce": True, "max_instances": 1, "misfire_grace_time": 3600},
@@ -111,6 +154,22 @@ class Maintenance:
             seconds=self._gap_s,
             id=GAP_JOB,
             replace_existing=True,
+        )
+        self.scheduler.add_job(
+            "controller.maintenance:keep_rollups_current",
+            "interval",
+            seconds=self._rollup_s,
+            id=ROLLUP_JOB,
+            replace_existing=True,
+        )
+        # First run now: an upgrade or an import is summed before the first report.
+        self.scheduler.add_job(
+            "controller.maintenance:backfill_rollups",
+            "interval",
+            seconds=self._backfill_s,
+            id=BACKFILL_JOB,
+            replace_existing=True,
+            next_run_time=datetime.now(UTC),
         )
         self.scheduler.resume()
 

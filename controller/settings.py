@@ -130,6 +130,14 @@ class Settings(BaseSettings):
     gap_request_interval_s: int = Field(
         default=60, ge=5, description="How often devices are asked again for missing events."
     )
+    rollup_interval_s: int = Field(
+        default=60, ge=5, description="How often report sums of days marked dirty are redone."
+    )
+    rollup_backfill_interval_s: int = Field(
+        default=86_400,
+        ge=60,
+        description="How often days never summed (upgrade, import) are summed; also at start.",
+    )
     max_session_minutes: int = Field(
         default=240, gt=0, description="A hard cap on any session, whatever its programme says."
     )

@@ -210,3 +210,19 @@ class ReportWardBulletin(Base):
     missed: Mapped[int] = mapped_column(Integer)
     targeted_groups: Mapped[int] = mapped_column(Integer)
     covered_groups: Mapped[int] = mapped_column(Integer)
+
+
+class ReportRollupDirty(Base):
+    """A ward's local day whose sums are out of date: marked where the change is written.
+
+    The transaction that stores evidence or a planned play marks the (ward, day) it
+    touches, so the mark commits with the row or not at all; whoever re-sums the day
+    clears the mark only at the ``version`` it read, so a mark made meanwhile survives.
+    """
+
+    __tablename__ = "report_rollup_dirty"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    ward_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    local_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, default=1)

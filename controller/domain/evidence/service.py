@@ -24,6 +24,7 @@ from controller.db.models import Device, PlaybackEvidence, RejectedMessageLog
 from controller.domain.errors import InvalidInput
 from controller.domain.evidence import chain, rejections, security
 from controller.domain.plans.planned import planned_play
+from controller.domain.reports.rollups import dirty as rollups
 from wardcast_protocol.envelope import Verified
 from wardcast_protocol.messages import PlaybackEvent
 
@@ -75,7 +76,8 @@ def record_event(
             f"seq {event.seq} of {device_id} is already event {taken}; "
             f"{event.event_id} would fork the chain"
         )
-    why = security.why_not_evidence(planned_play(session, device_id, event.item_id), event)
+    plan = planned_play(session, device_id, event.item_id)
+    why = security.why_not_evidence(plan, event)
     if why is not None:
         if not security.refuse_event(session, verified, device_id, why, now):
             return Stored.REFUSED  # a concurrent delivery recorded it first
@@ -122,6 +124,11 @@ def record_event(
     except IntegrityError:
         # Lost a race with another delivery of the same event: it is stored.
         return Stored.DUPLICATE
+    # The report sums of the days this event counts in are out of date from this
+    # commit on: marked in the same transaction, re-summed by a job before a report asks.
+    rollups.mark(session, row.ward_code, event.planned_start)
+    if plan is not None:
+        rollups.mark(session, plan.ward_code, plan.planned_start)
     _advance_chain(session, verified, device_id, now)
     return Stored.NEW
 

@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Bulletin, Device, PlannedPlay
+from controller.domain.reports.rollups import dirty as rollups
 from wardcast_protocol.messages import PlanItem
 
 
@@ -56,6 +57,7 @@ def record_plan(session: Session, device: Device, items: Iterable[PlanItem], now
                     PlannedPlay.device_id == device.id, PlannedPlay.item_id == item.item_id
                 )
             )
+        before = (row.ward_code, row.planned_start) if row is not None else None
         if row is None:
             row = PlannedPlay(device_id=device.id, item_id=item.item_id, first_planned_at=now)
             session.add(row)
@@ -68,9 +70,20 @@ def record_plan(session: Session, device: Device, items: Iterable[PlanItem], now
         row.trigger = item.trigger.value
         row.planned_start, row.planned_duration_s = item.planned_start, _duration(item)
         row.withdrawn_at = None
+        # A recompile sets every field again: only a real change dirties report sums.
+        if before is None or session.is_modified(row):
+            _touch(session, before, row)
     for item_id, row in existing.items():
         if item_id not in wanted and row.withdrawn_at is None:
             row.withdrawn_at = now
+            _touch(session, None, row)
+
+
+def _touch(session: Session, before: tuple[str | None, datetime] | None, row: PlannedPlay) -> None:
+    """Mark the report days a planned play counts in (and counted in, if it moved) dirty."""
+    if before is not None and before != (row.ward_code, row.planned_start):
+        rollups.mark(session, *before)
+    rollups.mark(session, row.ward_code, row.planned_start)
 
 
 def record_command(session: Session, device: Device, item: PlanItem, now: datetime) -> None:
@@ -93,6 +106,7 @@ def record_command(session: Session, device: Device, item: PlanItem, now: dateti
         first_planned_at=now,
     )
     session.add(record_plan_item)
+    rollups.mark(session, device.ward_code, item.planned_start)
 
 
 def planned_play(session: Session, device_id: str, item_id: str) -> PlannedPlay | None:

@@ -1,9 +1,10 @@
-"""When a summed day must be summed again: markers, and watermarks on the raw tables.
+"""When a summed day must be summed again: markers, dirty marks, watermarks on the raw tables.
 
 A day is stale when it was never summed, or summed under other rules (tolerance,
-deadline, time zone); when evidence or planned plays for it were stored after it was
-summed — found by watermarks on the two tables' ids, which only grow because
-evidence is append-only; or when it was summed while it could still change (before
+deadline, time zone); when it is marked dirty — by the transaction that stored evidence
+or a planned play for it (:mod:`.dirty`), or by the watermarks on the two tables' ids,
+which only grow because evidence is append-only and catch rows written around the
+domain (an import, another tool); or when it was summed while it could still change (before
 its end plus ``seal_after_s``) and is older than ``freshness_s``: "pending" turns
 into "missed" as time passes, and the planner still edits today's and tomorrow's
 plays.
@@ -23,6 +24,7 @@ from controller.db.models import PlannedPlay, PlaybackEvidence
 from controller.db.models.rollups import ReportRollupDay, ReportRollupState
 from controller.db.types import UtcDateTime
 from controller.domain.reports.periods import day_start_utc
+from controller.domain.reports.rollups.dirty import mark_days
 from controller.domain.reports.rollups.judging import RollupRules
 from controller.domain.reports.sqlfn import is_sqlite, utc_date
 
@@ -144,9 +146,10 @@ def _advance(
 
 
 def _forget(session: Session, touched: dict[tuple[str, date], datetime], grace: timedelta) -> None:
-    """Drop the markers of days summed before a row that touches them surely committed."""
+    """Mark dirty the days summed before a row that touches them surely committed."""
     if not touched:
         return
+    stale: list[tuple[str, date]] = []
     wards = sorted({ward for ward, _ in touched})
     first = min(day for _, day in touched)
     last = max(day for _, day in touched)
@@ -161,5 +164,6 @@ def _forget(session: Session, touched: dict[tuple[str, date], datetime], grace: 
         for marker in markers:
             seen = touched.get((marker.ward_code, marker.local_date))
             if seen is not None and marker.computed_at < seen + grace:
-                session.delete(marker)
-    session.flush()
+                stale.append((marker.ward_code, marker.local_date))
+    # Marked, not forgotten: a job finds dirty days and re-sums them before any report.
+    mark_days(session, stale)

@@ -1,8 +1,10 @@
-"""Keeping the rollups current: on demand for a report, from a periodic job, over the past.
+"""Keeping the rollups current: from a periodic job, on demand for a report, over the past.
 
-:func:`ensure_rollups` is what the reports call; :func:`refresh_recent` is for a
-periodic job, so that the first report of the morning finds yesterday already summed;
-:func:`backfill` sums a controller's history once (after an upgrade or an import).
+:func:`keep_current` is the periodic job: it re-sums the days marked dirty as evidence
+and plans arrive (:mod:`.dirty`) and keeps today and yesterday fresh, so the first
+report after a restart finds every day summed; :func:`ensure_rollups` is what the
+reports call, re-summing only what is still stale in their range; :func:`backfill`
+sums a controller's history (after an upgrade or an import), from a scheduled job.
 """
 
 from __future__ import annotations
@@ -19,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from controller.db.models import PlannedPlay, Ward
 from controller.db.models.rollups import ReportRollupDay
+from controller.domain.reports.rollups.dirty import Mark, clear, marks
 from controller.domain.reports.rollups.judging import RollupRules
 from controller.domain.reports.rollups.rebuild import rebuild
 from controller.domain.reports.rollups.staleness import in_chunks, invalidate_changed, is_stale
@@ -32,10 +35,16 @@ def ensure_rollups(
     now: datetime,
     rules: RollupRules,
 ) -> int:
-    """Make the rollups of ``wards`` for local dates ``first``..``last`` current; days re-summed."""
+    """Make the rollups of ``wards`` for local dates ``first``..``last`` current; days re-summed.
+
+    Cheap when a job keeps them current: the markers say every day is summed, no day
+    in the range is marked dirty, and only the rows stored since the last look are
+    checked for changes made around the domain.
+    """
     invalidate_changed(session, now, rules)
     by_code = {w.code: w for w in wards}
     markers: dict[tuple[str, date], Row[Any]] = {}
+    dirty: list[Mark] = []
     m = ReportRollupDay
     for codes in in_chunks(sorted(by_code)):
         # Plain rows, not ORM objects: a province-year has tens of thousands.
@@ -43,11 +52,53 @@ def ensure_rollups(
             m.ward_code, m.local_date, m.computed_at, m.timezone, m.tolerance_s, m.deadline_s
         ).where(m.ward_code.in_(codes), m.local_date >= first, m.local_date <= last)
         markers.update({(row.ward_code, row.local_date): row for row in session.execute(query)})
-    batches: dict[tuple[str, date, date], list[str]] = defaultdict(list)
+        dirty += marks(session, codes, first, last)
+    marked = {(ward, day) for ward, day, _ in dirty}
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
+    stale: dict[str, list[date]] = {}
     for code, ward in by_code.items():
-        stale = [d for d in days if is_stale(markers.get((code, d)), ward.timezone, d, now, rules)]
-        for run in _runs(stale):
+        stale[code] = [
+            d
+            for d in days
+            if (code, d) in marked or is_stale(markers.get((code, d)), ward.timezone, d, now, rules)
+        ]
+    rebuilt = _resum(session, by_code, stale, now, rules)
+    clear(session, dirty)
+    return rebuilt
+
+
+def resum_dirty(session: Session, now: datetime, rules: RollupRules) -> int:
+    """Re-sum every ward-day marked dirty (for a periodic job); ward-days re-summed."""
+    dirty = marks(session)
+    if not dirty:
+        return 0
+    by_code = {
+        w.code: w
+        for codes in in_chunks(sorted({ward for ward, _, _ in dirty}))
+        for w in session.scalars(select(Ward).where(Ward.code.in_(codes)))
+    }
+    stale: dict[str, list[date]] = defaultdict(list)
+    for ward, day, _ in dirty:
+        stale[ward].append(day)
+    rebuilt = _resum(session, by_code, stale, now, rules)
+    clear(session, dirty)  # a ward since deleted has nothing to sum: its marks go too
+    return rebuilt
+
+
+def _resum(
+    session: Session,
+    wards: dict[str, Ward],
+    stale: dict[str, list[date]],
+    now: datetime,
+    rules: RollupRules,
+) -> int:
+    """Re-sum each ward's stale days, wards of one zone and run of days together."""
+    batches: dict[tuple[str, date, date], list[str]] = defaultdict(list)
+    for code, days in stale.items():
+        ward = wards.get(code)
+        if ward is None:
+            continue
+        for run in _runs(days):
             batches[(ward.timezone, *run)].append(code)
     rebuilt = 0
     for (zone, run_first, run_last), codes in sorted(batches.items()):
@@ -78,6 +129,15 @@ def refresh_recent(session: Session, now: datetime, rules: RollupRules, days: in
         in_zone = [w for w in wards if w.timezone == zone]
         rebuilt += ensure_rollups(session, in_zone, today - timedelta(days=days), today, now, rules)
     return rebuilt
+
+
+def keep_current(session: Session, now: datetime, rules: RollupRules) -> int:
+    """The periodic job: recent days up to date, then every other dirty day; days re-summed.
+
+    Run every minute or so, it is why a report finds its days summed: evidence that
+    arrives marks its day dirty, and the day is re-summed here before anyone asks.
+    """
+    return refresh_recent(session, now, rules) + resum_dirty(session, now, rules)
 
 
 def backfill(
