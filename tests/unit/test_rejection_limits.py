@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
 
 from controller.api.app import create_app
 from controller.db.models import RejectedMessageLog, RejectionCounter
@@ -61,6 +61,7 @@ def _rows(h: Harness, device_id: str | None = None) -> int:
 
 def _counters(h: Harness) -> dict[str, tuple[int, int]]:
     with h.runtime.db.session() as session:
+        rejections.flush(session)  # what a full source's refusals tallied in memory
         return {c.source: (c.received, c.stored) for c in session.scalars(select(RejectionCounter))}
 
 
@@ -87,6 +88,24 @@ def test_thousands_of_junk_payloads_keep_a_few_rows_and_count_the_rest(h: Harnes
         )
 
 
+def test_a_full_source_is_counted_in_memory_and_written_in_batches(h: Harness) -> None:
+    _junk(h, "to-1", PER_SOURCE + 1)  # now known full: the rest costs no transaction
+    statements: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(statement)
+
+    engine = h.runtime.db.engine
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        _junk(h, "to-1", 1200, start=PER_SOURCE + 1)
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+    writes = [s for s in statements if s.lstrip().upper().startswith(("UPDATE", "INSERT"))]
+    assert len(writes) <= 1200 // DEFAULT_LIMITS.flush_every + 1
+    assert _counters(h) == {"to-1": (PER_SOURCE + 1201, PER_SOURCE)}
+
+
 def test_one_noisy_device_does_not_use_up_another_devices_rows(h: Harness) -> None:
     _junk(h, "to-1", 500)
     _junk(h, "to-2", 5)
@@ -100,6 +119,7 @@ def test_a_new_hour_keeps_a_few_rows_again(h: Harness) -> None:
     _junk(h, "to-1", 100, start=100)
     assert _rows(h, "to-1") == 2 * PER_SOURCE
     with h.runtime.db.session() as session:
+        rejections.flush(session)
         hours = [(c.received, c.stored) for c in session.scalars(select(RejectionCounter))]
     assert hours == [(100, PER_SOURCE), (100, PER_SOURCE)]
 

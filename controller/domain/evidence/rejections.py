@@ -10,16 +10,29 @@ payloads add at most ``per_source_per_hour`` rows, and a year of attacks a bound
 A source is the device the topic names, else the topic itself. When an hour already
 counts ``sources_per_hour`` sources, further ones share the ``*`` counter: a sender that
 invents a new device id per message still adds one counter row, not one each.
+
+A flood must not cost a database transaction per message either (a commit is 2–9 ms on
+an SD card or a busy disk: 10,000 junk payloads took a minute). Once a source is known
+to have used up its rows for the hour, its further refusals are tallied in memory, per
+database, and written as one counter update every ``flush_every`` messages or
+``flush_s`` seconds, and before :func:`list_counters` reads them. A crash loses at most
+that tally, never a kept row. (Only a source seen full is tallied so: a sender inventing
+a device id per message costs a write each, but an enrolled device can publish only on
+its own topics, so that sender is refused by the broker before it gets here.)
 """
 
 from __future__ import annotations
 
 import hashlib
+import threading
+import time
+import weakref
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
+from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.orm import Session
 
 from controller.db.models import RejectedMessageLog, RejectionCounter
@@ -37,6 +50,8 @@ class RejectionLimits:
     total_rows: int = 50_000
     counter_days: int = 90
     prune_every: int = 100  # rows stored between two prunes
+    flush_every: int = 500  # refusals of full sources tallied in memory between writes
+    flush_s: float = 5.0  # and at most this long
 
 
 DEFAULT_LIMITS = RejectionLimits()
@@ -56,6 +71,78 @@ class RefusedMessage:
 def source_of(topic: str, device_id: str | None) -> str:
     """Who a refusal is counted against: the device the topic names, else the topic."""
     return device_id if device_id else f"topic:{topic}"[:300]
+
+
+Key = tuple[datetime, str]  # (hour, source)
+
+
+@dataclass
+class _Tally:
+    """Refusals of sources already at their limit, counted in memory until written."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    # (hour, source) -> the counter row its refusals go to (the source, or "*").
+    full: dict[Key, str] = field(default_factory=dict)
+    pending: dict[Key, int] = field(default_factory=dict)
+    waiting: int = 0
+    written_at: float = field(default_factory=time.monotonic)
+
+    def take(self) -> dict[Key, int]:
+        """The pending counts, handed over for writing."""
+        taken, self.pending, self.waiting = self.pending, {}, 0
+        self.written_at = time.monotonic()
+        return taken
+
+
+_TALLIES: weakref.WeakKeyDictionary[Engine | Connection, _Tally] = weakref.WeakKeyDictionary()
+_TALLIES_LOCK = threading.Lock()
+
+
+def _tally_of(session: Session) -> _Tally:
+    """The tally of the database ``session`` writes to (one per controller runtime)."""
+    bind = session.get_bind()
+    with _TALLIES_LOCK:
+        tally = _TALLIES.get(bind)
+        if tally is None:
+            tally = _TALLIES[bind] = _Tally()
+        return tally
+
+
+def _write(session: Session, counts: dict[Key, int]) -> None:
+    for (hour, source), received in counts.items():
+        session.execute(
+            update(RejectionCounter)
+            .where(RejectionCounter.hour == hour, RejectionCounter.source == source)
+            .values(received=RejectionCounter.received + received)
+        )
+
+
+def _tallied(session: Session, hour: datetime, source: str, limits: RejectionLimits) -> bool:
+    """Count the refusal in memory if its source is known full; write the tally when due."""
+    tally = _tally_of(session)
+    with tally.lock:
+        counted_as = tally.full.get((hour, source))
+        if counted_as is None:
+            return False
+        key = (hour, counted_as)
+        tally.pending[key] = tally.pending.get(key, 0) + 1
+        tally.waiting += 1
+        due = (
+            tally.waiting >= limits.flush_every
+            or time.monotonic() - tally.written_at >= limits.flush_s
+        )
+        counts = tally.take() if due else {}
+        for old in [k for k in tally.full if k[0] < hour]:
+            del tally.full[old]  # an hour that is over: its sources start afresh
+    if counts:
+        _write(session, counts)
+    return True
+
+
+def _mark_full(session: Session, hour: datetime, source: str, counted_as: str) -> None:
+    tally = _tally_of(session)
+    with tally.lock:
+        tally.full[(hour, source)] = counted_as
 
 
 def hour_of(now: datetime) -> datetime:
@@ -103,9 +190,16 @@ def record(
     Returns whether a row was added (False: over a limit, or the same payload again).
     """
     hour = hour_of(now)
-    counter = _counter(session, hour, source_of(message.topic, message.device_id), limits)
+    source = source_of(message.topic, message.device_id)
+    if _tallied(session, hour, source, limits):
+        return False
+    counter = _counter(session, hour, source, limits)
     counter.received += 1
-    if counter.stored >= limits.per_source_per_hour or _hour_is_full(session, hour, limits):
+    if counter.stored >= limits.per_source_per_hour:
+        _mark_full(session, hour, source, counter.source)
+        return False
+    if _hour_is_full(session, hour, limits):
+        _mark_full(session, hour, source, counter.source)
         return False
     reason = message.reason[:32]
     digest = hashlib.sha256(message.payload).hexdigest()
@@ -157,4 +251,15 @@ def list_counters(
     query = query.order_by(
         RejectionCounter.hour.desc(), RejectionCounter.received.desc(), RejectionCounter.source
     )
+    flush(session)
     return session.scalars(query.limit(limit)).all()
+
+
+def flush(session: Session) -> None:
+    """Write the refusals tallied in memory (a reader then sees every one)."""
+    tally = _tally_of(session)
+    with tally.lock:
+        counts = tally.take()
+    if counts:
+        _write(session, counts)
+        session.flush()
