@@ -36,3 +36,12 @@ def test_verify_bench_tiny() -> None:
     figures = run_bench("bench.verify", "--tiny")
     assert figures["events"] == "500"
     assert {"verify_s", "raw_ed25519_s", "ratio", "verify_cpu_s", "peak_rss_mib"} <= set(figures)
+
+
+def test_reports_bench_tiny() -> None:
+    figures = run_bench("bench.reports", "--tiny")
+    for db in ("sqlite", "postgresql"):
+        assert float(figures[f"{db}_evidence_rows"]) > 0
+        for report in ("ward_year", "province_month"):
+            for figure in ("first_s", "median_s", "baseline_first_s", "ratio"):
+                assert f"{db}_{report}_{figure}" in figures
