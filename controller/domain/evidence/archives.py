@@ -37,7 +37,7 @@ from controller.domain.evidence.bundles.build import (
 )
 from controller.domain.evidence.bundles.checks import Fault, FaultKind
 from controller.domain.evidence.bundles.format import iso_utc
-from controller.domain.evidence.bundles.verify import BundleUnusable, load_bundle, verify_bundle
+from controller.domain.evidence.bundles.verify import BundleUnusable, verify_file
 from controller.settings import Settings
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.signing import SigningKey
@@ -138,8 +138,9 @@ def archive_period(
     # Verify the bytes on disk, with the offline verifier, pinned to our own key:
     # what is archived is exactly what an evaluator would be handed.
     try:
-        report = verify_bundle(
-            load_bundle(path), expected_ward=ward_code, controller_key=runtime.key.public_key_b64
+        # Streamed, signatures on every core: the bundle is never in memory again.
+        report = verify_file(
+            path, expected_ward=ward_code, controller_key=runtime.key.public_key_b64
         )
         blocking = [f for f in report.faults if not is_finding(f)]
         problem = "; ".join(f"{f.kind.upper()} {f.detail}" for f in blocking[:5])
