@@ -108,6 +108,27 @@ def resolve_format(fmt: str, stream: TextIO) -> Literal["json", "text"]:
     return "text" if isatty is not None and isatty() else "json"
 
 
+class _StandardError(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record comes, not when it was made.
+
+    A command run in-process (a test's CliRunner) swaps ``sys.stderr`` for a while and
+    closes its stand-in afterwards; a handler holding the stand-in would then fail on
+    every record.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        """The current standard error."""
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        """Ignored: the stream is always the current standard error."""
+
+
 def configure_logging(
     level: str = "INFO", fmt: str = "auto", *, stream: TextIO | None = None
 ) -> logging.Handler:
@@ -118,7 +139,7 @@ def configure_logging(
     held to warnings.
     """
     target = stream if stream is not None else sys.stderr
-    handler = logging.StreamHandler(target)
+    handler = logging.StreamHandler(target) if stream is not None else _StandardError()
     handler.setFormatter(
         JsonFormatter() if resolve_format(fmt, target) == "json" else TextFormatter()
     )

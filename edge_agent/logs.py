@@ -100,6 +100,27 @@ class TextFormatter(logging.Formatter):
         return head + " [" + " ".join(f"{k}={v}" for k, v in ids.items()) + "]" + sep + tail
 
 
+class _StandardError(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record comes, not when it was made.
+
+    A command run in-process (a test's CliRunner) swaps ``sys.stderr`` for a while and
+    closes its stand-in afterwards; a handler holding the stand-in would then fail on
+    every record.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> TextIO:
+        """The current standard error."""
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: TextIO) -> None:
+        """Ignored: the stream is always the current standard error."""
+
+
 def configure_logging(
     level: str = "INFO", fmt: str | None = None, *, stream: TextIO | None = None
 ) -> logging.Handler:
@@ -113,7 +134,7 @@ def configure_logging(
         raise ValueError(f"{FORMAT_ENV} is auto, json or text, not {chosen!r}")
     isatty = getattr(target, "isatty", None)
     text = chosen == "text" or (chosen == "auto" and isatty is not None and isatty())
-    handler = logging.StreamHandler(target)
+    handler = logging.StreamHandler(target) if stream is not None else _StandardError()
     handler.setFormatter(TextFormatter() if text else JsonFormatter())
     handler.set_name("wardcast-agent")
     root = logging.getLogger()

@@ -7,6 +7,7 @@ broker (TLS, logins, ACLs), which every security drill must use.
 
 from __future__ import annotations
 
+import logging
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -20,6 +21,19 @@ from controller.settings import Settings
 from tests.support.local_postgres import LocalPostgres
 from wardcast_protocol.clock import FakeClock
 from wardcast_protocol.fake_transport import FakeBroker
+
+
+@pytest.fixture(autouse=True)
+def _root_logger_as_before() -> Iterator[None]:
+    """A command run in-process installs its log handler on the root logger (and sets
+    its level): take them back after each test, so no test logs into the next one's."""
+    root = logging.getLogger()
+    level, handlers = root.level, list(root.handlers)
+    yield
+    for handler in [h for h in root.handlers if h not in handlers]:
+        if handler.get_name() in ("wardcast", "wardcast-agent"):  # ours, not pytest's own
+            root.removeHandler(handler)
+    root.setLevel(level)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from controller.api.errors import ERROR_RESPONSES, install_error_handlers
+from controller.api.middleware import RequestContextMiddleware
 from controller.api.routes import (
     accounts,
     broadcasts,
@@ -23,7 +24,9 @@ from controller.api.routes import (
     system,
 )
 from controller.api.routes.media import media_router
+from controller.api.routes.metrics import metrics_router
 from controller.composition import ControllerRuntime
+from controller.metrics.exporter import MetricsExporter
 from controller.settings import Settings, get_settings
 
 
@@ -69,4 +72,7 @@ def create_app(
     ):
         app.include_router(module.router)
     app.include_router(media_router(rt.media, rt.media_signer, rt.clock))
+    exporter = MetricsExporter(rt.db, rt.clock, rt.settings.device_offline_after_s)
+    app.include_router(metrics_router(exporter))
+    app.add_middleware(RequestContextMiddleware)  # request ids in logs, latency histogram
     return app
