@@ -22,6 +22,7 @@ def test_update_and_delete_are_refused_by_the_database(
     monkeypatch.setenv("WARDCAST_DATABASE_URL", database_url)
     h = make_harness(tmp_path)
     try:
+        h.plan("to-1")  # evidence answers a plan
         h.device_sends("to-1", DeviceChannel.EVENT, Kind.EVENT, h.event("to-1"))
         attempts: list[Executable] = [
             update(PlaybackEvidence).values(outcome="failed"),

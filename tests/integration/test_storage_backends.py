@@ -45,6 +45,7 @@ def test_evidence_round_trips_utc_aware_and_once(
     h = make_harness(tmp_path, start=datetime(2026, 11, 22, 5, 30, tzinfo=hanoi))
     try:
         event = h.event("to-1", planned_start=datetime(2026, 11, 22, 5, 29, 30, tzinfo=hanoi))
+        h.plan("to-1", event.item_id, event.broadcast_id, event.planned_start)
         for _ in range(2):
             h.device_sends("to-1", DeviceChannel.EVENT, Kind.EVENT, event)
         with h.runtime.db.session() as session:
