@@ -21,6 +21,7 @@ from controller.api.routes import (
     places,
     programmes,
     reports,
+    security_records,
     system,
 )
 from controller.api.routes.media import media_router
@@ -69,6 +70,7 @@ def create_app(
         evidence,
         bundles,
         reports,
+        security_records,
     ):
         app.include_router(module.router)
     app.include_router(media_router(rt.media, rt.media_signer, rt.clock))
