@@ -25,6 +25,11 @@ if [ ${#need[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null
+  # Debian starts a system-wide icecast2 on 0.0.0.0:8000 (password "hackme") where systemd
+  # runs: it would take the demo's port and face the network. The tests start their own.
+  if [[ " ${need[*]} " == *" icecast2 "* ]] && command -v systemctl >/dev/null 2>&1; then
+    $SUDO systemctl disable --now icecast2 >/dev/null 2>&1 || true
+  fi
 fi
 
 PY=${PYTHON:-python3}
