@@ -25,8 +25,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from controller.domain.evidence.bundles.checks import DeviceCheck, Fault, FaultKind, prepare
-from controller.domain.evidence.bundles.format import content_digest, signing_message
+from controller.domain.evidence.bundles.checks import DeviceCheck, prepare
+from controller.domain.evidence.bundles.format import content_digest
 from controller.domain.evidence.bundles.frame import (
     BundleUnusable,
     check_entry,
@@ -36,16 +36,16 @@ from controller.domain.evidence.bundles.frame import (
     load_bundle,
     parse_bundle,
 )
+from controller.domain.evidence.bundles.judge import Entry, judge
 from controller.domain.evidence.bundles.pipeline import SignaturePipeline
 from controller.domain.evidence.bundles.report import (
     Report,
     render_text,
     report_dict,
-    runs_text,
 )
 from controller.domain.evidence.bundles.stream import NotStreamable, digest_pass, read_bundle
 from controller.progress import Progress, Waiting
-from wardcast_protocol.signing import InvalidKey, check_public_key, verify
+from wardcast_protocol.signing import InvalidKey, check_public_key
 
 __all__ = [
     "EXIT_FAULTS",
@@ -64,9 +64,6 @@ __all__ = [
 ]
 
 EXIT_OK, EXIT_FAULTS, EXIT_UNUSABLE = 0, 1, 2
-
-Entry = DeviceCheck | str
-"""A device entry as judged: its check, or the id of a device listed a second time."""
 
 
 # --- checking ------------------------------------------------------------------------
@@ -121,7 +118,7 @@ def verify_file(
             digest = digest_pass(fh, header)
     for check in sink.checks:
         check.finish(period, sink.listed)
-    return _judge(header, digest, sink.entries, controller_key)
+    return judge(header, digest, sink.entries, controller_key)
 
 
 class _Sink:
@@ -194,7 +191,7 @@ def verify_bundle(
         entries.append(DeviceCheck(entry).run(period, listed))
         if on_checked is not None:
             on_checked(len(entry["rows"]))
-    return _judge(doc, digest, entries, controller_key)
+    return judge(doc, digest, entries, controller_key)
 
 
 def _check_ward(doc: dict[str, Any], expected: str | None) -> None:
@@ -203,126 +200,6 @@ def _check_ward(doc: dict[str, Any], expected: str | None) -> None:
         raise BundleUnusable(
             f"this bundle is for ward {ward['code']} ({ward['name']}), not ward {expected}"
         )
-
-
-def _judge(
-    doc: dict[str, Any], digest: str, entries: list[Entry], controller_key: str | None
-) -> Report:
-    """The report, from the bundle's header, its digest and its checked devices."""
-    ward = doc["ward"]
-    report = Report(
-        ward_code=ward["code"],
-        ward_name=ward["name"],
-        period_from=doc["period"]["from"],
-        period_to=doc["period"]["to"],
-        label=str(doc["period"].get("label", "")),
-        bundle_digest=digest,
-        digest_ok=digest == doc["bundle_digest"],
-        signature="absent",
-        controller_key=doc.get("controller_public_key"),
-        key_pinned=controller_key is not None,
-    )
-    if not report.digest_ok:
-        report.faults.append(
-            Fault(
-                FaultKind.TAMPERED,
-                "the bundle digest does not match its content: the bundle was altered "
-                "or is incomplete",
-            )
-        )
-    # Over the digest the bundle states: an edit of the content shows once (digest
-    # mismatch), and a digest recomputed after an edit shows as a bad signature.
-    _check_signature(doc, doc["bundle_digest"], controller_key, report)
-    confirmed: set[tuple[str, str]] = set()
-    for check in entries:
-        if isinstance(check, str):
-            report.faults.append(Fault(FaultKind.DUPLICATE, "the device is listed twice", check))
-            continue
-        report.devices.append(check.result)
-        report.faults.extend(check.faults)
-        confirmed.update((check.device_id, item) for item in check.confirmed_items)
-        if check.result.unknown_after_head:
-            report.notes.append(
-                f"{check.device_id}: seq {runs_text(check.result.unknown_after_head)} after the "
-                "chain head never reached the controller; they may fall in the period"
-            )
-        if not check.rows:
-            report.notes.append(f"{check.device_id}: no events in the period")
-    _check_planned(doc, confirmed, report)
-    _check_not_empty(report)
-    return report
-
-
-def _check_not_empty(report: Report) -> None:
-    """Plays were due, and not one valid event is here: that is not a clean bundle.
-
-    It used to verify as "0 valid, 0 faults" (exit 0), which an evaluator reads as clean.
-    A period with nothing planned and nothing played stays clean.
-    """
-    if report.planned_due > 0 and report.valid == 0:
-        report.faults.append(
-            Fault(
-                FaultKind.EMPTY,
-                f"{report.planned_due} planned play(s) were due in the period, yet the bundle "
-                "holds no valid event: nothing in it proves that any was played",
-            )
-        )
-
-
-def _check_signature(doc: dict[str, Any], digest: str, pinned: str | None, report: Report) -> None:
-    """The controller's signature over the digest, against the pinned key if given."""
-    signature = doc.get("controller_signature")
-    embedded = doc.get("controller_public_key")
-    if not isinstance(signature, str):
-        if pinned is not None:
-            report.faults.append(
-                Fault(FaultKind.UNTRUSTED, "the bundle is not signed by the controller")
-            )
-        else:
-            report.notes.append("the bundle carries no controller signature")
-        return
-    key = pinned if pinned is not None else embedded
-    if pinned is not None and embedded != pinned:
-        report.faults.append(
-            Fault(
-                FaultKind.UNTRUSTED,
-                f"the bundle names controller key {embedded!r}, not the pinned one",
-            )
-        )
-    good = isinstance(key, str) and verify(key, signing_message(digest), signature)
-    report.signature = "valid" if good else "invalid"
-    if not good:
-        report.faults.append(
-            Fault(
-                FaultKind.TAMPERED,
-                "the controller's signature does not match the bundle: altered after signing",
-            )
-        )
-
-
-def _check_planned(doc: dict[str, Any], confirmed: set[tuple[str, str]], report: Report) -> None:
-    """Context, not proof: but a play called unconfirmed while its row is here is a lie."""
-    planned = doc.get("planned")
-    if not isinstance(planned, dict):
-        return
-    due = planned.get("due")
-    report.planned_due = due if type(due) is int else 0
-    missed = planned.get("without_evidence")
-    if not isinstance(missed, list):
-        return
-    report.planned_without_evidence = len(missed)
-    for item in missed:
-        if not isinstance(item, dict):
-            continue
-        key = (str(item.get("device_id")), str(item.get("item_id")))
-        if key in confirmed:
-            report.faults.append(
-                Fault(
-                    FaultKind.INCONSISTENT,
-                    f"item {key[1]} is listed as planned without evidence, yet its event is here",
-                    key[0],
-                )
-            )
 
 
 # --- output ------------------------------------------------------------------------
