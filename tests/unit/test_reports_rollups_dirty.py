@@ -40,13 +40,13 @@ def test_stored_evidence_marks_its_day_and_the_job_sums_it_before_a_report(
 ) -> None:
     h, chains = scene
     with h.runtime.db.session() as session:
-        assert (WARD_A, DAY) in {(w, d) for w, d, _ in marks(session)}
+        assert (WARD_A, DAY) in {(w, d) for _, w, d in marks(session)}
         assert keep_current(session, h.clock.now(), RULES) > 0
         assert marks(session) == []
     assert ward_a_report_resums(scene) == 0  # the report finds every day summed
     chains.send("to-2", DAY_START + timedelta(hours=9))  # late evidence for that day
     with h.runtime.db.session() as session:
-        assert [(w, d) for w, d, _ in marks(session)] == [(WARD_A, DAY)]
+        assert [(w, d) for _, w, d in marks(session)] == [(WARD_A, DAY)]
     assert ward_a_report_resums(scene) == 1  # that day alone, lazily, and the mark goes
     with h.runtime.db.session() as session:
         assert marks(session) == []
@@ -60,7 +60,7 @@ def test_a_mark_made_while_the_day_was_being_summed_stays(scene: Scene) -> None:
         mark(session, WARD_A, DAY_START + timedelta(hours=3))
     with h.runtime.db.session() as session:
         clear(session, read)
-        assert [(w, d) for w, d, _ in marks(session, [WARD_A], DAY, DAY)] == [(WARD_A, DAY)]
+        assert [(w, d) for _, w, d in marks(session, [WARD_A], DAY, DAY)] == [(WARD_A, DAY)]
 
 
 def test_one_transaction_marks_a_day_once_and_a_rollback_takes_its_mark(scene: Scene) -> None:
@@ -70,11 +70,11 @@ def test_one_transaction_marks_a_day_once_and_a_rollback_takes_its_mark(scene: S
     with h.runtime.db.session() as session:
         for hour in range(3):
             mark(session, WARD_A, DAY_START + timedelta(hours=hour))
-        assert [v for _, _, v in marks(session)] == [1]
+        assert len(marks(session)) == 1
         session.rollback()
         assert marks(session) == []
         mark(session, WARD_A, DAY_START)
-        assert [v for _, _, v in marks(session)] == [1]
+        assert len(marks(session)) == 1
 
 
 def test_a_recompile_that_changes_nothing_marks_nothing(scene: Scene) -> None:
@@ -100,7 +100,7 @@ def test_rows_written_around_the_domain_are_found_by_the_watermark(scene: Scene)
     h.clock._now += timedelta(minutes=5)
     with h.runtime.db.session() as session:
         invalidate_changed(session, h.clock.now(), RULES)
-        assert (WARD_A, DAY) in {(w, d) for w, d, _ in marks(session)}
+        assert (WARD_A, DAY) in {(w, d) for _, w, d in marks(session)}
         keep_current(session, h.clock.now(), RULES)
         assert marks(session) == []
     assert ward_a_report_resums(scene) == 0

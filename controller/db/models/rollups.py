@@ -215,14 +215,15 @@ class ReportWardBulletin(Base):
 class ReportRollupDirty(Base):
     """A ward's local day whose sums are out of date: marked where the change is written.
 
-    The transaction that stores evidence or a planned play marks the (ward, day) it
-    touches, so the mark commits with the row or not at all; whoever re-sums the day
-    clears the mark only at the ``version`` it read, so a mark made meanwhile survives.
+    Appended by the transaction that stores evidence or a planned play, so the mark
+    commits with the row or not at all. Insert-only: concurrent writers never wait on
+    each other's marks. Whoever re-sums the day deletes the marks it read, by id; a
+    mark committed meanwhile (its row perhaps not yet visible to the re-sum) stays.
     """
 
     __tablename__ = "report_rollup_dirty"
-    __table_args__ = ({"sqlite_with_rowid": False},)
+    __table_args__ = (Index("ix_report_rollup_dirty_ward_date", "ward_code", "local_date"),)
 
-    ward_code: Mapped[str] = mapped_column(String(16), primary_key=True)
-    local_date: Mapped[date] = mapped_column(Date, primary_key=True)
-    version: Mapped[int] = mapped_column(Integer, default=1)
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    ward_code: Mapped[str] = mapped_column(String(16))
+    local_date: Mapped[date] = mapped_column(Date)

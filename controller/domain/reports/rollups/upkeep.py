@@ -53,7 +53,7 @@ def ensure_rollups(
         ).where(m.ward_code.in_(codes), m.local_date >= first, m.local_date <= last)
         markers.update({(row.ward_code, row.local_date): row for row in session.execute(query)})
         dirty += marks(session, codes, first, last)
-    marked = {(ward, day) for ward, day, _ in dirty}
+    marked = {(ward, day) for _, ward, day in dirty}
     days = [first + timedelta(days=i) for i in range((last - first).days + 1)]
     stale: dict[str, list[date]] = {}
     for code, ward in by_code.items():
@@ -74,11 +74,11 @@ def resum_dirty(session: Session, now: datetime, rules: RollupRules) -> int:
         return 0
     by_code = {
         w.code: w
-        for codes in in_chunks(sorted({ward for ward, _, _ in dirty}))
+        for codes in in_chunks(sorted({ward for _, ward, _ in dirty}))
         for w in session.scalars(select(Ward).where(Ward.code.in_(codes)))
     }
     stale: dict[str, list[date]] = defaultdict(list)
-    for ward, day, _ in dirty:
+    for _, ward, day in dirty:
         stale[ward].append(day)
     rebuilt = _resum(session, by_code, stale, now, rules)
     clear(session, dirty)  # a ward since deleted has nothing to sum: its marks go too
