@@ -363,6 +363,10 @@ MATRIX: dict[tuple[str, str], Rule] = {
 }
 
 
+# Not API routes: FastAPI's own pages, which describe the API and hold no data.
+DOCS_PAGES = {"/openapi.json", "/docs", "/docs/oauth2-redirect", "/redoc"}
+
+
 def app_routes(app: FastAPI) -> set[tuple[str, str]]:
     """Every (method, path) the app serves, read from its routes (docs pages aside)."""
     found = set()
@@ -371,6 +375,15 @@ def app_routes(app: FastAPI) -> set[tuple[str, str]]:
             for method in context.methods or ():
                 found.add((method, str(context.path_format)))
     return found
+
+
+def other_routes(app: FastAPI) -> set[str]:
+    """Paths served by something other than an API route (a mounted app, a static folder)."""
+    return {
+        str(context.path)
+        for context in iter_route_contexts(app.routes)
+        if not isinstance(context.original_route, APIRoute)
+    }
 
 
 @pytest.fixture
@@ -414,6 +427,8 @@ def test_every_route_has_exactly_one_rule(
     stale = sorted(set(MATRIX) - served)
     assert not missing, f"routes with no rule in MATRIX (add one): {missing}"
     assert not stale, f"rules for routes that no longer exist: {stale}"
+    # Anything served outside the API routes escapes the matrix: only the docs pages may.
+    assert other_routes(app_world[0]) == DOCS_PAGES
 
 
 def test_nobody_and_the_wrong_roles_are_refused_at_the_door(
