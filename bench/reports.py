@@ -15,18 +15,20 @@ day dirty. Then, per database, as a controller lives through it:
 
 * the backfill job sums every day the import left unsummed (a started controller
   runs it at once);
-* a restart: a new engine, and the database's caches emptied (SQLite: the file's
-  pages dropped from the OS cache; PostgreSQL: the server restarted and its files'
-  pages dropped) — then the *first* ward-year and province-month reports, and the
-  median of the calls after;
-* the baseline, after a restart of its own: a plain SQL aggregate of the same rows
-  (planned plays counted, evidence counted by outcome, for the same scope and
-  period, straight from the raw tables), first call and median likewise;
+* a controller restart (a new engine; the machine's caches as they are), then the
+  *first* ward-year and province-month reports, and the median of the calls after;
+  then the first call again as after a reboot, with the database's caches emptied
+  (SQLite: the file's pages dropped from the OS cache; PostgreSQL: the server
+  restarted and its files' pages dropped);
+* the baseline likewise: a plain SQL aggregate of the same rows (planned plays
+  counted, evidence counted by outcome, for the same scope and period, straight from
+  the raw tables);
 * late evidence for an old day, marked dirty as ``record_event`` marks it: the
   periodic job re-sums that day, and the next report is as fast as before.
 
 The last line is ``key=value`` pairs: per database, the first call and the median
-of each report, the baseline's, and the ratio first call / baseline first call.
+of each report, the baseline's, the ratio first call / baseline first call, and the
+same first calls with the caches dropped.
 
 PostgreSQL is started on loopback from Debian's package by LocalPostgres (as the
 ``postgres`` user when run as root). Evidence here is synthetic: not signed.
@@ -268,29 +270,36 @@ def run_on(
         f"[{name}] backfill job (at start, after the import): {summed:,} ward-days in {took:.1f} s"
     )
     for scope in _scopes(ward):
-        db.dispose()
-        restart()
+        db.dispose()  # a controller restart: a new engine, the machine's caches as they are
         first, report = _report(db, scope.request, now)
         later = _median_of(lambda s=scope: _report(db, s.request, now), repeats)  # type: ignore[misc]
         db.dispose()
-        restart()
+        restart()  # as after a reboot: the database's caches emptied too
+        cold, _ = _report(db, scope.request, now)
+        db.dispose()
         base_first, (base_planned, _) = _baseline(db, scope, ward)
         base_later = _median_of(lambda s=scope: _baseline(db, s, ward), repeats)  # type: ignore[misc]
+        db.dispose()
+        restart()
+        base_cold, _ = _baseline(db, scope, ward)
         assert base_planned > 0, "the baseline found nothing: the scopes do not match the data"
         figures.update(
             {
                 f"{scope.label}_first_s": first,
                 f"{scope.label}_median_s": later,
+                f"{scope.label}_cold_cache_s": cold,
                 f"{scope.label}_baseline_first_s": base_first,
                 f"{scope.label}_baseline_median_s": base_later,
+                f"{scope.label}_baseline_cold_cache_s": base_cold,
             }
         )
         print(
-            f"[{name}] {scope.label:15s} first call after a restart {first * 1000:7.0f} ms, "
-            f"median of {repeats} later {later * 1000:6.0f} ms   baseline (plain SQL) first "
-            f"{base_first * 1000:7.0f} ms, median {base_later * 1000:6.0f} ms   "
-            f"({report.plays.planned:,} plays planned, {report.plays.missed:,} missed, "
-            f"{len(report.devices):,} devices)"
+            f"[{name}] {scope.label:15s} first call after a restart {first * 1000:6.0f} ms, "
+            f"median of {repeats} later {later * 1000:6.0f} ms, first with the caches dropped "
+            f"{cold * 1000:6.0f} ms ({report.plays.planned:,} plays planned, "
+            f"{report.plays.missed:,} missed, {len(report.devices):,} devices)\n"
+            f"[{name}] {'':15s} baseline (plain SQL): first {base_first * 1000:6.0f} ms, "
+            f"median {base_later * 1000:6.0f} ms, caches dropped {base_cold * 1000:6.0f} ms"
         )
     _late_evidence(db, ward, date(YEAR, 11, 10), now + timedelta(minutes=1))
 
@@ -321,12 +330,16 @@ def key_values(figures: dict[str, dict[str, float]]) -> str:
         pairs.append(f"{name}_evidence_rows={f['evidence_rows']:.0f}")
         for label in ("ward_year", "province_month"):
             first, base = f[f"{label}_first_s"], f[f"{label}_baseline_first_s"]
+            cold, base_cold = f[f"{label}_cold_cache_s"], f[f"{label}_baseline_cold_cache_s"]
             pairs += [
                 f"{name}_{label}_first_s={first:.3f}",
                 f"{name}_{label}_median_s={f[f'{label}_median_s']:.3f}",
                 f"{name}_{label}_baseline_first_s={base:.3f}",
                 f"{name}_{label}_baseline_median_s={f[f'{label}_baseline_median_s']:.3f}",
                 f"{name}_{label}_ratio={first / base:.2f}",
+                f"{name}_{label}_cold_cache_s={cold:.3f}",
+                f"{name}_{label}_baseline_cold_cache_s={base_cold:.3f}",
+                f"{name}_{label}_cold_cache_ratio={cold / base_cold:.2f}",
             ]
         pairs.append(f"{name}_backfill_s={f['backfill_s']:.1f}")
     pairs.append(f"peak_rss_mib={peak_rss_mib():.0f}")
