@@ -15,12 +15,13 @@ from datetime import date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import and_, func, not_, select
 from sqlalchemy.engine import Row
 from sqlalchemy.orm import Session
 
 from controller.db.models import PlannedPlay, Ward
 from controller.db.models.rollups import ReportRollupDay
+from controller.domain.reports.periods import day_start_utc
 from controller.domain.reports.rollups.dirty import Mark, clear, marks
 from controller.domain.reports.rollups.judging import RollupRules
 from controller.domain.reports.rollups.rebuild import rebuild
@@ -43,14 +44,31 @@ def ensure_rollups(
     """
     invalidate_changed(session, now, rules)
     by_code = {w.code: w for w in wards}
+    # A day summed after the whole range was sealed, under these rules, is final: such
+    # markers (nearly all of a past year) are read bare, with no instant to parse.
+    sealed = max(
+        (day_start_utc(last + timedelta(days=1), w.timezone) for w in wards), default=now
+    ) + timedelta(seconds=rules.seal_after_s)
+    final: set[tuple[str, date]] = set()
     markers: dict[tuple[str, date], Row[Any]] = {}
     dirty: list[Mark] = []
     m = ReportRollupDay
+    same_rules = and_(
+        m.computed_at >= sealed,
+        m.tolerance_s == rules.tolerance_s,
+        m.deadline_s == rules.deadline_s,
+    )
     for codes in in_chunks(sorted(by_code)):
-        # Plain rows, not ORM objects: a province-year has tens of thousands.
+        in_range = (m.ward_code.in_(codes), m.local_date >= first, m.local_date <= last)
+        for code, day, zone in session.execute(
+            select(m.ward_code, m.local_date, m.timezone).where(*in_range, same_rules)
+        ):
+            if zone == by_code[code].timezone:
+                final.add((code, day))
+        # The rest as plain rows, not ORM objects: a province-year has tens of thousands.
         query = select(
             m.ward_code, m.local_date, m.computed_at, m.timezone, m.tolerance_s, m.deadline_s
-        ).where(m.ward_code.in_(codes), m.local_date >= first, m.local_date <= last)
+        ).where(*in_range, not_(same_rules))
         markers.update({(row.ward_code, row.local_date): row for row in session.execute(query)})
         dirty += marks(session, codes, first, last)
     marked = {(ward, day) for _, ward, day in dirty}
@@ -60,7 +78,11 @@ def ensure_rollups(
         stale[code] = [
             d
             for d in days
-            if (code, d) in marked or is_stale(markers.get((code, d)), ward.timezone, d, now, rules)
+            if (code, d) in marked
+            or (
+                (code, d) not in final
+                and is_stale(markers.get((code, d)), ward.timezone, d, now, rules)
+            )
         ]
     rebuilt = _resum(session, by_code, stale, now, rules)
     clear(session, dirty)
