@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import create_engine, select
 
 from controller.db.models import PlaybackEvidence, Ward
 from controller.domain.reports.rollups import (
@@ -18,6 +18,7 @@ from controller.domain.reports.rollups import (
     keep_current,
 )
 from controller.domain.reports.rollups.dirty import clear, mark, marks
+from controller.maintenance import BACKFILL_JOB, ROLLUP_JOB, Maintenance
 from tests.unit.test_bundles_support import DAY_START, WARD_A, Scene, scene
 
 __all__ = ["scene"]  # the fixture, imported for pytest
@@ -104,3 +105,21 @@ def test_rows_written_around_the_domain_are_found_by_the_watermark(scene: Scene)
         keep_current(session, h.clock.now(), RULES)
         assert marks(session) == []
     assert ward_a_report_resums(scene) == 0
+
+
+def test_the_controller_runs_both_jobs_and_schedules_them(scene: Scene) -> None:
+    h, _ = scene
+    assert h.runtime.backfill_rollups() > 0  # the scene's days, never summed before
+    assert h.runtime.backfill_rollups() == 0  # summed once
+    h.runtime.keep_rollups_current()
+    with h.runtime.db.session() as session:
+        assert marks(session) == []
+    maintenance = Maintenance(
+        create_engine("sqlite://"), h.runtime, recompile_interval_s=600, gap_request_interval_s=60
+    )
+    maintenance.start()
+    try:
+        jobs = {job.id for job in maintenance.scheduler.get_jobs()}
+        assert {ROLLUP_JOB, BACKFILL_JOB} <= jobs
+    finally:
+        maintenance.stop()
