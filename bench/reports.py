@@ -15,8 +15,8 @@ day dirty. Then, per database, as a controller lives through it:
 
 * the backfill job sums every day the import left unsummed (a started controller
   runs it at once);
-* a controller restart (a new engine; the machine's caches as they are), then the
-  *first* ward-year and province-month reports, and the median of the calls after;
+* a controller restart — a new process; the machine's caches as they are — and its
+  *first* ward-year and province-month reports, then the median of later calls;
   then the first call again as after a reboot, with the database's caches emptied
   (SQLite: the file's pages dropped from the OS cache; PostgreSQL: the server
   restarted and its files' pages dropped);
@@ -40,6 +40,8 @@ import argparse
 import os
 import shutil
 import statistics
+import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Callable
@@ -169,6 +171,26 @@ def _baseline(db: Database, scope: Scope, ward: str) -> tuple[float, Any]:
     return _timed(run)
 
 
+def first_call(url: str, label: str, ward: str, now: datetime, baseline: bool) -> float:
+    """The first call of a controller process just started: a new process, so nothing of
+    this one (engine, compiled statements, SQLite's page cache) helps it."""
+    command = [
+        sys.executable, "-m", "bench.reports", "--first-call", label, "--url", url,
+        "--ward", ward, "--now", now.isoformat(), *(["--baseline"] if baseline else []),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=True)
+    return float(done.stdout.strip().splitlines()[-1].split("=", 1)[1])
+
+
+def _first_call_here(url: str, label: str, ward: str, now: datetime, baseline: bool) -> None:
+    """The child's side of :func:`first_call`: one report (or baseline), its seconds."""
+    db = Database(url)
+    scope = next(s for s in _scopes(ward) if s.label == label)
+    took, _ = _baseline(db, scope, ward) if baseline else _report(db, scope.request, now)
+    print(f"seconds={took:.6f}")
+    db.dispose()
+
+
 def _median_of(action: Callable[[], tuple[float, Any]], times: int) -> float:
     return statistics.median(action()[0] for _ in range(times))
 
@@ -269,19 +291,21 @@ def run_on(
     print(
         f"[{name}] backfill job (at start, after the import): {summed:,} ward-days in {took:.1f} s"
     )
+    db.dispose()
     for scope in _scopes(ward):
-        db.dispose()  # a controller restart: a new engine, the machine's caches as they are
-        first, report = _report(db, scope.request, now)
+        # A controller restart: a new process; the machine's caches as they are.
+        first = first_call(url, scope.label, ward, now, baseline=False)
+        _, report = _report(db, scope.request, now)
         later = _median_of(lambda s=scope: _report(db, s.request, now), repeats)  # type: ignore[misc]
         db.dispose()
         restart()  # as after a reboot: the database's caches emptied too
-        cold, _ = _report(db, scope.request, now)
-        db.dispose()
-        base_first, (base_planned, _) = _baseline(db, scope, ward)
+        cold = first_call(url, scope.label, ward, now, baseline=False)
+        base_first = first_call(url, scope.label, ward, now, baseline=True)
+        _, (base_planned, _) = _baseline(db, scope, ward)
         base_later = _median_of(lambda s=scope: _baseline(db, s, ward), repeats)  # type: ignore[misc]
         db.dispose()
         restart()
-        base_cold, _ = _baseline(db, scope, ward)
+        base_cold = first_call(url, scope.label, ward, now, baseline=True)
         assert base_planned > 0, "the baseline found nothing: the scopes do not match the data"
         figures.update(
             {
@@ -366,7 +390,17 @@ def main() -> None:
         help="Use this PostgreSQL database instead of starting a throwaway cluster "
         "(it is not restarted: its first calls are then warm).",
     )
+    # The child of first_call: one call in a process of its own.
+    parser.add_argument("--first-call", help=argparse.SUPPRESS)
+    parser.add_argument("--url", help=argparse.SUPPRESS)
+    parser.add_argument("--ward", help=argparse.SUPPRESS)
+    parser.add_argument("--now", help=argparse.SUPPRESS)
+    parser.add_argument("--baseline", action="store_true", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.first_call:
+        now = datetime.fromisoformat(args.now)
+        _first_call_here(args.url, args.first_call, args.ward, now, args.baseline)
+        return
     if args.tiny:
         args.rows, args.repeats = 10_000, 3
     spec = spec_for(args.rows)
