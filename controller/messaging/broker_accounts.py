@@ -7,7 +7,7 @@ every start and after every enrolment or revocation, then the broker re-reads th
 revoking a device closes its session at once and refuses its next connect.
 
 Why files and not the dynamic-security plugin: both kick a revoked client within a
-few milliseconds (measured, docs/security/8b-broker.md), but the files are derived
+few milliseconds (measured, docs/security/broker.md), but the files are derived
 from the database every time, so a restored backup, a restarted broker or a hand-
 edited file can never drift from what the controller believes; there is no admin
 account to bootstrap or leak; and one ``%u`` pattern block, derived from the channel

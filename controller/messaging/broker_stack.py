@@ -8,7 +8,7 @@
 - **External** (``broker_url`` set): the controller connects with the login in the URL
   (and ``broker_ca_file`` if its TLS is private). The password and ACL files are still
   written to ``<data_dir>/broker`` for that broker to read, but reloading it is the
-  operator's business (docs/security/8b-broker.md).
+  operator's business (docs/security/broker.md).
 - **None** (a transport given, as in unit tests): files only, nothing to connect to.
 """
 
