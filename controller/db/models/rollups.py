@@ -212,6 +212,24 @@ class ReportWardBulletin(Base):
     covered_groups: Mapped[int] = mapped_column(Integer)
 
 
+class ReportWardCoverage(Base):
+    """A bulletin's day in a ward: its residential groups targeted, and those that heard it.
+
+    Under the report's one rule for *heard* (a play there completed or partly played),
+    so a district's or province's coverage reads a row per ward, day and bulletin
+    instead of one per device.
+    """
+
+    __tablename__ = "report_ward_coverage"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    ward_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    local_date: Mapped[date] = mapped_column(Date, primary_key=True)
+    bulletin_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    targeted_groups: Mapped[int] = mapped_column(Integer)
+    covered_groups: Mapped[int] = mapped_column(Integer)
+
+
 class ReportRollupDirty(Base):
     """A ward's local day whose sums are out of date: marked where the change is written.
 

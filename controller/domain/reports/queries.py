@@ -23,6 +23,7 @@ from controller.db.models.rollups import (
     ReportPlaysRollup,
     ReportSessionsRollup,
     ReportWardBulletin,
+    ReportWardCoverage,
     ReportWardDay,
     ReportWardSessions,
 )
@@ -65,7 +66,12 @@ RollupTable = (
     | type[ReportBulletinsRollup]
     | type[ReportDeviceDay]
 )
-WardTable = type[ReportWardDay] | type[ReportWardSessions] | type[ReportWardBulletin]
+WardTable = (
+    type[ReportWardDay]
+    | type[ReportWardSessions]
+    | type[ReportWardBulletin]
+    | type[ReportWardCoverage]
+)
 
 
 def where_scope(
@@ -169,11 +175,25 @@ def coverage_by_ward(
 ) -> dict[str, tuple[int, int]]:
     """Ward -> (group-days that heard, group-days targeted) by its bulletins.
 
-    Read from the per-device bulletin rows, so "heard" is the report's one rule (a play
-    completed or partially played: :func:`heard`), the same as a ward's own coverage.
+    "Heard" is the report's one rule (a play completed or partially played:
+    :func:`heard`), the same as a ward's own coverage. Over whole wards it is read from
+    the ward-level sums made under that rule (a row per ward, day and bulletin); a
+    group's or a device's scope counts from the per-device rows.
     """
-    t = ReportBulletinsRollup
     found: dict[str, tuple[int, int]] = {}
+    if scope.group_code is None and scope.device is None:
+        c = ReportWardCoverage
+        for codes in _ward_chunks(scope):
+            query = (
+                select(c.ward_code, func.sum(c.covered_groups), func.sum(c.targeted_groups))
+                .where(*where_wards(c, codes, first, last))
+                .group_by(c.ward_code)
+            )
+            found.update(
+                {ward: (int(h or 0), int(n or 0)) for ward, h, n in session.execute(query)}
+            )
+        return found
+    t = ReportBulletinsRollup
     for codes in _ward_chunks(scope):
         per_day = (
             select(

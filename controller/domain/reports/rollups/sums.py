@@ -34,13 +34,20 @@ from controller.db.models.rollups import (
     ReportPlaysRollup,
     ReportSessionsRollup,
     ReportWardBulletin,
+    ReportWardCoverage,
     ReportWardDay,
     ReportWardSessions,
 )
 from controller.domain.reports.rollups.judging import OUTCOMES, flag
 
 DEVICE_LEVEL = (ReportPlaysRollup, ReportSessionsRollup, ReportBulletinsRollup)
-WARD_LEVEL = (ReportDeviceDay, ReportWardDay, ReportWardSessions, ReportWardBulletin)
+WARD_LEVEL = (
+    ReportDeviceDay,
+    ReportWardDay,
+    ReportWardSessions,
+    ReportWardBulletin,
+    ReportWardCoverage,
+)
 
 _PLAY_SUMS = (
     "planned", "withdrawn", "confirmed", "played", "missed", "pending", "on_time", "timed",
@@ -129,6 +136,7 @@ def sum_wards(session: Session, wards: Sequence[str], first: date, last: date) -
     _ward_days(session, scope)
     _ward_sessions(session, scope)
     _ward_bulletins(session, scope)
+    _ward_coverage(session, scope)
 
 
 def _device_days(session: Session, scope: _Scope) -> None:
@@ -223,5 +231,27 @@ def _ward_bulletins(session: Session, scope: _Scope) -> None:
             )
             .where(*scope(bulletins))
             .group_by(*b_keys),
+        )
+    )
+
+
+def _ward_coverage(session: Session, scope: _Scope) -> None:
+    """Per ward, day and bulletin: groups targeted, and groups that heard it.
+
+    Heard is the report's one rule (``queries.heard``): a play there completed or partly
+    played — not the completed-only count of ``report_ward_bulletins``.
+    """
+    bulletins = ReportBulletinsRollup
+    keys = [bulletins.ward_code, bulletins.local_date, bulletins.bulletin_id]
+    session.execute(
+        insert(ReportWardCoverage).from_select(
+            [*(k.key for k in keys), "targeted_groups", "covered_groups"],
+            select(
+                *keys,
+                func.count(distinct(case((bulletins.planned > 0, bulletins.group_code)))),
+                func.count(distinct(case((bulletins.played > 0, bulletins.group_code)))),
+            )
+            .where(*scope(bulletins))
+            .group_by(*keys),
         )
     )
