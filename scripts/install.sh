@@ -19,6 +19,8 @@ command -v icecast2 >/dev/null 2>&1 || [ -x /usr/bin/icecast2 ] || need+=(icecas
 command -v pdftoppm >/dev/null 2>&1 || need+=(poppler-utils)
 # PostgreSQL's server: the integration tests run the storage layer against it too.
 compgen -G "/usr/lib/postgresql/*/bin/initdb" >/dev/null || need+=(postgresql)
+# Debian's Chromium: the console's browser tests drive it through Playwright (no browser download).
+[ -x /usr/bin/chromium ] || need+=(chromium)
 if [ ${#need[@]} -gt 0 ]; then
   echo "install: Debian packages: ${need[*]}"
   SUDO=""
