@@ -95,15 +95,75 @@ def test_controller_is_configured_by_environment(services: dict[str, dict[str, A
     controller = services["controller"]
     assert _command(controller) == ["wardcast", "serve"]
     assert _environment(controller) == {
-        "WARDCAST_DATABASE_URL": "sqlite:////data/wardcast.db",
+        "WARDCAST_DATABASE_URL": "",  # unset: the entrypoint chooses (see the wiring test)
+        "SQLITE_URL": "sqlite:////data/wardcast.db",
+        "POSTGRES_URL": "postgresql+psycopg://wardcast:wardcast@postgres:5432/wardcast",
         "WARDCAST_BROKER_URL": "mqtt://mosquitto:1883",
         "WARDCAST_DATA_DIR": "/data",
         "WARDCAST_HTTP_HOST": "0.0.0.0",
         "WARDCAST_HTTP_PORT": "8000",
         "WARDCAST_PUBLIC_BASE_URL": "http://controller:8000",
     }
-    assert "8000:8000" in [str(p) for p in controller["ports"]]
+    assert "${PUBLISH_HOST:-127.0.0.1}:8000:8000" in [str(p) for p in controller["ports"]]
     assert any(str(v).endswith(":/data") for v in controller["volumes"])
+
+
+def test_nothing_is_published_beyond_this_host_by_default(
+    services: dict[str, dict[str, Any]],
+) -> None:
+    """No account exists when the stack first starts and the broker lets anyone in:
+    every published port is on 127.0.0.1 unless PUBLISH_HOST says otherwise."""
+    published = [(n, str(p)) for n, s in services.items() for p in s.get("ports", [])]
+    assert {n for n, _ in published} == {"mosquitto", "controller"}
+    for name, port in published:
+        host = _INTERPOLATION.sub(lambda m: m["default"] or "", port).rsplit(":", 2)[0]
+        assert host == "127.0.0.1", f"{name} publishes {port}"
+
+
+def _entrypoint_chooses(services: dict[str, dict[str, Any]], tmp_path: Path, **env: str) -> str:
+    """Run the controller's entrypoint script with sh, as the container would, and
+    return the database URL it hands to the command. ``postgres_resolves`` puts a
+    ``getent`` on PATH that finds (or not) the postgres service."""
+    entrypoint = [str(a).replace("$$", "$") for a in services["controller"]["entrypoint"]]
+    resolves = env.pop("postgres_resolves", "no") == "yes"
+    fake = tmp_path / "bin"
+    fake.mkdir(exist_ok=True)
+    (fake / "getent").write_text(f"#!/bin/sh\nexit {0 if resolves else 2}\n")
+    (fake / "getent").chmod(0o755)
+    base = _environment(services["controller"])
+    command = ["sh", "-c", 'printf %s "$WARDCAST_DATABASE_URL"']
+    done = subprocess.run(
+        [*entrypoint, *command],
+        env={"PATH": f"{fake}:/usr/bin:/bin"} | base | env,
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=True,
+    )
+    return done.stdout
+
+
+def test_the_postgres_profile_wires_the_database_url_itself(
+    services: dict[str, dict[str, Any]], tmp_path: Path
+) -> None:
+    postgres = services["postgres"]
+    pg_env = postgres["environment"]
+    url = "postgresql+psycopg://wardcast:wardcast@postgres:5432/wardcast"
+    # The URL names the service's own user, database and password variable.
+    assert pg_env["POSTGRES_USER"] == "wardcast" and pg_env["POSTGRES_DB"] == "wardcast"
+    assert "${POSTGRES_PASSWORD:-wardcast}" in pg_env["POSTGRES_PASSWORD"]
+    raw = services["controller"]["environment"]["POSTGRES_URL"]
+    assert "${POSTGRES_PASSWORD:-wardcast}" in raw
+    assert _entrypoint_chooses(services, tmp_path, postgres_resolves="yes") == url
+    assert _entrypoint_chooses(services, tmp_path) == "sqlite:////data/wardcast.db"
+    mine = "postgresql+psycopg://me@db.example:5432/w"
+    chosen = _entrypoint_chooses(
+        services, tmp_path, postgres_resolves="yes", WARDCAST_DATABASE_URL=mine
+    )
+    assert chosen == mine
+    # The controller waits for a healthy database, only when the profile runs.
+    waits = services["controller"]["depends_on"]["postgres"]
+    assert waits == {"condition": "service_healthy", "required": False}
 
 
 def test_controller_waits_for_a_healthy_broker_and_checks_its_own_health(
