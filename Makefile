@@ -1,11 +1,16 @@
 # The two commands a newcomer needs: `make demo` and `make test`. Both install first.
-.PHONY: install demo test lint typecheck check-house unit integration e2e bench clean
+.PHONY: install lock demo test lint typecheck check-house unit integration e2e bench clean
 
 VENV := .venv
 PY := $(VENV)/bin/python
 
 install:
 	@bash scripts/install.sh
+
+# After changing a dependency in pyproject.toml: re-pin the lock files (docs/dependencies.md).
+# `make lock ARGS=--upgrade` moves every pin to the newest allowed version.
+lock:
+	@bash scripts/lock.sh $(ARGS)
 
 demo: install
 	$(VENV)/bin/wardcast-demo

@@ -2,7 +2,8 @@
 # Installs everything Wardcast needs on a fresh Debian machine: the Debian packages
 # (broker, audio tools, a font with Vietnamese glyphs) when absent, then a virtualenv
 # at .venv with the package, both sides' dependency sets (controller, agent) and the
-# dev tools. Safe to run again: it skips what is already there.
+# dev tools, at the versions locked in requirements/dev.txt. Safe to run again: it skips
+# what is already there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -39,12 +40,23 @@ if [ ! -x .venv/bin/python ]; then
   echo "install: creating .venv"
   "$PY" -m venv .venv
 fi
-# Reinstall only when pyproject.toml (or this script) changed since the last install.
+# Reinstall only when the lock (or pyproject.toml, or this script) changed since the last
+# install. The versions come from requirements/dev.txt, pinned with hashes by
+# scripts/lock.sh (`make lock`, docs/dependencies.md): every install gets the same ones.
 stamp=.venv/.wardcast-installed
-if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ scripts/install.sh -nt "$stamp" ]; then
-  echo "install: Python packages into .venv"
+lock=requirements/dev.txt
+if [ ! -f "$stamp" ] || [ pyproject.toml -nt "$stamp" ] || [ "$lock" -nt "$stamp" ] \
+  || [ scripts/install.sh -nt "$stamp" ]; then
+  # A dependency added to pyproject.toml without `make lock` would be missing: say so.
+  if [ -x .venv/bin/uv ] && ! bash scripts/lock.sh --check >/dev/null 2>&1; then
+    echo "install: $lock is older than pyproject.toml: run \`make lock\` and commit it" >&2
+    exit 1
+  fi
+  echo "install: Python packages into .venv (from $lock)"
   .venv/bin/python -m pip install -q --upgrade pip >/dev/null
-  # The base set is the agent's; the controller, the demo and the tests need the rest.
-  .venv/bin/python -m pip install -q -e '.[controller,agent,dev]'
+  # Every extra (controller, agent, postgres, dev): the demo and the tests need both sides.
+  .venv/bin/python -m pip install -q --require-hashes -r "$lock"
+  # The package itself, editable; its dependencies are all in the lock already.
+  .venv/bin/python -m pip install -q --no-deps -e .
   touch "$stamp"
 fi
