@@ -84,6 +84,13 @@ class Settings(BaseSettings):
     login_token_ttl_s: int = Field(
         default=8 * 3600, ge=60, le=7 * 86400, description="How long a sign-in token works."
     )
+    # The console (docs/console.md): its session cookie carries a sign-in token.
+    console_cookie_secure: bool = Field(
+        default=True,
+        description="Mark the console's cookies Secure (sent over HTTPS only). Browsers treat "
+        "http://localhost as secure, so the demo works with it on; turn it off only to reach "
+        "the console over plain HTTP from another machine on a trusted network.",
+    )
     media_url_ttl_s: int = Field(
         default=7 * 86400,
         ge=3600,

@@ -27,6 +27,7 @@ from controller.api.routes import (
 from controller.api.routes.media import media_router
 from controller.api.routes.metrics import metrics_router
 from controller.composition import ControllerRuntime
+from controller.console.install import install_console
 from controller.metrics.exporter import MetricsExporter
 from controller.settings import Settings, get_settings
 
@@ -54,6 +55,9 @@ def create_app(
         version="0.1.0",
         lifespan=lifespan,
         responses=ERROR_RESPONSES,
+        # /docs and /redoc are served by the console from vendored assets (no CDN).
+        docs_url=None,
+        redoc_url=None,
     )
     app.state.runtime = rt
     install_error_handlers(app)
@@ -76,5 +80,6 @@ def create_app(
     app.include_router(media_router(rt.media, rt.media_signer, rt.clock))
     exporter = MetricsExporter(rt.db, rt.clock, rt.settings.device_offline_after_s)
     app.include_router(metrics_router(exporter))
+    install_console(app, rt)  # the console at /, after the API: its paths match first
     app.add_middleware(RequestContextMiddleware)  # request ids in logs, latency histogram
     return app
