@@ -46,6 +46,7 @@ from collections import Counter, OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
+from functools import partial
 from typing import Any
 
 from edge_agent import AGENT_VERSION
@@ -70,6 +71,7 @@ from edge_agent.security import (
     forget_before,
 )
 from edge_agent.stream import FfmpegStreamOpener, StreamOpener
+from edge_agent.timing import deferred
 from edge_agent.uplink import Uplink
 from firmware_stubs.hardware import Hardware
 from wardcast_protocol.channels import AGENT_INBOUND
@@ -89,7 +91,7 @@ from wardcast_protocol.messages import (
     ResendEvents,
 )
 from wardcast_protocol.signing import SigningKey
-from wardcast_protocol.topics import DeviceChannel, device_topic
+from wardcast_protocol.topics import DeviceChannel, device_topic, parse_ward, ward_topic
 from wardcast_protocol.transport import ReceivedMessage, Transport, Unsubscribe
 
 log = logging.getLogger(__name__)
@@ -193,6 +195,7 @@ class EdgeAgent:
             media_wait_s=config.late_start_grace_s,
             prepare_s=config.start_prepare_s,
             record=self._record,
+            record_played=self._record_played,
             on_started=self._started,
             volume=self._volume,
             relays=self.relays,
@@ -207,6 +210,9 @@ class EdgeAgent:
         self._loop_thread: int | None = None
         self._running = False
         self._unsubscribe: list[Unsubscribe] = []
+        # The ward broadcast channel this agent listens to (from its plan), if any.
+        self._ward: str | None = None
+        self._ward_unsubscribe: Unsubscribe | None = None
         self._last_forget = self.clock.now()
         self._last_state = self.clock.now()
 
@@ -231,6 +237,7 @@ class EdgeAgent:
                 for channel in AGENT_INBOUND
             ),
         ]
+        self._listen_to_ward(self.plan.ward_code if self.plan is not None else None)
         self._playback_task = self._spawn(self.playback.run(), "playback")
         self._spawn(self._housekeeping_loop(), "housekeeping")
         self._prefetch()
@@ -246,6 +253,7 @@ class EdgeAgent:
         self.playback.shutdown()
         if self._playback_task is not None:
             await asyncio.wait([self._playback_task], timeout=timeout_s)
+        self.playback.flush_deferred()  # the last plays' events, before the outbox closes
         if self.uplink.connected:
             self.uplink.send(DeviceChannel.AVAILABILITY, Availability(state="offline"), retain=True)
         await self._shutdown()
@@ -257,6 +265,7 @@ class EdgeAgent:
 
     async def _shutdown(self) -> None:
         self._running = False
+        self.playback.discard_deferred()
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
@@ -266,6 +275,9 @@ class EdgeAgent:
         # broker session's subscriptions, and with them the commands it keeps for us.
         for unsubscribe in self._unsubscribe:
             unsubscribe()
+        if self._ward_unsubscribe is not None:
+            self._ward_unsubscribe()
+            self._ward_unsubscribe, self._ward = None, None
         self._unsubscribe = []
         self.outbox.close()
         self.security.close()
@@ -329,7 +341,13 @@ class EdgeAgent:
 
     def _open_message(self, topic: str, payload: bytes, retained: bool) -> None:
         try:
-            body = open_inbound(topic, payload, self.device_id, self.config.controller_public_key)
+            body = open_inbound(
+                topic,
+                payload,
+                self.device_id,
+                self.config.controller_public_key,
+                ward_code=self._ward,
+            )
         except RejectedMessage as exc:
             self.stats.rejected[exc.reason] += 1
             self._refuse(Refused(exc.reason, exc.detail), topic)  # logged there
@@ -338,6 +356,8 @@ class EdgeAgent:
             log.info("%s: %s cleared; keeping what we have", self.device_id, topic)
         elif isinstance(body, Plan):
             self._accept_plan(body)
+        elif isinstance(body, Command) and not self._for_me(body, topic):
+            return
         elif isinstance(body, Command):
             bind_log_context(message_id=body.command_id)
             self._accept_command(body, topic, retained)
@@ -356,6 +376,29 @@ class EdgeAgent:
         self.uplink.send_reports(self.security.unacked())
         self.connected.set()
 
+    def _listen_to_ward(self, ward_code: str | None) -> None:
+        """Subscribe to the ward's broadcast channel the plan names (and leave the old).
+
+        The state published next says which ward this agent listens to; only then
+        does the controller address it there rather than on its own topic.
+        """
+        if ward_code == self._ward:
+            return
+        if self._ward_unsubscribe is not None:
+            self._ward_unsubscribe()
+            self._ward_unsubscribe = None
+        self._ward = ward_code
+        if ward_code is not None:
+            self._ward_unsubscribe = self.transport.subscribe(
+                ward_topic(ward_code), self._on_message
+            )
+            log.info("%s: listening to ward %s's broadcasts", self.device_id, ward_code)
+
+    def _for_me(self, command: Command, topic: str) -> bool:
+        """False for a ward-wide command that does not name this device: meant for its
+        neighbours, so ignored quietly (on its own topic that would be a refusal)."""
+        return self.device_id in command.device_ids or parse_ward(topic) is None
+
     # plan ------------------------------------------------------------------------
 
     def _accept_plan(self, plan: Plan) -> None:
@@ -373,6 +416,7 @@ class EdgeAgent:
             log.error("%s: could not save plan v%d: %s", self.device_id, plan.version, exc)
         self.plan = plan
         log.info("%s: plan v%d accepted (%d items)", self.device_id, plan.version, len(plan.items))
+        self._listen_to_ward(plan.ward_code)  # before the state below says so
         self._schedule(plan, at_startup=False)
         self._evict()
         self._prefetch()
@@ -542,6 +586,20 @@ class EdgeAgent:
     # evidence and publishing -------------------------------------------------------
 
     def _record(self, item: PlanItem, facts: PlayFacts) -> None:
+        claimed = self._claim(item, facts)
+        if claimed is not None:
+            self._write_event(item, claimed)
+
+    def _record_played(self, item: PlanItem, facts: PlayFacts) -> None:
+        """After a play: the item is done at once (it never plays twice), its event is
+        signed, stored and published off the timing path, after any start due now."""
+        claimed = self._claim(item, facts)
+        if claimed is not None:
+            job = partial(self._write_event, item, claimed)
+            deferred(self.clock).add(self.device_id, job)
+
+    def _claim(self, item: PlanItem, facts: PlayFacts) -> PlayFacts | None:
+        """Mark ``item`` done; the facts to record, None if it already has its event."""
         if item.item_id in self._done:
             # One final event per item id, whatever path tries to write a second.
             log.warning(
@@ -550,11 +608,14 @@ class EdgeAgent:
                 item.item_id,
                 facts.outcome,
             )
-            return
+            return None
+        self._done.add(item.item_id)
         if facts.volume is None and facts.outcome is not Outcome.SKIPPED:
             facts = replace(facts, volume=self._volume())
+        return facts
+
+    def _write_event(self, item: PlanItem, facts: PlayFacts) -> None:
         event, ready = self.evidence.record(item, facts)
-        self._done.add(item.item_id)
         self.stats.events_recorded += 1
         log.info(
             "%s: %s %s seq %d%s",
@@ -582,6 +643,7 @@ class EdgeAgent:
             cached_media=self.media.count(),
             pending_events=self.outbox.pending_count() + self.evidence.unwritten,
             agent_version=AGENT_VERSION,
+            broadcast_ward=self._ward,
         )
         self.uplink.send(DeviceChannel.STATE, state, retain=True)
 

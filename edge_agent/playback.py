@@ -39,6 +39,7 @@ import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +50,7 @@ from edge_agent.outbox import JournalRow, Outbox
 from edge_agent.player import Player, PlayResult
 from edge_agent.relay import RelayDesk, RelayRun, relay_facts
 from edge_agent.schedule import Pending, PlayQueue
+from edge_agent.timing import deferred
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.messages import Outcome, PlanItem
 
@@ -100,6 +102,7 @@ class Playback:
         media_wait_s: float,
         prepare_s: float,
         record: Recorder,
+        record_played: Recorder | None = None,
         on_started: Callable[[str, datetime], None],
         volume: Callable[[], int | None],
         relays: RelayDesk,
@@ -114,6 +117,8 @@ class Playback:
         self._media_wait = timedelta(seconds=media_wait_s)
         self._prepare = timedelta(seconds=prepare_s)
         self._record = record
+        # After a play: signed, stored and published off the timing path (``timing``).
+        self._record_played = record_played or record
         self._on_started = on_started
         self._volume = volume
         self._relays = relays
@@ -262,7 +267,7 @@ class Playback:
                 else:
                     self._record_unstarted(current)
                 return
-            self._record(item, self._facts(current, result))
+            self._record_played(item, self._facts(current, result))
         finally:
             self._current = None
 
@@ -372,7 +377,7 @@ class Playback:
     ) -> None:
         facts = relay_facts(run, interrupt, pending.plan_version, self._volume())
         self._relays.release(pending.item_id)
-        self._record(pending.item, facts)
+        self._record_played(pending.item, facts)
 
     async def _supervise(self, current: _Current, work: asyncio.Future[Any]) -> None:
         """Wait for ``work`` (a play or a relay); preempt it when an emergency is due."""
@@ -402,7 +407,7 @@ class Playback:
     def _starter(self, current: _Current) -> Callable[[datetime], None]:
         def started(at: datetime) -> None:
             current.actual_start = at
-            self._journal_write(self._outbox.journal_sounding, current, at)
+            self._journal_later(self._outbox.journal_sounding, current, at)
             self._on_started(current.pending.item_id, at)
 
         return started
@@ -412,7 +417,23 @@ class Playback:
         while True:
             await self._clock.sleep(self._progress_s)
             if current.actual_start is not None:
-                self._journal_write(self._outbox.journal_progress, current, self._clock.now())
+                self._journal_later(self._outbox.journal_progress, current, self._clock.now())
+
+    def _journal_later(
+        self, write: Callable[[str, datetime], None], current: _Current, at: datetime
+    ) -> None:
+        # A thousand agents tick at the same instants: their rows wait for the starts.
+        job = partial(self._journal_write, write, current, at)
+        deferred(self._clock).add(self._device_id, job)
+
+    def flush_deferred(self) -> None:
+        """Write now what waits off the timing path (journal ticks, events): stopping."""
+        deferred(self._clock).flush(self._device_id)
+
+    def discard_deferred(self) -> None:
+        """Forget what waits off the timing path, as a crash would (the journal keeps
+        the play; the next start reports it)."""
+        deferred(self._clock).discard(self._device_id)
 
     def _journal_write(
         self, write: Callable[[str, datetime], None], current: _Current, at: datetime

@@ -25,6 +25,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Protocol
 
+from edge_agent.timing import release_at
 from firmware_stubs.hardware import Hardware
 from firmware_stubs.interfaces import HardwareFault
 from wardcast_protocol.clock import Clock
@@ -164,15 +165,12 @@ class _StoppablePlayer:
         """End the current play early."""
         self._stop.set()
 
-    async def _wait_for(self, clock: Clock, start_at: datetime | None) -> bool:
-        """Hold the first sample until ``start_at``; False if stopped meanwhile."""
+    async def _wait_for(self, clock: Clock, start_at: datetime | None) -> datetime | None:
+        """Hold the first sample until ``start_at``; the instant it is released, None
+        if stopped meanwhile (``timing.release_at``: on time for a thousand at once)."""
         if start_at is None:
-            return True
-        wait = asyncio.ensure_future(clock.sleep_until(start_at))
-        try:
-            return await _race(wait, self._stop, clock, None) == "done"
-        finally:
-            wait.cancel()
+            return clock.now()
+        return await release_at(clock, start_at, self._stop)
 
     def _reset(self) -> None:
         self._stop = asyncio.Event()
@@ -216,9 +214,9 @@ class SimulatedPlayer(_StoppablePlayer):
                 return missing
             try:
                 async with self._gate as amplifier_on:
-                    if not await self._wait_for(self._clock, start_at):
+                    started = await self._wait_for(self._clock, start_at)
+                    if started is None:
                         return PlayResult(0.0, False, None, amplifier_on)
-                    started = self._clock.now()
                     if on_start is not None:
                         on_start(started)
                     wait = asyncio.ensure_future(self._clock.sleep(duration_s))
@@ -283,9 +281,9 @@ class AlsaPlayer(_StoppablePlayer):
                 return missing
             try:
                 async with self._gate as amplifier_on:
-                    if not await self._wait_for(self._clock, start_at):
+                    started = await self._wait_for(self._clock, start_at)
+                    if started is None:
                         return PlayResult(0.0, False, None, amplifier_on)
-                    started = self._clock.now()
                     if on_start is not None:
                         on_start(started)
                     ending, error = await self._pipeline(path, duration_s)

@@ -45,3 +45,19 @@ def test_reports_bench_tiny() -> None:
         for report in ("ward_year", "province_month"):
             for figure in ("first_s", "median_s", "baseline_first_s", "ratio"):
                 assert f"{db}_{report}_{figure}" in figures
+
+
+def test_start_precision_bench_tiny() -> None:
+    figures = run_bench("bench.start_precision", "--tiny")
+    assert figures["agents"] == "5"
+    assert figures["started"] == "5/5"
+    for key in ("p50_ms", "p99_ms", "baseline_p50_ms", "baseline_p99_ms", "ratio_p99", "load_avg"):
+        assert key in figures
+
+
+def test_agent_footprint_bench_tiny() -> None:
+    figures = run_bench("bench.agent_footprint", "--tiny")
+    assert figures["played"] == "completed"
+    keys = {"rss_mib", "peak_rss_mib", "idle_cpu_pct", "baseline_rss_mib", "ratio"}
+    assert keys <= set(figures)
+    assert float(figures["rss_mib"]) > float(figures["baseline_rss_mib"]) > 0

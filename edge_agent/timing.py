@@ -1,0 +1,204 @@
+"""The timing path: the first sample on the planned instant, and other work kept off it.
+
+Two helpers per event loop (one agent on a Pi, or a whole simulated fleet):
+
+- ``StartBoard`` holds the armed starts. Every start due at the same planned instant
+  shares one loop timer, set ``SPIN_S`` early on the monotonic clock; its callback
+  spins out the rest and releases each start in turn, reading the wall clock for each
+  (that reading is the actual start). A thousand devices planned for the same second
+  are released in one callback, not queued behind each other's bookkeeping (task
+  wake-ups, journal rows, hooks): that all happens after the release.
+- ``Deferred`` runs small jobs (sign, store and publish an event; a journal tick) in
+  order, in slices of at most ``SLICE_S`` so that timers still fire between them, and
+  holds them while a start is armed within ``QUIET_S``: recording the last item never
+  delays the next one. A job held longer than ``MAX_HOLD_S`` (starts due back to back
+  all the time) runs anyway.
+
+With any clock but the system's (a test's ``FakeClock``) a start simply waits on that
+clock, and deferred jobs run at the next turn of the loop.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import weakref
+from collections import deque
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from wardcast_protocol.clock import Clock, SystemClock
+
+log = logging.getLogger(__name__)
+
+SPIN_S = 0.002  # the timer fires this early; the rest is a busy wait (epoll has 1 ms steps)
+COARSE_S = 1.0  # a longer wait first sleeps on the wall clock, which follows NTP steps
+QUIET_S = 0.05  # no deferred work starts this close before an armed start
+SLICE_S = 0.002  # deferred work runs at most this long before timers get a turn
+MAX_HOLD_S = 2.0  # deferred work waits for quiet at most this long
+
+Job = Callable[[], None]
+
+
+@dataclass
+class _Group:
+    """The starts due at one planned instant."""
+
+    deadline: float  # loop (monotonic) time of the planned instant
+    waiters: list[asyncio.Future[datetime | None]] = field(default_factory=list)
+
+
+class StartBoard:
+    """Armed starts of one loop, one timer per planned instant."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, clock: Clock) -> None:
+        self._loop = loop
+        self._clock = clock
+        self._groups: dict[datetime, _Group] = {}
+
+    def arm(self, at: datetime) -> asyncio.Future[datetime | None]:
+        """A future resolved with the actual start when ``at`` comes (None if stopped)."""
+        future: asyncio.Future[datetime | None] = self._loop.create_future()
+        group = self._groups.get(at)
+        if group is None:
+            # Wall time to loop time once, close to the instant (``release_at`` arms at
+            # most COARSE_S ahead), so clock drift in between is negligible.
+            deadline = self._loop.time() + (at - self._clock.now()).total_seconds()
+            group = self._groups[at] = _Group(deadline)
+            self._loop.call_at(deadline - SPIN_S, self._release, at)
+        group.waiters.append(future)
+        return future
+
+    def next_deadline(self) -> float | None:
+        """Loop time of the nearest armed start, None when nothing is armed."""
+        return min((g.deadline for g in self._groups.values()), default=None)
+
+    def _release(self, at: datetime) -> None:
+        group = self._groups.pop(at, None)
+        if group is None:
+            return
+        while self._loop.time() < group.deadline:
+            pass  # at most SPIN_S: sleeping again would wake a millisecond late
+        for future in group.waiters:
+            if not future.done():
+                future.set_result(self._clock.now())
+
+
+class Deferred:
+    """Jobs run after the starts, in order, per loop (see the module docstring)."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, board: StartBoard) -> None:
+        self._loop = loop
+        self._board = board
+        self._jobs: deque[tuple[str, Job, float]] = deque()
+        self._task: asyncio.Task[None] | None = None
+
+    def __len__(self) -> int:
+        return len(self._jobs)
+
+    def add(self, owner: str, job: Job) -> None:
+        """Run ``job`` soon, after the jobs added before it."""
+        self._jobs.append((owner, job, self._loop.time()))
+        if self._task is None or self._task.done():
+            self._task = self._loop.create_task(self._run())
+
+    def flush(self, owner: str) -> int:
+        """Run ``owner``'s jobs now, in order (an agent stopping); how many ran."""
+        mine = [job for who, job, _ in self._jobs if who == owner]
+        self.discard(owner)
+        for job in mine:
+            _run_job(job)
+        return len(mine)
+
+    def discard(self, owner: str) -> None:
+        """Drop ``owner``'s jobs (an agent aborting, as a crash would lose them)."""
+        self._jobs = deque(entry for entry in self._jobs if entry[0] != owner)
+        if not self._jobs and self._task is not None:
+            self._task.cancel()
+            self._task = None
+
+    async def _run(self) -> None:
+        while self._jobs:
+            hold = self._hold_s()
+            if hold > 0:
+                await asyncio.sleep(hold)
+                continue
+            end = self._loop.time() + SLICE_S
+            while self._jobs and self._loop.time() < end:
+                _, job, _ = self._jobs.popleft()
+                _run_job(job)
+            await asyncio.sleep(0)  # due timers fire between slices
+
+    def _hold_s(self) -> float:
+        """How long to wait before the next slice (0: now)."""
+        deadline = self._board.next_deadline()
+        if deadline is None:
+            return 0.0
+        now = self._loop.time()
+        if deadline - now >= QUIET_S or now - self._jobs[0][2] >= MAX_HOLD_S:
+            return 0.0
+        # Just past the start (an overdue one fires at the next turn of the loop).
+        return max(0.0, deadline - now) + 0.0005
+
+
+def _run_job(job: Job) -> None:
+    try:
+        job()
+    except Exception:  # one bad job must not stop the others (nor playback)
+        log.exception("deferred job %r failed", job)
+
+
+_BOARDS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, tuple[StartBoard, Deferred]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def _for_loop(clock: Clock) -> tuple[StartBoard, Deferred]:
+    loop = asyncio.get_running_loop()
+    pair = _BOARDS.get(loop)
+    if pair is None:
+        board = StartBoard(loop, clock)
+        pair = _BOARDS[loop] = (board, Deferred(loop, board))
+    return pair
+
+
+def deferred(clock: Clock) -> Deferred:
+    """The running loop's deferred jobs (shared by every agent on the loop)."""
+    return _for_loop(clock)[1]
+
+
+async def release_at(clock: Clock, when: datetime, stop: asyncio.Event) -> datetime | None:
+    """Wait for ``when``; the instant the first sample is released, None if ``stop`` came first."""
+    if stop.is_set():
+        return None
+    if not isinstance(clock, SystemClock):
+        return clock.now() if await _wait(clock.sleep_until(when), stop) else None
+    coarse = when - timedelta(seconds=COARSE_S)
+    if clock.now() < coarse and not await _wait(clock.sleep_until(coarse), stop):
+        return None
+    released = _for_loop(clock)[0].arm(when)
+    stopper = asyncio.ensure_future(stop.wait())
+
+    def stopped(_: object) -> None:
+        if not released.done():
+            released.set_result(None)
+
+    stopper.add_done_callback(stopped)
+    try:
+        return await released
+    finally:
+        stopper.cancel()
+
+
+async def _wait(sleep: Coroutine[Any, Any, None], stop: asyncio.Event) -> bool:
+    """Wait for ``sleep`` (a coroutine) or ``stop``; True if the sleep ended first."""
+    slept = asyncio.ensure_future(sleep)
+    stopper = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait([slept, stopper], return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        slept.cancel()
+        stopper.cancel()
+    return not stop.is_set()

@@ -1,0 +1,78 @@
+"""The timing path: starts released together on the instant, deferred work kept off it.
+
+The starts use the system clock (the thing under test is the monotonic timer and its
+spin), a few tens of milliseconds ahead; nothing here asserts a latency, only order.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+
+from edge_agent import timing
+from wardcast_protocol.clock import FakeClock, SystemClock
+
+AHEAD = timedelta(milliseconds=30)
+
+
+async def test_starts_due_at_one_instant_share_one_timer_and_never_start_early() -> None:
+    clock = SystemClock()
+    when = clock.now() + AHEAD
+    stop = asyncio.Event()
+    starts = [asyncio.ensure_future(timing.release_at(clock, when, stop)) for _ in range(3)]
+    await asyncio.sleep(0)
+    board = timing._for_loop(clock)[0]
+    assert len(board._groups) == 1  # one timer for the three
+    released = await asyncio.gather(*starts)
+    assert all(at is not None and at >= when for at in released)
+    assert board.next_deadline() is None
+
+
+async def test_a_stop_before_the_instant_releases_nothing() -> None:
+    clock = SystemClock()
+    stop = asyncio.Event()
+    start = asyncio.ensure_future(timing.release_at(clock, clock.now() + AHEAD, stop))
+    await asyncio.sleep(0)
+    stop.set()
+    assert await start is None
+
+
+async def test_deferred_work_waits_until_the_armed_start_is_released() -> None:
+    clock = SystemClock()
+    order: list[str] = []
+    stop = asyncio.Event()
+
+    async def start() -> None:
+        await timing.release_at(clock, clock.now() + AHEAD, stop)
+        order.append("start")
+
+    playing = asyncio.ensure_future(start())
+    await asyncio.sleep(0)
+    timing.deferred(clock).add("dev-1", lambda: order.append("record"))
+    await playing
+    for _ in range(20):
+        await asyncio.sleep(0.005)
+        if "record" in order:
+            break
+    assert order == ["start", "record"]
+
+
+async def test_deferred_jobs_run_in_order_and_an_owner_flushes_or_discards_its_own(
+    fake_clock: FakeClock,
+) -> None:
+    later = timing.deferred(fake_clock)
+    ran: list[str] = []
+    later.add("a", lambda: ran.append("a1"))
+    later.add("b", lambda: ran.append("b1"))
+    later.add("a", lambda: ran.append("a2"))
+    assert later.flush("a") == 2  # an agent stopping writes its events now
+    later.discard("b")  # an agent aborting loses them, as a crash would
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert ran == ["a1", "a2"] and len(later) == 0
+    later.add("c", lambda: ran.append("c1"))
+    later.add("c", lambda: 1 / 0)  # a failing job is logged, the next still runs
+    later.add("c", lambda: ran.append("c2"))
+    for _ in range(5):
+        await asyncio.sleep(0)
+    assert ran == ["a1", "a2", "c1", "c2"]
