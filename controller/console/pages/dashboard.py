@@ -1,15 +1,54 @@
-"""The dashboard: the home page of every role (filled in by the dashboard step)."""
+"""The dashboard: every role's home — devices, today's sessions, what plays now, alerts.
+
+The live part is a fragment (``/dashboard/live``) that htmx reloads every 20 seconds,
+so a phone on a weak link fetches a few kilobytes, not the page.
+"""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Response
+from typing import Any
 
+from fastapi import APIRouter, Response
+from sqlalchemy.orm import Session
+
+from controller.api.deps import SessionDep
 from controller.console.deps import PageDep
+from controller.console.page import Page
+from controller.domain.overview import today
+from controller.domain.overview.devices import device_statuses
 
 router = APIRouter()
 
 
+def live_context(page: Page, session: Session) -> dict[str, Any]:
+    """The figures of the live part, in the actor's wards."""
+    assert page.actor is not None
+    settings = page.runtime.settings
+    devices = device_statuses(
+        session,
+        page.actor,
+        page.now,
+        offline_after_s=settings.device_offline_after_s,
+        clock_warn_s=settings.clock_offset_warn_s,
+    )
+    return {
+        "devices": devices,
+        "online": sum(1 for d in devices if d.online),
+        "offline": sum(1 for d in devices if not d.online and d.revoked_at is None),
+        "sessions": today.sessions_today(session, page.actor, page.now, page.tz),
+        "playing": today.playing_now(session, page.actor, page.now),
+        "alerts": today.alerts(session, page.actor, page.now, devices),
+        "updated_at": page.now,
+    }
+
+
 @router.get("/")
-def dashboard(page: PageDep) -> Response:
+def dashboard(page: PageDep, session: SessionDep) -> Response:
     """What is happening on the actor's wards now."""
-    return page.render("dashboard.html")
+    return page.render("dashboard.html", **live_context(page, session))
+
+
+@router.get("/dashboard/live")
+def dashboard_live(page: PageDep, session: SessionDep) -> Response:
+    """The live part alone (htmx polls it)."""
+    return page.render("_dashboard_live.html", **live_context(page, session))

@@ -1,0 +1,115 @@
+"""Each device's state as a person reads it: online or not, last seen, clock, amplifier.
+
+The amplifier state and volume are those the device reported with its last confirmed
+play (``playback_evidence``): the agent sends them there, not in its periodic state.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from controller.db.models import Device, PlaybackEvidence, Ward
+from controller.domain.actors import Actor
+from controller.domain.devices.access import visible_devices
+from controller.domain.devices.service import enrolments, is_online
+
+DEFAULT_TZ = "Asia/Ho_Chi_Minh"
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceStatus:
+    """One device's state now."""
+
+    device_id: str
+    name: str
+    ward_code: str | None
+    group_code: str | None
+    timezone: str
+    online: bool
+    last_seen_at: datetime | None
+    clock_offset_s: float | None
+    clock_suspect: bool
+    amplifier_on: bool | None
+    volume: int | None
+    last_play_at: datetime | None
+    enrolled_at: datetime | None
+    revoked_at: datetime | None
+    pending_events: int | None
+
+
+def _last_plays(
+    session: Session, device_ids: Sequence[str]
+) -> dict[str, tuple[bool | None, int | None, datetime | None]]:
+    """Amplifier state, volume and start of each device's latest confirmed play."""
+    if not device_ids:
+        return {}
+    latest = (
+        select(PlaybackEvidence.device_id, func.max(PlaybackEvidence.seq).label("seq"))
+        .where(PlaybackEvidence.device_id.in_(device_ids))
+        .group_by(PlaybackEvidence.device_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            PlaybackEvidence.device_id,
+            PlaybackEvidence.amplifier_on,
+            PlaybackEvidence.volume,
+            PlaybackEvidence.actual_start,
+        ).join(
+            latest,
+            (latest.c.device_id == PlaybackEvidence.device_id)
+            & (latest.c.seq == PlaybackEvidence.seq),
+        )
+    )
+    return {device_id: (amp, volume, start) for device_id, amp, volume, start in rows}
+
+
+def ward_timezones(session: Session) -> dict[str, str]:
+    """Every ward's time zone by code."""
+    return {code: tz for code, tz in session.execute(select(Ward.code, Ward.timezone))}
+
+
+def device_statuses(
+    session: Session,
+    actor: Actor,
+    now: datetime,
+    *,
+    offline_after_s: float,
+    clock_warn_s: float,
+) -> list[DeviceStatus]:
+    """The state of every device in the actor's wards, by id."""
+    devices: Sequence[Device] = visible_devices(session, actor)
+    plays = _last_plays(session, [d.id for d in devices])
+    rows = enrolments(session)
+    zones = ward_timezones(session)
+    offline_after = timedelta(seconds=offline_after_s)
+    found = []
+    for d in devices:
+        amp, volume, last_play = plays.get(d.id, (None, None, None))
+        enrolment = rows.get(d.id)
+        offset = d.clock_offset_s
+        found.append(
+            DeviceStatus(
+                device_id=d.id,
+                name=d.name,
+                ward_code=d.ward_code,
+                group_code=d.group_code,
+                timezone=zones.get(d.ward_code or "", DEFAULT_TZ),
+                online=is_online(d, now, offline_after),
+                last_seen_at=d.last_seen_at,
+                clock_offset_s=offset,
+                clock_suspect=offset is not None and abs(offset) > clock_warn_s,
+                amplifier_on=amp,
+                volume=volume,
+                last_play_at=last_play,
+                enrolled_at=enrolment.enrolled_at if enrolment else None,
+                revoked_at=enrolment.revoked_at if enrolment else None,
+                pending_events=d.pending_events,
+            )
+        )
+    return found
