@@ -25,15 +25,15 @@ from pydantic import ValidationError
 from edge_agent import enrolment as enrolment_client
 from edge_agent.config import AgentConfig
 from edge_agent.enrolment import EnrolmentFailed, parse_line
+from edge_agent.http_fetch import StreamingHttpFetcher
 from edge_agent.lock import DataDirLocked, lock_data_dir
 from edge_agent.logs import configure_logging
-from edge_agent.media_cache import HttpMediaFetcher
 from edge_agent.wiring import build_agent
 from wardcast_protocol.signing import InvalidKey
 from wardcast_protocol.topics import is_valid_device_id
 
-# httpx and the fleet are imported by `simulate` only: `run` on a Pi loads httpx on its
-# first download (see HttpMediaFetcher), and never loads the fleet.
+# httpx and the fleet are imported by `enrol` and `simulate` only: `run` on a Pi downloads
+# with the standard library (http_fetch) and never loads the fleet (issue 10.8: footprint).
 if TYPE_CHECKING:
     import httpx
 
@@ -148,7 +148,8 @@ def run(
 async def _run_one(config: AgentConfig) -> None:
     # Before the key, outbox or plan is opened: a second agent here would fork the chain.
     lock = lock_data_dir(config.data_dir)
-    fetcher = HttpMediaFetcher(timeout_s=config.media_fetch_timeout_s)
+    # Not httpx: one device's few downloads do not need 4 MiB of it (edge_agent/http_fetch.py).
+    fetcher = StreamingHttpFetcher(timeout_s=config.media_fetch_timeout_s)
     agent = build_agent(config, fetcher)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()

@@ -1,4 +1,4 @@
-"""The edge agent's settings: one pydantic-settings object, overridable from the environment.
+"""The edge agent's settings: one pydantic model, each field overridable from the environment.
 
 Every field reads ``WARDCAST_AGENT_<NAME>`` (e.g. ``WARDCAST_AGENT_DEVICE_ID``).
 The defaults run on a laptop against a local broker with the simulated player; a
@@ -11,22 +11,28 @@ refuses to start: an agent that cannot check who sent its plan must not run.
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 
 from edge_agent.enrolment import ca_file, load_enrolment
 from wardcast_protocol.signing import check_public_key
 from wardcast_protocol.topics import is_valid_device_id
 from wardcast_protocol.transport import BrokerAddress
 
+ENV_PREFIX = "WARDCAST_AGENT_"
 
-class AgentConfig(BaseSettings):
-    """Settings of one edge agent (one Raspberry Pi, or one simulated device)."""
 
-    model_config = SettingsConfigDict(env_prefix="WARDCAST_AGENT_", extra="forbid")
+class AgentConfig(BaseModel):
+    """Settings of one edge agent (one Raspberry Pi, or one simulated device).
+
+    Each field not given as a keyword is read from ``WARDCAST_AGENT_<NAME>`` (any case),
+    as pydantic-settings would, without its 1.5 MiB on a Pi (issue 10.8).
+    """
+
+    model_config = ConfigDict(extra="forbid")
 
     device_id: str = Field(
         default="agent-001",
@@ -160,6 +166,21 @@ class AgentConfig(BaseSettings):
         description="fsync every outbox commit (a real device: evidence survives a power "
         "cut). Simulated fleets turn it off: many devices share one disk and one thread.",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_environment(cls, data: Any) -> Any:
+        # Keywords win; the environment fills the rest. Values are strings, which
+        # pydantic's lax mode reads as numbers, booleans, paths or the literals.
+        if not isinstance(data, dict):
+            return data
+        environ = {k.upper(): v for k, v in os.environ.items()}
+        found = {
+            name: environ[ENV_PREFIX + name.upper()]
+            for name in cls.model_fields
+            if ENV_PREFIX + name.upper() in environ
+        }
+        return {**found, **data}
 
     @field_validator("device_id")
     @classmethod
