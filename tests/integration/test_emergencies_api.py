@@ -149,6 +149,26 @@ def test_a_test_message_is_recorded_and_never_sounded(env: Env) -> None:
     assert _commands(broker, runtime, "to-1") == []
 
 
+def test_a_bare_cancel_stops_what_it_names(env: Env) -> None:
+    """Only msg_type and references: the controller supplies who, when and an identifier."""
+    api, broker, runtime = env
+    alert = api.post("/api/v1/emergencies", json=_alert("flood-1")).json()
+    bare = api.post("/api/v1/emergencies", json={"msg_type": "Cancel", "references": ["flood-1"]})
+    assert bare.status_code == 201, bare.text
+    cancel = bare.json()
+    assert cancel["state"] == "recorded" and cancel["identifier"].startswith("cancel-")
+    assert cancel["sender"] == "admin"  # the signed-in account
+    for device_id in DEVICES:
+        last = _commands(broker, runtime, device_id)[-1].order
+        assert isinstance(last, StopItem) and last.item_id == alert["broadcast_id"]
+    states = {e["identifier"]: e["state"] for e in api.get("/api/v1/emergencies").json()}
+    assert states["flood-1"] == "cancelled"
+    # An Alert still says who sent it and when: only a Cancel may leave them out.
+    bare_alert = {k: v for k, v in _alert("x").items() if k not in ("sender", "sent")}
+    refused = api.post("/api/v1/emergencies", json=bare_alert)
+    assert refused.status_code == 422 and "sender, sent" in refused.text
+
+
 @pytest.mark.parametrize(
     ("fields", "status", "words"),
     [

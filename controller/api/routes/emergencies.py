@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from uuid import uuid4
+
 from fastapi import APIRouter, Response, status
 
-from controller.api.deps import ApproverDep, EmergenciesDep, SessionDep, StaffDep
+from controller.api.deps import ApproverDep, ClockDep, EmergenciesDep, SessionDep, StaffDep
 from controller.api.schemas.emergencies import EmergencyCreate, EmergencyPublic
 from controller.domain.emergencies.access import visible_emergencies
 from controller.domain.emergencies.service import EmergencyMessage
@@ -18,10 +20,20 @@ router = APIRouter(prefix="/api/v1/emergencies", tags=["emergencies"])
     responses={200: {"model": EmergencyPublic, "description": "Received before: not replayed."}},
 )
 def receive(
-    body: EmergencyCreate, emergencies: EmergenciesDep, actor: ApproverDep, response: Response
+    body: EmergencyCreate,
+    emergencies: EmergenciesDep,
+    actor: ApproverDep,
+    clock: ClockDep,
+    response: Response,
 ) -> EmergencyPublic:
     """Alert: speak and play now, interrupting anything. Update/Cancel: stop what it names."""
-    message = EmergencyMessage(**body.model_dump())
+    given = body.model_dump()
+    if body.msg_type == "Cancel":  # a bare Cancel: who and when are the request's own
+        now = clock.now()
+        given["sent"] = body.sent or now
+        given["sender"] = body.sender or actor.name
+        given["identifier"] = body.identifier or f"cancel-{now:%Y%m%dT%H%M%S}-{uuid4().hex[:8]}"
+    message = EmergencyMessage(**given)
     record, new = emergencies.receive(message, actor)
     if not new:
         response.status_code = status.HTTP_200_OK

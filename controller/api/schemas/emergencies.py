@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from controller.api.bounds import AreaCode, Code, Identifier, Instant, SpokenText, one_line
 from wardcast_protocol.messages import SourceLevel
@@ -16,12 +16,18 @@ class EmergencyCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    identifier: Annotated[str, one_line(200, 1)] = Field(description="Unique per sender.")
-    sender: Annotated[str, one_line(200, 1)] = Field(
-        description="Who issued it.",
+    # A Cancel may come bare (msg_type and references): the controller fills these in.
+    identifier: Annotated[str, one_line(200, 1)] | None = Field(
+        default=None, description="Unique per sender. A Cancel may omit it (one is made)."
+    )
+    sender: Annotated[str, one_line(200, 1)] | None = Field(
+        default=None,
+        description="Who issued it. A Cancel may omit it (the signed-in account).",
         examples=["ubnd.hangbac@hanoi.gov.vn"],
     )
-    sent: Instant = Field(description="When the sender issued it.")
+    sent: Instant | None = Field(
+        default=None, description="When the sender issued it. A Cancel may omit it (now)."
+    )
     msg_type: Literal["Alert", "Update", "Cancel"] = Field(
         default="Alert", description="Alert plays; Update and Cancel stop what they reference."
     )
@@ -53,6 +59,16 @@ class EmergencyCreate(BaseModel):
     device_ids: list[Identifier] = Field(
         default=[], max_length=10000, description="Explicit devices (overrides)."
     )
+
+    @model_validator(mode="after")
+    def _alerts_say_who_and_when(self) -> EmergencyCreate:
+        if self.msg_type != "Cancel":
+            missing = [f for f in ("identifier", "sender", "sent") if getattr(self, f) is None]
+            if missing:
+                raise ValueError(
+                    f"an {self.msg_type} needs {', '.join(missing)} (only a Cancel may omit them)"
+                )
+        return self
 
 
 class EmergencyPublic(BaseModel):
