@@ -11,14 +11,12 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.db.models import EvidenceGap, PlaybackEvidence, RejectedMessageLog
 from controller.db.models.archives import EvidenceArchive
 from controller.domain.actors import Actor, Role
 from controller.domain.devices.access import wards_of
-from controller.domain.errors import InvalidInput
 from controller.domain.evidence import archives, chain
 from controller.domain.evidence import service as evidence
 from controller.domain.evidence.bundles.build import build_bundle
@@ -36,21 +34,9 @@ def visible_evidence(
     offset: int = 0,
 ) -> Sequence[PlaybackEvidence]:
     """Evidence rows of the actor's wards by device and planned-start period, oldest first."""
-    if start is not None and end is not None and end < start:
-        raise InvalidInput("the period ends before it starts")
-    query = select(PlaybackEvidence)
-    if actor.wards is not None:
-        query = query.where(PlaybackEvidence.ward_code.in_(actor.wards))
-    if device_id is not None:
-        query = query.where(PlaybackEvidence.device_id == device_id)
-    if broadcast_id is not None:
-        query = query.where(PlaybackEvidence.broadcast_id == broadcast_id)
-    if start is not None:
-        query = query.where(PlaybackEvidence.planned_start >= start)
-    if end is not None:
-        query = query.where(PlaybackEvidence.planned_start < end)
-    query = query.order_by(PlaybackEvidence.planned_start, PlaybackEvidence.id)
-    return session.scalars(query.limit(limit).offset(offset)).all()
+    return evidence.query_evidence(
+        session, device_id, start, end, broadcast_id, limit, offset, wards=actor.wards
+    )
 
 
 def visible_gaps(session: Session, actor: Actor, device_id: str | None) -> list[EvidenceGap]:

@@ -12,7 +12,7 @@ signed, becomes a security record (``evidence.security``), never evidence.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from enum import StrEnum
 
@@ -179,11 +179,15 @@ def query_evidence(
     broadcast_id: str | None = None,
     limit: int = 500,
     offset: int = 0,
+    wards: Collection[str] | None = None,
 ) -> Sequence[PlaybackEvidence]:
-    """Evidence rows by device and planned-start period, oldest first."""
+    """Evidence rows by device and planned-start period, oldest first; only of ``wards``
+    when given (the ward each device stood in when it reported the play)."""
     if start is not None and end is not None and end < start:
         raise InvalidInput("the period ends before it starts")
     query = select(PlaybackEvidence)
+    if wards is not None:
+        query = query.where(PlaybackEvidence.ward_code.in_(wards))
     if device_id is not None:
         query = query.where(PlaybackEvidence.device_id == device_id)
     if broadcast_id is not None:
