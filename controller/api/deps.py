@@ -151,6 +151,8 @@ class BodyBytes:
 
 _bearer = HTTPBearer(
     auto_error=False,
+    # Swagger UI's Authorize button offers this scheme (docs/console.md).
+    scheme_name="BearerToken",
     description="A personal API token, or the token POST /api/v1/auth/token returns.",
 )
 

@@ -225,7 +225,13 @@ def test_the_api_docs_are_served_without_a_cdn(client: TestClient) -> None:
     ):
         assert client.get(asset).status_code == 200, asset
     schemes = client.get("/openapi.json").json()["components"]["securitySchemes"]
-    assert any(s["type"] == "http" and s["scheme"] == "bearer" for s in schemes.values())
+    assert schemes["BearerToken"] == {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A personal API token, or the token POST /api/v1/auth/token returns.",
+    }
+    spec = client.get("/openapi.json").json()
+    assert spec["paths"]["/api/v1/bulletins"]["get"]["security"] == [{"BearerToken": []}]
     assert not any(
         p == "/" or p.startswith("/admin") for p in client.get("/openapi.json").json()["paths"]
     )
