@@ -12,16 +12,14 @@ them as security records; and an event B might send for A's item anyway is never
 from __future__ import annotations
 
 import queue
-import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from sqlalchemy import select
 
 from controller.composition import ControllerRuntime
-from controller.db.models import Bulletin, MediaAsset, PlaybackEvidence, SecurityRecord
+from controller.db.models import PlaybackEvidence, SecurityRecord
 from controller.domain.broadcasts.service import BroadcastRequest
 from controller.domain.devices.service import register_device
 from controller.domain.evidence.security import list_security_records
@@ -29,6 +27,7 @@ from controller.messaging.broker import EmbeddedBroker
 from controller.settings import Settings
 from edge_agent.config import AgentConfig
 from edge_agent.fleet import AgentFleet
+from tests.support.drills import evidence_of, seed_approved_bulletin, wait_for
 from tests.support.enrolled import controller_address, enrol, link
 from wardcast_protocol.envelope import CONTROLLER_SENDER, open_envelope, seal
 from wardcast_protocol.messages import (
@@ -51,39 +50,12 @@ SHA = "ab" * 32
 
 
 def _wait(predicate: Callable[[], bool], timeout_s: float = 15) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
+    return wait_for(predicate, timeout_s)
 
 
 def _seed(rt: ControllerRuntime) -> None:
     """An approved bulletin with its (stand-in) audio, ready to broadcast."""
-    now = rt.clock.now()
-    with rt.db.session() as session:
-        session.add(
-            MediaAsset(
-                sha256=SHA,
-                size_bytes=1234,
-                duration_s=12.0,
-                content_type="audio/ogg",
-                extension="ogg",
-                created_at=now,
-            )
-        )
-        session.add(
-            Bulletin(
-                id="bul-1",
-                title="Cắt nước",
-                origin="text",
-                text="Ngày mai cắt nước.",
-                media_sha256=SHA,
-                created_at=now,
-                status="approved",
-            )
-        )
+    seed_approved_bulletin(rt, "bul-1", SHA, "Cắt nước", "Ngày mai cắt nước.")
 
 
 @pytest.fixture
@@ -128,9 +100,7 @@ def _device_records(runtime: ControllerRuntime, device_id: str) -> list[Security
 
 
 def _evidence_of(runtime: ControllerRuntime, device_id: str) -> list[PlaybackEvidence]:
-    with runtime.db.session() as session:
-        query = select(PlaybackEvidence).where(PlaybackEvidence.device_id == device_id)
-        return list(session.scalars(query))
+    return evidence_of(runtime, device_id)
 
 
 def test_a_play_now_replayed_on_another_device_plays_nothing_and_is_reported(

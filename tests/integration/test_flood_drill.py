@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import json
 import os
-import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -24,10 +23,11 @@ from sqlalchemy import func, select
 
 from controller.api.app import create_app
 from controller.composition import ControllerRuntime
-from controller.db.models import Bulletin, MediaAsset, PlaybackEvidence, RejectedMessageLog
+from controller.db.models import PlaybackEvidence, RejectedMessageLog
 from controller.domain.broadcasts.service import BroadcastRequest
 from controller.domain.evidence.rejections import DEFAULT_LIMITS
 from tests.support.auth import auth_headers
+from tests.support.drills import evidence_of, seed_approved_bulletin, wait_for
 from tests.support.enrolled import EnrolledDevice, enrol, link
 from wardcast_protocol.channels import CONTROLLER_INBOUND, MAX_PAYLOAD_BYTES
 from wardcast_protocol.envelope import seal
@@ -43,39 +43,12 @@ SHA = "cd" * 32
 
 
 def _wait(predicate: Callable[[], bool], timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.1)
-    return predicate()
+    return wait_for(predicate, timeout_s, poll_s=0.1)
 
 
 def _seed(runtime: ControllerRuntime) -> None:
     """An approved bulletin with its (stand-in) audio, ready to broadcast."""
-    now = runtime.clock.now()
-    with runtime.db.session() as session:
-        session.add(
-            MediaAsset(
-                sha256=SHA,
-                size_bytes=1234,
-                duration_s=12.0,
-                content_type="audio/ogg",
-                extension="ogg",
-                created_at=now,
-            )
-        )
-        session.add(
-            Bulletin(
-                id="bul-flood",
-                title="Cắt điện",
-                origin="text",
-                text="Ngày mai cắt điện.",
-                media_sha256=SHA,
-                created_at=now,
-                status="approved",
-            )
-        )
+    seed_approved_bulletin(runtime, "bul-flood", SHA, "Cắt điện", "Ngày mai cắt điện.")
 
 
 def _malformed(i: int, stranger: SigningKey) -> tuple[Kind, bytes]:
@@ -121,9 +94,7 @@ def _valid_event(device: EnrolledDevice, broadcast_id: str, planned: datetime) -
 
 
 def _evidence(runtime: ControllerRuntime) -> list[PlaybackEvidence]:
-    with runtime.db.session() as session:
-        query = select(PlaybackEvidence).where(PlaybackEvidence.device_id == DEVICE)
-        return list(session.scalars(query))
+    return evidence_of(runtime, DEVICE)
 
 
 def _kept_rows(runtime: ControllerRuntime) -> int:
