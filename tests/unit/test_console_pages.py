@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
@@ -224,3 +225,16 @@ def test_the_dashboard_shows_state_sessions_and_alerts_in_ward_time(
     client.cookies.set("wardcast_lang", "en")
     english = client.get("/").text
     assert "Playing now" in english and "Devices online" in english
+
+
+def test_htmx_after_the_session_expired_sends_the_whole_page_to_sign_in(
+    client: TestClient, h: Harness
+) -> None:
+    sign_in(client)
+    asyncio.run(h.clock.advance(9 * 3600))
+    live = client.get(
+        "/dashboard/live",
+        headers={"HX-Request": "true", "HX-Current-URL": "https://testserver/?week=48"},
+    )
+    assert live.status_code == 200
+    assert live.headers["HX-Redirect"] == "/login?next=%2F%3Fweek%3D48&expired=1"
