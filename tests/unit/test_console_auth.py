@@ -14,6 +14,7 @@ from controller.composition import ControllerRuntime
 from controller.console.security import SESSION_COOKIE
 from tests.support.auth import PASSWORD
 from tests.support.console import (
+    WARD_A,
     add_two_wards,
     console_client,
     csrf_of,
@@ -235,3 +236,39 @@ def test_the_api_docs_are_served_without_a_cdn(client: TestClient) -> None:
     assert not any(
         p == "/" or p.startswith("/admin") for p in client.get("/openapi.json").json()["paths"]
     )
+
+
+def test_guessing_the_current_password_is_limited_too(client: TestClient) -> None:
+    sign_in(client, "officer", [WARD_A])
+    token = csrf_of(client.get("/account/password").text)
+    data = {
+        "csrf_token": token,
+        "current_password": "a-wrong-guess-1",
+        "new_password": "a-new-password-1",
+        "new_password2": "a-new-password-1",
+    }
+    for _ in range(5):
+        assert "Mật khẩu hiện tại không đúng." in client.post("/account/password", data=data).text
+    limited = client.post("/account/password", data={**data, "current_password": PASSWORD})
+    assert limited.status_code == 422 and "Quá nhiều lần nhập sai" in limited.text
+
+
+def test_signed_in_the_login_page_goes_straight_on(client: TestClient) -> None:
+    sign_in(client)
+    answer = client.get("/login?next=/admin/devices")
+    assert answer.status_code == 303 and answer.headers["location"] == "/admin/devices"
+
+
+def test_the_secure_flag_is_a_setting(tmp_path: Path) -> None:
+    harness = make_harness(tmp_path)
+    try:
+        settings = harness.runtime.settings.model_copy(update={"console_cookie_secure": False})
+        harness.runtime.settings = settings
+        with console_client(harness.runtime) as plain:
+            username = make_account(harness.runtime)
+            answer = login(plain, username, PASSWORD)
+            assert answer.status_code == 303
+            assert "Secure" not in answer.headers["set-cookie"]
+            assert "HttpOnly" in answer.headers["set-cookie"]
+    finally:
+        harness.runtime.stop()

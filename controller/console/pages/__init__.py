@@ -11,8 +11,9 @@ from fastapi import APIRouter, Depends
 
 from controller.console.deps import mark_console
 from controller.console.pages import account, admin_devices, admin_users, auth, dashboard
+from controller.console.pages import bulletins
 
-PAGE_MODULES = (auth, dashboard, account, admin_users, admin_devices)
+PAGE_MODULES = (auth, dashboard, account, admin_users, admin_devices, bulletins)
 
 
 def console_router() -> APIRouter:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Response
 
 from controller.api.deps import SessionDep
-from controller.console.deps import FormDep, PageDep
+from controller.console.deps import ConsoleDep, FormDep, PageDep
 from controller.domain.accounts import users
 from controller.domain.accounts.passwords import MIN_LENGTH
 from controller.domain.errors import InvalidInput
@@ -20,7 +20,9 @@ def password_form(page: PageDep) -> Response:
 
 
 @router.post("/account/password")
-def password_submit(page: PageDep, form: FormDep, session: SessionDep) -> Response:
+def password_submit(
+    page: PageDep, form: FormDep, session: SessionDep, console: ConsoleDep
+) -> Response:
     """Change the password; each refusal is shown beside the field it concerns."""
     assert page.actor is not None
     t = page.t
@@ -36,6 +38,11 @@ def password_submit(page: PageDep, form: FormDep, session: SessionDep) -> Respon
         errors["new_password"] = t("password.rule", min=MIN_LENGTH)
     elif new != repeat:
         errors["new_password2"] = t("password.mismatch")
+    limiter = console.limiter
+    address = page.request.client.host if page.request.client else "unknown"
+    if not errors and limiter.blocked_for(page.actor.name, address) > 0:
+        # Someone holding a stolen session may not guess the password behind it.
+        errors["current_password"] = t("password.too_many")
     if not errors:
         try:
             users.change_own_password(
@@ -43,6 +50,7 @@ def password_submit(page: PageDep, form: FormDep, session: SessionDep) -> Respon
             )
         except InvalidInput as exc:
             if "current password" in exc.message:
+                limiter.failed(page.actor.name, address)
                 errors["current_password"] = t("password.current_wrong")
             else:
                 errors["new_password"] = t("password.refused", reason=exc.message)

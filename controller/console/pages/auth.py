@@ -15,7 +15,7 @@ from fastapi.responses import RedirectResponse
 from controller.api.deps import RuntimeDep, SessionDep
 from controller.console.deps import ConsoleDep, FormDep, PageDep, PublicFormDep, PublicPageDep
 from controller.console.i18n import LANGUAGE_COOKIE, LANGUAGES
-from controller.console.page import safe_next
+from controller.console.page import Page, safe_next
 from controller.console.security import CSRF_COOKIE, SESSION_COOKIE, new_nonce
 from controller.domain.accounts import users
 from controller.domain.actors import Unauthorized
@@ -27,10 +27,24 @@ def _client_address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+def _signed_in(page: Page) -> bool:
+    """Whether the request already carries a working session (then sign-in is skipped)."""
+    secret = page.request.cookies.get(SESSION_COOKIE, "").strip()
+    if not secret:
+        return False
+    try:
+        page.runtime.accounts.actor_for(secret)
+    except Unauthorized:
+        return False
+    return True
+
+
 @router.get("/login")
 def login_form(page: PublicPageDep, console: ConsoleDep) -> Response:
     """The sign-in form; it sets the anonymous CSRF cookie the first time."""
     request = page.request
+    if _signed_in(page):
+        return RedirectResponse(safe_next(request.query_params.get("next")), status_code=303)
     nonce = request.cookies.get(CSRF_COOKIE)
     if not nonce:
         nonce = new_nonce()
