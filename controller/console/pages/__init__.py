@@ -10,8 +10,14 @@ from __future__ import annotations
 from fastapi import APIRouter, Depends
 
 from controller.console.deps import mark_console
-from controller.console.pages import account, admin_devices, admin_users, auth, dashboard
-from controller.console.pages import bulletins
+from controller.console.pages import (
+    account,
+    admin_devices,
+    admin_users,
+    auth,
+    bulletins,
+    dashboard,
+)
 
 PAGE_MODULES = (auth, dashboard, account, admin_users, admin_devices, bulletins)
 
