@@ -1,4 +1,4 @@
-"""Broadcasts: send a bulletin to devices at a time or now, and follow confirmations."""
+"""Broadcasts: send a bulletin to places or devices at a time or now, follow, cancel."""
 
 from __future__ import annotations
 
@@ -8,40 +8,52 @@ from fastapi import APIRouter, Query, status
 from sqlalchemy.orm import Session
 
 from controller.api.bounds import IdPath, OffsetQuery
-from controller.api.deps import BroadcastsDep, OfficerDep, SessionDep, StaffDep
+from controller.api.deps import BroadcastsDep, ClockDep, OfficerDep, SessionDep, StaffDep
 from controller.api.schemas.broadcasts import (
+    BroadcastCancellationCreate,
     BroadcastCreate,
     BroadcastPublic,
     BroadcastTargetPublic,
+    BroadcastTargetSpecPublic,
 )
 from controller.db.models import Broadcast
 from controller.domain.actors import Actor
 from controller.domain.broadcasts import access
 from controller.domain.broadcasts import service as domain
+from controller.domain.broadcasts.progress import progress_of
 from controller.domain.broadcasts.service import BroadcastRequest
+from controller.domain.broadcasts.targets import TargetSpec
+from wardcast_protocol.clock import Clock
 from wardcast_protocol.messages import Priority
 
 router = APIRouter(prefix="/api/v1/broadcasts", tags=["broadcasts"])
 
 
-def to_public(session: Session, broadcast: Broadcast, actor: Actor) -> BroadcastPublic:
-    """A broadcast with each target's confirmation so far (targets in the actor's wards)."""
-    confirmed = domain.confirmations(session, broadcast.id)
+def to_public(
+    session: Session, broadcast: Broadcast, actor: Actor, clock: Clock
+) -> BroadcastPublic:
+    """A broadcast's status now, with each target's progress (targets in the actor's wards)."""
     visible = access.visible_targets(session, broadcast, actor)
-    targets = []
-    for target in sorted(broadcast.targets, key=lambda t: t.device_id):
-        if target.device_id not in visible:
-            continue
-        row = confirmed.get(target.device_id)
-        targets.append(
-            BroadcastTargetPublic(
-                device_id=target.device_id,
-                outcome=row.outcome if row else None,
-                actual_start=row.actual_start if row else None,
-                played_duration_s=row.played_duration_s if row else None,
-                reason=row.reason if row else None,
-            )
+    progress = progress_of(session, broadcast, clock.now(), visible)
+    spec = TargetSpec.from_record(broadcast.target_spec, [t.device_id for t in broadcast.targets])
+    shown = spec.as_record()
+    # Device ids outside the reader's wards are another ward's business.
+    shown["device_ids"] = [d for d in shown["device_ids"] if d in visible]
+    targets = [
+        BroadcastTargetPublic(
+            device_id=t.device_id,
+            ward_code=t.ward_code,
+            group_code=t.group_code,
+            state=t.state.value,
+            received_at=t.received_at,
+            confirmed_at=t.confirmed_at,
+            outcome=t.state.value if t.confirmed_at is not None else None,
+            actual_start=t.actual_start,
+            played_duration_s=t.played_duration_s,
+            reason=t.reason,
         )
+        for t in progress.targets
+    ]
     return BroadcastPublic(
         id=broadcast.id,
         bulletin_id=broadcast.bulletin_id,
@@ -52,8 +64,14 @@ def to_public(session: Session, broadcast: Broadcast, actor: Actor) -> Broadcast
         planned_duration_s=broadcast.bulletin.media.duration_s,
         immediate=broadcast.immediate,
         expires_at=broadcast.expires_at,
-        status=broadcast.status,
+        status=progress.status.value,
+        state_counts=progress.counts(),
         created_at=broadcast.created_at,
+        created_by=broadcast.created_by,
+        target=BroadcastTargetSpecPublic(**shown),
+        cancelled_at=broadcast.cancelled_at,
+        cancelled_by=broadcast.cancelled_by,
+        cancel_reason=broadcast.cancel_reason,
         targets=targets,
     )
 
@@ -63,31 +81,51 @@ def create(
     body: BroadcastCreate,
     service: BroadcastsDep,
     session: SessionDep,
+    clock: ClockDep,
     actor: OfficerDep,
 ) -> BroadcastPublic:
-    """Schedule a broadcast (or play it now when `start_at` is omitted)."""
+    """Schedule a broadcast to devices, a ward, or its zones or groups (now if no `start_at`)."""
+    target = TargetSpec(body.ward_code, body.zones, body.group_codes, body.device_ids)
     request = BroadcastRequest(
-        body.bulletin_id, body.device_ids, body.start_at, body.priority, actor.name
+        body.bulletin_id, body.device_ids, body.start_at, body.priority, actor.name, target
     )
     # The service commits (and publishes) in its own transaction; the request's
     # session, not used until now, then reads the broadcast as committed.
     broadcast = service.schedule(request, actor)
-    return to_public(session, domain.get_broadcast(session, broadcast.id), actor)
+    return to_public(session, domain.get_broadcast(session, broadcast.id), actor, clock)
 
 
 @router.get("")
 def list_all(
     session: SessionDep,
+    clock: ClockDep,
     actor: StaffDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: OffsetQuery = 0,
 ) -> list[BroadcastPublic]:
     """Broadcasts reaching the actor's wards, latest planned first."""
     rows = access.visible_broadcasts(session, actor, limit, offset)
-    return [to_public(session, b, actor) for b in rows]
+    return [to_public(session, b, actor, clock) for b in rows]
 
 
 @router.get("/{broadcast_id}")
-def read(broadcast_id: IdPath, session: SessionDep, actor: StaffDep) -> BroadcastPublic:
-    """One broadcast with its confirmations."""
-    return to_public(session, access.visible_broadcast(session, broadcast_id, actor), actor)
+def read(
+    broadcast_id: IdPath, session: SessionDep, clock: ClockDep, actor: StaffDep
+) -> BroadcastPublic:
+    """One broadcast: its status now and each device's progress and confirmation."""
+    broadcast = access.visible_broadcast(session, broadcast_id, actor)
+    return to_public(session, broadcast, actor, clock)
+
+
+@router.post("/{broadcast_id}/cancel")
+def cancel(
+    broadcast_id: IdPath,
+    service: BroadcastsDep,
+    session: SessionDep,
+    clock: ClockDep,
+    actor: StaffDep,
+    body: BroadcastCancellationCreate | None = None,
+) -> BroadcastPublic:
+    """Cancel a scheduled or playing broadcast: devices drop it or stop it; plays stay."""
+    service.cancel(broadcast_id, actor, body.reason if body is not None else "")
+    return to_public(session, domain.get_broadcast(session, broadcast_id), actor, clock)

@@ -91,6 +91,9 @@ class Bulletin(Base):
     valid_from: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     rejection_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)
+    # The voice ("espeak-ng:vi-vn-x-south", "gtts:vi") and speed asked for; None: defaults.
+    tts_voice: Mapped[str | None] = mapped_column(String(64), nullable=True)
+    tts_speed_wpm: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
     media: Mapped[MediaAsset] = relationship(lazy="joined")
 
@@ -110,6 +113,12 @@ class Broadcast(Base):
     status: Mapped[str] = mapped_column(String(16), default="scheduled")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime)
     created_by: Mapped[str] = mapped_column(String(100), default="")
+    # The target as the officer gave it (ward, zones, groups, devices), resolved to
+    # ``targets`` at creation; None for broadcasts made before it was kept.
+    target_spec: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)
+    cancelled_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    cancelled_by: Mapped[str | None] = mapped_column(String(100), nullable=True)
+    cancel_reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
 
     bulletin: Mapped[Bulletin] = relationship(lazy="joined")
     targets: Mapped[list[BroadcastTarget]] = relationship(
@@ -123,7 +132,9 @@ class BroadcastTarget(Base):
     __tablename__ = "broadcast_targets"
 
     broadcast_id: Mapped[str] = mapped_column(ForeignKey("broadcasts.id"), primary_key=True)
-    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), primary_key=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), primary_key=True, index=True)
+    # When the device reported a plan version holding this broadcast (scheduled ones).
+    received_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     broadcast: Mapped[Broadcast] = relationship(back_populates="targets")
 

@@ -29,6 +29,19 @@ def check_schedule(actor: Actor, bulletin: Bulletin, devices: Iterable[Device]) 
         actor.require_ward(device.ward_code, f"broadcasting to device {device.id}")
 
 
+def check_cancel(session: Session, actor: Actor, broadcast: Broadcast) -> None:
+    """Refuse (403) a cancel by anyone but an officer or approver of every target's ward.
+
+    A broadcast reaching two wards is cancelled for both or not at all, so only
+    someone answering for all of them may cancel it.
+    """
+    actor.require_any(_READERS, "cancelling broadcasts")
+    if actor.wards is None:
+        return
+    wards = wards_of(session, [t.device_id for t in broadcast.targets])
+    actor.require_wards(set(wards.values()), f"cancelling broadcast {broadcast.id}")
+
+
 def _in_scope(wards: frozenset[str]) -> Exists:
     """SQL: the broadcast has a target placed in one of these wards."""
     return exists().where(

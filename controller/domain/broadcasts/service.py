@@ -13,23 +13,42 @@ from sqlalchemy.orm import Session
 from controller.db.models import Broadcast, BroadcastTarget, PlaybackEvidence, new_id
 from controller.db.session import Database
 from controller.domain.actors import SYSTEM, Actor
-from controller.domain.broadcasts.access import check_schedule
+from controller.domain.broadcasts.access import check_cancel, check_schedule
+from controller.domain.broadcasts.progress import (
+    BroadcastStatus,
+    TargetState,
+    mark_cancelled,
+    progress_of,
+)
+from controller.domain.broadcasts.targets import TargetSpec, resolve_targets
 from controller.domain.content.bulletins import get_bulletin
 from controller.domain.content.workflow import require_airable
-from controller.domain.devices.service import require_devices
-from controller.domain.errors import InvalidInput, NotFound
+from controller.domain.errors import Conflict, InvalidInput, NotFound
 from controller.domain.plans.planned import record_command
 from controller.domain.plans.service import PlanService, plan_item
 from controller.domain.ports import Outbound
 from controller.settings import Settings
 from wardcast_protocol.clock import Clock
-from wardcast_protocol.messages import Command, PlayNow, Priority, Trigger
+from wardcast_protocol.messages import Command, PlayNow, Priority, StopItem, Trigger
 
 log = logging.getLogger(__name__)
 
 # A start a second in the past is a slow form, not a mistake.
 PAST_TOLERANCE = timedelta(seconds=2)
 MAX_AHEAD = timedelta(days=366)
+# A broadcast due within this is stopped by command when cancelled, not only dropped
+# from the plan: the plan might arrive after the start.
+STOP_LEAD = timedelta(seconds=60)
+CANCELLABLE = frozenset({BroadcastStatus.SCHEDULED, BroadcastStatus.SENT, BroadcastStatus.PLAYING})
+UNCONFIRMED = frozenset(
+    {
+        TargetState.SCHEDULED,
+        TargetState.SENT,
+        TargetState.RECEIVED,
+        TargetState.PLAYING,
+        TargetState.AWAITING,
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -41,6 +60,8 @@ class BroadcastRequest:
     start_at: datetime | None = None  # None: now
     priority: Priority | None = None  # None: the bulletin's own priority
     created_by: str = ""
+    # Places as the officer named them; None: just ``device_ids``.
+    target: TargetSpec | None = None
 
 
 class BroadcastService:
@@ -83,7 +104,8 @@ class BroadcastService:
         with self._plans.changing() as change:
             session = change.session
             bulletin = get_bulletin(session, request.bulletin_id)
-            devices = require_devices(session, request.device_ids)
+            spec = request.target or TargetSpec(device_ids=tuple(request.device_ids))
+            devices = resolve_targets(session, spec, actor)
             check_schedule(actor, bulletin, devices)
             require_airable(bulletin, now if start is None else start)
             priority = request.priority or Priority(bulletin.priority)
@@ -102,6 +124,7 @@ class BroadcastService:
                 status="sent" if immediate else "scheduled",
                 created_at=now,
                 created_by=request.created_by,
+                target_spec=spec.as_record(),
             )
             broadcast.targets = [BroadcastTarget(device_id=d.id) for d in devices]
             session.add(broadcast)
@@ -135,6 +158,61 @@ class BroadcastService:
             bulletin.id,
             len(devices),
             "now" if immediate else f"at {broadcast.planned_start.isoformat()}",
+        )
+        return broadcast
+
+    def cancel(self, broadcast_id: str, actor: Actor = SYSTEM, reason: str = "") -> Broadcast:
+        """Cancel a broadcast not yet over; devices drop it, or stop it if it sounds.
+
+        The plans are recompiled without it (through ``PlanService.changing``, so the
+        devices are told after the commit), and a device that may already be playing it
+        gets a stop command. What already played stays: evidence is never withdrawn,
+        and a device stopped mid-play confirms a partial play in the cancel's words.
+        An emergency's broadcast is cancelled by a CAP Cancel, which also retires it.
+        """
+        reason = " ".join(reason.split())[:200]
+        with self._plans.changing() as change:
+            session, now = change.session, change.now
+            broadcast = get_broadcast(session, broadcast_id)
+            check_cancel(session, actor, broadcast)
+            if broadcast.trigger == Trigger.EMERGENCY.value:
+                raise Conflict(
+                    f"broadcast {broadcast.id} is an emergency's: cancel it with an emergency "
+                    "Cancel message that references it (POST /api/v1/emergencies, msg_type Cancel)"
+                )
+            current = progress_of(session, broadcast, now)
+            if current.status not in CANCELLABLE:
+                raise Conflict(f"broadcast {broadcast.id} is {current.status}: nothing to cancel")
+            mark_cancelled(session, broadcast.id, actor.name, now, reason)
+            # A device that may be sounding it (or about to) is told to stop now; the
+            # rest simply find it gone from their next plan.
+            stop_from = now + STOP_LEAD
+            owing = [t.device_id for t in current.targets if t.state in UNCONFIRMED]
+            stopping = owing if broadcast.immediate or broadcast.planned_start <= stop_from else []
+            words = f"cancelled by {actor.name}" + (f": {reason}" if reason else "")
+            expires = now + timedelta(seconds=self._settings.command_expiry_s)
+            commands = [
+                (
+                    device_id,
+                    Command(
+                        command_id=new_id("cmd"),
+                        device_ids=(device_id,),
+                        issued_at=now,
+                        expires_at=expires,
+                        order=StopItem(item_id=broadcast.id, reason=words[:300]),
+                    ),
+                )
+                for device_id in stopping
+            ]
+            if commands:
+                change.after_commit(lambda: self._send_all(commands))
+            if not broadcast.immediate:
+                change.recompile(t.device_id for t in broadcast.targets)
+        log.info(
+            "broadcast %s cancelled by %s (%d devices told to stop)",
+            broadcast_id,
+            actor.name,
+            len(commands),
         )
         return broadcast
 

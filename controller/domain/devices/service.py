@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Device, DeviceEnrolment
+from controller.domain.broadcasts.progress import note_plan_held
 from controller.domain.errors import Conflict, InvalidInput, NotFound
 from wardcast_protocol.messages import DeviceState
 from wardcast_protocol.signing import InvalidKey, check_public_key
@@ -158,8 +159,12 @@ def record_state(
     device = session.get(Device, device_id)
     if device is None:
         return
+    moved = state.plan_version != device.reported_plan_version
     device.reported_plan_version = state.plan_version
     device.pending_events = state.pending_events
+    if moved and state.plan_version == device.plan_version:
+        # It holds the plan we last sent, so every broadcast scheduled for it.
+        note_plan_held(session, device_id, now)
     if said_at is None:
         device.clock_offset_s = round((state.device_time - now).total_seconds(), 3)
     _seen(device, min(said_at, now) if said_at is not None else now)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from controller.db.models import Bulletin, Device, Emergency, new_id
 from controller.db.session import Database
 from controller.domain.actors import Actor, Role
+from controller.domain.broadcasts.progress import mark_cancelled
 from controller.domain.broadcasts.service import BroadcastRequest, BroadcastService
 from controller.domain.content.bulletins import BulletinDraft, BulletinService
 from controller.domain.content.workflow import approve_emergency, retire_emergency
@@ -221,6 +222,8 @@ class EmergencyService:
             )
             self._outbound.send_command(device_id, command)
         with self._db.session() as session:
+            # Its broadcast reads "cancelled" from now; what already played stays evidence.
+            mark_cancelled(session, old.broadcast_id, actor.name, now, reason)
             bulletin = session.get(Bulletin, old.bulletin_id) if old.bulletin_id else None
             if bulletin is not None:
                 retire_emergency(session, bulletin, actor, now, reason)

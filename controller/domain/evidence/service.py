@@ -21,6 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from controller.db.models import Device, PlaybackEvidence, RejectedMessageLog
+from controller.domain.broadcasts.progress import note_evidence
 from controller.domain.errors import InvalidInput
 from controller.domain.evidence import chain, rejections, security
 from controller.domain.plans.planned import planned_play
@@ -129,6 +130,7 @@ def record_event(
     rollups.mark(session, row.ward_code, event.planned_start)
     if plan is not None:
         rollups.mark(session, plan.ward_code, plan.planned_start)
+    note_evidence(session, event.broadcast_id, now)  # its broadcast's status moves on
     _advance_chain(session, verified, device_id, now)
     return Stored.NEW
 

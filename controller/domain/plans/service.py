@@ -75,7 +75,7 @@ def broadcast_items(
         .where(
             BroadcastTarget.device_id == device.id,
             Broadcast.immediate.is_(False),
-            Broadcast.status == "scheduled",
+            Broadcast.cancelled_at.is_(None),  # its status moves on; a cancel removes it
             Broadcast.planned_start >= since,
         )
         .order_by(Broadcast.planned_start, Broadcast.id)
