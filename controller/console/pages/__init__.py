@@ -14,12 +14,13 @@ from controller.console.pages import (
     account,
     admin_devices,
     admin_users,
+    approvals,
     auth,
     bulletins,
     dashboard,
 )
 
-PAGE_MODULES = (auth, dashboard, account, admin_users, admin_devices, bulletins)
+PAGE_MODULES = (auth, dashboard, account, admin_users, admin_devices, bulletins, approvals)
 
 
 def console_router() -> APIRouter:
