@@ -27,6 +27,7 @@ NAV: list[NavItem] = [
     NavItem("/", "nav.dashboard", EVERY_ROLE),
     NavItem("/bulletins", "nav.bulletins", frozenset({Role.OFFICER})),
     NavItem("/approvals", "nav.approvals", frozenset({Role.APPROVER})),
+    NavItem("/schedule", "nav.schedule", STAFF),
     NavItem("/admin/users", "nav.users", frozenset({Role.ADMIN})),
     NavItem("/admin/devices", "nav.devices", frozenset({Role.ADMIN})),
     NavItem("/account/password", "nav.password", EVERY_ROLE),

@@ -18,9 +18,19 @@ from controller.console.pages import (
     auth,
     bulletins,
     dashboard,
+    schedule,
 )
 
-PAGE_MODULES = (auth, dashboard, account, admin_users, admin_devices, bulletins, approvals)
+PAGE_MODULES = (
+    auth,
+    dashboard,
+    account,
+    admin_users,
+    admin_devices,
+    bulletins,
+    approvals,
+    schedule,
+)
 
 
 def console_router() -> APIRouter:
