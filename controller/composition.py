@@ -105,6 +105,7 @@ class ControllerRuntime:
                 gap_request_interval_s=settings.gap_request_interval_s,
                 rollup_interval_s=settings.rollup_interval_s,
                 rollup_backfill_interval_s=settings.rollup_backfill_interval_s,
+                leader_poll_s=settings.leader_poll_s,
             )
             if run_maintenance
             else None
@@ -116,7 +117,10 @@ class ControllerRuntime:
         key, clock = self.key, self.clock
         return MqttLink(
             self.broker.controller_address,
-            client_id=f"wardcast-controller-{socket.gethostname()}"[:64],
+            # One id per replica: the broker drops a connection whose id comes again.
+            client_id=f"wardcast-controller-{self.settings.replica_id or socket.gethostname()}"[
+                :64
+            ],
             will=controller_availability(key, clock.now(), online=False),
             birth=lambda: controller_availability(key, clock.now(), online=True),
         )
@@ -134,8 +138,9 @@ class ControllerRuntime:
         if self._prepare_chime:
             self._make_chime()
         # Catch up on whatever changed while the controller was down, then keep the
-        # horizon rolling on a clock.
-        self.plans.recompile()
+        # horizon rolling on a clock: the replica that runs the jobs does (docs/scale.md).
+        if self.maintenance is None or self.maintenance.try_lead():
+            self.plans.recompile()
         if self.maintenance is not None:
             self.maintenance.start()
         log.info("controller started (broker %s, db %s)", self.broker_url, self.db.url)

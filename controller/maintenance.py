@@ -10,11 +10,17 @@ missed while it was down is coalesced into one, and the controller also recompil
 once at start, so nothing waits for the next tick.
 
 The jobs see only :class:`MaintenanceJobs`, never the whole controller.
+
+Replicas (several controllers on one PostgreSQL, docs/scale.md) run the jobs on one
+of them only: the one holding the advisory lock of ``leadership``. The others check
+every ``leader_poll_s`` and take over when the leader is gone; a leader that loses
+the lock's connection pauses its scheduler. On SQLite the one process leads.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -22,6 +28,7 @@ from apscheduler.jobstores.sqlalchemy import SQLAlchemyJobStore
 from apscheduler.schedulers.background import BackgroundScheduler
 from sqlalchemy import Engine
 
+from controller.leadership import Leadership
 from controller.metrics.scheduler import watch_scheduler
 
 log = logging.getLogger(__name__)
@@ -122,8 +129,14 @@ class Maintenance:
         gap_request_interval_s: int,
         rollup_interval_s: int = 60,
         rollup_backfill_interval_s: int = 86_400,
+        leadership: Leadership | None = None,
+        leader_poll_s: float = 10.0,
     ) -> None:
         self._jobs = jobs
+        self.leadership = leadership or Leadership(engine)
+        self._poll_s = leader_poll_s
+        self._stopping = threading.Event()
+        self._watcher: threading.Thread | None = None
         self._recompile_s = recompile_interval_s
         self._gap_s = gap_request_interval_s
         self._rollup_s = rollup_interval_s
@@ -135,10 +148,41 @@ class Maintenance:
         )
         watch_scheduler(self.scheduler)  # wardcast_scheduler_lag_seconds and friends
 
+    def try_lead(self) -> bool:
+        """Whether this replica runs the scheduled jobs (taking the lead if free)."""
+        return self.leadership.try_lead()
+
     def start(self) -> None:
-        """Register the jobs (replacing stored ones) and start."""
+        """Run the jobs if this replica leads; else watch for the lead to come free."""
         global _jobs
         _jobs = self._jobs
+        if self.try_lead():
+            self._run_jobs()
+        else:
+            log.info("another replica runs the scheduled jobs; this one stands by")
+        if self.leadership.shared:
+            self._stopping.clear()
+            self._watcher = threading.Thread(
+                target=self._watch_lead, name="wardcast-leadership", daemon=True
+            )
+            self._watcher.start()
+
+    def _watch_lead(self) -> None:
+        while not self._stopping.wait(self._poll_s):
+            try:
+                if self.leadership.leading:
+                    if not self.leadership.still_leading() and self.scheduler.running:
+                        self.scheduler.pause()  # another replica may lead now
+                elif self.leadership.try_lead():
+                    self._run_jobs()
+            except Exception:  # the watch must outlive one bad turn
+                log.exception("checking the lead failed; trying again")
+
+    def _run_jobs(self) -> None:
+        """Register the jobs (replacing stored ones) and start or resume them."""
+        if self.scheduler.running:
+            self.scheduler.resume()
+            return
         # Paused first: jobs added before start() would stay in memory, not the store.
         self.scheduler.start(paused=True)
         self.scheduler.add_job(
@@ -174,9 +218,14 @@ class Maintenance:
         self.scheduler.resume()
 
     def stop(self) -> None:
-        """Stop without waiting for a running job (it is idempotent)."""
+        """Stop without waiting for a running job (it is idempotent); give up the lead."""
         global _jobs
+        self._stopping.set()
+        if self._watcher is not None:
+            self._watcher.join(5)
+            self._watcher = None
         if self.scheduler.running:
             self.scheduler.shutdown(wait=False)
+        self.leadership.step_down()
         if _jobs is self._jobs:
             _jobs = None

@@ -148,6 +148,28 @@ class Settings(BaseSettings):
     max_session_minutes: int = Field(
         default=240, gt=0, description="A hard cap on any session, whatever its programme says."
     )
+    # Several controllers on one PostgreSQL and one broker (docs/scale.md).
+    mqtt_share_group: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_-]{1,64}$",
+        description="Set on every replica (same name): device traffic is taken through MQTT "
+        "v5 shared subscriptions ($share/<group>/...), each message by one replica only. "
+        "Unset: this controller alone receives everything.",
+    )
+    replica_id: str | None = Field(
+        default=None,
+        pattern=r"^[A-Za-z0-9_.-]{1,40}$",
+        description="Names this replica in its MQTT client id (default: the host name); "
+        "two replicas on one host need different ones, or the broker drops one for the other.",
+    )
+    leader_poll_s: float = Field(
+        default=10.0,
+        gt=0,
+        le=300,
+        description="How often a replica that does not run the scheduled jobs tries to "
+        "become their one runner (a PostgreSQL advisory lock), and the runner checks it "
+        "still holds the lock. On SQLite the one process is the runner.",
+    )
     plan_history_h: int = Field(
         default=6, ge=0, description="How long past items stay in a plan (late joiners skip them)."
     )

@@ -25,6 +25,8 @@ from typing import TypeVar
 
 from paho.mqtt.client import topic_matches_sub
 
+from wardcast_protocol.topics import unshared
+
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
@@ -106,7 +108,8 @@ class Subscriptions:
         """Call every handler whose filter matches; how many were called."""
         called = 0
         for entry in self._entries:
-            if topic_matches_sub(entry.topic_filter, message.topic):
+            # A shared subscription's messages carry the topic, not the $share/ prefix.
+            if topic_matches_sub(unshared(entry.topic_filter), message.topic):
                 called += 1
                 self._safely(entry.handler, message, message.topic)
         if not called:

@@ -123,3 +123,21 @@ def device_acl(placeholder: str = "%u") -> DeviceAcl:
 def everything() -> str:
     """The filter of the whole Wardcast tree (the controller's own account)."""
     return f"{ROOT}/#"
+
+
+SHARE_PREFIX = "$share/"  # MQTT v5 shared subscriptions: $share/<group>/<filter>
+
+
+def shared_subscription(group: str, topic_filter: str) -> str:
+    """``topic_filter`` taken by a group of subscribers, each message by one of them
+    (replicas of the controller sharing ingest, docs/scale.md)."""
+    if not group or any(c in group for c in "/+#"):
+        raise ValueError(f"a share group is one topic level without wildcards, got {group!r}")
+    return f"{SHARE_PREFIX}{group}/{topic_filter}"
+
+
+def unshared(topic_filter: str) -> str:
+    """The filter messages are matched against: without a ``$share/<group>/`` prefix."""
+    if topic_filter.startswith(SHARE_PREFIX):
+        return topic_filter.split("/", 2)[2]
+    return topic_filter

@@ -10,6 +10,11 @@ A link is an event the controller holds with its signed bytes: stored as evidenc
 or refused as evidence and kept as a security record (an event for an item never
 planned for the device). Both count for the chain's wholeness, so a refused event
 is neither a gap nor asked for again; only evidence rows count as plays.
+
+Replicas of the controller (docs/scale.md) may store two events of one device at
+once: the chain row is read ``FOR UPDATE`` (PostgreSQL; SQLite has one writer), so
+the second waits for the first's commit and walks the chain from where it left it,
+instead of both reading the same head and one undoing the other's progress.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from controller.db.models import DeviceChain, EvidenceGap, PlaybackEvidence, SecurityRecord
@@ -33,13 +39,22 @@ class ChainReport:
 
 
 def _chain(session: Session, device_id: str, now: datetime) -> DeviceChain:
-    chain = session.get(DeviceChain, device_id)
-    if chain is None:
-        chain = DeviceChain(
-            device_id=device_id, contiguous_seq=0, contiguous_digest="", highest_seq=0,
-            updated_at=now,
-        )  # fmt: skip
-        session.add(chain)
+    """The device's chain row, locked until the commit (created on its first event)."""
+    chain = session.get(DeviceChain, device_id, with_for_update=True)
+    if chain is not None:
+        return chain
+    try:
+        with session.begin_nested():
+            session.add(
+                DeviceChain(
+                    device_id=device_id, contiguous_seq=0, contiguous_digest="", highest_seq=0,
+                    updated_at=now,
+                )
+            )  # fmt: skip
+    except IntegrityError:
+        pass  # another replica created it first: lock theirs
+    chain = session.get(DeviceChain, device_id, with_for_update=True, populate_existing=True)
+    assert chain is not None
     return chain
 
 
