@@ -33,9 +33,11 @@ from controller.maintenance import Maintenance
 from controller.messaging.bridge import ControllerBridge
 from controller.messaging.broker import EmbeddedBroker
 from controller.messaging.broker_stack import build_broker_stack
+from controller.messaging.fanout import WardListeners
 from controller.messaging.outbound import MqttOutbound, controller_availability
 from controller.settings import Settings
 from wardcast_protocol.clock import Clock, SystemClock
+from wardcast_protocol.messages import DeviceState
 from wardcast_protocol.signing import SigningKey
 from wardcast_protocol.transport import MqttLink, Transport
 
@@ -70,7 +72,10 @@ class ControllerRuntime:
         self.embedded_broker: EmbeddedBroker | None = self.broker.embedded
         self.broker_url: str | None = self.broker.broker_url
         self.transport: Transport = transport or self._mqtt_link()
-        self.outbound = MqttOutbound(self.transport, self.key, self.clock)
+        # Which ward's broadcast channel each device says it listens to (its state):
+        # the outbound addresses a ward at once, the bridge keeps this current.
+        self.listeners = WardListeners()
+        self.outbound = MqttOutbound(self.transport, self.key, self.clock, self.listeners)
         self.plans = PlanService(self.db, settings, self.outbound, self.clock, self.media_signer)
         self.bulletins = BulletinService(settings, self.media)
         self.broadcasts = BroadcastService(self.db, settings, self.plans, self.outbound, self.clock)
@@ -85,7 +90,13 @@ class ControllerRuntime:
         self.programmes = ProgrammeService(self.db, self.plans, self.clock)
         self.gaps = GapRequests(self.db, self.outbound, self.clock, settings.gap_request_interval_s)
         self.bridge = ControllerBridge(
-            self.transport, self.db, self.outbound, self.plans, self.clock
+            self.transport,
+            self.db,
+            self.outbound,
+            self.plans,
+            self.clock,
+            on_state=self._heard_state,
+            share_group=settings.mqtt_share_group,
         )
         self.devices = DeviceRegistry(self.clock, on_key_written=self.bridge.forget_key)
         self.enrolment = EnrolmentService(
@@ -125,13 +136,23 @@ class ControllerRuntime:
             birth=lambda: controller_availability(key, clock.now(), online=True),
         )
 
+    def _heard_state(self, device_id: str, state: DeviceState) -> None:
+        """A device says which ward's broadcasts it listens to: believed once the
+        broker lets it read them (a moved device's ACL is rewritten first)."""
+        ward = state.broadcast_ward
+        if ward is not None and not self.broker.accounts.grants_ward(device_id, ward):
+            ward = None  # not its ward (yet): its own topic keeps reaching it
+        self.listeners.heard(device_id, ward)
+
     def start(self) -> None:
         """Start the broker if embedded, migrate, connect, and begin listening."""
         self.db.migrate()
         # After the migration: the broker's password file is written from the database.
         self.broker.start()
         self._bootstrap_admin()
-        self.bridge.start()
+        # A real broker link stores on the ingest worker; the fake transport of the
+        # unit tier delivers synchronously, and so is stored inline.
+        self.bridge.start(worker=isinstance(self.transport, MqttLink))
         self.transport.start()
         if isinstance(self.transport, MqttLink) and not self.transport.wait_connected(10):
             log.warning("broker %s not reachable yet; will keep retrying", self.broker_url)
@@ -167,6 +188,7 @@ class ControllerRuntime:
         if self.maintenance is not None:
             self.maintenance.stop()
         self.transport.stop()
+        self.bridge.stop()  # what was received before the link stopped is stored
         self.broker.stop()
         self.db.dispose()
 

@@ -29,7 +29,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from wardcast_protocol import topics
-from wardcast_protocol.channels import CHANNELS, MAX_PAYLOAD_BYTES, Direction
+from wardcast_protocol.channels import CHANNELS, MAX_PAYLOAD_BYTES, WARD_CHANNELS, Direction
 from wardcast_protocol.envelope import CONTROLLER_SENDER, seal_signed, signed_digest
 from wardcast_protocol.messages import (
     Availability,
@@ -565,6 +565,12 @@ def topics_section() -> str:
         rows.append(
             f"| `{topics.ROOT}/device/{{device_id}}/{channel.value}` | `{channel}` "
             f"| {direction} | {sender} | {retained} | {QOS} |"
+        )
+    for name, ward in WARD_CHANNELS.items():
+        retained = "yes" if ward.spec.retained else "**never**"
+        rows.append(
+            f"| `{topics.ROOT}/ward/{{ward_code}}/{name}` | `{ward.kind}` "
+            f"| controller → a ward's agents | `controller` | {retained} | {QOS} |"
         )
     return "\n".join(rows)
 

@@ -17,6 +17,13 @@ and security never are, because a retained command would re-execute after every
 restart (and an agent refuses any command delivered retained).
 
 To add a message: its body model in ``messages``, a ``Kind`` member, a row here.
+
+Beside the per-device channels, ``WARD_CHANNELS`` lists the channels one controller
+publish delivers to every device of a ward (``wardcast/v1/ward/{ward_code}/...``): a
+"now" or an emergency to a thousand devices is one signed command naming them all
+(``Command.device_ids``), not a thousand. A ward channel carries an existing kind,
+opened and checked exactly like that kind's per-device channel; only the controller
+publishes on it, and a device may subscribe only to its own ward's (the broker ACL).
 """
 
 from __future__ import annotations
@@ -112,3 +119,39 @@ CONTROLLER_INBOUND: tuple[Kind, ...] = inbound_channels(Direction.DEVICE_TO_CONT
 
 AGENT_INBOUND: tuple[Kind, ...] = inbound_channels(Direction.CONTROLLER_TO_DEVICE)
 """What an agent subscribes to on its own device, and accepts from the controller."""
+
+
+@dataclass(frozen=True, slots=True)
+class WardChannelSpec:
+    """A channel shared by every device of a ward: one publish reaches them all.
+
+    ``kind`` is the envelope kind it carries (and so its body model and size limit);
+    its direction and retention are that kind's, checked at import.
+    """
+
+    name: str
+    kind: Kind
+
+    @property
+    def spec(self) -> ChannelSpec:
+        """The carried kind's row: body model, direction, retained flag, size cap."""
+        return CHANNELS[self.kind]
+
+
+def _ward_table(specs: tuple[WardChannelSpec, ...]) -> Mapping[str, WardChannelSpec]:
+    table = {spec.name: spec for spec in specs}
+    for spec in specs:
+        # Only the controller speaks to a whole ward, and never retained: a retained
+        # command would play again on every device's every reconnect.
+        if spec.spec.direction is not Direction.CONTROLLER_TO_DEVICE or spec.spec.retained:
+            raise RuntimeError(f"ward channel {spec.name!r}: controller to device, not retained")
+    if len(table) != len(specs):
+        raise RuntimeError("channels: two ward channels share a name")
+    return MappingProxyType(table)
+
+
+WARD_COMMAND = WardChannelSpec("command", Kind.COMMAND)
+"""A command for many devices of one ward ("now", emergency, stop), naming each."""
+
+WARD_CHANNELS: Mapping[str, WardChannelSpec] = _ward_table((WARD_COMMAND,))
+"""The ward-wide channels, by name: what an agent subscribes to for its ward."""

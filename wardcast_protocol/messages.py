@@ -134,6 +134,13 @@ class Plan(_Message):
     version: int = Field(ge=0)
     generated_at: UtcDatetime
     items: tuple[PlanItem, ...] = Field(default=(), max_length=5000)
+    ward_code: str | None = Field(
+        default=None,
+        max_length=16,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="The ward this device serves: it listens to that ward's broadcast "
+        "channel (one command naming many devices).",
+    )
 
 
 class PlayNow(_Message):
@@ -300,6 +307,13 @@ class DeviceState(_Message):
     cached_media: int = Field(default=0, ge=0)
     pending_events: int = Field(default=0, ge=0)
     agent_version: str = Field(default="", max_length=64)
+    broadcast_ward: str | None = Field(
+        default=None,
+        max_length=16,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$",
+        description="The ward whose broadcast channel this agent listens to; the "
+        "controller sends it ward-wide commands only once it says so.",
+    )
 
 
 class Kind(StrEnum):

@@ -2,6 +2,7 @@
 
     wardcast/v1/controller/availability      retained  controller -> all, last will "offline"
     wardcast/v1/device/{id}/{channel}        one sub-topic per channel of ``channels.CHANNELS``
+    wardcast/v1/ward/{ward_code}/{channel}   one per ``channels.WARD_CHANNELS``: a ward's devices
 
 What each channel carries, who sends it and whether it is retained is the channel
 table's business (``channels.CHANNELS``); this module only spells and parses topics.
@@ -16,7 +17,7 @@ import re
 from dataclasses import dataclass
 
 from wardcast_protocol import channels, messages
-from wardcast_protocol.channels import ChannelSpec, Direction
+from wardcast_protocol.channels import ChannelSpec, Direction, WardChannelSpec
 from wardcast_protocol.messages import Kind
 from wardcast_protocol.version import PROTOCOL_VERSION
 
@@ -42,6 +43,16 @@ _DEVICE_TOPIC_RE = re.compile(
 )
 
 
+WARD_CODE_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,15}"
+"""A ward code as the controller's places accept it; topic-safe like a device id."""
+_WARD_CODE_RE = re.compile(WARD_CODE_PATTERN)
+
+_WARD_TOPIC_RE = re.compile(
+    rf"{re.escape(ROOT)}/ward/(?P<ward_code>{WARD_CODE_PATTERN})/"
+    rf"(?P<channel>{'|'.join(re.escape(name) for name in channels.WARD_CHANNELS)})"
+)
+
+
 def is_valid_device_id(device_id: str) -> bool:
     """True when ``device_id`` is safe to put in a topic and a file name."""
     # fullmatch, not match with "$": "$" also matches before a trailing newline.
@@ -53,6 +64,43 @@ def device_topic(device_id: str, channel: DeviceChannel) -> str:
     if not is_valid_device_id(device_id):
         raise ValueError(f"invalid device id {device_id!r}")
     return f"{ROOT}/device/{device_id}/{channel.value}"
+
+
+def is_valid_ward_code(ward_code: str) -> bool:
+    """True when ``ward_code`` is safe to put in a topic."""
+    return bool(_WARD_CODE_RE.fullmatch(ward_code))
+
+
+def ward_topic(ward_code: str, channel: WardChannelSpec = channels.WARD_COMMAND) -> str:
+    """The topic of one ward-wide channel: every device of the ward subscribes to it."""
+    if not is_valid_ward_code(ward_code):
+        raise ValueError(f"invalid ward code {ward_code!r}")
+    return f"{ROOT}/ward/{ward_code}/{channel.name}"
+
+
+@dataclass(frozen=True, slots=True)
+class WardTopic:
+    """A parsed ward-wide topic."""
+
+    ward_code: str
+    channel: WardChannelSpec
+
+
+def parse_ward(topic: str) -> WardTopic | None:
+    """Parse a ward-wide topic; None for anything that is not one."""
+    m = _WARD_TOPIC_RE.fullmatch(topic)
+    if m is None:
+        return None
+    return WardTopic(m["ward_code"], channels.WARD_CHANNELS[m["channel"]])
+
+
+def ward_acl(ward_code: str) -> tuple[str, ...]:
+    """What a device of ``ward_code`` may read besides its own topics: its ward's channels.
+
+    Not a ``%u`` pattern (Mosquitto cannot derive a ward from a login), so the broker's
+    ACL file names each device with its ward's topics.
+    """
+    return tuple(ward_topic(ward_code, spec) for spec in channels.WARD_CHANNELS.values())
 
 
 def all_devices(channel: DeviceChannel) -> str:
@@ -91,8 +139,8 @@ class DeviceAcl:
 
     ``publish``: its own device-to-controller channels (it cannot speak for another
     device, nor send itself a plan or a command). ``subscribe``: its own
-    controller-to-device channels; broadcast topics, when the protocol has any, join
-    them here.
+    controller-to-device channels. Its ward's broadcast topics are per device, not a
+    pattern: ``ward_acl``.
     """
 
     publish: tuple[str, ...]

@@ -6,14 +6,24 @@ rejected message with its reason, never as evidence. An event for an item never
 planned for the device, and a device's own security report (what its agent
 refused), become security records; both are acknowledged once committed, so the
 device stops resending them. Nothing a device sends can crash this loop.
+
+Messages are not handled on paho's network thread: ``handle`` hands them to an
+``IngestQueue``, whose worker verifies a batch, stores it in one transaction and
+acknowledges after the commit (one ack per device per batch). That thread also
+sends every command, so evidence arriving never delays one going out.
 """
 
 from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
+
+from pydantic import BaseModel
+from sqlalchemy.orm import Session
 
 from controller.db.session import Database
 from controller.domain.devices import service as device_domain
@@ -22,16 +32,47 @@ from controller.domain.evidence import security as security_domain
 from controller.domain.evidence import service as evidence_domain
 from controller.domain.plans.service import PlanService
 from controller.logs import bind_log_context, log_context
+from controller.messaging.ingest import IngestQueue
 from controller.messaging.outbound import MqttOutbound
 from controller.metrics import registry as metrics
 from wardcast_protocol.channels import CONTROLLER_INBOUND
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.envelope import RejectedMessage, Verified, open_envelope
 from wardcast_protocol.messages import Availability, DeviceState, PlaybackEvent, SecurityReport
-from wardcast_protocol.topics import DeviceChannel, all_devices, parse
+from wardcast_protocol.topics import (
+    DeviceChannel,
+    DeviceTopic,
+    all_devices,
+    parse,
+    shared_subscription,
+)
 from wardcast_protocol.transport import ReceivedMessage, Transport
 
 log = logging.getLogger(__name__)
+
+_ACK_MAX_IDS = 1000  # EventAck's per-list limit
+
+
+@dataclass
+class _Checked:
+    """One message after verification, before storage."""
+
+    message: ReceivedMessage
+    parsed: DeviceTopic | None = None
+    verified: Verified[BaseModel] | None = None
+    rejection: tuple[str, str] | None = None  # (reason, detail)
+
+
+@dataclass
+class _Acks:
+    """What one batch acknowledges, per device, once committed."""
+
+    events: dict[str, list[str]] = field(default_factory=dict)
+    refused: dict[str, list[str]] = field(default_factory=dict)
+    reports: dict[str, list[str]] = field(default_factory=dict)
+
+    def devices(self) -> list[str]:
+        return sorted({*self.events, *self.refused, *self.reports})
 
 
 class ControllerBridge:
@@ -44,23 +85,51 @@ class ControllerBridge:
         outbound: MqttOutbound,
         plans: PlanService,
         clock: Clock,
+        *,
+        on_state: Callable[[str, DeviceState], None] | None = None,
+        share_group: str | None = None,
     ) -> None:
         self._transport = transport
         self._db = db
         self._outbound = outbound
         self._plans = plans
         self._clock = clock
+        self._on_state_hook = on_state
+        self._share_group = share_group
         self._keys: dict[str, str] = {}
         self._keys_lock = threading.Lock()
+        self.ingest = IngestQueue(self._store_batch)
         self.stored_events = 0
         self.refused_events = 0
         self.security_reports = 0
         self.rejected = 0
 
-    def start(self) -> None:
-        """Subscribe to every device's device-to-controller channels (the channel table's)."""
-        for channel in CONTROLLER_INBOUND:
-            self._transport.subscribe(all_devices(channel), self.handle)
+    def subscription_filters(self) -> list[str]:
+        """Every filter the controller subscribes to: the one place they are made.
+
+        Replicas sharing ingest (``share_group``, docs/scale.md) take each through an
+        MQTT v5 shared subscription, ``$share/<group>/<filter>``: the broker hands each
+        message to one member of the group. Storing is idempotent (a device's event id
+        once), so a redelivery to the other replica changes nothing.
+        """
+        filters = [all_devices(channel) for channel in CONTROLLER_INBOUND]
+        if self._share_group is None:
+            return filters
+        return [shared_subscription(self._share_group, f) for f in filters]
+
+    def start(self, *, worker: bool = True) -> None:
+        """Subscribe to every device's device-to-controller channels (the channel table's).
+
+        ``worker``: store on the ingest thread (False: inline, on the delivering thread).
+        """
+        if worker:
+            self.ingest.start()
+        for topic_filter in self.subscription_filters():
+            self._transport.subscribe(topic_filter, self.handle)
+
+    def stop(self) -> None:
+        """Store what is queued and stop the ingest worker (after the link stopped)."""
+        self.ingest.stop()
 
     def forget_key(self, device_id: str) -> None:
         """Drop a cached key (after a device is re-registered)."""
@@ -82,108 +151,197 @@ class ControllerBridge:
     def handle(self, message: ReceivedMessage) -> None:
         """Entry point for every received message (runs on the transport's thread).
 
-        Its log records carry ``message_id``: the topic, until the envelope names an id.
+        Only queues it. An event turned away by a full queue is not acknowledged, so
+        its device sends it again; a device's availability and state are kept longer.
         """
-        with log_context(message_id=message.topic):
-            self._handle(message)
+        parsed = parse(message.topic)
+        essential = parsed is not None and parsed.spec.retained
+        if not self.ingest.submit(message, essential=essential):
+            metrics.rejected("ingest_full")
+            if self.ingest.refused % 1000 == 1:
+                log.warning(
+                    "ingest queue full (%d waiting): %d messages deferred to the devices' resend",
+                    self.ingest.pending,
+                    self.ingest.refused,
+                )
 
-    def _handle(self, message: ReceivedMessage) -> None:
-        topic, payload = message.topic, message.payload
-        parsed = parse(topic)
+    # the worker: verify a batch, store it in one transaction, ack after the commit
+
+    def _store_batch(self, batch: list[ReceivedMessage]) -> None:
+        checked = [self._check(message) for message in batch]
+        acks = _Acks()
+        after_commit: list[Callable[[], None]] = []
+        with self._db.session() as session:
+            # By device (stable: each device's own order kept), so replicas sharing
+            # ingest lock devices' chain rows in one order and never deadlock on them.
+            for item in sorted(checked, key=_device_order):
+                with log_context(message_id=_message_id(item)):
+                    self._store(session, item, acks, after_commit)
+        # Committed: only now may a device forget what it sent.
+        for device_id in acks.devices():
+            events = acks.events.get(device_id, [])
+            refused = acks.refused.get(device_id, [])
+            reports = acks.reports.get(device_id, [])
+            for i in range(0, max(len(events), len(refused), len(reports)), _ACK_MAX_IDS):
+                part = slice(i, i + _ACK_MAX_IDS)
+                self._outbound.ack(
+                    device_id,
+                    tuple(events[part]),
+                    refused_event_ids=tuple(refused[part]),
+                    report_ids=tuple(reports[part]),
+                )
+        for action in after_commit:
+            try:
+                action()
+            except Exception:
+                log.exception("an action after storing a batch failed")
+
+    def _check(self, message: ReceivedMessage) -> _Checked:
+        """Verify one message (outside the transaction: signatures take CPU, not locks)."""
+        item = _Checked(message, parse(message.topic))
+        parsed = item.parsed
         metrics.mqtt_received(parsed.channel if parsed is not None else None)
         if parsed is None or parsed.channel not in CONTROLLER_INBOUND:
-            self._reject(topic, None, "bad_topic", "not a device-to-controller topic", payload)
-            return
-        device_id = parsed.device_id
-        if not payload and parsed.spec.retained:
-            return  # a cleared retained topic: nothing to read
+            item.rejection = ("bad_topic", "not a device-to-controller topic")
+            return item
+        if not message.payload and parsed.spec.retained:
+            return item  # a cleared retained topic: nothing to read
         try:
-            verified = open_envelope(
-                payload, parsed.channel, self._key_of, expected_sender=device_id
+            item.verified = open_envelope(
+                message.payload, parsed.channel, self._key_of, expected_sender=parsed.device_id
             )
         except RejectedMessage as exc:
-            self._reject(topic, device_id, exc.reason, exc.detail, payload)
+            item.rejection = (exc.reason, exc.detail)
+        return item
+
+    def _store(
+        self,
+        session: Session,
+        item: _Checked,
+        acks: _Acks,
+        after_commit: list[Callable[[], None]],
+    ) -> None:
+        message, parsed, verified = item.message, item.parsed, item.verified
+        device_id = parsed.device_id if parsed is not None else None
+        if item.rejection is not None:
+            self._reject(session, message.topic, device_id, *item.rejection, message.payload)
             return
+        if parsed is None or verified is None or device_id is None:
+            return  # a cleared retained topic
         if isinstance(verified.body, PlaybackEvent):
             bind_log_context(message_id=verified.body.event_id)
         elif isinstance(verified.body, SecurityReport):
             bind_log_context(message_id=verified.body.report_id)
+        said_at = verified.sent_at if message.retained else None
         try:
-            if parsed.channel is DeviceChannel.EVENT:
-                self._on_event(device_id, cast(Verified[PlaybackEvent], verified))
-            elif parsed.channel is DeviceChannel.SECURITY:
-                self._on_security(device_id, cast(Verified[SecurityReport], verified))
-            elif parsed.channel is DeviceChannel.AVAILABILITY:
-                said_at = verified.sent_at if message.retained else None
-                self._on_availability(device_id, cast(Availability, verified.body), said_at)
-            else:
-                said_at = verified.sent_at if message.retained else None
-                self._on_state(device_id, cast(DeviceState, verified.body), said_at)
+            # A savepoint per message: one bad message never undoes the batch.
+            with session.begin_nested():
+                if parsed.channel is DeviceChannel.EVENT:
+                    self._on_event(
+                        session, device_id, cast(Verified[PlaybackEvent], verified), acks
+                    )
+                elif parsed.channel is DeviceChannel.SECURITY:
+                    report = cast(Verified[SecurityReport], verified)
+                    security_domain.record_report(session, report, device_id, self._clock.now())
+                    acks.reports.setdefault(device_id, []).append(report.body.report_id)
+                    self.security_reports += 1
+                elif parsed.channel is DeviceChannel.AVAILABILITY:
+                    body = cast(Availability, verified.body)
+                    self._on_availability(session, device_id, body, said_at, after_commit)
+                else:
+                    body_state = cast(DeviceState, verified.body)
+                    self._on_state(session, device_id, body_state, said_at, after_commit)
         except DomainError as exc:
-            self._reject(topic, device_id, "refused", exc.message, payload)
+            self._reject(session, message.topic, device_id, "refused", exc.message, message.payload)
         except Exception as exc:
             # Storage trouble (disk full, database gone): do NOT ack, so the device
             # keeps the event in its outbox and sends it again later.
             log.exception("could not process %s from %s", parsed.channel, device_id)
-            self._reject(topic, device_id, "internal_error", repr(exc)[:500], payload)
-
-    def _on_event(self, device_id: str, verified: Verified[PlaybackEvent]) -> None:
-        now = self._clock.now()
-        with self._db.session() as session:
-            result = evidence_domain.record_event(session, verified, device_id, now)
-        # Ack only after the commit: the device forgets an event once we have it.
-        if result is evidence_domain.Stored.REFUSED:
-            # Kept as a security record, not evidence: nothing for the device to resend.
-            self._outbound.ack(device_id, refused_event_ids=(verified.body.event_id,))
-            self.refused_events += 1
-            return
-        self._outbound.ack(device_id, (verified.body.event_id,))
-        if result is evidence_domain.Stored.NEW:
-            self.stored_events += 1
-            metrics.evidence_stored(verified.body.outcome)
-            log.info(
-                "evidence %s from %s: %s (%s)",
-                verified.body.event_id,
+            self._reject(
+                session,
+                message.topic,
                 device_id,
-                verified.body.outcome,
-                verified.body.item_id,
+                "internal_error",
+                repr(exc)[:500],
+                message.payload,
             )
 
-    def _on_security(self, device_id: str, verified: Verified[SecurityReport]) -> None:
-        with self._db.session() as session:
-            security_domain.record_report(session, verified, device_id, self._clock.now())
-        # After the commit, new or not: the device keeps the report until we have it.
-        self._outbound.ack(device_id, report_ids=(verified.body.report_id,))
-        self.security_reports += 1
+    def _on_event(
+        self, session: Session, device_id: str, verified: Verified[PlaybackEvent], acks: _Acks
+    ) -> None:
+        result = evidence_domain.record_event(session, verified, device_id, self._clock.now())
+        event = verified.body
+        if result is evidence_domain.Stored.REFUSED:
+            # Kept as a security record, not evidence: nothing for the device to resend.
+            acks.refused.setdefault(device_id, []).append(event.event_id)
+            self.refused_events += 1
+            return
+        acks.events.setdefault(device_id, []).append(event.event_id)
+        if result is evidence_domain.Stored.NEW:
+            self.stored_events += 1
+            metrics.evidence_stored(event.outcome)
+            log.info(
+                "evidence %s from %s: %s (%s)",
+                event.event_id,
+                device_id,
+                event.outcome,
+                event.item_id,
+            )
 
     def _on_availability(
-        self, device_id: str, body: Availability, said_at: datetime | None
+        self,
+        session: Session,
+        device_id: str,
+        body: Availability,
+        said_at: datetime | None,
+        after_commit: list[Callable[[], None]],
     ) -> None:
         # A retained copy counts as heard when the device said it, not when we
         # subscribed: a stale "online" must not make a silent device look alive.
-        now = self._clock.now()
-        with self._db.session() as session:
-            came_online = device_domain.mark_availability(
-                session, device_id, body.state == "online", now, said_at=said_at
-            )
+        came_online = device_domain.mark_availability(
+            session, device_id, body.state == "online", self._clock.now(), said_at=said_at
+        )
         log.info("device %s is %s", device_id, body.state)
         if came_online:
-            self._plans.republish(device_id)
+            after_commit.append(lambda: self._plans.republish(device_id))
 
-    def _on_state(self, device_id: str, body: DeviceState, said_at: datetime | None) -> None:
-        with self._db.session() as session:
-            device_domain.record_state(session, device_id, body, self._clock.now(), said_at=said_at)
+    def _on_state(
+        self,
+        session: Session,
+        device_id: str,
+        body: DeviceState,
+        said_at: datetime | None,
+        after_commit: list[Callable[[], None]],
+    ) -> None:
+        device_domain.record_state(session, device_id, body, self._clock.now(), said_at=said_at)
+        hook = self._on_state_hook
+        if hook is not None:
+            after_commit.append(lambda: hook(device_id, body))
 
     def _reject(
-        self, topic: str, device_id: str | None, reason: str, detail: str, payload: bytes
+        self,
+        session: Session,
+        topic: str,
+        device_id: str | None,
+        reason: str,
+        detail: str,
+        payload: bytes,
     ) -> None:
         self.rejected += 1
         metrics.rejected(reason)
         log.warning("rejected message on %s: %s (%s)", topic, reason, detail[:200])
         try:
-            with self._db.session() as session:
+            with session.begin_nested():
                 evidence_domain.record_rejection(
                     session, topic, device_id, reason, detail, payload, self._clock.now()
                 )
         except Exception:
             log.exception("could not record a rejected message")
+
+
+def _device_order(item: _Checked) -> str:
+    return item.parsed.device_id if item.parsed is not None else ""
+
+
+def _message_id(item: _Checked) -> str:
+    return item.message.topic

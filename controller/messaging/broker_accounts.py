@@ -27,13 +27,13 @@ import logging
 import os
 import secrets
 import threading
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from controller.db.session import Database
-from controller.domain.devices.service import broker_logins
+from controller.domain.devices.service import broker_logins, wards_of_devices
 from controller.messaging.broker import hand_to_broker
-from wardcast_protocol.topics import device_acl, everything
+from wardcast_protocol.topics import device_acl, everything, is_valid_ward_code, ward_acl
 
 log = logging.getLogger(__name__)
 
@@ -73,16 +73,23 @@ def render_password_file(logins: Iterable[tuple[str, str]]) -> str:
     return "".join(f"{user}:{hashed}\n" for user, hashed in logins if ":" not in user)
 
 
-def render_acl_file() -> str:
-    """The ACL: every device its own channels (``%u`` = its id), the controller all."""
+def render_acl_file(wards: Mapping[str, str] | None = None) -> str:
+    """The ACL: every device its own channels (``%u`` = its id) and its ward's broadcast
+    channel (``wards``: device id -> ward code), the controller all."""
     acl = device_acl("%u")
     lines = [
         "# Written by the Wardcast controller from the protocol's channel table; edits are lost.",
         "# A device (username = device id) publishes only its own uplink channels and",
-        "# subscribes only to its own downlink channels. Anything not listed is refused.",
+        "# subscribes only to its own downlink channels and its ward's broadcast channel.",
+        "# Anything not listed is refused.",
         *(f"pattern write {topic}" for topic in acl.publish),
         *(f"pattern read {topic}" for topic in acl.subscribe),
         "",
+    ]
+    for device_id, ward in sorted((wards or {}).items()):
+        if ":" not in device_id and is_valid_ward_code(ward):
+            lines += [f"user {device_id}", *(f"topic read {t}" for t in ward_acl(ward)), ""]
+    lines += [
         f"user {CONTROLLER_USERNAME}",
         f"topic readwrite {everything()}",
     ]
@@ -131,6 +138,8 @@ class BrokerAccounts:
         self._secret_path = controller_secret_path
         self._reload = reload
         self._lock = threading.Lock()
+        self._granted_wards: dict[str, str] = {}  # device -> ward, as last written
+        self._logins: frozenset[str] = frozenset()  # devices the files govern
 
     @property
     def controller_password(self) -> str:
@@ -145,14 +154,33 @@ class BrokerAccounts:
         """Regenerate both files from the database; True when either changed."""
         with self._db.session() as session:
             logins = broker_logins(session)
+            wards = wards_of_devices(session, [user for user, _ in logins])
         controller = (CONTROLLER_USERNAME, mosquitto_hash(self.controller_password))
         with self._lock:
             self.password_file.parent.mkdir(parents=True, exist_ok=True)
             known = self._controller_line_still_valid()
             entries = [known or controller, *logins]
             changed = _write_for_broker(self.password_file, render_password_file(entries))
-            changed |= _write_for_broker(self.acl_file, render_acl_file())
+            changed |= _write_for_broker(self.acl_file, render_acl_file(wards))
+            self._granted_wards = wards
+            self._logins = frozenset(user for user, _ in logins)
         return changed
+
+    def grants_ward(self, device_id: str, ward_code: str) -> bool:
+        """Whether the broker lets this device read ``ward_code``'s broadcast channel;
+        after a move, the files are rewritten from the database first (and reloaded).
+
+        A device with no broker login of ours (registered with a key beforehand, on an
+        open broker) is not governed by these files: nothing here stops it reading.
+        """
+        with self._lock:
+            if self._granted_wards.get(device_id) == ward_code:
+                return True
+            if device_id not in self._logins:
+                return True
+        self.sync()
+        with self._lock:
+            return self._granted_wards.get(device_id) == ward_code
 
     def _controller_line_still_valid(self) -> tuple[str, str] | None:
         # Keep the controller's existing hash when it still matches: a fresh salt on

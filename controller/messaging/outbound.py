@@ -2,14 +2,30 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
 
+from controller.db.models import new_id
+from controller.messaging.fanout import WardListeners, address, chunks
 from controller.metrics.registry import mqtt_sent
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.envelope import CONTROLLER_SENDER, seal
-from wardcast_protocol.messages import Availability, Command, EventAck, Kind, Plan
+from wardcast_protocol.messages import (
+    Availability,
+    Command,
+    EventAck,
+    Kind,
+    Plan,
+    PlayNow,
+    StopItem,
+)
 from wardcast_protocol.signing import SigningKey
-from wardcast_protocol.topics import CONTROLLER_AVAILABILITY, DeviceChannel, device_topic
+from wardcast_protocol.topics import (
+    CONTROLLER_AVAILABILITY,
+    DeviceChannel,
+    device_topic,
+    ward_topic,
+)
 from wardcast_protocol.transport import Transport
 
 
@@ -22,10 +38,17 @@ def controller_availability(key: SigningKey, now: datetime, online: bool) -> tup
 class MqttOutbound:
     """The ``Outbound`` port over a ``Transport``; every payload signed by the controller."""
 
-    def __init__(self, transport: Transport, key: SigningKey, clock: Clock) -> None:
+    def __init__(
+        self,
+        transport: Transport,
+        key: SigningKey,
+        clock: Clock,
+        listeners: WardListeners | None = None,
+    ) -> None:
         self._transport = transport
         self._key = key
         self._clock = clock
+        self.listeners = listeners or WardListeners()
 
     def _seal(self, kind: Kind, body: Plan | Command | EventAck) -> bytes:
         return seal(kind, body, CONTROLLER_SENDER, self._key, self._clock.now())
@@ -43,6 +66,39 @@ class MqttOutbound:
         payload = self._seal(Kind.COMMAND, command)
         self._transport.publish(topic, payload, retain=False, expiry_s=max(1, int(remaining)))
         mqtt_sent(DeviceChannel.COMMAND)
+
+    def send_order(
+        self,
+        targets: Mapping[str, str | None],
+        order: PlayNow | StopItem,
+        issued_at: datetime,
+        expires_at: datetime,
+    ) -> None:
+        """One order to many devices (device id -> its ward): a command per ward
+        listening (naming its devices, a thousand at most), one per device not."""
+        wards, singles = address(targets, self.listeners)
+        expiry_s = max(1, int((expires_at - self._clock.now()).total_seconds()))
+        for ward, device_ids in wards.items():
+            for run in chunks(device_ids):
+                command = Command(
+                    command_id=new_id("cmd"),
+                    device_ids=run,
+                    issued_at=issued_at,
+                    expires_at=expires_at,
+                    order=order,
+                )
+                payload = self._seal(Kind.COMMAND, command)
+                self._transport.publish(ward_topic(ward), payload, retain=False, expiry_s=expiry_s)
+                mqtt_sent(DeviceChannel.COMMAND)
+        for device_id in singles:
+            command = Command(
+                command_id=new_id("cmd"),
+                device_ids=(device_id,),
+                issued_at=issued_at,
+                expires_at=expires_at,
+                order=order,
+            )
+            self.send_command(device_id, command)
 
     def ack(
         self,

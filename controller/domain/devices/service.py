@@ -168,3 +168,10 @@ def record_state(
     if said_at is None:
         device.clock_offset_s = round((state.device_time - now).total_seconds(), 3)
     _seen(device, min(said_at, now) if said_at is not None else now)
+
+
+def wards_of_devices(session: Session, device_ids: Sequence[str]) -> dict[str, str]:
+    """Device id -> ward code, for those of ``device_ids`` placed in a ward."""
+    wanted = set(device_ids)
+    rows = session.execute(select(Device.id, Device.ward_code).where(Device.ward_code.is_not(None)))
+    return {device_id: ward for device_id, ward in rows if device_id in wanted and ward}

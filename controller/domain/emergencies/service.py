@@ -31,7 +31,7 @@ from controller.domain.errors import InvalidInput, NotFound
 from controller.domain.places.service import zone_map
 from controller.domain.ports import Outbound
 from wardcast_protocol.clock import Clock
-from wardcast_protocol.messages import Command, Priority, SourceLevel, StopItem
+from wardcast_protocol.messages import Priority, SourceLevel, StopItem
 
 log = logging.getLogger(__name__)
 
@@ -212,15 +212,18 @@ class EmergencyService:
     def _stop(self, old: Emergency, reason: str, actor: Actor, now: datetime) -> None:
         if old.broadcast_id is None:
             return
-        for device_id in old.device_ids:
-            command = Command(
-                command_id=new_id("cmd"),
-                device_ids=(device_id,),
-                issued_at=now,
-                expires_at=now + timedelta(seconds=self._expiry_s),
-                order=StopItem(item_id=old.broadcast_id, reason=reason[:300]),
+        with self._db.session() as session:
+            rows = session.execute(
+                select(Device.id, Device.ward_code).where(Device.id.in_(old.device_ids))
             )
-            self._outbound.send_command(device_id, command)
+            wards = {device_id: ward for device_id, ward in rows}
+        # One signed stop per listening ward, naming its devices (as the alert went).
+        self._outbound.send_order(
+            {device_id: wards.get(device_id) for device_id in old.device_ids},
+            StopItem(item_id=old.broadcast_id, reason=reason[:300]),
+            now,
+            now + timedelta(seconds=self._expiry_s),
+        )
         with self._db.session() as session:
             # Its broadcast reads "cancelled" from now; what already played stays evidence.
             mark_cancelled(session, old.broadcast_id, actor.name, now, reason)

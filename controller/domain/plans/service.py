@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -34,6 +35,7 @@ from controller.domain.ports import Outbound
 from controller.settings import Settings
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.messages import MediaRef, Plan, PlanItem, Priority, SourceLevel, Trigger
+from wardcast_protocol.topics import is_valid_ward_code
 
 MAX_PLAN_ITEMS = 5000
 
@@ -84,10 +86,18 @@ def broadcast_items(
     return [plan_item(b, urls) for b in session.scalars(query)]
 
 
-def content_hash(items: Iterable[PlanItem]) -> str:
-    """A stable digest of a plan's items."""
-    dumped = [item.model_dump(mode="json") for item in items]
+def content_hash(items: Iterable[PlanItem], ward_code: str | None = None) -> str:
+    """A stable digest of a plan's items (and ward: a moved device gets a new plan)."""
+    dumped: list[Any] = [item.model_dump(mode="json") for item in items]
+    if ward_code is not None:
+        dumped.append({"ward_code": ward_code})
     return hashlib.sha256(json.dumps(dumped, sort_keys=True).encode()).hexdigest()
+
+
+def plan_ward(device: Device) -> str | None:
+    """The ward a plan names, so the agent listens to its broadcast channel."""
+    ward = device.ward_code
+    return ward if ward is not None and is_valid_ward_code(ward) else None
 
 
 class PlanCompiler:
@@ -136,7 +146,7 @@ class PlanCompiler:
             if device is None:
                 continue
             items = self.compile(session, device, now, ctx, compilers)
-            digest = content_hash(items)
+            digest = content_hash(items, plan_ward(device))
             snapshot = session.get(PlanSnapshot, device.id)
             if snapshot is not None and snapshot.content_hash == digest:
                 continue
@@ -153,6 +163,7 @@ class PlanCompiler:
                     version=device.plan_version,
                     generated_at=now,
                     items=tuple(items),
+                    ward_code=plan_ward(device),
                 )
             )
         self.notes = ctx.notes[-200:]
@@ -166,7 +177,11 @@ class PlanCompiler:
         ctx = load_context(session, self._signer.at(now), self.chime_sha256 or "")
         items = self.compile(session, device, now, ctx, {})
         return Plan(
-            device_id=device.id, version=device.plan_version, generated_at=now, items=tuple(items)
+            device_id=device.id,
+            version=device.plan_version,
+            generated_at=now,
+            items=tuple(items),
+            ward_code=plan_ward(device),
         )
 
 
