@@ -134,22 +134,16 @@ class BroadcastService:
                 # "Now" is a command, not a plan change: recorded as planned per device,
                 # sent once the commit has it.
                 item = plan_item(broadcast, self._plans.media_urls(now))
-                commands = []
+                targets: dict[str, str | None] = {}
                 for device in devices:
                     record_command(session, device, item, now)
-                    commands.append(
-                        (
-                            device.id,
-                            Command(
-                                command_id=new_id("cmd"),
-                                device_ids=(device.id,),
-                                issued_at=now,
-                                expires_at=broadcast.expires_at or now,
-                                order=PlayNow(item=item),
-                            ),
-                        )
-                    )
-                change.after_commit(lambda: self._send_all(commands))
+                    targets[device.id] = device.ward_code
+                expires = broadcast.expires_at or now
+                # One signed command per listening ward (naming its devices), not one
+                # per device: O(wards) signatures for a thousand loudspeakers.
+                change.after_commit(
+                    lambda: self._outbound.send_order(targets, PlayNow(item=item), now, expires)
+                )
             else:
                 change.recompile(d.id for d in devices)
         log.info(
