@@ -23,6 +23,7 @@ from controller.api.routes import (
     reports,
     security_records,
     system,
+    tts,
 )
 from controller.api.routes.media import media_router
 from controller.api.routes.metrics import metrics_router
@@ -75,6 +76,7 @@ def create_app(
         bundles,
         reports,
         security_records,
+        tts,
     ):
         app.include_router(module.router)
     app.include_router(media_router(rt.media, rt.media_signer, rt.clock))

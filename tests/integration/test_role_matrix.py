@@ -311,6 +311,13 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("POST", f"{V1}/bulletins/{{bulletin_id}}/archive"): Rule(
         OFFICERS, lambda w: Call(f"{V1}/bulletins/{w.approved_id}/archive")
     ),
+    ("PATCH", f"{V1}/bulletins/{{bulletin_id}}"): Rule(
+        OFFICERS, lambda w: Call(f"{V1}/bulletins/{w.draft_id}", json={"title": "Sửa tiêu đề"})
+    ),
+    ("GET", f"{V1}/bulletins/{{bulletin_id}}/audio"): Rule(
+        STAFF, lambda w: Call(f"{V1}/bulletins/{w.approved_id}/audio")
+    ),
+    ("GET", f"{V1}/tts/voices"): Rule(STAFF, lambda w: Call(f"{V1}/tts/voices"), "own"),
     # Broadcasts and emergencies.
     ("POST", f"{V1}/broadcasts"): Rule(
         OFFICERS,
@@ -327,10 +334,19 @@ MATRIX: dict[tuple[str, str], Rule] = {
     ("GET", f"{V1}/broadcasts/{{broadcast_id}}"): Rule(
         STAFF, lambda w: Call(f"{V1}/broadcasts/{w.broadcast_id}")
     ),
+    ("POST", f"{V1}/broadcasts/{{broadcast_id}}/cancel"): Rule(
+        STAFF, lambda w: Call(f"{V1}/broadcasts/{w.broadcast_id}/cancel")
+    ),
     ("POST", f"{V1}/emergencies"): Rule(
         APPROVERS, lambda w: Call(f"{V1}/emergencies", json=_emergency(w))
     ),
     ("GET", f"{V1}/emergencies"): Rule(STAFF, lambda w: Call(f"{V1}/emergencies"), "own"),
+    ("GET", f"{V1}/emergencies/{{emergency_id}}/progress"): Rule(
+        STAFF, lambda w: Call(f"{V1}/emergencies/{w.emergency_id}/progress")
+    ),
+    ("GET", f"{V1}/emergencies/{{emergency_id}}/events"): Rule(
+        STAFF, lambda w: Call(f"{V1}/emergencies/{w.emergency_id}/events")
+    ),
     # Evidence, bundles, reports: what evaluators come for.
     ("GET", f"{V1}/evidence"): Rule(
         EVERY_ROLE, lambda w: Call(f"{V1}/evidence", params={"device_id": w.device_a}), "own"

@@ -20,6 +20,7 @@ from controller.db.models import Bulletin, BulletinTransition, MediaAsset
 from controller.domain.actors import SYSTEM, Role
 from controller.domain.broadcasts.service import BroadcastRequest
 from controller.domain.devices.service import register_device
+from controller.domain.emergencies.service import EmergencyMessage
 from controller.domain.places import service as places
 from controller.domain.programmes.service import queue_bulletin, save_programme
 from controller.domain.programmes.yaml_io import load_programme
@@ -48,6 +49,7 @@ class TwoWards:
     approved_id: str = "bul-a-approved"
     broadcast_id: str = ""
     queue_entry_id: str = ""
+    emergency_id: str = ""
     device_a: str = "to-a1"
     device_b: str = "to-b1"
     spare_device: str = "to-a-spare"
@@ -64,6 +66,7 @@ class TwoWards:
             self.approved_id,
             self.broadcast_id,
             self.queue_entry_id,
+            self.emergency_id,
         }
 
 
@@ -164,6 +167,16 @@ def _content(w: TwoWards) -> None:
     start = now + timedelta(hours=2)
     request = BroadcastRequest(w.approved_id, [w.device_a], start)
     w.broadcast_id = w.runtime.broadcasts.schedule(request).id
+    # A Test message: recorded for ward A, never sounded (its progress is over at once).
+    drill = EmergencyMessage(
+        "drill-a",
+        "ubnd@hangbac.gov.vn",
+        now,
+        status="Test",
+        description="Diễn tập.",
+        ward_code=WARD_A,
+    )
+    w.emergency_id = w.runtime.emergencies.receive(drill, SYSTEM)[0].id
 
 
 def _accounts(w: TwoWards) -> None:

@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Annotated
 
 from fastapi import APIRouter, File, Form, Query, UploadFile, status
+from fastapi.responses import RedirectResponse
 from sqlalchemy.orm import Session
 
 from controller.api.bounds import (
@@ -29,6 +30,7 @@ from controller.api.deps import (
 from controller.api.schemas.bulletins import (
     BulletinCreate,
     BulletinPublic,
+    BulletinUpdate,
     MediaPublic,
     TransitionCreate,
     TransitionPublic,
@@ -39,6 +41,7 @@ from controller.domain.actors import Actor
 from controller.domain.content import access, workflow
 from controller.domain.content import bulletins as domain
 from controller.domain.content.bulletins import BulletinDraft
+from controller.domain.content.editing import BulletinChanges, edit_bulletin
 from controller.domain.content.workflow import Status
 from controller.domain.errors import InvalidInput, TooLarge
 from wardcast_protocol.clock import Clock
@@ -79,6 +82,8 @@ def create_from_text(
         access.draft_ward(actor, body.ward_code),
         body.valid_from,
         body.valid_until,
+        tts_voice=body.tts_voice,
+        tts_speed_wpm=body.tts_speed_wpm,
     )
     bulletin = bulletins.create_from_text(session, draft, body.text, clock.now())
     return to_public(bulletin, urls)
@@ -220,6 +225,35 @@ def read_history(
     return [TransitionPublic.model_validate(t) for t in workflow.history(session, bulletin_id)]
 
 
+@router.patch("/{bulletin_id}")
+def update(
+    bulletin_id: IdPath,
+    body: BulletinUpdate,
+    session: SessionDep,
+    bulletins: BulletinsDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    urls: MediaUrlsDep,
+    actor: OfficerDep,
+) -> BulletinPublic:
+    """Edit a draft or rejected bulletin (a rejected one returns to draft); 409 otherwise."""
+    given = body.model_dump(exclude_unset=True)
+    # null clears what may be empty; for the rest it means "leave it".
+    keep = {"title", "text", "chime", "priority", "source_level", "category"}
+    changes = BulletinChanges(**{k: v for k, v in given.items() if not (v is None and k in keep)})
+    bulletin = edit_bulletin(session, bulletins, settings, bulletin_id, changes, actor, clock.now())
+    return to_public(bulletin, urls)
+
+
+@router.get("/{bulletin_id}/audio", status_code=status.HTTP_307_TEMPORARY_REDIRECT)
+def preview(
+    bulletin_id: IdPath, session: SessionDep, urls: MediaUrlsDep, actor: StaffDep
+) -> RedirectResponse:
+    """The prepared clip, as devices will play it: a redirect to its signed media URL."""
+    media = access.visible_bulletin(session, bulletin_id, actor).media
+    return RedirectResponse(urls.url(media.sha256, media.extension), status_code=307)
+
+
 @router.get("")
 def list_all(
     session: SessionDep,
@@ -227,9 +261,18 @@ def list_all(
     actor: StaffDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: OffsetQuery = 0,
+    state: Annotated[
+        Status | None, Query(description="Only these: the approval queue is `submitted`.")
+    ] = None,
+    ward_code: Annotated[
+        str | None, Query(pattern=AREA_CODE_PATTERN, description="Only this ward's.")
+    ] = None,
 ) -> list[BulletinPublic]:
     """The bulletins of the actor's wards (and approved shared ones), newest first."""
-    return [to_public(b, urls) for b in access.visible_bulletins(session, actor, limit, offset)]
+    rows = access.visible_bulletins(
+        session, actor, limit, offset, status=state, ward_code=ward_code
+    )
+    return [to_public(b, urls) for b in rows]
 
 
 @router.get("/{bulletin_id}")

@@ -2,13 +2,34 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from uuid import uuid4
 
 from fastapi import APIRouter, Response, status
+from fastapi.responses import StreamingResponse
 
-from controller.api.deps import ApproverDep, ClockDep, EmergenciesDep, SessionDep, StaffDep
-from controller.api.schemas.emergencies import EmergencyCreate, EmergencyPublic
+from controller.api.bounds import IdPath
+from controller.api.deps import (
+    ApproverDep,
+    ClockDep,
+    EmergenciesDep,
+    RuntimeDep,
+    SessionDep,
+    StaffDep,
+)
+from controller.api.schemas.emergencies import (
+    EmergencyCreate,
+    EmergencyDevicePublic,
+    EmergencyProgressPublic,
+    EmergencyPublic,
+)
 from controller.domain.emergencies.access import visible_emergencies
+from controller.domain.emergencies.progress import (
+    EmergencyProgress,
+    EmergencyWatch,
+    emergency_progress,
+    stage_of,
+)
 from controller.domain.emergencies.service import EmergencyMessage
 
 router = APIRouter(prefix="/api/v1/emergencies", tags=["emergencies"])
@@ -44,3 +65,71 @@ def receive(
 def read_all(session: SessionDep, actor: StaffDep) -> list[EmergencyPublic]:
     """Emergency messages that reached the actor's wards, most recent first."""
     return [EmergencyPublic.model_validate(e) for e in visible_emergencies(session, actor)]
+
+
+def progress_public(progress: EmergencyProgress) -> EmergencyProgressPublic:
+    """A progress snapshot as the API shows it."""
+    return EmergencyProgressPublic(
+        emergency_id=progress.emergency_id,
+        identifier=progress.identifier,
+        state=progress.state,
+        broadcast_id=progress.broadcast_id,
+        status=progress.status,
+        over=progress.over,
+        at=progress.at,
+        stages=progress.stages(),
+        devices=[
+            EmergencyDevicePublic(
+                device_id=d.device_id,
+                ward_code=d.ward_code,
+                group_code=d.group_code,
+                stage=stage_of(d.state),
+                state=d.state.value,
+                actual_start=d.actual_start,
+                played_duration_s=d.played_duration_s,
+                confirmed_at=d.confirmed_at,
+                reason=d.reason,
+            )
+            for d in progress.devices
+        ],
+    )
+
+
+@router.get("/{emergency_id}/progress")
+def read_progress(
+    emergency_id: IdPath, session: SessionDep, clock: ClockDep, actor: StaffDep
+) -> EmergencyProgressPublic:
+    """Delivery per device now: sent, playing, confirmed, failed (the actor's wards)."""
+    return progress_public(emergency_progress(session, emergency_id, actor, clock.now()))
+
+
+def server_sent_events(snapshots: Iterator[EmergencyProgress | None]) -> Iterator[str]:
+    """Snapshots as ``progress`` events, heartbeats as comments, then an ``end`` event."""
+    yield "retry: 3000\n\n"
+    number = 0
+    for snapshot in snapshots:
+        if snapshot is None:
+            yield ": heartbeat\n\n"
+            continue
+        number += 1
+        data = progress_public(snapshot).model_dump_json()
+        yield f"id: {number}\nevent: progress\ndata: {data}\n\n"
+    yield "event: end\ndata: {}\n\n"
+
+
+@router.get(
+    "/{emergency_id}/events",
+    response_class=StreamingResponse,
+    responses={200: {"content": {"text/event-stream": {}}, "description": "Progress events."}},
+)
+def stream_progress(
+    emergency_id: IdPath, runtime: RuntimeDep, clock: ClockDep, actor: StaffDep
+) -> StreamingResponse:
+    """Server-sent events: a `progress` snapshot whenever delivery changes, a heartbeat
+    comment every 15 s, and `end` when the emergency is over (or after 15 minutes)."""
+    snapshots = EmergencyWatch(runtime.db, clock).stream(emergency_id, actor)
+    return StreamingResponse(
+        server_sent_events(snapshots),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+    )

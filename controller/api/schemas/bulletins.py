@@ -41,6 +41,39 @@ class BulletinCreate(BaseModel):
     ward_code: AreaCode | None = Field(default=None, description="Owning ward.")
     valid_from: Instant | None = Field(default=None, description="Not aired before.")
     valid_until: Instant | None = Field(default=None, description="Not aired from then.")
+    tts_voice: Annotated[str, one_line(64, 1)] | None = Field(
+        default=None,
+        description="A voice id from GET /api/v1/tts/voices; omit for the controller's default.",
+        examples=["espeak-ng:vi-vn-x-south"],
+    )
+    tts_speed_wpm: int | None = Field(
+        default=None, ge=80, le=450, description="Words a minute (espeak-ng voices only)."
+    )
+
+
+class BulletinUpdate(BaseModel):
+    """Edit a draft or rejected bulletin: only the fields given change (null clears)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    title: Annotated[str, one_line(300, 1)] | None = Field(default=None, description="New title.")
+    text: SpokenText | None = Field(
+        default=None, min_length=1, max_length=20000, description="New text (spoken again)."
+    )
+    tts_voice: Annotated[str, one_line(64, 1)] | None = Field(
+        default=None, description="A voice id from GET /api/v1/tts/voices; null: the default."
+    )
+    tts_speed_wpm: int | None = Field(
+        default=None, ge=80, le=450, description="Words a minute (espeak-ng); null: default."
+    )
+    chime: bool | None = Field(default=None, description="Chime before and after.")
+    priority: Priority | None = None
+    source_level: SourceLevel | None = None
+    category: Annotated[str, one_line(64, 1)] | None = None
+    valid_from: Instant | None = Field(default=None, description="Not aired before; null clears.")
+    valid_until: Instant | None = Field(
+        default=None, description="Not aired from then; null clears."
+    )
 
 
 class MediaPublic(BaseModel):
@@ -66,6 +99,8 @@ class BulletinPublic(BaseModel):
     text: str | None = Field(description="The text spoken; none for an upload.")
     original_filename: str | None = Field(description="The uploaded file's name.")
     tts_engine: str | None = Field(description="'gtts' or 'espeak-ng' (offline fallback).")
+    tts_voice: str | None = Field(default=None, description="The voice asked for, if any.")
+    tts_speed_wpm: int | None = Field(default=None, description="The speed asked for, if any.")
     chime: bool = Field(description="Chime before and after.")
     priority: Priority
     source_level: SourceLevel

@@ -90,3 +90,33 @@ class EmergencyPublic(BaseModel):
     bulletin_id: str | None = Field(description="The bulletin spoken from it, if any.")
     device_ids: list[str] = Field(description="Where it was sent.")
     created_by: str = Field(description="Who submitted it.")
+
+
+class EmergencyDevicePublic(BaseModel):
+    """One device's delivery of an emergency."""
+
+    device_id: str
+    ward_code: str | None
+    group_code: str | None
+    stage: str = Field(
+        description="sent, received, playing, confirmed, stopped, failed or unconfirmed."
+    )
+    state: str = Field(description="The finer state, as broadcasts show it.")
+    actual_start: datetime | None = Field(description="When it really started.")
+    played_duration_s: float | None = Field(description="Seconds played.")
+    confirmed_at: datetime | None = Field(description="When its confirmation was stored.")
+    reason: str | None = Field(description="Why it did not complete, if so.")
+
+
+class EmergencyProgressPublic(BaseModel):
+    """An emergency's live delivery, device by device (the reader's wards only)."""
+
+    emergency_id: str
+    identifier: str
+    state: str = Field(description="The emergency's: playing, recorded, superseded, cancelled.")
+    broadcast_id: str | None
+    status: str = Field(description="Its broadcast's status now (or the emergency's state).")
+    over: bool = Field(description="Nothing more will change: stopped, or every device done.")
+    at: datetime = Field(description="When this snapshot was read.")
+    stages: dict[str, int] = Field(description="How many devices are at each stage.")
+    devices: list[EmergencyDevicePublic]

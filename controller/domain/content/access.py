@@ -58,13 +58,25 @@ def visible_bulletin(session: Session, bulletin_id: str, actor: Actor) -> Bullet
 
 
 def visible_bulletins(
-    session: Session, actor: Actor, limit: int = 100, offset: int = 0
+    session: Session,
+    actor: Actor,
+    limit: int = 100,
+    offset: int = 0,
+    *,
+    status: Status | None = None,
+    ward_code: str | None = None,
 ) -> Sequence[Bulletin]:
-    """The bulletins the actor may read, newest first."""
+    """The bulletins the actor may read, newest first; by state (the approval queue is
+    ``status=submitted``) and by ward when asked (a ward outside the actor's: 403)."""
     actor.require_any((Role.OFFICER, Role.APPROVER), "reading bulletins")
     query = select(Bulletin)
     if actor.wards is not None:
         shared = and_(Bulletin.ward_code.is_(None), Bulletin.status == Status.APPROVED.value)
         query = query.where(or_(Bulletin.ward_code.in_(actor.wards), shared))
+    if status is not None:
+        query = query.where(Bulletin.status == status.value)
+    if ward_code is not None:
+        actor.require_ward(ward_code, "listing bulletins")
+        query = query.where(Bulletin.ward_code == ward_code)
     query = query.order_by(Bulletin.created_at.desc(), Bulletin.id)
     return session.scalars(query.limit(limit).offset(offset)).all()

@@ -30,6 +30,7 @@ from controller.audio import (
 )
 from controller.db.models import Bulletin, BulletinTransition, MediaAsset, new_id
 from controller.domain.content.text import clean_spoken_text, removed_controls
+from controller.domain.content.voices import speak_options
 from controller.domain.errors import InvalidInput, NotFound, TooLarge, Unavailable
 from controller.settings import Settings
 from wardcast_protocol.messages import Priority, SourceLevel
@@ -50,6 +51,8 @@ class BulletinDraft:
     ward_code: str | None = None
     valid_from: datetime | None = None
     valid_until: datetime | None = None
+    tts_voice: str | None = None  # "espeak-ng:vi-vn-x-south", "gtts:vi"; None: default
+    tts_speed_wpm: int | None = None  # espeak-ng only; None: its default
 
 
 class BulletinService:
@@ -88,24 +91,45 @@ class BulletinService:
                 f"the text has {len(body)} characters; the limit is {self._settings.max_text_chars}"
             )
         chime = self._settings.chime_default if draft.chime is None else draft.chime
+        prepared, engine = self.speak_prepared(body, chime, draft.tts_voice, draft.tts_speed_wpm)
+        bulletin = self._save(session, draft, title, prepared, now, chime)
+        bulletin.origin = "text"
+        bulletin.text = body
+        bulletin.tts_engine = engine
+        bulletin.tts_voice, bulletin.tts_speed_wpm = draft.tts_voice, draft.tts_speed_wpm
+        return bulletin
+
+    def speak_prepared(
+        self, body: str, chime: bool, voice: str | None = None, speed_wpm: int | None = None
+    ) -> tuple[PreparedAudio, str]:
+        """Speak a clean text with the chosen voice and prepare it; (audio, engine used)."""
+        options = speak_options(self._settings, voice, speed_wpm)
         with tempfile.TemporaryDirectory(prefix="wardcast-tts-") as tmp:
             try:
                 speech = speak(
                     body,
                     Path(tmp),
                     lang=self._settings.tts_language,
-                    gtts_enabled=self._settings.gtts_enabled,
+                    gtts_enabled=options.gtts_enabled,
                     gtts_timeout_s=self._settings.gtts_timeout_s,
-                    espeak_voice=self._settings.espeak_voice,
+                    espeak_voice=options.espeak_voice,
+                    espeak_speed_wpm=options.espeak_speed_wpm,
                 )
             except SpeechFailed as exc:
                 raise Unavailable(f"text to speech failed: {exc}") from exc
-            prepared = self._prepare(speech.path, chime)
-        bulletin = self._save(session, draft, title, prepared, now, chime)
-        bulletin.origin = "text"
-        bulletin.text = body
-        bulletin.tts_engine = speech.engine
-        return bulletin
+            return self._prepare(speech.path, chime), speech.engine
+
+    def store_prepared(
+        self, session: Session, prepared: PreparedAudio, now: datetime
+    ) -> MediaAsset:
+        """Store prepared audio (content-addressed) and its row; for an edited bulletin."""
+        try:
+            stored = self._store.put(
+                prepared.data, extension=prepared.extension, content_type=prepared.content_type
+            )
+        except MediaStoreFull as exc:
+            raise Unavailable(f"the media store is full: {exc}") from exc
+        return register_media(session, stored, prepared.duration_s, now)
 
     def create_from_upload(
         self, session: Session, draft: BulletinDraft, path: Path, filename: str, now: datetime

@@ -117,6 +117,31 @@ def retire_emergency(
         _record(session, bulletin, Status.APPROVED, Status.ARCHIVED, actor, now, reason)
 
 
+def record_edit(
+    session: Session, bulletin: Bulletin, actor: Actor, now: datetime, changed: str
+) -> BulletinTransition:
+    """Record an edit in the workflow's trail; a rejected bulletin goes back to draft.
+
+    Only a draft or a rejected bulletin is edited (what an approver saw is never
+    changed under them); the step names the fields changed, so the trail shows that
+    the text approved later is not the text rejected.
+    """
+    actor.require_ward(bulletin.ward_code, f"editing bulletin {bulletin.id}")
+    actor.require(Role.OFFICER, "editing bulletins")
+    current = Status(bulletin.status)
+    if current is Status.SUBMITTED:
+        raise Conflict(
+            f"bulletin {bulletin.id} is submitted for approval: withdraw it (back to draft) "
+            "before editing it"
+        )
+    if current not in (Status.DRAFT, Status.REJECTED):
+        raise Conflict(
+            f"bulletin {bulletin.id} is {current}: only a draft or a rejected bulletin can be "
+            "edited; write a new bulletin instead"
+        )
+    return _record(session, bulletin, current, Status.DRAFT, actor, now, f"edited: {changed}")
+
+
 def _record(
     session: Session,
     bulletin: Bulletin,

@@ -1,0 +1,196 @@
+"""An emergency's live delivery (tiến độ khẩn cấp): per device, sent → playing → confirmed.
+
+The officer who pressed "send" at 5 a.m. in a flood watches this: which loudspeakers
+have the command, which should be sounding, which confirmed a play and which failed.
+It reads the emergency's broadcast through ``broadcasts.progress`` (the same state
+machine the broadcast page shows), narrowed to the reader's wards.
+
+:func:`watch` turns repeated reads into a bounded stream: a snapshot when anything
+changed, a heartbeat (``None``) when nothing did for a while, and an end when the
+emergency is over or the stream has run its maximum. Its clock and sleep are injected,
+so a test runs a whole stream without waiting.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy.orm import Session
+
+from controller.db.models import Broadcast, Emergency
+from controller.db.session import Database
+from controller.domain.actors import Actor, Forbidden, Role
+from controller.domain.broadcasts.progress import (
+    BroadcastStatus,
+    TargetProgress,
+    TargetState,
+    progress_of,
+)
+from controller.domain.devices.access import wards_of
+from controller.domain.errors import NotFound
+from wardcast_protocol.clock import Clock
+
+# The coarse stages a progress view shows, from the finer per-device states.
+_STAGES = {
+    TargetState.SCHEDULED: "sent",
+    TargetState.SENT: "sent",
+    TargetState.RECEIVED: "received",
+    TargetState.PLAYING: "playing",
+    TargetState.AWAITING: "unconfirmed",
+    TargetState.COMPLETED: "confirmed",
+    TargetState.PARTIAL: "stopped",
+    TargetState.PREEMPTED: "stopped",
+    TargetState.FAILED: "failed",
+    TargetState.SKIPPED: "failed",
+    TargetState.CANCELLED: "stopped",
+}
+_PENDING = {TargetState.SCHEDULED, TargetState.SENT, TargetState.RECEIVED, TargetState.PLAYING}
+_STOPPED = ("cancelled", "superseded")
+
+
+@dataclass(frozen=True, slots=True)
+class EmergencyProgress:
+    """Where an emergency's delivery stands at ``at``, device by device."""
+
+    emergency_id: str
+    identifier: str
+    state: str  # the emergency's: playing, recorded, superseded, cancelled
+    broadcast_id: str | None
+    status: str  # its broadcast's, or the emergency's state when nothing sounded
+    over: bool
+    at: datetime
+    devices: tuple[TargetProgress, ...]
+
+    def stages(self) -> dict[str, int]:
+        """How many devices are at each coarse stage."""
+        counts: dict[str, int] = {}
+        for device in self.devices:
+            stage = stage_of(device.state)
+            counts[stage] = counts.get(stage, 0) + 1
+        return counts
+
+    def fingerprint(self) -> tuple[object, ...]:
+        """What a watcher compares: it changed if and only if this changed."""
+        return (
+            self.state,
+            self.status,
+            self.over,
+            tuple((d.device_id, d.state) for d in self.devices),
+        )
+
+
+def stage_of(state: TargetState) -> str:
+    """The coarse stage (sent, received, playing, confirmed, stopped, failed, unconfirmed)."""
+    return _STAGES[state]
+
+
+def emergency_progress(
+    session: Session, emergency_id: str, actor: Actor, now: datetime
+) -> EmergencyProgress:
+    """The emergency's delivery now, for the devices in the actor's wards."""
+    actor.require_any((Role.OFFICER, Role.APPROVER), "following emergencies")
+    emergency = session.get(Emergency, emergency_id)
+    if emergency is None:
+        raise NotFound(f"no emergency {emergency_id!r}")
+    mine = set(emergency.device_ids)
+    if actor.wards is not None:
+        wards = wards_of(session, emergency.device_ids)
+        mine = {d for d in emergency.device_ids if actor.sees_ward(wards.get(d))}
+        if not mine:
+            raise Forbidden(f"emergency {emergency.id} reached none of {actor.name}'s wards")
+    broadcast = session.get(Broadcast, emergency.broadcast_id) if emergency.broadcast_id else None
+    if broadcast is None:
+        # Test and Cancel messages sound nothing: nothing to follow, and over at once.
+        return EmergencyProgress(
+            emergency.id,
+            emergency.identifier,
+            emergency.state,
+            None,
+            emergency.state,
+            True,
+            now,
+            (),
+        )
+    progress = progress_of(session, broadcast, now, mine)
+    pending = any(t.state in _PENDING for t in progress.targets)
+    stopped = emergency.state in _STOPPED or progress.status is BroadcastStatus.CANCELLED
+    return EmergencyProgress(
+        emergency_id=emergency.id,
+        identifier=emergency.identifier,
+        state=emergency.state,
+        broadcast_id=broadcast.id,
+        status=progress.status.value,
+        over=stopped or not pending,
+        at=now,
+        devices=progress.targets,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class WatchLimits:
+    """How a stream paces itself: poll, heartbeat and maximum length, in seconds."""
+
+    poll_s: float = 1.0
+    heartbeat_s: float = 15.0
+    max_s: float = 15 * 60.0
+
+
+def watch(
+    read: Callable[[], EmergencyProgress],
+    limits: WatchLimits = WatchLimits(),
+    sleep: Callable[[float], None] = time.sleep,
+    monotonic: Callable[[], float] = time.monotonic,
+) -> Iterator[EmergencyProgress | None]:
+    """Snapshots as they change (the first at once), ``None`` as a heartbeat; ends when over.
+
+    Ends after the snapshot that says the emergency is over, or after ``max_s``
+    (the page reconnects if it still cares): a stream never outlives its purpose.
+    """
+    started = last_sent = monotonic()
+    seen: tuple[object, ...] | None = None
+    while True:
+        snapshot = read()
+        if snapshot.fingerprint() != seen:
+            seen = snapshot.fingerprint()
+            last_sent = monotonic()
+            yield snapshot
+            if snapshot.over:
+                return
+        elif monotonic() - last_sent >= limits.heartbeat_s:
+            last_sent = monotonic()
+            yield None
+        if monotonic() - started >= limits.max_s:
+            return
+        sleep(limits.poll_s)
+
+
+class EmergencyWatch:
+    """Reads an emergency's progress in a fresh session each time (for a long stream)."""
+
+    def __init__(self, db: Database, clock: Clock) -> None:
+        self._db = db
+        self._clock = clock
+
+    def read(self, emergency_id: str, actor: Actor) -> EmergencyProgress:
+        """The progress now; each call its own short transaction."""
+        with self._db.session() as session:
+            return emergency_progress(session, emergency_id, actor, self._clock.now())
+
+    def stream(
+        self,
+        emergency_id: str,
+        actor: Actor,
+        limits: WatchLimits = WatchLimits(),
+        sleep: Callable[[float], None] = time.sleep,
+    ) -> Iterator[EmergencyProgress | None]:
+        """:func:`watch` over :meth:`read`; the first read (access checks) happens now."""
+        first = self.read(emergency_id, actor)
+        pending = [first]
+
+        def read() -> EmergencyProgress:
+            return pending.pop() if pending else self.read(emergency_id, actor)
+
+        return watch(read, limits, sleep)
