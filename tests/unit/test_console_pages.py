@@ -22,6 +22,7 @@ CHANGING = [
     "/admin/users/admin",
     "/admin/devices",
     "/admin/devices/to-1/code",
+    "/admin/devices/to-1/placement",
     "/admin/devices/to-1/revoke",
 ]
 ADMIN_PAGES = ["/admin/users", "/admin/users/new", "/admin/devices", "/admin/devices/to-1/revoke"]
@@ -167,6 +168,17 @@ def test_admin_enrols_a_device_sees_the_code_once_and_revokes_it(
     assert again.status_code == 422  # exists: a new code is a separate, deliberate act
     code = client.post("/admin/devices/to-9/code", data={"csrf_token": token})
     assert code.status_code == 200 and "wardcast-enrol:" in code.text
+    placed = client.post(
+        "/admin/devices/to-2/placement", data={"csrf_token": token, "placement": f"{WARD_A}|to-1"}
+    )
+    assert placed.status_code == 303
+    listing = client.get(placed.headers["location"])
+    assert "Đã lưu nơi đặt thiết bị." in listing.text
+    assert f'value="{WARD_A}|to-1" selected' in listing.text
+    wrong = client.post(
+        "/admin/devices/to-2/placement", data={"csrf_token": token, "placement": f"{WARD_A}|nope"}
+    )
+    assert wrong.status_code == 422 and "text/html" in wrong.headers["content-type"]
     confirm = client.get("/admin/devices/to-1/revoke")
     assert confirm.status_code == 200
     revoked = client.post("/admin/devices/to-1/revoke", data={"csrf_token": token})

@@ -7,6 +7,8 @@ is marked no-store like every console page.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Response
 
 from controller.api.deps import SessionDep
@@ -14,6 +16,8 @@ from controller.console.deps import AdminPageDep, FormDep
 from controller.domain.devices.enrolment import IssuedCode
 from controller.domain.errors import Conflict, InvalidInput
 from controller.domain.overview.devices import DeviceStatus, device_statuses
+from controller.domain.places import service as places
+from controller.domain.places.service import groups_of, list_wards
 from wardcast_protocol.topics import is_valid_device_id
 
 router = APIRouter(prefix="/admin/devices")
@@ -32,6 +36,25 @@ def statuses(page: AdminPageDep, session: SessionDep) -> list[DeviceStatus]:
     )
 
 
+def placements(session: SessionDep) -> list[tuple[str, str]]:
+    """Where a device may be placed: a ward, or a residential group in it ("ward|group")."""
+    options = [("", "—")]
+    for ward in list_wards(session):
+        options.append((ward.code, f"{ward.name} ({ward.code})"))
+        for group in groups_of(session, ward.code):
+            options.append((f"{ward.code}|{group.code}", f"{ward.name} / {group.name}"))
+    return options
+
+
+def _list_page(page: AdminPageDep, session: SessionDep, **extra: Any) -> Response:
+    return page.render(
+        "admin/devices.html",
+        devices=statuses(page, session),
+        placements=placements(session),
+        **extra,
+    )
+
+
 def _code_page(page: AdminPageDep, issued: IssuedCode) -> Response:
     return page.render("admin/device_code.html", issued=issued)
 
@@ -39,7 +62,7 @@ def _code_page(page: AdminPageDep, issued: IssuedCode) -> Response:
 @router.get("")
 def device_list(page: AdminPageDep, session: SessionDep) -> Response:
     """Every device, its state and enrolment, and the form to enrol a new one."""
-    return page.render("admin/devices.html", devices=statuses(page, session))
+    return _list_page(page, session)
 
 
 @router.post("")
@@ -61,9 +84,17 @@ def enrol_submit(page: AdminPageDep, form: FormDep, session: SessionDep) -> Resp
             if issued.code is not None:
                 return _code_page(page, issued)
             errors["device_id"] = page.t("devices.exists")
-    return page.render(
-        "admin/devices.html", status=422, devices=statuses(page, session), form=form, errors=errors
-    )
+    return _list_page(page, session, status=422, form=form, errors=errors)
+
+
+@router.post("/{device_id}/placement")
+def place_submit(
+    device_id: str, page: AdminPageDep, form: FormDep, session: SessionDep
+) -> Response:
+    """Say which ward and residential group a device serves (as PUT …/placement does)."""
+    ward, _, group = form.get("placement").partition("|")
+    places.place_device(session, device_id, ward or None, group or None)
+    return page.redirect("/admin/devices", done="done.device_placed")
 
 
 @router.post("/{device_id}/code")
