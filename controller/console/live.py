@@ -46,7 +46,7 @@ def sse_event(event: str, data: str) -> str:
 async def progress_events(
     read: Read, rules: StreamRules = RULES, sleep: Sleep = asyncio.sleep
 ) -> AsyncIterator[str]:
-    """The stream: a fragment whenever it changed, ``end`` when final, at most ``max_polls`` reads."""
+    """The stream: a fragment when it changed, ``end`` when final; ``max_polls`` reads at most."""
     yield f"retry: {rules.retry_ms}\n\n"
     last: str | None = None
     for poll in range(rules.max_polls):
@@ -61,7 +61,9 @@ async def progress_events(
             await sleep(rules.interval_s)
 
 
-def event_stream(read: Read, rules: StreamRules = RULES, sleep: Sleep = asyncio.sleep) -> StreamingResponse:
+def event_stream(
+    read: Read, rules: StreamRules = RULES, sleep: Sleep = asyncio.sleep
+) -> StreamingResponse:
     """The response of an SSE route: never cached, never buffered by a proxy."""
     return StreamingResponse(
         progress_events(read, rules, sleep),

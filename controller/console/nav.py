@@ -28,6 +28,8 @@ NAV: list[NavItem] = [
     NavItem("/bulletins", "nav.bulletins", frozenset({Role.OFFICER})),
     NavItem("/approvals", "nav.approvals", frozenset({Role.APPROVER})),
     NavItem("/schedule", "nav.schedule", STAFF),
+    NavItem("/emergency", "nav.emergency", STAFF),
+    NavItem("/broadcasts", "nav.broadcasts", STAFF),
     NavItem("/admin/users", "nav.users", frozenset({Role.ADMIN})),
     NavItem("/admin/devices", "nav.devices", frozenset({Role.ADMIN})),
     NavItem("/account/password", "nav.password", EVERY_ROLE),

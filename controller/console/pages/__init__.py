@@ -16,8 +16,11 @@ from controller.console.pages import (
     admin_users,
     approvals,
     auth,
+    broadcasts,
     bulletins,
     dashboard,
+    emergency,
+    emergency_live,
     schedule,
 )
 
@@ -30,6 +33,9 @@ PAGE_MODULES = (
     bulletins,
     approvals,
     schedule,
+    emergency,
+    emergency_live,
+    broadcasts,
 )
 
 

@@ -34,7 +34,7 @@ from controller.domain.broadcasts.targets import TargetSpec, resolve_targets
 from controller.domain.content.access import visible_bulletins
 from controller.domain.emergencies.access import visible_emergencies
 from controller.domain.emergencies.service import EmergencyMessage
-from controller.domain.errors import DomainError, InvalidInput
+from controller.domain.errors import DomainError, InvalidInput, NotFound
 from controller.domain.places.access import visible_wards
 from controller.domain.places.service import groups_of, zones_of
 from wardcast_protocol.messages import Priority
@@ -61,6 +61,7 @@ class Choice:
     clip: str
     drill: bool
     references: tuple[str, ...]
+    devices: tuple[str, ...]  # an update names the devices its alert reached
 
     @classmethod
     def of(cls, form: FormValues) -> Choice:
@@ -76,6 +77,7 @@ class Choice:
             clip=form.get("clip"),
             drill=form.get("drill") == "yes",
             references=tuple(form.getlist("references")),
+            devices=tuple(form.getlist("devices")),
         )
 
 
@@ -113,13 +115,18 @@ def check(page: Page, session: Session, choice: Choice) -> tuple[list[Device], d
     assert page.actor is not None
     errors: dict[str, str] = {}
     devices: list[Device] = []
-    if choice.ward not in {code for code, _ in ward_options(page, session)}:
-        errors["ward"] = page.t("emergency.ward_missing")
+    if choice.devices:
+        # An update: the same loudspeakers as the alert it replaces (the domain
+        # refuses any outside the actor's wards).
+        spec = TargetSpec(device_ids=choice.devices)
     else:
         spec = TargetSpec(choice.ward, choice.zones, choice.groups)
+    if not choice.devices and choice.ward not in {c for c, _ in ward_options(page, session)}:
+        errors["ward"] = page.t("emergency.ward_missing")
+    else:
         try:
             devices = resolve_targets(session, spec, page.actor)
-        except InvalidInput as exc:
+        except (InvalidInput, NotFound) as exc:
             errors["zones"] = page.t("emergency.no_devices", reason=exc.message)
     if len(choice.headline) > HEADLINE_MAX:
         errors["headline"] = page.t("emergency.headline_long", max=HEADLINE_MAX)
@@ -213,7 +220,7 @@ def emergency_confirm(page: SenderPageDep, form: FormDep, session: SessionDep) -
 def message(page: Page, choice: Choice, device_ids: list[str], now: datetime) -> EmergencyMessage:
     """The CAP-shaped message of a checked choice (an Update when it references others)."""
     assert page.actor is not None
-    named_places = choice.zones or choice.groups
+    named_places = choice.zones or choice.groups or choice.devices
     return EmergencyMessage(
         identifier=f"console-{now:%Y%m%dT%H%M%S}-{uuid4().hex[:8]}",
         sender=page.actor.name,
@@ -223,7 +230,7 @@ def message(page: Page, choice: Choice, device_ids: list[str], now: datetime) ->
         references=choice.references,
         headline=choice.headline,
         description=choice.text,
-        ward_code=choice.ward,
+        ward_code=None if choice.devices else choice.ward,
         # Groups are not a CAP area: the devices they resolve to are named instead.
         device_ids=tuple(device_ids) if named_places else (),
     )
