@@ -19,6 +19,7 @@ from controller.domain.actors import SYSTEM, Actor, Role
 from controller.domain.content import workflow
 from controller.domain.content.bulletins import BulletinDraft
 from controller.domain.devices.service import register_device
+from controller.domain.places import service as places
 from controller.messaging.broker import free_port
 from controller.settings import Settings
 from edge_agent.config import AgentConfig
@@ -98,8 +99,13 @@ def start_site(
     settle_s: float = 0.0,
     prefix: str = "bench",
     durable_outbox: bool = False,
+    ward_code: str | None = None,
 ) -> Site:
-    """Start a controller on ``broker_url`` and provision ``agents`` device configs."""
+    """Start a controller on ``broker_url`` and provision ``agents`` device configs.
+
+    ``ward_code``: place every device in this ward (made if need be), so a broadcast
+    to them goes out as ward commands once the agents listen to their ward.
+    """
     settings = Settings(
         data_dir=data_dir,
         broker_url=broker_url,
@@ -111,12 +117,18 @@ def start_site(
     runtime.start()
     configs = []
     with runtime.db.session() as session:
+        if ward_code is not None:
+            places.upsert_province(session, "bench-p", "Bench province")
+            places.upsert_district(session, "bench-d", "bench-p", "Bench district")
+            places.upsert_ward(session, ward_code, "bench-d", "Bench ward", "Asia/Ho_Chi_Minh")
         for n in range(agents):
             device_id = f"{prefix}-{n:04d}"
             key = SigningKey.generate()
             key_path = data_dir / "agents" / device_id / "device.key"
             key.save(key_path)
             register_device(session, device_id, device_id, key.public_key_b64, runtime.clock.now())
+            if ward_code is not None:
+                places.place_device(session, device_id, ward_code, None)
             configs.append(
                 AgentConfig(
                     device_id=device_id,

@@ -61,3 +61,13 @@ def test_agent_footprint_bench_tiny() -> None:
     keys = {"rss_mib", "peak_rss_mib", "idle_cpu_pct", "baseline_rss_mib", "ratio"}
     assert keys <= set(figures)
     assert float(figures["rss_mib"]) > float(figures["baseline_rss_mib"]) > 0
+
+
+def test_fanout_bench_tiny() -> None:
+    figures = run_bench("bench.fanout", "--tiny")
+    assert figures["agents"] == "5" and figures["processes"] == "2"
+    for key in ("p50_ms", "p99_ms", "raw_p50_ms", "raw_p99_ms", "ratio_p99", "api_p50_ms"):
+        assert float(figures[key]) > 0, key
+    assert figures["missed_starts"] == "0"
+    assert figures["confirmed"] == "5/5"
+    assert figures["on_ward_channel"] == "5"  # one command for the ward, not one per agent

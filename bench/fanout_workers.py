@@ -1,0 +1,91 @@
+"""The fan-out bench's worker processes: raw subscribers, and edge agents, each many
+connections on one asyncio loop (epoll), apart from the controller's process.
+
+Each worker reports through a ``multiprocessing`` queue: ``("ready", count)`` once
+every connection is up, then ``("seen", [(name, tag, wall time), ...])`` batches (a
+subscriber and the round's tag, or a device and the item it started), stamped with
+``time.time()`` (comparable across processes on one machine), then ``("stopped",)``.
+Receipts are buffered and sent every few milliseconds, so reporting does not sit
+between one receipt and the next.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from datetime import datetime
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Event
+from typing import Any
+
+from edge_agent.config import AgentConfig
+from edge_agent.fleet import AgentFleet
+from wardcast_protocol.transport import AsyncioMqttLink, BrokerAddress, ReceivedMessage
+
+FLUSH_S = 0.02
+
+
+def raw_subscribers(
+    broker_url: str, names: Sequence[str], topic: str, out: Queue[Any], stop: Event
+) -> None:
+    """Run ``names`` plain subscribers of ``topic`` until ``stop``; report receipts."""
+    logging.basicConfig(level=logging.WARNING)
+    asyncio.run(_raw(broker_url, names, topic, out, stop))
+
+
+async def _raw(
+    broker_url: str, names: Sequence[str], topic: str, out: Queue[Any], stop: Event
+) -> None:
+    address = BrokerAddress.parse(broker_url)
+    seen: list[tuple[str, str, float]] = []
+
+    def receiver(name: str) -> Callable[[ReceivedMessage], None]:
+        def receive(message: ReceivedMessage) -> None:
+            seen.append((name, message.payload.decode(), time.time()))
+
+        return receive
+
+    links = []
+    for name in names:
+        link = AsyncioMqttLink(address, name)
+        link.subscribe(topic, receiver(name))
+        link.start()
+        links.append(link)
+    while not all(link.connected for link in links):  # noqa: ASYNC110 - paho sets a flag
+        await asyncio.sleep(0.05)
+    await asyncio.sleep(0.5)  # every SUBACK in before the first publish
+    out.put(("ready", len(links)))
+    while not stop.is_set():
+        await asyncio.sleep(FLUSH_S)
+        if seen:
+            batch, seen[:] = list(seen), []
+            out.put(("seen", batch))
+    for link in links:
+        link.stop()
+    await asyncio.sleep(0.2)
+    out.put(("stopped",))
+
+
+def agents(configs: Sequence[AgentConfig], out: Queue[Any], stop: Event) -> None:
+    """Run these edge agents (one fleet, one loop) until ``stop``; report play starts."""
+    logging.basicConfig(level=logging.WARNING)
+    started: list[tuple[str, str, float]] = []
+    lock = threading.Lock()
+
+    def on_started(device_id: str, item_id: str, at: datetime) -> None:
+        with lock:
+            started.append((device_id, item_id, at.timestamp()))
+
+    fleet = AgentFleet(list(configs), on_playback_started=on_started)
+    fleet.start(timeout_s=180)
+    out.put(("ready", len(configs) if fleet.wait_ready(180) else 0))
+    while not stop.wait(FLUSH_S):
+        with lock:
+            batch, started[:] = list(started), []
+        if batch:
+            out.put(("seen", batch))
+    fleet.stop()
+    out.put(("stopped",))
