@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -136,3 +138,21 @@ def test_nobody_approves_their_own_bulletin_and_is_told_why(client: TestClient, 
     assert status_of(h, "bul-a") == ("approved", None)
     again = client.post("/approvals/bul-a/approve", data={"csrf_token": token})
     assert again.status_code == 409 and "cannot become approved" in again.text
+
+
+def test_a_reason_typed_when_the_session_expired_comes_back_after_sign_in(
+    client: TestClient, h: Harness
+) -> None:
+    submitted(h, "bul-a", WARD_A)
+    sign_in(client, "approver", [WARD_A])
+    token = csrf_of(client.get("/approvals/bul-a").text)
+    asyncio.run(h.clock.advance(9 * 3600))  # past the 8 h sign-in token
+    reason = "Giọng đọc quá nhanh, đọc lại chậm hơn."
+    posted = client.post("/approvals/bul-a/reject", data={"csrf_token": token, "reason": reason})
+    assert posted.status_code == 303
+    assert posted.headers["location"].startswith("/login?next=%2Fapprovals%2Fbul-a%2Freject")
+    target = unquote(posted.headers["location"].split("next=")[1].split("&")[0])
+    sign_in(client, "approver", [WARD_A], next_path=target)
+    page = client.get(target)
+    assert page.status_code == 200 and reason in page.text
+    assert status_of(h, "bul-a") == ("submitted", None)  # nothing done behind their back

@@ -17,6 +17,7 @@ from fastapi.testclient import TestClient
 from controller.audio import tts
 from controller.audio.prepare import PreparedAudio
 from controller.db.models import Bulletin
+from controller.domain.content import voices
 from controller.domain.content.bulletins import BulletinService
 from tests.support.console import WARD_A, WARD_B, add_two_wards, console_client, csrf_of, sign_in
 from tests.unit.controller_support import Harness, make_harness
@@ -33,6 +34,8 @@ def _prepared(self: BulletinService, source: Path, chime: bool, **_: object) -> 
 def h(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
     monkeypatch.setattr(tts, "espeak_wav", lambda *a, **k: b"RIFF" + b"\x00" * 100)
     monkeypatch.setattr(BulletinService, "_prepare", _prepared)
+    # The voices espeak-ng would list, whether or not this machine has it.
+    monkeypatch.setattr(voices, "espeak_voices", lambda *a, **k: ("vi", "vi-vn-x-south"))
     harness = make_harness(tmp_path)
     add_two_wards(harness.runtime)
     yield harness
@@ -62,11 +65,12 @@ def _bulletin(h: Harness, bulletin_id: str) -> Bulletin:
 def test_only_officers_reach_the_composer(client: TestClient, role: str) -> None:
     sign_in(client, role, [WARD_A])
     token = csrf_of(client.get("/").text)
-    for path in ("/bulletins", "/bulletins/new"):
+    for path in ("/bulletins", "/bulletins/new", "/bulletins/bul-1/edit"):
         assert client.get(path).status_code == 403, path
     data = {"csrf_token": token, "title": "x", "text": "y"}
     assert client.post("/bulletins/new", data=data).status_code == 403
     assert client.post("/bulletins/bul-1/submit", data=data).status_code == 403
+    assert client.post("/bulletins/bul-1/edit", data=data).status_code == 403
     assert 'href="/bulletins"' not in client.get("/").text
 
 
@@ -145,3 +149,79 @@ def test_an_empty_file_is_refused_beside_the_file_field(client: TestClient) -> N
     )
     assert answer.status_code == 422 and 'id="e-file"' in answer.text
     assert 'value="Tệp rỗng"' in answer.text
+
+
+def _made(client: TestClient, **fields: str) -> str:
+    made = client.post("/bulletins/new", data=_compose(client, **fields))
+    assert made.status_code == 303, made.text
+    return made.headers["location"].split("?")[0].rsplit("/", 1)[1]
+
+
+def test_a_voice_and_speed_are_offered_checked_and_kept(client: TestClient, h: Harness) -> None:
+    sign_in(client, "officer", [WARD_A])
+    form = client.get("/bulletins/new").text
+    assert 'value="espeak-ng:vi-vn-x-south"' in form and "Giọng miền Nam" in form
+    assert 'name="speed"' in form
+    bad = client.post(
+        "/bulletins/new",
+        data=_compose(client, title="Tin", text=TEXT, voice="espeak-ng:klingon", speed="1000"),
+    )
+    assert bad.status_code == 422
+    assert 'id="e-voice"' in bad.text and 'id="e-speed"' in bad.text and TEXT in bad.text
+    bulletin_id = _made(
+        client, title="Tin", text=TEXT, voice="espeak-ng:vi-vn-x-south", speed="120"
+    )
+    stored = _bulletin(h, bulletin_id)
+    assert (stored.tts_voice, stored.tts_speed_wpm) == ("espeak-ng:vi-vn-x-south", 120)
+
+
+def test_a_rejected_bulletin_is_edited_with_its_reason_shown_and_returns_to_draft(
+    client: TestClient, h: Harness
+) -> None:
+    sign_in(client, "officer", [WARD_A])
+    bulletin_id = _made(client, title="Lịch tiêm", text=TEXT)
+    with h.runtime.db.session() as session:
+        row = session.get(Bulletin, bulletin_id)
+        assert row is not None
+        row.status, row.rejection_reason = "rejected", "Sai ngày: thứ Bảy là 5/12."
+    page = client.get(f"/bulletins/{bulletin_id}/edit")
+    assert page.status_code == 200 and "Sai ngày: thứ Bảy là 5/12." in page.text
+    assert TEXT in page.text and 'value="Lịch tiêm"' in page.text
+    token = csrf_of(page.text)
+    empty = client.post(
+        f"/bulletins/{bulletin_id}/edit",
+        data={"csrf_token": token, "title": "Lịch tiêm (sửa)", "text": "", "priority": "normal"},
+    )
+    assert empty.status_code == 422 and 'id="e-text"' in empty.text
+    assert 'value="Lịch tiêm (sửa)"' in empty.text
+    fixed = "Thông báo: tiêm chủng vào sáng thứ Bảy 5/12 tại nhà văn hóa."
+    saved = client.post(
+        f"/bulletins/{bulletin_id}/edit",
+        data={"csrf_token": token, "title": "Lịch tiêm (sửa)", "text": fixed, "priority": "normal"},
+    )
+    assert saved.status_code == 303, saved.text
+    stored = _bulletin(h, bulletin_id)
+    assert (stored.status, stored.title, stored.text) == ("draft", "Lịch tiêm (sửa)", fixed)
+    assert "edited" in client.get(f"/bulletins/{bulletin_id}").text  # in its history
+
+
+def test_a_submitted_bulletin_is_withdrawn_before_it_is_edited(
+    client: TestClient, h: Harness
+) -> None:
+    sign_in(client, "officer", [WARD_A])
+    bulletin_id = _made(client, title="Tin chờ duyệt", text=TEXT)
+    token = csrf_of(client.get(f"/bulletins/{bulletin_id}").text)
+    client.post(f"/bulletins/{bulletin_id}/submit", data={"csrf_token": token})
+    page = client.get(f"/bulletins/{bulletin_id}/edit").text
+    assert 'id="edit-form"' not in page and "rút lại" in page
+    refused = client.post(
+        f"/bulletins/{bulletin_id}/edit",
+        data={"csrf_token": token, "title": "Đổi", "text": TEXT, "priority": "normal"},
+    )
+    assert refused.status_code == 409 and "withdraw it" in refused.text
+    assert _bulletin(h, bulletin_id).title == "Tin chờ duyệt"
+    assert (
+        client.post(f"/bulletins/{bulletin_id}/withdraw", data={"csrf_token": token}).status_code
+        == 303
+    )
+    assert 'id="edit-form"' in client.get(f"/bulletins/{bulletin_id}/edit").text

@@ -5,11 +5,13 @@ The clock stands on Tuesday 1 December 2026, 08:00 in Hà Nội (01:00 UTC).
 
 from __future__ import annotations
 
+import asyncio
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -217,3 +219,32 @@ def test_conflicts_of_the_stored_programme_are_shown(client: TestClient, h: Harn
     sign_in(client, "officer", [WARD_A])
     page = client.get("/schedule").text
     assert "Chương trình có" in page and "xung đột" in page
+
+
+def test_a_broadcast_form_posted_after_expiry_comes_back_to_its_week(
+    client: TestClient, h: Harness
+) -> None:
+    sign_in(client, "officer", [WARD_A])
+    token = csrf_of(client.get("/schedule").text)
+    asyncio.run(h.clock.advance(9 * 3600))  # past the 8 h sign-in token
+    posted = client.post(
+        "/schedule/broadcast",
+        data={
+            "csrf_token": token,
+            "ward": WARD_A,
+            "week": "2026-11-30",
+            "b_bulletin": "bul-1",
+            "b_where": "groups",
+            "b_groups": "to-1",
+            "b_start": "2026-12-03T18:45",
+        },
+    )
+    target = unquote(posted.headers["location"].split("next=")[1].split("&")[0])
+    assert target.startswith("/schedule/broadcast?kept=")
+    sign_in(client, "officer", [WARD_A], next_path=target)
+    page = client.get(target).text
+    assert 'value="2026-12-03T18:45"' in page
+    assert 'id="f-b_where-groups" name="b_where" value="groups" checked' in page
+    assert 'value="to-1"\n      checked' in page or 'value="to-1" checked' in page
+    with h.runtime.db.session() as session:
+        assert session.query(Broadcast).count() == 0  # nothing scheduled behind their back

@@ -17,6 +17,7 @@ from controller.console.pages import (
     approvals,
     auth,
     broadcasts,
+    bulletin_edit,
     bulletins,
     dashboard,
     emergency,
@@ -36,6 +37,7 @@ PAGE_MODULES = (
     emergency,
     emergency_live,
     broadcasts,
+    bulletin_edit,
 )
 
 

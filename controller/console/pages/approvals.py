@@ -7,6 +7,7 @@ officer can act on: the page asks for it first, the workflow checks it again.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Response
@@ -27,13 +28,16 @@ REASON_MAX = 500
 QUEUE_LIMIT = 500
 
 
-def queue(page: Page, session: Session, state: str, ward: str) -> list[Bulletin]:
+def queue(page: Page, session: Session, state: str, ward: str) -> Sequence[Bulletin]:
     """The bulletins the approver may read, in one state (all: '') and ward (all: '')."""
     assert page.actor is not None
-    found = access.visible_bulletins(session, page.actor, limit=QUEUE_LIMIT)
-    return [
-        b for b in found if (not state or b.status == state) and (not ward or b.ward_code == ward)
-    ]
+    return access.visible_bulletins(
+        session,
+        page.actor,
+        limit=QUEUE_LIMIT,
+        status=Status(state) if state else None,
+        ward_code=ward or None,
+    )
 
 
 @router.get("")
@@ -70,6 +74,9 @@ def _review(page: Page, session: Session, bulletin: Bulletin, **extra: Any) -> d
 
 
 @router.get("/{bulletin_id}")
+# A decision posted after the session expired comes back here (the reason as typed).
+@router.get("/{bulletin_id}/approve")
+@router.get("/{bulletin_id}/reject")
 def review(bulletin_id: str, page: ApproverPageDep, session: SessionDep) -> Response:
     """One bulletin to decide on: its clip, its text, its history, the two decisions."""
     assert page.actor is not None

@@ -33,6 +33,7 @@ from controller.console.page import FormValues, Page
 from controller.db.models import Bulletin
 from controller.domain.content import access, workflow
 from controller.domain.content.bulletins import BulletinDraft
+from controller.domain.content.voices import SPEED_MAX_WPM, SPEED_MIN_WPM, catalogue
 from controller.domain.content.workflow import Status
 from controller.domain.errors import DomainError, InvalidInput, TooLarge
 from wardcast_protocol.messages import Priority
@@ -52,12 +53,51 @@ def _choices(page: Page, session: Session) -> dict[str, Any]:
         "priority_options": [
             (p.value, page.t(f"priority.{p.value}")) for p in (Priority.NORMAL, Priority.PRIORITY)
         ],
-        # Voices and speeds appear once the TTS engines offer a choice (none yet).
-        "voice_options": [],
-        "speed_range": None,
+        **voice_choices(page),
         "max_text": settings.max_text_chars,
         "max_upload_mib": settings.max_upload_bytes // (1024 * 1024),
     }
+
+
+def voice_choices(page: Page) -> dict[str, Any]:
+    """The voices (and accents) the engines offer here, and the speed range if any has one."""
+    voices = catalogue(page.runtime.settings)
+    options = []
+    for v in voices:
+        key = f"voice.{v.id}"
+        options.append((v.id, page.t(key) if page.t.has(key) else f"{v.accent} · {v.engine}"))
+    speeds = any(v.speed_min_wpm is not None for v in voices)
+    return {
+        "voice_options": options,
+        "speed_range": (SPEED_MIN_WPM, SPEED_MAX_WPM) if speeds else None,
+    }
+
+
+def read_voice(
+    page: Page, form: FormValues, errors: dict[str, str]
+) -> tuple[str | None, int | None]:
+    """The voice and speed asked for (None: the defaults), checked against what is offered."""
+    voice = form.get("voice") or None
+    if voice is not None and voice not in {v.id for v in catalogue(page.runtime.settings)}:
+        errors["voice"] = page.t("bulletins.bad_voice")
+    text = form.get("speed")
+    if not text:
+        return voice, None
+    if not text.isdigit() or not SPEED_MIN_WPM <= int(text) <= SPEED_MAX_WPM:
+        errors["speed"] = page.t("bulletins.bad_speed", low=SPEED_MIN_WPM, high=SPEED_MAX_WPM)
+        return voice, None
+    return voice, int(text)
+
+
+def field_of(exc: DomainError, default: str) -> str:
+    """The composer's field a domain refusal is about (its message names it)."""
+    text = exc.message.lower()
+    for word, name in (("speed", "speed"), ("voice", "voice"), ("title", "title")):
+        if word in text:
+            return name
+    if "validity" in text:
+        return "valid_until"
+    return default
 
 
 def _draft(page: Page, form: FormValues, errors: dict[str, str], tz: str) -> BulletinDraft | None:
@@ -81,6 +121,7 @@ def _draft(page: Page, form: FormValues, errors: dict[str, str], tz: str) -> Bul
     priority = form.get("priority") or Priority.NORMAL.value
     if priority not in (Priority.NORMAL.value, Priority.PRIORITY.value):
         errors["priority"] = page.t("bulletins.bad_priority")
+    voice, speed = read_voice(page, form, errors)
     if errors:
         return None
     return BulletinDraft(
@@ -91,6 +132,8 @@ def _draft(page: Page, form: FormValues, errors: dict[str, str], tz: str) -> Bul
         ward_code=ward,
         valid_from=valid_from,
         valid_until=valid_until,
+        tts_voice=voice,
+        tts_speed_wpm=speed,
     )
 
 
@@ -140,7 +183,7 @@ def make_bulletin(
         return made
     except DomainError as exc:
         session.rollback()
-        errors[field] = refusal(page, exc)
+        errors[field_of(exc, field)] = refusal(page, exc)
         return None
 
 
@@ -196,6 +239,9 @@ def _detail(page: Page, session: Session, bulletin: Bulletin, **extra: Any) -> d
 
 
 @router.get("/{bulletin_id}")
+# A step posted after the session expired comes back to the bulletin's page.
+@router.get("/{bulletin_id}/submit")
+@router.get("/{bulletin_id}/withdraw")
 def bulletin_page(bulletin_id: str, page: StaffPageDep, session: SessionDep) -> Response:
     """One bulletin: its clip, text, state, rejection reason and history."""
     assert page.actor is not None

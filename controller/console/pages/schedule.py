@@ -82,6 +82,11 @@ def _week_of(page: Page, tz: str, asked: str) -> date:
 
 
 @router.get("")
+# A form posted after the session expired comes back to its week, as typed.
+@router.get("/queue")
+@router.get("/broadcast")
+@router.get("/queue/{entry_id}/remove")
+@router.get("/broadcasts/{broadcast_id}/cancel")
 def schedule(
     page: StaffPageDep,
     session: SessionDep,
@@ -89,6 +94,8 @@ def schedule(
     week: Annotated[str, Query(max_length=10)] = "",
 ) -> Response:
     """The ward's week: sessions and rundowns, queued bulletins, conflicts, one-offs."""
+    if page.kept is not None:
+        ward, week = ward or page.kept.get("ward"), week or page.kept.get("week")
     code, tz = _ward(page, session, ward)
     if not code:
         return page.render("schedule/none.html")
