@@ -20,6 +20,7 @@ from tests.unit.controller_support import Harness, make_harness
 CHANGING = [
     "/admin/users/new",
     "/admin/users/admin",
+    "/admin/users/admin/password",
     "/admin/devices",
     "/admin/devices/to-1/code",
     "/admin/devices/to-1/placement",
@@ -120,7 +121,7 @@ def test_admin_creates_a_user_and_a_refusal_keeps_the_form(client: TestClient, h
             "roles": "officer",
         },
     )
-    assert taken.status_code == 422 and 'id="e-username"' in taken.text
+    assert taken.status_code == 422 and "Tên đăng nhập này đã có người dùng." in taken.text
 
 
 def test_admin_changes_roles_and_deactivates(client: TestClient, h: Harness) -> None:
@@ -148,7 +149,17 @@ def test_admin_changes_roles_and_deactivates(client: TestClient, h: Harness) -> 
         "/admin/users/admin",
         data={"csrf_token": csrf_of(form.text), "roles": "officer", "active": "1"},
     )
-    assert last_admin.status_code == 422 and "administrator" in last_admin.text
+    assert last_admin.status_code == 422 and "quản trị viên cuối cùng" in last_admin.text
+    short = client.post(
+        "/admin/users/officer-00037/password",
+        data={"csrf_token": csrf_of(form.text), "password": "short"},
+    )
+    assert short.status_code == 422 and 'id="e-password"' in short.text
+    reset = client.post(
+        "/admin/users/officer-00037/password",
+        data={"csrf_token": csrf_of(form.text), "password": "a-fresh-password-1"},
+    )
+    assert reset.status_code == 303 and reset.headers["location"].endswith("done.password_reset")
 
 
 def test_admin_enrols_a_device_sees_the_code_once_and_revokes_it(

@@ -47,18 +47,20 @@ def _scope(form: FormValues) -> Scope:
     return Scope(wards=form.getlist("wards"), all_wards=form.get("all_wards") == "1")
 
 
-def _field_of(exc: DomainError) -> str:
-    """Which field a domain refusal is about (its message names it)."""
+def _refusal(exc: DomainError, page: Page) -> tuple[str, str]:
+    """The field a domain refusal is about, and what to say there in the page's language."""
     text = exc.message.lower()
+    if "is taken" in text:
+        return "username", page.t("users.name_taken")
     if "username" in text:
-        return "username"
+        return "username", page.t("users.username_hint")
     if "password" in text:
-        return "password"
-    if "ward" in text:
-        return "wards"
-    if "role" in text or "administrator" in text:
-        return "roles"
-    return "form"
+        return "password", page.t("password.rule", min=MIN_LENGTH)
+    if "no ward" in text:
+        return "wards", page.t("users.unknown_ward")
+    if "last active administrator" in text:
+        return "roles", page.t("users.last_admin")
+    return "form", page.t("users.refused", reason=exc.message)
 
 
 @router.get("")
@@ -90,8 +92,8 @@ def new_user_submit(page: AdminPageDep, form: FormDep, session: SessionDep) -> R
             users.create_user(session, page.actor, new, page.now)
         except (InvalidInput, Conflict) as exc:
             session.rollback()
-            key = "users.taken" if isinstance(exc, Conflict) else "users.refused"
-            errors[_field_of(exc)] = page.t(key, reason=exc.message)
+            field, message = _refusal(exc, page)
+            errors[field] = message
     if errors:
         return page.render(
             "admin/user_new.html", status=422, form=form, errors=errors, **_choices(page, session)
@@ -141,7 +143,8 @@ def edit_user_submit(
             users.update_user(session, page.actor, username, changes, page.now)
         except (InvalidInput, Conflict) as exc:
             session.rollback()
-            errors[_field_of(exc)] = page.t("users.refused", reason=exc.message)
+            field, message = _refusal(exc, page)
+            errors[field] = message
     if errors:
         return page.render(
             "admin/user_edit.html",
@@ -152,3 +155,31 @@ def edit_user_submit(
             **_choices(page, session),
         )
     return page.redirect("/admin/users", done="done.user_saved")
+
+
+@router.post("/{username}/password")
+def reset_password_submit(
+    username: str, page: AdminPageDep, form: FormDep, session: SessionDep
+) -> Response:
+    """Set someone's password (a lost one); every session and token of theirs ends."""
+    assert page.actor is not None
+    password = form.raw("password")
+    errors: dict[str, str] = {}
+    if len(password) < MIN_LENGTH:
+        errors["password"] = page.t("password.rule", min=MIN_LENGTH)
+    else:
+        try:
+            users.reset_password(session, page.actor, username, password, page.now)
+        except InvalidInput as exc:
+            session.rollback()
+            errors["password"] = _refusal(exc, page)[1]
+    if errors:
+        return page.render(
+            "admin/user_edit.html",
+            status=422,
+            user=users.get_user(session, username),
+            form=FormValues(),
+            errors=errors,
+            **_choices(page, session),
+        )
+    return page.redirect(f"/admin/users/{username}", done="done.password_reset")
