@@ -22,6 +22,7 @@ from controller.console.pages import (
     dashboard,
     emergency,
     emergency_live,
+    reports,
     schedule,
 )
 
@@ -38,6 +39,7 @@ PAGE_MODULES = (
     emergency_live,
     broadcasts,
     bulletin_edit,
+    reports,
 )
 
 
