@@ -19,7 +19,7 @@ import inspect
 import logging
 from collections.abc import Awaitable, Callable
 from typing import Any
-from urllib.parse import urlencode
+from urllib.parse import urlencode, urlsplit
 
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -73,6 +73,14 @@ def error_page(request: Request, status: int, title_key: str, message: str) -> H
     )
 
 
+def _referring_path(request: Request) -> str | None:
+    """The path and query of the page a form was posted from, if it is on this site."""
+    referer = urlsplit(request.headers.get("referer", ""))
+    if referer.netloc != request.url.netloc or not referer.path.startswith("/"):
+        return None
+    return referer.path + (f"?{referer.query}" if referer.query else "")
+
+
 async def _login_required(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, LoginRequired)
     params = {"next": request.url.path}
@@ -87,8 +95,11 @@ async def _login_required(request: Request, exc: Exception) -> Response:
         for key, value in form.multi_items():
             if isinstance(value, str):
                 values.setdefault(key, []).append(value)
-        kept_id = request.app.state.console.kept.keep(request.url.path, values)
-        params["next"] = f"{request.url.path}?kept={kept_id}"
+        # Back to the page the form was on (a POST-only URL has no page to return to).
+        page_path, _, page_query = (_referring_path(request) or request.url.path).partition("?")
+        kept_id = request.app.state.console.kept.keep(page_path, values)
+        query = f"{page_query}&" if page_query else ""
+        params["next"] = f"{page_path}?{query}kept={kept_id}"
     if _is_htmx(request):
         current = request.headers.get("HX-Current-URL", "")
         params["next"] = current.split("://", 1)[-1].partition("/")[2] or ""

@@ -272,3 +272,26 @@ def test_the_secure_flag_is_a_setting(tmp_path: Path) -> None:
             assert "HttpOnly" in answer.headers["set-cookie"]
     finally:
         harness.runtime.stop()
+
+
+def test_an_expired_post_returns_to_the_page_the_form_was_on(
+    client: TestClient, h: Harness
+) -> None:
+    sign_in(client)
+    page = client.get("/admin/devices?sort=id")
+    asyncio.run(h.clock.advance(9 * 3600))
+    posted = client.post(
+        "/admin/devices/to-1/code",  # a POST-only address: no page to return to
+        data={"csrf_token": csrf_of(page.text)},
+        headers={"Referer": "https://testserver/admin/devices?sort=id"},
+    )
+    assert posted.status_code == 303
+    assert posted.headers["location"].startswith(
+        "/login?next=%2Fadmin%2Fdevices%3Fsort%3Did%26kept%3D"
+    )
+    elsewhere = client.post(
+        "/admin/devices/to-1/code",
+        data={"csrf_token": csrf_of(page.text)},
+        headers={"Referer": "https://evil.example/admin/devices"},
+    )
+    assert "next=%2Fadmin%2Fdevices%2Fto-1%2Fcode" in elsewhere.headers["location"]
