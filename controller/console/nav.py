@@ -31,6 +31,7 @@ NAV: list[NavItem] = [
     NavItem("/emergency", "nav.emergency", STAFF),
     NavItem("/broadcasts", "nav.broadcasts", STAFF),
     NavItem("/reports", "nav.reports", EVERY_ROLE),
+    NavItem("/evidence", "nav.evidence", EVERY_ROLE),
     NavItem("/admin/users", "nav.users", frozenset({Role.ADMIN})),
     NavItem("/admin/devices", "nav.devices", frozenset({Role.ADMIN})),
     NavItem("/account/password", "nav.password", EVERY_ROLE),

@@ -22,6 +22,7 @@ from controller.console.pages import (
     dashboard,
     emergency,
     emergency_live,
+    evidence,
     reports,
     schedule,
 )
@@ -40,6 +41,7 @@ PAGE_MODULES = (
     broadcasts,
     bulletin_edit,
     reports,
+    evidence,
 )
 
 
