@@ -32,6 +32,7 @@ NAV: list[NavItem] = [
     NavItem("/broadcasts", "nav.broadcasts", STAFF),
     NavItem("/reports", "nav.reports", EVERY_ROLE),
     NavItem("/evidence", "nav.evidence", EVERY_ROLE),
+    NavItem("/devices", "nav.device_pages", EVERY_ROLE),
     NavItem("/admin/users", "nav.users", frozenset({Role.ADMIN})),
     NavItem("/admin/devices", "nav.devices", frozenset({Role.ADMIN})),
     NavItem("/account/password", "nav.password", EVERY_ROLE),

@@ -20,6 +20,7 @@ from controller.console.pages import (
     bulletin_edit,
     bulletins,
     dashboard,
+    devices,
     emergency,
     emergency_live,
     evidence,
@@ -42,6 +43,7 @@ PAGE_MODULES = (
     bulletin_edit,
     reports,
     evidence,
+    devices,
 )
 
 
