@@ -171,6 +171,7 @@ def test_a_one_off_to_a_zone_at_the_wards_time_and_its_cancel(
     )
     assert past.status_code == 422
     assert 'id="e-b_start"' in past.text and "đã qua" in past.text
+    assert 'href="#broadcast-form"' in past.text  # the summary leads there
     assert 'id="e-b_zones"' in past.text  # zones chosen, but none ticked
     assert 'value="2026-12-01T07:00"' in past.text
     assert 'id="f-b_where-zones" name="b_where" value="zones" checked' in past.text

@@ -69,6 +69,7 @@ def _context(page: Page, session: Session, ward: str, tz: str, week: date) -> di
         "zone_options": [(z.code, z.name) for z in zones_of(session, ward)],
         "group_options": [(g.code, g.name) for g in groups_of(session, ward)],
         "target_options": [(k, page.t(f"schedule.target_{k}")) for k in TARGET_KINDS],
+        "fix": "",
     }
 
 
@@ -115,6 +116,9 @@ def _again(
     code, tz = _ward(page, session, form.get("ward"))
     first = _week_of(page, tz, form.get("week"))
     context = _context(page, session, code, tz, first)
+    # The forms sit below a long week: a summary at the top leads to the one to correct.
+    names = "".join(errors)
+    context["fix"] = "broadcast-form" if "b_" in names else "queue-form" if "q_" in names else ""
     return page.render("schedule/week.html", status=status, form=form, errors=errors, **context)
 
 
