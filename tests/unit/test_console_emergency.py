@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import asyncio
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -12,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from controller.console.live import StreamRules
 from controller.console.pages import emergency_live
 from controller.db.models import Bulletin, Emergency, new_id
 from controller.domain.content.bulletins import BulletinDraft
+from controller.domain.emergencies.progress import WatchLimits
 from tests.support.console import WARD_A, WARD_B, add_two_wards, console_client, csrf_of, sign_in
 from tests.unit.controller_support import SHA, Harness, make_harness
 from wardcast_protocol.messages import Kind, Trigger
@@ -143,49 +142,64 @@ def test_confirm_sends_and_the_progress_page_shows_each_device(
     assert part.status_code == 200 and "<html" not in part.text and "to-1" in part.text
 
 
+class FakeTime:
+    """The stream's clock and sleep: sleeping moves the clock, nobody waits."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.sleeps: list[float] = []
+        self.on_sleep: list[Callable[[], None]] = []
+
+    def sleep(self, seconds: float) -> None:
+        self.sleeps.append(seconds)
+        self.now += seconds
+        if self.on_sleep:
+            self.on_sleep.pop(0)()
+
+    def monotonic(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def fake_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
+    fake = FakeTime()
+    monkeypatch.setattr(emergency_live, "sleep", fake.sleep)
+    monkeypatch.setattr(emergency_live, "monotonic", fake.monotonic)
+    return fake
+
+
 def test_the_sse_route_streams_changes_then_ends(
-    client: TestClient, h: Harness, monkeypatch: pytest.MonkeyPatch
+    client: TestClient, h: Harness, fake_time: FakeTime
 ) -> None:
     sign_in(client, "approver", [WARD_A])
     path = _send(client)
     with h.runtime.db.session() as session:
-        record = session.query(Emergency).one()
-        broadcast_id = record.broadcast_id
+        broadcast_id = session.query(Emergency).one().broadcast_id
     assert broadcast_id is not None
-    polls: list[float] = []
-
-    async def no_wait(seconds: float) -> None:
-        # Between two reads the device confirms its play: the next read shows it.
-        polls.append(seconds)
-        if len(polls) == 1:
-            _confirm(h, broadcast_id)
-
-    monkeypatch.setattr(emergency_live, "sleep", no_wait)
+    # Between the first and the second read, the device confirms its play.
+    fake_time.on_sleep.append(lambda: _confirm(h, broadcast_id))
     answer = client.get(f"{path}/events")
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("text/event-stream")
     body = answer.text
     assert body.startswith("retry: ")
-    assert body.count("event: progress") == 2  # the first state, then the confirmation
-    assert "Đã phát xong, đã xác nhận" in body.split("event: progress")[2]
+    first, second = body.split("event: progress")[1:]
+    assert "Đang phát" in first and "<html" not in first
+    assert "Đã phát, đã xác nhận" in second and "Đã kết thúc" in second
     assert body.rstrip().endswith("event: end\ndata:")
-    assert len(polls) == 1  # final after the confirmation: the stream stopped by itself
+    assert fake_time.sleeps == [emergency_live.LIMITS.poll_s]  # over: it stopped by itself
 
 
-def test_the_stream_is_bounded(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_the_stream_is_bounded_and_keeps_the_line_alive(
+    client: TestClient, fake_time: FakeTime, monkeypatch: pytest.MonkeyPatch
+) -> None:
     sign_in(client, "approver", [WARD_A])
     path = _send(client)
-    waits: list[float] = []
-
-    async def no_wait(seconds: float) -> None:
-        waits.append(seconds)
-        await asyncio.sleep(0)
-
-    monkeypatch.setattr(emergency_live, "sleep", no_wait)
-    monkeypatch.setattr(emergency_live, "RULES", StreamRules(1.0, 4, 500))
+    monkeypatch.setattr(emergency_live, "LIMITS", WatchLimits(1.0, 3.0, 10.0))
     body = client.get(f"{path}/events").text
-    assert body.startswith("retry: 500") and "event: end" not in body
-    assert body.count("event: progress") == 1 and len(waits) == 3
+    assert body.count("event: progress") == 1  # nothing changed after the first
+    assert body.count(": heartbeat") == 3 and body.rstrip().endswith("event: end\ndata:")
+    assert len(fake_time.sleeps) == 10  # ten seconds of its clock, then it ends
 
 
 def test_cancel_asks_once_more_then_stops_it(client: TestClient, h: Harness) -> None:

@@ -1,138 +1,130 @@
-"""An emergency's live delivery: per device, received → playing → confirmed (or failed).
+"""An emergency's live delivery: per device, sent → received → playing → confirmed (or failed).
 
 ``/emergency/{id}`` shows the progress and the Update and Cancel buttons. The progress
 part updates itself without reloading: ``/emergency/{id}/events`` is a server-sent event
-stream (cookie session, like every page) that sends the part again when it changed;
-where EventSource is missing or broken, htmx polls ``/emergency/{id}/progress`` (the
-same part). Without any script the page still has its Reload link.
+stream (cookie session, like every page) that sends the part again whenever delivery
+changed; where EventSource is missing or broken, htmx polls ``/emergency/{id}/progress``
+(the same part). Without any script the page still reloads itself (``<noscript>``).
 
-The progress is the domain's: ``progress_of`` of the emergency's broadcast, narrowed to
-the devices of the reader's wards, as ``GET /api/v1/broadcasts/{id}`` reads it.
+The progress and its pacing are the domain's, as the API's ``/api/v1/emergencies/{id}/
+progress`` and ``/events`` read them: ``emergency_progress`` (narrowed to the reader's
+wards) and ``watch`` (a snapshot when anything changed, heartbeats, an end when the
+emergency is over or the stream has run ``LIMITS.max_s``). Its ``sleep`` and
+``monotonic`` are this module's, so a test runs a whole stream without waiting.
 """
 
 from __future__ import annotations
 
-import asyncio
-from dataclasses import dataclass
-from datetime import datetime
+import time
+from collections.abc import Callable, Iterator
 from typing import Any
 from uuid import uuid4
 
 from fastapi import APIRouter, Response
+from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from controller.api.deps import SessionDep
-from controller.console import live
 from controller.console.deps import FormDep, StaffPageDep
+from controller.console.live import sse_event
 from controller.console.page import Page
 from controller.console.pages.emergency import SenderPageDep
-from controller.db.models import Broadcast, Emergency
-from controller.domain.actors import Actor, Forbidden, Role
-from controller.domain.broadcasts.progress import BroadcastProgress, BroadcastStatus, progress_of
-from controller.domain.devices.access import wards_of
+from controller.db.models import Emergency
+from controller.domain.actors import Role
+from controller.domain.emergencies.progress import (
+    EmergencyProgress,
+    EmergencyWatch,
+    WatchLimits,
+    emergency_progress,
+    stage_of,
+    watch,
+)
 from controller.domain.emergencies.service import EmergencyMessage
-from controller.domain.errors import DomainError, NotFound
+from controller.domain.errors import DomainError
 
 router = APIRouter(prefix="/emergency")
 
-# The stream's pace; tests replace ``sleep`` with a no-op and move the fake clock.
-RULES = live.RULES
-sleep: live.Sleep = asyncio.sleep
-
-OVER = frozenset({"cancelled", "superseded"})
-FINAL = frozenset({BroadcastStatus.DONE, BroadcastStatus.CANCELLED})
-
-
-@dataclass(frozen=True)
-class EmergencyView:
-    """An emergency as the reader may see it, with its delivery now."""
-
-    emergency: Emergency
-    visible: frozenset[str]
-    progress: BroadcastProgress | None
-    ward: str | None  # the ward of its first visible device (an update's review shows it)
-
-    @property
-    def final(self) -> bool:
-        """Nothing more will change: stopped, replaced, or every device confirmed."""
-        if self.emergency.state in OVER:
-            return True
-        return self.progress is None or self.progress.status in FINAL
-
-    @property
-    def active(self) -> bool:
-        """It may still be updated or cancelled."""
-        return self.emergency.state not in OVER and self.emergency.msg_type != "Cancel"
+# A page's stream lives two minutes, then the EventSource reconnects (``retry``).
+LIMITS = WatchLimits(poll_s=2.0, heartbeat_s=15.0, max_s=120.0)
+RETRY_MS = 3000
+sleep: Callable[[float], None] = time.sleep  # tests replace both
+monotonic: Callable[[], float] = time.monotonic
 
 
-def read_view(session: Session, actor: Actor, emergency_id: str, now: datetime) -> EmergencyView:
-    """The emergency if it reached the actor's wards (NotFound, Forbidden), and its progress."""
-    emergency = session.get(Emergency, emergency_id)
-    if emergency is None:
-        raise NotFound(f"no emergency {emergency_id!r}")
-    wards = wards_of(session, emergency.device_ids)
-    visible = frozenset(d for d in emergency.device_ids if actor.sees_ward(wards.get(d)))
-    if not visible and actor.wards is not None:
-        raise Forbidden(f"emergency {emergency.identifier} reached none of {actor.name}'s wards")
-    broadcast = session.get(Broadcast, emergency.broadcast_id) if emergency.broadcast_id else None
-    progress = progress_of(session, broadcast, now, visible) if broadcast is not None else None
-    ward = next((wards.get(d) for d in sorted(visible)), None)
-    return EmergencyView(emergency, visible, progress, ward)
+def read(page: Page, session: Session, emergency_id: str) -> tuple[Emergency, EmergencyProgress]:
+    """The emergency's delivery now (NotFound, Forbidden outside the reader's wards)."""
+    assert page.actor is not None
+    progress = emergency_progress(session, emergency_id, page.actor, page.now)
+    emergency = session.get(Emergency, progress.emergency_id)
+    assert emergency is not None  # emergency_progress has just read it
+    return emergency, progress
 
 
-def _context(page: Page, view: EmergencyView) -> dict[str, Any]:
+def _context(page: Page, em: Emergency, progress: EmergencyProgress) -> dict[str, Any]:
     assert page.actor is not None
     return {
-        "view": view,
-        "em": view.emergency,
-        "progress": view.progress,
+        "em": em,
+        "progress": progress,
+        "stage_of": stage_of,
+        "active": em.state not in ("cancelled", "superseded") and em.msg_type != "Cancel",
         "may_send": page.actor.has(Role.APPROVER),
+        "ward": next((d.ward_code for d in progress.devices if d.ward_code), None),
     }
 
 
-def fragment(page: Page, view: EmergencyView) -> str:
+def fragment(page: Page, progress: EmergencyProgress) -> str:
     """The progress part alone, as HTML."""
     template = page.env.get_template("emergency/_progress.html")
-    return template.render(page.context(_context(page, view)))
+    return template.render(page.context({"progress": progress, "stage_of": stage_of}))
 
 
 @router.get("/{emergency_id}")
 def emergency_page(emergency_id: str, page: StaffPageDep, session: SessionDep) -> Response:
     """Progress, Update and Cancel."""
-    assert page.actor is not None
-    view = read_view(session, page.actor, emergency_id, page.now)
-    return page.render("emergency/progress.html", **_context(page, view))
+    return page.render(
+        "emergency/progress.html", **_context(page, *read(page, session, emergency_id))
+    )
 
 
 @router.get("/{emergency_id}/progress")
-def emergency_progress(emergency_id: str, page: StaffPageDep, session: SessionDep) -> Response:
+def emergency_progress_part(emergency_id: str, page: StaffPageDep, session: SessionDep) -> Response:
     """The progress part (htmx polls it where server-sent events do not work)."""
-    assert page.actor is not None
-    view = read_view(session, page.actor, emergency_id, page.now)
-    return page.render("emergency/_progress.html", **_context(page, view))
+    _em, progress = read(page, session, emergency_id)
+    return page.render("emergency/_progress.html", progress=progress, stage_of=stage_of)
 
 
 @router.get("/{emergency_id}/events")
-def emergency_events(emergency_id: str, page: StaffPageDep, session: SessionDep) -> Response:
-    """Server-sent events: the progress part whenever it changed, then ``end``."""
+def emergency_events(emergency_id: str, page: StaffPageDep) -> Response:
+    """Server-sent events: the progress part whenever delivery changed, then ``end``."""
     actor = page.actor
     assert actor is not None
-    read_view(session, actor, emergency_id, page.now)  # refused here, before streaming
+    watcher = EmergencyWatch(page.runtime.db, page.runtime.clock)
+    pending = [watcher.read(emergency_id, actor)]  # refused here, before streaming
 
-    def read() -> tuple[str, bool]:
-        with page.runtime.db.session() as own:
-            view = read_view(own, actor, emergency_id, page.now)
-            return fragment(page, view), view.final
+    def snapshot() -> EmergencyProgress:
+        return pending.pop() if pending else watcher.read(emergency_id, actor)
 
-    return live.event_stream(read, RULES, lambda s: sleep(s))
+    def frames() -> Iterator[str]:
+        yield f"retry: {RETRY_MS}\n\n"
+        for found in watch(snapshot, LIMITS, lambda s: sleep(s), lambda: monotonic()):
+            yield (
+                ": heartbeat\n\n" if found is None else sse_event("progress", fragment(page, found))
+            )
+        yield sse_event("end", "")
+
+    return StreamingResponse(
+        frames(),
+        media_type="text/event-stream",
+        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
+    )
 
 
 @router.get("/{emergency_id}/cancel")
 def cancel_confirm(emergency_id: str, page: SenderPageDep, session: SessionDep) -> Response:
     """Ask once more before every loudspeaker stops."""
-    assert page.actor is not None
-    view = read_view(session, page.actor, emergency_id, page.now)
-    return page.render("emergency/cancel.html", **_context(page, view))
+    return page.render(
+        "emergency/cancel.html", **_context(page, *read(page, session, emergency_id))
+    )
 
 
 @router.post("/{emergency_id}/cancel")
@@ -141,8 +133,8 @@ def cancel_submit(
 ) -> Response:
     """Send the CAP Cancel: every device stops it; what played stays evidence."""
     assert page.actor is not None
-    view = read_view(session, page.actor, emergency_id, page.now)
-    em, now = view.emergency, page.now
+    em, progress = read(page, session, emergency_id)
+    now = page.now
     cancel = EmergencyMessage(
         identifier=f"console-cancel-{now:%Y%m%dT%H%M%S}-{uuid4().hex[:8]}",
         sender=page.actor.name,
@@ -160,6 +152,6 @@ def cancel_submit(
             "emergency/cancel.html",
             status=422,
             errors={"form": page.t("emergency.refused", reason=exc.message)},
-            **_context(page, view),
+            **_context(page, em, progress),
         )
     return page.redirect(f"/emergency/{em.id}", done="done.emergency_cancelled")
