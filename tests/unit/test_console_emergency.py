@@ -12,7 +12,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from controller.console.pages import emergency_live
-from controller.db.models import Bulletin, Emergency, new_id
+from controller.db.models import Broadcast, Bulletin, Emergency, new_id
 from controller.domain.content.bulletins import BulletinDraft
 from controller.domain.emergencies.progress import WatchLimits
 from tests.support.console import WARD_A, WARD_B, add_two_wards, console_client, csrf_of, sign_in
@@ -260,3 +260,31 @@ def _confirm(h: Harness, broadcast_id: str) -> None:
         planned_start=h.clock.now(),
     )
     h.device_sends("to-1", DeviceChannel.EVENT, Kind.EVENT, event)
+
+
+def test_a_prepared_clip_is_reviewed_then_broadcast_with_emergency_priority(
+    client: TestClient, h: Harness
+) -> None:
+    sign_in(client, "approver", [WARD_A])
+    form = client.get("/emergency")
+    assert 'id="f-source-clip"' in form.text and 'value="bul-1"' in form.text
+    missing = _review(client, source="clip", clip="")
+    assert missing.status_code == 422 and "Hãy chọn một bản tin đã duyệt." in missing.text
+    review = _review(client, source="clip", clip="bul-1")
+    assert review.status_code == 200 and "Thông báo" in review.text
+    sent = client.post(
+        "/emergency/confirm",
+        data={
+            "csrf_token": csrf_of(review.text),
+            "ward": WARD_A,
+            "source": "clip",
+            "clip": "bul-1",
+            "action": "send",
+        },
+    )
+    assert sent.status_code == 303 and sent.headers["location"].startswith("/broadcasts/bc")
+    page = client.get(sent.headers["location"])
+    assert "Ưu tiên phát" in page.text and "to-1" in page.text and "to-2" not in page.text
+    with h.runtime.db.session() as session:
+        (broadcast,) = session.query(Broadcast).all()
+        assert broadcast.priority == "emergency" and broadcast.immediate
