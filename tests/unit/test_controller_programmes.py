@@ -9,13 +9,15 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from controller.db.models import Bulletin, MediaAsset
 from controller.domain.actors import EVERYONE, Actor
+from controller.domain.errors import InvalidInput
 from controller.domain.places import service as places
-from controller.domain.programmes.schema import BulletinsItem, ProgrammeDoc
+from controller.domain.programmes.schema import BulletinsItem, FixedBulletinItem, ProgrammeDoc
 from controller.domain.programmes.service import ProgrammeRefused, queue_bulletin, save_programme
 from tests.unit.controller_support import CHIME, SHA, Harness, make_harness
 from wardcast_protocol.messages import Kind, Plan, Priority, RelaySpec, Trigger
@@ -295,3 +297,36 @@ def test_an_untuned_relay_gets_the_protocol_defaults(h: Harness) -> None:
     assert relay.relay is not None
     defaults = RelaySpec(url=relay.relay.url, window_s=relay.relay.window_s)
     assert relay.relay == defaults.model_copy(update={"station": "VOV1"})
+
+
+def test_a_queue_entry_for_a_day_already_over_is_refused(h: Harness) -> None:
+    """A past day would be stored and never aired: refused, saying what today is there."""
+    _save(h, programme())
+    today = h.clock.now().astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+    with h.runtime.db.session() as session:
+        with pytest.raises(InvalidInput, match=f"today is {today.isoformat()}"):
+            queue_bulletin(
+                session, WARD, "sang", "bul-2", today - timedelta(days=1), today, ADMIN,
+                h.clock.now(),
+            )  # fmt: skip
+        entry = queue_bulletin(session, WARD, "sang", "bul-2", today, today, ADMIN, h.clock.now())
+        assert entry.first_date == today
+
+
+def test_programmes_and_queues_name_a_bulletin_by_its_code(h: Harness) -> None:
+    """The code people gave a bulletin stands for it: in a fixed item and in the queue."""
+    with h.runtime.db.session() as session:
+        bulletin = session.get(Bulletin, "bul-2")
+        assert bulletin is not None
+        bulletin.code, bulletin.ward_code = "cat-nuoc", WARD
+    doc = programme()
+    doc.sessions[0].rundown.append(FixedBulletinItem(kind="bulletin", bulletin_id="cat-nuoc"))
+    _save(h, doc)
+    today = h.clock.now().astimezone(ZoneInfo("Asia/Ho_Chi_Minh")).date()
+    with h.runtime.db.session() as session:
+        entry = queue_bulletin(
+            session, WARD, "chieu", "cat-nuoc", today, today, ADMIN, h.clock.now()
+        )
+        assert entry.bulletin_id == "bul-2"  # stored by id: a later code change moves nothing
+    h.runtime.plans.recompile()
+    assert any(i.bulletin_id == "bul-2" for i in _plan(h, "to-1").items)

@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 
 from controller.api.bounds import (
     AREA_CODE_PATTERN,
+    CODE_PATTERN,
     ONE_LINE_PATTERN,
     IdPath,
     Instant,
@@ -82,6 +83,7 @@ def create_from_text(
         access.draft_ward(actor, body.ward_code),
         body.valid_from,
         body.valid_until,
+        body.code,
         tts_voice=body.tts_voice,
         tts_speed_wpm=body.tts_speed_wpm,
     )
@@ -108,6 +110,7 @@ def create_from_upload(
     ward_code: Annotated[str | None, Form(pattern=AREA_CODE_PATTERN)] = None,
     valid_from: Annotated[Instant | None, Form()] = None,
     valid_until: Annotated[Instant | None, Form()] = None,
+    code: Annotated[str | None, Form(pattern=CODE_PATTERN)] = None,
 ) -> BulletinPublic:
     """Create a bulletin from an uploaded recording (loudness-normalised, re-encoded)."""
     ward_code = access.draft_ward(actor, ward_code)
@@ -133,6 +136,7 @@ def create_from_upload(
             ward_code,
             valid_from,
             valid_until,
+            code,
         )
         bulletin = bulletins.create_from_upload(
             session, draft, path, file.filename or "", clock.now()

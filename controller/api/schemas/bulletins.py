@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from controller.api.bounds import AreaCode, Instant, SpokenText, free_text, one_line
+from controller.api.bounds import AreaCode, Code, Instant, SpokenText, free_text, one_line
 from wardcast_protocol.messages import Priority, SourceLevel
 
 
@@ -48,6 +48,12 @@ class BulletinCreate(BaseModel):
     )
     tts_speed_wpm: int | None = Field(
         default=None, ge=80, le=450, description="Words a minute (espeak-ng voices only)."
+    )
+    code: Code | None = Field(
+        default=None,
+        description="A stable name, unique in the ward, that programmes and the queue may "
+        "use instead of the id.",
+        examples=["vov1-du-phong"],
     )
 
 
@@ -94,6 +100,7 @@ class BulletinPublic(BaseModel):
     model_config = ConfigDict(from_attributes=True)
 
     id: str
+    code: str | None = Field(default=None, description="The stable name people gave it.")
     title: str
     origin: str = Field(description="'text' (spoken by TTS) or 'upload'.")
     text: str | None = Field(description="The text spoken; none for an upload.")

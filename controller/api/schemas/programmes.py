@@ -53,9 +53,11 @@ class QueueEntryCreate(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    bulletin_id: Identifier = Field(description="An approved bulletin.")
+    bulletin_id: Identifier = Field(
+        description="An approved bulletin: its id, or the code people gave it."
+    )
     session_code: Code = Field(description="A session of the ward's programme.")
-    first_date: Day = Field(description="First day it airs (ward's local date).")
+    first_date: Day = Field(description="First day it airs (ward's local date): today or later.")
     last_date: Day = Field(description="Last day it airs (included).")
 
 

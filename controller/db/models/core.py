@@ -88,6 +88,9 @@ class Bulletin(Base):
     status: Mapped[str] = mapped_column(String(16), default="draft", index=True)
     category: Mapped[str] = mapped_column(String(64), default="general")
     ward_code: Mapped[str | None] = mapped_column(String(16), nullable=True, index=True)
+    # A stable name chosen by people ("vov1-du-phong"), unique in its ward: what programmes
+    # and queues may refer to instead of the generated id, so one file fits every install.
+    code: Mapped[str | None] = mapped_column(String(64), nullable=True, index=True)
     valid_from: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     valid_until: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     rejection_reason: Mapped[str | None] = mapped_column(String(500), nullable=True)

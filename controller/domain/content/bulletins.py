@@ -31,7 +31,7 @@ from controller.audio import (
 from controller.db.models import Bulletin, BulletinTransition, MediaAsset, new_id
 from controller.domain.content.text import clean_spoken_text, removed_controls
 from controller.domain.content.voices import speak_options
-from controller.domain.errors import InvalidInput, NotFound, TooLarge, Unavailable
+from controller.domain.errors import Conflict, InvalidInput, NotFound, TooLarge, Unavailable
 from controller.settings import Settings
 from wardcast_protocol.messages import Priority, SourceLevel
 
@@ -51,6 +51,7 @@ class BulletinDraft:
     ward_code: str | None = None
     valid_from: datetime | None = None
     valid_until: datetime | None = None
+    code: str | None = None  # a stable name people chose, unique in the ward
     tts_voice: str | None = None  # "espeak-ng:vi-vn-x-south", "gtts:vi"; None: default
     tts_speed_wpm: int | None = None  # espeak-ng only; None: its default
 
@@ -169,6 +170,9 @@ class BulletinService:
         now: datetime,
         chime: bool,
     ) -> Bulletin:
+        if draft.code is not None and find_by_code(session, draft.code, draft.ward_code):
+            where = f"ward {draft.ward_code}" if draft.ward_code else "every ward"
+            raise Conflict(f"a bulletin of {where} already has the code {draft.code!r}")
         try:
             stored = self._store.put(
                 prepared.data, extension=prepared.extension, content_type=prepared.content_type
@@ -191,6 +195,7 @@ class BulletinService:
             ward_code=draft.ward_code,
             valid_from=draft.valid_from,
             valid_until=draft.valid_until,
+            code=draft.code,
         )
         session.add(bulletin)
         session.flush()
@@ -233,6 +238,25 @@ def get_bulletin(session: Session, bulletin_id: str) -> Bulletin:
     if bulletin is None:
         raise NotFound(f"no bulletin {bulletin_id!r}")
     return bulletin
+
+
+def find_by_code(session: Session, code: str, ward_code: str | None) -> Bulletin | None:
+    """The bulletin people named ``code`` in this ward, else one for every ward with it."""
+    query = select(Bulletin).where(Bulletin.code == code)
+    for ward in (ward_code, None) if ward_code is not None else (None,):
+        found = session.scalars(
+            query.where(
+                Bulletin.ward_code.is_(None) if ward is None else Bulletin.ward_code == ward
+            )
+        ).first()
+        if found is not None:
+            return found
+    return None
+
+
+def find_bulletin(session: Session, ref: str, ward_code: str | None) -> Bulletin | None:
+    """A bulletin by its id, or by its code as seen from ``ward_code``."""
+    return session.get(Bulletin, ref) or find_by_code(session, ref, ward_code)
 
 
 def list_bulletins(session: Session, limit: int = 100, offset: int = 0) -> Sequence[Bulletin]:

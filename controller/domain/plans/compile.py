@@ -56,6 +56,13 @@ class CompileContext:
     media: dict[str, MediaAsset] = field(default_factory=dict)
     bulletins: dict[str, Bulletin] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    # (ward or None for every ward, code) -> bulletin: programmes may name content by code.
+    codes: dict[tuple[str | None, str], Bulletin] = field(default_factory=dict)
+
+    def bulletin(self, ref: str, ward_code: str) -> Bulletin | None:
+        """An approved bulletin by id, or by code in this ward, else for every ward."""
+        found = self.bulletins.get(ref) or self.codes.get((ward_code, ref))
+        return found or self.codes.get((None, ref))
 
     def media_ref(self, sha256: str) -> MediaRef:
         """A media reference agents can fetch (by a signed URL)."""
@@ -208,7 +215,7 @@ class WardCompiler:
     def _relay(self, entry: RelayItem, line: _Timeline) -> list[PlanItem]:
         fallback = self.ctx.chime_sha256
         if entry.fallback_bulletin:
-            bulletin = self.ctx.bulletins.get(entry.fallback_bulletin)
+            bulletin = self.ctx.bulletin(entry.fallback_bulletin, self.ward_code)
             if bulletin is not None and airable_problem(bulletin, line.cursor) is None:
                 fallback = bulletin.media_sha256
         assert self.doc is not None
@@ -241,7 +248,7 @@ class WardCompiler:
     ) -> list[PlanItem]:
         chosen: list[Bulletin] = []
         for bulletin_id in bulletin_ids:
-            bulletin = self.ctx.bulletins.get(bulletin_id)
+            bulletin = self.ctx.bulletin(bulletin_id, self.ward_code)
             if bulletin is None:
                 self.ctx.notes.append(f"{line.key}: {bulletin_id} is not approved; left out")
             else:
@@ -288,4 +295,6 @@ def load_context(session: Session, urls: MediaUrls, chime_sha256: str) -> Compil
         ctx.media[asset.sha256] = asset
     for bulletin in session.scalars(select(Bulletin).where(Bulletin.status == "approved")):
         ctx.bulletins[bulletin.id] = bulletin
+        if bulletin.code:
+            ctx.codes[(bulletin.ward_code, bulletin.code)] = bulletin
     return ctx

@@ -400,7 +400,7 @@ class RelayItem(_Doc):
     fallback_bulletin: BulletinId | None = Field(
         default=None,
         title="Fallback bulletin",
-        description="Bulletin id played instead if the stream is dead or silent.",
+        description="Bulletin (id or code) played instead if the stream is dead or silent.",
     )
     prebuffer_s: PrebufferS = _prebuffer_field()
     dead_after_s: DeadAfterS = _dead_after_field()
@@ -439,7 +439,7 @@ class FixedBulletinItem(_Doc):
     """One particular bulletin, every time (e.g. a recorded weekly programme)."""
 
     kind: Literal["bulletin"] = Field(title="Kind", description="Always 'bulletin'.")
-    bulletin_id: BulletinId = Field(title="Bulletin", description="The bulletin's id.")
+    bulletin_id: BulletinId = Field(title="Bulletin", description="The bulletin's id or code.")
 
 
 RundownItem = Annotated[

@@ -8,14 +8,16 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from controller.db.models import Bulletin, Programme, QueuedBulletin, new_id
+from controller.db.models import Programme, QueuedBulletin, new_id
 from controller.db.session import Database
 from controller.domain.actors import Actor, Role
 from controller.domain.content.access import require_visible
+from controller.domain.content.bulletins import find_bulletin
 from controller.domain.content.workflow import airable_problem
 from controller.domain.errors import InvalidInput, NotFound
 from controller.domain.places.service import get_ward, zone_map
@@ -39,11 +41,13 @@ class ProgrammeRefused(InvalidInput):
 class _Content:
     """The content lookup conflict checks use: the controller's bulletins."""
 
-    def __init__(self, session: Session) -> None:
+    def __init__(self, session: Session, ward_code: str | None = None) -> None:
         self._session = session
+        self._ward_code = ward_code
 
     def get(self, bulletin_id: str) -> ContentInfo | None:
-        bulletin = self._session.get(Bulletin, bulletin_id)
+        # A programme names a bulletin by its id or by the code people gave it.
+        bulletin = find_bulletin(self._session, bulletin_id, self._ward_code)
         if bulletin is None:
             return None
         return ContentInfo(
@@ -82,7 +86,9 @@ def check_programme(
         conflicts.append(
             Conflict("wrong_ward", f"the file is for ward {doc.ward}, not {ward.code}", "ward")
         )
-    conflicts += check(doc, zones=zone_map(session, ward.code), content=_Content(session), now=now)
+    conflicts += check(
+        doc, zones=zone_map(session, ward.code), content=_Content(session, ward.code), now=now
+    )
     stored = current_programme(session, ward.code)
     current = stored[1] if stored else None
     return CheckResult(conflicts, diff(current, doc), current)
@@ -132,9 +138,16 @@ def queue_bulletin(
         raise NotFound(f"no session {session_code!r} in ward {ward_code}'s programme: {codes}")
     if last < first:
         raise InvalidInput("the last day is before the first")
-    bulletin = session.get(Bulletin, bulletin_id)
+    # A day already over in the ward would be stored and never aired: refuse it.
+    today = now.astimezone(ZoneInfo(stored[1].timezone)).date()
+    if first < today:
+        raise InvalidInput(
+            f"the first day {first.isoformat()} is past: today is {today.isoformat()} "
+            f"in ward {ward_code} ({stored[1].timezone}); queue from today or later"
+        )
+    bulletin = find_bulletin(session, bulletin_id, ward_code)  # an id or a code
     if bulletin is None:
-        raise NotFound(f"no bulletin {bulletin_id!r}")
+        raise NotFound(f"no bulletin with the id or code {bulletin_id!r}")
     require_visible(actor, bulletin, "queueing")
     problem = airable_problem(bulletin, now)
     if problem is not None and not (
@@ -152,7 +165,7 @@ def queue_bulletin(
         id=new_id("q"),
         ward_code=ward_code,
         session_code=session_code,
-        bulletin_id=bulletin_id,
+        bulletin_id=bulletin.id,
         first_date=first,
         last_date=last,
         position=position,
