@@ -117,8 +117,16 @@ class Page:
         return RedirectResponse(url, status_code=303)
 
 
-# Pages show people's data: never kept by a shared computer's cache or a proxy.
-NO_STORE = {"Cache-Control": "no-store"}
+# Pages show people's data: never kept by a shared computer's cache or a proxy; never
+# framed by another site (clickjacking a "send emergency" button); referrers stay on
+# this site (the kept-form return reads them).
+NO_STORE = {
+    "Cache-Control": "no-store",
+    "X-Frame-Options": "DENY",
+    "Content-Security-Policy": "frame-ancestors 'none'; form-action 'self'; base-uri 'self'",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
 
 
 def _here(request: Request) -> str:

@@ -67,6 +67,10 @@ def test_the_session_cookie_is_secure_http_only_and_lax(client: TestClient) -> N
     cookie = signed.headers["set-cookie"]
     assert cookie.startswith(f"{SESSION_COOKIE}=wct_")
     assert "HttpOnly" in cookie and "Secure" in cookie and "SameSite=lax" in cookie
+    page = client.get("/")
+    assert page.headers["cache-control"] == "no-store"
+    assert page.headers["x-frame-options"] == "DENY"
+    assert "frame-ancestors 'none'" in page.headers["content-security-policy"]
 
 
 def test_a_next_to_another_site_is_refused(client: TestClient) -> None:

@@ -18,6 +18,7 @@ from controller.domain.overview import today
 from controller.domain.overview.devices import device_statuses
 
 router = APIRouter()
+DEVICE_ROWS = 100
 
 
 def live_context(page: Page, session: Session) -> dict[str, Any]:
@@ -31,8 +32,11 @@ def live_context(page: Page, session: Session) -> dict[str, Any]:
         offline_after_s=settings.device_offline_after_s,
         clock_warn_s=settings.clock_offset_warn_s,
     )
+    # Trouble first: offline, then clocks off, then the rest; a phone shows the first rows.
+    shown = sorted(devices, key=lambda d: (d.online, not d.clock_suspect, d.device_id))
     return {
-        "devices": devices,
+        "devices": shown[:DEVICE_ROWS],
+        "more_devices": max(0, len(shown) - DEVICE_ROWS),
         "online": sum(1 for d in devices if d.online),
         "offline": sum(1 for d in devices if not d.online and d.revoked_at is None),
         "sessions": today.sessions_today(session, page.actor, page.now, page.tz),
