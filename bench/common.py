@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import resource
 import secrets
 import subprocess
@@ -41,6 +42,11 @@ def summary_ms(values: Sequence[float]) -> str:
         f"p50 {percentile(values, 50) * 1000:8.1f} ms  p99 {percentile(values, 99) * 1000:8.1f} ms"
         f"  max {max(values) * 1000:8.1f} ms  (n={len(values)})"
     )
+
+
+def load1() -> float:
+    """The 1-minute load average (the machine is shared: every figure carries it)."""
+    return os.getloadavg()[0]
 
 
 def peak_rss_mib() -> float:

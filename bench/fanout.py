@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import logging
 import multiprocessing as mp
-import os
 import shutil
 import tempfile
 import threading
@@ -38,7 +37,14 @@ import httpx
 from sqlalchemy import func, select
 
 from bench import fanout_workers
-from bench.common import admin_headers, peak_rss_mib, percentile, start_site, tone_bulletin
+from bench.common import (
+    admin_headers,
+    load1,
+    peak_rss_mib,
+    percentile,
+    start_site,
+    tone_bulletin,
+)
 from controller.db.models import PlaybackEvidence
 from controller.messaging.broker import EmbeddedBroker
 from wardcast_protocol.transport import BrokerAddress, MqttLink
@@ -102,11 +108,6 @@ class Workers:
 
 def _split(items: Sequence[Any], parts: int) -> list[list[Any]]:
     return [list(items[i::parts]) for i in range(parts) if items[i::parts]]
-
-
-def load1() -> float:
-    """The 1-minute load average (the machine is shared: every figure carries it)."""
-    return os.getloadavg()[0]
 
 
 def raw_fanout(broker_url: str, n: int, rounds: int, processes: int) -> list[float]:

@@ -15,6 +15,7 @@ sends every command, so evidence arriving never delays one going out.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import threading
 from collections.abc import Callable
@@ -23,9 +24,11 @@ from datetime import datetime
 from typing import cast
 
 from pydantic import BaseModel
+from sqlalchemy import text
 from sqlalchemy.orm import Session
 
 from controller.db.session import Database
+from controller.domain.broadcasts import progress
 from controller.domain.devices import service as device_domain
 from controller.domain.errors import DomainError
 from controller.domain.evidence import security as security_domain
@@ -51,6 +54,10 @@ from wardcast_protocol.transport import ReceivedMessage, Transport
 log = logging.getLogger(__name__)
 
 _ACK_MAX_IDS = 1000  # EventAck's per-list limit
+
+
+class _BatchFailed(Exception):
+    """A message of an optimistic batch failed: store the batch again, one by one."""
 
 
 @dataclass
@@ -168,16 +175,43 @@ class ControllerBridge:
     # the worker: verify a batch, store it in one transaction, ack after the commit
 
     def _store_batch(self, batch: list[ReceivedMessage]) -> None:
-        checked = [self._check(message) for message in batch]
+        # By device (stable: each device's own order kept), so replicas sharing
+        # ingest lock devices' chain rows in one order and never deadlock on them.
+        checked = sorted((self._check(message) for message in batch), key=_device_order)
+        try:
+            # Optimistic: the whole batch in one transaction, no savepoint per message
+            # (each costs a flush and two statements). Any trouble undoes it all, and
+            # the batch is stored again message by message, each in its own savepoint.
+            acks, after_commit = self._store_all(checked, isolated=len(checked) == 1)
+        except _BatchFailed:
+            acks, after_commit = self._store_all(checked, isolated=True)
+        self._acknowledge(acks, after_commit)
+
+    def _store_all(
+        self, checked: list[_Checked], *, isolated: bool
+    ) -> tuple[_Acks, list[Callable[[], None]]]:
+        """Store a verified batch in one transaction; the acks and actions it owes."""
         acks = _Acks()
         after_commit: list[Callable[[], None]] = []
-        with self._db.session() as session:
-            # By device (stable: each device's own order kept), so replicas sharing
-            # ingest lock devices' chain rows in one order and never deadlock on them.
-            for item in sorted(checked, key=_device_order):
-                with log_context(message_id=_message_id(item)):
-                    self._store(session, item, acks, after_commit)
-        # Committed: only now may a device forget what it sent.
+        counters = (self.stored_events, self.refused_events, self.security_reports, self.rejected)
+        try:
+            with self._db.session() as session:
+                if any(item.verified is not None for item in checked):
+                    _begin_writing(session)  # (refusals alone are tallied, not written)
+                session.info[progress.DEFERRED_NOTES] = set()
+                for item in checked:
+                    with log_context(message_id=_message_id(item)):
+                        self._store(session, item, acks, after_commit, isolated=isolated)
+                progress.note_deferred(session, self._clock.now())
+        except _BatchFailed:
+            # Undone, counters too: the batch is counted when it is stored again.
+            self.stored_events, self.refused_events = counters[0], counters[1]
+            self.security_reports, self.rejected = counters[2], counters[3]
+            raise
+        return acks, after_commit
+
+    def _acknowledge(self, acks: _Acks, after_commit: list[Callable[[], None]]) -> None:
+        """After the commit: only now may a device forget what it sent."""
         for device_id in acks.devices():
             events = acks.events.get(device_id, [])
             refused = acks.refused.get(device_id, [])
@@ -220,6 +254,8 @@ class ControllerBridge:
         item: _Checked,
         acks: _Acks,
         after_commit: list[Callable[[], None]],
+        *,
+        isolated: bool = True,
     ) -> None:
         message, parsed, verified = item.message, item.parsed, item.verified
         device_id = parsed.device_id if parsed is not None else None
@@ -234,8 +270,8 @@ class ControllerBridge:
             bind_log_context(message_id=verified.body.report_id)
         said_at = verified.sent_at if message.retained else None
         try:
-            # A savepoint per message: one bad message never undoes the batch.
-            with session.begin_nested():
+            # Isolated: a savepoint per message, so one bad message never undoes the rest.
+            with session.begin_nested() if isolated else contextlib.nullcontext():
                 if parsed.channel is DeviceChannel.EVENT:
                     self._on_event(
                         session, device_id, cast(Verified[PlaybackEvent], verified), acks
@@ -251,9 +287,14 @@ class ControllerBridge:
                 else:
                     body_state = cast(DeviceState, verified.body)
                     self._on_state(session, device_id, body_state, said_at, after_commit)
-        except DomainError as exc:
-            self._reject(session, message.topic, device_id, "refused", exc.message, message.payload)
         except Exception as exc:
+            if not isolated:
+                raise _BatchFailed from exc
+            if isinstance(exc, DomainError):
+                self._reject(
+                    session, message.topic, device_id, "refused", exc.message, message.payload
+                )
+                return
             # Storage trouble (disk full, database gone): do NOT ack, so the device
             # keeps the event in its outbox and sends it again later.
             log.exception("could not process %s from %s", parsed.channel, device_id)
@@ -341,6 +382,19 @@ class ControllerBridge:
 
 def _device_order(item: _Checked) -> str:
     return item.parsed.device_id if item.parsed is not None else ""
+
+
+def _begin_writing(session: Session) -> None:
+    """Open the batch's transaction for writing now (SQLite).
+
+    Python's sqlite3 sends BEGIN only before the first INSERT/UPDATE/DELETE, so a
+    savepoint opened after mere SELECTs (the domain's duplicate-safe inserts) is the
+    outermost transaction, and releasing it commits, with an fsync: one batch would
+    be many commits, and not atomic. A no-op UPDATE makes sqlite3 begin here, and
+    takes the write lock (waiting on the busy timeout, as any writer does).
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("UPDATE devices SET id = id WHERE 1 = 0"))
 
 
 def _message_id(item: _Checked) -> str:

@@ -71,3 +71,11 @@ def test_fanout_bench_tiny() -> None:
     assert figures["missed_starts"] == "0"
     assert figures["confirmed"] == "5/5"
     assert figures["on_ward_channel"] == "5"  # one command for the ward, not one per agent
+
+
+def test_ingest_bench_tiny() -> None:
+    figures = run_bench("bench.ingest", "--tiny")
+    assert figures["events"] == figures["stored"] == "100"
+    for key in ("stored_per_s", "raw_per_s", "ratio", "lag_after_last_sent_s", "load1"):
+        assert key in figures
+    assert float(figures["stored_per_s"]) > 0 and float(figures["raw_per_s"]) > 0

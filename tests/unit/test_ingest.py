@@ -129,3 +129,14 @@ def test_the_worker_stores_what_the_network_thread_hands_it(h: Harness) -> None:
         bridge.stop()
     assert sorted(i for a in _acks(h, "to-1") for i in a.event_ids) == ["ev-1", "ev-2", "ev-3"]
     assert bridge.stored_events == 3
+
+
+def test_a_failing_message_sends_the_batch_again_one_by_one(h: Harness) -> None:
+    fork = h.event("to-1", event_id="ev-fork", seq=1)  # a second, different seq 1
+    payload = seal(Kind.EVENT, fork, "to-1", h.device_keys["to-1"], h.clock.now())
+    forked = ReceivedMessage(device_topic("to-1", DeviceChannel.EVENT), payload, False)
+    batch = [_event_message(h, "to-1", 1), forked, _event_message(h, "to-2", 1)]
+    h.runtime.bridge._store_batch(batch)
+    assert [a.event_ids for a in _acks(h, "to-1")] == [("ev-1",)]
+    assert [a.event_ids for a in _acks(h, "to-2")] == [("ev-1",)]
+    assert h.runtime.bridge.stored_events == 2 and h.runtime.bridge.rejected == 1

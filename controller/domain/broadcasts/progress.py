@@ -234,12 +234,28 @@ def note_plan_held(session: Session, device_id: str, now: datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+DEFERRED_NOTES = "wardcast.deferred_broadcast_notes"
+"""``session.info`` key: while set (to a set), ``note_evidence`` only collects ids."""
+
+
+def note_deferred(session: Session, now: datetime) -> None:
+    """Note every broadcast collected while deferred (once each), and stop deferring."""
+    for broadcast_id in sorted(session.info.pop(DEFERRED_NOTES, set())):
+        note_evidence(session, broadcast_id, now)
+
+
 def note_evidence(session: Session, broadcast_id: str, now: datetime) -> None:
     """A confirmation was stored: move the stored status on (cheap when nothing changes).
 
     Programme items carry no broadcast row: one primary-key read and nothing more. A
     final or cancelled broadcast is left as it is.
     """
+    deferred = session.info.get(DEFERRED_NOTES)
+    if deferred is not None:
+        # An ingest batch of a thousand confirmations notes each broadcast once, at its
+        # end (note_deferred), not once per event (each counts all its confirmations).
+        deferred.add(broadcast_id)
+        return
     broadcast = session.get(Broadcast, broadcast_id)
     if broadcast is None or broadcast.status in FINAL:
         return

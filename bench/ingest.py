@@ -1,0 +1,230 @@
+"""Ingest: signature-verified evidence events stored per second, beside the raw broker.
+
+    .venv/bin/python -m bench.ingest --devices 1000 --events 10000
+    .venv/bin/python -m bench.ingest --tiny        # what the test suite runs
+
+One real mosquitto on loopback and the controller (bridge, SQLite) in this process.
+``--processes`` publisher processes seal every device's events beforehand (real
+Ed25519 signatures, a real chain: ``seq`` and ``prev_hash``), each for an item the
+controller commanded that device, then publish them as fast as their MQTT link takes:
+
+* raw baseline — the same payloads on a plain topic to one plain subscriber: the rate
+  the broker and one connection deliver, with nothing stored;
+* Wardcast — on the devices' event topics: the rate at which the controller verified,
+  stored (SQLite, fsync on every commit) and acknowledged them, and how long after
+  the last one was sent all were stored.
+
+The last line is ``key=value`` pairs: events/s stored, the raw rate, their ratio, the load.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import json
+import logging
+import multiprocessing as mp
+import shutil
+import tempfile
+import time
+from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import paho.mqtt.client as mqtt
+from paho.mqtt.enums import CallbackAPIVersion
+
+from bench.common import Site, load1, start_site, tone_bulletin
+from controller.domain.broadcasts.service import BroadcastRequest
+from controller.messaging.broker import EmbeddedBroker
+from wardcast_protocol.envelope import seal
+from wardcast_protocol.messages import Kind, Outcome, PlaybackEvent, Trigger
+from wardcast_protocol.signing import SigningKey
+from wardcast_protocol.topics import DeviceChannel, device_topic
+from wardcast_protocol.transport import BrokerAddress, MqttLink, ReceivedMessage
+
+RAW_TOPIC = "bench/ingest/raw"
+
+Job = tuple[str, Path, list[tuple[str, datetime]]]  # device, key file, (item, planned start)
+
+
+def _sealed(jobs: Sequence[Job]) -> list[tuple[str, bytes]]:
+    """Every device's events, sealed and chained as its agent would."""
+    out = []
+    for device_id, key_path, items in jobs:
+        key = SigningKey.load_or_create(key_path)
+        prev = ""
+        for seq, (item_id, planned) in enumerate(items, start=1):
+            now = datetime.now(UTC)
+            event = PlaybackEvent(
+                event_id=f"ev-{device_id}-{seq}",
+                device_id=device_id,
+                seq=seq,
+                prev_hash=prev,
+                item_id=item_id,
+                broadcast_id=item_id,
+                trigger=Trigger.MANUAL,
+                planned_start=planned,
+                planned_duration_s=1.0,
+                actual_start=planned,
+                played_duration_s=1.0,
+                outcome=Outcome.COMPLETED,
+                recorded_at=now,
+            )
+            payload = seal(Kind.EVENT, event, device_id, key, now)
+            prev = hashlib.sha256(json.loads(payload)["signed"].encode()).hexdigest()
+            out.append((device_topic(device_id, DeviceChannel.EVENT), payload))
+    return out
+
+
+def publisher(broker_url: str, jobs: Sequence[Job], raw: bool, out: Any, go: Any) -> None:
+    """Seal, say ready, wait for go, publish everything; report (first, last) sent."""
+    logging.basicConfig(level=logging.WARNING)
+    messages = _sealed(jobs)
+    # A plain paho client: it stands for many devices at once, so it may keep many
+    # QoS 1 publishes in flight, and the bench can wait for the broker's last PUBACK.
+    address = BrokerAddress.parse(broker_url)
+    client = mqtt.Client(
+        CallbackAPIVersion.VERSION2,
+        client_id=f"ingest-pub-{jobs[0][0]}-{raw}",
+        protocol=mqtt.MQTTv5,
+    )
+    client.max_inflight_messages_set(1000)
+    client.connect(address.host, address.port)
+    client.loop_start()
+    out.put(("ready", len(messages)))
+    go.wait()
+    first = time.time()
+    infos = [client.publish(RAW_TOPIC if raw else t, p, qos=1) for t, p in messages]
+    last = time.time()
+    for info in infos:
+        info.wait_for_publish(60)
+    client.disconnect()
+    client.loop_stop()
+    out.put(("sent", first, last))
+
+
+def _start_publishers(
+    broker_url: str, jobs: Sequence[Job], raw: bool, processes: int
+) -> tuple[list[Any], Any]:
+    """Start the publishers, wait until each has sealed its events, then let them go."""
+    ctx = mp.get_context("spawn")  # this process runs threads: never fork it
+    out, go = ctx.Queue(), ctx.Event()
+    parts = [list(jobs[i::processes]) for i in range(processes) if jobs[i::processes]]
+    procs = [
+        ctx.Process(target=publisher, args=(broker_url, part, raw, out, go), daemon=True)
+        for part in parts
+    ]
+    for proc in procs:
+        proc.start()
+    for _ in procs:
+        if out.get(timeout=300)[0] != "ready":
+            raise SystemExit("a publisher failed")
+    go.set()
+    return procs, out
+
+
+def _sent(procs: Sequence[Any], out: Any) -> tuple[float, float]:
+    """(first, last) publish instants over every publisher, once all are done."""
+    spans = [out.get(timeout=600) for _ in procs]
+    for proc in procs:
+        proc.join(30)
+    return min(s[1] for s in spans), max(s[2] for s in spans)
+
+
+def raw_rate(broker_url: str, jobs: Sequence[Job], processes: int, total: int) -> float:
+    """Messages per second from the publishers through the broker to one subscriber."""
+    got: list[float] = []
+    link = MqttLink(BrokerAddress.parse(broker_url), "ingest-raw-sub")
+
+    def receive(message: ReceivedMessage) -> None:
+        got.append(time.time())
+
+    link.subscribe(RAW_TOPIC, receive)
+    link.start()
+    link.wait_connected(30)
+    time.sleep(0.3)
+    procs, out = _start_publishers(broker_url, jobs, True, processes)
+    first, _ = _sent(procs, out)
+    deadline = time.monotonic() + 120
+    while len(got) < total and time.monotonic() < deadline:
+        time.sleep(0.05)
+    link.stop()
+    return len(got) / (max(got) - first) if got else 0.0
+
+
+def _planned(site: Site, broadcasts: int, clip_s: float, tmp: Path) -> list[str]:
+    """``broadcasts`` 'now's to every device: each device has that many commanded items."""
+    bulletin_id = tone_bulletin(site, clip_s, tmp)
+    ids = []
+    for _ in range(broadcasts):
+        request = BroadcastRequest(bulletin_id, site.device_ids)
+        ids.append(site.runtime.broadcasts.schedule(request).id)
+    return ids
+
+
+def main() -> None:
+    """Run both measurements and print them, the key=value line last."""
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--devices", type=int, default=1000)
+    parser.add_argument("--events", type=int, default=10_000, help="in all (per device: /N)")
+    parser.add_argument("--processes", type=int, default=2, help="publisher processes")
+    parser.add_argument("--tiny", action="store_true", help="5 devices, 100 events")
+    args = parser.parse_args()
+    if args.tiny:
+        args.devices, args.events = 5, 100
+    per_device = max(1, args.events // args.devices)
+    total = per_device * args.devices
+    logging.basicConfig(level=logging.WARNING)
+    tmp = Path(tempfile.mkdtemp(prefix="wardcast-bench-"))
+    load_before = load1()
+    try:
+        with EmbeddedBroker() as broker:
+            site = start_site(tmp / "site", broker.url, args.devices)
+            try:
+                items = _planned(site, per_device, 1.0, tmp)
+                start = datetime.now(UTC) - timedelta(seconds=5)
+                keys = {c.device_id: c.data_dir / "device.key" for c in site.configs}
+                jobs: list[Job] = [(d, keys[d], [(i, start) for i in items]) for d in keys]
+                raw = raw_rate(broker.url, jobs, args.processes, total)
+                bridge = site.runtime.bridge
+                before = bridge.stored_events
+                procs, out = _start_publishers(broker.url, jobs, False, args.processes)
+                first, last = _sent(procs, out)
+                deadline = time.monotonic() + 300
+                while bridge.stored_events - before < total and time.monotonic() < deadline:
+                    time.sleep(0.01)
+                stored_at = time.time()
+                stored = bridge.stored_events - before
+                batches, largest = bridge.ingest.batches, bridge.ingest.largest_batch
+            finally:
+                site.stop()
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    load_after = load1()
+    rate = stored / (stored_at - first) if stored else 0.0
+    lag = stored_at - last
+    print(
+        f"ingest: {stored}/{total} events from {args.devices} devices, {args.processes} publishers"
+    )
+    print(f"load {load_before:.2f} -> {load_after:.2f}; {batches} batches, largest {largest}")
+    print(f"raw broker -> one subscriber : {raw:8.0f} messages/s")
+    print(f"wardcast verified and stored : {rate:8.0f} events/s (SQLite, fsync per commit)")
+    print(f"all stored {lag:.2f} s after the last one was sent")
+    pairs = {
+        "events": total,
+        "stored": stored,
+        "devices": args.devices,
+        "stored_per_s": round(rate),
+        "raw_per_s": round(raw),
+        "ratio": round(rate / raw, 3) if raw else "nan",
+        "lag_after_last_sent_s": round(lag, 2),
+        "largest_batch": largest,
+        "load1": round(max(load_before, load_after), 2),
+    }
+    print(" ".join(f"{key}={value}" for key, value in pairs.items()))
+
+
+if __name__ == "__main__":
+    main()
