@@ -47,6 +47,7 @@ from bench.common import (
 )
 from controller.db.models import PlaybackEvidence
 from controller.messaging.broker import EmbeddedBroker
+from controller.messaging.fanout import WardListeners
 from wardcast_protocol.transport import BrokerAddress, MqttLink
 
 RAW_TOPIC = "bench/fanout/raw"
@@ -179,7 +180,14 @@ def _confirmations(site: Any, broadcast_id: str, n: int, figures: Figures) -> No
 
 
 def wardcast_fanout(
-    broker_url: str, n: int, rounds: int, clip_s: float, processes: int, tmp: Path
+    broker_url: str,
+    n: int,
+    rounds: int,
+    clip_s: float,
+    processes: int,
+    tmp: Path,
+    *,
+    per_device: bool = False,
 ) -> Figures:
     """API call -> playback start on n agents in worker processes; confirmations stored."""
     site = start_site(tmp / "site", broker_url, n, ward_code=WARD)
@@ -196,7 +204,13 @@ def wardcast_fanout(
         while time.monotonic() < deadline and any(listening(d) != WARD for d in site.device_ids):
             time.sleep(0.1)
         figures.ready_s = time.time() - began
-        figures.listening = sum(listening(d) == WARD for d in site.device_ids)
+        if per_device:
+            # As before ward channels: the controller forgets who listens where, so
+            # every device gets its own signed command (the comparison's "before").
+            site.runtime.outbound.listeners = WardListeners()
+        figures.listening = sum(
+            site.runtime.outbound.listeners.listening(d) == WARD for d in site.device_ids
+        )
         bulletin_id = tone_bulletin(site, clip_s, tmp)
         body = {"bulletin_id": bulletin_id, "device_ids": site.device_ids}
         headers = admin_headers(site)
@@ -236,6 +250,11 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clip-s", type=float, default=1.0, help="length of the test clip")
     parser.add_argument("--tiny", action="store_true", help="5 agents, 2 processes, 1 round")
+    parser.add_argument(
+        "--per-device",
+        action="store_true",
+        help="a signed command per device, as before ward channels (for comparison)",
+    )
     args = parser.parse_args()
     if args.tiny:
         args.agents, args.processes, args.rounds, args.clip_s = 5, 2, 1, 0.6
@@ -246,7 +265,13 @@ def main() -> None:
         with EmbeddedBroker() as broker:
             raw = raw_fanout(broker.url, args.agents, args.rounds, args.processes)
             ours = wardcast_fanout(
-                broker.url, args.agents, args.rounds, args.clip_s, args.processes, tmp
+                broker.url,
+                args.agents,
+                args.rounds,
+                args.clip_s,
+                args.processes,
+                tmp,
+                per_device=args.per_device,
             )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
