@@ -50,7 +50,7 @@ from edge_agent.outbox import JournalRow, Outbox
 from edge_agent.player import Player, PlayResult
 from edge_agent.relay import RelayDesk, RelayRun, relay_facts
 from edge_agent.schedule import Pending, PlayQueue
-from edge_agent.timing import deferred
+from edge_agent.timing import deferred, expect_start
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.messages import Outcome, PlanItem
 
@@ -221,6 +221,10 @@ class Playback:
             self._wake.clear()
             # Prepare early (warm-up and margin); the player holds the first sample.
             ahead = timedelta(seconds=self._player.lead_s) + self._prepare
+            # From its preparation to its start, the next play has the loop first.
+            expect_start(
+                self._clock, self._device_id, self._queue.next_due_at(), ahead.total_seconds()
+            )
             pending = self._queue.next_due(self._clock.now() + ahead)
             if pending is not None:
                 try:
@@ -434,6 +438,7 @@ class Playback:
         """Forget what waits off the timing path, as a crash would (the journal keeps
         the play; the next start reports it)."""
         deferred(self._clock).discard(self._device_id)
+        expect_start(self._clock, self._device_id, None, 0.0)
 
     def _journal_write(
         self, write: Callable[[str, datetime], None], current: _Current, at: datetime

@@ -10,9 +10,11 @@ Two helpers per event loop (one agent on a Pi, or a whole simulated fleet):
   wake-ups, journal rows, hooks): that all happens after the release.
 - ``Deferred`` runs small jobs (sign, store and publish an event; a journal tick) in
   order, in slices of at most ``SLICE_S`` so that timers still fire between them, and
-  holds them while a start is armed within ``QUIET_S``: recording the last item never
-  delays the next one. A job held longer than ``MAX_HOLD_S`` (starts due back to back
-  all the time) runs anyway.
+  holds them while a start is near: from the moment its play is prepared (agents say
+  when they expect their next start, ``expect``) until it is released. Recording the
+  last item never delays preparing or starting the next one: a thousand agents'
+  records run while the next item plays. A job held longer than ``MAX_HOLD_S``
+  (starts due back to back all the time) runs anyway.
 
 With any clock but the system's (a test's ``FakeClock``) a start simply waits on that
 clock, and deferred jobs run at the next turn of the loop.
@@ -57,6 +59,7 @@ class StartBoard:
         self._loop = loop
         self._clock = clock
         self._groups: dict[datetime, _Group] = {}
+        self._expected: dict[str, tuple[float, float]] = {}  # owner: (hold from, start)
 
     def arm(self, at: datetime) -> asyncio.Future[datetime | None]:
         """A future resolved with the actual start when ``at`` comes (None if stopped)."""
@@ -70,6 +73,20 @@ class StartBoard:
             self._loop.call_at(deadline - SPIN_S, self._release, at)
         group.waiters.append(future)
         return future
+
+    def expect(self, owner: str, at: datetime | None, prepare_s: float) -> None:
+        """``owner``'s next start is at ``at`` (None: none), prepared ``prepare_s`` before."""
+        if at is None:
+            self._expected.pop(owner, None)
+            return
+        start = self._loop.time() + (at - self._clock.now()).total_seconds()
+        self._expected[owner] = (start - prepare_s - QUIET_S, start)
+
+    def hold_until(self, now: float) -> float | None:
+        """Loop time until which deferred work should wait (None: run now)."""
+        until = [g.deadline for g in self._groups.values() if g.deadline - now < QUIET_S]
+        until += [start for hold_from, start in self._expected.values() if hold_from <= now < start]
+        return max(until, default=None)
 
     def next_deadline(self) -> float | None:
         """Loop time of the nearest armed start, None when nothing is armed."""
@@ -133,14 +150,13 @@ class Deferred:
 
     def _hold_s(self) -> float:
         """How long to wait before the next slice (0: now)."""
-        deadline = self._board.next_deadline()
-        if deadline is None:
-            return 0.0
         now = self._loop.time()
-        if deadline - now >= QUIET_S or now - self._jobs[0][2] >= MAX_HOLD_S:
+        until = self._board.hold_until(now)
+        if until is None or now - self._jobs[0][2] >= MAX_HOLD_S:
             return 0.0
-        # Just past the start (an overdue one fires at the next turn of the loop).
-        return max(0.0, deadline - now) + 0.0005
+        # Just past the start (an overdue one fires at the next turn of the loop); and
+        # look again soon, as starts are expected and released meanwhile.
+        return min(max(0.0, until - now) + 0.0005, 0.05)
 
 
 def _run_job(job: Job) -> None:
@@ -167,6 +183,13 @@ def _for_loop(clock: Clock) -> tuple[StartBoard, Deferred]:
 def deferred(clock: Clock) -> Deferred:
     """The running loop's deferred jobs (shared by every agent on the loop)."""
     return _for_loop(clock)[1]
+
+
+def expect_start(clock: Clock, owner: str, at: datetime | None, prepare_s: float) -> None:
+    """``owner`` will prepare a start at ``at`` ``prepare_s`` ahead: deferred work waits
+    from then until the start (a no-op on a test's clock, whose jobs run at once)."""
+    if isinstance(clock, SystemClock):
+        _for_loop(clock)[0].expect(owner, at, prepare_s)
 
 
 async def release_at(clock: Clock, when: datetime, stop: asyncio.Event) -> datetime | None:

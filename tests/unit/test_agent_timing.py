@@ -7,7 +7,7 @@ spin), a few tens of milliseconds ahead; nothing here asserts a latency, only or
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from edge_agent import timing
 from wardcast_protocol.clock import FakeClock, SystemClock
@@ -76,3 +76,17 @@ async def test_deferred_jobs_run_in_order_and_an_owner_flushes_or_discards_its_o
     for _ in range(5):
         await asyncio.sleep(0)
     assert ran == ["a1", "a2", "c1", "c2"]
+
+
+async def test_deferred_work_waits_while_a_play_is_prepared_until_its_start() -> None:
+    clock = SystemClock()
+    start = clock.now() + AHEAD
+    timing.expect_start(clock, "dev-1", start, prepare_s=0.5)  # being prepared now
+    ran: list[datetime] = []
+    timing.deferred(clock).add("dev-2", lambda: ran.append(clock.now()))
+    for _ in range(20):
+        await asyncio.sleep(0.005)
+        if ran:
+            break
+    timing.expect_start(clock, "dev-1", None, 0.0)
+    assert ran and ran[0] >= start
