@@ -262,7 +262,9 @@ def test_a_broadcast_now_reaches_the_device_and_its_confirmation_is_evidence(
     assert ack.event_ids == ("ev-42",)
 
     shown = api.get(f"/api/v1/broadcasts/{item.broadcast_id}").json()
-    assert shown["targets"] == [
+    # The confirmation as it always read; each target now also says its state and place.
+    keys = ("device_id", "outcome", "actual_start", "played_duration_s", "reason")
+    assert [{k: t[k] for k in keys} for t in shown["targets"]] == [
         {
             "device_id": "to-1",
             "outcome": "completed",
@@ -271,6 +273,7 @@ def test_a_broadcast_now_reaches_the_device_and_its_confirmation_is_evidence(
             "reason": None,
         }
     ]
+    assert (shown["status"], shown["targets"][0]["state"]) == ("done", "completed")
     rows = api.get("/api/v1/evidence", params={"device_id": "to-1"}).json()
     assert [r["event_id"] for r in rows] == ["ev-42"]
     assert rows[0]["start_offset_s"] == pytest.approx(0.08, abs=0.001)
