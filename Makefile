@@ -12,8 +12,9 @@ install:
 lock:
 	@bash scripts/lock.sh $(ARGS)
 
+# `make demo PORT=8080` serves on another port (WARDCAST_HTTP_PORT, which the demo honours).
 demo: install
-	$(VENV)/bin/wardcast-demo
+	$(if $(PORT),WARDCAST_HTTP_PORT=$(PORT) )$(VENV)/bin/wardcast-demo
 
 lint: install
 	$(VENV)/bin/ruff check .

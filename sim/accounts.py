@@ -9,9 +9,11 @@ run gets a fresh one) and are printed once, in the banner, with a personal token
 
 from __future__ import annotations
 
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 
@@ -65,10 +67,35 @@ def provision_accounts(runtime: ControllerRuntime, ward: str) -> dict[Role, Demo
     return made
 
 
+def export_lines(accounts: dict[Role, DemoAccount], base: str) -> list[str]:
+    """The shell lines that give a reader (or a test) the demo's address and tokens."""
+    exports = [f"export B={base}"]
+    exports += [f"export {a.env}={a.token}" for a in accounts.values()]
+    # Passwords too, for the README's sign-in example (they are as secret as the tokens).
+    exports += [f"export {password_variable(a)}={a.password}" for a in accounts.values()]
+    exports.append("export WARDCAST_TOKEN=$TOKEN WARDCAST_CONTROLLER_URL=$B")
+    return exports
+
+
+def password_variable(account: DemoAccount) -> str:
+    """The shell variable holding an account's password: OFFICER_PASSWORD, ADMIN_PASSWORD…"""
+    return "ADMIN_PASSWORD" if account.role is Role.ADMIN else f"{account.env}_PASSWORD"
+
+
+def write_env_file(path: Path, accounts: dict[Role, DemoAccount], base: str) -> Path:
+    """Write the export lines to ``path`` (owner-only: they hold tokens), for `. path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as out:
+        out.write("# wardcast-demo: the demo's address and tokens (new every start)\n")
+        out.write("\n".join(export_lines(accounts, base)) + "\n")
+    path.chmod(0o600)  # an older file kept its mode through O_TRUNC
+    return path
+
+
 def banner_lines(accounts: dict[Role, DemoAccount], base: str) -> str:
     """The accounts part of the banner: shell lines to paste, then who is who."""
-    exports = [f"  export B={base}"]
-    exports += [f"  export {a.env}={a.token}" for a in accounts.values()]
+    exports = [f"  {line}" for line in export_lines(accounts, base)]
     people = [
         f"  {a.role.value:<9} {a.username:<10} password {a.password:<18} ({a.display_name}, "
         f"token in ${a.env})"
@@ -80,6 +107,5 @@ def banner_lines(accounts: dict[Role, DemoAccount], base: str) -> str:
             *people,
             "Paste into a shell to use the API and the wardcast command (nothing is anonymous):",
             *exports,
-            "  export WARDCAST_TOKEN=$TOKEN WARDCAST_CONTROLLER_URL=$B",
         ]
     )

@@ -30,9 +30,19 @@ def demo(
         bool, typer.Option(help="Broadcast one bulletin, wait for every confirmation, exit.")
     ] = False,
     agents: Annotated[int, typer.Option(min=1, max=1000, help="Simulated edge agents.")] = 3,
-    port: Annotated[int | None, typer.Option(help="API port (default 8000; smoke: free).")] = None,
+    port: Annotated[
+        int | None,
+        typer.Option(help="API port (default WARDCAST_HTTP_PORT, else 8000; smoke: a free one)."),
+    ] = None,
     data_dir: Annotated[Path | None, typer.Option(help="Where the demo keeps its state.")] = None,
     deadline_s: Annotated[float, typer.Option(help="Smoke: how long to wait.")] = 60.0,
+    welcome: Annotated[
+        bool,
+        typer.Option(
+            envvar="WARDCAST_DEMO_WELCOME",
+            help="Broadcast a welcome bulletin a few seconds after start.",
+        ),
+    ] = True,
     log_level: LogLevelOption = "INFO",
 ) -> None:
     """Chạy máy chủ với thiết bị mô phỏng — start the controller and simulated agents.
@@ -46,7 +56,14 @@ def demo(
     level = "WARNING" if smoke and log_level == "INFO" else log_level
     handler = configure_logging(level, os.environ.get("WARDCAST_LOG_FORMAT", "auto"))
     handler.addFilter(ContextFilter())  # the agents' message ids, through our handler
-    code = run_demo(smoke=smoke, agents=agents, port=port, data_dir=data_dir, deadline_s=deadline_s)
+    code = run_demo(
+        smoke=smoke,
+        agents=agents,
+        port=port,
+        data_dir=data_dir,
+        deadline_s=deadline_s,
+        welcome=welcome,
+    )
     raise typer.Exit(code)
 
 

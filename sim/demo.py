@@ -27,16 +27,13 @@ from controller.api.app import create_app
 from controller.api.server import BackgroundServer
 from controller.composition import ControllerRuntime
 from controller.domain.actors import SYSTEM, Role
-from controller.domain.errors import DomainError
-from controller.domain.places import service as places
-from controller.domain.programmes.service import current_programme, save_programme
-from controller.domain.programmes.yaml_io import ProgrammeInvalid, load_programme
 from controller.messaging.broker import free_port
 from controller.settings import Settings
 from edge_agent.config import AgentConfig
 from edge_agent.enrolment import Enrolment, store_enrolment
 from edge_agent.fleet import AgentFleet
-from sim.accounts import DemoAccount, banner_lines, provision_accounts
+from sim.accounts import DemoAccount, banner_lines, provision_accounts, write_env_file
+from sim.examples import apply_programmes, import_places, make_content, place_devices
 from wardcast_protocol.signing import SigningKey
 
 log = logging.getLogger(__name__)
@@ -51,30 +48,16 @@ DEMO_WARD = "00037"
 Accounts = dict[Role, DemoAccount]
 
 
-DEMO_PROGRAMME = Path(__file__).resolve().parent.parent / "schedules/examples/phuong-hang-bac.yaml"
-
-
 def provision_ward(runtime: ControllerRuntime, configs: list[AgentConfig]) -> str | None:
-    """A demo ward (Hàng Bạc) with three residential groups, the agents placed in them,
-    and the city-ward example programme, so plans show real sessions."""
-    now = runtime.clock.now()
+    """The example places (Hàng Bạc, the demo ward, and the commune of the rural example),
+    the agents placed in the demo ward's groups, the content the example programmes name
+    and the example programmes themselves, so plans show real sessions and the README's
+    commands find what they name."""
+    import_places(runtime)
     with runtime.db.session() as session:
-        places.upsert_province(session, "01", "Hà Nội")
-        session.flush()
-        places.upsert_district(session, "002", "01", "Hoàn Kiếm")
-        session.flush()
-        places.upsert_ward(session, DEMO_WARD, "002", "Hàng Bạc", "Asia/Ho_Chi_Minh")
-        session.flush()
-        for n in range(1, 4):
-            places.upsert_group(session, DEMO_WARD, f"tdp-{n}", f"Tổ dân phố {n}")
-        for index, config in enumerate(configs):
-            places.place_device(session, config.device_id, DEMO_WARD, f"tdp-{index % 3 + 1}")
-        if DEMO_PROGRAMME.exists() and current_programme(session, DEMO_WARD) is None:
-            try:
-                doc = load_programme(DEMO_PROGRAMME.read_text(encoding="utf-8"))
-                save_programme(session, DEMO_WARD, doc, SYSTEM, now)
-            except (ProgrammeInvalid, DomainError) as exc:
-                log.warning("demo programme not applied: %s", exc)
+        place_devices(session, DEMO_WARD, [c.device_id for c in configs])
+    make_content(runtime)
+    apply_programmes(runtime, {DEMO_WARD})
     runtime.plans.recompile()
     return DEMO_WARD
 
@@ -263,6 +246,7 @@ def run_demo(
     port: int | None,
     data_dir: Path | None,
     deadline_s: float,
+    welcome: bool = True,
 ) -> int:
     """Run the demo (or the smoke test); returns the process exit code."""
     tmp: Path | None = None
@@ -272,7 +256,12 @@ def run_demo(
     overrides: dict[str, object] = {}
     if data_dir is not None:
         overrides["data_dir"] = data_dir
-    overrides["http_port"] = port if port is not None else (free_port() if smoke else 8000)
+    # The port: --port, else WARDCAST_HTTP_PORT (what `make demo PORT=…` sets), else 8000;
+    # a smoke run takes a free one unless told.
+    if port is not None:
+        overrides["http_port"] = port
+    elif smoke:
+        overrides["http_port"] = free_port()
     if smoke:
         overrides["broker_port"] = free_port()  # a smoke run never waits on a busy 8883
     settings = Settings(**overrides)  # type: ignore[arg-type]
@@ -294,10 +283,12 @@ def run_demo(
                 return _smoke(base, device_ids, deadline_s, settings.data_dir, accounts)
             finally:
                 server.stop()
-        _print_banner(base, runtime, configs, accounts)
+        env_file = write_env_file(settings.data_dir / "demo.env", accounts, base)
+        _print_banner(base, runtime, configs, accounts, env_file)
         device_ids = [c.device_id for c in configs]
-        welcome = threading.Thread(target=_welcome, args=(base, device_ids, accounts), daemon=True)
-        welcome.start()
+        if welcome:
+            args = (base, device_ids, accounts)
+            threading.Thread(target=_welcome, args=args, daemon=True).start()
         uvicorn.run(app, host=settings.http_host, port=settings.http_port, log_level="warning")
         return 0
     finally:
@@ -309,7 +300,11 @@ def run_demo(
 
 
 def _print_banner(
-    base: str, runtime: ControllerRuntime, configs: list[AgentConfig], accounts: Accounts
+    base: str,
+    runtime: ControllerRuntime,
+    configs: list[AgentConfig],
+    accounts: Accounts,
+    env_file: Path,
 ) -> None:
     ids = ", ".join(f'"{c.device_id}"' for c in configs)
     print(
@@ -318,9 +313,13 @@ Wardcast demo — controller {base}  (OpenAPI docs: {base}/docs)
   broker   {runtime.broker_url} (embedded mosquitto: TLS, a login per device, ACLs)
   database {runtime.db.url}
   agents   {len(configs)} simulated: {ids}
-  ward     00037 Hàng Bạc, with the example city-ward programme (schedules/examples/)
+  wards    00037 Hàng Bạc, with the example city-ward programme (schedules/examples/),
+           and 20326 Hòa Tiến, the rural example's commune (examples/ward*.yaml)
 
 {banner_lines(accounts, base)}
+
+The same lines are in {env_file}: in another shell, `. {env_file}` and every example in
+README.md runs as written.
 
 Try it (Ctrl-C stops everything), after pasting the lines above:
   curl -s -X POST $B/api/v1/bulletins -H "Authorization: Bearer $OFFICER" \\

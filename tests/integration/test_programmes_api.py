@@ -69,7 +69,7 @@ def controller(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Cont
 
 
 def _fallback_bulletin(runtime: ControllerRuntime) -> None:
-    """The approved bulletin the example's relay falls back to (named by id in the file)."""
+    """The approved bulletin the example's relay falls back to (named by code in the file)."""
     now = runtime.clock.now()
     with runtime.db.session() as session:
         session.add(
@@ -85,6 +85,8 @@ def _fallback_bulletin(runtime: ControllerRuntime) -> None:
         session.add(
             Bulletin(
                 id="bul-vov1-du-phong",
+                code="vov1-du-phong",
+                ward_code="20326",
                 title="Dự phòng tiếp sóng",
                 origin="upload",
                 media_sha256="ab" * 32,

@@ -33,7 +33,7 @@ pytestmark = pytest.mark.integration
 EXAMPLES = Path(__file__).resolve().parents[2] / "schedules" / "examples"
 TOKEN = "s3cret"
 ZONES = {"00037": {"cho": {"tdp-3"}, "ven-song": {"tdp-1", "tdp-2"}}, "20326": {}}
-CONTENT = DictContent([ContentInfo("bul-vov1-du-phong", "approved", None, None, 1800.0)])
+CONTENT = DictContent([ContentInfo("vov1-du-phong", "approved", None, None, 1800.0)])
 _ROUTE = re.compile(r"^/api/v1/wards/([^/]+)/programme(/check)?$")
 
 
