@@ -2,6 +2,7 @@
 
 wardcast-agent enrol --line 'wardcast-enrol:…'   # once: trade the one-time code for a login
 wardcast-agent run                 # one agent, settings from its data folder / WARDCAST_AGENT_*
+wardcast-agent check               # on site: clock, broker, key, speaker (OK/FAIL each)
 wardcast-agent simulate --count 5  # five simulated agents against a running controller
 
 Its own console script, so a Pi installs ``wardcast[agent]`` without the controller.
@@ -29,6 +30,7 @@ from edge_agent.http_fetch import StreamingHttpFetcher
 from edge_agent.lock import DataDirLocked, lock_data_dir
 from edge_agent.logs import configure_logging
 from edge_agent.wiring import build_agent
+from firmware_stubs.systemd import notify
 from wardcast_protocol.signing import InvalidKey
 from wardcast_protocol.topics import is_valid_device_id
 
@@ -157,12 +159,66 @@ async def _run_one(config: AgentConfig) -> None:
         loop.add_signal_handler(sig, stop.set)
     await agent.start()
     print(f"agent {config.device_id} running (broker {config.broker_url}); Ctrl-C stops")
+    notify("READY=1")  # systemd's Type=notify unit: started (deploy/systemd/)
     try:
         await stop.wait()
     finally:
+        notify("STOPPING=1")
         await agent.stop()
         await fetcher.aclose()
         lock.release()
+
+
+@app.command()
+def check(
+    controller_url: Annotated[
+        str | None,
+        typer.Option(
+            "--controller-url",
+            envvar="WARDCAST_CONTROLLER_URL",
+            help="Địa chỉ máy chủ điều khiển — the controller's base URL.",
+        ),
+    ] = None,
+    tone: Annotated[
+        bool,
+        typer.Option("--tone/--no-tone", help="Phát tiếng bíp thử — play the test tone."),
+    ] = True,
+    tone_s: Annotated[
+        float, typer.Option(min=0.2, max=10, help="Độ dài tiếng bíp — tone length (s).")
+    ] = 1.5,
+    timeout_s: Annotated[
+        float, typer.Option(min=1, max=120, help="Thời gian chờ mạng — network timeout (s).")
+    ] = 10.0,
+    log_level: LogLevelOption = "WARNING",
+) -> None:
+    """Kiểm tra tại chỗ: đồng hồ, MQTT, khóa, loa — on-site check: clock, broker, key, speaker.
+
+    Settings as `run` reads them (WARDCAST_AGENT_*, the enrolment in the data folder).
+    One line per check, OK or FAIL with the reason in Vietnamese and English; the exit
+    status is 1 if any check failed. Stop a running agent first (`systemctl stop
+    wardcast-agent`): the test tone needs the sound card.
+    """
+    from edge_agent.site_check import run_checks
+    from edge_agent.speaker_check import check_speaker
+
+    _logging(log_level)
+    try:
+        config = AgentConfig()
+    except ValidationError as exc:
+        print(f"FAIL settings: cấu hình sai (WARDCAST_AGENT_*) — invalid agent settings:\n{exc}")
+        raise typer.Exit(2) from exc
+    failed = []
+    for result in run_checks(config, controller_url, timeout_s):
+        print(result.line(), flush=True)  # each as it comes: the broker may take a while
+        failed += [] if result.ok else [result.name]
+    if tone:
+        result = check_speaker(config, tone_s)
+        print(result.line())
+        failed += [] if result.ok else [result.name]
+    if failed:
+        print(f"{len(failed)} lỗi — {len(failed)} failed: {', '.join(failed)}")
+        raise typer.Exit(1)
+    print("tất cả đều ổn — all checks passed")
 
 
 def _default_prefix() -> str:

@@ -2,7 +2,8 @@
 
 Every field reads ``WARDCAST_AGENT_<NAME>`` (e.g. ``WARDCAST_AGENT_DEVICE_ID``).
 The defaults run on a laptop against a local broker with the simulated player; a
-Pi sets ``player=alsa`` and ``relay_driver=sysfs``. An enrolled device
+Pi sets ``player=alsa``, ``relay_driver=sysfs`` and its card, mixer control and relay
+pin (``scripts/install-pi.sh`` writes them to /etc/wardcast/agent.env). An enrolled device
 (``wardcast-agent enrol``) needs nothing but its data folder: its id, broker URL and
 login, the broker's CA and the controller's public key are read from the enrolment
 stored there, unless set explicitly. Without a controller public key the agent
@@ -85,7 +86,22 @@ class AgentConfig(BaseModel):
         "and plays through aplay.",
     )
     alsa_device: str = Field(
-        default="default", title="ALSA device", description="aplay -D device name."
+        default="default",
+        title="ALSA device",
+        description="aplay -D device name: 'default', or a card as 'plughw:1,0' "
+        "(`aplay -l` lists them; docs/install-pi.md).",
+    )
+    alsa_mixer_control: str = Field(
+        default="",
+        title="ALSA mixer control",
+        description="The mixer control `volume` is set on before a play ('PCM', 'Speaker', "
+        "'Master'…; `amixer -D <device> scontrols` lists them). Empty: the mixer is left "
+        "as it is and the volume only recorded.",
+    )
+    alsa_mixer_device: str = Field(
+        default="default",
+        title="ALSA mixer device",
+        description="amixer -D device of that control: 'default', or 'hw:1' for card 1.",
     )
     relay_rate_hz: int = Field(
         default=8000,

@@ -11,10 +11,12 @@ from edge_agent.core import EdgeAgent
 from edge_agent.media_cache import MediaFetcher
 from edge_agent.pcm import AplaySink, PcmSink
 from edge_agent.player import AlsaPlayer, Player, SimulatedPlayer
+from firmware_stubs.alsa import AlsaMixerVolume
 from firmware_stubs.board import BoardSensors
 from firmware_stubs.gpio import SysfsGpioRelay
 from firmware_stubs.hardware import Hardware, simulated_hardware
-from firmware_stubs.simulated import SimulatedVolume, SimulatedWatchdog
+from firmware_stubs.interfaces import VolumeControl, Watchdog
+from firmware_stubs.systemd import SystemdWatchdog
 from wardcast_protocol.clock import Clock, SystemClock
 from wardcast_protocol.envelope import seal
 from wardcast_protocol.messages import Availability, Kind
@@ -24,24 +26,32 @@ from wardcast_protocol.transport import AsyncioMqttLink
 
 
 def hardware_for(config: AgentConfig, clock: Clock) -> Hardware:
-    """The board's drivers: a sysfs GPIO relay on a Pi, in-memory ones otherwise.
+    """The board's drivers: a sysfs GPIO relay, an ALSA mixer and systemd's watchdog on a
+    Pi, each as configured; in-memory ones otherwise (and for what is not configured).
 
-    Volume and watchdog have no Pi driver yet: the volume is kept in memory (set the
-    ALSA mixer once at install time) and the watchdog only records kicks.
+    The watchdog is systemd's when the unit gives one (``WatchdogSec``), else it only
+    records kicks; the volume goes to ``alsa_mixer_control`` when one is named.
     """
+    simulated = simulated_hardware(clock.now, volume=config.volume)
+    watchdog: Watchdog = SystemdWatchdog.from_environment() or simulated.watchdog
+    volume: VolumeControl = simulated.volume
+    if config.alsa_mixer_control:
+        volume = AlsaMixerVolume(
+            config.alsa_mixer_control, device=config.alsa_mixer_device, level=config.volume
+        )
     if config.relay_driver == "sysfs":
         relay = SysfsGpioRelay(
             config.relay_gpio_pin,
             sysfs_root=config.sysfs_root,
             active_low=config.relay_active_low,
         )
-        return Hardware(
-            relay=relay,
-            volume=SimulatedVolume(now=clock.now, level=config.volume),
-            sensors=BoardSensors(relay, sysfs_root=config.sysfs_root),
-            watchdog=SimulatedWatchdog(now=clock.now),
-        )
-    return simulated_hardware(clock.now, volume=config.volume)
+        sensors = BoardSensors(relay, sysfs_root=config.sysfs_root)
+        return Hardware(relay=relay, volume=volume, sensors=sensors, watchdog=watchdog)
+    if watchdog is simulated.watchdog and volume is simulated.volume:
+        return simulated
+    return Hardware(
+        relay=simulated.relay, volume=volume, sensors=simulated.sensors, watchdog=watchdog
+    )
 
 
 def player_for(config: AgentConfig, clock: Clock, hardware: Hardware | None) -> Player:
