@@ -17,7 +17,8 @@
 #    (clock, broker, key, speaker) and, if every check is OK, the unit enabled and started.
 #
 # Safe to run again: it keeps the user, the enrolment and the settings it finds.
-# `--print-env` prints the settings file it would write, and changes nothing.
+# `--check-only` runs the on-site check alone; `--print-env` prints the settings file
+# it would write, and changes nothing.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -31,7 +32,7 @@ UNIT=/etc/systemd/system/wardcast-agent.service
 USER_NAME=wardcast
 
 usage() {
-  sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
   cat <<'EOF'
 Options:
   --enrol LINE             the enrolment line the administrator printed (once per device)
@@ -46,6 +47,8 @@ Options:
   --skip-check             install without running `wardcast-agent check`
   --no-start               install and check, but do not enable or start the unit
   --print-env              print the settings file and exit (changes nothing)
+  --check-only             only run `wardcast-agent check` as the service would (the
+                           service is stopped for it and started again)
 EOF
 }
 
@@ -54,6 +57,7 @@ ENROL_LINE=""
 CHECK=1
 START=1
 PRINT_ENV=0
+CHECK_ONLY=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --enrol) ENROL_LINE=${2:?--enrol needs the line}; shift ;;
@@ -68,6 +72,7 @@ while [ $# -gt 0 ]; do
     --skip-check) CHECK=0 ;;
     --no-start) START=0 ;;
     --print-env) PRINT_ENV=1 ;;
+    --check-only) CHECK_ONLY=1 ;;
     -h|--help) usage; exit 0 ;;
     *) echo "install-pi: unknown option $1 (--help lists them)" >&2; exit 2 ;;
   esac
@@ -129,6 +134,23 @@ if [ "$arch" != aarch64 ]; then
     "Raspberry Pi OS; pip may have to build some, or refuse their hashes" >&2
 fi
 
+as_agent() {
+  # The unit's environment, as the unit's user.
+  (set -a && . "$ENV_FILE" && set +a && export WARDCAST_AGENT_DATA_DIR="$STATE" &&
+    runuser -u "$USER_NAME" -- "$VENV/bin/wardcast-agent" "$@")
+}
+
+if [ "$CHECK_ONLY" -eq 1 ]; then
+  running=0
+  systemctl is-active --quiet wardcast-agent && running=1
+  # The test tone needs the sound card the running agent holds.
+  [ "$running" -eq 0 ] || systemctl stop wardcast-agent
+  status=0
+  as_agent check || status=$?
+  [ "$running" -eq 0 ] || systemctl start wardcast-agent
+  exit "$status"
+fi
+
 need=()
 python3 -c 'import venv, ensurepip' 2>/dev/null || need+=(python3-venv)
 command -v ffmpeg >/dev/null 2>&1 || need+=(ffmpeg)
@@ -162,12 +184,6 @@ install -d -m 0755 "$ETC"
 settings >"$ENV_FILE.new"
 chown "root:$USER_NAME" "$ENV_FILE.new" && chmod 0640 "$ENV_FILE.new"
 mv "$ENV_FILE.new" "$ENV_FILE"
-
-as_agent() {
-  # The unit's environment, as the unit's user.
-  (set -a && . "$ENV_FILE" && set +a && export WARDCAST_AGENT_DATA_DIR="$STATE" &&
-    runuser -u "$USER_NAME" -- "$VENV/bin/wardcast-agent" "$@")
-}
 
 if [ -f "$STATE/enrolment.json" ]; then
   echo "install-pi: already enrolled ($STATE/enrolment.json kept)"
