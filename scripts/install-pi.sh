@@ -32,7 +32,7 @@ UNIT=/etc/systemd/system/wardcast-agent.service
 USER_NAME=wardcast
 
 usage() {
-  sed -n '2,22p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,/^set -euo/{/^#/p}' "$0" | sed 's/^# \{0,1\}//'
   cat <<'EOF'
 Options:
   --enrol LINE             the enrolment line the administrator printed (once per device)
