@@ -22,6 +22,7 @@ from controller.api.deps import SessionDep
 from controller.console.deps import PageDep
 from controller.console.page import FormValues, Page
 from controller.db.models import Device
+from controller.domain.actors import Actor
 from controller.domain.devices.access import visible_devices
 from controller.domain.evidence import access
 from controller.domain.evidence.bundles.format import dump_bundle, period_label
@@ -92,7 +93,7 @@ def read_query(page: Page, session: Session) -> tuple[FormValues, Query, dict[st
     return form, Query(found, tz, first, last), errors
 
 
-def _actor(page: Page) -> Any:
+def _actor(page: Page) -> Actor:
     assert page.actor is not None
     return page.actor
 
