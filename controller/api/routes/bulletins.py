@@ -249,7 +249,12 @@ def update(
     return to_public(bulletin, urls)
 
 
-@router.get("/{bulletin_id}/audio", status_code=status.HTTP_307_TEMPORARY_REDIRECT)
+@router.get(
+    "/{bulletin_id}/audio",
+    status_code=status.HTTP_307_TEMPORARY_REDIRECT,
+    response_class=RedirectResponse,
+    responses={307: {"description": "To the clip's signed media URL (Location)."}},
+)
 def preview(
     bulletin_id: IdPath, session: SessionDep, urls: MediaUrlsDep, actor: StaffDep
 ) -> RedirectResponse:
