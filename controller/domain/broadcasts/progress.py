@@ -31,6 +31,8 @@ from controller.db.models import Broadcast, BroadcastTarget, Device, PlaybackEvi
 # How long after its planned end a play may still be confirmed before the device is
 # counted as owing it (agents confirm at the end; 4G links lag).
 CONFIRM_GRACE = timedelta(minutes=2)
+# How far back a plan still carries a broadcast (the settings' default plan history).
+HELD_HISTORY = timedelta(hours=6)
 
 
 class TargetState(StrEnum):
@@ -219,7 +221,10 @@ def note_plan_held(session: Session, device_id: str, now: datetime) -> int:
     every scheduled, uncancelled broadcast targeting the device is then in its plan.
     """
     scheduled = select(Broadcast.id).where(
-        Broadcast.immediate.is_(False), Broadcast.cancelled_at.is_(None)
+        Broadcast.immediate.is_(False),
+        Broadcast.cancelled_at.is_(None),
+        # Older ones are no longer in any plan: a device back after days did not get them.
+        Broadcast.planned_start >= now - HELD_HISTORY,
     )
     result = session.execute(
         update(BroadcastTarget)
