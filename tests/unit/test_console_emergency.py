@@ -288,3 +288,14 @@ def test_a_prepared_clip_is_reviewed_then_broadcast_with_emergency_priority(
     with h.runtime.db.session() as session:
         (broadcast,) = session.query(Broadcast).all()
         assert broadcast.priority == "emergency" and broadcast.immediate
+
+
+def test_groups_narrow_the_target_and_an_unknown_one_is_said_inline(client: TestClient) -> None:
+    sign_in(client, "approver", [WARD_A])
+    form = client.get("/emergency")
+    assert 'name="groups"' in form.text and "Tổ dân phố 1" in form.text
+    review = _review(client, groups="to-1", text=FLOOD)
+    assert review.status_code == 200 and "Tổ dân phố 1" in review.text
+    unknown = _review(client, groups="to-9", text=FLOOD)
+    assert unknown.status_code == 422 and "Không có loa nào ở nơi đã chọn" in unknown.text
+    assert FLOOD in unknown.text
