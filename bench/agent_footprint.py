@@ -5,13 +5,14 @@
 
 One real mosquitto on loopback, a controller stand-in that signs the plan and collects
 the signed evidence, an HTTP server process for the audio, and the agent: ``python -m
-edge_agent.cli run`` in a process of its own, configured by ``WARDCAST_AGENT_*`` as a
-Pi is (durable outbox; the simulated player and relay, as there is no sound card here:
-the ALSA player's decoding runs in ffmpeg and aplay, outside the agent's process). It
-gets a plan of one clip starting ``--lead-s`` later; once its evidence of the play has
-arrived (plan verified, audio downloaded and checked, played, signed, stored, sent),
-its resident memory is read from ``/proc/<pid>/status`` (VmRSS now, VmHWM the peak),
-then its CPU time (``/proc/<pid>/stat``) over an idle window of ``--idle-s``.
+edge_agent run`` (what the ``wardcast-agent`` script runs) in a process of its own,
+configured by ``WARDCAST_AGENT_*`` as a Pi is (durable outbox; the simulated player and
+relay, as there is no sound card here: the ALSA player's decoding runs in ffmpeg and
+aplay, outside the agent's process). It gets a plan of one clip starting ``--lead-s``
+later; once its evidence of the play has arrived (plan verified, audio downloaded and
+checked, played, signed, stored, sent), its resident memory is read from
+``/proc/<pid>/status`` (VmRSS now, VmHWM the peak), then its CPU time
+(``/proc/<pid>/stat``) over an idle window of ``--idle-s``.
 
 Baseline, in the same run: a bare python with paho-mqtt connected to the same broker,
 subscribed, its network thread running — the least a Python MQTT device can weigh.
@@ -73,7 +74,8 @@ def cpu_s(pid: int) -> float:
 
 
 def start_agent(tmp: Path, broker_url: str, controller_key: str) -> subprocess.Popen[str]:
-    """``wardcast-agent run`` as a Pi runs it, settings from the environment."""
+    """``wardcast-agent run`` as a Pi runs it (the console script is ``python -m
+    edge_agent``), settings from the environment."""
     data_dir = tmp / "agent"
     env = {
         **os.environ,
@@ -85,7 +87,7 @@ def start_agent(tmp: Path, broker_url: str, controller_key: str) -> subprocess.P
         "WARDCAST_AGENT_RELAY_SETTLE_S": "0.2",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "edge_agent.cli", "run", "--log-level", "WARNING"],
+        [sys.executable, "-m", "edge_agent", "run", "--log-level", "WARNING"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,

@@ -26,16 +26,14 @@ from pydantic import ValidationError
 from edge_agent import enrolment as enrolment_client
 from edge_agent.config import AgentConfig
 from edge_agent.enrolment import EnrolmentFailed, parse_line
-from edge_agent.http_fetch import StreamingHttpFetcher
 from edge_agent.lock import DataDirLocked, lock_data_dir
 from edge_agent.logs import configure_logging
-from edge_agent.wiring import build_agent
-from firmware_stubs.systemd import notify
+from edge_agent.service import run_one
 from wardcast_protocol.signing import InvalidKey
 from wardcast_protocol.topics import is_valid_device_id
 
-# httpx and the fleet are imported by `enrol` and `simulate` only: `run` on a Pi downloads
-# with the standard library (http_fetch) and never loads the fleet (issue 10.8: footprint).
+# httpx and the fleet are imported by `enrol` and `simulate` only. On a Pi, `run` does not
+# even load this module: the console script starts edge_agent.service (issue 10.8).
 if TYPE_CHECKING:
     import httpx
 
@@ -141,32 +139,10 @@ def run(
         print(f"invalid agent settings (WARDCAST_AGENT_*):\n{exc}")
         raise typer.Exit(2) from exc
     try:
-        asyncio.run(_run_one(config))
+        asyncio.run(run_one(config))  # the console script's `run` is service.run_service
     except DataDirLocked as exc:
         print(f"cannot start: {exc}")
         raise typer.Exit(1) from exc
-
-
-async def _run_one(config: AgentConfig) -> None:
-    # Before the key, outbox or plan is opened: a second agent here would fork the chain.
-    lock = lock_data_dir(config.data_dir)
-    # Not httpx: one device's few downloads do not need 4 MiB of it (edge_agent/http_fetch.py).
-    fetcher = StreamingHttpFetcher(timeout_s=config.media_fetch_timeout_s)
-    agent = build_agent(config, fetcher)
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for sig in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(sig, stop.set)
-    await agent.start()
-    print(f"agent {config.device_id} running (broker {config.broker_url}); Ctrl-C stops")
-    notify("READY=1")  # systemd's Type=notify unit: started (deploy/systemd/)
-    try:
-        await stop.wait()
-    finally:
-        notify("STOPPING=1")
-        await agent.stop()
-        await fetcher.aclose()
-        lock.release()
 
 
 @app.command()

@@ -3,7 +3,8 @@
 ``bench.agent_footprint`` measures the process (RSS after a play, idle CPU); this guards,
 without timing anything, the imports that made the difference (issue 10.8): httpx and
 the command-line client it drags in (click, rich, pygments: 4 MiB after one download),
-pydantic-settings (1.5 MiB), and the simulated fleet. A fresh interpreter builds an agent
+typer (1.7 MiB: the console script starts ``run`` without it), pydantic-settings
+(1.5 MiB), and the simulated fleet. A fresh interpreter builds an agent
 as ``run`` does, downloads one file with the fetcher ``run`` uses, and lists what loaded.
 """
 
@@ -15,6 +16,10 @@ import sys
 import textwrap
 from pathlib import Path
 
+import pytest
+
+from edge_agent.service import plain_run
+
 NOT_ON_A_PI = {
     "httpx",
     "httpcore",
@@ -22,10 +27,12 @@ NOT_ON_A_PI = {
     "anyio",
     "certifi",
     "click",
+    "typer",
     "rich",
     "pygments",
     "pydantic_settings",
     "dotenv",
+    "edge_agent.cli",
     "edge_agent.fleet",
     "edge_agent.testing",
 }
@@ -35,8 +42,9 @@ _PROBE = textwrap.dedent(
     import asyncio, json, sys
     from pathlib import Path
 
-    import edge_agent.cli as cli
+    import edge_agent.__main__  # the console script: `run` never loads edge_agent.cli
     from edge_agent.config import AgentConfig
+    from edge_agent.http_fetch import StreamingHttpFetcher
     from edge_agent.wiring import build_agent
     from wardcast_protocol.signing import SigningKey
 
@@ -59,7 +67,7 @@ _PROBE = textwrap.dedent(
             device_id="footprint-001", controller_public_key=key.public_key_b64,
             data_dir=data / "agent",
         )
-        fetcher = cli.StreamingHttpFetcher(timeout_s=5)
+        fetcher = StreamingHttpFetcher(timeout_s=5)
         build_agent(config, fetcher)
         got = []
         await fetcher.fetch(f"http://127.0.0.1:{port}/a.wav", got.append, 10_000)
@@ -88,8 +96,26 @@ def test_run_and_a_download_load_none_of_what_a_pi_does_not_need(tmp_path: Path)
     assert tops == [], f"`wardcast-agent run` loaded {tops}: see bench/agent_footprint.py"
 
 
-def test_the_cli_runs_one_agent_with_the_lean_fetcher() -> None:
-    # `run` must not go back to HttpMediaFetcher (httpx) by accident.
-    source = (Path(__file__).resolve().parents[2] / "edge_agent" / "cli.py").read_text()
-    run_one = source.split("async def _run_one", 1)[1].split("\ndef ", 1)[0]
+def test_the_console_script_runs_the_lean_agent_without_the_cli_framework() -> None:
+    # `run` must not go back to HttpMediaFetcher (httpx), nor through typer.
+    root = Path(__file__).resolve().parents[2]
+    source = (root / "edge_agent" / "service.py").read_text()
+    run_one = source.split("async def run_one", 1)[1]
     assert "StreamingHttpFetcher(" in run_one and "HttpMediaFetcher" not in run_one
+    assert 'wardcast-agent = "edge_agent.__main__:main"' in (root / "pyproject.toml").read_text()
+
+
+@pytest.mark.parametrize(
+    ("args", "level"),
+    [
+        (["run"], "INFO"),
+        (["run", "--log-level", "WARNING"], "WARNING"),
+        (["run", "--log-level=debug"], "debug"),
+        (["run", "--help"], None),
+        (["run", "--log-level", "LOUD"], None),  # typer says what is wrong with it
+        (["check"], None),
+        ([], None),
+    ],
+)
+def test_only_a_plain_run_skips_typer(args: list[str], level: str | None) -> None:
+    assert plain_run(args) == level
