@@ -23,6 +23,25 @@ from wardcast_protocol.clock import FakeClock
 from wardcast_protocol.fake_transport import FakeBroker
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashes() -> Iterator[None]:
+    """argon2id at the product's cost takes ~0.1 s a hash (0.5 s on a loaded 2-core machine),
+    and the console and role tests sign in hundreds of times: in-process tests hash at the
+    lowest cost argon2 allows. The product's own parameters are still what
+    ``passwords.PasswordHasher()`` gives (tests/unit/test_accounts.py reads the stored
+    hash's algorithm, not its cost); demo processes the e2e tests start hash at full cost."""
+    from argon2 import PasswordHasher
+
+    from controller.domain.accounts import passwords
+
+    product = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    passwords._dummy_hash.cache_clear()
+    yield
+    passwords._hasher = product
+    passwords._dummy_hash.cache_clear()
+
+
 @pytest.fixture(autouse=True)
 def _root_logger_as_before() -> Iterator[None]:
     """A command run in-process installs its log handler on the root logger (and sets
