@@ -24,9 +24,10 @@ from datetime import datetime
 from typing import cast
 
 from pydantic import BaseModel
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from controller.db.models import Device
 from controller.db.session import Database
 from controller.domain.broadcasts import progress
 from controller.domain.devices import service as device_domain
@@ -196,8 +197,7 @@ class ControllerBridge:
         counters = (self.stored_events, self.refused_events, self.security_reports, self.rejected)
         try:
             with self._db.session() as session:
-                if any(item.verified is not None for item in checked):
-                    _begin_writing(session)  # (refusals alone are tallied, not written)
+                held = _hold_devices(session, checked)  # noqa: F841 - kept for the batch
                 session.info[progress.DEFERRED_NOTES] = set()
                 for item in checked:
                     with log_context(message_id=_message_id(item)):
@@ -382,6 +382,20 @@ class ControllerBridge:
 
 def _device_order(item: _Checked) -> str:
     return item.parsed.device_id if item.parsed is not None else ""
+
+
+def _hold_devices(session: Session, checked: list[_Checked]) -> list[Device]:
+    """Begin writing and load the batch's devices, held while the batch is stored.
+
+    The identity map keeps an object only while something refers to it: without this,
+    every event's ``session.get(Device)`` queried again (and flushed the batch first).
+    Refusals alone are tallied, not written: then nothing is begun.
+    """
+    device_ids = {i.parsed.device_id for i in checked if i.verified is not None and i.parsed}
+    if not device_ids:
+        return []
+    _begin_writing(session)
+    return list(session.scalars(select(Device).where(Device.id.in_(device_ids))))
 
 
 def _begin_writing(session: Session) -> None:

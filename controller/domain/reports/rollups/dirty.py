@@ -26,6 +26,7 @@ from controller.db.models import Ward
 from controller.db.models.rollups import ReportRollupDirty
 
 _MARKED = "wardcast.rollups.marked"  # session.info: (transaction, {(ward, day)})
+_ZONES = "wardcast.rollups.zones"  # session.info: {ward code: its time zone, or None}
 
 Mark = tuple[int, str, date]
 """A dirty ward-day as read: the mark's id, ward code, local date."""
@@ -33,12 +34,18 @@ Mark = tuple[int, str, date]
 
 def local_day(session: Session, ward_code: str, instant: datetime) -> date | None:
     """``instant``'s date in the ward's own zone (None for a ward that does not exist)."""
-    ward = session.get(Ward, ward_code)  # the session's identity map: one query per ward
-    if ward is None:
+    # Kept for the session: the identity map holds a Ward only while someone does, so
+    # session.get would query again for every row of a batch (flushing it each time).
+    zones: dict[str, str | None] = session.info.setdefault(_ZONES, {})
+    if ward_code not in zones:
+        ward = session.get(Ward, ward_code)
+        zones[ward_code] = ward.timezone if ward is not None else None
+    zone = zones[ward_code]
+    if zone is None:
         return None
     if instant.tzinfo is None:  # SQLite hands back UTC without its zone
         instant = instant.replace(tzinfo=UTC)
-    return instant.astimezone(ZoneInfo(ward.timezone)).date()
+    return instant.astimezone(ZoneInfo(zone)).date()
 
 
 def mark(session: Session, ward_code: str | None, instant: datetime | None) -> None:
