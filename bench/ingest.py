@@ -197,7 +197,10 @@ def main() -> None:
                     time.sleep(0.01)
                 stored_at = time.time()
                 stored = bridge.stored_events - before
-                batches, largest = bridge.ingest.batches, bridge.ingest.largest_batch
+                # (getattr: the same bench runs on a controller from before the ingest queue)
+                queue = getattr(bridge, "ingest", None)
+                batches = queue.batches if queue is not None else stored
+                largest = queue.largest_batch if queue is not None else 1
             finally:
                 site.stop()
     finally:
