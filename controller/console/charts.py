@@ -17,6 +17,7 @@ GROUP_GAP = 8.0  # between groups
 HEIGHT = 120.0  # the tallest bar
 TOP = 8.0  # room above the tallest bar
 AXIS = 28.0  # room under the bars for the labels
+CHAR_W = 4.6  # about one character of an 8-unit label: labels must not run into each other
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,11 +57,15 @@ def bar_chart(rows: Sequence[tuple[str, int, int]]) -> BarChart:
     base = TOP + HEIGHT
     groups = []
     x = GROUP_GAP
+    bars_w = 2 * BAR_W + GAP
     for label, planned, played in rows:
+        # A long label (a source level's name) widens its group; the bars stay centred.
+        step = max(bars_w + GROUP_GAP, CHAR_W * len(label) + 4)
+        x += (step - bars_w - GROUP_GAP) / 2
         bars = []
         for offset, value in ((0.0, planned), (BAR_W + GAP, played)):
             h = round(HEIGHT * max(value, 0) / top_value, 1)
             bars.append(Bar(round(x + offset, 1), round(base - h, 1), h, value))
         groups.append(BarGroup(label, round(x + BAR_W + GAP / 2, 1), bars[0], bars[1]))
-        x += 2 * BAR_W + GAP + GROUP_GAP
+        x += bars_w + GROUP_GAP + (step - bars_w - GROUP_GAP) / 2
     return BarChart(round(max(x, 60.0), 1), base + AXIS, base, BAR_W, tuple(groups))

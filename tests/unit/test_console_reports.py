@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from itertools import pairwise
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
-from controller.console.charts import bar_chart
+from controller.console.charts import CHAR_W, bar_chart
 from controller.domain.reports.exports import CSV_MEDIA_TYPE, PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE
 from tests.support.console import WARD_A, WARD_B, add_two_wards, console_client, sign_in
 from tests.unit.controller_support import Harness, make_harness
@@ -39,6 +40,14 @@ def test_bars_are_scaled_to_the_largest_value_and_keep_their_numbers() -> None:
     assert empty.planned.height == 0.0
     assert first.played.x > first.planned.x and second.planned.x > first.played.x
     assert bar_chart([]).groups == () and bar_chart([]).width > 0
+
+
+def test_long_labels_widen_their_groups_so_they_do_not_overlap() -> None:
+    labels = ["Trung ương", "Tỉnh", "Huyện / quận", "Xã / phường"]
+    groups = bar_chart([(label, 3, 2) for label in labels]).groups
+    for left, right in pairwise(groups):
+        room = CHAR_W * (len(left.label) + len(right.label)) / 2
+        assert right.label_x - left.label_x >= room
 
 
 def test_an_evaluator_reads_their_wards_report_with_charts(client: TestClient) -> None:

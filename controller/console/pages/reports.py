@@ -87,10 +87,13 @@ def build(page: Page, session: Session, request: ReportRequest) -> Report:
     return report_for(session, page.actor, request, page.now, rules)
 
 
-def charts(report: Report) -> dict[str, Any]:
-    """Planned against played per day and per source level."""
+def charts(page: Page, report: Report) -> dict[str, Any]:
+    """Planned against played per day and per source level (its name in the page's words)."""
     days = [(f"{d.date:%d/%m}", d.plays_planned, d.plays_played) for d in report.days]
-    sources = [(s.source_level, s.plays_planned, s.plays_played) for s in report.sources]
+    sources = [
+        (page.t(f"source.{s.source_level}"), s.plays_planned, s.plays_played)
+        for s in report.sources
+    ]
     return {"day_chart": bar_chart(days), "source_chart": bar_chart(sources)}
 
 
@@ -107,7 +110,7 @@ def report_page(page: PageDep, session: SessionDep) -> Response:
             field = "group" if request.group and isinstance(exc, NotFound) else "period"
             errors[field] = page.t("reports.refused", reason=exc.message)
     if report is not None:
-        context.update(charts(report))
+        context.update(charts(page, report))
     return page.render(
         "reports/report.html",
         status=422 if errors else 200,
