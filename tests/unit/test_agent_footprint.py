@@ -11,6 +11,7 @@ as ``run`` does, downloads one file with the fetcher ``run`` uses, and lists wha
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 import textwrap
@@ -18,7 +19,9 @@ from pathlib import Path
 
 import pytest
 
+from edge_agent.lock import lock_data_dir
 from edge_agent.service import plain_run
+from wardcast_protocol.signing import SigningKey
 
 NOT_ON_A_PI = {
     "httpx",
@@ -119,3 +122,16 @@ def test_the_console_script_runs_the_lean_agent_without_the_cli_framework() -> N
 )
 def test_only_a_plain_run_skips_typer(args: list[str], level: str | None) -> None:
     assert plain_run(args) == level
+
+
+def test_the_plain_run_refuses_bad_settings_and_a_held_data_folder(tmp_path: Path) -> None:
+    # The path systemd takes reports as `run` through typer did: 2 for settings, 1 held.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("WARDCAST_AGENT_")}
+    env["WARDCAST_AGENT_DATA_DIR"] = str(tmp_path / "agent")
+    command = [sys.executable, "-m", "edge_agent", "run", "--log-level", "WARNING"]
+    done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 2 and "controller_public_key" in done.stderr, done.stderr
+    env["WARDCAST_AGENT_CONTROLLER_PUBLIC_KEY"] = SigningKey.generate().public_key_b64
+    with lock_data_dir(tmp_path / "agent"):
+        done = subprocess.run(command, env=env, capture_output=True, text=True, timeout=60)
+    assert done.returncode == 1 and "cannot start" in done.stderr, done.stderr
