@@ -73,7 +73,9 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def start_agent(tmp: Path, broker_url: str, controller_key: str) -> subprocess.Popen[str]:
+def start_agent(
+    tmp: Path, broker_url: str, controller_key: str, python: str
+) -> subprocess.Popen[str]:
     """``wardcast-agent run`` as a Pi runs it (the console script is ``python -m
     edge_agent``), settings from the environment."""
     data_dir = tmp / "agent"
@@ -87,7 +89,7 @@ def start_agent(tmp: Path, broker_url: str, controller_key: str) -> subprocess.P
         "WARDCAST_AGENT_RELAY_SETTLE_S": "0.2",
     }
     return subprocess.Popen(
-        [sys.executable, "-m", "edge_agent", "run", "--log-level", "WARNING"],
+        [python, "-m", "edge_agent", "run", "--log-level", "WARNING"],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.PIPE,
@@ -108,7 +110,7 @@ def start_baseline(port: int) -> subprocess.Popen[str]:
     return proc
 
 
-def run(tmp: Path, clip_s: float, lead_s: float, idle_s: float) -> None:
+def run(tmp: Path, clip_s: float, lead_s: float, idle_s: float, python: str) -> None:
     """Start everything, make the agent play once, measure both processes."""
     with EmbeddedBroker() as broker:
         link = MqttLink(BrokerAddress.parse(broker.url), "footprint-controller")
@@ -124,7 +126,7 @@ def run(tmp: Path, clip_s: float, lead_s: float, idle_s: float) -> None:
         media_dir = tmp / "media"
         media_dir.mkdir()
         server = MediaProcess(media_dir)
-        agent = start_agent(tmp, broker.url, controller.public_key)
+        agent = start_agent(tmp, broker.url, controller.public_key, python)
         baseline = start_baseline(int(broker.url.rsplit(":", 1)[1]))
         try:
             began = time.perf_counter()
@@ -179,12 +181,18 @@ def main() -> None:
     parser.add_argument("--clip-s", type=float, default=2.0, help="length of the clip played")
     parser.add_argument("--lead-s", type=float, default=3.0, help="plan sent this long ahead")
     parser.add_argument("--idle-s", type=float, default=10.0, help="idle CPU window")
+    parser.add_argument(
+        "--agent-python",
+        default=sys.executable,
+        help="the interpreter of the agent, e.g. a venv made as scripts/install-pi.sh makes "
+        "one (requirements/agent.txt and the package, nothing else)",
+    )
     args = parser.parse_args()
     if args.tiny:
         args.clip_s, args.idle_s = 1.0, 2.0
     tmp = Path(tempfile.mkdtemp(prefix="wardcast-footprint-"))
     try:
-        run(tmp, args.clip_s, args.lead_s, args.idle_s)
+        run(tmp, args.clip_s, args.lead_s, args.idle_s, args.agent_python)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 
