@@ -576,6 +576,8 @@ class EdgeAgent:
             if not future.done():
                 future.set_result(at)
         self._call_hook(self.on_playback_started, item_id, at)
+        # The controller learns it sounds (the event comes at the end), after the start.
+        deferred(self.clock).add(self.device_id, self._publish_state)
 
     def _is_current(self, item_id: str) -> bool:
         return self.playback.is_current(item_id)
@@ -643,6 +645,7 @@ class EdgeAgent:
             cached_media=self.media.count(),
             pending_events=self.outbox.pending_count() + self.evidence.unwritten,
             agent_version=AGENT_VERSION,
+            playing_item_id=self.playback.playing_item_id,
             broadcast_ward=self._ward,
         )
         self.uplink.send(DeviceChannel.STATE, state, retain=True)

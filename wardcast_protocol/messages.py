@@ -314,6 +314,12 @@ class DeviceState(_Message):
         description="The ward whose broadcast channel this agent listens to; the "
         "controller sends it ward-wide commands only once it says so.",
     )
+    playing_item_id: Identifier | None = Field(
+        default=None,
+        description="The item sounding now, if any (sent just after a play starts, off "
+        "its timing path): how the controller knows a device is playing before the "
+        "play's event arrives at its end.",
+    )
 
 
 class Kind(StrEnum):

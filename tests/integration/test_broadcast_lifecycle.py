@@ -256,6 +256,13 @@ def test_a_cancel_drops_a_future_broadcast_and_stops_a_sounding_one(w: World) ->
         _until(lambda: {"n": w.fleet.call(partial(_started, to3))}, lambda r: r["n"] >= 1, 10)["n"]
         >= 1
     )
+    # The agent says it sounds, well before its confirmation at the end.
+    sounding = _until(
+        lambda: _broadcast(w, now["id"]),
+        lambda b: b["targets"][0]["started_at"] is not None,
+        5,
+    )
+    assert (sounding["status"], sounding["targets"][0]["state"]) == ("playing", "playing")
     stop = w.http.post(
         f"/api/v1/broadcasts/{now['id']}/cancel", json={"reason": "nhầm"}, headers=w.officer
     )

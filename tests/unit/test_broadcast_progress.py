@@ -218,3 +218,30 @@ def test_only_an_officer_or_approver_of_every_ward_may_cancel(h: Harness) -> Non
     elsewhere = Actor("bob", frozenset({Role.OFFICER}), frozenset({"99999"}))
     with pytest.raises(Forbidden):
         h.runtime.broadcasts.cancel(broadcast.id, elsewhere)
+
+
+def test_a_device_saying_it_plays_is_playing_before_the_clock_says_so(h: Harness) -> None:
+    start = h.clock.now() + timedelta(minutes=10)
+    broadcast = h.runtime.broadcasts.schedule(BroadcastRequest("bul-1", ["to-1", "to-2"], start))
+    # An early start (a device clock ahead, say): its word counts, the clock's does not.
+    state = DeviceState(plan_version=99, device_time=h.clock.now(), playing_item_id=broadcast.id)
+    h.device_sends("to-1", DeviceChannel.STATE, Kind.STATE, state)
+    # A programme item names no broadcast: nothing to note, nothing refused.
+    other = DeviceState(device_time=h.clock.now(), playing_item_id="prog-x-sang-1")
+    h.device_sends("to-2", DeviceChannel.STATE, Kind.STATE, other)
+    status, states = _status(h, broadcast.id)
+    assert states == {"to-1": S.PLAYING, "to-2": S.SCHEDULED}
+    assert status is BroadcastStatus.PLAYING
+    with h.runtime.db.session() as session:
+        stored = session.get(Broadcast, broadcast.id)
+        assert stored is not None
+        progress = progress_of(session, stored, h.clock.now())
+        first = progress.targets[0]
+        assert first.started_at == first.received_at == h.clock.now()
+
+
+def test_target_state_takes_the_devices_word_for_playing() -> None:
+    early = T0 - timedelta(minutes=5)
+    assert target_state(_timing(), early, None, None, early) is S.PLAYING
+    late = T0 + timedelta(hours=1)
+    assert target_state(_timing(), late, None, None, T0) is S.AWAITING

@@ -46,6 +46,7 @@ def to_public(
             group_code=t.group_code,
             state=t.state.value,
             received_at=t.received_at,
+            started_at=t.started_at,
             confirmed_at=t.confirmed_at,
             outcome=t.state.value if t.confirmed_at is not None else None,
             actual_start=t.actual_start,

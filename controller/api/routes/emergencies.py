@@ -85,6 +85,7 @@ def progress_public(progress: EmergencyProgress) -> EmergencyProgressPublic:
                 group_code=d.group_code,
                 stage=stage_of(d.state),
                 state=d.state.value,
+                started_at=d.started_at,
                 actual_start=d.actual_start,
                 played_duration_s=d.played_duration_s,
                 confirmed_at=d.confirmed_at,

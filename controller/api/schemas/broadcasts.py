@@ -78,6 +78,9 @@ class BroadcastTargetPublic(BaseModel):
     received_at: datetime | None = Field(
         default=None, description="When it reported holding it in its plan."
     )
+    started_at: datetime | None = Field(
+        default=None, description="When it reported it sounding (before its confirmation)."
+    )
     confirmed_at: datetime | None = Field(
         default=None, description="When its confirmation was stored."
     )

@@ -102,6 +102,7 @@ class EmergencyDevicePublic(BaseModel):
         description="sent, received, playing, confirmed, stopped, failed or unconfirmed."
     )
     state: str = Field(description="The finer state, as broadcasts show it.")
+    started_at: datetime | None = Field(default=None, description="When it reported it sounding.")
     actual_start: datetime | None = Field(description="When it really started.")
     played_duration_s: float | None = Field(description="Seconds played.")
     confirmed_at: datetime | None = Field(description="When its confirmation was stored.")

@@ -138,6 +138,8 @@ class BroadcastTarget(Base):
     device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), primary_key=True, index=True)
     # When the device reported a plan version holding this broadcast (scheduled ones).
     received_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # When the device reported it sounding (its state names the item playing).
+    started_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
     broadcast: Mapped[Broadcast] = relationship(back_populates="targets")
 

@@ -1,16 +1,18 @@
 """A broadcast's progress (tiến độ phát): scheduled → sent → playing → done, per device.
 
 Everything here is derived from what the controller knows for certain — what it sent,
-what each device reported holding (the plan version in its retained state), what each
-device confirmed (its signed evidence) — and from the clock, so a reader always gets
+what each device reported holding (the plan version in its retained state) and playing
+(the item its state names just after a start), what each device confirmed (its signed
+evidence) — and from the clock, so a reader always gets
 the truth as of *now* without a job having to move anything. The pure functions
 (:func:`target_state`, :func:`broadcast_status`) are the state machine; the queries
 read the rows they need in a bounded number of statements.
 
 Invariant: a confirmation decides a device's state; nothing else overrides it (a
 cancel after a play keeps the play: evidence is never withdrawn). A device is
-"playing" by the clock (its planned start has passed, it holds the item, it has not
-confirmed): agents report a play when it ends, not when it starts.
+"playing" when it said so, or by the clock when its word has not come (its planned
+start has passed, it holds the item, it has not confirmed): an agent older than the
+``playing_item_id`` state field reports a play only when it ends.
 
 The stored ``Broadcast.status`` follows what devices report (``note_evidence``) and
 cancellation; readers use :func:`progress_of`, which also counts the clock.
@@ -41,7 +43,7 @@ class TargetState(StrEnum):
     SCHEDULED = "scheduled"  # stored; the device has not reported holding it yet
     SENT = "sent"  # a 'now' command went out after the commit
     RECEIVED = "received"  # the device reported a plan version holding it
-    PLAYING = "playing"  # due now on a device that holds it; no confirmation yet
+    PLAYING = "playing"  # the device said it sounds, or it is due now and held
     AWAITING = "awaiting"  # past its end plus grace, and still unconfirmed
     COMPLETED = "completed"
     PARTIAL = "partial"
@@ -83,13 +85,19 @@ class Timing:
 
 
 def target_state(
-    timing: Timing, now: datetime, outcome: str | None, received_at: datetime | None
+    timing: Timing,
+    now: datetime,
+    outcome: str | None,
+    received_at: datetime | None,
+    started_at: datetime | None = None,
 ) -> TargetState:
-    """One device's state: its confirmation if any, else what the clock and it said."""
+    """One device's state: its confirmation if any, else what it and the clock said."""
     if outcome is not None:
         return _OUTCOMES.get(outcome, TargetState.FAILED)
     if timing.cancelled_at is not None:
         return TargetState.CANCELLED
+    if started_at is not None and now < timing.confirm_by:
+        return TargetState.PLAYING  # the device said so
     holds = timing.immediate or received_at is not None
     if now >= timing.confirm_by:
         return TargetState.AWAITING
@@ -117,7 +125,8 @@ def broadcast_status(
     if now >= timing.confirm_by:
         # Owed and not confirmed: say so; a late confirmation still improves it.
         return BroadcastStatus.PARTIAL if heard else BroadcastStatus.FAILED
-    if now >= timing.start or unconfirmed < len(states):
+    sounding = any(s is TargetState.PLAYING for s in states)
+    if now >= timing.start or unconfirmed < len(states) or sounding:
         return BroadcastStatus.PLAYING
     if timing.immediate or (states and all(s is TargetState.RECEIVED for s in states)):
         return BroadcastStatus.SENT
@@ -133,6 +142,7 @@ class TargetProgress:
     group_code: str | None
     state: TargetState
     received_at: datetime | None
+    started_at: datetime | None  # when the device reported it sounding
     actual_start: datetime | None
     played_duration_s: float | None
     confirmed_at: datetime | None
@@ -192,7 +202,9 @@ def progress_of(
     targets: list[TargetProgress] = []
     for target in sorted(broadcast.targets, key=lambda t: t.device_id):
         row = evidence.get(target.device_id)
-        state = target_state(timing, now, row.outcome if row else None, target.received_at)
+        state = target_state(
+            timing, now, row.outcome if row else None, target.received_at, target.started_at
+        )
         states.append(state)
         if shown is not None and target.device_id not in shown:
             continue
@@ -204,6 +216,7 @@ def progress_of(
                 group_code=group,
                 state=state,
                 received_at=target.received_at,
+                started_at=target.started_at,
                 actual_start=row.actual_start if row else None,
                 played_duration_s=row.played_duration_s if row else None,
                 confirmed_at=row.received_at if row else None,
@@ -247,6 +260,21 @@ def note_deferred(session: Session, now: datetime) -> None:
     """Note every broadcast collected while deferred (once each), and stop deferring."""
     for broadcast_id in sorted(session.info.pop(DEFERRED_NOTES, set())):
         note_evidence(session, broadcast_id, now)
+
+
+def note_playing(session: Session, device_id: str, item_id: str, at: datetime) -> None:
+    """The device says ``item_id`` sounds on it: the first such word is kept.
+
+    A broadcast's item id is the broadcast's id; a programme item names no broadcast
+    row and changes nothing. A device that plays it holds it, whatever its plan said.
+    """
+    target = session.get(BroadcastTarget, (item_id, device_id))
+    if target is None:
+        return
+    if target.started_at is None:
+        target.started_at = at
+    if target.received_at is None:
+        target.received_at = at
 
 
 def note_evidence(session: Session, broadcast_id: str, now: datetime) -> None:

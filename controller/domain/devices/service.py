@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Device, DeviceEnrolment
-from controller.domain.broadcasts.progress import note_plan_held
+from controller.domain.broadcasts.progress import note_plan_held, note_playing
 from controller.domain.errors import Conflict, InvalidInput, NotFound
 from wardcast_protocol.messages import DeviceState
 from wardcast_protocol.signing import InvalidKey, check_public_key
@@ -165,6 +165,8 @@ def record_state(
     if moved and state.plan_version == device.plan_version:
         # It holds the plan we last sent, so every broadcast scheduled for it.
         note_plan_held(session, device_id, now)
+    if state.playing_item_id is not None:
+        note_playing(session, device_id, state.playing_item_id, min(said_at or now, now))
     if said_at is None:
         device.clock_offset_s = round((state.device_time - now).total_seconds(), 3)
     _seen(device, min(said_at, now) if said_at is not None else now)
