@@ -33,7 +33,17 @@ SETS = {
     "controller": ("controller", "postgres"),
     "dev": ("agent", "controller", "postgres", "dev"),
 }
-CONTROLLER_ONLY = {"fastapi", "starlette", "sqlalchemy", "uvicorn", "fpdf2", "jinja2", "alembic"}
+CONTROLLER_ONLY = {
+    "fastapi",
+    "starlette",
+    "sqlalchemy",
+    "uvicorn",
+    "fpdf2",
+    "jinja2",
+    "alembic",
+    # The agent reads its environment itself (edge_agent/config.py).
+    "pydantic-settings",
+}
 # A requirement as compared: name, specifier, extras, the extra it belongs to ("" = base).
 Declared = tuple[str, str, tuple[str, ...], str]
 
