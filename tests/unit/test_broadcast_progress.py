@@ -141,7 +141,8 @@ def test_a_scheduled_broadcast_moves_to_done_as_devices_report(h: Harness) -> No
         with h.runtime.db.session() as session:
             stored = session.get(Broadcast, broadcast.id)
             assert stored is not None
-            assert stored.status == ("playing" if seq == 1 else "done")
+            # Stored: the cheap milestone; the whole status is progress_of's (below).
+            assert stored.status == "playing"
     assert _status(h, broadcast.id) == (
         BroadcastStatus.DONE,
         {"to-1": S.COMPLETED, "to-2": S.COMPLETED},

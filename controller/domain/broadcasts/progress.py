@@ -14,8 +14,10 @@ cancel after a play keeps the play: evidence is never withdrawn). A device is
 start has passed, it holds the item, it has not confirmed): an agent older than the
 ``playing_item_id`` state field reports a play only when it ends.
 
-The stored ``Broadcast.status`` follows what devices report (``note_evidence``) and
-cancellation; readers use :func:`progress_of`, which also counts the clock.
+The stored ``Broadcast.status`` is only the last milestone cheap to keep on the ingest
+path — "playing" from the first confirmation (``note_evidence``), "cancelled" — so a
+list can be filtered by it; the status to show is :func:`progress_of`'s, which counts
+every device and the clock.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from controller.db.models import Broadcast, BroadcastTarget, Device, PlaybackEvidence
@@ -278,40 +280,23 @@ def note_playing(session: Session, device_id: str, item_id: str, at: datetime) -
 
 
 def note_evidence(session: Session, broadcast_id: str, now: datetime) -> None:
-    """A confirmation was stored: move the stored status on (cheap when nothing changes).
+    """A confirmation was stored: a broadcast still "scheduled" or "sent" is "playing".
 
-    Programme items carry no broadcast row: one primary-key read and nothing more. A
-    final or cancelled broadcast is left as it is.
+    Runs once per stored event inside ingest's transaction, so it is one indexed
+    UPDATE and nothing else (counting a thousand devices' confirmations per event
+    would make ingest quadratic). Whether all have confirmed — done, partial or failed —
+    is :func:`progress_of`'s to say when someone asks; a programme item names no
+    broadcast row and the UPDATE matches nothing.
     """
-    deferred = session.info.get(DEFERRED_NOTES)
-    if deferred is not None:
-        # An ingest batch of a thousand confirmations notes each broadcast once, at its
-        # end (note_deferred), not once per event (each counts all its confirmations).
-        deferred.add(broadcast_id)
-        return
-    broadcast = session.get(Broadcast, broadcast_id)
-    if broadcast is None or broadcast.status in FINAL:
-        return
-    targets = session.scalar(
-        select(func.count()).where(BroadcastTarget.broadcast_id == broadcast_id)
+    session.execute(
+        update(Broadcast)
+        .where(
+            Broadcast.id == broadcast_id,
+            Broadcast.status.in_((BroadcastStatus.SCHEDULED.value, BroadcastStatus.SENT.value)),
+        )
+        .values(status=BroadcastStatus.PLAYING.value)
+        .execution_options(synchronize_session=False)
     )
-    counted = session.execute(
-        select(PlaybackEvidence.outcome, func.count(func.distinct(PlaybackEvidence.device_id)))
-        .where(PlaybackEvidence.broadcast_id == broadcast_id)
-        .group_by(PlaybackEvidence.outcome)
-    )
-    outcomes: dict[str, int] = {outcome: count for outcome, count in counted}
-    confirmed = sum(outcomes.values())
-    if targets and confirmed >= targets:
-        played = outcomes.get(TargetState.COMPLETED.value, 0)
-        heard = played + outcomes.get(TargetState.PARTIAL.value, 0)
-        if played >= targets:
-            status = BroadcastStatus.DONE
-        else:
-            status = BroadcastStatus.PARTIAL if heard else BroadcastStatus.FAILED
-    else:
-        status = BroadcastStatus.PLAYING
-    broadcast.status = status.value
 
 
 def mark_cancelled(
@@ -321,7 +306,7 @@ def mark_cancelled(
     broadcast = session.get(Broadcast, broadcast_id)
     if broadcast is None or broadcast.cancelled_at is not None:
         return broadcast
-    if broadcast.status == BroadcastStatus.DONE.value:
+    if progress_of(session, broadcast, now).status is BroadcastStatus.DONE:
         return broadcast  # every device played it through: there was nothing to cancel
     broadcast.cancelled_at, broadcast.cancelled_by = now, by
     broadcast.cancel_reason = (reason or "")[:300] or None

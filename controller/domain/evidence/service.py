@@ -27,7 +27,7 @@ from controller.domain.evidence import chain, rejections, security
 from controller.domain.plans.planned import planned_play
 from controller.domain.reports.rollups import dirty as rollups
 from wardcast_protocol.envelope import Verified
-from wardcast_protocol.messages import PlaybackEvent
+from wardcast_protocol.messages import PlaybackEvent, Trigger
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +130,8 @@ def record_event(
     rollups.mark(session, row.ward_code, event.planned_start)
     if plan is not None:
         rollups.mark(session, plan.ward_code, plan.planned_start)
-    note_evidence(session, event.broadcast_id, now)  # its broadcast's status moves on
+    if event.trigger is not Trigger.PROGRAMME:  # a programme's items have no broadcast row
+        note_evidence(session, event.broadcast_id, now)  # its broadcast's status moves on
     _advance_chain(session, verified, device_id, now)
     return Stored.NEW
 
