@@ -129,7 +129,7 @@ def test_a_scheduled_broadcast_moves_to_done_as_devices_report(h: Harness) -> No
     assert _status(h, broadcast.id)[0] is BroadcastStatus.SENT
     asyncio.run(h.clock.advance(605))
     assert _status(h, broadcast.id)[0] is BroadcastStatus.PLAYING
-    for seq, device_id in enumerate(("to-1", "to-2"), 1):
+    for device_id in ("to-1", "to-2"):
         event = h.event(
             device_id,
             event_id=f"ev-{device_id}",
