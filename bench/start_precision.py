@@ -100,8 +100,11 @@ def tone_clips(media_dir: Path, count: int, seconds: float, port: int) -> list[M
     return refs
 
 
-def agent_configs(tmp: Path, n: int, broker_url: str, controller_key: str) -> list[AgentConfig]:
+def agent_configs(
+    tmp: Path, n: int, broker_url: str, controller_key: str, prepare_s: float | None = None
+) -> list[AgentConfig]:
     """N simulated devices, as bench/fanout.py provisions them (no fsync, no warm-up)."""
+    extra = {} if prepare_s is None else {"start_prepare_s": prepare_s}
     return [
         AgentConfig(
             device_id=f"prec-{i:04d}",
@@ -111,6 +114,7 @@ def agent_configs(tmp: Path, n: int, broker_url: str, controller_key: str) -> li
             relay_settle_s=0.0,
             durable_outbox=False,
             max_parallel_downloads=2,
+            **extra,
         )
         for i in range(n)
     ]
@@ -128,7 +132,15 @@ async def timer_lateness(instants: Sequence[datetime], waiters: int) -> list[flo
     return list(results)
 
 
-def run(agents: int, items: int, clip_s: float, gap_s: float, lead_s: float, tmp: Path) -> None:
+def run(
+    agents: int,
+    items: int,
+    clip_s: float,
+    gap_s: float,
+    lead_s: float,
+    tmp: Path,
+    prepare_s: float | None = None,
+) -> None:
     """Run the session and the baseline; print the figures."""
     load_before = os.getloadavg()[0]
     with EmbeddedBroker() as broker:
@@ -137,7 +149,7 @@ def run(agents: int, items: int, clip_s: float, gap_s: float, lead_s: float, tmp
         link.start()
         if not link.wait_connected(10):
             raise SystemExit("controller stand-in could not connect")
-        configs = agent_configs(tmp, agents, broker.url, controller.public_key)
+        configs = agent_configs(tmp, agents, broker.url, controller.public_key, prepare_s)
         for config in configs:
             key = SigningKey.load_or_create(config.key_path)
             controller.device_keys[config.device_id] = key.public_key_b64
@@ -264,6 +276,8 @@ def run(agents: int, items: int, clip_s: float, gap_s: float, lead_s: float, tmp
     figures = {
         "agents": agents,
         "items": items,
+        "gap_s": f"{gap_s:g}",
+        "prepare_s": f"{configs[0].start_prepare_s:g}",
         "started": f"{complete}/{agents}",
         "cached": f"{ready_at_start}/{agents}",
         "p50_ms": _ms(percentile(lateness, 50)),
@@ -295,6 +309,9 @@ def main() -> None:
         default=None,
         help="the session starts this long after its plan (default 5 s, 15 ms per agent past 333)",
     )
+    parser.add_argument(
+        "--prepare-s", type=float, default=None, help="the agents' start_prepare_s (default 0.5)"
+    )
     parser.add_argument("--tiny", action="store_true", help="5 agents, 3 short items")
     args = parser.parse_args()
     if args.tiny:
@@ -304,7 +321,7 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     tmp = Path(tempfile.mkdtemp(prefix="wardcast-precision-"))
     try:
-        run(args.agents, args.items, args.clip_s, args.gap_s, lead_s, tmp)
+        run(args.agents, args.items, args.clip_s, args.gap_s, lead_s, tmp, args.prepare_s)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -7,7 +7,9 @@ Two helpers per event loop (one agent on a Pi, or a whole simulated fleet):
   spins out the rest and releases each start in turn, reading the wall clock for each
   (that reading is the actual start). A thousand devices planned for the same second
   are released in one callback, not queued behind each other's bookkeeping (task
-  wake-ups, journal rows, hooks): that all happens after the release.
+  wake-ups, journal rows, hooks): that all happens after the release. While a start
+  is armed the garbage collector is off: a full collection of a big heap (a fleet's)
+  stops the loop for a tenth of a second, and must not fall on the instant.
 - ``Deferred`` runs small jobs (sign, store and publish an event; a journal tick) in
   order, in slices of at most ``SLICE_S`` so that timers still fire between them, and
   holds them while a start is near: from the moment its play is prepared (agents say
@@ -23,6 +25,7 @@ clock, and deferred jobs run at the next turn of the loop.
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import weakref
 from collections import deque
@@ -50,6 +53,7 @@ class _Group:
 
     deadline: float  # loop (monotonic) time of the planned instant
     waiters: list[asyncio.Future[datetime | None]] = field(default_factory=list)
+    timer: asyncio.TimerHandle | None = None
 
 
 class StartBoard:
@@ -60,19 +64,40 @@ class StartBoard:
         self._clock = clock
         self._groups: dict[datetime, _Group] = {}
         self._expected: dict[str, tuple[float, float]] = {}  # owner: (hold from, start)
+        self._gc_was_enabled = False
 
     def arm(self, at: datetime) -> asyncio.Future[datetime | None]:
         """A future resolved with the actual start when ``at`` comes (None if stopped)."""
         future: asyncio.Future[datetime | None] = self._loop.create_future()
         group = self._groups.get(at)
+        if not self._groups:
+            self._gc_was_enabled = gc.isenabled()
+            gc.disable()  # until the last armed start is released
         if group is None:
             # Wall time to loop time once, close to the instant (``release_at`` arms at
             # most COARSE_S ahead), so clock drift in between is negligible.
             deadline = self._loop.time() + (at - self._clock.now()).total_seconds()
             group = self._groups[at] = _Group(deadline)
-            self._loop.call_at(deadline - SPIN_S, self._release, at)
+            group.timer = self._loop.call_at(deadline - SPIN_S, self._release, at)
         group.waiters.append(future)
         return future
+
+    def disarm(self, at: datetime, future: asyncio.Future[datetime | None]) -> None:
+        """A start that will not happen (stopped, cancelled): forget it, and its timer
+        once no start is left at ``at`` (so the collector is never left off)."""
+        group = self._groups.get(at)
+        if group is None or future not in group.waiters:
+            return
+        group.waiters.remove(future)
+        if not group.waiters:
+            if group.timer is not None:
+                group.timer.cancel()
+            del self._groups[at]
+            self._collector_back()
+
+    def _collector_back(self) -> None:
+        if not self._groups and self._gc_was_enabled:
+            gc.enable()
 
     def expect(self, owner: str, at: datetime | None, prepare_s: float) -> None:
         """``owner``'s next start is at ``at`` (None: none), prepared ``prepare_s`` before."""
@@ -101,6 +126,7 @@ class StartBoard:
         for future in group.waiters:
             if not future.done():
                 future.set_result(self._clock.now())
+        self._collector_back()
 
 
 class Deferred:
@@ -201,7 +227,8 @@ async def release_at(clock: Clock, when: datetime, stop: asyncio.Event) -> datet
     coarse = when - timedelta(seconds=COARSE_S)
     if clock.now() < coarse and not await _wait(clock.sleep_until(coarse), stop):
         return None
-    released = _for_loop(clock)[0].arm(when)
+    board = _for_loop(clock)[0]
+    released = board.arm(when)
     stopper = asyncio.ensure_future(stop.wait())
 
     def stopped(_: object) -> None:
@@ -213,6 +240,8 @@ async def release_at(clock: Clock, when: datetime, stop: asyncio.Event) -> datet
         return await released
     finally:
         stopper.cancel()
+        if not released.done() or released.cancelled() or released.result() is None:
+            board.disarm(when, released)
 
 
 async def _wait(sleep: Coroutine[Any, Any, None], stop: asyncio.Event) -> bool:

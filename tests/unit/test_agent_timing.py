@@ -7,6 +7,7 @@ spin), a few tens of milliseconds ahead; nothing here asserts a latency, only or
 from __future__ import annotations
 
 import asyncio
+import gc
 from datetime import datetime, timedelta
 
 from edge_agent import timing
@@ -25,7 +26,7 @@ async def test_starts_due_at_one_instant_share_one_timer_and_never_start_early()
     assert len(board._groups) == 1  # one timer for the three
     released = await asyncio.gather(*starts)
     assert all(at is not None and at >= when for at in released)
-    assert board.next_deadline() is None
+    assert board.next_deadline() is None and gc.isenabled()
 
 
 async def test_a_stop_before_the_instant_releases_nothing() -> None:
@@ -33,8 +34,10 @@ async def test_a_stop_before_the_instant_releases_nothing() -> None:
     stop = asyncio.Event()
     start = asyncio.ensure_future(timing.release_at(clock, clock.now() + AHEAD, stop))
     await asyncio.sleep(0)
+    assert not gc.isenabled()  # no collection may fall on the instant
     stop.set()
     assert await start is None
+    assert gc.isenabled() and timing._for_loop(clock)[0].next_deadline() is None
 
 
 async def test_deferred_work_waits_until_the_armed_start_is_released() -> None:
