@@ -8,7 +8,9 @@ a connection, a thread or a database session for long. Each read opens its own s
 session (the route's session is gone once the response started).
 
 The wait between reads is ``sleep`` (``asyncio.sleep`` by default): tests hand a no-op
-and drive the clock themselves, so no test sleeps.
+and drive the clock themselves, so no test sleeps. Whether something changed is the
+snapshot's ``key`` (the domain's fingerprint of the progress), not its HTML, which also
+carries the time of the read.
 """
 
 from __future__ import annotations
@@ -21,8 +23,18 @@ from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
 Sleep = Callable[[float], Awaitable[None]]
-# One read: the fragment's HTML, and whether it is final (nothing more will change).
-Read = Callable[[], tuple[str, bool]]
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    """One read: what decides whether it changed (``key``), the fragment, and finality."""
+
+    key: object  # e.g. the domain's fingerprint: the clock alone is not a change
+    html: str
+    final: bool  # nothing more will change: the stream ends
+
+
+Read = Callable[[], Snapshot]
 
 
 @dataclass(frozen=True)
@@ -32,6 +44,7 @@ class StreamRules:
     interval_s: float = 2.0
     max_polls: int = 60  # about two minutes, then the EventSource reconnects
     retry_ms: int = 3000
+    heartbeat_s: float = 15.0  # a comment when nothing changed, so proxies keep the line
 
 
 RULES = StreamRules()
@@ -46,19 +59,28 @@ def sse_event(event: str, data: str) -> str:
 async def progress_events(
     read: Read, rules: StreamRules = RULES, sleep: Sleep = asyncio.sleep
 ) -> AsyncIterator[str]:
-    """The stream: a fragment when it changed, ``end`` when final; ``max_polls`` reads at most."""
+    """The stream: a fragment when it changed, ``end`` when final; ``max_polls`` reads at most.
+
+    Reads run in the threadpool (they use the database); the waits between them are
+    ``await``-ed, so an open stream holds no thread while it waits.
+    """
     yield f"retry: {rules.retry_ms}\n\n"
-    last: str | None = None
+    last: object = None
+    quiet_s = 0.0
     for poll in range(rules.max_polls):
-        html, final = await run_in_threadpool(read)
-        if html != last:
-            yield sse_event("progress", html)
-            last = html
-        if final:
+        found = await run_in_threadpool(read)
+        if poll == 0 or found.key != last:
+            yield sse_event("progress", found.html)
+            last, quiet_s = found.key, 0.0
+        elif quiet_s >= rules.heartbeat_s:
+            yield ": heartbeat\n\n"
+            quiet_s = 0.0
+        if found.final:
             yield sse_event("end", "")
             return
         if poll + 1 < rules.max_polls:
             await sleep(rules.interval_s)
+            quiet_s += rules.interval_s
 
 
 def event_stream(

@@ -11,10 +11,10 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from controller.console.live import StreamRules
 from controller.console.pages import emergency_live
 from controller.db.models import Broadcast, Bulletin, Emergency, new_id
 from controller.domain.content.bulletins import BulletinDraft
-from controller.domain.emergencies.progress import WatchLimits
 from tests.support.console import WARD_A, WARD_B, add_two_wards, console_client, csrf_of, sign_in
 from tests.unit.controller_support import SHA, Harness, make_harness
 from wardcast_protocol.messages import Kind, Trigger
@@ -143,28 +143,22 @@ def test_confirm_sends_and_the_progress_page_shows_each_device(
 
 
 class FakeTime:
-    """The stream's clock and sleep: sleeping moves the clock, nobody waits."""
+    """The stream's sleep: it records the wait and runs what should happen meanwhile."""
 
     def __init__(self) -> None:
-        self.now = 0.0
         self.sleeps: list[float] = []
         self.on_sleep: list[Callable[[], None]] = []
 
-    def sleep(self, seconds: float) -> None:
+    async def sleep(self, seconds: float) -> None:
         self.sleeps.append(seconds)
-        self.now += seconds
         if self.on_sleep:
             self.on_sleep.pop(0)()
-
-    def monotonic(self) -> float:
-        return self.now
 
 
 @pytest.fixture
 def fake_time(monkeypatch: pytest.MonkeyPatch) -> FakeTime:
     fake = FakeTime()
     monkeypatch.setattr(emergency_live, "sleep", fake.sleep)
-    monkeypatch.setattr(emergency_live, "monotonic", fake.monotonic)
     return fake
 
 
@@ -187,7 +181,7 @@ def test_the_sse_route_streams_changes_then_ends(
     assert "Đang phát" in first and "<html" not in first
     assert "Đã phát, đã xác nhận" in second and "Đã kết thúc" in second
     assert body.rstrip().endswith("event: end\ndata:")
-    assert fake_time.sleeps == [emergency_live.LIMITS.poll_s]  # over: it stopped by itself
+    assert fake_time.sleeps == [emergency_live.RULES.interval_s]  # over: it stopped by itself
 
 
 def test_the_stream_is_bounded_and_keeps_the_line_alive(
@@ -195,11 +189,13 @@ def test_the_stream_is_bounded_and_keeps_the_line_alive(
 ) -> None:
     sign_in(client, "approver", [WARD_A])
     path = _send(client)
-    monkeypatch.setattr(emergency_live, "LIMITS", WatchLimits(1.0, 3.0, 10.0))
+    monkeypatch.setattr(emergency_live, "RULES", StreamRules(1.0, 10, 500, heartbeat_s=3.0))
     body = client.get(f"{path}/events").text
+    assert body.startswith("retry: 500")
     assert body.count("event: progress") == 1  # nothing changed after the first
-    assert body.count(": heartbeat") == 3 and body.rstrip().endswith("event: end\ndata:")
-    assert len(fake_time.sleeps) == 10  # ten seconds of its clock, then it ends
+    assert body.count(": heartbeat") == 3  # after 3, 6 and 9 quiet seconds
+    assert "event: end" not in body  # not over: the browser will reconnect
+    assert len(fake_time.sleeps) == 9  # ten reads, nine waits, then it ends
 
 
 def test_cancel_asks_once_more_then_stops_it(client: TestClient, h: Harness) -> None:

@@ -100,12 +100,13 @@ def broadcast_events(broadcast_id: str, page: StaffPageDep, session: SessionDep)
     assert actor is not None
     read(session, actor, broadcast_id, page)  # refused here, before streaming
 
-    def snapshot() -> tuple[str, bool]:
+    def snapshot() -> live.Snapshot:
         with page.runtime.db.session() as own:
             broadcast, progress = read(own, actor, broadcast_id, page)
             template = page.env.get_template("broadcasts/_status.html")
             html = template.render(page.context(_context(broadcast, progress)))
-            return html, progress.status in FINAL
+            key = (progress.status, tuple((t.device_id, t.state) for t in progress.targets))
+            return live.Snapshot(key, html, progress.status in FINAL)
 
     return live.event_stream(snapshot, RULES, lambda s: sleep(s))
 

@@ -6,27 +6,27 @@ stream (cookie session, like every page) that sends the part again whenever deli
 changed; where EventSource is missing or broken, htmx polls ``/emergency/{id}/progress``
 (the same part). Without any script the page still reloads itself (``<noscript>``).
 
-The progress and its pacing are the domain's, as the API's ``/api/v1/emergencies/{id}/
-progress`` and ``/events`` read them: ``emergency_progress`` (narrowed to the reader's
-wards) and ``watch`` (a snapshot when anything changed, heartbeats, an end when the
-emergency is over or the stream has run ``LIMITS.max_s``). Its ``sleep`` and
-``monotonic`` are this module's, so a test runs a whole stream without waiting.
+The progress is the domain's, as the API's ``/api/v1/emergencies/{id}/progress`` and
+``/events`` read it: ``emergency_progress`` through ``EmergencyWatch.read`` (the reader's
+wards, a short session per read), and "changed" is its ``fingerprint``. The pacing is
+:mod:`controller.console.live`'s (a snapshot when changed, heartbeats, ``end`` when the
+emergency is over, two minutes at most): its waits are awaited, so an open page holds
+no worker thread while it waits (the domain's ``watch`` sleeps in one). ``sleep`` is this
+module's, so a test runs a whole stream without waiting.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+import asyncio
 from typing import Any
 from uuid import uuid4
 
 from fastapi import APIRouter, Response
-from fastapi.responses import StreamingResponse
 from sqlalchemy.orm import Session
 
 from controller.api.deps import SessionDep
+from controller.console import live
 from controller.console.deps import FormDep, StaffPageDep
-from controller.console.live import sse_event
 from controller.console.page import Page
 from controller.console.pages.emergency import SenderPageDep
 from controller.db.models import Emergency
@@ -34,10 +34,8 @@ from controller.domain.actors import Role
 from controller.domain.emergencies.progress import (
     EmergencyProgress,
     EmergencyWatch,
-    WatchLimits,
     emergency_progress,
     stage_of,
-    watch,
 )
 from controller.domain.emergencies.service import EmergencyMessage
 from controller.domain.errors import DomainError
@@ -45,10 +43,8 @@ from controller.domain.errors import DomainError
 router = APIRouter(prefix="/emergency")
 
 # A page's stream lives two minutes, then the EventSource reconnects (``retry``).
-LIMITS = WatchLimits(poll_s=2.0, heartbeat_s=15.0, max_s=120.0)
-RETRY_MS = 3000
-sleep: Callable[[float], None] = time.sleep  # tests replace both
-monotonic: Callable[[], float] = time.monotonic
+RULES = live.RULES
+sleep: live.Sleep = asyncio.sleep  # tests replace it with one that moves a fake clock
 
 
 def read(page: Page, session: Session, emergency_id: str) -> tuple[Emergency, EmergencyProgress]:
@@ -101,22 +97,11 @@ def emergency_events(emergency_id: str, page: StaffPageDep) -> Response:
     watcher = EmergencyWatch(page.runtime.db, page.runtime.clock)
     pending = [watcher.read(emergency_id, actor)]  # refused here, before streaming
 
-    def snapshot() -> EmergencyProgress:
-        return pending.pop() if pending else watcher.read(emergency_id, actor)
+    def snapshot() -> live.Snapshot:
+        found = pending.pop() if pending else watcher.read(emergency_id, actor)
+        return live.Snapshot(found.fingerprint(), fragment(page, found), found.over)
 
-    def frames() -> Iterator[str]:
-        yield f"retry: {RETRY_MS}\n\n"
-        for found in watch(snapshot, LIMITS, lambda s: sleep(s), lambda: monotonic()):
-            yield (
-                ": heartbeat\n\n" if found is None else sse_event("progress", fragment(page, found))
-            )
-        yield sse_event("end", "")
-
-    return StreamingResponse(
-        frames(),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-store", "X-Accel-Buffering": "no"},
-    )
+    return live.event_stream(snapshot, RULES, lambda s: sleep(s))
 
 
 @router.get("/{emergency_id}/cancel")
