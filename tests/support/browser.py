@@ -70,12 +70,12 @@ def _violations(page: Page, axe: Axe) -> list[str]:
 
 
 def _save_png(raw: bytes, path: Path) -> None:
-    """A palette PNG (256 colours): a third of the size, and the console's few flat
+    """A palette PNG (64 colours): a third of the size, and the console's few flat
     colours survive it."""
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_bytes(raw)
     with Image.open(path) as image:
-        small = image.convert("RGB").quantize(colors=256, method=Image.Quantize.MEDIANCUT)
+        small = image.convert("RGB").quantize(colors=64, method=Image.Quantize.MEDIANCUT)
         small.save(path, optimize=True)
 
 
