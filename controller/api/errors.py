@@ -56,6 +56,11 @@ def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(DomainError)
     async def _domain_error(request: Request, exc: DomainError) -> JSONResponse:
         content: dict[str, Any] = {"detail": exc.message}
+        if exc.code is not None:  # a stable code a client may translate, with its values
+            content["code"] = exc.code
+            content["params"] = dict(exc.params)
+        if exc.field is not None:
+            content["field"] = exc.field
         # Refusals that carry a list (programme conflicts, import problems) show it all.
         conflicts = getattr(exc, "conflicts", None)
         if conflicts is not None:

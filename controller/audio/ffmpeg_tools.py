@@ -59,7 +59,7 @@ def run(args: list[str], *, timeout_s: float, input_is_suspect: bool = False) ->
         lines = [line for line in stderr.splitlines() if line.strip()]
         detail = lines[-1] if lines else f"exit {done.returncode}"
         if input_is_suspect:
-            raise AudioRejected(f"not a readable audio file ({detail})")
+            raise AudioRejected(f"not a readable audio file ({detail})", code="audio.format")
         raise AudioProcessingFailed(f"audio processing failed ({detail})")
     return stderr
 
@@ -74,14 +74,14 @@ def probe(path: Path) -> Probe:
     except (OSError, subprocess.TimeoutExpired) as exc:
         raise AudioProcessingFailed(f"could not inspect the audio: {exc}") from exc
     if done.returncode != 0:
-        raise AudioRejected("not an audio file, or a damaged one")
+        raise AudioRejected("not an audio file, or a damaged one", code="audio.format")
     try:
         info: dict[str, Any] = json.loads(done.stdout or b"{}")
     except json.JSONDecodeError as exc:
-        raise AudioRejected("not an audio file, or a damaged one") from exc
+        raise AudioRejected("not an audio file, or a damaged one", code="audio.format") from exc
     streams = [s for s in info.get("streams", []) if s.get("codec_type") == "audio"]
     if not streams:
-        raise AudioRejected("not an audio file (it has no sound track)")
+        raise AudioRejected("not an audio file (it has no sound track)", code="audio.format")
     fmt = info.get("format", {})
     return Probe(
         format_name=str(fmt.get("format_name", "")),

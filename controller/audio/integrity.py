@@ -77,16 +77,22 @@ def check_whole(
     errors = decode_errors(decode_stderr)
     if errors:
         raise AudioRejected(
-            f"the file is damaged or cut short: {what} ({errors[-1]}); upload the whole file"
+            f"the file is damaged or cut short: {what} ({errors[-1]}); upload the whole file",
+            code="audio.cut_short",
+            params={"decoded_s": round(decoded_s, 1)},
         )
     if declared_s is not None and ESTIMATED not in decode_stderr:
         missing = declared_s - decoded_s
         if missing > max(MISSING_TOLERANCE_S, MISSING_TOLERANCE_SHARE * declared_s):
             raise AudioRejected(
                 f"the file seems cut short: it declares {declared_s:.1f} s but {what}; "
-                "upload the whole file"
+                "upload the whole file",
+                code="audio.cut_short",
+                params={"decoded_s": round(decoded_s, 1)},
             )
     if "ogg" in format_name.split(",") and not ogg_is_complete(source):
         raise AudioRejected(
-            f"the Ogg file is cut short (its last page is missing): {what}; upload the whole file"
+            f"the Ogg file is cut short (its last page is missing): {what}; upload the whole file",
+            code="audio.cut_short",
+            params={"decoded_s": round(decoded_s, 1)},
         )

@@ -85,7 +85,11 @@ def prepare(
     probed = probe(source)
     declared = probed.duration_s
     if declared is not None and declared > max_duration_s + 1:
-        raise AudioRejected(f"audio is {declared:.0f} s long, longer than {max_duration_s:.0f} s")
+        raise AudioRejected(
+            f"audio is {declared:.0f} s long, longer than {max_duration_s:.0f} s",
+            code="audio.too_long",
+            params={"max": round(max_duration_s)},
+        )
     whole = probed if require_whole else None
     try:
         data, duration_s, out_duration_s, measured, result_lufs = _process(
@@ -146,7 +150,9 @@ def _process(
             speech, target_lufs=target_lufs, true_peak_db=true_peak_db, timeout_s=timeout_s
         )
         if measured.integrated_lufs is None:
-            raise AudioRejected("audio is too quiet to measure; it seems to be silent")
+            raise AudioRejected(
+                "audio is too quiet to measure; it seems to be silent", code="audio.silent"
+            )
         encoded = tmp / "prepared.ogg"
         norm = loudness.apply_filter(measured, target_lufs=target_lufs, true_peak_db=true_peak_db)
         chime_level = min(target_lufs + 1.0, true_peak_db) if chime else None
@@ -165,14 +171,16 @@ def _check_loudness(result_lufs: float | None, target_lufs: float, tolerance_lu:
     """Refuse a result whose speech is not within ``tolerance_lu`` of the target."""
     if result_lufs is None:
         raise AudioRejected(
-            f"the prepared audio is too quiet to measure, not {target_lufs:.0f} LUFS"
+            f"the prepared audio is too quiet to measure, not {target_lufs:.0f} LUFS",
+            code="audio.too_quiet",
         )
     off = result_lufs - target_lufs
     if abs(off) > tolerance_lu:
         raise AudioRejected(
             f"the prepared audio measures {result_lufs:.1f} LUFS, {abs(off):.1f} LU "
             f"{'above' if off > 0 else 'below'} the {target_lufs:.0f} LUFS target (tolerance "
-            f"{tolerance_lu:.0f} LU); record it again, evenly and without clipping"
+            f"{tolerance_lu:.0f} LU); record it again, evenly and without clipping",
+            code="audio.too_loud" if off > 0 else "audio.too_quiet",
         )
 
 
@@ -181,12 +189,16 @@ def _check_file(source: Path, max_bytes: int) -> None:
     try:
         size = source.stat().st_size
     except OSError as exc:
-        raise AudioRejected(f"the audio file cannot be read ({exc.strerror or exc})") from exc
+        raise AudioRejected(
+            f"the audio file cannot be read ({exc.strerror or exc})", code="audio.unreadable"
+        ) from exc
     if size == 0:
-        raise AudioRejected("the file is empty (0 bytes)")
+        raise AudioRejected("the file is empty (0 bytes)", code="audio.empty")
     if size > max_bytes:
         raise AudioRejected(
-            f"the file is {size / 1e6:.0f} MB, larger than the {max_bytes / 1e6:.0f} MB limit"
+            f"the file is {size / 1e6:.0f} MB, larger than the {max_bytes / 1e6:.0f} MB limit",
+            code="audio.too_large",
+            params={"size_mb": round(size / 1e6), "max_mb": round(max_bytes / 1e6)},
         )
 
 
@@ -195,16 +207,24 @@ def _check_decoded(wav: Path, max_duration_s: float) -> float:
     try:
         segment = AudioSegment.from_wav(str(wav))
     except Exception as exc:  # pydub raises assorted errors on a malformed WAV
-        raise AudioRejected("the audio could not be decoded") from exc
+        raise AudioRejected("the audio could not be decoded", code="audio.unreadable") from exc
     duration_s = len(segment) / 1000.0
     if duration_s == 0:
-        raise AudioRejected("audio is 0 s long")
+        raise AudioRejected("audio is 0 s long", code="audio.empty")
     if duration_s < MIN_DURATION_S:
-        raise AudioRejected(f"audio is {duration_s:.1f} s long, shorter than {MIN_DURATION_S} s")
+        raise AudioRejected(
+            f"audio is {duration_s:.1f} s long, shorter than {MIN_DURATION_S} s",
+            code="audio.too_short",
+            params={"min": MIN_DURATION_S},
+        )
     if duration_s > max_duration_s:
-        raise AudioRejected(f"audio is longer than {max_duration_s:.0f} s")
+        raise AudioRejected(
+            f"audio is longer than {max_duration_s:.0f} s",
+            code="audio.too_long",
+            params={"max": round(max_duration_s)},
+        )
     if segment.max_dBFS < SILENCE_DBFS:
-        raise AudioRejected("audio is silent")
+        raise AudioRejected("audio is silent", code="audio.silent")
     return duration_s
 
 

@@ -6,6 +6,11 @@ their own: they call ``t("key", name=value)``, which formats ``{name}`` placehol
 A key missing from the chosen language falls back to Vietnamese, then to the key itself,
 so a half-translated page still renders (and the test names the missing key).
 
+The domain's refusals have their own catalog pair, ``locales/refusals.vi.json`` and
+``refusals.en.json`` (keys ``refusal.<code>``), merged into each language's catalog: a
+domain code is translated there, next to the codes' test, not among the pages' words.
+``refusal_text`` turns a ``DomainError`` into the reader's language.
+
 The language is the ``wardcast_lang`` cookie (set by ``GET /lang/{code}``), else
 Vietnamese: the people who run a ward's loudspeakers read Vietnamese first.
 """
@@ -18,6 +23,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import Protocol
 
 LOCALES = Path(__file__).resolve().parent / "locales"
 LANGUAGES = ("vi", "en")
@@ -26,15 +32,29 @@ LANGUAGE_COOKIE = "wardcast_lang"
 LANGUAGE_NAMES = {"vi": "Tiếng Việt", "en": "English"}
 
 
+REFUSAL_PREFIX = "refusal."
+
+
+def _read(name: str) -> dict[str, str]:
+    data = json.loads((LOCALES / name).read_text(encoding="utf-8"))
+    if not isinstance(data, dict):
+        raise ValueError(f"{name} must be an object of key -> text")
+    return {str(k): str(v) for k, v in data.items()}
+
+
 @cache
 def catalog(language: str) -> Mapping[str, str]:
-    """The catalog of one language (read once per process)."""
+    """The catalog of one language (its pages' words and its refusals; read once)."""
     if language not in LANGUAGES:
         raise ValueError(f"no catalog for language {language!r}")
-    data = json.loads((LOCALES / f"{language}.json").read_text(encoding="utf-8"))
-    if not isinstance(data, dict):
-        raise ValueError(f"{language}.json must be an object of key -> text")
-    return {str(k): str(v) for k, v in data.items()}
+    words = _read(f"{language}.json")
+    refusals = _read(f"refusals.{language}.json")
+    misplaced = [k for k in refusals if not k.startswith(REFUSAL_PREFIX)] + [
+        k for k in words if k.startswith(REFUSAL_PREFIX)
+    ]
+    if misplaced:  # one home per key, so neither file silently overrides the other
+        raise ValueError(f"{language}: refusal keys belong in refusals.{language}.json only")
+    return {**words, **refusals}
 
 
 def placeholders(text: str) -> set[str]:
@@ -66,3 +86,36 @@ class Translator:
     def has(self, key: str) -> bool:
         """Whether this language's catalog holds ``key`` (to translate domain codes)."""
         return key in catalog(self.language)
+
+
+class Refusal(Protocol):
+    """What ``refusal_text`` reads of a domain refusal (``DomainError`` has it all)."""
+
+    message: str
+    code: str | None
+    params: Mapping[str, str | int | float]
+
+
+def refusal_text(t: Translator, exc: Refusal, fallback: str | None = None) -> str:
+    """A domain refusal in the reader's language.
+
+    ``refusal.<code>`` with its ``params`` when the catalog has the code; otherwise the
+    domain's English sentence inside the page's generic ``fallback`` sentence (a key
+    with a ``{reason}`` field, e.g. ``"editorial.refused"``), or alone without one.
+    """
+    if exc.code and t.has(REFUSAL_PREFIX + exc.code):
+        values = {name: _value_word(t, name, value) for name, value in exc.params.items()}
+        return t(REFUSAL_PREFIX + exc.code, **values)
+    return t(fallback, reason=exc.message) if fallback else exc.message
+
+
+# A parameter that is one of the product's words (a bulletin's state, a broadcast's
+# status) is shown with the page's own word for it, not the domain's English one.
+_VALUE_WORDS = {"state": "state.", "target_state": "state.", "status": "bstatus."}
+
+
+def _value_word(t: Translator, name: str, value: str | int | float) -> str | int | float:
+    prefix = _VALUE_WORDS.get(name)
+    if prefix is not None and isinstance(value, str) and t.has(prefix + value):
+        return t(prefix + value)
+    return value

@@ -77,7 +77,9 @@ class Actor:
         """Refuse with a clear message unless the actor has ``role`` (admin has all)."""
         if not self.has(role):
             raise Forbidden(
-                f"{doing} needs the '{role}' role; {self.name} has {_names(self.roles)}"
+                f"{doing} needs the '{role}' role; {self.name} has {_names(self.roles)}",
+                code="access.role_missing",
+                params={"role": str(role)},
             )
 
     def require_any(self, roles: Collection[Role], doing: str) -> None:
@@ -85,7 +87,8 @@ class Actor:
         if not any(self.has(r) for r in roles):
             raise Forbidden(
                 f"{doing} needs one of the roles {_names(roles)}; "
-                f"{self.name} has {_names(self.roles)}"
+                f"{self.name} has {_names(self.roles)}",
+                code="access.roles_missing",
             )
 
     def sees_ward(self, ward_code: str | None) -> bool:
@@ -99,7 +102,12 @@ class Actor:
         if self.sees_ward(ward_code):
             return
         where = f"ward {ward_code}" if ward_code is not None else "something placed in no ward"
-        raise Forbidden(f"{doing}: {where} is outside the wards of {self.name}")
+        raise Forbidden(
+            f"{doing}: {where} is outside the wards of {self.name}",
+            code="access.ward_outside",
+            params={"ward": ward_code or ""},
+            field="ward",
+        )
 
     def require_wards(self, ward_codes: Iterable[str | None], doing: str) -> None:
         """Refuse unless every one of ``ward_codes`` is in scope."""

@@ -5,7 +5,8 @@ a period that is not one), and a list of issues when the request's own shape is 
 (a missing field, an offset past its limit): the list is FastAPI's validation format,
 kept as it is because clients already read it. Either way the status says which kind,
 and the OpenAPI document declares this schema for every error status, so what the API
-documents and what it sends are the same.
+documents and what it sends are the same. A domain refusal may add ``code`` (stable,
+dotted), its ``params`` and the ``field`` it concerns: ``detail`` stays English.
 """
 
 from __future__ import annotations
@@ -39,3 +40,11 @@ class ErrorPublic(BaseModel):
     problems: list[str] | None = Field(
         default=None, description="An import file's problems, when that is why."
     )
+    code: str | None = Field(
+        default=None,
+        description="A stable code for the refusal (e.g. bulletin.own_approval), to translate.",
+    )
+    params: dict[str, str | int | float] | None = Field(
+        default=None, description="The values the refusal's sentence names, with its code."
+    )
+    field: str | None = Field(default=None, description="The input the refusal is about.")

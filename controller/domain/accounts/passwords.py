@@ -23,11 +23,25 @@ _hasher = PasswordHasher()
 def check_password(password: str, username: str) -> None:
     """Refuse a password that is too short, too long, or the username itself."""
     if len(password) < MIN_LENGTH:
-        raise InvalidInput(f"a password needs at least {MIN_LENGTH} characters")
+        raise InvalidInput(
+            f"a password needs at least {MIN_LENGTH} characters",
+            code="account.password_short",
+            params={"min": MIN_LENGTH},
+            field="password",
+        )
     if len(password) > MAX_LENGTH:
-        raise InvalidInput(f"a password has at most {MAX_LENGTH} characters")
+        raise InvalidInput(
+            f"a password has at most {MAX_LENGTH} characters",
+            code="account.password_long",
+            params={"max": MAX_LENGTH},
+            field="password",
+        )
     if password.strip().lower() == username.lower():
-        raise InvalidInput("a password must not be the username")
+        raise InvalidInput(
+            "a password must not be the username",
+            code="account.password_is_username",
+            field="password",
+        )
 
 
 def hash_password(password: str) -> str:

@@ -87,7 +87,9 @@ def get_user(session: Session, username: str) -> User:
     """The account, or NotFound."""
     user = session.scalar(select(User).where(User.username == username.strip().lower()))
     if user is None:
-        raise NotFound(f"no account {username!r}")
+        raise NotFound(
+            f"no account {username!r}", code="account.unknown", params={"username": username}
+        )
     return user
 
 
@@ -99,21 +101,28 @@ def list_users(session: Session) -> Sequence[User]:
 def _roles(roles: Sequence[Role]) -> list[str]:
     if not roles:
         raise InvalidInput(
-            "an account needs at least one role: admin, officer, approver, evaluator"
+            "an account needs at least one role: admin, officer, approver, evaluator",
+            code="account.role_missing",
+            field="roles",
         )
     return sorted({Role(r).value for r in roles})
 
 
 def _checked_scope(session: Session, scope: Scope) -> Scope:
     """The scope with every code checked to exist, duplicates dropped."""
-    for model, codes, what in (
-        (Ward, scope.wards, "ward"),
-        (District, scope.districts, "district"),
-        (Province, scope.provinces, "province"),
+    for model, codes, what, code in (
+        (Ward, scope.wards, "ward", "account.unknown_ward"),
+        (District, scope.districts, "district", "account.unknown_district"),
+        (Province, scope.provinces, "province", "account.unknown_province"),
     ):
         missing = [c for c in dict.fromkeys(codes) if session.get(model, c) is None]
         if missing:
-            raise InvalidInput(f"no {what} {', '.join(repr(c) for c in missing)}")
+            raise InvalidInput(
+                f"no {what} {', '.join(repr(c) for c in missing)}",
+                code=code,
+                params={"codes": ", ".join(missing)},
+                field="wards",
+            )
     return Scope(
         sorted(set(scope.wards)),
         sorted(set(scope.districts)),
@@ -132,9 +141,18 @@ def create_user(session: Session, actor: Actor, new: NewUser, now: datetime) -> 
     actor.require(Role.ADMIN, "creating accounts")
     username = new.username.strip().lower()
     if USERNAME.fullmatch(username) is None:
-        raise InvalidInput(f"username {new.username!r}: {USERNAME_RULE}")
+        raise InvalidInput(
+            f"username {new.username!r}: {USERNAME_RULE}",
+            code="account.username_invalid",
+            field="username",
+        )
     if session.scalar(select(User.id).where(User.username == username)) is not None:
-        raise Conflict(f"the username {username!r} is taken")
+        raise Conflict(
+            f"the username {username!r} is taken",
+            code="account.username_taken",
+            params={"username": username},
+            field="username",
+        )
     check_password(new.password, username)
     user = User(
         id=new_id("usr"),
@@ -174,7 +192,12 @@ def update_user(
     stays_admin = active and Role.ADMIN.value in roles
     was_admin = Role.ADMIN.value in user.roles and user.active
     if was_admin and not stays_admin and _other_active_admins(session, user) == 0:
-        raise Conflict(f"{user.username} is the last active administrator; make another first")
+        raise Conflict(
+            f"{user.username} is the last active administrator; make another first",
+            code="account.last_admin",
+            params={"username": user.username},
+            field="roles",
+        )
     if changes.display_name is not None:
         user.display_name = " ".join(changes.display_name.split())[:200]
     if changes.scope is not None:
@@ -213,9 +236,17 @@ def change_own_password(
     user = get_user(session, actor.name)
     if not verify_password(user.password_hash, current):
         # 422, not 403: the caller is who they say (their token says so); the field is wrong.
-        raise InvalidInput("the current password is not right")
+        raise InvalidInput(
+            "the current password is not right",
+            code="account.current_password_wrong",
+            field="current_password",
+        )
     if current == new:
-        raise InvalidInput("the new password is the same as the current one")
+        raise InvalidInput(
+            "the new password is the same as the current one",
+            code="account.password_unchanged",
+            field="new_password",
+        )
     _set_password(user, new, now)
     tokens.revoke_all(session, user, now, tokens.TokenKind.LOGIN, keep=keep_token_id)
     return user

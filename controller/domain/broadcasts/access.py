@@ -68,9 +68,14 @@ def visible_broadcast(session: Session, broadcast_id: str, actor: Actor) -> Broa
     actor.require_any(_READERS, "reading broadcasts")
     broadcast = session.get(Broadcast, broadcast_id)
     if broadcast is None:
-        raise NotFound(f"no broadcast {broadcast_id!r}")
+        raise NotFound(
+            f"no broadcast {broadcast_id!r}", code="broadcast.unknown", params={"id": broadcast_id}
+        )
     if not visible_targets(session, broadcast, actor):
-        raise Forbidden(f"broadcast {broadcast.id} reaches none of {actor.name}'s wards")
+        raise Forbidden(
+            f"broadcast {broadcast.id} reaches none of {actor.name}'s wards",
+            code="broadcast.outside_wards",
+        )
     return broadcast
 
 

@@ -96,11 +96,23 @@ class BroadcastService:
         start = request.start_at
         if start is not None:
             if start.tzinfo is None:
-                raise InvalidInput("start_at needs a time zone (e.g. 2026-11-22T05:30:00+07:00)")
+                raise InvalidInput(
+                    "start_at needs a time zone (e.g. 2026-11-22T05:30:00+07:00)",
+                    code="broadcast.time_without_zone",
+                    field="start",
+                )
             if start < now - PAST_TOLERANCE:
-                raise InvalidInput(f"the broadcast time {start.isoformat()} is in the past")
+                raise InvalidInput(
+                    f"the broadcast time {start.isoformat()} is in the past",
+                    code="broadcast.past_time",
+                    field="start",
+                )
             if start > now + MAX_AHEAD:
-                raise InvalidInput("the broadcast time is more than a year ahead")
+                raise InvalidInput(
+                    "the broadcast time is more than a year ahead",
+                    code="broadcast.too_far_ahead",
+                    field="start",
+                )
         with self._plans.changing() as change:
             session = change.session
             bulletin = get_bulletin(session, request.bulletin_id)
@@ -172,11 +184,16 @@ class BroadcastService:
             if broadcast.trigger == Trigger.EMERGENCY.value:
                 raise Conflict(
                     f"broadcast {broadcast.id} is an emergency's: cancel it with an emergency "
-                    "Cancel message that references it (POST /api/v1/emergencies, msg_type Cancel)"
+                    "Cancel message that references it (POST /api/v1/emergencies, msg_type Cancel)",
+                    code="broadcast.cancel_emergency",
                 )
             current = progress_of(session, broadcast, now)
             if current.status not in CANCELLABLE:
-                raise Conflict(f"broadcast {broadcast.id} is {current.status}: nothing to cancel")
+                raise Conflict(
+                    f"broadcast {broadcast.id} is {current.status}: nothing to cancel",
+                    code="broadcast.cancel_finished",
+                    params={"status": str(current.status)},
+                )
             mark_cancelled(session, broadcast.id, actor.name, now, reason)
             # A device that may be sounding it (or about to) is told to stop now; the
             # rest simply find it gone from their next plan.
@@ -215,7 +232,9 @@ def get_broadcast(session: Session, broadcast_id: str) -> Broadcast:
     """The broadcast, or NotFound."""
     broadcast = session.get(Broadcast, broadcast_id)
     if broadcast is None:
-        raise NotFound(f"no broadcast {broadcast_id!r}")
+        raise NotFound(
+            f"no broadcast {broadcast_id!r}", code="broadcast.unknown", params={"id": broadcast_id}
+        )
     return broadcast
 
 

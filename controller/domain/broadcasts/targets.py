@@ -65,7 +65,10 @@ def _groups(session: Session, spec: TargetSpec, ward_code: str) -> set[str] | No
         if unknown:
             known = ", ".join(sorted(z for z in zones if z != ALL_GROUPS)) or "none"
             raise InvalidInput(
-                f"unknown zones in ward {ward_code}: {', '.join(unknown)} (its zones: {known})"
+                f"unknown zones in ward {ward_code}: {', '.join(unknown)} (its zones: {known})",
+                code="target.unknown_zones",
+                params={"zones": ", ".join(unknown), "ward": ward_code},
+                field="zones",
             )
         for zone in spec.zones:
             chosen |= zones[zone]
@@ -74,7 +77,10 @@ def _groups(session: Session, spec: TargetSpec, ward_code: str) -> set[str] | No
         unknown = sorted(set(spec.group_codes) - known_groups)
         if unknown:
             raise InvalidInput(
-                f"unknown residential groups in ward {ward_code}: {', '.join(unknown)}"
+                f"unknown residential groups in ward {ward_code}: {', '.join(unknown)}",
+                code="target.unknown_groups",
+                params={"groups": ", ".join(unknown), "ward": ward_code},
+                field="groups",
             )
         chosen |= set(spec.group_codes)
     return chosen
@@ -87,10 +93,16 @@ def resolve_targets(session: Session, spec: TargetSpec, actor: Actor) -> list[De
     as they always were; a named ward is checked here, before anything is read of it.
     """
     if spec.ward_code is None and (spec.zones or spec.group_codes):
-        raise InvalidInput("zones and residential groups need the ward they belong to (ward_code)")
+        raise InvalidInput(
+            "zones and residential groups need the ward they belong to (ward_code)",
+            code="target.ward_missing",
+            field="ward",
+        )
     if spec.ward_code is None and not spec.device_ids:
         raise InvalidInput(
-            "say where to broadcast: choose at least one device, or a ward (with zones or groups)"
+            "say where to broadcast: choose at least one device, or a ward (with zones or groups)",
+            code="target.missing",
+            field="targets",
         )
     devices: dict[str, Device] = {}
     if spec.device_ids:
@@ -103,6 +115,11 @@ def resolve_targets(session: Session, spec: TargetSpec, actor: Actor) -> list[De
         placed = [d for d in session.scalars(query) if groups is None or d.group_code in groups]
         if not placed:
             where = "" if groups is None else f" in {', '.join(sorted(groups)) or 'those groups'}"
-            raise InvalidInput(f"no device is placed in ward {spec.ward_code}{where}")
+            raise InvalidInput(
+                f"no device is placed in ward {spec.ward_code}{where}",
+                code="target.no_devices",
+                params={"ward": spec.ward_code},
+                field="targets",
+            )
         devices.update((d.id, d) for d in placed)
     return [devices[k] for k in sorted(devices)]

@@ -27,7 +27,9 @@ def draft_ward(actor: Actor, ward_code: str | None) -> str | None:
             return next(iter(actor.wards))
         raise InvalidInput(
             f"say which ward this bulletin is for (ward_code): {actor.name} serves "
-            f"{len(actor.wards)} wards"
+            f"{len(actor.wards)} wards",
+            code="bulletin.ward_missing",
+            field="ward_code",
         )
     actor.require_ward(ward_code, "writing a bulletin")
     return ward_code
@@ -45,7 +47,8 @@ def require_visible(actor: Actor, bulletin: Bulletin, doing: str) -> None:
     if not sees(actor, bulletin):
         where = bulletin.ward_code or "no ward"
         raise Forbidden(
-            f"{doing}: bulletin {bulletin.id} ({where}) is outside {actor.name}'s wards"
+            f"{doing}: bulletin {bulletin.id} ({where}) is outside {actor.name}'s wards",
+            code="access.bulletin_outside_wards",
         )
 
 

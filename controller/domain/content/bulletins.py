@@ -69,12 +69,23 @@ class BulletinService:
             and draft.valid_until is not None
             and draft.valid_until <= draft.valid_from
         ):
-            raise InvalidInput("the validity period ends before it starts")
+            raise InvalidInput(
+                "the validity period ends before it starts",
+                code="bulletin.validity_backwards",
+                field="valid_until",
+            )
         title = draft.title.strip()
         if not title:
-            raise InvalidInput("a bulletin needs a title")
+            raise InvalidInput(
+                "a bulletin needs a title", code="bulletin.title_missing", field="title"
+            )
         if len(title) > 300:
-            raise InvalidInput("the title is longer than 300 characters")
+            raise InvalidInput(
+                "the title is longer than 300 characters",
+                code="bulletin.title_too_long",
+                params={"max": 300},
+                field="title",
+            )
         return title
 
     def create_from_text(
@@ -86,10 +97,16 @@ class BulletinService:
         if removed_controls(text):
             log.info("removed %d control character(s) from a text", removed_controls(text))
         if not body:
-            raise InvalidInput("the bulletin text is empty")
+            raise InvalidInput(
+                "the bulletin text is empty", code="bulletin.text_empty", field="text"
+            )
         if len(body) > self._settings.max_text_chars:
+            limit = self._settings.max_text_chars
             raise TooLarge(
-                f"the text has {len(body)} characters; the limit is {self._settings.max_text_chars}"
+                f"the text has {len(body)} characters; the limit is {limit}",
+                code="bulletin.text_too_long",
+                params={"count": len(body), "max": limit},
+                field="text",
             )
         chime = self._settings.chime_default if draft.chime is None else draft.chime
         prepared, engine = self.speak_prepared(body, chime, draft.tts_voice, draft.tts_speed_wpm)
@@ -117,7 +134,9 @@ class BulletinService:
                     espeak_speed_wpm=options.espeak_speed_wpm,
                 )
             except SpeechFailed as exc:
-                raise Unavailable(f"text to speech failed: {exc}") from exc
+                raise Unavailable(
+                    f"text to speech failed: {exc}", code="bulletin.speech_failed", field="text"
+                ) from exc
             return self._prepare(speech.path, chime), speech.engine
 
     def store_prepared(
@@ -159,7 +178,12 @@ class BulletinService:
             log.error("audio preparation failed: %s", exc)
             raise Unavailable(f"audio preparation failed: {exc}") from exc
         except AudioRejected as exc:
-            raise InvalidInput(f"the audio was refused: {exc}") from exc
+            raise InvalidInput(
+                f"the audio was refused: {exc}",
+                code=exc.code or "audio.refused",
+                params=exc.params or {"reason": str(exc)},
+                field="file",
+            ) from exc
 
     def _save(
         self,
@@ -172,7 +196,12 @@ class BulletinService:
     ) -> Bulletin:
         if draft.code is not None and find_by_code(session, draft.code, draft.ward_code):
             where = f"ward {draft.ward_code}" if draft.ward_code else "every ward"
-            raise Conflict(f"a bulletin of {where} already has the code {draft.code!r}")
+            raise Conflict(
+                f"a bulletin of {where} already has the code {draft.code!r}",
+                code="bulletin.code_taken",
+                params={"code": draft.code},
+                field="code",
+            )
         try:
             stored = self._store.put(
                 prepared.data, extension=prepared.extension, content_type=prepared.content_type
@@ -236,7 +265,9 @@ def get_bulletin(session: Session, bulletin_id: str) -> Bulletin:
     """The bulletin, or NotFound."""
     bulletin = session.get(Bulletin, bulletin_id)
     if bulletin is None:
-        raise NotFound(f"no bulletin {bulletin_id!r}")
+        raise NotFound(
+            f"no bulletin {bulletin_id!r}", code="bulletin.unknown", params={"id": bulletin_id}
+        )
     return bulletin
 
 

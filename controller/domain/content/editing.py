@@ -84,17 +84,23 @@ def _check(bulletin: Bulletin, changed: dict[str, object], settings: Settings) -
         if spoken:
             raise InvalidInput(
                 f"an uploaded recording has no text to speak again ({', '.join(spoken)}); "
-                "upload a new recording as a new bulletin"
+                "upload a new recording as a new bulletin",
+                code="bulletin.recording_has_no_text",
             )
     if "title" in changed and not changed["title"]:
-        raise InvalidInput("a bulletin needs a title")
+        raise InvalidInput("a bulletin needs a title", code="bulletin.title_missing", field="title")
     if "text" in changed:
         text = str(changed["text"])
         if not text:
-            raise InvalidInput("the bulletin text is empty")
+            raise InvalidInput(
+                "the bulletin text is empty", code="bulletin.text_empty", field="text"
+            )
         if len(text) > settings.max_text_chars:
             raise TooLarge(
-                f"the text has {len(text)} characters; the limit is {settings.max_text_chars}"
+                f"the text has {len(text)} characters; the limit is {settings.max_text_chars}",
+                code="bulletin.text_too_long",
+                params={"count": len(text), "max": settings.max_text_chars},
+                field="text",
             )
     if "tts_voice" in changed or "tts_speed_wpm" in changed:
         voice = changed.get("tts_voice", bulletin.tts_voice)
@@ -108,7 +114,11 @@ def _check(bulletin: Bulletin, changed: dict[str, object], settings: Settings) -
     start = changed.get("valid_from", bulletin.valid_from)
     end = changed.get("valid_until", bulletin.valid_until)
     if isinstance(start, datetime) and isinstance(end, datetime) and end <= start:
-        raise InvalidInput("the validity period ends before it starts")
+        raise InvalidInput(
+            "the validity period ends before it starts",
+            code="bulletin.validity_backwards",
+            field="valid_until",
+        )
 
 
 def edit_bulletin(

@@ -113,7 +113,10 @@ def speak_options(settings: Settings, voice_id: str | None, speed_wpm: int | Non
     """
     if speed_wpm is not None and not SPEED_MIN_WPM <= speed_wpm <= SPEED_MAX_WPM:
         raise InvalidInput(
-            f"the speed must be between {SPEED_MIN_WPM} and {SPEED_MAX_WPM} words a minute"
+            f"the speed must be between {SPEED_MIN_WPM} and {SPEED_MAX_WPM} words a minute",
+            code="bulletin.speed_out_of_range",
+            params={"low": SPEED_MIN_WPM, "high": SPEED_MAX_WPM},
+            field="speed",
         )
     default = SpeakOptions(
         settings.gtts_enabled, settings.espeak_voice, speed_wpm or SPEED_DEFAULT_WPM
@@ -124,11 +127,18 @@ def speak_options(settings: Settings, voice_id: str | None, speed_wpm: int | Non
     voice = offered.get(voice_id)
     if voice is None:
         choices = ", ".join(offered) or "none (install espeak-ng)"
-        raise InvalidInput(f"no voice {voice_id!r} on this controller; choose one of: {choices}")
+        raise InvalidInput(
+            f"no voice {voice_id!r} on this controller; choose one of: {choices}",
+            code="bulletin.unknown_voice",
+            params={"voice": voice_id},
+            field="voice",
+        )
     if voice.engine == GTTS:
         if speed_wpm is not None:
             raise InvalidInput(
-                "gTTS speaks at one speed; choose an espeak-ng voice to set the speed"
+                "gTTS speaks at one speed; choose an espeak-ng voice to set the speed",
+                code="bulletin.voice_has_one_speed",
+                field="speed",
             )
         return SpeakOptions(True, settings.espeak_voice, SPEED_DEFAULT_WPM)
     return SpeakOptions(False, voice_id.split(":", 1)[1], speed_wpm or SPEED_DEFAULT_WPM)

@@ -59,15 +59,26 @@ def transition(
     if role is None:
         allowed = sorted(t for (f, t) in _STEPS if f is current)
         hint = f"; from {current} it can go to: {', '.join(allowed)}" if allowed else ""
-        raise Conflict(f"bulletin {bulletin.id} is {current} and cannot become {to}{hint}")
+        raise Conflict(
+            f"bulletin {bulletin.id} is {current} and cannot become {to}{hint}",
+            code="bulletin.wrong_state",
+            params={"state": str(current), "target_state": str(to)},
+        )
     actor.require(role, f"moving a bulletin to {to}")
     if to is Status.APPROVED:
         _refuse_own(session, bulletin, actor)
     reason = (reason or "").strip() or None
     if to is Status.REJECTED and reason is None:
-        raise InvalidInput("a rejection needs a reason the officer can act on")
+        raise InvalidInput(
+            "a rejection needs a reason the officer can act on",
+            code="bulletin.reason_required",
+            field="reason",
+        )
     if to is Status.APPROVED and bulletin.valid_until is not None and bulletin.valid_until <= now:
-        raise InvalidInput("this bulletin's validity has already ended; it cannot be approved")
+        raise InvalidInput(
+            "this bulletin's validity has already ended; it cannot be approved",
+            code="bulletin.expired",
+        )
     return _record(session, bulletin, current, to, actor, now, reason)
 
 
@@ -89,7 +100,8 @@ def _refuse_own(session: Session, bulletin: Bulletin, actor: Actor) -> None:
         did = "wrote" if actor.name == bulletin.created_by else "submitted"
         raise OwnBulletin(
             f"nobody approves their own bulletin: {actor.name} {did} {bulletin.id}; "
-            "another approver of the ward must approve it"
+            "another approver of the ward must approve it",
+            code="bulletin.own_approval",
         )
 
 
@@ -132,12 +144,15 @@ def record_edit(
     if current is Status.SUBMITTED:
         raise Conflict(
             f"bulletin {bulletin.id} is submitted for approval: withdraw it (back to draft) "
-            "before editing it"
+            "before editing it",
+            code="bulletin.withdraw_first",
         )
     if current not in (Status.DRAFT, Status.REJECTED):
         raise Conflict(
             f"bulletin {bulletin.id} is {current}: only a draft or a rejected bulletin can be "
-            "edited; write a new bulletin instead"
+            "edited; write a new bulletin instead",
+            code="bulletin.not_editable",
+            params={"state": str(current)},
         )
     return _record(session, bulletin, current, Status.DRAFT, actor, now, f"edited: {changed}")
 
@@ -188,8 +203,26 @@ def airable_problem(bulletin: Bulletin, at: datetime) -> str | None:
     return None
 
 
+def airable_refusal(bulletin: Bulletin, at: datetime, doing: str) -> InvalidInput | None:
+    """The refusal to ``doing`` (broadcast, queue) ``bulletin`` at ``at``; None when it may air."""
+    problem = airable_problem(bulletin, at)
+    if problem is None:
+        return None
+    message = f"cannot {doing}: {problem}"
+    if bulletin.status != Status.APPROVED:
+        return InvalidInput(
+            message,
+            code="bulletin.not_approved",
+            params={"state": bulletin.status},
+            field="bulletin",
+        )
+    if bulletin.valid_from is not None and at < bulletin.valid_from:
+        return InvalidInput(message, code="bulletin.not_yet_valid", field="bulletin")
+    return InvalidInput(message, code="bulletin.expired", field="bulletin")
+
+
 def require_airable(bulletin: Bulletin, at: datetime) -> None:
     """Refuse to schedule content that will not be approved and valid at air time."""
-    problem = airable_problem(bulletin, at)
-    if problem is not None:
-        raise InvalidInput(f"cannot broadcast: {problem}")
+    refusal = airable_refusal(bulletin, at, "broadcast")
+    if refusal is not None:
+        raise refusal

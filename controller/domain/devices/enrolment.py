@@ -150,7 +150,11 @@ class EnrolmentService:
         """
         actor.require(Role.ADMIN, "creating a device")
         if not is_valid_device_id(device_id):
-            raise InvalidInput(f"device id {device_id!r} must be 1–64 letters, digits, '.-_'")
+            raise InvalidInput(
+                f"device id {device_id!r} must be 1–64 letters, digits, '.-_'",
+                code="device.id_invalid",
+                field="device_id",
+            )
         now = self._clock.now()
         with self._db.session() as session:
             existing = session.get(DeviceEnrolment, device_id)
@@ -178,7 +182,9 @@ class EnrolmentService:
             row = session.get(DeviceEnrolment, device_id)
             device = session.get(Device, device_id)
             if row is None and device is None:
-                raise NotFound(f"no device {device_id!r}")
+                raise NotFound(
+                    f"no device {device_id!r}", code="device.unknown", params={"device": device_id}
+                )
             if row is None:
                 row = DeviceEnrolment(device_id=device_id, name=device.name if device else "")
                 session.add(row)
@@ -202,7 +208,11 @@ class EnrolmentService:
             device = session.get(Device, device_id)
             if device is not None and device.public_key != key:
                 # The code is not spent: the technician may retry with the right key.
-                raise Conflict(f"device {device_id} is registered with another key")
+                raise Conflict(
+                    f"device {device_id} is registered with another key",
+                    code="device.other_key",
+                    params={"device": device_id},
+                )
             spent = session.execute(
                 update(DeviceEnrolment)
                 .where(
@@ -245,7 +255,9 @@ class EnrolmentService:
             row = session.get(DeviceEnrolment, device_id)
             device = session.get(Device, device_id)
             if row is None and device is None:
-                raise NotFound(f"no device {device_id!r}")
+                raise NotFound(
+                    f"no device {device_id!r}", code="device.unknown", params={"device": device_id}
+                )
             if row is None:
                 row = DeviceEnrolment(device_id=device_id, name=device.name if device else "")
                 session.add(row)

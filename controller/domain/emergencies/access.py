@@ -33,7 +33,11 @@ def scoped_targets(
     wards = wards_of(session, targets)
     mine = [d for d in targets if actor.sees_ward(wards.get(d))]
     if not mine:
-        raise InvalidInput(f"no device in the wards of {actor.name} is targeted")
+        raise InvalidInput(
+            f"no device in the wards of {actor.name} is targeted",
+            code="target.none_in_wards",
+            field="targets",
+        )
     return mine
 
 

@@ -86,11 +86,17 @@ class EmergencyService:
         if message.msg_type not in ("Alert", "Update", "Cancel"):
             raise InvalidInput(f"msg_type {message.msg_type!r}: use Alert, Update or Cancel")
         if message.expires is not None and message.expires <= now:
-            raise InvalidInput("this message has already expired")
+            raise InvalidInput(
+                "this message has already expired", code="emergency.expired", field="expires"
+            )
         if message.msg_type != "Alert" and not message.references:
             raise InvalidInput(f"an {message.msg_type} must reference the message(s) it changes")
         if message.msg_type != "Cancel" and not message.description.strip():
-            raise InvalidInput("an alert needs the text to speak (description)")
+            raise InvalidInput(
+                "an alert needs the text to speak (description)",
+                code="emergency.text_missing",
+                field="description",
+            )
         with self._db.session() as session:
             repeat = session.scalar(
                 select(Emergency).where(
@@ -149,7 +155,12 @@ class EmergencyService:
             known = set(session.scalars(select(Device.id).where(Device.id.in_(message.device_ids))))
             missing = sorted(set(message.device_ids) - known)
             if missing:
-                raise NotFound(f"unknown device ids: {', '.join(missing)}")
+                raise NotFound(
+                    f"unknown device ids: {', '.join(missing)}",
+                    code="target.unknown_devices",
+                    params={"devices": ", ".join(missing)},
+                    field="devices",
+                )
             return sorted(known)
         query = select(Device)
         if message.ward_code is not None:
@@ -157,15 +168,22 @@ class EmergencyService:
         devices = list(session.scalars(query.order_by(Device.id)))
         if message.zones:
             if message.ward_code is None:
-                raise InvalidInput("zones need the ward they belong to")
+                raise InvalidInput(
+                    "zones need the ward they belong to", code="target.ward_missing", field="ward"
+                )
             zones = zone_map(session, message.ward_code)
             unknown = [z for z in message.zones if z not in zones]
             if unknown:
-                raise NotFound(f"unknown zones in ward {message.ward_code}: {unknown}")
+                raise NotFound(
+                    f"unknown zones in ward {message.ward_code}: {unknown}",
+                    code="target.unknown_zones",
+                    params={"zones": ", ".join(unknown), "ward": message.ward_code},
+                    field="zones",
+                )
             groups = set().union(*(zones[z] for z in message.zones))
             devices = [d for d in devices if d.group_code in groups]
         if not devices:
-            raise InvalidInput("no device is targeted")
+            raise InvalidInput("no device is targeted", code="target.none", field="targets")
         return [d.id for d in devices]
 
     def _referenced(self, session: Session, message: EmergencyMessage) -> list[Emergency]:
@@ -176,7 +194,10 @@ class EmergencyService:
         )
         missing = sorted(set(message.references) - {e.identifier for e in found})
         if missing:
-            raise NotFound(f"referenced messages not found: {', '.join(missing)}")
+            raise NotFound(
+                f"referenced messages not found: {', '.join(missing)}",
+                code="emergency.unknown_reference",
+            )
         return found
 
     def _sound(

@@ -31,7 +31,11 @@ def programme_of(session: Session, ward_code: str, actor: Actor) -> tuple[int, P
     get_ward(session, ward_code)
     stored = current_programme(session, ward_code)
     if stored is None:
-        raise NotFound(f"ward {ward_code} has no programme yet")
+        raise NotFound(
+            f"ward {ward_code} has no programme yet",
+            code="programme.missing",
+            params={"ward": ward_code},
+        )
     return stored
 
 

@@ -18,7 +18,7 @@ from controller.db.session import Database
 from controller.domain.actors import Actor, Role
 from controller.domain.content.access import require_visible
 from controller.domain.content.bulletins import find_bulletin
-from controller.domain.content.workflow import airable_problem
+from controller.domain.content.workflow import airable_refusal
 from controller.domain.errors import InvalidInput, NotFound
 from controller.domain.places.service import get_ward, zone_map
 from controller.domain.plans.service import PlanService
@@ -132,28 +132,47 @@ def queue_bulletin(
     actor.require_ward(ward_code, "queueing bulletins")
     stored = current_programme(session, ward_code)
     if stored is None:
-        raise NotFound(f"ward {ward_code} has no programme yet")
+        raise NotFound(
+            f"ward {ward_code} has no programme yet",
+            code="programme.missing",
+            params={"ward": ward_code},
+        )
     codes = [s.code for s in stored[1].sessions]
     if session_code not in codes:
-        raise NotFound(f"no session {session_code!r} in ward {ward_code}'s programme: {codes}")
+        raise NotFound(
+            f"no session {session_code!r} in ward {ward_code}'s programme: {codes}",
+            code="queue.unknown_session",
+            params={"session": session_code},
+            field="session",
+        )
     if last < first:
-        raise InvalidInput("the last day is before the first")
+        raise InvalidInput(
+            "the last day is before the first", code="queue.last_before_first", field="last"
+        )
     # A day already over in the ward would be stored and never aired: refuse it.
     today = now.astimezone(ZoneInfo(stored[1].timezone)).date()
     if first < today:
         raise InvalidInput(
             f"the first day {first.isoformat()} is past: today is {today.isoformat()} "
-            f"in ward {ward_code} ({stored[1].timezone}); queue from today or later"
+            f"in ward {ward_code} ({stored[1].timezone}); queue from today or later",
+            code="queue.past_day",
+            params={"day": first.strftime("%d/%m/%Y"), "today": today.strftime("%d/%m/%Y")},
+            field="first",
         )
     bulletin = find_bulletin(session, bulletin_id, ward_code)  # an id or a code
     if bulletin is None:
-        raise NotFound(f"no bulletin with the id or code {bulletin_id!r}")
+        raise NotFound(
+            f"no bulletin with the id or code {bulletin_id!r}",
+            code="queue.unknown_bulletin",
+            params={"bulletin": bulletin_id},
+            field="bulletin",
+        )
     require_visible(actor, bulletin, "queueing")
-    problem = airable_problem(bulletin, now)
-    if problem is not None and not (
+    refusal = airable_refusal(bulletin, now, "queue")
+    if refusal is not None and not (
         bulletin.status == "approved" and bulletin.valid_from and bulletin.valid_from > now
     ):
-        raise InvalidInput(f"cannot queue: {problem}")
+        raise refusal
     position = len(
         session.scalars(
             select(QueuedBulletin.id).where(
@@ -193,7 +212,9 @@ def unqueue(session: Session, ward_code: str, entry_id: str, actor: Actor) -> No
     actor.require_ward(ward_code, "changing the queue")
     row = session.get(QueuedBulletin, entry_id)
     if row is None or row.ward_code != ward_code:
-        raise NotFound(f"no queue entry {entry_id!r} in ward {ward_code}")
+        raise NotFound(
+            f"no queue entry {entry_id!r} in ward {ward_code}", code="queue.unknown_entry"
+        )
     session.delete(row)
 
 
