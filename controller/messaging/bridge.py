@@ -19,15 +19,11 @@ import contextlib
 import logging
 import threading
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from datetime import datetime
 from typing import cast
 
-from pydantic import BaseModel
-from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-from controller.db.models import Device
 from controller.db.session import Database
 from controller.domain.broadcasts import progress
 from controller.domain.devices import service as device_domain
@@ -36,6 +32,7 @@ from controller.domain.evidence import security as security_domain
 from controller.domain.evidence import service as evidence_domain
 from controller.domain.plans.service import PlanService
 from controller.logs import bind_log_context, log_context
+from controller.messaging.batch import Acks, BatchFailed, Checked, device_order, hold_devices
 from controller.messaging.ingest import IngestQueue
 from controller.messaging.outbound import MqttOutbound
 from controller.metrics import registry as metrics
@@ -45,7 +42,6 @@ from wardcast_protocol.envelope import RejectedMessage, Verified, open_envelope
 from wardcast_protocol.messages import Availability, DeviceState, PlaybackEvent, SecurityReport
 from wardcast_protocol.topics import (
     DeviceChannel,
-    DeviceTopic,
     all_devices,
     parse,
     shared_subscription,
@@ -53,34 +49,6 @@ from wardcast_protocol.topics import (
 from wardcast_protocol.transport import ReceivedMessage, Transport
 
 log = logging.getLogger(__name__)
-
-_ACK_MAX_IDS = 1000  # EventAck's per-list limit
-
-
-class _BatchFailed(Exception):
-    """A message of an optimistic batch failed: store the batch again, one by one."""
-
-
-@dataclass
-class _Checked:
-    """One message after verification, before storage."""
-
-    message: ReceivedMessage
-    parsed: DeviceTopic | None = None
-    verified: Verified[BaseModel] | None = None
-    rejection: tuple[str, str] | None = None  # (reason, detail)
-
-
-@dataclass
-class _Acks:
-    """What one batch acknowledges, per device, once committed."""
-
-    events: dict[str, list[str]] = field(default_factory=dict)
-    refused: dict[str, list[str]] = field(default_factory=dict)
-    reports: dict[str, list[str]] = field(default_factory=dict)
-
-    def devices(self) -> list[str]:
-        return sorted({*self.events, *self.refused, *self.reports})
 
 
 class ControllerBridge:
@@ -178,61 +146,50 @@ class ControllerBridge:
     def _store_batch(self, batch: list[ReceivedMessage]) -> None:
         # By device (stable: each device's own order kept), so replicas sharing
         # ingest lock devices' chain rows in one order and never deadlock on them.
-        checked = sorted((self._check(message) for message in batch), key=_device_order)
+        checked = sorted((self._check(message) for message in batch), key=device_order)
         try:
             # Optimistic: the whole batch in one transaction, no savepoint per message
             # (each costs a flush and two statements). Any trouble undoes it all, and
             # the batch is stored again message by message, each in its own savepoint.
             acks, after_commit = self._store_all(checked, isolated=len(checked) == 1)
-        except _BatchFailed:
+        except BatchFailed:
             acks, after_commit = self._store_all(checked, isolated=True)
         self._acknowledge(acks, after_commit)
 
     def _store_all(
-        self, checked: list[_Checked], *, isolated: bool
-    ) -> tuple[_Acks, list[Callable[[], None]]]:
+        self, checked: list[Checked], *, isolated: bool
+    ) -> tuple[Acks, list[Callable[[], None]]]:
         """Store a verified batch in one transaction; the acks and actions it owes."""
-        acks = _Acks()
+        acks = Acks()
         after_commit: list[Callable[[], None]] = []
         counters = (self.stored_events, self.refused_events, self.security_reports, self.rejected)
         try:
             with self._db.session() as session:
-                held = _hold_devices(session, checked)  # noqa: F841 - kept for the batch
+                held = hold_devices(session, checked)  # noqa: F841 - kept for the batch
                 session.info[progress.DEFERRED_NOTES] = set()
                 for item in checked:
                     with log_context(message_id=_message_id(item)):
                         self._store(session, item, acks, after_commit, isolated=isolated)
                 progress.note_deferred(session, self._clock.now())
-        except _BatchFailed:
+        except BatchFailed:
             # Undone, counters too: the batch is counted when it is stored again.
             self.stored_events, self.refused_events = counters[0], counters[1]
             self.security_reports, self.rejected = counters[2], counters[3]
             raise
         return acks, after_commit
 
-    def _acknowledge(self, acks: _Acks, after_commit: list[Callable[[], None]]) -> None:
+    def _acknowledge(self, acks: Acks, after_commit: list[Callable[[], None]]) -> None:
         """After the commit: only now may a device forget what it sent."""
-        for device_id in acks.devices():
-            events = acks.events.get(device_id, [])
-            refused = acks.refused.get(device_id, [])
-            reports = acks.reports.get(device_id, [])
-            for i in range(0, max(len(events), len(refused), len(reports)), _ACK_MAX_IDS):
-                part = slice(i, i + _ACK_MAX_IDS)
-                self._outbound.ack(
-                    device_id,
-                    tuple(events[part]),
-                    refused_event_ids=tuple(refused[part]),
-                    report_ids=tuple(reports[part]),
-                )
+        acks.send(self._outbound)
         for action in after_commit:
             try:
                 action()
             except Exception:
                 log.exception("an action after storing a batch failed")
 
-    def _check(self, message: ReceivedMessage) -> _Checked:
+    def _check(self, message: ReceivedMessage) -> Checked:
         """Verify one message (outside the transaction: signatures take CPU, not locks)."""
-        item = _Checked(message, parse(message.topic))
+        item = Checked(message, parse(message.topic))
         parsed = item.parsed
         metrics.mqtt_received(parsed.channel if parsed is not None else None)
         if parsed is None or parsed.channel not in CONTROLLER_INBOUND:
@@ -251,8 +208,8 @@ class ControllerBridge:
     def _store(
         self,
         session: Session,
-        item: _Checked,
-        acks: _Acks,
+        item: Checked,
+        acks: Acks,
         after_commit: list[Callable[[], None]],
         *,
         isolated: bool = True,
@@ -289,7 +246,7 @@ class ControllerBridge:
                     self._on_state(session, device_id, body_state, said_at, after_commit)
         except Exception as exc:
             if not isolated:
-                raise _BatchFailed from exc
+                raise BatchFailed from exc
             if isinstance(exc, DomainError):
                 self._reject(
                     session, message.topic, device_id, "refused", exc.message, message.payload
@@ -308,7 +265,7 @@ class ControllerBridge:
             )
 
     def _on_event(
-        self, session: Session, device_id: str, verified: Verified[PlaybackEvent], acks: _Acks
+        self, session: Session, device_id: str, verified: Verified[PlaybackEvent], acks: Acks
     ) -> None:
         result = evidence_domain.record_event(session, verified, device_id, self._clock.now())
         event = verified.body
@@ -380,36 +337,5 @@ class ControllerBridge:
             log.exception("could not record a rejected message")
 
 
-def _device_order(item: _Checked) -> str:
-    return item.parsed.device_id if item.parsed is not None else ""
-
-
-def _hold_devices(session: Session, checked: list[_Checked]) -> list[Device]:
-    """Begin writing and load the batch's devices, held while the batch is stored.
-
-    The identity map keeps an object only while something refers to it: without this,
-    every event's ``session.get(Device)`` queried again (and flushed the batch first).
-    Refusals alone are tallied, not written: then nothing is begun.
-    """
-    device_ids = {i.parsed.device_id for i in checked if i.verified is not None and i.parsed}
-    if not device_ids:
-        return []
-    _begin_writing(session)
-    return list(session.scalars(select(Device).where(Device.id.in_(device_ids))))
-
-
-def _begin_writing(session: Session) -> None:
-    """Open the batch's transaction for writing now (SQLite).
-
-    Python's sqlite3 sends BEGIN only before the first INSERT/UPDATE/DELETE, so a
-    savepoint opened after mere SELECTs (the domain's duplicate-safe inserts) is the
-    outermost transaction, and releasing it commits, with an fsync: one batch would
-    be many commits, and not atomic. A no-op UPDATE makes sqlite3 begin here, and
-    takes the write lock (waiting on the busy timeout, as any writer does).
-    """
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(text("UPDATE devices SET id = id WHERE 1 = 0"))
-
-
-def _message_id(item: _Checked) -> str:
+def _message_id(item: Checked) -> str:
     return item.message.topic

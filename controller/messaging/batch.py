@@ -1,0 +1,96 @@
+"""One ingest batch: its verified messages, the acks it owes, its SQLite transaction.
+
+The pieces ``ControllerBridge`` stores a batch with (controller/messaging/bridge.py):
+what each message became once checked, the acknowledgements owed per device once the
+batch is committed, and how the batch's transaction is opened on SQLite.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from pydantic import BaseModel
+from sqlalchemy import select, text
+from sqlalchemy.orm import Session
+
+from controller.db.models import Device
+from controller.messaging.outbound import MqttOutbound
+from wardcast_protocol.envelope import Verified
+from wardcast_protocol.topics import DeviceTopic
+from wardcast_protocol.transport import ReceivedMessage
+
+_ACK_MAX_IDS = 1000  # EventAck's per-list limit
+
+
+class BatchFailed(Exception):
+    """A message of an optimistic batch failed: store the batch again, one by one."""
+
+
+@dataclass
+class Checked:
+    """One message after verification, before storage."""
+
+    message: ReceivedMessage
+    parsed: DeviceTopic | None = None
+    verified: Verified[BaseModel] | None = None
+    rejection: tuple[str, str] | None = None  # (reason, detail)
+
+
+@dataclass
+class Acks:
+    """What one batch acknowledges, per device, once committed."""
+
+    events: dict[str, list[str]] = field(default_factory=dict)
+    refused: dict[str, list[str]] = field(default_factory=dict)
+    reports: dict[str, list[str]] = field(default_factory=dict)
+
+    def devices(self) -> list[str]:
+        """Every device owed an ack, by id."""
+        return sorted({*self.events, *self.refused, *self.reports})
+
+    def send(self, outbound: MqttOutbound) -> None:
+        """Publish them: one ack per device (more past 1,000 ids of a kind)."""
+        for device_id in self.devices():
+            events = self.events.get(device_id, [])
+            refused = self.refused.get(device_id, [])
+            reports = self.reports.get(device_id, [])
+            for i in range(0, max(len(events), len(refused), len(reports)), _ACK_MAX_IDS):
+                part = slice(i, i + _ACK_MAX_IDS)
+                outbound.ack(
+                    device_id,
+                    tuple(events[part]),
+                    refused_event_ids=tuple(refused[part]),
+                    report_ids=tuple(reports[part]),
+                )
+
+
+def device_order(item: Checked) -> str:
+    """Sort key: by device (replicas lock devices' chain rows in one order)."""
+    return item.parsed.device_id if item.parsed is not None else ""
+
+
+def hold_devices(session: Session, checked: list[Checked]) -> list[Device]:
+    """Begin writing and load the batch's devices, held while the batch is stored.
+
+    The identity map keeps an object only while something refers to it: without this,
+    every event's ``session.get(Device)`` queried again (and flushed the batch first).
+    Refusals alone are tallied, not written: then nothing is begun.
+    """
+    device_ids = {i.parsed.device_id for i in checked if i.verified is not None and i.parsed}
+    if not device_ids:
+        return []
+    _begin_writing(session)
+    return list(session.scalars(select(Device).where(Device.id.in_(device_ids))))
+
+
+def _begin_writing(session: Session) -> None:
+    """Open the batch's transaction for writing now (SQLite).
+
+    Python's sqlite3 sends BEGIN only before the first INSERT/UPDATE/DELETE, so a
+    savepoint opened after mere SELECTs (the domain's duplicate-safe inserts) is the
+    outermost transaction, and releasing it commits, with an fsync: one batch would
+    be many commits, and not atomic. A no-op UPDATE makes sqlite3 begin here, and
+    takes the write lock (waiting on the busy timeout, as any writer does).
+    """
+    if session.get_bind().dialect.name == "sqlite":
+        session.execute(text("UPDATE devices SET id = id WHERE 1 = 0"))
