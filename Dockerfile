@@ -16,6 +16,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /src
 # Only what the package needs: a change to tests or docs does not rebuild the image.
 COPY pyproject.toml README.md ./
+# The pinned, hashed set first (docs/dependencies.md): an image built next year has the
+# versions the tests passed with, and this layer is cached until the lock changes.
+COPY requirements/controller.txt ./requirements/controller.txt
+RUN pip install --require-hashes -r requirements/controller.txt
 COPY wardcast_protocol ./wardcast_protocol
 COPY firmware_stubs ./firmware_stubs
 COPY edge_agent ./edge_agent
@@ -25,7 +29,7 @@ COPY bench ./bench
 # The controller and the simulated agents both run from this image, so it installs both
 # sets (a Pi installs `wardcast[agent]` alone); the postgres extra lets the same image
 # use the optional PostgreSQL service.
-RUN pip install ".[controller,agent,postgres]" && rm -rf /src
+RUN pip install --no-deps ".[controller,agent,postgres]" && rm -rf /src
 
 # Run unprivileged. /data (controller) and /agents (simulated agents) are created
 # here, owned by that user, so a named volume mounted there starts out writable.

@@ -234,7 +234,7 @@ def test_the_dockerfile_builds_the_wardcast_console_script() -> None:
     install = " ".join(re.findall(r"apt-get install[^&]*", text))
     for package in ("ffmpeg", "espeak-ng", "fonts-dejavu-core"):
         assert package in install
-    assert re.search(r"pip install [\"']?\.", text)
+    assert re.search(r"pip install (?:--[\w-]+ )*[\"']?\.", text)
     cmd = re.findall(r"^(?:CMD|ENTRYPOINT)\s+(.*)$", text, re.M)
     assert cmd and any("wardcast" in c for c in cmd)
     pyproject = (ROOT / "pyproject.toml").read_text(encoding="utf-8")
@@ -245,13 +245,24 @@ def test_the_image_installs_both_sides_and_every_package() -> None:
     """The image runs the controller and simulated agents, so it needs both extras (the
     base set alone is the agent's), and every package pyproject.toml ships is copied in."""
     text = DOCKERFILE.read_text(encoding="utf-8")
-    match = re.search(r"pip install [\"']?\.\[(?P<extras>[^\]]*)\]", text)
+    match = re.search(r"pip install (?:--[\w-]+ )*[\"']?\.\[(?P<extras>[^\]]*)\]", text)
     assert match, "the Dockerfile installs the package without its extras"
     assert {"controller", "agent"} <= {e.strip() for e in match["extras"].split(",")}
     with (ROOT / "pyproject.toml").open("rb") as handle:
         found = tomllib.load(handle)["tool"]["setuptools"]["packages"]["find"]["include"]
     copied = set(re.findall(r"^COPY (\w+) \./\1\s*$", text, re.M))
     assert {pattern.rstrip("*") for pattern in found} <= copied
+
+
+def test_the_image_installs_the_locked_hashed_set() -> None:
+    """The image gets the versions the suite passed with (requirements/controller.txt, with
+    hashes), and the package on top without letting pip resolve anything again."""
+    text = DOCKERFILE.read_text(encoding="utf-8")
+    assert "COPY requirements/controller.txt" in text
+    assert re.search(r"pip install --require-hashes -r requirements/controller\.txt", text)
+    assert re.search(r"pip install --no-deps [\"']?\.\[", text)
+    ignored = (ROOT / ".dockerignore").read_text(encoding="utf-8").split()
+    assert "requirements" not in ignored and "requirements/" not in ignored
 
 
 def test_dockerignore_keeps_local_state_out_of_the_image() -> None:
