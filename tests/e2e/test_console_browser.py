@@ -44,6 +44,7 @@ WAIT_MS = 60_000  # a loaded 2-core machine: conditions, generously
 VI = json.loads((ROOT / "controller/console/locales/vi.json").read_text(encoding="utf-8"))
 BULLETIN_TITLE = "Lịch tiêm phòng dại cho chó mèo"
 BULLETIN_TEXT = "Sáng thứ bảy, tổ dân phố tổ chức tiêm phòng dại cho chó mèo tại nhà văn hóa."
+EMERGENCY_HEADLINE = "Diễn tập: nước lên"
 # Long enough to be still playing when it is cancelled (espeak-ng: some 25 s).
 EMERGENCY_TEXT = (
     "Diễn tập phòng chống lụt bão. Nước sông Hồng đang lên nhanh. Bà con khu phố cổ chú ý "
@@ -175,7 +176,7 @@ def test_an_emergency_is_confirmed_from_the_keyboard_and_cancelled_while_watched
     leader = flow.page_as("leader")
     leader.goto(flow.url("/emergency"))
     leader.check(f"input[name=zones][value={OTHER_ZONE}]")
-    leader.fill("#f-headline", "Diễn tập: nước lên")
+    leader.fill("#f-headline", EMERGENCY_HEADLINE)
     leader.fill("#f-text", EMERGENCY_TEXT)
     leader.check("input[name=drill][value=yes]")
     flow.check(leader, "emergency")
@@ -250,6 +251,9 @@ def test_the_broadcast_page_and_dashboard_show_the_agents_confirm(flow: Flow) ->
     flow.check(officer, "broadcast")
 
     officer.goto(flow.url("/"))
+    # Both over: the bulletin played, the emergency was stopped (no longer "playing now").
+    expect(officer.locator("#live")).not_to_contain_text(EMERGENCY_HEADLINE)
+    expect(officer.locator("#live")).not_to_contain_text(BULLETIN_TITLE)
     for device in ZONE_DEVICES:
         # The dashboard's row of each device: online, with the volume of its confirmed play.
         row = officer.locator("#live tbody tr").filter(has_text=device)

@@ -123,14 +123,24 @@ def sessions_today(session: Session, actor: Actor, now: datetime, tz: str) -> li
 
 
 def playing_now(session: Session, actor: Actor, now: datetime) -> list[PlayingNow]:
-    """Items planned to be sounding at ``now`` in the actor's wards."""
+    """Items planned to be sounding at ``now`` in the actor's wards, not yet confirmed over."""
     rows = session.execute(
         select(PlannedPlay, Bulletin.title)
         .outerjoin(Bulletin, Bulletin.id == PlannedPlay.bulletin_id)
+        # A play with its confirmation is over, ended or stopped (a cancelled emergency
+        # was otherwise listed as playing until its planned end).
+        .outerjoin(
+            PlaybackEvidence,
+            and_(
+                PlaybackEvidence.device_id == PlannedPlay.device_id,
+                PlaybackEvidence.item_id == PlannedPlay.item_id,
+            ),
+        )
         .where(
             PlannedPlay.planned_start <= now,
             PlannedPlay.planned_start > now - LONGEST_ITEM,
             PlannedPlay.withdrawn_at.is_(None),
+            PlaybackEvidence.id.is_(None),
             *_in_scope(actor),
         )
         .limit(MAX_ROWS)
