@@ -14,6 +14,7 @@ from fastapi import Request
 from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
+from controller.console.i18n import refusal_text
 from controller.console.page import FormValues, Page
 from controller.console.timefmt import from_local
 from controller.db.models import Bulletin
@@ -59,8 +60,8 @@ def local_instant(
 
 
 def refusal(page: Page, exc: DomainError) -> str:
-    """A domain refusal in the page's words, its own (English) reason quoted."""
-    return page.t("editorial.refused", reason=exc.message)
+    """A domain refusal in the reader's language (its code's sentence), else its reason quoted."""
+    return refusal_text(page.t, exc, "editorial.refused")
 
 
 async def posted_file(request: Request) -> UploadFile | None:

@@ -24,7 +24,12 @@ from urllib.parse import urlencode, urlsplit
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from controller.console.i18n import LANGUAGE_COOKIE, Translator, choose_language
+from controller.console.i18n import (
+    LANGUAGE_COOKIE,
+    Translator,
+    choose_language,
+    refusal_text,
+)
 from controller.console.page import Page
 from controller.console.security import KEPT_COOKIE, SESSION_COOKIE
 from controller.console.timefmt import DEFAULT_TZ
@@ -145,7 +150,9 @@ def install_console_errors(app: FastAPI) -> None:
     async def domain_error(request: Request, exc: Exception) -> Response:
         if _is_console(request) or api_domain is None:
             assert isinstance(exc, DomainError)
-            return error_page(request, exc.status, "error.refused_title", exc.message)
+            t = Translator(choose_language(request.cookies.get(LANGUAGE_COOKIE)))
+            message = refusal_text(t, exc)  # its code's sentence in the reader's language
+            return error_page(request, exc.status, "error.refused_title", message)
         return await _answer(api_domain(request, exc))
 
     async def unexpected(request: Request, exc: Exception) -> Response:

@@ -23,7 +23,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import Protocol
+
+from controller.domain.errors import DomainError
 
 LOCALES = Path(__file__).resolve().parent / "locales"
 LANGUAGES = ("vi", "en")
@@ -88,15 +89,7 @@ class Translator:
         return key in catalog(self.language)
 
 
-class Refusal(Protocol):
-    """What ``refusal_text`` reads of a domain refusal (``DomainError`` has it all)."""
-
-    message: str
-    code: str | None
-    params: Mapping[str, str | int | float]
-
-
-def refusal_text(t: Translator, exc: Refusal, fallback: str | None = None) -> str:
+def refusal_text(t: Translator, exc: DomainError, fallback: str | None = None) -> str:
     """A domain refusal in the reader's language.
 
     ``refusal.<code>`` with its ``params`` when the catalog has the code; otherwise the

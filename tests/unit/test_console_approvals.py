@@ -131,13 +131,14 @@ def test_nobody_approves_their_own_bulletin_and_is_told_why(client: TestClient, 
     token = csrf_of(client.get("/approvals/bul-own").text)
     own = client.post("/approvals/bul-own/approve", data={"csrf_token": token})
     assert own.status_code == 403
-    assert 'id="e-decision"' in own.text and "nobody approves their own bulletin" in own.text
+    # The domain's refusal in the reader's language (its English is the API's detail).
+    assert 'id="e-decision"' in own.text and "Không ai tự duyệt bản tin của chính mình" in own.text
     assert status_of(h, "bul-own") == ("submitted", None)
     ok = client.post("/approvals/bul-a/approve", data={"csrf_token": token})
     assert ok.status_code == 303 and ok.headers["location"].startswith("/approvals?done=")
     assert status_of(h, "bul-a") == ("approved", None)
     again = client.post("/approvals/bul-a/approve", data={"csrf_token": token})
-    assert again.status_code == 409 and "cannot become approved" in again.text
+    assert again.status_code == 409 and "không chuyển sang “Đã duyệt” được" in again.text
 
 
 def test_a_reason_typed_when_the_session_expired_comes_back_after_sign_in(

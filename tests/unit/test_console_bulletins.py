@@ -218,7 +218,7 @@ def test_a_submitted_bulletin_is_withdrawn_before_it_is_edited(
         f"/bulletins/{bulletin_id}/edit",
         data={"csrf_token": token, "title": "Đổi", "text": TEXT, "priority": "normal"},
     )
-    assert refused.status_code == 409 and "withdraw it" in refused.text
+    assert refused.status_code == 409 and "hãy rút lại (về bản nháp) trước khi sửa" in refused.text
     assert _bulletin(h, bulletin_id).title == "Tin chờ duyệt"
     assert (
         client.post(f"/bulletins/{bulletin_id}/withdraw", data={"csrf_token": token}).status_code

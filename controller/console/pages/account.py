@@ -6,6 +6,7 @@ from fastapi import APIRouter, Response
 
 from controller.api.deps import SessionDep
 from controller.console.deps import ConsoleDep, FormDep, PageDep
+from controller.console.i18n import refusal_text
 from controller.domain.accounts import users
 from controller.domain.accounts.passwords import MIN_LENGTH
 from controller.domain.errors import InvalidInput
@@ -53,7 +54,7 @@ def password_submit(
                 limiter.failed(page.actor.name, address)
                 errors["current_password"] = t("password.current_wrong")
             else:
-                errors["new_password"] = t("password.refused", reason=exc.message)
+                errors["new_password"] = refusal_text(t, exc, "password.refused")
     if errors:
         return page.render(
             "account/password.html", status=422, errors=errors, min_length=MIN_LENGTH

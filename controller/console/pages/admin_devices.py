@@ -13,6 +13,7 @@ from fastapi import APIRouter, Response
 
 from controller.api.deps import SessionDep
 from controller.console.deps import AdminPageDep, FormDep
+from controller.console.i18n import refusal_text
 from controller.domain.devices.enrolment import IssuedCode
 from controller.domain.errors import Conflict, InvalidInput
 from controller.domain.overview.devices import DeviceStatus, device_statuses
@@ -79,7 +80,7 @@ def enrol_submit(page: AdminPageDep, form: FormDep, session: SessionDep) -> Resp
                 page.actor, device_id, name, None
             )
         except (InvalidInput, Conflict) as exc:
-            errors["device_id"] = page.t("devices.refused", reason=exc.message)
+            errors["device_id"] = refusal_text(page.t, exc, "devices.refused")
         else:
             if issued.code is not None:
                 return _code_page(page, issued)

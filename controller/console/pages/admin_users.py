@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from controller.api.deps import SessionDep
 from controller.console.deps import AdminPageDep, FormDep
+from controller.console.i18n import refusal_text
 from controller.console.page import FormValues, Page
 from controller.domain.accounts import users
 from controller.domain.accounts.passwords import MIN_LENGTH
@@ -60,7 +61,9 @@ def _refusal(exc: DomainError, page: Page) -> tuple[str, str]:
         return "wards", page.t("users.unknown_ward")
     if "last active administrator" in text:
         return "roles", page.t("users.last_admin")
-    return "form", page.t("users.refused", reason=exc.message)
+    # Any other refusal: beside the field the domain names, in the reader's language.
+    field = exc.field if exc.field in ("username", "password", "roles", "wards") else "form"
+    return field or "form", refusal_text(page.t, exc, "users.refused")
 
 
 @router.get("")

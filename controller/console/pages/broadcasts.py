@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from controller.api.deps import SessionDep
 from controller.console import live
 from controller.console.deps import FormDep, StaffPageDep
+from controller.console.i18n import refusal_text
 from controller.console.page import Page
 from controller.db.models import Broadcast
 from controller.domain.actors import Actor
@@ -127,7 +128,7 @@ def broadcast_cancel(
         except DomainError as exc:
             if exc.status >= 500 or exc.status in (401, 403, 404):
                 raise
-            errors["form"] = page.t("broadcasts.refused", reason=exc.message)
+            errors["form"] = refusal_text(page.t, exc, "broadcasts.refused")
     if not errors:
         return page.redirect(f"/broadcasts/{broadcast_id}", done="done.broadcast_cancelled")
     context = _context(*read(session, page.actor, broadcast_id, page))

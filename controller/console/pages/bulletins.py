@@ -89,8 +89,16 @@ def read_voice(
     return voice, int(text)
 
 
+# The composer's controls, named like the domain's fields of a bulletin.
+COMPOSER_FIELDS = frozenset(
+    {"title", "ward_code", "text", "voice", "speed", "file", "valid_from", "valid_until"}
+)
+
+
 def field_of(exc: DomainError, default: str) -> str:
-    """The composer's field a domain refusal is about (its message names it)."""
+    """The composer's field a domain refusal is about (its own field, else its message's)."""
+    if exc.field is not None and exc.field in COMPOSER_FIELDS:
+        return exc.field
     text = exc.message.lower()
     for word, name in (("speed", "speed"), ("voice", "voice"), ("title", "title")):
         if word in text:

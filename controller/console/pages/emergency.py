@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 
 from controller.api.deps import SessionDep
 from controller.console.deps import FormDep, StaffPageDep, page_for
+from controller.console.i18n import refusal_text
 from controller.console.page import FormValues, Page
 from controller.db.models import Device
 from controller.domain.actors import Role
@@ -127,7 +128,8 @@ def check(page: Page, session: Session, choice: Choice) -> tuple[list[Device], d
         try:
             devices = resolve_targets(session, spec, page.actor)
         except (InvalidInput, NotFound) as exc:
-            errors["zones"] = page.t("emergency.no_devices", reason=exc.message)
+            reason = refusal_text(page.t, exc)  # in the reader's language when it has a code
+            errors["zones"] = page.t("emergency.no_devices", reason=reason)
     if len(choice.headline) > HEADLINE_MAX:
         errors["headline"] = page.t("emergency.headline_long", max=HEADLINE_MAX)
     if choice.source == "text":
@@ -213,7 +215,7 @@ def emergency_confirm(page: SenderPageDep, form: FormDep, session: SessionDep) -
     except DomainError as exc:
         if exc.status >= 500 or exc.status in (401, 403):
             raise
-        return _form(page, session, form, {"form": page.t("emergency.refused", reason=exc.message)})
+        return _form(page, session, form, {"form": refusal_text(page.t, exc, "emergency.refused")})
     return page.redirect(f"/emergency/{record.id}", done="done.emergency_sent")
 
 

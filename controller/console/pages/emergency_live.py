@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 from controller.api.deps import SessionDep
 from controller.console import live
 from controller.console.deps import FormDep, StaffPageDep
+from controller.console.i18n import refusal_text
 from controller.console.page import Page
 from controller.console.pages.emergency import SenderPageDep
 from controller.db.models import Emergency
@@ -136,7 +137,7 @@ def cancel_submit(
         return page.render(
             "emergency/cancel.html",
             status=422,
-            errors={"form": page.t("emergency.refused", reason=exc.message)},
+            errors={"form": refusal_text(page.t, exc, "emergency.refused")},
             **_context(page, em, progress),
         )
     return page.redirect(f"/emergency/{em.id}", done="done.emergency_cancelled")

@@ -20,6 +20,7 @@ from controller.api.deps import SessionDep
 from controller.console.deps import FormDep, OfficerPageDep, StaffPageDep
 from controller.console.editorial import local_instant, refusal, ward_options, ward_zones
 from controller.console.page import FormValues, Page
+from controller.console.refusals import refusal_field
 from controller.console.timefmt import to_local
 from controller.console.week import build_week, monday_of
 from controller.db.models import Bulletin
@@ -33,6 +34,13 @@ from controller.domain.places.service import groups_of, zones_of
 router = APIRouter(prefix="/schedule")
 
 TARGET_KINDS = ("ward", "zones", "groups")
+# The queue form's controls for the domain's fields of a queue entry.
+QUEUE_FIELDS = {
+    "session": "q_session",
+    "bulletin": "q_bulletin",
+    "first": "q_first",
+    "last": "q_last",
+}
 
 
 def _ward(page: Page, session: Session, asked: str) -> tuple[str, str]:
@@ -157,7 +165,8 @@ def queue_bulletin(page: OfficerPageDep, form: FormDep, session: SessionDep) -> 
                 code, form.get("q_session"), form.get("q_bulletin"), first, last, page.actor
             )
         except DomainError as exc:
-            errors["q_bulletin" if "bulletin" in exc.message else "q_session"] = refusal(page, exc)
+            guess = "q_bulletin" if "bulletin" in exc.message else "q_session"
+            errors[refusal_field(exc, QUEUE_FIELDS, guess)] = refusal(page, exc)
     if errors:
         return _again(page, session, form, errors)
     return _back(form, "done.queued", page)
@@ -219,6 +228,9 @@ def schedule_broadcast(page: OfficerPageDep, form: FormDep, session: SessionDep)
 
 def _field_of(exc: DomainError, form: FormValues) -> str:
     """Which field of the broadcast form a domain refusal is about."""
+    named = {"start": "b_start", "bulletin": "b_bulletin"}.get(exc.field or "")
+    if named is not None:  # the domain says which
+        return named
     text = exc.message.lower()
     if "time" in text or "past" in text or "expired" in text or "valid only" in text:
         return "b_start"
