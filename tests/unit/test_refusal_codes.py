@@ -13,7 +13,9 @@ import re
 from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from controller.api.app import create_app
 from controller.console.i18n import (
     LANGUAGES,
     REFUSAL_PREFIX,
@@ -23,6 +25,8 @@ from controller.console.i18n import (
     refusal_text,
 )
 from controller.domain.errors import Conflict, InvalidInput
+from tests.support.auth import auth_headers
+from tests.unit.controller_support import make_harness
 
 ROOT = Path(__file__).resolve().parents[2] / "controller"
 SOURCES = [ROOT / "domain", ROOT / "audio"]
@@ -137,3 +141,22 @@ def test_a_refusal_reads_in_the_readers_language() -> None:
     )
     unknown = InvalidInput("odd", code="no.such_code")
     assert refusal_text(Translator("vi"), unknown) == "odd"
+
+
+def test_the_api_adds_the_code_beside_its_english_detail(tmp_path: Path) -> None:
+    h = make_harness(tmp_path)
+    try:
+        with TestClient(create_app(runtime=h.runtime)) as api:
+            headers = auth_headers(h.runtime, "officer")
+            missing = api.get("/api/v1/broadcasts/brd-none", headers=headers)
+            assert missing.status_code == 404
+            assert missing.json() == {
+                "detail": "no broadcast 'brd-none'",
+                "code": "broadcast.unknown",
+                "params": {"id": "brd-none"},
+            }
+            plain = api.post("/api/v1/places/import", content=b"x", headers=headers)
+            assert plain.status_code == 403 and plain.json()["code"] == "access.role_missing"
+            assert "importing places" in plain.json()["detail"]  # the English stays
+    finally:
+        h.runtime.stop()
