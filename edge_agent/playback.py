@@ -411,6 +411,7 @@ class Playback:
     def _starter(self, current: _Current) -> Callable[[datetime], None]:
         def started(at: datetime) -> None:
             current.actual_start = at
+            expect_start(self._clock, self._device_id, None, 0.0)  # deferred work may run
             self._journal_later(self._outbox.journal_sounding, current, at)
             self._on_started(current.pending.item_id, at)
 

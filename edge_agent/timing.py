@@ -108,9 +108,13 @@ class StartBoard:
         self._expected[owner] = (start - prepare_s - QUIET_S, start)
 
     def hold_until(self, now: float) -> float | None:
-        """Loop time until which deferred work should wait (None: run now)."""
+        """Loop time until which deferred work should wait (None: run now).
+
+        An expected start holds it from its preparation until the agent says it started
+        (or expects another), even past its instant: a late agent still preparing goes
+        first too."""
         until = [g.deadline for g in self._groups.values() if g.deadline - now < QUIET_S]
-        until += [start for hold_from, start in self._expected.values() if hold_from <= now < start]
+        until += [start for hold_from, start in self._expected.values() if hold_from <= now]
         return max(until, default=None)
 
     def next_deadline(self) -> float | None:
@@ -182,7 +186,7 @@ class Deferred:
             return 0.0
         # Just past the start (an overdue one fires at the next turn of the loop); and
         # look again soon, as starts are expected and released meanwhile.
-        return min(max(0.0, until - now) + 0.0005, 0.05)
+        return min(max(until - now + 0.0005, 0.005), 0.05)
 
 
 def _run_job(job: Job) -> None:

@@ -81,15 +81,17 @@ async def test_deferred_jobs_run_in_order_and_an_owner_flushes_or_discards_its_o
     assert ran == ["a1", "a2", "c1", "c2"]
 
 
-async def test_deferred_work_waits_while_a_play_is_prepared_until_its_start() -> None:
+async def test_deferred_work_waits_from_a_plays_preparation_until_it_started() -> None:
     clock = SystemClock()
     start = clock.now() + AHEAD
     timing.expect_start(clock, "dev-1", start, prepare_s=0.5)  # being prepared now
     ran: list[datetime] = []
     timing.deferred(clock).add("dev-2", lambda: ran.append(clock.now()))
+    await clock.sleep_until(start + timedelta(milliseconds=20))
+    assert not ran  # late, still preparing: it goes first
+    timing.expect_start(clock, "dev-1", None, 0.0)  # started
     for _ in range(20):
         await asyncio.sleep(0.005)
         if ran:
             break
-    timing.expect_start(clock, "dev-1", None, 0.0)
     assert ran and ran[0] >= start
