@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from playwright.sync_api import Browser, BrowserContext, Page, expect, sync_playwright
 
-from tests.support.browser import CHROMIUM, PageCheck, launch_args, sign_in
+from tests.support.browser import CHROMIUM, PageCheck, launch_args, new_context, sign_in
 from tests.support.demo_process import ROOT, RunningDemo, running_demo
 
 pytestmark = [
@@ -74,8 +74,7 @@ class Flow:
     def page_as(self, who: str) -> Page:
         """A tab signed in as ``who`` (officer, leader, evaluator, admin), one session each."""
         if who not in self.contexts:
-            context = self.browser.new_context(viewport={"width": 1280, "height": 800})
-            context.set_default_timeout(WAIT_MS)
+            context = new_context(self.browser, WAIT_MS)
             self.contexts[who] = context
             page = context.new_page()
             names = {"officer": "can-bo", "leader": "chu-tich", "evaluator": "thanh-tra"}
@@ -103,8 +102,7 @@ def flow(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Flow]:
 
 
 def test_sign_in_with_the_keyboard_alone(flow: Flow) -> None:
-    context = flow.browser.new_context(viewport={"width": 1280, "height": 800})
-    context.set_default_timeout(WAIT_MS)
+    context = new_context(flow.browser, WAIT_MS)
     page = context.new_page()
     page.goto(flow.url("/bulletins"))  # not signed in: to sign-in, and back after it
     expect(page).to_have_url(re.compile(r"/login\?next="))

@@ -18,7 +18,7 @@ from typing import Any
 
 from axe_playwright_python.sync_playwright import Axe  # type: ignore[import-untyped]
 from PIL import Image
-from playwright.sync_api import FloatRect, Page, ViewportSize, expect
+from playwright.sync_api import Browser, BrowserContext, FloatRect, Page, ViewportSize, expect
 
 ROOT = Path(__file__).resolve().parents[2]
 CHROMIUM = Path("/usr/bin/chromium")
@@ -48,6 +48,16 @@ def launch_args() -> dict[str, Any]:
     """Playwright's launch arguments for Debian's Chromium (no sandbox: tests run as root
     in containers, where Chromium's sandbox cannot start)."""
     return {"executable_path": str(CHROMIUM), "args": ["--no-sandbox"], "headless": True}
+
+
+def new_context(browser: Browser, timeout_ms: float) -> BrowserContext:
+    """A fresh browser profile (no cookies) as a ward's phone has it: Vietnamese, Hà Nội's
+    time, so date fields read dd/mm/yyyy in the screenshots."""
+    context = browser.new_context(
+        viewport=WIDTHS[0][1], locale="vi-VN", timezone_id="Asia/Ho_Chi_Minh"
+    )
+    context.set_default_timeout(timeout_ms)
+    return context
 
 
 def sign_in(page: Page, base: str, username: str, password: str, then: str = "/") -> None:
