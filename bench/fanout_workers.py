@@ -12,7 +12,9 @@ between one receipt and the next.
 from __future__ import annotations
 
 import asyncio
+import cProfile
 import logging
+import os
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -82,10 +84,18 @@ def agents(configs: Sequence[AgentConfig], out: Queue[Any], stop: Event) -> None
     fleet = AgentFleet(list(configs), on_playback_started=on_started)
     fleet.start(timeout_s=180)
     out.put(("ready", len(configs) if fleet.wait_ready(180) else 0))
+    # WARDCAST_BENCH_PROFILE=DIR: profile the agents' loop (where the simulator's time goes).
+    profile_dir = os.environ.get("WARDCAST_BENCH_PROFILE")
+    profiler = cProfile.Profile() if profile_dir else None
+    if profiler is not None:
+        fleet.call(profiler.enable)
     while not stop.wait(FLUSH_S):
         with lock:
             batch, started[:] = list(started), []
         if batch:
             out.put(("seen", batch))
+    if profiler is not None and profile_dir:
+        fleet.call(profiler.disable)
+        profiler.dump_stats(os.path.join(profile_dir, f"agents-{os.getpid()}.prof"))
     fleet.stop()
     out.put(("stopped",))
