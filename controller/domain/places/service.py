@@ -67,7 +67,7 @@ def get_ward(session: Session, code: str) -> Ward:
     """The ward, or NotFound."""
     ward = session.get(Ward, code)
     if ward is None:
-        raise NotFound(f"no ward {code!r}")
+        raise NotFound(f"no ward {code!r}", code="place.unknown_ward", params={"ward": code})
     return ward
 
 
@@ -179,15 +179,22 @@ def place_device(
     """Say which ward and group a device serves (None, None: unplaced)."""
     device = session.get(Device, device_id)
     if device is None:
-        raise NotFound(f"no device {device_id!r}")
+        raise NotFound(
+            f"no device {device_id!r}", code="device.unknown", params={"device": device_id}
+        )
     if ward_code is not None:
         get_ward(session, ward_code)
         if group_code is not None and group_code not in {
             g.code for g in groups_of(session, ward_code)
         }:
-            raise InvalidInput(f"no group {group_code!r} in ward {ward_code}")
+            raise InvalidInput(
+                f"no group {group_code!r} in ward {ward_code}",
+                code="place.unknown_group",
+                params={"group": group_code, "ward": ward_code},
+                field="group",
+            )
     elif group_code is not None:
-        raise InvalidInput("a group needs its ward")
+        raise InvalidInput("a group needs its ward", code="place.group_needs_ward", field="ward")
     device.ward_code, device.group_code = ward_code, group_code
     return device
 
