@@ -111,17 +111,29 @@ def parse_period(text: str) -> Period:
     """Read a period as written by an officer or an evaluator; InvalidInput if it is not one."""
     raw = (text or "").strip()
     if not raw:
-        raise InvalidInput(f"no period given: write one of {EXAMPLES}")
+        raise InvalidInput(
+            f"no period given: write one of {EXAMPLES}", code="period.missing", field="period"
+        )
     if ".." in raw:
         return _explicit(raw)
     kind, sep, value = raw.partition(":")
     kind = kind.strip().lower()
     if not sep or kind not in _FORMS:
-        raise InvalidInput(f"{raw!r} is not a period: write one of {EXAMPLES}")
+        raise InvalidInput(
+            f"{raw!r} is not a period: write one of {EXAMPLES}",
+            code="period.invalid",
+            params={"period": raw},
+            field="period",
+        )
     value = value.strip()
     match = _FORMS[kind].fullmatch(value)
     if match is None:
-        raise InvalidInput(f"{raw!r}: {kind} is written like {_example(kind)}")
+        raise InvalidInput(
+            f"{raw!r}: {kind} is written like {_example(kind)}",
+            code="period.invalid",
+            params={"period": raw},
+            field="period",
+        )
     first, last = _bounds(kind, match, raw)
     return _checked(
         Period(kind, f"{kind}:{value.upper() if kind != 'day' else value}", first, last)
@@ -141,7 +153,12 @@ def _example(kind: str) -> str:
 def _bounds(kind: str, match: re.Match[str], raw: str) -> tuple[date, date]:
     year = int(match["year"])
     if year < 1:
-        raise InvalidInput(f"{raw!r}: there is no year 0")
+        raise InvalidInput(
+            f"{raw!r}: there is no year 0",
+            code="period.invalid",
+            params={"period": raw},
+            field="period",
+        )
     try:
         if kind == "day":
             day = date(year, int(match["month"]), int(match["day"]))
@@ -150,22 +167,42 @@ def _bounds(kind: str, match: re.Match[str], raw: str) -> tuple[date, date]:
             week = int(match["week"])
             weeks_in_year = date(year, 12, 28).isocalendar().week
             if not 1 <= week <= weeks_in_year:
-                raise InvalidInput(f"{raw!r}: {year} has ISO weeks 1 to {weeks_in_year}")
+                raise InvalidInput(
+                    f"{raw!r}: {year} has ISO weeks 1 to {weeks_in_year}",
+                    code="period.invalid",
+                    params={"period": raw},
+                    field="period",
+                )
             monday = date.fromisocalendar(year, week, 1)
             return monday, monday + timedelta(days=6)
         if kind == "month":
             month = int(match["month"])
             if not 1 <= month <= 12:
-                raise InvalidInput(f"{raw!r}: months are 01 to 12")
+                raise InvalidInput(
+                    f"{raw!r}: months are 01 to 12",
+                    code="period.invalid",
+                    params={"period": raw},
+                    field="period",
+                )
             return date(year, month, 1), _month_end(year, month)
         if kind == "quarter":
             quarter = int(match["quarter"])
             if not 1 <= quarter <= 4:
-                raise InvalidInput(f"{raw!r}: quarters are Q1 to Q4")
+                raise InvalidInput(
+                    f"{raw!r}: quarters are Q1 to Q4",
+                    code="period.invalid",
+                    params={"period": raw},
+                    field="period",
+                )
             return date(year, 3 * quarter - 2, 1), _month_end(year, 3 * quarter)
         return date(year, 1, 1), date(year, 12, 31)
     except ValueError as exc:
-        raise InvalidInput(f"{raw!r} is not a real date ({exc})") from None
+        raise InvalidInput(
+            f"{raw!r} is not a real date ({exc})",
+            code="period.invalid",
+            params={"period": raw},
+            field="period",
+        ) from None
 
 
 def _month_end(year: int, month: int) -> date:
@@ -181,12 +218,17 @@ def _explicit(raw: str) -> Period:
             days.append(date.fromisoformat(text))
         except ValueError:
             raise InvalidInput(
-                f"{raw!r}: {text!r} is not a date; write dates as 2026-11-01..2026-11-30"
+                f"{raw!r}: {text!r} is not a date; write dates as 2026-11-01..2026-11-30",
+                code="period.invalid",
+                params={"period": raw},
+                field="period",
             ) from None
     first, last = days
     if last < first:
         raise InvalidInput(
-            f"the period {raw!r} ends before it starts: write the earlier date first"
+            f"the period {raw!r} ends before it starts: write the earlier date first",
+            code="period.backwards",
+            field="period",
         )
     return _checked(Period("range", f"{first.isoformat()}..{last.isoformat()}", first, last))
 
@@ -195,6 +237,9 @@ def _checked(period: Period) -> Period:
     if period.days > MAX_DAYS:
         raise InvalidInput(
             f"the period {period.label} has {period.days} days; reports cover at most "
-            f"{MAX_DAYS} days (five years)"
+            f"{MAX_DAYS} days (five years)",
+            code="period.too_long",
+            params={"days": period.days, "max": MAX_DAYS},
+            field="period",
         )
     return period
