@@ -1,9 +1,10 @@
 """Every refusal code the domain raises has its sentence in both console catalogs.
 
-The codes are found by reading the source (``code="…"`` in a call; a ``code=`` given by
-a name takes the code-like strings of the function around it), so a new code without a
-translation fails here, not in front of an officer at 5 a.m. A ``params={…}`` literal
-beside it must name exactly the ``{fields}`` the sentences use.
+The codes are found by reading the source of the domain, the audio pipeline and the
+routes and pages that refuse an upload themselves: ``code="…"`` in a refusal's call; a
+``code=`` given by a name takes the code-like strings of the function around it. So a
+new code without a translation fails here, not in front of an officer at 5 a.m. A
+``params={…}`` literal beside it must name exactly the ``{fields}`` the sentences use.
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ from tests.support.auth import auth_headers
 from tests.unit.controller_support import make_harness
 
 ROOT = Path(__file__).resolve().parents[2] / "controller"
-SOURCES = [ROOT / "domain", ROOT / "audio"]
+SOURCES = [ROOT / "domain", ROOT / "audio", ROOT / "console", ROOT / "api"]
 CODE = re.compile(r"^[a-z]+(\.[a-z_]+)+$")
 
 
@@ -67,7 +68,7 @@ def _strings_of_name(node: ast.expr) -> set[str]:
 
 
 def raised_codes() -> dict[str, set[str] | None]:
-    """Every refusal code in the domain and audio sources, with its params' names."""
+    """Every refusal code raised in the controller's sources, with its params' names."""
     found: dict[str, set[str] | None] = {}
     paths = [p for root in SOURCES for p in sorted(root.rglob("*.py"))]
     trees = [ast.parse(p.read_text(encoding="utf-8")) for p in paths]

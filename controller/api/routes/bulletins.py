@@ -122,10 +122,15 @@ def create_from_upload(
             while chunk := file.file.read(_CHUNK):
                 size += len(chunk)
                 if size > limit:
-                    raise TooLarge(f"the upload is larger than {limit // (1024 * 1024)} MiB")
+                    raise TooLarge(
+                        f"the upload is larger than {limit // (1024 * 1024)} MiB",
+                        code="upload.too_large",
+                        params={"max_mib": limit // (1024 * 1024)},
+                        field="file",
+                    )
                 out.write(chunk)
         if size == 0:
-            raise InvalidInput("the uploaded file is empty")
+            raise InvalidInput("the uploaded file is empty", code="audio.empty", field="file")
         draft = BulletinDraft(
             title,
             priority,

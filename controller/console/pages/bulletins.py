@@ -154,10 +154,15 @@ def _store_upload(page: Page, upload: UploadFile, folder: Path) -> Path:
         while chunk := upload.file.read(_CHUNK):
             size += len(chunk)
             if size > limit:
-                raise TooLarge(f"the file is larger than {limit // (1024 * 1024)} MiB")
+                raise TooLarge(
+                    f"the file is larger than {limit // (1024 * 1024)} MiB",
+                    code="upload.too_large",
+                    params={"max_mib": limit // (1024 * 1024)},
+                    field="file",
+                )
             out.write(chunk)
     if size == 0:
-        raise InvalidInput("the file is empty")
+        raise InvalidInput("the file is empty", code="audio.empty", field="file")
     return path
 
 
