@@ -103,8 +103,8 @@ def refusal_text(t: Translator, exc: DomainError, fallback: str | None = None) -
 
 
 # A parameter that is one of the product's words (a bulletin's state, a broadcast's
-# status) is shown with the page's own word for it, not the domain's English one.
-_VALUE_WORDS = {"state": "state.", "target_state": "state.", "status": "bstatus."}
+# status, a role) is shown with the page's own word for it, not the domain's English one.
+_VALUE_WORDS = {"state": "state.", "target_state": "state.", "status": "bstatus.", "role": "role."}
 
 
 def _value_word(t: Translator, name: str, value: str | int | float) -> str | int | float:

@@ -25,6 +25,7 @@ from controller.console.i18n import (
     placeholders,
     refusal_text,
 )
+from controller.domain.actors import Forbidden
 from controller.domain.errors import Conflict, InvalidInput
 from tests.support.auth import auth_headers
 from tests.unit.controller_support import make_harness
@@ -134,6 +135,10 @@ def test_a_refusal_reads_in_the_readers_language() -> None:
         params={"state": "approved", "target_state": "draft"},
     )
     assert "Đã duyệt" in refusal_text(Translator("vi"), wrong)
+    role = Forbidden(
+        "x needs the 'approver' role", code="access.role_missing", params={"role": "approver"}
+    )
+    assert "Lãnh đạo phường (duyệt tin)" in refusal_text(Translator("vi"), role)
     # Without a code (or an unknown one): the English sentence inside the page's own.
     plain = InvalidInput("something odd")
     assert refusal_text(Translator("vi"), plain) == "something odd"
