@@ -29,7 +29,7 @@ from controller.domain.plans.service import PlanService, plan_item
 from controller.domain.ports import Outbound
 from controller.settings import Settings
 from wardcast_protocol.clock import Clock
-from wardcast_protocol.messages import Command, PlayNow, Priority, StopItem, Trigger
+from wardcast_protocol.messages import PlayNow, Priority, StopItem, Trigger
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +80,6 @@ class BroadcastService:
         self._plans = plans
         self._outbound = outbound
         self._clock = clock
-
-    def _send_all(self, commands: Sequence[tuple[str, Command]]) -> None:
-        for device_id, command in commands:
-            self._outbound.send_command(device_id, command)
 
     def schedule(self, request: BroadcastRequest, actor: Actor = SYSTEM) -> Broadcast:
         """Store the broadcast, then publish plans or send 'play now' commands.
@@ -198,32 +194,22 @@ class BroadcastService:
             # A device that may be sounding it (or about to) is told to stop now; the
             # rest simply find it gone from their next plan.
             stop_from = now + STOP_LEAD
-            owing = [t.device_id for t in current.targets if t.state in UNCONFIRMED]
-            stopping = owing if broadcast.immediate or broadcast.planned_start <= stop_from else []
+            owing = {t.device_id: t.ward_code for t in current.targets if t.state in UNCONFIRMED}
+            stopping = owing if broadcast.immediate or broadcast.planned_start <= stop_from else {}
             words = f"cancelled by {actor.name}" + (f": {reason}" if reason else "")
             expires = now + timedelta(seconds=self._settings.command_expiry_s)
-            commands = [
-                (
-                    device_id,
-                    Command(
-                        command_id=new_id("cmd"),
-                        device_ids=(device_id,),
-                        issued_at=now,
-                        expires_at=expires,
-                        order=StopItem(item_id=broadcast.id, reason=words[:300]),
-                    ),
-                )
-                for device_id in stopping
-            ]
-            if commands:
-                change.after_commit(lambda: self._send_all(commands))
+            stop = StopItem(item_id=broadcast.id, reason=words[:300])
+            if stopping:
+                # One signed stop per listening ward, naming its devices (as the "now"
+                # went), one per device not listening: O(wards) signatures, not O(devices).
+                change.after_commit(lambda: self._outbound.send_order(stopping, stop, now, expires))
             if not broadcast.immediate:
                 change.recompile(t.device_id for t in broadcast.targets)
         log.info(
             "broadcast %s cancelled by %s (%d devices told to stop)",
             broadcast_id,
             actor.name,
-            len(commands),
+            len(stopping),
         )
         return broadcast
 
