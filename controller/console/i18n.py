@@ -111,4 +111,6 @@ def _value_word(t: Translator, name: str, value: str | int | float) -> str | int
     prefix = _VALUE_WORDS.get(name)
     if prefix is not None and isinstance(value, str) and t.has(prefix + value):
         return t(prefix + value)
+    if isinstance(value, float) and t.language == "vi":
+        return f"{value:g}".replace(".", ",")  # 3,5 giây: Vietnamese writes a decimal comma
     return value

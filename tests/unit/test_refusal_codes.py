@@ -139,6 +139,9 @@ def test_a_refusal_reads_in_the_readers_language() -> None:
         "x needs the 'approver' role", code="access.role_missing", params={"role": "approver"}
     )
     assert "Lãnh đạo phường (duyệt tin)" in refusal_text(Translator("vi"), role)
+    cut = InvalidInput("cut short", code="audio.cut_short", params={"decoded_s": 3.5})
+    assert "3,5 giây" in refusal_text(Translator("vi"), cut)
+    assert "3.5 s" in refusal_text(Translator("en"), cut)
     # Without a code (or an unknown one): the English sentence inside the page's own.
     plain = InvalidInput("something odd")
     assert refusal_text(Translator("vi"), plain) == "something odd"
