@@ -84,6 +84,7 @@ class Flow:
         return self.contexts[who].new_page()
 
     def url(self, path: str) -> str:
+        """The demo's address of a console path."""
         return f"{self.demo.base}{path}"
 
 
