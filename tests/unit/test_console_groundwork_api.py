@@ -7,7 +7,7 @@ unit tier has no ffmpeg), so what is checked is what the edit does with it.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -16,11 +16,12 @@ import pytest
 from fastapi.testclient import TestClient
 
 from controller.api.app import create_app
+from controller.api.sse import StreamRules, changes
 from controller.audio.prepare import PreparedAudio
 from controller.db.models import Bulletin, BulletinTransition
 from controller.domain.actors import SYSTEM
 from controller.domain.content.bulletins import BulletinService
-from controller.domain.emergencies.progress import EmergencyProgress, WatchLimits, watch
+from controller.domain.emergencies.progress import EmergencyProgress
 from controller.domain.emergencies.service import EmergencyMessage
 from tests.support.auth import auth_headers
 from tests.unit.controller_support import SHA, Harness, make_harness
@@ -210,29 +211,43 @@ class _Ticks:
         self.now = 0.0
         self.slept: list[float] = []
 
-    def sleep(self, seconds: float) -> None:
+    async def sleep(self, seconds: float) -> None:
         self.slept.append(seconds)
         self.now += seconds
 
 
-def test_watch_sends_changes_heartbeats_and_ends_when_over() -> None:
+def _key(progress: EmergencyProgress) -> object:
+    return progress.fingerprint()
+
+
+def _over(progress: EmergencyProgress) -> bool:
+    return progress.over
+
+
+async def _all(
+    read: Callable[[], EmergencyProgress], rules: StreamRules, ticks: _Ticks
+) -> list[EmergencyProgress | None]:
+    return [s async for s in changes(read, _key, _over, rules, ticks.sleep)]
+
+
+async def test_watch_sends_changes_heartbeats_and_ends_when_over() -> None:
     reads = iter(
         [_snapshot("playing", False)] * 3
         + [_snapshot("confirming", False)] * 25
         + [_snapshot("done", True)]
     )
     ticks = _Ticks()
-    limits = WatchLimits(poll_s=1, heartbeat_s=10, max_s=600)
-    seen = list(watch(lambda: next(reads), limits, ticks.sleep, lambda: ticks.now))
+    limits = StreamRules.lasting(600, interval_s=1, heartbeat_s=10)
+    seen = await _all(lambda: next(reads), limits, ticks)
     states = [s.state if s is not None else "heartbeat" for s in seen]
     assert states == ["playing", "confirming", "heartbeat", "heartbeat", "done"]
     assert seen[-1] is not None and seen[-1].over
 
 
-def test_watch_stops_at_its_maximum_even_if_never_over() -> None:
+async def test_watch_stops_at_its_maximum_even_if_never_over() -> None:
     ticks = _Ticks()
-    limits = WatchLimits(poll_s=1, heartbeat_s=100, max_s=30)
-    seen = list(watch(lambda: _snapshot("playing", False), limits, ticks.sleep, lambda: ticks.now))
+    limits = StreamRules.lasting(30, interval_s=1, heartbeat_s=100)
+    seen = await _all(lambda: _snapshot("playing", False), limits, ticks)
     assert len(seen) == 1 and ticks.now == 30
 
 

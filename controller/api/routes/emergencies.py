@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import asyncio
 from uuid import uuid4
 
 from fastapi import APIRouter, Response, status
@@ -23,6 +23,7 @@ from controller.api.schemas.emergencies import (
     EmergencyProgressPublic,
     EmergencyPublic,
 )
+from controller.api.sse import Sleep, StreamRules, changes, event_stream, numbered_events
 from controller.domain.emergencies.access import visible_emergencies
 from controller.domain.emergencies.progress import (
     EmergencyProgress,
@@ -104,18 +105,10 @@ def read_progress(
     return progress_public(emergency_progress(session, emergency_id, actor, clock.now()))
 
 
-def server_sent_events(snapshots: Iterator[EmergencyProgress | None]) -> Iterator[str]:
-    """Snapshots as ``progress`` events, heartbeats as comments, then an ``end`` event."""
-    yield "retry: 3000\n\n"
-    number = 0
-    for snapshot in snapshots:
-        if snapshot is None:
-            yield ": heartbeat\n\n"
-            continue
-        number += 1
-        data = progress_public(snapshot).model_dump_json()
-        yield f"id: {number}\nevent: progress\ndata: {data}\n\n"
-    yield "event: end\ndata: {}\n\n"
+# Read every second, a heartbeat after 15 quiet seconds, and 15 minutes at most
+# (then ``end``; the client reconnects if it still cares).
+RULES = StreamRules.lasting(15 * 60.0, interval_s=1.0, heartbeat_s=15.0)
+sleep: Sleep = asyncio.sleep  # tests replace it, so no test waits
 
 
 @router.get(
@@ -127,10 +120,24 @@ def stream_progress(
     emergency_id: IdPath, runtime: RuntimeDep, clock: ClockDep, actor: StaffDep
 ) -> StreamingResponse:
     """Server-sent events: a `progress` snapshot whenever delivery changes, a heartbeat
-    comment every 15 s, and `end` when the emergency is over (or after 15 minutes)."""
-    snapshots = EmergencyWatch(runtime.db, clock).stream(emergency_id, actor)
-    return StreamingResponse(
-        server_sent_events(snapshots),
-        media_type="text/event-stream",
-        headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-    )
+    comment every 15 s, and `end` when the emergency is over (or after 15 minutes).
+
+    An open stream holds no worker thread: it awaits between reads, and only each
+    read runs in one (``controller.api.sse``)."""
+    watcher = EmergencyWatch(runtime.db, clock)
+    pending = [watcher.read(emergency_id, actor)]  # refused here (404/403), before streaming
+
+    def read() -> EmergencyProgress:
+        return pending.pop() if pending else watcher.read(emergency_id, actor)
+
+    rules = RULES
+    snapshots = changes(read, EmergencyProgress.fingerprint, _over, rules, lambda s: sleep(s))
+    return event_stream(numbered_events(snapshots, _as_json, rules.retry_ms, end_data="{}"))
+
+
+def _as_json(progress: EmergencyProgress) -> str:
+    return progress_public(progress).model_dump_json()
+
+
+def _over(progress: EmergencyProgress) -> bool:
+    return progress.over

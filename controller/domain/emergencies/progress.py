@@ -5,16 +5,14 @@ have the command, which should be sounding, which confirmed a play and which fai
 It reads the emergency's broadcast through ``broadcasts.progress`` (the same state
 machine the broadcast page shows), narrowed to the reader's wards.
 
-:func:`watch` turns repeated reads into a bounded stream: a snapshot when anything
-changed, a heartbeat (``None``) when nothing did for a while, and an end when the
-emergency is over or the stream has run its maximum. Its clock and sleep are injected,
-so a test runs a whole stream without waiting.
+:class:`EmergencyWatch` reads it in a short session of its own, for a live stream;
+``EmergencyProgress.fingerprint`` says whether anything changed and ``over`` when
+nothing more will. The stream's pacing is not the domain's: it waits asynchronously,
+in ``controller.api.sse`` (the API's ``/events`` and the console's page share it).
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -129,46 +127,13 @@ def emergency_progress(
     )
 
 
-@dataclass(frozen=True, slots=True)
-class WatchLimits:
-    """How a stream paces itself: poll, heartbeat and maximum length, in seconds."""
-
-    poll_s: float = 1.0
-    heartbeat_s: float = 15.0
-    max_s: float = 15 * 60.0
-
-
-def watch(
-    read: Callable[[], EmergencyProgress],
-    limits: WatchLimits = WatchLimits(),
-    sleep: Callable[[float], None] = time.sleep,
-    monotonic: Callable[[], float] = time.monotonic,
-) -> Iterator[EmergencyProgress | None]:
-    """Snapshots as they change (the first at once), ``None`` as a heartbeat; ends when over.
-
-    Ends after the snapshot that says the emergency is over, or after ``max_s``
-    (the page reconnects if it still cares): a stream never outlives its purpose.
-    """
-    started = last_sent = monotonic()
-    seen: tuple[object, ...] | None = None
-    while True:
-        snapshot = read()
-        if snapshot.fingerprint() != seen:
-            seen = snapshot.fingerprint()
-            last_sent = monotonic()
-            yield snapshot
-            if snapshot.over:
-                return
-        elif monotonic() - last_sent >= limits.heartbeat_s:
-            last_sent = monotonic()
-            yield None
-        if monotonic() - started >= limits.max_s:
-            return
-        sleep(limits.poll_s)
-
-
 class EmergencyWatch:
-    """Reads an emergency's progress in a fresh session each time (for a long stream)."""
+    """Reads an emergency's progress in a fresh session each time (for a long stream).
+
+    The stream itself (pacing, heartbeats, its end) is the web layer's
+    ``controller.api.sse.changes``, shared by the API and the console: it awaits
+    between reads and runs only each :meth:`read` in a worker thread.
+    """
 
     def __init__(self, db: Database, clock: Clock) -> None:
         self._db = db
@@ -178,19 +143,3 @@ class EmergencyWatch:
         """The progress now; each call its own short transaction."""
         with self._db.session() as session:
             return emergency_progress(session, emergency_id, actor, self._clock.now())
-
-    def stream(
-        self,
-        emergency_id: str,
-        actor: Actor,
-        limits: WatchLimits = WatchLimits(),
-        sleep: Callable[[float], None] = time.sleep,
-    ) -> Iterator[EmergencyProgress | None]:
-        """:func:`watch` over :meth:`read`; the first read (access checks) happens now."""
-        first = self.read(emergency_id, actor)
-        pending = [first]
-
-        def read() -> EmergencyProgress:
-            return pending.pop() if pending else self.read(emergency_id, actor)
-
-        return watch(read, limits, sleep)
