@@ -205,8 +205,8 @@ def test_two_replicas_share_ingest_store_each_event_once_and_one_runs_the_jobs(
             assert advisory == 1  # one leader
         db.dispose()
         logs = [replica.text() for replica in replicas]
-        stored = [log.count("evidence ") for log in logs]
-        assert all(n > 0 for n in stored), f"the share group did not share: {stored}"
+        stored_by = [log.count("evidence ") for log in logs]
+        assert all(n > 0 for n in stored_by), f"the share group did not share: {stored_by}"
         leaders = [i for i, log in enumerate(logs) if LEADS in log]
         assert len(leaders) == 1, leaders
         leader = leaders[0]

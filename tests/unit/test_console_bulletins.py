@@ -154,7 +154,8 @@ def test_an_empty_file_is_refused_beside_the_file_field(client: TestClient) -> N
 def _made(client: TestClient, **fields: str) -> str:
     made = client.post("/bulletins/new", data=_compose(client, **fields))
     assert made.status_code == 303, made.text
-    return made.headers["location"].split("?")[0].rsplit("/", 1)[1]
+    location: str = made.headers["location"]
+    return location.split("?")[0].rsplit("/", 1)[1]
 
 
 def test_a_voice_and_speed_are_offered_checked_and_kept(client: TestClient, h: Harness) -> None:

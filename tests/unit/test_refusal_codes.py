@@ -48,7 +48,12 @@ def _param_names(call: ast.Call) -> set[str] | None:
             dicts = [n for n in ast.walk(keyword.value) if isinstance(n, ast.Dict)]
             if not dicts:
                 return None
-            return {k.value for d in dicts for k in d.keys if isinstance(k, ast.Constant)}
+            return {
+                k.value
+                for d in dicts
+                for k in d.keys
+                if isinstance(k, ast.Constant) and isinstance(k.value, str)
+            }
     return set()
 
 
