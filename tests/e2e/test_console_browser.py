@@ -154,8 +154,17 @@ def test_officer_writes_leader_approves_officer_schedules_to_a_zone(flow: Flow) 
     leader.click("#approve")
     expect(leader.locator(".notice")).to_have_text(t("done.bulletin_approved"))
 
-    # A one-off broadcast to one zone, some seconds ahead on the ward's clock.
+    # Queued into the programme's first session for the coming week…
     officer.goto(flow.url(f"/schedule?ward={WARD}"))
+    first = officer.locator("#f-q_session option:not([value=''])").first.get_attribute("value")
+    assert first, "the demo ward's programme has no session"
+    officer.select_option("#f-q_session", first)
+    officer.select_option("#f-q_bulletin", flow.bulletin_id)
+    officer.fill("#f-q_last", (datetime.now(WARD_TZ) + timedelta(days=6)).strftime("%Y-%m-%d"))
+    officer.click("#queue-submit")
+    expect(officer.locator(".notice")).to_have_text(t("done.queued"))
+    expect(officer.locator("#queue-title")).to_be_visible()
+    # …and a one-off broadcast to one zone, some seconds ahead on the ward's clock.
     officer.select_option("#f-b_bulletin", flow.bulletin_id)
     officer.check("#f-b_where-zones")
     officer.check(f"input[name=b_zones][value={ZONE}]")
