@@ -3,8 +3,9 @@
 A ward with two zones' worth of groups and three loudspeakers; the controller served by
 uvicorn so the agents fetch the audio as a Pi would. A broadcast to a zone reaches
 "done" as the agents confirm it; a cancel drops a future broadcast from the plans and
-stops one that is sounding (its partial play kept as evidence); a rejected bulletin is
-edited and returns to draft; an emergency's progress ends when every device confirmed.
+stops one that is sounding (its partial play kept as evidence), a whole ward's with one
+signed command; a rejected bulletin is edited and returns to draft; an emergency's
+progress ends when every device confirmed.
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from edge_agent.core import EdgeAgent
 from edge_agent.fleet import AgentFleet
 from tests.support.auth import auth_headers
 from wardcast_protocol.signing import SigningKey
+from wardcast_protocol.topics import DeviceChannel, parse_ward, ward_topic
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -344,3 +346,51 @@ def test_an_emergencys_progress_ends_when_every_device_confirmed(w: World) -> No
     events = w.http.get(f"/api/v1/emergencies/{emergency_id}/events", headers=w.leader)
     assert events.headers["content-type"].startswith("text/event-stream")
     assert "event: progress" in events.text and events.text.rstrip().endswith("data: {}")
+
+
+def test_a_ward_now_cancelled_mid_play_stops_every_agent_with_one_command(
+    w: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bulletin = _approved(w, LONG)
+    listening = _until(
+        lambda: {"all": all(w.runtime.listeners.listening(d) == WARD for d in DEVICES)},
+        lambda r: r["all"],
+        10,
+    )
+    assert listening["all"], "the agents never said they listen to their ward"
+    now = w.http.post(
+        "/api/v1/broadcasts",
+        json={"bulletin_id": bulletin["id"], "ward_code": WARD},
+        headers=w.officer,
+    ).json()
+    agents = w.fleet.agents
+    sounding = _until(
+        lambda: {"n": sum(w.fleet.call(partial(_started, a)) for a in agents.values())},
+        lambda r: r["n"] >= len(DEVICES),
+        10,
+    )
+    assert sounding["n"] == len(DEVICES)
+    # Count the commands the controller publishes for the cancel, on the real broker.
+    commands: list[str] = []
+    transport = w.runtime.transport
+    publish = transport.publish
+
+    def counting(topic: str, payload: bytes, **kw: Any) -> None:
+        if parse_ward(topic) is not None or topic.endswith(str(DeviceChannel.COMMAND)):
+            commands.append(topic)
+        publish(topic, payload, **kw)
+
+    monkeypatch.setattr(transport, "publish", counting)
+    stop = w.http.post(f"/api/v1/broadcasts/{now['id']}/cancel", headers=w.officer)
+    assert stop.status_code == 200, stop.text
+    assert commands == [ward_topic(WARD)]
+    final = _until(
+        lambda: _broadcast(w, now["id"]),
+        lambda b: all(t["confirmed_at"] is not None for t in b["targets"]),
+        15,
+    )
+    assert final["status"] == "cancelled"
+    assert {t["device_id"]: t["state"] for t in final["targets"]} == dict.fromkeys(
+        DEVICES, "partial"
+    )
+    assert all(t["reason"] == "cancelled by can-bo" for t in final["targets"])
