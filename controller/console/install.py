@@ -16,6 +16,7 @@ from controller.composition import ControllerRuntime
 from controller.console.api_docs import install_api_docs
 from controller.console.deps import ConsoleState
 from controller.console.errors import install_console_errors
+from controller.console.numbers import rate, signed
 from controller.console.pages import console_router
 from controller.console.security import (
     CsrfGuard,
@@ -41,6 +42,8 @@ def template_env() -> Environment:
         lstrip_blocks=True,
     )
     env.filters["localtime"] = format_local
+    env.filters["signed"] = signed  # {{ offset | signed(lang) }}: 0,0 / +1,2 / -0,4
+    env.filters["rate"] = rate  # {{ 0.952 | rate(lang) }}: 95,2 % / 95.2%
     return env
 
 

@@ -13,12 +13,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from pydantic import ValidationError
 from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Bulletin, PlannedPlay, PlaybackEvidence, SecurityRecord
 from controller.domain.actors import Actor
 from controller.domain.overview.devices import DeviceStatus
+from controller.domain.programmes.service import current_programme
 
 MISSED_GRACE = timedelta(minutes=5)
 ALERT_WINDOW = timedelta(hours=24)
@@ -28,7 +30,12 @@ MAX_ROWS = 2000
 
 @dataclass(frozen=True, slots=True)
 class SessionToday:
-    """One session (or one-off broadcast) planned today in a ward."""
+    """One session (or one-off broadcast) planned today in a ward.
+
+    ``title`` is what a person recognises: a programme session's name ("Buổi sáng"), a
+    broadcast's bulletin title; ``broadcast_id`` is set for a one-off broadcast (its
+    page is ``/broadcasts/{id}``), None for a programme session.
+    """
 
     ward_code: str | None
     key: str
@@ -37,6 +44,8 @@ class SessionToday:
     planned: int
     confirmed: int
     devices: int
+    title: str = ""
+    broadcast_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,6 +110,8 @@ def sessions_today(session: Session, actor: Actor, now: datetime, tz: str) -> li
         .limit(MAX_ROWS)
     ).all()
     confirmed = _confirmed(session, plays)
+    titles = _bulletin_titles(session, {p.bulletin_id for p in plays if p.bulletin_id})
+    names = _session_names(session, {p.ward_code for p in plays if p.session_key and p.ward_code})
     groups: dict[tuple[str | None, str], list[PlannedPlay]] = {}
     for p in plays:
         groups.setdefault((p.ward_code, p.session_key or p.broadcast_id), []).append(p)
@@ -117,9 +128,42 @@ def sessions_today(session: Session, actor: Actor, now: datetime, tz: str) -> li
                 planned=len(rows),
                 confirmed=sum(1 for r in rows if (r.device_id, r.item_id) in confirmed),
                 devices=len({r.device_id for r in rows}),
+                title=_title_of(rows[0], titles, names),
+                broadcast_id=None if rows[0].session_key else rows[0].broadcast_id,
             )
         )
     return sorted(found, key=lambda s: (s.starts_at, s.key))
+
+
+def _bulletin_titles(session: Session, ids: set[str]) -> dict[str, str]:
+    if not ids:
+        return {}
+    rows = session.execute(select(Bulletin.id, Bulletin.title).where(Bulletin.id.in_(ids)))
+    return {bulletin_id: title for bulletin_id, title in rows}
+
+
+def _session_names(session: Session, wards: set[str]) -> dict[tuple[str, str], str]:
+    """(ward, session code) -> the session's name in the ward's stored programme."""
+    names: dict[tuple[str, str], str] = {}
+    for ward in wards:
+        try:
+            found = current_programme(session, ward)
+        except ValidationError:  # a programme stored under an older schema: codes only
+            continue
+        if found is not None:
+            names.update({(ward, d.code): d.name for d in found[1].sessions})
+    return names
+
+
+def _title_of(play: PlannedPlay, titles: dict[str, str], names: dict[tuple[str, str], str]) -> str:
+    """A session's name (its key is ``ward:code:date``), else the bulletin's title."""
+    if play.session_key:
+        parts = play.session_key.split(":")
+        code = parts[1] if len(parts) == 3 else play.session_key
+        return names.get((play.ward_code or "", code), code)
+    if play.bulletin_id and play.bulletin_id in titles:
+        return titles[play.bulletin_id]
+    return play.category or play.kind
 
 
 def playing_now(session: Session, actor: Actor, now: datetime) -> list[PlayingNow]:
