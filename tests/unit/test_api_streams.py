@@ -5,6 +5,8 @@ two threads: five officers follow an emergency on ``/api/v1/emergencies/{id}/eve
 and a sixth request that needs a worker thread (``/progress``, a ``def`` route) still
 answers at once. A stream that slept in a worker thread between its reads would hold
 both threads, and the sixth request would wait for a heartbeat or the stream's end.
+The stream stays bounded as before: numbered snapshots, heartbeats, ``end`` at its
+maximum (its sleep replaced, so the test does not wait).
 """
 
 from __future__ import annotations
@@ -17,9 +19,12 @@ from typing import Any
 
 import anyio.to_thread
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from controller.api.app import create_app
+from controller.api.routes import emergencies as emergencies_route
+from controller.api.sse import StreamRules
 from controller.db.models import Bulletin, new_id
 from controller.domain.actors import SYSTEM
 from controller.domain.content.bulletins import BulletinDraft
@@ -139,3 +144,27 @@ async def test_more_open_streams_than_threads_and_another_request_still_answers(
     finally:
         for stream in streams:
             await stream.close()
+
+
+def test_the_api_stream_keeps_the_line_alive_and_ends_at_its_maximum(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    waits: list[float] = []
+
+    async def no_wait(seconds: float) -> None:
+        waits.append(seconds)
+
+    monkeypatch.setattr(emergencies_route, "sleep", no_wait)
+    monkeypatch.setattr(emergencies_route, "RULES", StreamRules(1.0, 10, 500, heartbeat_s=3.0))
+    flood = EmergencyMessage(
+        "cap-flood", "ubnd", h.clock.now(), description="Nước lên.", device_ids=("to-1",)
+    )
+    record, _ = h.runtime.emergencies.receive(flood, SYSTEM)
+    leader = auth_headers(h.runtime, "approver", all_wards=True)
+    with TestClient(create_app(runtime=h.runtime)) as client:
+        body = client.get(f"/api/v1/emergencies/{record.id}/events", headers=leader).text
+    assert body.startswith("retry: 500\n\n")
+    assert body.count("event: progress") == 1 and "id: 1\nevent: progress" in body
+    assert body.count(": heartbeat") == 3  # after 3, 6 and 9 quiet seconds
+    assert body.rstrip().endswith("event: end\ndata: {}")  # told it is over: reconnect
+    assert waits == [1.0] * 9  # ten reads, nine waits, no thread held for any
