@@ -9,7 +9,9 @@ so a half-translated page still renders (and the test names the missing key).
 The domain's refusals have their own catalog pair, ``locales/refusals.vi.json`` and
 ``refusals.en.json`` (keys ``refusal.<code>``), merged into each language's catalog: a
 domain code is translated there, next to the codes' test, not among the pages' words.
-``refusal_text`` turns a ``DomainError`` into the reader's language.
+``refusal_text`` turns a ``DomainError`` into the reader's language. Further page words
+may live in ``<part>.vi.json`` / ``<part>.en.json`` pairs (:func:`extra_files`), merged
+the same way (a key in two files is an error).
 
 The language is the ``wardcast_lang`` cookie (set by ``GET /lang/{code}``), else
 Vietnamese: the people who run a ward's loudspeakers read Vietnamese first.
@@ -43,12 +45,29 @@ def _read(name: str) -> dict[str, str]:
     return {str(k): str(v) for k, v in data.items()}
 
 
+def extra_files(language: str) -> list[str]:
+    """The language's further page-word files, ``<part>.<language>.json``, by name.
+
+    A part of the console may keep its words in a file of its own (e.g.
+    ``extra.vi.json`` beside ``extra.en.json``): merged into the language's catalog
+    like the main file, so two engineers can add words without editing the same file.
+    """
+    skip = {f"{language}.json", f"refusals.{language}.json"}
+    return sorted(p.name for p in LOCALES.glob(f"*.{language}.json") if p.name not in skip)
+
+
 @cache
 def catalog(language: str) -> Mapping[str, str]:
     """The catalog of one language (its pages' words and its refusals; read once)."""
     if language not in LANGUAGES:
         raise ValueError(f"no catalog for language {language!r}")
     words = _read(f"{language}.json")
+    for extra in extra_files(language):
+        more = _read(extra)
+        twice = sorted(set(more) & set(words))
+        if twice:  # one home per key: an extra file never silently overrides another
+            raise ValueError(f"{extra}: keys already in the {language} catalog: {twice}")
+        words.update(more)
     refusals = _read(f"refusals.{language}.json")
     misplaced = [k for k in refusals if not k.startswith(REFUSAL_PREFIX)] + [
         k for k in words if k.startswith(REFUSAL_PREFIX)

@@ -75,7 +75,9 @@ def test_another_ward_and_a_bad_period_are_refused_inline(client: TestClient) ->
     assert other.status_code == 422 and "Hãy chọn một phường của bạn." in other.text
     assert "<svg" not in other.text
     bad = client.get("/reports", params={"ward": WARD_A, "period": "tháng 11"})
-    assert bad.status_code == 422 and "Kỳ báo cáo không đúng" in bad.text
+    # The domain's period.invalid code, in Vietnamese, beside the field (not its English).
+    assert bad.status_code == 422 and "không phải là một kỳ báo cáo hợp lệ" in bad.text
+    assert "is not a period" not in bad.text and 'id="e-period"' in bad.text
     assert 'value="tháng 11"' in bad.text and 'aria-invalid="true"' in bad.text
     refused = client.get("/reports/export", params={"ward": WARD_B, "period": PERIOD})
     assert refused.status_code == 422 and "content-disposition" not in refused.headers

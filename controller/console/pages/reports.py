@@ -22,13 +22,17 @@ from controller.api.deps import SessionDep
 from controller.api.routes.reports import rules_of
 from controller.console.charts import bar_chart
 from controller.console.deps import PageDep
+from controller.console.i18n import refusal_text
 from controller.console.page import FormValues, Page
+from controller.console.period_picker import CUSTOM, KINDS, pick
 from controller.console.timefmt import to_local
 from controller.domain.errors import InvalidInput, NotFound
 from controller.domain.places.access import visible_wards
 from controller.domain.places.service import groups_of
 from controller.domain.reports.access import report_for
+from controller.domain.reports.cells import short_day
 from controller.domain.reports.downloads import Download, report_download, safe_name
+from controller.domain.reports.labels import Lang
 from controller.domain.reports.model import Report
 from controller.domain.reports.periods import parse_period
 from controller.domain.reports.scope import ReportRequest
@@ -61,16 +65,35 @@ def read_request(
     q = page.request.query_params
     wards = choices(page, session, "")["wards"]
     ward = q.get("ward") or (wards[0][0] if wards else "")
-    period = (q.get("period") or "").strip() or default_period(page.now, page.tz)
+    picked = pick(
+        q.get("kind") or "",
+        q.get("on") or "",
+        q.get("period") or "",
+        q.get("shown") or "",
+        default_period(page.now, page.tz),
+    )
+    period = picked.period
     group = q.get("group") or ""
-    form = FormValues({"ward": [ward], "group": [group], "period": [period]})
+    form = FormValues(
+        {
+            "ward": [ward],
+            "group": [group],
+            "period": [period],
+            "kind": [picked.kind],
+            "on": [picked.on],
+        }
+    )
     errors: dict[str, str] = {}
     if ward not in {code for code, _ in wards}:
         errors["ward"] = page.t("reports.ward_missing")
+    if picked.on_bad:
+        errors["on"] = page.t("reports.on_bad")
+        return form, None, errors
     try:
         parse_period(period)
     except InvalidInput as exc:
-        errors["period"] = page.t("reports.period_bad", reason=exc.message)
+        # The domain's period.* code, in the reader's language, beside the field.
+        errors["period"] = refusal_text(page.t, exc, "reports.period_bad")
     if errors:
         return form, None, errors
     return (
@@ -89,7 +112,8 @@ def build(page: Page, session: Session, request: ReportRequest) -> Report:
 
 def charts(page: Page, report: Report) -> dict[str, Any]:
     """Planned against played per day and per source level (its name in the page's words)."""
-    days = [(f"{d.date:%d/%m}", d.plays_planned, d.plays_played) for d in report.days]
+    lang: Lang = "en" if page.lang == "en" else "vi"
+    days = [(short_day(d.date, lang), d.plays_planned, d.plays_played) for d in report.days]
     sources = [
         (page.t(f"source.{s.source_level}"), s.plays_planned, s.plays_played)
         for s in report.sources
@@ -108,7 +132,7 @@ def report_page(page: PageDep, session: SessionDep) -> Response:
             report = build(page, session, request)
         except (InvalidInput, NotFound) as exc:
             field = "group" if request.group and isinstance(exc, NotFound) else "period"
-            errors[field] = page.t("reports.refused", reason=exc.message)
+            errors[field] = refusal_text(page.t, exc, "reports.refused")
     if report is not None:
         context.update(charts(page, report))
     return page.render(
@@ -118,6 +142,8 @@ def report_page(page: PageDep, session: SessionDep) -> Response:
         errors=errors,
         report=report,
         formats=FORMATS,
+        kinds=[(k, page.t(f"reports.kind_{k}")) for k in KINDS]
+        + [(CUSTOM, page.t("reports.kind_custom"))],
         query=urlencode({k: form.get(k) for k in ("ward", "group", "period") if form.get(k)}),
         **context,
     )
