@@ -259,9 +259,11 @@ def test_the_broadcast_page_and_dashboard_show_the_agents_confirm(flow: Flow) ->
     flow.check(officer, "broadcast")
 
     officer.goto(flow.url("/"))
-    # Both over: the bulletin played, the emergency was stopped (no longer "playing now").
-    expect(officer.locator("#live")).not_to_contain_text(EMERGENCY_HEADLINE)
-    expect(officer.locator("#live")).not_to_contain_text(BULLETIN_TITLE)
+    # Both over: the bulletin played, the emergency was stopped (no longer "playing now";
+    # both stay listed among today's broadcasts, by their titles).
+    expect(officer.locator("#playing-now")).not_to_contain_text(EMERGENCY_HEADLINE)
+    expect(officer.locator("#playing-now")).not_to_contain_text(BULLETIN_TITLE)
+    expect(officer.locator("#playing-now")).to_contain_text(t("dashboard.nothing_playing"))
     for device in ZONE_DEVICES:
         # The dashboard's row of each device: online, with the volume of its confirmed play.
         row = officer.locator("#live tbody tr").filter(has_text=device)
