@@ -37,7 +37,7 @@ e2e: install
 
 # The whole suite: house rules, lint, types, then every test tier.
 test: install lint typecheck check-house
-	$(PY) -m pytest -q -p no:cacheprovider
+	$(PY) -m pytest -q -p no:cacheprovider --durations=25
 
 bench: install
 	$(PY) -m bench.fanout --agents 200
