@@ -28,6 +28,7 @@ from controller.db.session import Database
 from controller.domain.broadcasts import progress
 from controller.domain.devices import service as device_domain
 from controller.domain.errors import DomainError
+from controller.domain.evidence import batch as evidence_batch
 from controller.domain.evidence import security as security_domain
 from controller.domain.evidence import service as evidence_domain
 from controller.domain.plans.service import PlanService
@@ -74,6 +75,8 @@ class ControllerBridge:
         self._share_group = share_group
         self._keys: dict[str, str] = {}
         self._keys_lock = threading.Lock()
+        # Events of a batch stored together (evidence.batch); False: one by one, the reference.
+        self.batch_evidence = True
         self.ingest = IngestQueue(self._store_batch)
         self.stored_events = 0
         self.refused_events = 0
@@ -167,7 +170,10 @@ class ControllerBridge:
             with self._db.session() as session:
                 held = hold_devices(session, checked)  # noqa: F841 - kept for the batch
                 session.info[progress.DEFERRED_NOTES] = set()
+                events = set() if isolated else self._store_events(session, checked, acks)
                 for item in checked:
+                    if id(item) in events:
+                        continue  # stored with the batch's other events
                     with log_context(message_id=_message_id(item)):
                         self._store(session, item, acks, after_commit, isolated=isolated)
                 progress.note_deferred(session, self._clock.now())
@@ -177,6 +183,24 @@ class ControllerBridge:
             self.security_reports, self.rejected = counters[2], counters[3]
             raise
         return acks, after_commit
+
+    def _store_events(self, session: Session, checked: list[Checked], acks: Acks) -> set[int]:
+        """Store the batch's verified events together (``evidence.batch``); their ids.
+
+        Anything the batch path cannot decide (a fork, an event naming another device)
+        fails the batch, which is then stored one by one by ``record_event``.
+        """
+        if not self.batch_evidence:
+            return set()
+        items = [i for i in checked if _is_event(i)]
+        arrivals = [(cast(Verified[PlaybackEvent], i.verified), _device_of(i)) for i in items]
+        try:
+            results = evidence_batch.record_events(session, arrivals, self._clock.now())
+        except Exception as exc:
+            raise BatchFailed from exc
+        for (verified, device_id), result in zip(arrivals, results, strict=True):
+            self._tally_event(device_id, verified.body, result, acks)
+        return {id(i) for i in items}
 
     def _acknowledge(self, acks: Acks, after_commit: list[Callable[[], None]]) -> None:
         """After the commit: only now may a device forget what it sent."""
@@ -268,7 +292,12 @@ class ControllerBridge:
         self, session: Session, device_id: str, verified: Verified[PlaybackEvent], acks: Acks
     ) -> None:
         result = evidence_domain.record_event(session, verified, device_id, self._clock.now())
-        event = verified.body
+        self._tally_event(device_id, verified.body, result, acks)
+
+    def _tally_event(
+        self, device_id: str, event: PlaybackEvent, result: evidence_domain.Stored, acks: Acks
+    ) -> None:
+        """Ack and count what became of one event (stored, duplicate or refused)."""
         if result is evidence_domain.Stored.REFUSED:
             # Kept as a security record, not evidence: nothing for the device to resend.
             acks.refused.setdefault(device_id, []).append(event.event_id)
@@ -335,6 +364,21 @@ class ControllerBridge:
                 )
         except Exception:
             log.exception("could not record a rejected message")
+
+
+def _is_event(item: Checked) -> bool:
+    """A verified event, for the evidence batch path."""
+    return (
+        item.rejection is None
+        and item.verified is not None
+        and item.parsed is not None
+        and item.parsed.channel is DeviceChannel.EVENT
+    )
+
+
+def _device_of(item: Checked) -> str:
+    assert item.parsed is not None
+    return item.parsed.device_id
 
 
 def _message_id(item: Checked) -> str:
