@@ -10,10 +10,11 @@ import pytest
 from fastapi.testclient import TestClient
 
 from controller.console.numbers import rate, signed
-from controller.db.models import Bulletin, Device, MediaAsset, PlannedPlay
+from controller.db.models import Bulletin, Device, MediaAsset, PlannedPlay, Programme
 from controller.domain.devices.service import mark_availability
 from tests.support.console import WARD_A, add_two_wards, console_client, sign_in
 from tests.unit.controller_support import Harness, make_harness
+from tests.unit.test_console_schedule import MORNING, programme
 
 
 @pytest.fixture
@@ -84,3 +85,20 @@ def test_todays_broadcast_shows_its_bulletins_title_and_links_its_id(
     assert "Lịch cắt nước ngày mai" in page
     assert '<a class="hint" href="/broadcasts/bc-1265e4ccd6ac4c56">' in page
     assert "0,0 giây" in page and "-0.0" not in page and "-0,0" not in page
+
+
+def test_a_programme_session_is_listed_by_its_name(client: TestClient, h: Harness) -> None:
+    now = h.clock.now()
+    with h.runtime.db.session() as session:
+        session.add(
+            Programme(
+                ward_code=WARD_A, version=1, updated_at=now, updated_by="admin",
+                document=programme(MORNING).model_dump(mode="json"),
+            )
+        )  # fmt: skip
+        key = f"{WARD_A}:sang:{now.date().isoformat()}"  # the compiler's ward:code:day
+        session.add(_play(now + timedelta(hours=1), "it-s", broadcast_id="prog-x", session_key=key))
+    sign_in(client, "officer", [WARD_A])
+    page = client.get("/").text
+    assert "Buổi sáng" in page and key not in page
+    assert 'href="/broadcasts/prog-x"' not in page  # a session is no broadcast of its own
