@@ -82,6 +82,8 @@ def test_an_evaluator_filters_their_wards_evidence(client: TestClient) -> None:
     page = client.get("/evidence")
     assert page.status_code == 200
     assert "Kết quả: 2 dòng" in page.text and "to-2" not in page.text
+    # Started on time: a Vietnamese decimal comma, no sign on a zero.
+    assert "0,00 giây" in page.text and "+0.00" not in page.text
     failed = client.get("/evidence", params={"ward": WARD_A, "outcome": "failed"})
     assert "Kết quả: 1 dòng" in failed.text and "Lỗi" in failed.text
     commune = client.get("/evidence", params={"source": "central"})
