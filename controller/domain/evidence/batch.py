@@ -128,6 +128,9 @@ def record_events(session: Session, arrivals: Sequence[Arrival], now: datetime) 
         session.execute(insert(PlaybackEvidence), evidence)
     for broadcast_id in sorted(broadcasts):
         note_evidence(session, broadcast_id, now)  # deferred to once per ingest batch
+    # Chain rows and gaps now, not at the commit: a replica's concurrent first chain row
+    # fails here, where the caller can still store the batch one by one.
+    session.flush()
     return results
 
 
