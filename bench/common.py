@@ -106,11 +106,13 @@ def start_site(
     prefix: str = "bench",
     durable_outbox: bool = False,
     ward_code: str | None = None,
+    database_url: str | None = None,
 ) -> Site:
     """Start a controller on ``broker_url`` and provision ``agents`` device configs.
 
     ``ward_code``: place every device in this ward (made if need be), so a broadcast
     to them goes out as ward commands once the agents listen to their ward.
+    ``database_url``: the controller's database (default: SQLite in ``data_dir``).
     """
     settings = Settings(
         data_dir=data_dir,
@@ -118,6 +120,7 @@ def start_site(
         http_port=free_port(),
         gtts_enabled=False,
         environment="test",
+        database_url=database_url,
     )
     runtime = ControllerRuntime(settings)
     runtime.start()

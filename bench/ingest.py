@@ -2,8 +2,13 @@
 
     .venv/bin/python -m bench.ingest --devices 1000 --events 10000
     .venv/bin/python -m bench.ingest --tiny        # what the test suite runs
+    .venv/bin/python -m bench.ingest --postgres    # a throwaway local PostgreSQL
+    .venv/bin/python -m bench.ingest --database-url postgresql+psycopg://u@h:5432/db
 
-One real mosquitto on loopback and the controller (bridge, SQLite) in this process.
+One real mosquitto on loopback and the controller (bridge, SQLite in its data folder by
+default) in this process. ``--postgres`` starts a throwaway PostgreSQL cluster on
+loopback as the tests do (Debian's server package; fsync off, as there), ``--database-url``
+uses an existing empty database; the events go through the same controller path.
 ``--processes`` publisher processes seal every device's events beforehand (real
 Ed25519 signatures, a real chain: ``seq`` and ``prev_hash``), each for an item the
 controller commanded that device, then publish them as fast as their MQTT link takes:
@@ -11,15 +16,17 @@ controller commanded that device, then publish them as fast as their MQTT link t
 * raw baseline — the same payloads on a plain topic to one plain subscriber: the rate
   the broker and one connection deliver, with nothing stored;
 * Wardcast — on the devices' event topics: the rate at which the controller verified,
-  stored (SQLite, fsync on every commit) and acknowledged them, and how long after
+  stored (one transaction per batch) and acknowledged them, and how long after
   the last one was sent all were stored.
 
-The last line is ``key=value`` pairs: events/s stored, the raw rate, their ratio, the load.
+The last line is ``key=value`` pairs: events/s stored, the raw rate, their ratio, the load
+and ``db`` (``sqlite`` or ``postgres``).
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import hashlib
 import json
 import logging
@@ -38,6 +45,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from bench.common import Site, load1, start_site, tone_bulletin
 from controller.domain.broadcasts.service import BroadcastRequest
 from controller.messaging.broker import EmbeddedBroker
+from tests.support.local_postgres import LocalPostgres
 from wardcast_protocol.envelope import seal
 from wardcast_protocol.messages import Kind, Outcome, PlaybackEvent, Trigger
 from wardcast_protocol.signing import SigningKey
@@ -164,24 +172,46 @@ def _planned(site: Site, broadcasts: int, clip_s: float, tmp: Path) -> list[str]
     return ids
 
 
-def main() -> None:
-    """Run both measurements and print them, the key=value line last."""
+def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
+    """The bench's options; ``db`` is ``sqlite`` or ``postgres``."""
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--events", type=int, default=10_000, help="in all (per device: /N)")
     parser.add_argument("--processes", type=int, default=2, help="publisher processes")
     parser.add_argument("--tiny", action="store_true", help="5 devices, 100 events")
-    args = parser.parse_args()
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--postgres", action="store_true", help="start a throwaway local PostgreSQL")
+    where.add_argument(
+        "--database-url", help="an existing empty database (postgresql+psycopg://...)"
+    )
+    args = parser.parse_args(argv)
     if args.tiny:
         args.devices, args.events = 5, 100
+    if args.devices < 1 or args.events < 1 or args.processes < 1:
+        parser.error("--devices, --events and --processes must be at least 1")
+    url = args.database_url
+    if url is not None and not url.startswith(("postgresql", "sqlite")):
+        parser.error(f"--database-url: not a PostgreSQL or SQLite URL: {url!r}")
+    postgres = args.postgres or (url is not None and url.startswith("postgresql"))
+    args.db = "postgres" if postgres else "sqlite"
+    return args
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Run both measurements and print them, the key=value line last."""
+    args = parse_args(argv)
     per_device = max(1, args.events // args.devices)
     total = per_device * args.devices
     logging.basicConfig(level=logging.WARNING)
     tmp = Path(tempfile.mkdtemp(prefix="wardcast-bench-"))
     load_before = load1()
     try:
-        with EmbeddedBroker() as broker:
-            site = start_site(tmp / "site", broker.url, args.devices)
+        with contextlib.ExitStack() as stack:
+            url = args.database_url
+            if args.postgres:
+                url = stack.enter_context(LocalPostgres()).create_database("wardcast_bench")
+            broker = stack.enter_context(EmbeddedBroker())
+            site = start_site(tmp / "site", broker.url, args.devices, database_url=url)
             try:
                 items = _planned(site, per_device, 1.0, tmp)
                 start = datetime.now(UTC) - timedelta(seconds=5)
@@ -213,7 +243,8 @@ def main() -> None:
     )
     print(f"load {load_before:.2f} -> {load_after:.2f}; {batches} batches, largest {largest}")
     print(f"raw broker -> one subscriber : {raw:8.0f} messages/s")
-    print(f"wardcast verified and stored : {rate:8.0f} events/s (SQLite, fsync per commit)")
+    store = "PostgreSQL" if args.db == "postgres" else "SQLite, fsync per commit"
+    print(f"wardcast verified and stored : {rate:8.0f} events/s ({store})")
     print(f"all stored {lag:.2f} s after the last one was sent")
     pairs = {
         "events": total,
@@ -225,6 +256,7 @@ def main() -> None:
         "lag_after_last_sent_s": round(lag, 2),
         "largest_batch": largest,
         "load1": round(max(load_before, load_after), 2),
+        "db": args.db,
     }
     print(" ".join(f"{key}={value}" for key, value in pairs.items()))
 

@@ -75,7 +75,16 @@ def test_fanout_bench_tiny() -> None:
 
 def test_ingest_bench_tiny() -> None:
     figures = run_bench("bench.ingest", "--tiny")
+    assert figures["db"] == "sqlite"
     assert figures["events"] == figures["stored"] == "100"
     for key in ("stored_per_s", "raw_per_s", "ratio", "lag_after_last_sent_s", "load1"):
         assert key in figures
+    assert float(figures["stored_per_s"]) > 0 and float(figures["raw_per_s"]) > 0
+
+
+def test_ingest_bench_tiny_on_postgres() -> None:
+    # ~14 s with the throwaway cluster's initdb and start (load 1.3)
+    figures = run_bench("bench.ingest", "--tiny", "--postgres")
+    assert figures["db"] == "postgres"
+    assert figures["events"] == figures["stored"] == "100"
     assert float(figures["stored_per_s"]) > 0 and float(figures["raw_per_s"]) > 0
