@@ -389,7 +389,7 @@ def app_routes(app: FastAPI) -> set[tuple[str, str]]:
     found = set()
     for context in iter_route_contexts(app.routes):
         # The console's pages (cookie sessions, not in the OpenAPI document) have their own
-        # role tests: tests/unit/test_console_*.py.
+        # role tests: tests/unit/console/test_console_*.py.
         if isinstance(context.original_route, APIRoute) and context.include_in_schema:
             for method in context.methods or ():
                 found.add((method, str(context.path_format)))

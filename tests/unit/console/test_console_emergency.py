@@ -15,7 +15,7 @@ from controller.console.live import StreamRules
 from controller.console.pages import emergency_live
 from controller.db.models import Broadcast, Bulletin, Emergency, new_id
 from controller.domain.content.bulletins import BulletinDraft
-from tests.support.console import WARD_A, WARD_B, add_two_wards, console_client, csrf_of, sign_in
+from tests.support.console import WARD_A, WARD_B, add_two_wards, csrf_of, sign_in
 from tests.unit.controller_support import SHA, Harness, make_harness
 from wardcast_protocol.messages import Kind, Trigger
 from wardcast_protocol.topics import DeviceChannel
@@ -48,12 +48,6 @@ def h(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
     monkeypatch.setattr(harness.runtime.bulletins, "create_from_text", spoken)
     yield harness
     harness.runtime.stop()
-
-
-@pytest.fixture
-def client(h: Harness) -> Iterator[TestClient]:
-    with console_client(h.runtime) as c:
-        yield c
 
 
 def _review(client: TestClient, **fields: Any) -> Any:

@@ -3,32 +3,16 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
-from pathlib import Path
 from urllib.parse import unquote
 
 import pytest
 from fastapi.testclient import TestClient
 
 from controller.db.models import Bulletin, BulletinTransition
-from tests.support.console import WARD_A, WARD_B, add_two_wards, console_client, csrf_of, sign_in
-from tests.unit.controller_support import SHA, Harness, make_harness
+from tests.support.console import WARD_A, WARD_B, csrf_of, sign_in
+from tests.unit.controller_support import SHA, Harness
 
 OFFICER = "officer-00037"
-
-
-@pytest.fixture
-def h(tmp_path: Path) -> Iterator[Harness]:
-    harness = make_harness(tmp_path)
-    add_two_wards(harness.runtime)
-    yield harness
-    harness.runtime.stop()
-
-
-@pytest.fixture
-def client(h: Harness) -> Iterator[TestClient]:
-    with console_client(h.runtime) as c:
-        yield c
 
 
 def submitted(h: Harness, bulletin_id: str, ward: str, by: str = OFFICER, title: str = "") -> None:

@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from itertools import pairwise
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
 
 from controller.console.charts import CHAR_W, bar_chart
 from controller.domain.reports.exports import CSV_MEDIA_TYPE, PDF_MEDIA_TYPE, XLSX_MEDIA_TYPE
-from tests.support.console import WARD_A, WARD_B, add_two_wards, console_client, sign_in
-from tests.unit.controller_support import Harness, make_harness
+from tests.support.console import WARD_A, WARD_B, sign_in
 
 PERIOD = "2026-11-20..2026-11-22"
-
-
-@pytest.fixture
-def h(tmp_path: Path) -> Iterator[Harness]:
-    harness = make_harness(tmp_path)
-    add_two_wards(harness.runtime)
-    yield harness
-    harness.runtime.stop()
-
-
-@pytest.fixture
-def client(h: Harness) -> Iterator[TestClient]:
-    with console_client(h.runtime) as c:
-        yield c
 
 
 def test_bars_are_scaled_to_the_largest_value_and_keep_their_numbers() -> None:

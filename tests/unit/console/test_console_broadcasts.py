@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,24 +11,10 @@ from fastapi.testclient import TestClient
 from controller.console.live import StreamRules
 from controller.console.pages import broadcasts as broadcasts_page
 from controller.domain.broadcasts.service import BroadcastRequest
-from tests.support.console import WARD_A, WARD_B, add_two_wards, console_client, csrf_of, sign_in
-from tests.unit.controller_support import Harness, make_harness
+from tests.support.console import WARD_A, WARD_B, csrf_of, sign_in
+from tests.unit.controller_support import Harness
 from wardcast_protocol.messages import Kind
 from wardcast_protocol.topics import DeviceChannel
-
-
-@pytest.fixture
-def h(tmp_path: Path) -> Iterator[Harness]:
-    harness = make_harness(tmp_path)
-    add_two_wards(harness.runtime)
-    yield harness
-    harness.runtime.stop()
-
-
-@pytest.fixture
-def client(h: Harness) -> Iterator[TestClient]:
-    with console_client(h.runtime) as c:
-        yield c
 
 
 def _scheduled(h: Harness, minutes: int = 30) -> str:

@@ -13,7 +13,7 @@ from fastapi.testclient import TestClient
 from controller.domain.actors import Actor, Forbidden, Role
 from controller.domain.evidence.bundles import verify as verifier
 from controller.domain.evidence.search import EvidenceFilter, search_evidence
-from tests.support.console import WARD_A, WARD_B, add_two_wards, console_client, sign_in
+from tests.support.console import WARD_A, WARD_B, add_two_wards, sign_in
 from tests.unit.controller_support import Harness, make_harness
 from wardcast_protocol.messages import Kind, Outcome
 from wardcast_protocol.topics import DeviceChannel
@@ -57,12 +57,6 @@ def _previous(h: Harness, device_id: str) -> str:
             session, Actor("t", frozenset(Role)), EvidenceFilter(device_id=device_id)
         )
         return found.rows[0].digest
-
-
-@pytest.fixture
-def client(h: Harness) -> Iterator[TestClient]:
-    with console_client(h.runtime) as c:
-        yield c
 
 
 def test_the_search_keeps_to_the_actors_wards_and_counts_all_matches(h: Harness) -> None:

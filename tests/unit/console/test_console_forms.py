@@ -8,16 +8,12 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from fastapi import FastAPI
 from fastapi.routing import APIRoute, iter_route_contexts
 from fastapi.testclient import TestClient
 
-from tests.support.console import WARD_A, add_two_wards, console_client, csrf_of, sign_in
-from tests.unit.controller_support import Harness, make_harness
+from tests.support.console import WARD_A, csrf_of, sign_in
 
 # Forms any signed-in role may post: their own account, and signing in and out.
 OWN = {"/login", "/logout", "/account/password"}
@@ -32,20 +28,6 @@ def console_paths(app: FastAPI, method: str = "POST") -> list[str]:
         if console and method in (context.methods or ()):
             found.add(re.sub(r"\{[^}]+\}", "x", str(context.path_format)))
     return sorted(found)
-
-
-@pytest.fixture
-def h(tmp_path: Path) -> Iterator[Harness]:
-    harness = make_harness(tmp_path)
-    add_two_wards(harness.runtime)
-    yield harness
-    harness.runtime.stop()
-
-
-@pytest.fixture
-def client(h: Harness) -> Iterator[TestClient]:
-    with console_client(h.runtime) as c:
-        yield c
 
 
 def test_every_console_form_refuses_a_post_without_its_csrf_token(client: TestClient) -> None:

@@ -20,7 +20,7 @@ from controller.db.models import Broadcast, Programme, QueuedBulletin
 from controller.domain.actors import EVERYONE, Actor
 from controller.domain.places import service as places
 from controller.domain.programmes.schema import ProgrammeDoc
-from tests.support.console import WARD_A, add_two_wards, console_client, csrf_of, sign_in
+from tests.support.console import WARD_A, add_two_wards, csrf_of, sign_in
 from tests.unit.controller_support import Harness, make_harness
 
 NOW = datetime(2026, 12, 1, 1, 0, tzinfo=UTC)
@@ -66,12 +66,6 @@ def h(tmp_path: Path) -> Iterator[Harness]:
         places.upsert_zone(session, WARD_A, "ven-song", "Ven sông", ["to-1"])
     yield harness
     harness.runtime.stop()
-
-
-@pytest.fixture
-def client(h: Harness) -> Iterator[TestClient]:
-    with console_client(h.runtime) as c:
-        yield c
 
 
 def with_programme(h: Harness) -> None:

@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from fastapi.testclient import TestClient
 
-from tests.support.console import WARD_A, add_two_wards, console_client, csrf_of, sign_in
+from tests.support.console import WARD_A, add_two_wards, csrf_of, sign_in
+from tests.unit.console.test_console_approvals import submitted
+from tests.unit.console.test_console_schedule import NOW, with_programme
 from tests.unit.controller_support import Harness, make_harness
-from tests.unit.test_console_approvals import submitted
-from tests.unit.test_console_schedule import NOW, with_programme
 
 
 @pytest.fixture
@@ -24,12 +24,6 @@ def h(tmp_path: Path) -> Iterator[Harness]:
     add_two_wards(harness.runtime)
     yield harness
     harness.runtime.stop()
-
-
-@pytest.fixture
-def client(h: Harness) -> Iterator[TestClient]:
-    with console_client(h.runtime) as c:
-        yield c
 
 
 def test_a_queue_refusal_is_vietnamese_beside_its_field(client: TestClient, h: Harness) -> None:

@@ -11,7 +11,7 @@ import pytest
 from controller.console.i18n import LANGUAGES, Translator, catalog, choose_language, placeholders
 from controller.console.timefmt import format_local, from_local, utc_offset_label
 
-TEMPLATES = Path(__file__).resolve().parents[2] / "controller" / "console" / "templates"
+TEMPLATES = Path(__file__).resolve().parents[3] / "controller" / "console" / "templates"
 VIETNAMESE_MARKS = re.compile(r"[ăâđêôơưạảấầẩẫậắằẳẵặẹẻẽếềểễệỉịọỏốồổỗộớờởỡợụủứừửữựỳỵỷỹ]", re.I)
 
 

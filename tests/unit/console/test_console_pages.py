@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
@@ -13,8 +11,8 @@ from fastapi.testclient import TestClient
 from controller.db.models import PlannedPlay, SecurityRecord
 from controller.domain.accounts import users
 from controller.domain.devices.service import mark_availability
-from tests.support.console import WARD_A, WARD_B, add_two_wards, console_client, csrf_of, sign_in
-from tests.unit.controller_support import Harness, make_harness
+from tests.support.console import WARD_A, WARD_B, console_client, csrf_of, sign_in
+from tests.unit.controller_support import Harness
 
 # Every console route that changes something, with a form a role might post.
 CHANGING = [
@@ -27,20 +25,6 @@ CHANGING = [
     "/admin/devices/to-1/revoke",
 ]
 ADMIN_PAGES = ["/admin/users", "/admin/users/new", "/admin/devices", "/admin/devices/to-1/revoke"]
-
-
-@pytest.fixture
-def h(tmp_path: Path) -> Iterator[Harness]:
-    harness = make_harness(tmp_path)
-    add_two_wards(harness.runtime)
-    yield harness
-    harness.runtime.stop()
-
-
-@pytest.fixture
-def client(h: Harness) -> Iterator[TestClient]:
-    with console_client(h.runtime) as c:
-        yield c
 
 
 @pytest.mark.parametrize("role", ["evaluator", "officer", "approver"])

@@ -19,7 +19,7 @@ from controller.audio.prepare import PreparedAudio
 from controller.db.models import Bulletin
 from controller.domain.content import voices
 from controller.domain.content.bulletins import BulletinService
-from tests.support.console import WARD_A, WARD_B, add_two_wards, console_client, csrf_of, sign_in
+from tests.support.console import WARD_A, WARD_B, add_two_wards, csrf_of, sign_in
 from tests.unit.controller_support import Harness, make_harness
 
 OGG = b"OggS" + b"\x00" * 400
@@ -40,12 +40,6 @@ def h(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
     add_two_wards(harness.runtime)
     yield harness
     harness.runtime.stop()
-
-
-@pytest.fixture
-def client(h: Harness) -> Iterator[TestClient]:
-    with console_client(h.runtime) as c:
-        yield c
 
 
 def _compose(client: TestClient, **fields: str) -> dict[str, str]:

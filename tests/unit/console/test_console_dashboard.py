@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
 from controller.console.numbers import rate, signed
 from controller.db.models import Bulletin, Device, MediaAsset, PlannedPlay, Programme
 from controller.domain.devices.service import mark_availability
-from tests.support.console import WARD_A, add_two_wards, console_client, sign_in
-from tests.unit.controller_support import Harness, make_harness
-from tests.unit.test_console_schedule import MORNING, programme
-
-
-@pytest.fixture
-def h(tmp_path: Path) -> Iterator[Harness]:
-    harness = make_harness(tmp_path)
-    add_two_wards(harness.runtime)
-    yield harness
-    harness.runtime.stop()
-
-
-@pytest.fixture
-def client(h: Harness) -> Iterator[TestClient]:
-    with console_client(h.runtime) as c:
-        yield c
+from tests.support.console import WARD_A, sign_in
+from tests.unit.console.test_console_schedule import MORNING, programme
+from tests.unit.controller_support import Harness
 
 
 def test_offsets_have_a_sign_only_when_they_are_not_zero() -> None:

@@ -2,33 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 
 from controller.db.models import SecurityRecord
 from controller.domain.broadcasts.service import BroadcastRequest
-from tests.support.console import WARD_A, add_two_wards, console_client, sign_in
-from tests.unit.controller_support import Harness, make_harness
+from tests.support.console import WARD_A, sign_in
+from tests.unit.controller_support import Harness
 from wardcast_protocol.messages import Kind
 from wardcast_protocol.topics import DeviceChannel
-
-
-@pytest.fixture
-def h(tmp_path: Path) -> Iterator[Harness]:
-    harness = make_harness(tmp_path)
-    add_two_wards(harness.runtime)
-    yield harness
-    harness.runtime.stop()
-
-
-@pytest.fixture
-def client(h: Harness) -> Iterator[TestClient]:
-    with console_client(h.runtime) as c:
-        yield c
 
 
 def test_the_list_shows_only_the_readers_loudspeakers(client: TestClient) -> None:

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from fastapi.testclient import TestClient
 from httpx import Response
 
@@ -15,27 +13,12 @@ from controller.console.security import SESSION_COOKIE
 from tests.support.auth import PASSWORD
 from tests.support.console import (
     WARD_A,
-    add_two_wards,
     console_client,
     csrf_of,
     make_account,
     sign_in,
 )
 from tests.unit.controller_support import Harness, make_harness
-
-
-@pytest.fixture
-def h(tmp_path: Path) -> Iterator[Harness]:
-    harness = make_harness(tmp_path)
-    add_two_wards(harness.runtime)
-    yield harness
-    harness.runtime.stop()
-
-
-@pytest.fixture
-def client(h: Harness) -> Iterator[TestClient]:
-    with console_client(h.runtime) as c:
-        yield c
 
 
 def runtime_of(client: TestClient) -> ControllerRuntime:
