@@ -37,6 +37,7 @@ from controller.api.schemas.bulletins import (
     TransitionPublic,
 )
 from controller.audio.store import MediaUrls
+from controller.audio.uploads import spool_upload
 from controller.db.models import Bulletin
 from controller.domain.actors import Actor
 from controller.domain.content import access, workflow
@@ -44,13 +45,10 @@ from controller.domain.content import bulletins as domain
 from controller.domain.content.bulletins import BulletinDraft
 from controller.domain.content.editing import BulletinChanges, edit_bulletin
 from controller.domain.content.workflow import Status
-from controller.domain.errors import InvalidInput, TooLarge
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.messages import Priority, SourceLevel
 
 router = APIRouter(prefix="/api/v1/bulletins", tags=["bulletins"])
-
-_CHUNK = 1024 * 1024
 
 
 def to_public(bulletin: Bulletin, urls: MediaUrls) -> BulletinPublic:
@@ -114,23 +112,8 @@ def create_from_upload(
 ) -> BulletinPublic:
     """Create a bulletin from an uploaded recording (loudness-normalised, re-encoded)."""
     ward_code = access.draft_ward(actor, ward_code)
-    limit = settings.max_upload_bytes
     with tempfile.TemporaryDirectory(prefix="wardcast-upload-") as tmp:
-        path = Path(tmp) / "upload"
-        size = 0
-        with path.open("wb") as out:
-            while chunk := file.file.read(_CHUNK):
-                size += len(chunk)
-                if size > limit:
-                    raise TooLarge(
-                        f"the upload is larger than {limit // (1024 * 1024)} MiB",
-                        code="upload.too_large",
-                        params={"max_mib": limit // (1024 * 1024)},
-                        field="file",
-                    )
-                out.write(chunk)
-        if size == 0:
-            raise InvalidInput("the uploaded file is empty", code="audio.empty", field="file")
+        path = spool_upload(file.file, Path(tmp) / "upload", settings.max_upload_bytes)
         draft = BulletinDraft(
             title,
             priority,

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 from starlette.datastructures import UploadFile
 
 from controller.api.deps import SessionDep
+from controller.audio.uploads import spool_upload
 from controller.console.deps import FormDep, OfficerPageDep, StaffPageDep
 from controller.console.editorial import (
     EDITABLE,
@@ -35,13 +36,12 @@ from controller.domain.content import access, workflow
 from controller.domain.content.bulletins import BulletinDraft
 from controller.domain.content.voices import SPEED_MAX_WPM, SPEED_MIN_WPM, catalogue
 from controller.domain.content.workflow import Status
-from controller.domain.errors import DomainError, InvalidInput, TooLarge
+from controller.domain.errors import DomainError
 from wardcast_protocol.messages import Priority
 
 router = APIRouter(prefix="/bulletins")
 
 UploadDep = Annotated[UploadFile | None, Depends(posted_file)]
-_CHUNK = 1024 * 1024
 TITLE_MAX = 300
 
 
@@ -147,23 +147,7 @@ def _draft(page: Page, form: FormValues, errors: dict[str, str], tz: str) -> Bul
 
 def _store_upload(page: Page, upload: UploadFile, folder: Path) -> Path:
     """Copy the upload to ``folder``, refusing one above the size limit or empty."""
-    limit = page.runtime.settings.max_upload_bytes
-    path = folder / "upload"
-    size = 0
-    with path.open("wb") as out:
-        while chunk := upload.file.read(_CHUNK):
-            size += len(chunk)
-            if size > limit:
-                raise TooLarge(
-                    f"the file is larger than {limit // (1024 * 1024)} MiB",
-                    code="upload.too_large",
-                    params={"max_mib": limit // (1024 * 1024)},
-                    field="file",
-                )
-            out.write(chunk)
-    if size == 0:
-        raise InvalidInput("the file is empty", code="audio.empty", field="file")
-    return path
+    return spool_upload(upload.file, folder / "upload", page.runtime.settings.max_upload_bytes)
 
 
 def make_bulletin(
