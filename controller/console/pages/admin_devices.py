@@ -14,27 +14,14 @@ from fastapi import APIRouter, Response
 from controller.api.deps import SessionDep
 from controller.console.deps import AdminPageDep, FormDep
 from controller.console.i18n import refusal_text
+from controller.console.pages.devices import statuses
 from controller.domain.devices.enrolment import IssuedCode
 from controller.domain.errors import Conflict, InvalidInput
-from controller.domain.overview.devices import DeviceStatus, device_statuses
 from controller.domain.places import service as places
 from controller.domain.places.service import groups_of, list_wards
 from wardcast_protocol.topics import is_valid_device_id
 
 router = APIRouter(prefix="/admin/devices")
-
-
-def statuses(page: AdminPageDep, session: SessionDep) -> list[DeviceStatus]:
-    """The devices the page's actor may see, with their state now."""
-    assert page.actor is not None
-    settings = page.runtime.settings
-    return device_statuses(
-        session,
-        page.actor,
-        page.now,
-        offline_after_s=settings.device_offline_after_s,
-        clock_warn_s=settings.clock_offset_warn_s,
-    )
 
 
 def placements(session: SessionDep) -> list[tuple[str, str]]:

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from controller.api.deps import SessionDep
 from controller.console.deps import PageDep
 from controller.console.page import Page
+from controller.console.pages.devices import statuses
 from controller.domain.overview import today
-from controller.domain.overview.devices import device_statuses
 
 router = APIRouter()
 DEVICE_ROWS = 100
@@ -24,14 +24,7 @@ DEVICE_ROWS = 100
 def live_context(page: Page, session: Session) -> dict[str, Any]:
     """The figures of the live part, in the actor's wards."""
     assert page.actor is not None
-    settings = page.runtime.settings
-    devices = device_statuses(
-        session,
-        page.actor,
-        page.now,
-        offline_after_s=settings.device_offline_after_s,
-        clock_warn_s=settings.clock_offset_warn_s,
-    )
+    devices = statuses(page, session)
     # Trouble first: offline, then clocks off, then the rest; a phone shows the first rows.
     shown = sorted(devices, key=lambda d: (d.online, not d.clock_suspect, d.device_id))
     return {
