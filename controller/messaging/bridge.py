@@ -127,6 +127,19 @@ class ControllerBridge:
                 self._keys[device_id] = key
         return key
 
+    def _warm_keys(self, batch: list[ReceivedMessage]) -> None:
+        """Read the batch's uncached device keys at once: one round trip, not one each."""
+        wanted = {p.device_id for p in map(parse, (m.topic for m in batch)) if p is not None}
+        with self._keys_lock:
+            wanted.difference_update(self._keys)
+        if not wanted:
+            return
+        with self._db.session() as session:
+            found = device_domain.public_keys_of(session, wanted)
+        with self._keys_lock:
+            for device_id, key in found.items():
+                self._keys.setdefault(device_id, key)
+
     def handle(self, message: ReceivedMessage) -> None:
         """Entry point for every received message (runs on the transport's thread).
 
@@ -149,6 +162,7 @@ class ControllerBridge:
     def _store_batch(self, batch: list[ReceivedMessage]) -> None:
         # By device (stable: each device's own order kept), so replicas sharing
         # ingest lock devices' chain rows in one order and never deadlock on them.
+        self._warm_keys(batch)
         checked = sorted((self._check(message) for message in batch), key=device_order)
         try:
             # Optimistic: the whole batch in one transaction, no savepoint per message

@@ -9,7 +9,7 @@ retained copy can never make a silent device look alive.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
@@ -82,6 +82,22 @@ def public_key_of(session: Session, device_id: str) -> str | None:
     if enrolment is not None and enrolment.revoked_at is not None:
         return None
     return device.public_key
+
+
+def public_keys_of(session: Session, device_ids: Iterable[str]) -> dict[str, str]:
+    """The registered public keys of these devices in one read (for an ingest batch).
+
+    As ``public_key_of``: unknown and revoked devices are left out.
+    """
+    wanted = sorted(set(device_ids))
+    if not wanted:
+        return {}
+    rows = session.execute(
+        select(Device.id, Device.public_key)
+        .outerjoin(DeviceEnrolment, DeviceEnrolment.device_id == Device.id)
+        .where(Device.id.in_(wanted), DeviceEnrolment.revoked_at.is_(None))
+    )
+    return {device_id: key for device_id, key in rows if key is not None}
 
 
 def broker_logins(session: Session) -> list[tuple[str, str]]:
