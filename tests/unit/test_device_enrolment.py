@@ -12,6 +12,7 @@ from fastapi.testclient import TestClient
 from controller.api.app import create_app
 from controller.db.models import Device, DeviceEnrolment
 from controller.domain.actors import SYSTEM, Actor, Forbidden, Role
+from controller.domain.devices import service as devices
 from controller.domain.devices.enrolment import (
     EnrolmentRefused,
     code_digest,
@@ -169,3 +170,17 @@ def test_the_api_creates_enrols_once_and_revokes(h: Harness) -> None:
         # Unsigned, nobody creates a device or revokes one.
         assert api.post("/api/v1/devices", json={"device_id": "x-1"}).status_code == 401
         assert api.post("/api/v1/devices/to-9/revoke").status_code == 401
+
+
+def test_an_ingest_batch_reads_the_keys_of_known_unrevoked_devices_at_once(h: Harness) -> None:
+    issued = h.runtime.enrolment.issue_code(SYSTEM, "to-1")
+    assert issued.code is not None
+    h.runtime.enrolment.enrol("to-1", issued.code, h.device_keys["to-1"].public_key_b64)
+    h.runtime.enrolment.revoke(SYSTEM, "to-1")
+    others = sorted(set(h.device_keys) - {"to-1"})
+    assert others
+    with h.runtime.db.session() as session:
+        # As public_key_of, one device at a time: the revoked and the unknown left out.
+        keys = devices.public_keys_of(session, [*h.device_keys, "nobody"])
+        assert keys == {d: devices.public_key_of(session, d) for d in others}
+        assert devices.public_keys_of(session, []) == {}
