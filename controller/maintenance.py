@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Protocol
 
@@ -65,56 +66,64 @@ class MaintenanceJobs(Protocol):
 _jobs: MaintenanceJobs | None = None
 
 
-def recompile_all() -> None:
-    """The recompile job: refresh every device's plan and publish what changed."""
+def _run(what: str, work: Callable[[MaintenanceJobs], int], done: str, quiet: bool) -> None:
+    """Run one job's work on the current controller, logging (never raising) a failure.
+
+    A job that raises would be logged by APScheduler without our words and, worse,
+    nothing says the next run retries; ``done`` is logged with the count (only when
+    non-zero if ``quiet``).
+    """
     jobs = _jobs
     if jobs is None:
-        log.warning("recompile job ran with no controller; skipped")
+        log.warning("%s ran with no controller; skipped", what)
         return
     try:
-        changed = jobs.recompile_plans()
-        log.info("scheduled recompilation: %d plans changed", changed)
+        count = work(jobs)
     except Exception:
-        log.exception("scheduled recompilation failed; the next run will try again")
+        log.exception("%s failed; the next run will try again", what)
+        return
+    if count or not quiet:
+        log.info(done, count)
+
+
+def recompile_all() -> None:
+    """The recompile job: refresh every device's plan and publish what changed."""
+    _run(
+        "scheduled recompilation",
+        lambda jobs: jobs.recompile_plans(),
+        "scheduled recompilation: %d plans changed",
+        quiet=False,
+    )
 
 
 def request_evidence_gaps() -> None:
     """The gap job: ask devices again for events missing from their chains."""
-    jobs = _jobs
-    if jobs is None:
-        return
-    try:
-        asked = jobs.request_evidence_gaps()
-        if asked:
-            log.info("asked %d devices again for missing evidence", asked)
-    except Exception:
-        log.exception("evidence gap requests failed; the next run will try again")
+    _run(
+        "evidence gap requests",
+        lambda jobs: jobs.request_evidence_gaps(),
+        "asked %d devices again for missing evidence",
+        quiet=True,
+    )
 
 
 def keep_rollups_current() -> None:
     """The rollup job: re-sum the days new evidence and plans marked dirty."""
-    jobs = _jobs
-    if jobs is None:
-        return
-    try:
-        summed = jobs.keep_rollups_current()
-        if summed:
-            log.info("report sums: %d ward-days re-summed", summed)
-    except Exception:
-        log.exception("re-summing report days failed; the next run will try again")
+    _run(
+        "re-summing report days",
+        lambda jobs: jobs.keep_rollups_current(),
+        "report sums: %d ward-days re-summed",
+        quiet=True,
+    )
 
 
 def backfill_rollups() -> None:
     """The backfill job: sum the days an upgrade or an import left unsummed."""
-    jobs = _jobs
-    if jobs is None:
-        return
-    try:
-        summed = jobs.backfill_rollups()
-        if summed:
-            log.info("report sums backfilled: %d ward-days", summed)
-    except Exception:
-        log.exception("backfilling report sums failed; the next run will try again")
+    _run(
+        "backfilling report sums",
+        lambda jobs: jobs.backfill_rollups(),
+        "report sums backfilled: %d ward-days",
+        quiet=True,
+    )
 
 
 class Maintenance:
