@@ -49,3 +49,14 @@ def test_a_confirmed_play_is_no_longer_playing_now(tmp_path: Path) -> None:
         assert [p.devices for p in playing] == [("to-2",)]
     finally:
         h.runtime.stop()
+
+
+def test_today_is_the_wards_calendar_day_in_utc() -> None:
+    """01:00 on 1 December in Hà Nội is still 30 November in UTC: the day is the ward's."""
+    from datetime import UTC, datetime
+
+    from controller.domain.overview.today import day_bounds
+
+    start, end = day_bounds(datetime(2026, 11, 30, 18, 0, tzinfo=UTC), "Asia/Ho_Chi_Minh")
+    assert start == datetime(2026, 11, 30, 17, 0, tzinfo=UTC)
+    assert end == datetime(2026, 12, 1, 17, 0, tzinfo=UTC)

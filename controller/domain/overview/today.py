@@ -10,8 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from zoneinfo import ZoneInfo
+from datetime import datetime, timedelta
 
 from pydantic import ValidationError
 from sqlalchemy import ColumnElement, and_, select
@@ -21,6 +20,7 @@ from controller.db.models import Bulletin, PlannedPlay, PlaybackEvidence, Securi
 from controller.domain.actors import Actor
 from controller.domain.overview.devices import DeviceStatus
 from controller.domain.programmes.service import current_programme
+from controller.domain.reports.periods import day_start_utc, local_date
 
 MISSED_GRACE = timedelta(minutes=5)
 ALERT_WINDOW = timedelta(hours=24)
@@ -72,9 +72,8 @@ class Alert:
 
 def day_bounds(now: datetime, tz: str) -> tuple[datetime, datetime]:
     """Start and end (UTC) of the calendar day holding ``now`` in zone ``tz``."""
-    local = now.astimezone(ZoneInfo(tz))
-    start = local.replace(hour=0, minute=0, second=0, microsecond=0)
-    return start.astimezone(UTC), (start + timedelta(days=1)).astimezone(UTC)
+    today = local_date(now, tz)
+    return day_start_utc(today, tz), day_start_utc(today + timedelta(days=1), tz)
 
 
 def _in_scope(actor: Actor) -> list[ColumnElement[bool]]:
