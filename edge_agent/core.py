@@ -468,9 +468,7 @@ class EdgeAgent:
         self._publish_state()  # the controller sees what this device now holds
 
     def _evict(self) -> None:
-        keep = self.queue.media_sha256s()
-        if self.playback.current_media_sha256 is not None:
-            keep.add(self.playback.current_media_sha256)
+        keep = self.queue.media_sha256s() | self.playback.media_in_use
         for name in self.media.evict(keep):
             log.info("%s: evicted %s", self.device_id, name)
 

@@ -10,6 +10,12 @@ Both players drive the amplifier through ``firmware_stubs``: relay on and a sett
 delay before the first sample, relay off afterwards, always. The settle delay is the
 player's ``lead_s``: the agent starts a planned play that much early and passes
 ``start_at``, so the first sample still goes out at the planned instant.
+
+Back to back: the agent prepares the next item while the current one sounds and
+calls ``play`` for it with ``after`` (the play still sounding) and a ``start_at`` no
+earlier than that play's last sample. The amplifier stays on across the two (the gate
+counts its holders), and each play has its own ``stop`` flag, so stopping one never
+ends the other.
 """
 
 from __future__ import annotations
@@ -20,7 +26,7 @@ import logging
 import os
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, Literal, Protocol
@@ -66,10 +72,15 @@ class Player(Protocol):
         duration_s: float,
         on_start: StartCallback | None = None,
         start_at: datetime | None = None,
+        *,
+        stop: asyncio.Event | None = None,
+        after: asyncio.Future[Any] | None = None,
     ) -> PlayResult:
         """Play ``path`` (expected to last ``duration_s``) and report how it went.
 
         With ``start_at`` the first sample waits for that instant (after the warm-up).
+        ``stop``: this play's own stop flag (without it, ``stop()`` ends the play).
+        ``after``: the play before this one, still sounding; this one follows it.
         """
         ...
 
@@ -92,6 +103,10 @@ class AmplifierGate:
         self._clock = clock
         self._settle_s = settle_s
         self._volume = volume
+        # Two plays hold the gate while one hands over to the next, back to back: the
+        # first one's exit must not switch off the amplifier the second one plays on.
+        self._holders = 0
+        self._settled_at: datetime | None = None
 
     @property
     def lead_s(self) -> float:
@@ -104,12 +119,23 @@ class AmplifierGate:
             return None
         if self._volume is not None:
             hw.volume.set(self._volume)
+        if self._holders == 0:
+            try:
+                hw.relay.on()
+            except HardwareFault:
+                self._off()
+                raise
+            self._settled_at = self._clock.now() + timedelta(seconds=self._settle_s)
+        self._holders += 1
         try:
-            hw.relay.on()
-        except HardwareFault:
-            self._off()
+            # Already on for the play before: only what is left of its settling.
+            settled_at = self._settled_at or self._clock.now()
+            remaining = (settled_at - self._clock.now()).total_seconds()
+            if remaining > 0:
+                await self._clock.sleep(remaining)
+        except BaseException:
+            self._leave()
             raise
-        await self._clock.sleep(self._settle_s)
         return hw.sensors.amplifier_current_ok()
 
     async def __aexit__(
@@ -118,7 +144,15 @@ class AmplifierGate:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        self._off()
+        self._leave()
+
+    def _leave(self) -> None:
+        if self._hardware is None:
+            return
+        self._holders = max(0, self._holders - 1)
+        if self._holders == 0:
+            self._settled_at = None
+            self._off()
 
     def _off(self) -> None:
         if self._hardware is None:
@@ -152,28 +186,37 @@ async def _race(
 
 
 class _StoppablePlayer:
-    """The stop flag both players share.
+    """The stop flag both players share, unless a play brings its own.
 
-    The flag is cleared when a play *ends*, not when it begins, so a stop requested
-    between creating the play task and its first step is not lost.
+    The player's flag is cleared when a play *ends*, not when it begins, so a stop
+    requested between creating the play task and its first step is not lost. A play
+    given its own flag (``stop=``) is ended by that flag only: two plays handing over
+    back to back are stopped one at a time.
     """
 
     def __init__(self) -> None:
         self._stop = asyncio.Event()
 
     def stop(self) -> None:
-        """End the current play early."""
+        """End the current play early (one started without its own flag)."""
         self._stop.set()
 
-    async def _wait_for(self, clock: Clock, start_at: datetime | None) -> datetime | None:
+    def _flag(self, stop: asyncio.Event | None) -> asyncio.Event:
+        return self._stop if stop is None else stop
+
+    @staticmethod
+    async def _wait_for(
+        clock: Clock, start_at: datetime | None, stop: asyncio.Event
+    ) -> datetime | None:
         """Hold the first sample until ``start_at``; the instant it is released, None
         if stopped meanwhile (``timing.release_at``: on time for a thousand at once)."""
         if start_at is None:
             return clock.now()
-        return await release_at(clock, start_at, self._stop)
+        return await release_at(clock, start_at, stop)
 
-    def _reset(self) -> None:
-        self._stop = asyncio.Event()
+    def _reset(self, flag: asyncio.Event) -> None:
+        if flag is self._stop:
+            self._stop = asyncio.Event()
 
 
 class SimulatedPlayer(_StoppablePlayer):
@@ -206,22 +249,30 @@ class SimulatedPlayer(_StoppablePlayer):
         duration_s: float,
         on_start: StartCallback | None = None,
         start_at: datetime | None = None,
+        *,
+        stop: asyncio.Event | None = None,
+        after: asyncio.Future[Any] | None = None,
     ) -> PlayResult:
-        """Wait ``duration_s`` (or until stopped) with the amplifier on."""
+        """Wait ``duration_s`` (or until stopped) with the amplifier on.
+
+        ``after`` needs no wait here: a simulated stream is gapless, and the agent
+        passes a ``start_at`` no earlier than the last sample of the play before.
+        """
+        flag = self._flag(stop)
         try:
             missing = _missing(path)
             if missing is not None:
                 return missing
             try:
                 async with self._gate as amplifier_on:
-                    started = await self._wait_for(self._clock, start_at)
+                    started = await self._wait_for(self._clock, start_at, flag)
                     if started is None:
                         return PlayResult(0.0, False, None, amplifier_on)
                     if on_start is not None:
                         on_start(started)
                     wait = asyncio.ensure_future(self._clock.sleep(duration_s))
                     try:
-                        ending = await _race(wait, self._stop, self._clock, None)
+                        ending = await _race(wait, flag, self._clock, None)
                     finally:
                         wait.cancel()
                     played = (self._clock.now() - started).total_seconds()
@@ -231,7 +282,7 @@ class SimulatedPlayer(_StoppablePlayer):
                 min(played, duration_s), ending == "done", None, amplifier_on, started
             )
         finally:
-            self._reset()
+            self._reset(flag)
 
 
 class AlsaPlayer(_StoppablePlayer):
@@ -273,20 +324,32 @@ class AlsaPlayer(_StoppablePlayer):
         duration_s: float,
         on_start: StartCallback | None = None,
         start_at: datetime | None = None,
+        *,
+        stop: asyncio.Event | None = None,
+        after: asyncio.Future[Any] | None = None,
     ) -> PlayResult:
-        """Play ``path`` through ALSA with the amplifier on."""
+        """Play ``path`` through ALSA with the amplifier on.
+
+        After ``after`` (the play before, back to back) has drained: one sound card
+        takes one ``aplay`` at a time, so this pipeline starts only once that one ended.
+        """
+        flag = self._flag(stop)
         try:
             missing = _missing(path)
             if missing is not None:
                 return missing
             try:
                 async with self._gate as amplifier_on:
-                    started = await self._wait_for(self._clock, start_at)
+                    if after is not None and not after.done():
+                        await _race(after, flag, self._clock, None)
+                        if flag.is_set():
+                            return PlayResult(0.0, False, None, amplifier_on)
+                    started = await self._wait_for(self._clock, start_at, flag)
                     if started is None:
                         return PlayResult(0.0, False, None, amplifier_on)
                     if on_start is not None:
                         on_start(started)
-                    ending, error = await self._pipeline(path, duration_s)
+                    ending, error = await self._pipeline(path, duration_s, flag)
                     played = (self._clock.now() - started).total_seconds()
             except HardwareFault as exc:
                 return PlayResult(0.0, False, f"amplifier relay failed: {exc}")
@@ -295,9 +358,11 @@ class AlsaPlayer(_StoppablePlayer):
             completed = ending == "done" and error is None
             return PlayResult(played, completed, error, amplifier_on, started)
         finally:
-            self._reset()
+            self._reset(flag)
 
-    async def _pipeline(self, path: Path, duration_s: float) -> tuple[Ending, str | None]:
+    async def _pipeline(
+        self, path: Path, duration_s: float, stop: asyncio.Event
+    ) -> tuple[Ending, str | None]:
         read_end, write_end = os.pipe()
         procs: list[asyncio.subprocess.Process] = []
         try:
@@ -329,7 +394,7 @@ class AlsaPlayer(_StoppablePlayer):
                 os.close(write_end)
             decoder, sink = procs
             work = asyncio.ensure_future(asyncio.gather(decoder.communicate(), sink.communicate()))
-            ending = await _race(work, self._stop, self._clock, duration_s * 1.5 + 30.0)
+            ending = await _race(work, stop, self._clock, duration_s * 1.5 + 30.0)
             if ending != "done":
                 _terminate(procs)
             (_, dec_err), (_, sink_err) = await work

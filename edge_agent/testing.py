@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from edge_agent.pcm import SAMPLE_BYTES, PacedSink, rms_dbfs
 from edge_agent.player import Player, PlayResult, StartCallback
@@ -304,6 +305,9 @@ class PlayLog:
         duration_s: float,
         on_start: StartCallback | None = None,
         start_at: datetime | None = None,
+        *,
+        stop: asyncio.Event | None = None,
+        after: asyncio.Future[Any] | None = None,
     ) -> PlayResult:
         """Play through the wrapped player; note the span from first sample to end."""
         started: list[datetime] = []
@@ -313,7 +317,9 @@ class PlayLog:
             if on_start is not None:
                 on_start(at)
 
-        result = await self._player.play(path, duration_s, note_start, start_at)
+        result = await self._player.play(
+            path, duration_s, note_start, start_at, stop=stop, after=after
+        )
         if started:
             self.plays.append((path, started[0], self._clock.now()))
         return result

@@ -29,6 +29,23 @@ async def test_starts_due_at_one_instant_share_one_timer_and_never_start_early()
     assert board.next_deadline() is None and gc.isenabled()
 
 
+async def test_starts_microseconds_apart_share_one_timer_each_on_its_instant() -> None:
+    # Items following their predecessors back to back: each due at its own predecessor's
+    # last sample. One callback releases them all, in order, none before its instant.
+    clock = SystemClock()
+    base = clock.now() + AHEAD
+    instants = [base + timedelta(microseconds=300 * i) for i in range(5)]
+    stop = asyncio.Event()
+    starts = [asyncio.ensure_future(timing.release_at(clock, at, stop)) for at in instants]
+    await asyncio.sleep(0)
+    board = timing._for_loop(clock)[0]
+    assert sum(len(g.waiters) for g in board._groups.values()) == 5
+    assert len(board._groups) <= 2  # one slot, or two if the instants straddle a boundary
+    released = await asyncio.gather(*starts)
+    assert all(at is not None and at >= due for at, due in zip(released, instants, strict=True))
+    assert board.next_deadline() is None and gc.isenabled()
+
+
 async def test_a_stop_before_the_instant_releases_nothing() -> None:
     clock = SystemClock()
     stop = asyncio.Event()
