@@ -5,10 +5,11 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session, make_transient_to_detached
+from sqlalchemy.orm.attributes import set_committed_value
 
 from controller.db.models import Broadcast, BroadcastTarget, PlaybackEvidence, new_id
 from controller.db.session import Database
@@ -24,7 +25,7 @@ from controller.domain.broadcasts.targets import TargetSpec, resolve_targets
 from controller.domain.content.bulletins import get_bulletin
 from controller.domain.content.workflow import require_airable
 from controller.domain.errors import Conflict, InvalidInput, NotFound
-from controller.domain.plans.planned import record_command
+from controller.domain.plans.planned import record_commands
 from controller.domain.plans.service import PlanService, plan_item
 from controller.domain.ports import Outbound
 from controller.settings import Settings
@@ -121,10 +122,12 @@ class BroadcastService:
             immediate = start is None
             broadcast = Broadcast(
                 id=new_id("bc"),
+                bulletin=bulletin,
                 bulletin_id=bulletin.id,
                 trigger=trigger.value,
                 priority=priority.value,
-                planned_start=now if immediate else start,
+                # UTC, as the column hands it back (the log and the caller read it).
+                planned_start=now if start is None else start.astimezone(UTC),
                 immediate=immediate,
                 expires_at=now + timedelta(seconds=self._settings.command_expiry_s)
                 if immediate
@@ -134,18 +137,20 @@ class BroadcastService:
                 created_by=request.created_by,
                 target_spec=spec.as_record(),
             )
-            broadcast.targets = [BroadcastTarget(device_id=d.id) for d in devices]
             session.add(broadcast)
             session.flush()
-            session.refresh(broadcast)
+            # Its targets (and, for a "now", its planned plays) as one multi-row INSERT
+            # each, not an ORM object per device: a thousand loudspeakers wait on this.
+            session.execute(
+                insert(BroadcastTarget),
+                [{"broadcast_id": broadcast.id, "device_id": d.id} for d in devices],
+            )
             if immediate:
                 # "Now" is a command, not a plan change: recorded as planned per device,
                 # sent once the commit has it.
                 item = plan_item(broadcast, self._plans.media_urls(now))
-                targets: dict[str, str | None] = {}
-                for device in devices:
-                    record_command(session, device, item, now)
-                    targets[device.id] = device.ward_code
+                record_commands(session, devices, item, now)
+                targets = {device.id: device.ward_code for device in devices}
                 expires = broadcast.expires_at or now
                 # One signed command per listening ward (naming its devices), not one
                 # per device: O(wards) signatures for a thousand loudspeakers.
@@ -154,6 +159,8 @@ class BroadcastService:
                 )
             else:
                 change.recompile(d.id for d in devices)
+        # As stored (the caller reads it after the commit): targets as committed rows.
+        set_committed_value(broadcast, "targets", [_target(broadcast.id, d.id) for d in devices])
         log.info(
             "broadcast %s of %s to %d devices %s",
             broadcast.id,
@@ -212,6 +219,13 @@ class BroadcastService:
             len(stopping),
         )
         return broadcast
+
+
+def _target(broadcast_id: str, device_id: str) -> BroadcastTarget:
+    """A target row as committed (detached, with its identity), not one still to insert."""
+    target = BroadcastTarget(broadcast_id=broadcast_id, device_id=device_id)
+    make_transient_to_detached(target)
+    return target
 
 
 def get_broadcast(session: Session, broadcast_id: str) -> Broadcast:
