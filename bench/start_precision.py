@@ -6,7 +6,8 @@ One real mosquitto on loopback, N edge agents in one AgentFleet (one asyncio loo
 each with its own MQTT connection, data directory, key and media cache), a
 controller stand-in that signs their plans, and an HTTP server process for the audio.
 A first plan makes every agent fetch the audio; once all hold it, one session of
-``--items`` consecutive clips, ``--gap-s`` apart, is planned ``--lead-s`` ahead;
+``--items`` consecutive clips, ``--gap-s`` apart (default 0: back to back, each item
+due at the last sample of the one before), is planned ``--lead-s`` ahead;
 each agent's start is the instant its player released the first sample. Printed:
 |actual - planned| over all agents and items (p50, p99, max), and how many agents
 started everything.
@@ -302,7 +303,9 @@ def main() -> None:
     parser.add_argument("--agents", type=int, default=500)
     parser.add_argument("--items", type=int, default=2, help="consecutive items in the session")
     parser.add_argument("--clip-s", type=float, default=1.0, help="length of each clip")
-    parser.add_argument("--gap-s", type=float, default=0.5, help="between consecutive items")
+    parser.add_argument(
+        "--gap-s", type=float, default=0.0, help="between consecutive items (0: back to back)"
+    )
     parser.add_argument(
         "--lead-s",
         type=float,
@@ -315,7 +318,7 @@ def main() -> None:
     parser.add_argument("--tiny", action="store_true", help="5 agents, 3 short items")
     args = parser.parse_args()
     if args.tiny:
-        args.agents, args.items, args.clip_s, args.gap_s = 5, 3, 0.3, 0.2
+        args.agents, args.items, args.clip_s, args.gap_s = 5, 3, 0.3, 0.0
         args.lead_s = args.lead_s or 3.0
     lead_s = args.lead_s if args.lead_s is not None else max(5.0, args.agents * 0.015)
     logging.basicConfig(level=logging.WARNING)
