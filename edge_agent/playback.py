@@ -239,7 +239,12 @@ class Playback:
         """Play due items until ``shutdown``."""
         try:
             await self._loop()
+            if self._next_task is not None:
+                # Armed back to back and stopped with the rest: it records its end too.
+                await self._follow()
         finally:
+            if self._next_task is not None:
+                self._next_task.cancel()  # run itself cancelled (an agent aborting)
             self._close_relays()
 
     def _ahead(self) -> timedelta:

@@ -146,3 +146,20 @@ async def test_two_plays_of_one_player_have_their_own_stop_and_share_the_amplifi
     result = await second
     assert result.completed and result.started_at == second_at
     assert not hardware.relay.is_on()
+
+
+async def test_a_clean_shutdown_at_the_handover_records_both_items(rig: Rig) -> None:
+    agent = await rig.start_agent()
+    rig.ctl.send_plan(DEVICE, [rig.item("a", 1), rig.item("b", 1 + CLIP_S)], version=1)
+    await settle()
+    await rig.tick(1)
+    await rig.tick(CLIP_S - 0.2)
+    assert agent.playback.is_current("b")
+    await agent.stop()
+    by_item = {e.item_id: e for e in rig.events()}
+    assert by_item["a"].outcome is Outcome.PARTIAL
+    # As any play prepared and not started when the agent stops.
+    assert (by_item["b"].outcome, by_item["b"].reason) == (
+        Outcome.SKIPPED,
+        "agent shut down during playback before start",
+    )
