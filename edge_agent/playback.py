@@ -44,11 +44,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sqlite3
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -56,10 +54,11 @@ from edge_agent.aio import wait_any
 from edge_agent.evidence import PlayFacts
 from edge_agent.media_cache import MediaCache, MediaUnavailable
 from edge_agent.outbox import JournalRow, Outbox
+from edge_agent.play_journal import PlayJournal
 from edge_agent.player import Player, PlayResult
 from edge_agent.relay import RelayDesk, RelayRun, relay_facts
 from edge_agent.schedule import Pending, PlayQueue
-from edge_agent.timing import deferred, expect_start
+from edge_agent.timing import expect_start
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.messages import Outcome, PlanItem
 
@@ -128,7 +127,7 @@ class Playback:
         self._queue = queue
         self._player = player
         self._media = media
-        self._outbox = outbox
+        self._journal = PlayJournal(device_id, outbox, clock)
         self._clock = clock
         self._media_wait = timedelta(seconds=media_wait_s)
         self._prepare = timedelta(seconds=prepare_s)
@@ -350,7 +349,7 @@ class Playback:
             return
         result = await self._sound(current, path, start_at, after)
         if current.actual_start is None and current.interrupt is not None:
-            self._forget_journal(item.item_id)
+            self._journal.forget(item.item_id)
             if current.interrupt[0] is Outcome.PREEMPTED:
                 self._queue.add(pending)  # not started: it waits its turn again
             else:
@@ -416,7 +415,7 @@ class Playback:
         due = current.pending.due_at
         if start_at is None:
             start_at = due if due > self._clock.now() else None
-        self._journal(current, start_at or self._clock.now())
+        self._journal.start(item, start_at or self._clock.now(), current.pending.plan_version)
         current.playing = True
         # Its own stop flag: stopping this play never ends the one it follows or the
         # one armed to follow it.
@@ -449,7 +448,8 @@ class Playback:
             self._record_relay(pending, run, (Outcome.PREEMPTED, run.suspended_by))
             return
         if not run.journaled:
-            self._journal(current, max(self._clock.now(), run.window_start))
+            start = max(self._clock.now(), run.window_start)
+            self._journal.start(pending.item, start, pending.plan_version)
             run.journaled = True
         run.on_started = self._starter(current)
         current.actual_start = run.tally.actual_start
@@ -469,7 +469,7 @@ class Playback:
             return
         if interrupt is not None and not run.started:
             self._relays.release(pending.item_id)
-            self._forget_journal(pending.item_id)
+            self._journal.forget(pending.item_id)
             self._record_unstarted(current)
             return
         self._record_relay(pending, run, interrupt)
@@ -533,7 +533,7 @@ class Playback:
         def started(at: datetime) -> None:
             current.actual_start = at
             expect_start(self._clock, self._device_id, None, 0.0)  # deferred work may run
-            self._journal_later(self._outbox.journal_sounding, current, at)
+            self._journal.sounding_later(current.pending.item_id, at)
             self._on_started(current.pending.item_id, at)
             self._wake.set()  # its supervisor now knows when it ends: the next may follow
 
@@ -544,48 +544,16 @@ class Playback:
         while True:
             await self._clock.sleep(self._progress_s)
             if current.actual_start is not None:
-                self._journal_later(self._outbox.journal_progress, current, self._clock.now())
-
-    def _journal_later(
-        self, write: Callable[[str, datetime], None], current: _Current, at: datetime
-    ) -> None:
-        # A thousand agents tick at the same instants: their rows wait for the starts.
-        job = partial(self._journal_write, write, current, at)
-        deferred(self._clock).add(self._device_id, job)
+                self._journal.progress_later(current.pending.item_id, self._clock.now())
 
     def flush_deferred(self) -> None:
-        """Write now what waits off the timing path (journal ticks, events): stopping."""
-        deferred(self._clock).flush(self._device_id)
+        """Write now what waits off the timing path (journal notes, events): stopping."""
+        self._journal.flush()
 
     def discard_deferred(self) -> None:
         """Forget what waits off the timing path, as a crash would (the journal keeps
         the play; the next start reports it)."""
-        deferred(self._clock).discard(self._device_id)
-        expect_start(self._clock, self._device_id, None, 0.0)
-
-    def _journal_write(
-        self, write: Callable[[str, datetime], None], current: _Current, at: datetime
-    ) -> None:
-        try:
-            write(current.pending.item_id, at)
-        except sqlite3.Error as exc:  # the play goes on; only the crash report is coarser
-            log.error(
-                "%s: could not note progress of %s: %s",
-                self._device_id,
-                current.pending.item_id,
-                exc,
-            )
-
-    def _journal(self, current: _Current, start: datetime) -> None:
-        item = current.pending.item
-        try:
-            self._outbox.journal_start(
-                item.item_id, start, item.model_dump_json(), current.pending.plan_version
-            )
-        except sqlite3.Error as exc:
-            log.error(
-                "%s: could not journal %s: %s; playing on", self._device_id, item.item_id, exc
-            )
+        self._journal.discard()
 
     def _facts(self, current: _Current, result: PlayResult) -> PlayFacts:
         reason: str | None = None
@@ -613,9 +581,3 @@ class Playback:
     @staticmethod
     def _failed(current: _Current, reason: str) -> PlayFacts:
         return PlayFacts(Outcome.FAILED, reason, plan_version=current.pending.plan_version)
-
-    def _forget_journal(self, item_id: str) -> None:
-        try:
-            self._outbox.journal_cancel(item_id)
-        except sqlite3.Error as exc:
-            log.error("%s: could not clear journal of %s: %s", self._device_id, item_id, exc)

@@ -1,0 +1,75 @@
+"""The journal of plays in progress, as playback writes it (rows in the ``outbox``).
+
+A row is written before a play starts (synchronously: a crash after the first sample
+must find it), then notes the first sample and, every ``progress_s``, that the play
+still sounds. Those two notes wait off the timing path (``timing.deferred``): a
+thousand agents on one loop tick at the same instants, and their rows wait for the
+starts. A failing write never stops a play; only a crash report would be coarser.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Callable
+from datetime import datetime
+from functools import partial
+
+from edge_agent.outbox import Outbox
+from edge_agent.timing import deferred, expect_start
+from wardcast_protocol.clock import Clock
+from wardcast_protocol.messages import PlanItem
+
+log = logging.getLogger(__name__)
+
+
+class PlayJournal:
+    """One agent's journal rows, and its work deferred off the timing path."""
+
+    def __init__(self, device_id: str, outbox: Outbox, clock: Clock) -> None:
+        self._device_id = device_id
+        self._outbox = outbox
+        self._clock = clock
+
+    def start(self, item: PlanItem, start: datetime, plan_version: int | None) -> None:
+        """A play is about to start (its row, written now)."""
+        try:
+            self._outbox.journal_start(item.item_id, start, item.model_dump_json(), plan_version)
+        except sqlite3.Error as exc:
+            log.error(
+                "%s: could not journal %s: %s; playing on", self._device_id, item.item_id, exc
+            )
+
+    def sounding_later(self, item_id: str, at: datetime) -> None:
+        """Its first sample went out at ``at`` (written after the starts)."""
+        self._later(self._outbox.journal_sounding, item_id, at)
+
+    def progress_later(self, item_id: str, at: datetime) -> None:
+        """It still sounded at ``at`` (written after the starts)."""
+        self._later(self._outbox.journal_progress, item_id, at)
+
+    def forget(self, item_id: str) -> None:
+        """It never sounded: no row to report after a crash."""
+        try:
+            self._outbox.journal_cancel(item_id)
+        except sqlite3.Error as exc:
+            log.error("%s: could not clear journal of %s: %s", self._device_id, item_id, exc)
+
+    def flush(self) -> None:
+        """Write now what waits off the timing path (journal notes, events): stopping."""
+        deferred(self._clock).flush(self._device_id)
+
+    def discard(self) -> None:
+        """Forget what waits off the timing path, as a crash would (the journal keeps
+        the play; the next start reports it)."""
+        deferred(self._clock).discard(self._device_id)
+        expect_start(self._clock, self._device_id, None, 0.0)
+
+    def _later(self, write: Callable[[str, datetime], None], item_id: str, at: datetime) -> None:
+        deferred(self._clock).add(self._device_id, partial(self._write, write, item_id, at))
+
+    def _write(self, write: Callable[[str, datetime], None], item_id: str, at: datetime) -> None:
+        try:
+            write(item_id, at)
+        except sqlite3.Error as exc:  # the play goes on; only the crash report is coarser
+            log.error("%s: could not note progress of %s: %s", self._device_id, item_id, exc)
