@@ -77,7 +77,8 @@ class ControllerBridge:
         self._keys_lock = threading.Lock()
         # Events of a batch stored together (evidence.batch); False: one by one, the reference.
         self.batch_evidence = True
-        self.ingest = IngestQueue(self._store_batch)
+        # Two stages: signatures checked on one thread while the last batch is stored.
+        self.ingest = IngestQueue(self._check_batch)
         self.stored_events = 0
         self.refused_events = 0
         self.security_reports = 0
@@ -160,10 +161,23 @@ class ControllerBridge:
     # the worker: verify a batch, store it in one transaction, ack after the commit
 
     def _store_batch(self, batch: list[ReceivedMessage]) -> None:
+        """Verify, store and acknowledge a batch, here and now (both stages at once)."""
+        self._check_batch(batch)()
+
+    def _check_batch(self, batch: list[ReceivedMessage]) -> Callable[[], None]:
+        """The first stage: verify a batch; returns the second, storing and acknowledging it.
+
+        The ingest queue runs the second on its storing thread while this one verifies
+        the next batch (signatures take CPU; the store mostly waits on the database).
+        """
+        self._warm_keys(batch)
         # By device (stable: each device's own order kept), so replicas sharing
         # ingest lock devices' chain rows in one order and never deadlock on them.
-        self._warm_keys(batch)
         checked = sorted((self._check(message) for message in batch), key=device_order)
+        return lambda: self._store_checked(checked)
+
+    def _store_checked(self, checked: list[Checked]) -> None:
+        """The second stage: store a verified batch, then acknowledge what was committed."""
         try:
             # Optimistic: the whole batch in one transaction, no savepoint per message
             # (each costs a flush and two statements). Any trouble undoes it all, and
