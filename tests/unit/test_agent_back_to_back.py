@@ -9,28 +9,18 @@ the other by mistake (each play has its own stop flag).
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
-
 from edge_agent.player import SimulatedPlayer
 from firmware_stubs.hardware import simulated_hardware
-from tests.unit.test_agent_core import DEVICE, Rig, settle
+from tests.unit.test_agent_core import DEVICE, Rig, rig, settle
 from wardcast_protocol.clock import FakeClock
-from wardcast_protocol.fake_transport import FakeBroker
 from wardcast_protocol.messages import Outcome, Priority
 
+__all__ = ["rig"]  # the fixture, used by name below
+
 CLIP_S = 30  # the rig's media lasts 30 s
-
-
-@pytest.fixture
-async def rig(tmp_path: Path, fake_clock: FakeClock, fake_broker: FakeBroker) -> AsyncIterator[Rig]:
-    r = Rig(tmp_path, fake_clock, fake_broker)
-    yield r
-    for agent in r.agents:
-        await agent.abort()
 
 
 async def test_the_next_item_is_armed_while_the_one_before_sounds_and_starts_on_its_instant(

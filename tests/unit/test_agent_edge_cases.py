@@ -3,28 +3,18 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
 from edge_agent.testing import ControllerStandIn
 from firmware_stubs.interfaces import HardwareFault
-from tests.unit.test_agent_core import DEVICE, Rig, settle
-from wardcast_protocol.clock import FakeClock
+from tests.unit.test_agent_core import DEVICE, Rig, rig, settle
 from wardcast_protocol.envelope import seal
-from wardcast_protocol.fake_transport import FakeBroker
 from wardcast_protocol.messages import EventAck, Kind, Outcome, Plan, Priority
 from wardcast_protocol.topics import DeviceChannel, device_topic
 
-
-@pytest.fixture
-async def rig(tmp_path: Path, fake_clock: FakeClock, fake_broker: FakeBroker) -> AsyncIterator[Rig]:
-    r = Rig(tmp_path, fake_clock, fake_broker)
-    yield r
-    for agent in r.agents:
-        await agent.abort()
+__all__ = ["rig"]  # the fixture, used by name below
 
 
 async def test_play_is_prepared_and_amplifier_warmed_up_before_the_planned_instant(

@@ -4,26 +4,14 @@ update and cancel, expiry, and the state that lets the controller see the device
 from __future__ import annotations
 
 import itertools
-from collections.abc import AsyncIterator
 from datetime import timedelta
-from pathlib import Path
 
-import pytest
-
-from tests.unit.test_agent_core import DEVICE, Rig, settle
-from wardcast_protocol.clock import FakeClock
+from tests.unit.test_agent_core import DEVICE, Rig, rig, settle
 from wardcast_protocol.envelope import open_envelope
-from wardcast_protocol.fake_transport import FakeBroker
 from wardcast_protocol.messages import DeviceState, Kind, Outcome, PlayNow, Priority
 from wardcast_protocol.topics import DeviceChannel
 
-
-@pytest.fixture
-async def rig(tmp_path: Path, fake_clock: FakeClock, fake_broker: FakeBroker) -> AsyncIterator[Rig]:
-    r = Rig(tmp_path, fake_clock, fake_broker)
-    yield r
-    for agent in r.agents:
-        await agent.abort()
+__all__ = ["rig"]  # the fixture, used by name below
 
 
 def outcomes(rig: Rig) -> dict[str, tuple[Outcome, float, str | None]]:

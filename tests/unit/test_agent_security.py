@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -12,24 +11,17 @@ import pytest
 from edge_agent import security
 from edge_agent.core import EdgeAgent
 from edge_agent.security import SecurityLog
-from tests.unit.test_agent_core import DEVICE, Rig, settle
+from tests.unit.test_agent_core import DEVICE, Rig, rig, settle
 from wardcast_protocol.clock import FakeClock
 from wardcast_protocol.envelope import CONTROLLER_SENDER, open_envelope, seal
-from wardcast_protocol.fake_transport import FakeBroker
 from wardcast_protocol.messages import Command, EventAck, Kind, PlanItem, PlayNow, SecurityReport
 from wardcast_protocol.signing import SigningKey
 from wardcast_protocol.topics import DeviceChannel, device_topic
 from wardcast_protocol.transport import ReceivedMessage
 
+__all__ = ["rig"]  # the fixture, used by name below
+
 OTHER = "to-02"
-
-
-@pytest.fixture
-async def rig(tmp_path: Path, fake_clock: FakeClock, fake_broker: FakeBroker) -> AsyncIterator[Rig]:
-    r = Rig(tmp_path, fake_clock, fake_broker)
-    yield r
-    for agent in r.agents:
-        await agent.abort()
 
 
 def _sent(rig: Rig) -> list[SecurityReport]:

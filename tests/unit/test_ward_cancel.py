@@ -8,7 +8,7 @@ refused when replayed, and is ignored when it names only the neighbours.
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -17,10 +17,9 @@ import pytest
 from controller.domain.broadcasts.service import BroadcastRequest
 from controller.domain.places import service as places
 from tests.unit.controller_support import Harness, make_harness
-from tests.unit.test_agent_core import DEVICE, Rig, settle
-from wardcast_protocol.clock import FakeClock
+from tests.unit.test_agent_core import DEVICE, Rig, rig, settle
 from wardcast_protocol.envelope import CONTROLLER_SENDER, seal
-from wardcast_protocol.fake_transport import FakeBroker, Published
+from wardcast_protocol.fake_transport import Published
 from wardcast_protocol.messages import (
     Command,
     DeviceState,
@@ -31,6 +30,8 @@ from wardcast_protocol.messages import (
     StopItem,
 )
 from wardcast_protocol.topics import DeviceChannel, device_topic, ward_topic
+
+__all__ = ["rig"]  # the fixture, used by name below
 
 WARD = "hoa-minh"
 DEVICES = ("to-1", "to-2")  # the harness registers these two
@@ -104,14 +105,6 @@ def test_a_device_not_listening_to_its_ward_gets_its_own_stop(h: Harness) -> Non
 
 
 # agent -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def rig(tmp_path: Path, fake_clock: FakeClock, fake_broker: FakeBroker) -> AsyncIterator[Rig]:
-    r = Rig(tmp_path, fake_clock, fake_broker)
-    yield r
-    for agent in r.agents:
-        await agent.abort()
 
 
 def _ward_stop(rig: Rig, item_id: str, devices: tuple[str, ...]) -> bytes:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
@@ -14,12 +14,12 @@ from controller.domain.places import service as places
 from controller.messaging.broker_accounts import render_acl_file
 from controller.messaging.fanout import WardListeners, address, chunks
 from tests.unit.controller_support import Harness, make_harness
-from tests.unit.test_agent_core import DEVICE, Rig, settle
-from wardcast_protocol.clock import FakeClock
+from tests.unit.test_agent_core import DEVICE, Rig, rig, settle
 from wardcast_protocol.envelope import CONTROLLER_SENDER, open_envelope, seal
-from wardcast_protocol.fake_transport import FakeBroker
 from wardcast_protocol.messages import Command, DeviceState, Kind, Plan, PlanItem, PlayNow
 from wardcast_protocol.topics import DeviceChannel, device_topic, parse_ward, ward_topic
+
+__all__ = ["rig"]  # the fixture, used by name below
 
 WARD = "hoa-minh"
 
@@ -103,14 +103,6 @@ def test_a_thousand_and_one_devices_cost_two_commands() -> None:
 
 
 # agent -----------------------------------------------------------------------------
-
-
-@pytest.fixture
-async def rig(tmp_path: Path, fake_clock: FakeClock, fake_broker: FakeBroker) -> AsyncIterator[Rig]:
-    r = Rig(tmp_path, fake_clock, fake_broker)
-    yield r
-    for agent in r.agents:
-        await agent.abort()
 
 
 def _ward_command(rig: Rig, item: PlanItem, devices: tuple[str, ...]) -> Command:
