@@ -33,6 +33,7 @@ from controller.maintenance import Maintenance
 from controller.messaging.bridge import ControllerBridge
 from controller.messaging.broker import EmbeddedBroker
 from controller.messaging.broker_stack import build_broker_stack
+from controller.messaging.downlink import Downlink, ProvinceDirectory
 from controller.messaging.fanout import WardListeners
 from controller.messaging.outbound import MqttOutbound, controller_availability
 from controller.settings import Settings
@@ -75,7 +76,11 @@ class ControllerRuntime:
         # Which ward's broadcast channel each device says it listens to (its state):
         # the outbound addresses a ward at once, the bridge keeps this current.
         self.listeners = WardListeners()
-        self.outbound = MqttOutbound(self.transport, self.key, self.clock, self.listeners)
+        # Under prov/<province>/ when provinces' brokers are bridged here (docs/scale.md).
+        self.downlink = Downlink(ProvinceDirectory(self.db) if settings.province_downlink else None)
+        self.outbound = MqttOutbound(
+            self.transport, self.key, self.clock, self.listeners, self.downlink
+        )
         self.plans = PlanService(self.db, settings, self.outbound, self.clock, self.media_signer)
         self.bulletins = BulletinService(settings, self.media)
         self.broadcasts = BroadcastService(self.db, settings, self.plans, self.outbound, self.clock)

@@ -170,6 +170,14 @@ class Settings(BaseSettings):
         "become their one runner (a PostgreSQL advisory lock), and the runner checks it "
         "still holds the lock. On SQLite the one process is the runner.",
     )
+    province_downlink: bool = Field(
+        default=False,
+        description="A nation with a mosquitto per province bridged to this (the centre's) "
+        "broker: publish everything sent to devices (plans, commands, acks, ward broadcasts) "
+        "under prov/<province code>/, the province of the device's ward, so each province's "
+        "bridge takes down its own devices' traffic only (docs/scale.md). A device not placed "
+        "in a ward is sent to on the plain topics. Off: one broker, plain topics.",
+    )
     plan_history_h: int = Field(
         default=6, ge=0, description="How long past items stay in a plan (late joiners skip them)."
     )

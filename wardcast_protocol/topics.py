@@ -3,12 +3,18 @@
     wardcast/v1/controller/availability      retained  controller -> all, last will "offline"
     wardcast/v1/device/{id}/{channel}        one sub-topic per channel of ``channels.CHANNELS``
     wardcast/v1/ward/{ward_code}/{channel}   one per ``channels.WARD_CHANNELS``: a ward's devices
+    prov/{province_code}/<one of the above>  controller -> device, at the centre of a nation
+                                             whose provinces' brokers are bridged to it
 
 What each channel carries, who sends it and whether it is retained is the channel
 table's business (``channels.CHANNELS``); this module only spells and parses topics.
 Incoming topics are matched by one regular expression (``parse``), never split by hand.
 The broker's access rules for devices are spelled here too (``device_acl``), from the
 table's directions, so a new channel is closed or open at the broker by its row alone.
+
+A province's broker bridged to the centre (docs/scale.md) takes down only what the
+centre publishes under its own prefix (``downlink_topic``) and delivers it without
+the prefix: agents never see it, and never subscribe to anything but the plain tree.
 """
 
 from __future__ import annotations
@@ -189,3 +195,39 @@ def unshared(topic_filter: str) -> str:
     if topic_filter.startswith(SHARE_PREFIX):
         return topic_filter.split("/", 2)[2]
     return topic_filter
+
+
+PROVINCE_PREFIX = "prov"
+"""Downlink to a province's bridged broker is published at the centre under
+``prov/<province_code>/``; the province's bridge strips it (docs/scale.md)."""
+
+PROVINCE_CODE_PATTERN = r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}"
+"""A province code as the controller's places accept it (API or import): topic-safe,
+and safe in a broker login name."""
+_PROVINCE_CODE_RE = re.compile(PROVINCE_CODE_PATTERN)
+
+
+def is_valid_province_code(province_code: str) -> bool:
+    """True when ``province_code`` is safe to put in a topic (and a broker login)."""
+    return bool(_PROVINCE_CODE_RE.fullmatch(province_code))
+
+
+def downlink_topic(topic: str, province_code: str | None) -> str:
+    """``topic`` as the controller publishes it for a device of ``province_code``:
+    under ``prov/<code>/``, taken down by that province's bridge only; None: as is
+    (a device reached on the centre's own broker)."""
+    if province_code is None:
+        return topic
+    if not is_valid_province_code(province_code):
+        raise ValueError(f"invalid province code {province_code!r}")
+    return f"{PROVINCE_PREFIX}/{province_code}/{topic}"
+
+
+def province_downlink_filter(province_code: str) -> str:
+    """Everything the centre publishes for one province's devices (its bridge's view)."""
+    return downlink_topic(everything(), province_code)
+
+
+def any_province_downlink() -> str:
+    """Every province's downlink (what the controller publishes at the centre)."""
+    return f"{PROVINCE_PREFIX}/+/{everything()}"

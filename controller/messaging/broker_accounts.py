@@ -33,7 +33,13 @@ from pathlib import Path
 from controller.db.session import Database
 from controller.domain.devices.service import broker_logins, wards_of_devices
 from controller.messaging.broker import hand_to_broker
-from wardcast_protocol.topics import device_acl, everything, is_valid_ward_code, ward_acl
+from wardcast_protocol.topics import (
+    any_province_downlink,
+    device_acl,
+    everything,
+    is_valid_ward_code,
+    ward_acl,
+)
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +98,8 @@ def render_acl_file(wards: Mapping[str, str] | None = None) -> str:
     lines += [
         f"user {CONTROLLER_USERNAME}",
         f"topic readwrite {everything()}",
+        # Downlink for provinces' bridged brokers (WARDCAST_PROVINCE_DOWNLINK).
+        f"topic write {any_province_downlink()}",
     ]
     return "\n".join(lines) + "\n"
 

@@ -6,6 +6,7 @@ from collections.abc import Mapping
 from datetime import datetime
 
 from controller.db.models import new_id
+from controller.messaging.downlink import Downlink
 from controller.messaging.fanout import WardListeners, address, chunks
 from controller.metrics.registry import mqtt_sent
 from wardcast_protocol.clock import Clock
@@ -23,8 +24,6 @@ from wardcast_protocol.signing import SigningKey
 from wardcast_protocol.topics import (
     CONTROLLER_AVAILABILITY,
     DeviceChannel,
-    device_topic,
-    ward_topic,
 )
 from wardcast_protocol.transport import Transport
 
@@ -44,25 +43,31 @@ class MqttOutbound:
         key: SigningKey,
         clock: Clock,
         listeners: WardListeners | None = None,
+        downlink: Downlink | None = None,
     ) -> None:
         self._transport = transport
         self._key = key
         self._clock = clock
         self.listeners = listeners or WardListeners()
+        # Which topics reach a device: its own, or under its province's prefix when
+        # the provinces' brokers are bridged to this one (docs/scale.md).
+        self.downlink = downlink or Downlink()
 
     def _seal(self, kind: Kind, body: Plan | Command | EventAck) -> bytes:
         return seal(kind, body, CONTROLLER_SENDER, self._key, self._clock.now())
 
     def publish_plan(self, plan: Plan) -> None:
         """Retained: a device that connects later still gets its current plan."""
-        topic = device_topic(plan.device_id, DeviceChannel.PLAN)
+        topic, left = self.downlink.plan(plan.device_id)
+        for stale in left:  # moved province: its plan no longer waits where it was
+            self._transport.publish(stale, b"", retain=True)
         self._transport.publish(topic, self._seal(Kind.PLAN, plan), retain=True)
         mqtt_sent(DeviceChannel.PLAN)
 
     def send_command(self, device_id: str, command: Command) -> None:
         """Never retained; the broker drops it when it expires undelivered."""
         remaining = (command.expires_at - self._clock.now()).total_seconds()
-        topic = device_topic(device_id, DeviceChannel.COMMAND)
+        topic = self.downlink.device(device_id, DeviceChannel.COMMAND)
         payload = self._seal(Kind.COMMAND, command)
         self._transport.publish(topic, payload, retain=False, expiry_s=max(1, int(remaining)))
         mqtt_sent(DeviceChannel.COMMAND)
@@ -88,7 +93,9 @@ class MqttOutbound:
                     order=order,
                 )
                 payload = self._seal(Kind.COMMAND, command)
-                self._transport.publish(ward_topic(ward), payload, retain=False, expiry_s=expiry_s)
+                self._transport.publish(
+                    self.downlink.ward(ward), payload, retain=False, expiry_s=expiry_s
+                )
                 mqtt_sent(DeviceChannel.COMMAND)
         for device_id in singles:
             command = Command(
@@ -109,7 +116,7 @@ class MqttOutbound:
         report_ids: tuple[str, ...] = (),
     ) -> None:
         """Tell a device these events are stored (or refused as evidence), these reports kept."""
-        topic = device_topic(device_id, DeviceChannel.ACK)
+        topic = self.downlink.device(device_id, DeviceChannel.ACK)
         ack = EventAck(
             event_ids=event_ids, refused_event_ids=refused_event_ids, report_ids=report_ids
         )

@@ -110,12 +110,13 @@ class Harness:
         return self.broker.published(device_topic(device_id, channel))
 
 
-def make_harness(tmp_path: Path, start: datetime | None = None) -> Harness:
+def make_harness(tmp_path: Path, start: datetime | None = None, **settings: Any) -> Harness:
+    """A started runtime; ``settings`` override the test defaults (e.g. a feature on)."""
     clock = FakeClock(start)
     broker = FakeBroker()
-    settings = Settings(data_dir=tmp_path, gtts_enabled=False, environment="test")
+    config = Settings(data_dir=tmp_path, gtts_enabled=False, environment="test", **settings)
     runtime = ControllerRuntime(
-        settings,
+        config,
         clock=clock,
         transport=broker.link("controller"),
         run_maintenance=False,

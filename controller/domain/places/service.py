@@ -203,3 +203,21 @@ def devices_of(session: Session, ward_code: str) -> list[Device]:
     """Devices placed in a ward."""
     query = select(Device).where(Device.ward_code == ward_code).order_by(Device.id)
     return list(session.scalars(query))
+
+
+def provinces_of_wards(session: Session) -> dict[str, str]:
+    """Ward code -> its province's code (through its district), for every ward."""
+    query = select(Ward.code, District.province_code).join(
+        District, District.code == Ward.district_code
+    )
+    return {ward: province for ward, province in session.execute(query)}
+
+
+def provinces_of_devices(session: Session) -> dict[str, str]:
+    """Device id -> its ward's province code, for every device placed in a ward."""
+    query = (
+        select(Device.id, District.province_code)
+        .join(Ward, Ward.code == Device.ward_code)
+        .join(District, District.code == Ward.district_code)
+    )
+    return {device_id: province for device_id, province in session.execute(query)}
