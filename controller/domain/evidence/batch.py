@@ -7,8 +7,11 @@ this module takes them together: it reads what the batch needs once (the events 
 sequence numbers already held, the planned plays, each device's chain row — locked,
 as the per-event path does — its links past the whole prefix and its open gaps),
 decides every event in arrival order in memory exactly as ``record_event`` would,
-and writes with bulk inserts: evidence, refused events, gaps, chain rows, one rollup
-mark per (ward, day), one progress note per broadcast.
+and writes with bulk statements: evidence, refused events, gaps, chain rows (inserted
+or updated, all at once), one rollup mark per (ward, day), one progress note per
+broadcast. Rows are read and written as plain values, not ORM objects (a batch built
+and flushed 500 of them), and sets of keys go to PostgreSQL as one array
+(``controller.db.among``), not one placeholder each.
 
 Whatever ``record_event`` would refuse by raising (an event naming another device, a
 sequence number already held by another event: a fork) raises here too, and the
@@ -25,9 +28,10 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, func, insert, or_, select
+from sqlalchemy import func, insert, or_, select, update
 from sqlalchemy.orm import Session
 
+from controller.db.among import among
 from controller.db.models import (
     Device,
     DeviceChain,
@@ -51,10 +55,42 @@ Arrival = tuple[Verified[PlaybackEvent], str]
 
 
 @dataclass
+class _Chain:
+    """A device's chain row (``DeviceChain``) as plain values; ``new``: not stored yet."""
+
+    device_id: str
+    contiguous_seq: int
+    contiguous_digest: str
+    highest_seq: int
+    updated_at: datetime
+    new: bool = False
+    moved: bool = False  # changed by the batch: written back
+
+    def values(self) -> dict[str, Any]:
+        """The row, for a bulk insert or update."""
+        return {
+            "device_id": self.device_id,
+            "contiguous_seq": self.contiguous_seq,
+            "contiguous_digest": self.contiguous_digest,
+            "highest_seq": self.highest_seq,
+            "updated_at": self.updated_at,
+        }
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What the batch needs of a planned play."""
+
+    broadcast_id: str
+    ward_code: str | None
+    planned_start: datetime
+
+
+@dataclass
 class _Device:
     """What the batch knows of one device's chain, kept current as events are decided."""
 
-    chain: DeviceChain | None
+    chain: _Chain | None
     links: dict[int, tuple[str, str]]  # seq -> (prev_hash, digest), past the whole prefix
     gaps: list[EvidenceGap]  # open gaps, oldest first
     evidence_ids: set[str] = field(default_factory=set)
@@ -78,11 +114,15 @@ def record_events(session: Session, arrivals: Sequence[Arrival], now: datetime) 
             raise InvalidInput(
                 f"event names device {verified.body.device_id!r} on {device_id!r}'s topic"
             )
-    devices = _load(session, arrivals, now)
+    devices = _load(session, arrivals)
     plans = _plans(session, arrivals)
-    wards = {
-        d.id: (d.ward_code, d.group_code)
-        for d in session.scalars(select(Device).where(Device.id.in_(devices)))
+    wards: dict[str, tuple[str | None, str | None]] = {
+        device_id: (ward_code, group_code)
+        for device_id, ward_code, group_code in session.execute(
+            select(Device.id, Device.ward_code, Device.group_code).where(
+                among(session, Device.id, devices)
+            )
+        )
     }
     evidence: list[dict[str, Any]] = []
     refused: list[dict[str, Any]] = []
@@ -103,7 +143,7 @@ def record_events(session: Session, arrivals: Sequence[Arrival], now: datetime) 
                 f"{event.event_id} would fork the chain"
             )
         plan = plans.get((device_id, event.item_id))
-        why = security.why_not_evidence(plan, event)
+        why = security.why_not_answer(plan.broadcast_id if plan else None, event)
         if why is not None:
             refused.append(_refused_row(verified, device_id, why, now))
             known.refused_ids.add(event.event_id)
@@ -126,81 +166,122 @@ def record_events(session: Session, arrivals: Sequence[Arrival], now: datetime) 
         session.execute(insert(SecurityRecord), refused)
     if evidence:
         session.execute(insert(PlaybackEvidence), evidence)
+    _write_chains(session, devices.values())
     for broadcast_id in sorted(broadcasts):
         note_evidence(session, broadcast_id, now)  # deferred to once per ingest batch
-    # Chain rows and gaps now, not at the commit: a replica's concurrent first chain row
-    # fails here, where the caller can still store the batch one by one.
+    # Gaps now, not at the commit: a replica's concurrent first chain row failed above,
+    # and anything else fails here, where the caller can still store the batch one by one.
     session.flush()
     return results
 
 
-def _load(session: Session, arrivals: Sequence[Arrival], now: datetime) -> dict[str, _Device]:
+def _load(session: Session, arrivals: Sequence[Arrival]) -> dict[str, _Device]:
     """Each device's chain (locked), links past its prefix, open gaps and ids held."""
     device_ids = sorted({device_id for _, device_id in arrivals})
+    c = DeviceChain
     chains = {
-        c.device_id: c
-        for c in session.scalars(
-            select(DeviceChain)
-            .where(DeviceChain.device_id.in_(device_ids))
-            .order_by(DeviceChain.device_id)
+        row.device_id: _Chain(
+            row.device_id,
+            row.contiguous_seq,
+            row.contiguous_digest,
+            row.highest_seq,
+            row.updated_at,
+        )
+        for row in session.execute(
+            select(c.device_id, c.contiguous_seq, c.contiguous_digest, c.highest_seq, c.updated_at)
+            .where(among(session, c.device_id, device_ids))
+            .order_by(c.device_id)
             .with_for_update()
         )
     }
     devices = {d: _Device(chains.get(d), {}, []) for d in device_ids}
-    after = func.coalesce(DeviceChain.contiguous_seq, 0)
-    for model in (PlaybackEvidence, SecurityRecord):
-        rows = session.execute(
-            select(model.device_id, model.seq, model.prev_hash, model.digest)
-            .outerjoin(DeviceChain, DeviceChain.device_id == model.device_id)
-            .where(model.device_id.in_(device_ids), model.seq > after)
-        )
-        for device_id, seq, prev, digest in rows:
+    event_ids = {v.body.event_id for v, _ in arrivals}
+    seqs = {v.body.seq for v, _ in arrivals}
+    # One read per table: the links past each device's prefix, and whatever holds one of
+    # the batch's event ids or sequence numbers (device x id is a superset of the
+    # batch's pairs; every row found is a true fact of its own device, so a row found
+    # for one reason may safely serve the other).
+    for device_id, event_id, seq, prev, digest in session.execute(
+        _held(session, PlaybackEvidence, device_ids, event_ids, seqs)
+    ):
+        known = devices[device_id]
+        if seq > (known.chain.contiguous_seq if known.chain else 0):
+            known.links[seq] = (prev or "", digest or "")
+        known.evidence_ids.add(event_id)
+        known.evidence_seqs[seq] = event_id
+    for device_id, refused_id, seq, prev, digest in session.execute(
+        _held(session, SecurityRecord, device_ids, event_ids, seqs)
+    ):
+        known = devices[device_id]
+        if seq is not None and seq > (known.chain.contiguous_seq if known.chain else 0):
+            known.links[seq] = (prev or "", digest or "")
+        if refused_id is not None:
+            known.refused_ids.add(refused_id)
             if seq is not None:
-                devices[device_id].links[seq] = (prev or "", digest or "")
+                known.refused_seqs[seq] = refused_id
     gaps = session.scalars(
         select(EvidenceGap)
-        .where(EvidenceGap.device_id.in_(device_ids), EvidenceGap.resolved_at.is_(None))
+        .where(among(session, EvidenceGap.device_id, device_ids), EvidenceGap.resolved_at.is_(None))
         .order_by(EvidenceGap.id)
     )
     for gap in gaps:
         devices[gap.device_id].gaps.append(gap)
-    event_ids = {v.body.event_id for v, _ in arrivals}
-    seqs = {v.body.seq for v, _ in arrivals}
-    # Device x id is a superset of the batch's pairs; a hit is true of its own device.
-    for device_id, event_id, seq in session.execute(
-        select(PlaybackEvidence.device_id, PlaybackEvidence.event_id, PlaybackEvidence.seq).where(
-            PlaybackEvidence.device_id.in_(device_ids),
-            or_(PlaybackEvidence.event_id.in_(event_ids), PlaybackEvidence.seq.in_(seqs)),
-        )
-    ):
-        devices[device_id].evidence_ids.add(event_id)
-        devices[device_id].evidence_seqs[seq] = event_id
-    for device_id, refused_id, refused_seq in session.execute(
-        select(SecurityRecord.device_id, SecurityRecord.event_id, SecurityRecord.seq).where(
-            SecurityRecord.device_id.in_(device_ids),
-            SecurityRecord.event_id.is_not(None),
-            or_(SecurityRecord.event_id.in_(event_ids), SecurityRecord.seq.in_(seqs)),
-        )
-    ):
-        if refused_id is not None:
-            devices[device_id].refused_ids.add(refused_id)
-            if refused_seq is not None:
-                devices[device_id].refused_seqs[refused_seq] = refused_id
     return devices
 
 
-def _plans(session: Session, arrivals: Iterable[Arrival]) -> dict[tuple[str, str], PlannedPlay]:
-    """The planned play each event answers, by (device, item)."""
-    pairs = {(device_id, v.body.item_id) for v, device_id in arrivals}
-    found = session.scalars(
-        select(PlannedPlay).where(
-            and_(
-                PlannedPlay.device_id.in_({d for d, _ in pairs}),
-                PlannedPlay.item_id.in_({i for _, i in pairs}),
-            )
+def _held(
+    session: Session,
+    model: type[PlaybackEvidence] | type[SecurityRecord],
+    device_ids: Sequence[str],
+    event_ids: set[str],
+    seqs: set[int],
+) -> Any:
+    """Rows of ``model`` past the devices' prefixes or holding one of the ids or seqs."""
+    after = func.coalesce(DeviceChain.contiguous_seq, 0)
+    return (
+        select(model.device_id, model.event_id, model.seq, model.prev_hash, model.digest)
+        .outerjoin(DeviceChain, DeviceChain.device_id == model.device_id)
+        .where(
+            among(session, model.device_id, device_ids),
+            or_(
+                model.seq > after,
+                among(session, model.event_id, event_ids),
+                among(session, model.seq, seqs),
+            ),
         )
     )
-    return {(p.device_id, p.item_id): p for p in found if (p.device_id, p.item_id) in pairs}
+
+
+def _plans(session: Session, arrivals: Iterable[Arrival]) -> dict[tuple[str, str], _Plan]:
+    """The planned play each event answers, by (device, item)."""
+    pairs = {(device_id, v.body.item_id) for v, device_id in arrivals}
+    p = PlannedPlay
+    found = session.execute(
+        select(p.device_id, p.item_id, p.broadcast_id, p.ward_code, p.planned_start).where(
+            among(session, p.device_id, {d for d, _ in pairs}),
+            among(session, p.item_id, {i for _, i in pairs}),
+        )
+    )
+    return {
+        (device_id, item_id): _Plan(broadcast_id, ward_code, planned_start)
+        for device_id, item_id, broadcast_id, ward_code, planned_start in found
+        if (device_id, item_id) in pairs
+    }
+
+
+def _write_chains(session: Session, devices: Iterable[_Device]) -> None:
+    """Store the chain rows the batch moved: new ones inserted, the others updated.
+
+    A replica that created one of the new rows meanwhile makes the insert fail: the
+    caller stores the batch again one by one.
+    """
+    chains = [d.chain for d in devices if d.chain is not None and d.chain.moved]
+    new = [c.values() for c in chains if c.new]
+    moved = [c.values() for c in chains if not c.new]
+    if new:
+        session.execute(insert(DeviceChain), new)
+    if moved:
+        session.execute(update(DeviceChain), moved)  # by primary key, one executemany
 
 
 def _advance(
@@ -213,15 +294,10 @@ def _advance(
     """``chain.advance`` in memory: the gap this link opens, the prefix walk, gaps filled."""
     seq = verified.body.seq
     if known.chain is None:
-        known.chain = DeviceChain(
-            device_id=device_id,
-            contiguous_seq=0,
-            contiguous_digest="",
-            highest_seq=0,
-            updated_at=now,
-        )
-        session.add(known.chain)  # a replica creating it too fails the batch: one by one then
+        # Inserted with the batch: a replica creating it too fails it (one by one then).
+        known.chain = _Chain(device_id, 0, "", 0, now, new=True)
     chain = known.chain
+    chain.moved = True
     known.links[seq] = (verified.body.prev_hash, verified.digest)
     if seq > chain.highest_seq + 1:
         gap = EvidenceGap(

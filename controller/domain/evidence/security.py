@@ -47,13 +47,18 @@ def why_not_evidence(planned: PlannedPlay | None, event: PlaybackEvent) -> tuple
     this device (``planned`` is that row, withdrawn or not: a play of an item a later
     plan dropped is still a play the device was asked for), for the same broadcast.
     """
-    if planned is None:
+    return why_not_answer(None if planned is None else planned.broadcast_id, event)
+
+
+def why_not_answer(planned_broadcast: str | None, event: PlaybackEvent) -> tuple[str, str] | None:
+    """``why_not_evidence`` from the planned play's broadcast alone (None: no planned play)."""
+    if planned_broadcast is None:
         return UNPLANNED_ITEM, (
             f"no plan or command of this controller named item {event.item_id!r} for this device"
         )
-    if planned.broadcast_id != event.broadcast_id:
+    if planned_broadcast != event.broadcast_id:
         return OTHER_BROADCAST, (
-            f"item {event.item_id!r} was planned for broadcast {planned.broadcast_id!r}, "
+            f"item {event.item_id!r} was planned for broadcast {planned_broadcast!r}, "
             f"the event claims {event.broadcast_id!r}"
         )
     return None
