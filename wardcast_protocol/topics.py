@@ -231,3 +231,27 @@ def province_downlink_filter(province_code: str) -> str:
 def any_province_downlink() -> str:
     """Every province's downlink (what the controller publishes at the centre)."""
     return f"{PROVINCE_PREFIX}/+/{everything()}"
+
+
+@dataclass(frozen=True, slots=True)
+class BridgeAcl:
+    """What a province broker's bridge may do at the centre's broker.
+
+    ``subscribe``: its own province's downlink only (``prov/<code>/...``), never
+    another province's. ``publish``: the device-to-controller channels of any device
+    (Mosquitto cannot tell which devices are behind a bridge; their signatures are
+    checked by the controller all the same), never a plan, a command or an ack.
+    """
+
+    publish: tuple[str, ...]
+    subscribe: tuple[str, ...]
+
+
+def bridge_acl(province_code: str) -> BridgeAcl:
+    """A province bridge's broker ACL at the centre, from the channel table's directions."""
+    return BridgeAcl(
+        publish=tuple(
+            all_devices(c) for c in channels.inbound_channels(Direction.DEVICE_TO_CONTROLLER)
+        ),
+        subscribe=(province_downlink_filter(province_code),),
+    )

@@ -12,6 +12,7 @@ from typing import Annotated
 
 import typer
 
+from controller.cli.broker import app as broker_app
 from controller.cli.evidence import app as evidence_app
 from controller.cli.options import LogLevelOption
 from controller.cli.report import app as report_app
@@ -43,6 +44,11 @@ app.add_typer(
     name="report",
     help="Báo cáo cho thanh tra: kế hoạch so với thực phát — "
     "reports for evaluators: planned against played.",
+)
+app.add_typer(
+    broker_app,
+    name="broker",
+    help="Đăng nhập của cầu nối tỉnh — logins at this broker for bridged province brokers.",
 )
 app.add_typer(
     users_app,

@@ -16,6 +16,8 @@ table, states every device's rights at once.
 Accounts: devices log in with their device id as username (so ``%u`` in the ACL is
 their id); the controller logs in as ``_wardcast-controller``, a name no device id
 can take (ids start with a letter or digit), with full access to the Wardcast tree.
+A province broker bridged to this one (docs/scale.md) logs in as ``_bridge-<province>``
+(again no device's name): its province's downlink down, the devices' uplink up.
 """
 
 from __future__ import annotations
@@ -31,10 +33,12 @@ from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
 from controller.db.session import Database
+from controller.domain.devices.bridges import bridge_logins
 from controller.domain.devices.service import broker_logins, wards_of_devices
 from controller.messaging.broker import hand_to_broker
 from wardcast_protocol.topics import (
     any_province_downlink,
+    bridge_acl,
     device_acl,
     everything,
     is_valid_ward_code,
@@ -44,6 +48,7 @@ from wardcast_protocol.topics import (
 log = logging.getLogger(__name__)
 
 CONTROLLER_USERNAME = "_wardcast-controller"
+BRIDGE_USERNAME_PREFIX = "_bridge-"  # + province code; "_" starts no device id
 _ITERATIONS = 101  # mosquitto_passwd's own default; passwords are 192 random bits anyway
 _SALT_BYTES = 12
 
@@ -79,9 +84,15 @@ def render_password_file(logins: Iterable[tuple[str, str]]) -> str:
     return "".join(f"{user}:{hashed}\n" for user, hashed in logins if ":" not in user)
 
 
-def render_acl_file(wards: Mapping[str, str] | None = None) -> str:
+def bridge_username(province_code: str) -> str:
+    """The broker login of a province's bridge."""
+    return f"{BRIDGE_USERNAME_PREFIX}{province_code}"
+
+
+def render_acl_file(wards: Mapping[str, str] | None = None, bridges: Iterable[str] = ()) -> str:
     """The ACL: every device its own channels (``%u`` = its id) and its ward's broadcast
-    channel (``wards``: device id -> ward code), the controller all."""
+    channel (``wards``: device id -> ward code), each province bridge (``bridges``:
+    province codes) its downlink and the uplink channels, the controller all."""
     acl = device_acl("%u")
     lines = [
         "# Written by the Wardcast controller from the protocol's channel table; edits are lost.",
@@ -95,6 +106,14 @@ def render_acl_file(wards: Mapping[str, str] | None = None) -> str:
     for device_id, ward in sorted((wards or {}).items()):
         if ":" not in device_id and is_valid_ward_code(ward):
             lines += [f"user {device_id}", *(f"topic read {t}" for t in ward_acl(ward)), ""]
+    for province in sorted(bridges):
+        rights = bridge_acl(province)
+        lines += [
+            f"user {bridge_username(province)}",
+            *(f"topic read {t}" for t in rights.subscribe),
+            *(f"topic write {t}" for t in rights.publish),
+            "",
+        ]
     lines += [
         f"user {CONTROLLER_USERNAME}",
         f"topic readwrite {everything()}",
@@ -163,13 +182,16 @@ class BrokerAccounts:
         with self._db.session() as session:
             logins = broker_logins(session)
             wards = wards_of_devices(session, [user for user, _ in logins])
+            bridges = bridge_logins(session)
         controller = (CONTROLLER_USERNAME, mosquitto_hash(self.controller_password))
         with self._lock:
             self.password_file.parent.mkdir(parents=True, exist_ok=True)
             known = self._controller_line_still_valid()
-            entries = [known or controller, *logins]
+            bridge_entries = [(bridge_username(code), hashed) for code, hashed in bridges]
+            entries = [known or controller, *logins, *bridge_entries]
             changed = _write_for_broker(self.password_file, render_password_file(entries))
-            changed |= _write_for_broker(self.acl_file, render_acl_file(wards))
+            acl = render_acl_file(wards, [code for code, _ in bridges])
+            changed |= _write_for_broker(self.acl_file, acl)
             self._granted_wards = wards
             self._logins = frozenset(user for user, _ in logins)
         return changed

@@ -70,12 +70,18 @@ def _public_host(settings: Settings) -> str:
     return urlsplit(settings.resolved_public_base_url).hostname or "127.0.0.1"
 
 
+def account_files(settings: Settings) -> tuple[Path, Path, Path]:
+    """Where the broker's password and ACL files and the controller's MQTT secret are."""
+    state = settings.data_dir / "broker"
+    return state / "passwd", state / "acl", settings.data_dir / "mqtt-controller.secret"
+
+
 def build_broker_stack(settings: Settings, db: Database, *, connect: bool) -> BrokerStack:
     """The broker for these settings; ``connect=False`` when a transport is given."""
     state = settings.data_dir / "broker"
     state.mkdir(parents=True, exist_ok=True)
-    secret = settings.data_dir / "mqtt-controller.secret"
-    files = (state / "passwd", state / "acl")
+    password_file, acl_file, secret = account_files(settings)
+    files = (password_file, acl_file)
     if connect and settings.broker_url is None:
         names = default_names([_public_host(settings), settings.broker_host])
         if settings.broker_public_url:

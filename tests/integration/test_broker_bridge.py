@@ -1,10 +1,17 @@
 """The province-to-centre bridge of docs/scale.md, run as the page shows it.
 
 Two real mosquittos: the "centre" and a "province" whose config is the page's bridge
-file, with its address pointed at the centre and its TLS and login lines dropped (the
-centre here is a plain loopback broker). What devices say goes up under the same
+file, with its address pointed at the centre and its TLS lines dropped (the centre
+here is a loopback broker without TLS). What devices say goes up under the same
 topics, to a shared subscription at the centre; what the centre publishes under the
 province's prefix comes down to the device's own topic.
+
+Then the whole path: a controller at the centre with ``province_downlink`` on, the
+centre closed by the controller's own password and ACL files, the bridge logged in
+with its province's login (``wardcast broker bridge-login``): the controller's plan
+and command reach the device at the province on their plain topics, the device's
+availability reaches the controller, and the bridge's login can neither read another
+province's downlink nor publish a plan.
 """
 
 from __future__ import annotations
@@ -12,30 +19,56 @@ from __future__ import annotations
 import queue
 import re
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
-from controller.messaging.broker import EmbeddedBroker
-from wardcast_protocol.topics import DeviceChannel, all_devices, device_topic, shared_subscription
+from controller.composition import ControllerRuntime
+from controller.db.models import Device
+from controller.domain.devices.bridges import issue_bridge_login
+from controller.domain.devices.service import register_device
+from controller.domain.places import service as places
+from controller.messaging.broker import EmbeddedBroker, free_port, let_broker_reach
+from controller.messaging.broker_accounts import (
+    CONTROLLER_USERNAME,
+    bridge_username,
+    load_or_create_secret,
+    mosquitto_hash,
+    new_password,
+)
+from controller.settings import Settings
+from wardcast_protocol.envelope import CONTROLLER_SENDER, open_envelope, seal
+from wardcast_protocol.messages import Availability, Command, Kind, Plan, ResendEvents
+from wardcast_protocol.signing import SigningKey
+from wardcast_protocol.topics import (
+    DeviceChannel,
+    all_devices,
+    device_topic,
+    downlink_topic,
+    shared_subscription,
+)
 from wardcast_protocol.transport import BrokerAddress, MqttLink, ReceivedMessage
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "scale.md"
 PREFIX = "prov/hcm/"
-_DROPPED = ("remote_username", "remote_password", "bridge_cafile")
+_TLS = ("bridge_cafile",)
+_LOGIN = ("remote_username", "remote_password")
 
 
-def bridge_config(centre: EmbeddedBroker) -> list[str]:
-    """The page's bridge file, aimed at ``centre``."""
+def bridge_config(centre: EmbeddedBroker, password: str | None = None) -> list[str]:
+    """The page's bridge file, aimed at ``centre``; with ``password``, its login kept."""
     block = re.search(r"```conf\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
     assert block is not None, "docs/scale.md lost its bridge file"
     lines = []
     for line in block.group(1).splitlines():
         if line.startswith("address "):
             line = f"address {centre.host}:{centre.port}"
-        if not line.startswith(_DROPPED):
+        if line.startswith("remote_password ") and password is not None:
+            line = f"remote_password {password}"
+        if not line.startswith(_TLS + (_LOGIN if password is None else ())):
             lines.append(line)
     return lines
 
@@ -92,3 +125,143 @@ def test_the_pages_bridge_carries_devices_up_and_the_province_prefix_down() -> N
         finally:
             controller.stop()
             device.stop()
+
+
+class CentreBroker(EmbeddedBroker):
+    """A loopback mosquitto closed by the controller's password and ACL files (no TLS:
+    the bridge's TLS is mosquitto's own business; its login and ACL are ours)."""
+
+    def __init__(self, port: int, password_file: Path, acl_file: Path) -> None:
+        super().__init__(port)
+        let_broker_reach(password_file)  # run as root, mosquitto reads them as its own user
+        self._closed = (
+            f"allow_anonymous false\npassword_file {password_file}\nacl_file {acl_file}\n"
+        )
+
+    def config_text(self) -> str:
+        """The plain loopback broker's config, logins and ACL required."""
+        return super().config_text().replace("allow_anonymous true\n", self._closed)
+
+
+def _wait(got: queue.Queue[ReceivedMessage], what: str) -> ReceivedMessage:
+    try:
+        return got.get(timeout=20)
+    except queue.Empty:
+        raise AssertionError(f"{what} never came") from None
+
+
+def _place(runtime: ControllerRuntime, key: SigningKey) -> None:
+    with runtime.db.session() as session:
+        for province, ward in (("hcm", "w-hcm"), ("hni", "w-hni")):
+            places.upsert_province(session, province, province)
+            places.upsert_district(session, f"d-{province}", province, province)
+            places.upsert_ward(session, ward, f"d-{province}", ward, "Asia/Ho_Chi_Minh")
+        for device_id, ward in (("to-1", "w-hcm"), ("to-2", "w-hni")):
+            register_device(session, device_id, device_id, key.public_key_b64, runtime.clock.now())
+            places.place_device(session, device_id, ward, None)
+
+
+def test_a_centre_controller_reaches_a_province_device_through_its_bridge_login(
+    tmp_path: Path,
+) -> None:
+    secret = load_or_create_secret(tmp_path / "mqtt-controller.secret")
+    port = free_port()
+    settings = Settings(
+        data_dir=tmp_path,
+        broker_url=f"mqtt://{CONTROLLER_USERNAME}:{secret}@127.0.0.1:{port}",
+        province_downlink=True,
+        gtts_enabled=False,
+        environment="test",
+    )
+    runtime = ControllerRuntime(settings, run_maintenance=False, prepare_chime=False)
+    key, password = SigningKey.generate(), new_password()
+    runtime.db.migrate()
+    _place(runtime, key)
+    with runtime.db.session() as session:
+        issue_bridge_login(session, "hcm", mosquitto_hash(password), runtime.clock.now())
+    accounts = runtime.broker.accounts
+    accounts.write_files()
+    with (
+        CentreBroker(port, accounts.password_file, accounts.acl_file) as centre,
+        ProvinceBroker(bridge_config(centre, password)) as province,
+    ):
+        runtime.start()
+        device = _link(province, "province-device")
+        spy = MqttLink(
+            BrokerAddress.parse(centre.url, username=bridge_username("hcm"), password=password),
+            "spy-with-the-hcm-bridge-login",
+        )
+        spy.start()
+        try:
+            plans: queue.Queue[ReceivedMessage] = queue.Queue()
+            commands: queue.Queue[ReceivedMessage] = queue.Queue()
+            device.subscribe(device_topic("to-1", DeviceChannel.PLAN), plans.put)
+            device.subscribe(device_topic("to-1", DeviceChannel.COMMAND), commands.put)
+            runtime.plans.republish("to-1")
+            runtime.plans.republish("to-2")  # under prov/hni/: not this bridge's
+            # Down: the retained plan, published at the centre under prov/hcm/, reaches
+            # the device on its own topic, signed by the controller.
+            came = _wait(plans, "to-1's plan")
+            assert came.topic == device_topic("to-1", DeviceChannel.PLAN)
+            opened = open_envelope(
+                came.payload,
+                Kind.PLAN,
+                lambda s: runtime.key.public_key_b64 if s == CONTROLLER_SENDER else None,
+            )
+            assert isinstance(opened.body, Plan) and opened.body.device_id == "to-1"
+            now = runtime.clock.now()
+            command = Command(
+                command_id="cmd-bridge-1",
+                device_ids=("to-1",),
+                issued_at=now,
+                expires_at=now + timedelta(seconds=60),
+                order=ResendEvents(from_seq=1, to_seq=2),
+            )
+            runtime.outbound.send_command("to-1", command)
+            assert _wait(commands, "to-1's command").topic == device_topic(
+                "to-1", DeviceChannel.COMMAND
+            )
+            # Up, with the bridge's login: the device's availability reaches the controller.
+            online = seal(Kind.AVAILABILITY, Availability(state="online"), "to-1", key, now)
+            device.publish(device_topic("to-1", DeviceChannel.AVAILABILITY), online, retain=True)
+            deadline = time.monotonic() + 20
+            while time.monotonic() < deadline:
+                with runtime.db.session() as session:
+                    seen = session.get(Device, "to-1")
+                    if seen is not None and seen.last_seen_at is not None:
+                        break
+                time.sleep(0.05)
+            else:
+                raise AssertionError("to-1's availability never reached the controller")
+            # The bridge's login reads its own province's downlink, not another's ...
+            assert spy.wait_connected(10)
+            ours: queue.Queue[ReceivedMessage] = queue.Queue()
+            theirs: queue.Queue[ReceivedMessage] = queue.Queue()
+            spy.subscribe(downlink_topic(all_devices(DeviceChannel.PLAN), "hni"), theirs.put)
+            spy.subscribe(downlink_topic(all_devices(DeviceChannel.PLAN), "hcm"), ours.put)
+            _wait(ours, "hcm's retained plan, to its own bridge login")
+            assert theirs.empty()  # to-2's plan is retained under prov/hni/ all along
+            # ... and cannot speak as the controller: a plan it publishes goes nowhere.
+            heard: queue.Queue[ReceivedMessage] = queue.Queue()
+            watcher = _link_as_controller(centre, secret)
+            try:
+                watcher.subscribe(all_devices(DeviceChannel.PLAN), heard.put)
+                watcher.subscribe(all_devices(DeviceChannel.SECURITY), heard.put)
+                spy.publish(device_topic("to-1", DeviceChannel.PLAN), b"forged")
+                spy.publish(device_topic("to-1", DeviceChannel.SECURITY), b"marker")
+                assert _wait(heard, "the bridge's uplink").payload == b"marker"
+                assert heard.empty()
+            finally:
+                watcher.stop()
+        finally:
+            spy.stop()
+            device.stop()
+            runtime.stop()
+
+
+def _link_as_controller(centre: EmbeddedBroker, secret: str) -> MqttLink:
+    address = BrokerAddress.parse(centre.url, username=CONTROLLER_USERNAME, password=secret)
+    link = MqttLink(address, "centre-watcher")
+    link.start()
+    assert link.wait_connected(10)
+    return link

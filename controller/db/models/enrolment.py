@@ -6,13 +6,16 @@ expiry); the broker login only as Mosquitto's PBKDF2 hash, written into the brok
 password file. A revoked device keeps its row (who revoked it, when) and loses both.
 No foreign key to ``devices``: a device created without a key exists here first and
 gets its ``devices`` row (with the key it generated) when it enrols.
+
+Beside devices, a province whose own broker is bridged to the centre's has one
+bridge login (``ProvinceBridge``, docs/scale.md), kept the same way: a hash only.
 """
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import String
+from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from controller.db.models.core import Base
@@ -34,3 +37,17 @@ class DeviceEnrolment(Base):
     mqtt_password_hash: Mapped[str | None] = mapped_column(String(200), nullable=True)
     revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     revoked_by: Mapped[str] = mapped_column(String(100), default="")
+
+
+class ProvinceBridge(Base):
+    """A province broker's login at the centre's broker, for its bridge (cầu nối tỉnh).
+
+    Made by ``wardcast broker bridge-login <province>``, which shows the password once;
+    the row keeps Mosquitto's hash. Deleting the row takes the login away.
+    """
+
+    __tablename__ = "province_bridges"
+
+    province_code: Mapped[str] = mapped_column(ForeignKey("provinces.code"), primary_key=True)
+    mqtt_password_hash: Mapped[str] = mapped_column(String(200))
+    issued_at: Mapped[datetime] = mapped_column(UtcDateTime)
