@@ -40,7 +40,7 @@ from controller.db.models import (
     PlaybackEvidence,
     SecurityRecord,
 )
-from controller.domain.broadcasts.progress import note_evidence
+from controller.domain.broadcasts.progress import note_evidence_of
 from controller.domain.errors import InvalidInput
 from controller.domain.evidence import security
 from controller.domain.evidence.service import SequenceReused, Stored, record_rejection
@@ -165,10 +165,9 @@ def record_events(session: Session, arrivals: Sequence[Arrival], now: datetime) 
     if refused:
         session.execute(insert(SecurityRecord), refused)
     if evidence:
-        session.execute(insert(PlaybackEvidence), evidence)
+        _insert_evidence(session, evidence)
     _write_chains(session, devices.values())
-    for broadcast_id in sorted(broadcasts):
-        note_evidence(session, broadcast_id, now)  # deferred to once per ingest batch
+    note_evidence_of(session, broadcasts, now)  # once per ingest batch, one statement
     # Gaps now, not at the commit: a replica's concurrent first chain row failed above,
     # and anything else fails here, where the caller can still store the batch one by one.
     session.flush()
@@ -267,6 +266,38 @@ def _plans(session: Session, arrivals: Iterable[Arrival]) -> dict[tuple[str, str
         for device_id, item_id, broadcast_id, ward_code, planned_start in found
         if (device_id, item_id) in pairs
     }
+
+
+def _insert_evidence(session: Session, rows: list[dict[str, Any]]) -> None:
+    """Insert the batch's evidence rows: on PostgreSQL by ``COPY``, else one executemany.
+
+    psycopg sends an executemany as a pipeline, row by row in Python (about 10 ms of
+    CPU for 500 rows); ``COPY`` streams them, each value through the column's own bind
+    processing as an INSERT would (``UtcDateTime`` refuses a naive time). Constraints
+    and the append-only triggers hold alike: a duplicate fails the batch either way.
+    """
+    connection = session.connection()
+    dialect = connection.dialect
+    if dialect.name != "postgresql":
+        session.execute(insert(PlaybackEvidence), rows)
+        return
+    table = PlaybackEvidence.__table__
+    columns = list(rows[0])
+    processors = [table.c[name].type.bind_processor(dialect) for name in columns]
+    names = ", ".join(f'"{name}"' for name in columns)
+    driver = connection.connection.driver_connection  # psycopg's, in this transaction
+    assert driver is not None
+    with (
+        driver.cursor() as cursor,
+        cursor.copy(f"COPY {PlaybackEvidence.__tablename__} ({names}) FROM STDIN") as copy,
+    ):
+        for row in rows:
+            copy.write_row(
+                [
+                    row[name] if process is None else process(row[name])
+                    for name, process in zip(columns, processors, strict=True)
+                ]
+            )
 
 
 def _write_chains(session: Session, devices: Iterable[_Device]) -> None:
