@@ -46,6 +46,7 @@ from bench.common import (
     tone_bulletin,
 )
 from controller.db.models import PlaybackEvidence
+from controller.heap import freeze_start_up_heap
 from controller.messaging.broker import EmbeddedBroker
 from controller.messaging.fanout import WardListeners
 from wardcast_protocol.transport import BrokerAddress, MqttLink
@@ -191,6 +192,7 @@ def wardcast_fanout(
 ) -> Figures:
     """API call -> playback start on n agents in worker processes; confirmations stored."""
     site = start_site(tmp / "site", broker_url, n, ward_code=WARD)
+    freeze_start_up_heap()  # as `wardcast serve` does once started
     figures = Figures()
     workers = Workers()
     began = time.time()

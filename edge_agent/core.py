@@ -52,7 +52,7 @@ from typing import Any
 from edge_agent import AGENT_VERSION
 from edge_agent.config import AgentConfig
 from edge_agent.evidence import EvidenceLog, PlayFacts
-from edge_agent.inbox import open_inbound
+from edge_agent.inbox import WardOpenings, open_inbound
 from edge_agent.logs import bind_log_context, log_context
 from edge_agent.media_cache import MediaCache, MediaFetcher
 from edge_agent.outbox import Outbox, QueuedPlay, StoredEvent
@@ -152,6 +152,8 @@ class EdgeAgent:
         self.on_playback_started: PlaybackStartedHook | None = None
         self.on_event_recorded: EventRecordedHook | None = None
         self.on_event_acked: EventAckedHook | None = None
+        # Set by a fleet: its agents open a ward's command once between them (inbox).
+        self.ward_openings: WardOpenings | None = None
         self.stats = AgentStats()
         self.uplink = Uplink(self.device_id, transport, self.key, self.clock)
         self.outbox = Outbox(config.data_dir / "outbox.db", durable=config.durable_outbox)
@@ -347,6 +349,7 @@ class EdgeAgent:
                 self.device_id,
                 self.config.controller_public_key,
                 ward_code=self._ward,
+                shared=self.ward_openings,
             )
         except RejectedMessage as exc:
             self.stats.rejected[exc.reason] += 1

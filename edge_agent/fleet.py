@@ -24,6 +24,7 @@ import httpx
 
 from edge_agent.config import AgentConfig
 from edge_agent.core import EdgeAgent
+from edge_agent.inbox import WardOpenings
 from edge_agent.lock import DataDirLock, lock_data_dir
 from edge_agent.media_cache import HttpMediaFetcher, MediaFetcher
 from edge_agent.wiring import build_agent
@@ -73,6 +74,7 @@ class AgentFleet:
         self._thread: threading.Thread | None = None
         self._http: httpx.AsyncClient | None = None
         self._locks: list[DataDirLock] = []
+        self._ward_openings = WardOpenings()
 
     @property
     def agents(self) -> dict[str, EdgeAgent]:
@@ -163,6 +165,9 @@ class AgentFleet:
 
     def _hook(self, agent: EdgeAgent) -> None:
         device_id = agent.device_id
+        # A ward's command is opened once for the fleet, as each device would open it
+        # for itself; each agent still decides whether it is for it (inbox.WardOpenings).
+        agent.ward_openings = self._ward_openings
         if self.on_playback_started is not None:
             started = self.on_playback_started
             agent.on_playback_started = lambda item_id, at: started(device_id, item_id, at)

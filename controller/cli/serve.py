@@ -20,6 +20,7 @@ import uvicorn
 
 from controller.api.app import create_app
 from controller.composition import ControllerRuntime
+from controller.heap import freeze_start_up_heap
 from controller.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -60,6 +61,7 @@ def serve(settings: Settings, log_level: str) -> int:
     runtime = ControllerRuntime(settings)
     try:
         runtime.start()
+        freeze_start_up_heap()  # full collections no longer stall a "now" (controller/heap.py)
         for sig, handler in previous.items():
             signal.signal(sig, handler)
         if stopping.is_set():
