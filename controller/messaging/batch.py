@@ -13,10 +13,11 @@ from pydantic import BaseModel
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
+from controller.db.among import among
 from controller.db.models import Device
 from controller.messaging.outbound import MqttOutbound
 from wardcast_protocol.envelope import Verified
-from wardcast_protocol.topics import DeviceTopic
+from wardcast_protocol.topics import DeviceChannel, DeviceTopic
 from wardcast_protocol.transport import ReceivedMessage
 
 _ACK_MAX_IDS = 1000  # EventAck's per-list limit
@@ -69,18 +70,22 @@ def device_order(item: Checked) -> str:
     return item.parsed.device_id if item.parsed is not None else ""
 
 
-def hold_devices(session: Session, checked: list[Checked]) -> list[Device]:
+def hold_devices(session: Session, checked: list[Checked], *, events: bool = True) -> list[Device]:
     """Begin writing and load the batch's devices, held while the batch is stored.
 
     The identity map keeps an object only while something refers to it: without this,
     every event's ``session.get(Device)`` queried again (and flushed the batch first).
-    Refusals alone are tallied, not written: then nothing is begun.
+    Refusals alone are tallied, not written: then nothing is begun. ``events`` False:
+    only the devices of other messages (the evidence batch path reads no ``Device``).
     """
-    device_ids = {i.parsed.device_id for i in checked if i.verified is not None and i.parsed}
-    if not device_ids:
+    verified = [i.parsed for i in checked if i.verified is not None and i.parsed is not None]
+    if not verified:
         return []
     _begin_writing(session)
-    return list(session.scalars(select(Device).where(Device.id.in_(device_ids))))
+    device_ids = {p.device_id for p in verified if events or p.channel is not DeviceChannel.EVENT}
+    if not device_ids:
+        return []
+    return list(session.scalars(select(Device).where(among(session, Device.id, device_ids))))
 
 
 def _begin_writing(session: Session) -> None:

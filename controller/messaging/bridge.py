@@ -196,7 +196,9 @@ class ControllerBridge:
         counters = (self.stored_events, self.refused_events, self.security_reports, self.rejected)
         try:
             with self._db.session() as session:
-                held = hold_devices(session, checked)  # noqa: F841 - kept for the batch
+                # The evidence batch path reads devices as values: not held for it.
+                evidence_apart = self.batch_evidence and not isolated
+                held = hold_devices(session, checked, events=not evidence_apart)  # noqa: F841
                 session.info[progress.DEFERRED_NOTES] = set()
                 events = set() if isolated else self._store_events(session, checked, acks)
                 for item in checked:

@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from controller.db.among import among
 from controller.db.models import Device, DeviceEnrolment
 from controller.domain.broadcasts.progress import note_plan_held, note_playing
 from controller.domain.errors import Conflict, InvalidInput, NotFound
@@ -95,7 +96,7 @@ def public_keys_of(session: Session, device_ids: Iterable[str]) -> dict[str, str
     rows = session.execute(
         select(Device.id, Device.public_key)
         .outerjoin(DeviceEnrolment, DeviceEnrolment.device_id == Device.id)
-        .where(Device.id.in_(wanted), DeviceEnrolment.revoked_at.is_(None))
+        .where(among(session, Device.id, wanted), DeviceEnrolment.revoked_at.is_(None))
     )
     return {device_id: key for device_id, key in rows if key is not None}
 

@@ -23,84 +23,33 @@ compares the databases.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from controller.db.among import among
-from controller.db.models import (
-    Device,
-    DeviceChain,
-    EvidenceGap,
-    PlannedPlay,
-    PlaybackEvidence,
-    SecurityRecord,
-)
+from controller.db.models import Device, EvidenceGap, SecurityRecord
 from controller.domain.broadcasts.progress import note_evidence_of
 from controller.domain.errors import InvalidInput
 from controller.domain.evidence import security
+from controller.domain.evidence.batch_store import (
+    Arrival,
+    ChainRow,
+    Known,
+    insert_evidence,
+    load,
+    plans,
+    write_chains,
+)
 from controller.domain.evidence.service import SequenceReused, Stored, record_rejection
 from controller.domain.reports.rollups import dirty as rollups
 from wardcast_protocol.envelope import Verified
 from wardcast_protocol.messages import PlaybackEvent, Trigger
 
 log = logging.getLogger(__name__)
-
-Arrival = tuple[Verified[PlaybackEvent], str]
-"""A verified event and the device whose topic it came on."""
-
-
-@dataclass
-class _Chain:
-    """A device's chain row (``DeviceChain``) as plain values; ``new``: not stored yet."""
-
-    device_id: str
-    contiguous_seq: int
-    contiguous_digest: str
-    highest_seq: int
-    updated_at: datetime
-    new: bool = False
-    moved: bool = False  # changed by the batch: written back
-
-    def values(self) -> dict[str, Any]:
-        """The row, for a bulk insert or update."""
-        return {
-            "device_id": self.device_id,
-            "contiguous_seq": self.contiguous_seq,
-            "contiguous_digest": self.contiguous_digest,
-            "highest_seq": self.highest_seq,
-            "updated_at": self.updated_at,
-        }
-
-
-@dataclass(frozen=True)
-class _Plan:
-    """What the batch needs of a planned play."""
-
-    broadcast_id: str
-    ward_code: str | None
-    planned_start: datetime
-
-
-@dataclass
-class _Device:
-    """What the batch knows of one device's chain, kept current as events are decided."""
-
-    chain: _Chain | None
-    links: dict[int, tuple[str, str]]  # seq -> (prev_hash, digest), past the whole prefix
-    gaps: list[EvidenceGap]  # open gaps, oldest first
-    evidence_ids: set[str] = field(default_factory=set)
-    refused_ids: set[str] = field(default_factory=set)
-    evidence_seqs: dict[int, str] = field(default_factory=dict)  # seq -> event id
-    refused_seqs: dict[int, str] = field(default_factory=dict)
-
-    def holds(self, seq: int) -> bool:
-        """True when the controller holds link ``seq`` (evidence or refused)."""
-        return (self.chain is not None and seq <= self.chain.contiguous_seq) or seq in self.links
 
 
 def record_events(session: Session, arrivals: Sequence[Arrival], now: datetime) -> list[Stored]:
@@ -114,8 +63,8 @@ def record_events(session: Session, arrivals: Sequence[Arrival], now: datetime) 
             raise InvalidInput(
                 f"event names device {verified.body.device_id!r} on {device_id!r}'s topic"
             )
-    devices = _load(session, arrivals)
-    plans = _plans(session, arrivals)
+    devices = load(session, arrivals)
+    planned = plans(session, arrivals)
     wards: dict[str, tuple[str | None, str | None]] = {
         device_id: (ward_code, group_code)
         for device_id, ward_code, group_code in session.execute(
@@ -142,17 +91,18 @@ def record_events(session: Session, arrivals: Sequence[Arrival], now: datetime) 
                 f"seq {event.seq} of {device_id} is already event {taken}; "
                 f"{event.event_id} would fork the chain"
             )
-        plan = plans.get((device_id, event.item_id))
+        plan = planned.get((device_id, event.item_id))
+        digest = verified.digest  # a sha256 of the signed bytes: once, not per use
         why = security.why_not_answer(plan.broadcast_id if plan else None, event)
         if why is not None:
-            refused.append(_refused_row(verified, device_id, why, now))
+            refused.append(_refused_row(verified, digest, device_id, why, now))
             known.refused_ids.add(event.event_id)
             known.refused_seqs[event.seq] = event.event_id
-            _advance(session, known, verified, device_id, now)
+            _advance(session, known, verified, digest, device_id, now)
             results.append(Stored.REFUSED)
             continue
         ward_code, group_code = wards.get(device_id, (None, None))
-        evidence.append(_evidence_row(verified, device_id, ward_code, group_code, now))
+        evidence.append(_evidence_row(verified, digest, device_id, ward_code, group_code, now))
         known.evidence_ids.add(event.event_id)
         known.evidence_seqs[event.seq] = event.event_id
         rollups.mark(session, ward_code, event.planned_start)  # deduped per transaction
@@ -160,13 +110,13 @@ def record_events(session: Session, arrivals: Sequence[Arrival], now: datetime) 
             rollups.mark(session, plan.ward_code, plan.planned_start)
         if event.trigger is not Trigger.PROGRAMME:
             broadcasts.add(event.broadcast_id)
-        _advance(session, known, verified, device_id, now)
+        _advance(session, known, verified, digest, device_id, now)
         results.append(Stored.NEW)
     if refused:
         session.execute(insert(SecurityRecord), refused)
     if evidence:
-        _insert_evidence(session, evidence)
-    _write_chains(session, devices.values())
+        insert_evidence(session, evidence)
+    write_chains(session, devices.values())
     note_evidence_of(session, broadcasts, now)  # once per ingest batch, one statement
     # Gaps now, not at the commit: a replica's concurrent first chain row failed above,
     # and anything else fails here, where the caller can still store the batch one by one.
@@ -174,151 +124,11 @@ def record_events(session: Session, arrivals: Sequence[Arrival], now: datetime) 
     return results
 
 
-def _load(session: Session, arrivals: Sequence[Arrival]) -> dict[str, _Device]:
-    """Each device's chain (locked), links past its prefix, open gaps and ids held."""
-    device_ids = sorted({device_id for _, device_id in arrivals})
-    c = DeviceChain
-    chains = {
-        row.device_id: _Chain(
-            row.device_id,
-            row.contiguous_seq,
-            row.contiguous_digest,
-            row.highest_seq,
-            row.updated_at,
-        )
-        for row in session.execute(
-            select(c.device_id, c.contiguous_seq, c.contiguous_digest, c.highest_seq, c.updated_at)
-            .where(among(session, c.device_id, device_ids))
-            .order_by(c.device_id)
-            .with_for_update()
-        )
-    }
-    devices = {d: _Device(chains.get(d), {}, []) for d in device_ids}
-    event_ids = {v.body.event_id for v, _ in arrivals}
-    seqs = {v.body.seq for v, _ in arrivals}
-    # One read per table: the links past each device's prefix, and whatever holds one of
-    # the batch's event ids or sequence numbers (device x id is a superset of the
-    # batch's pairs; every row found is a true fact of its own device, so a row found
-    # for one reason may safely serve the other).
-    for device_id, event_id, seq, prev, digest in session.execute(
-        _held(session, PlaybackEvidence, device_ids, event_ids, seqs)
-    ):
-        known = devices[device_id]
-        if seq > (known.chain.contiguous_seq if known.chain else 0):
-            known.links[seq] = (prev or "", digest or "")
-        known.evidence_ids.add(event_id)
-        known.evidence_seqs[seq] = event_id
-    for device_id, refused_id, seq, prev, digest in session.execute(
-        _held(session, SecurityRecord, device_ids, event_ids, seqs)
-    ):
-        known = devices[device_id]
-        if seq is not None and seq > (known.chain.contiguous_seq if known.chain else 0):
-            known.links[seq] = (prev or "", digest or "")
-        if refused_id is not None:
-            known.refused_ids.add(refused_id)
-            if seq is not None:
-                known.refused_seqs[seq] = refused_id
-    gaps = session.scalars(
-        select(EvidenceGap)
-        .where(among(session, EvidenceGap.device_id, device_ids), EvidenceGap.resolved_at.is_(None))
-        .order_by(EvidenceGap.id)
-    )
-    for gap in gaps:
-        devices[gap.device_id].gaps.append(gap)
-    return devices
-
-
-def _held(
-    session: Session,
-    model: type[PlaybackEvidence] | type[SecurityRecord],
-    device_ids: Sequence[str],
-    event_ids: set[str],
-    seqs: set[int],
-) -> Any:
-    """Rows of ``model`` past the devices' prefixes or holding one of the ids or seqs."""
-    after = func.coalesce(DeviceChain.contiguous_seq, 0)
-    return (
-        select(model.device_id, model.event_id, model.seq, model.prev_hash, model.digest)
-        .outerjoin(DeviceChain, DeviceChain.device_id == model.device_id)
-        .where(
-            among(session, model.device_id, device_ids),
-            or_(
-                model.seq > after,
-                among(session, model.event_id, event_ids),
-                among(session, model.seq, seqs),
-            ),
-        )
-    )
-
-
-def _plans(session: Session, arrivals: Iterable[Arrival]) -> dict[tuple[str, str], _Plan]:
-    """The planned play each event answers, by (device, item)."""
-    pairs = {(device_id, v.body.item_id) for v, device_id in arrivals}
-    p = PlannedPlay
-    found = session.execute(
-        select(p.device_id, p.item_id, p.broadcast_id, p.ward_code, p.planned_start).where(
-            among(session, p.device_id, {d for d, _ in pairs}),
-            among(session, p.item_id, {i for _, i in pairs}),
-        )
-    )
-    return {
-        (device_id, item_id): _Plan(broadcast_id, ward_code, planned_start)
-        for device_id, item_id, broadcast_id, ward_code, planned_start in found
-        if (device_id, item_id) in pairs
-    }
-
-
-def _insert_evidence(session: Session, rows: list[dict[str, Any]]) -> None:
-    """Insert the batch's evidence rows: on PostgreSQL by ``COPY``, else one executemany.
-
-    psycopg sends an executemany as a pipeline, row by row in Python (about 10 ms of
-    CPU for 500 rows); ``COPY`` streams them, each value through the column's own bind
-    processing as an INSERT would (``UtcDateTime`` refuses a naive time). Constraints
-    and the append-only triggers hold alike: a duplicate fails the batch either way.
-    """
-    connection = session.connection()
-    dialect = connection.dialect
-    if dialect.name != "postgresql":
-        session.execute(insert(PlaybackEvidence), rows)
-        return
-    table = PlaybackEvidence.__table__
-    columns = list(rows[0])
-    processors = [table.c[name].type.bind_processor(dialect) for name in columns]
-    names = ", ".join(f'"{name}"' for name in columns)
-    driver = connection.connection.driver_connection  # psycopg's, in this transaction
-    assert driver is not None
-    with (
-        driver.cursor() as cursor,
-        cursor.copy(f"COPY {PlaybackEvidence.__tablename__} ({names}) FROM STDIN") as copy,
-    ):
-        for row in rows:
-            copy.write_row(
-                [
-                    row[name] if process is None else process(row[name])
-                    for name, process in zip(columns, processors, strict=True)
-                ]
-            )
-
-
-def _write_chains(session: Session, devices: Iterable[_Device]) -> None:
-    """Store the chain rows the batch moved: new ones inserted, the others updated.
-
-    A replica that created one of the new rows meanwhile makes the insert fail: the
-    caller stores the batch again one by one.
-    """
-    chains = [d.chain for d in devices if d.chain is not None and d.chain.moved]
-    new = [c.values() for c in chains if c.new]
-    moved = [c.values() for c in chains if not c.new]
-    if new:
-        session.execute(insert(DeviceChain), new)
-    if moved:
-        session.execute(update(DeviceChain), moved)  # by primary key, one executemany
-
-
 def _advance(
     session: Session,
-    known: _Device,
+    known: Known,
     verified: Verified[PlaybackEvent],
+    digest: str,
     device_id: str,
     now: datetime,
 ) -> None:
@@ -326,10 +136,10 @@ def _advance(
     seq = verified.body.seq
     if known.chain is None:
         # Inserted with the batch: a replica creating it too fails it (one by one then).
-        known.chain = _Chain(device_id, 0, "", 0, now, new=True)
+        known.chain = ChainRow(device_id, 0, "", 0, now, new=True)
     chain = known.chain
     chain.moved = True
-    known.links[seq] = (verified.body.prev_hash, verified.digest)
+    known.links[seq] = (verified.body.prev_hash, digest)
     if seq > chain.highest_seq + 1:
         gap = EvidenceGap(
             device_id=device_id, from_seq=chain.highest_seq + 1, to_seq=seq - 1, detected_at=now
@@ -366,6 +176,7 @@ def _advance(
 
 def _evidence_row(
     verified: Verified[PlaybackEvent],
+    digest: str,
     device_id: str,
     ward_code: str | None,
     group_code: str | None,
@@ -384,7 +195,7 @@ def _evidence_row(
         "event_id": event.event_id,
         "seq": event.seq,
         "prev_hash": event.prev_hash,
-        "digest": verified.digest,
+        "digest": digest,
         "item_id": event.item_id,
         "broadcast_id": event.broadcast_id,
         "bulletin_id": event.bulletin_id,
@@ -409,7 +220,11 @@ def _evidence_row(
 
 
 def _refused_row(
-    verified: Verified[PlaybackEvent], device_id: str, why: tuple[str, str], now: datetime
+    verified: Verified[PlaybackEvent],
+    digest: str,
+    device_id: str,
+    why: tuple[str, str],
+    now: datetime,
 ) -> dict[str, Any]:
     """The security record ``security.refuse_event`` would add, as insert values."""
     event = verified.body
@@ -429,7 +244,7 @@ def _refused_row(
         "event_id": event.event_id,
         "seq": event.seq,
         "prev_hash": event.prev_hash,
-        "digest": verified.digest,
+        "digest": digest,
         "signed": verified.signed,
         "sig": verified.sig,
     }
