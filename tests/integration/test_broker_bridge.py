@@ -199,16 +199,24 @@ def test_a_centre_controller_reaches_a_province_device_through_its_bridge_login(
             device.subscribe(device_topic("to-1", DeviceChannel.COMMAND), commands.put)
             runtime.plans.republish("to-1")
             runtime.plans.republish("to-2")  # under prov/hni/: not this bridge's
+
+            def controller_key(sender: str) -> str | None:
+                return runtime.key.public_key_b64 if sender == CONTROLLER_SENDER else None
+
             # Down: the retained plan, published at the centre under prov/hcm/, reaches
             # the device on its own topic, signed by the controller.
             came = _wait(plans, "to-1's plan")
             assert came.topic == device_topic("to-1", DeviceChannel.PLAN)
-            opened = open_envelope(
-                came.payload,
-                Kind.PLAN,
-                lambda s: runtime.key.public_key_b64 if s == CONTROLLER_SENDER else None,
-            )
+            opened = open_envelope(came.payload, Kind.PLAN, controller_key)
             assert isinstance(opened.body, Plan) and opened.body.device_id == "to-1"
+            kept: queue.Queue[ReceivedMessage] = queue.Queue()
+            later = _link(province, "province-device-later")
+            later.subscribe(device_topic("to-1", DeviceChannel.PLAN), kept.put)
+            retained = _wait(kept, "the plan retained at the province")
+            kept_plan = open_envelope(retained.payload, Kind.PLAN, controller_key).body
+            assert isinstance(kept_plan, Plan)
+            assert (kept_plan.device_id, kept_plan.version) == ("to-1", opened.body.version)
+            later.stop()
             now = runtime.clock.now()
             command = Command(
                 command_id="cmd-bridge-1",
@@ -253,6 +261,18 @@ def test_a_centre_controller_reaches_a_province_device_through_its_bridge_login(
                 assert heard.empty()
             finally:
                 watcher.stop()
+            # Moved to another province: its plan retained at the old one is cleared.
+            with runtime.db.session() as session:
+                places.place_device(session, "to-1", "w-hni", None)
+            runtime.plans.republish("to-1")
+            while _wait(plans, "the old province's plan cleared").payload != b"":
+                continue  # the plans published before (at start, and republished)
+            gone: queue.Queue[ReceivedMessage] = queue.Queue()
+            late = _link(province, "province-device-latest")
+            late.subscribe(device_topic("to-1", DeviceChannel.PLAN), gone.put)
+            with pytest.raises(queue.Empty):
+                gone.get(timeout=1)
+            late.stop()
         finally:
             spy.stop()
             device.stop()

@@ -7,6 +7,7 @@ uplink channels to write, nothing else.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -88,6 +89,10 @@ def test_a_bridge_reads_its_own_downlink_and_writes_only_the_uplink() -> None:
     ]
     # "_" starts no device id, so no device can take a bridge's (or the controller's) name.
     assert not is_valid_device_id(bridge_username("hcm"))
+    # docs/scale.md shows this block as the centre's ACL of a bridge login: it is.
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "scale.md").read_text("utf-8")
+    shown = next(b for b in re.findall(r"```conf\n(.*?)```", doc, re.S) if "user _bridge" in b)
+    assert shown.splitlines() == block[: block.index("")]
 
 
 def test_the_migration_creates_the_bridge_table_as_modelled(tmp_path: Path) -> None:
