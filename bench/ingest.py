@@ -3,6 +3,7 @@
     .venv/bin/python -m bench.ingest --devices 1000 --events 10000
     .venv/bin/python -m bench.ingest --tiny        # what the test suite runs
     .venv/bin/python -m bench.ingest --postgres    # a throwaway local PostgreSQL
+    .venv/bin/python -m bench.ingest --postgres --replicas 2   # two controllers share it
     .venv/bin/python -m bench.ingest --database-url postgresql+psycopg://u@h:5432/db
 
 One real mosquitto on loopback and the controller (bridge, SQLite in its data folder by
@@ -19,8 +20,12 @@ controller commanded that device, then publish them as fast as their MQTT link t
   stored (one transaction per batch) and acknowledged them, and how long after
   the last one was sent all were stored.
 
-The last line is ``key=value`` pairs: events/s stored, the raw rate, their ratio, the load
-and ``db`` (``sqlite`` or ``postgres``).
+``--replicas N`` (PostgreSQL only): N controllers share the ingest as docs/scale.md's
+replicas do, this process's and N-1 ``wardcast serve`` processes, one MQTT v5 share
+group; events stored are then counted in the database.
+
+The last line is ``key=value`` pairs: events/s stored, the raw rate, their ratio, the load,
+``db`` (``sqlite`` or ``postgres``) and ``replicas``.
 """
 
 from __future__ import annotations
@@ -41,8 +46,11 @@ from typing import Any
 
 import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
+from sqlalchemy import func, select
 
 from bench.common import Site, load1, start_site, tone_bulletin
+from bench.replicas import join_group, replicas
+from controller.db.models import PlaybackEvidence
 from controller.domain.broadcasts.service import BroadcastRequest
 from controller.messaging.broker import EmbeddedBroker
 from tests.support.local_postgres import LocalPostgres
@@ -179,6 +187,9 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--events", type=int, default=10_000, help="in all (per device: /N)")
     parser.add_argument("--processes", type=int, default=2, help="publisher processes")
     parser.add_argument("--tiny", action="store_true", help="5 devices, 100 events")
+    parser.add_argument(
+        "--replicas", type=int, default=1, help="controllers sharing the ingest (PostgreSQL)"
+    )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--postgres", action="store_true", help="start a throwaway local PostgreSQL")
     where.add_argument(
@@ -187,14 +198,22 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args = parser.parse_args(argv)
     if args.tiny:
         args.devices, args.events = 5, 100
-    if args.devices < 1 or args.events < 1 or args.processes < 1:
-        parser.error("--devices, --events and --processes must be at least 1")
+    if args.devices < 1 or args.events < 1 or args.processes < 1 or args.replicas < 1:
+        parser.error("--devices, --events, --processes and --replicas must be at least 1")
     url = args.database_url
     if url is not None and not url.startswith(("postgresql", "sqlite")):
         parser.error(f"--database-url: not a PostgreSQL or SQLite URL: {url!r}")
     postgres = args.postgres or (url is not None and url.startswith("postgresql"))
     args.db = "postgres" if postgres else "sqlite"
+    if args.replicas > 1 and not postgres:
+        parser.error("--replicas: replicas share one PostgreSQL (--postgres or --database-url)")
     return args
+
+
+def _stored(site: Site) -> int:
+    """Evidence rows in the database (every replica's)."""
+    with site.runtime.db.session() as session:
+        return session.scalar(select(func.count()).select_from(PlaybackEvidence)) or 0
 
 
 def main(argv: Sequence[str] | None = None) -> None:
@@ -211,22 +230,36 @@ def main(argv: Sequence[str] | None = None) -> None:
             if args.postgres:
                 url = stack.enter_context(LocalPostgres()).create_database("wardcast_bench")
             broker = stack.enter_context(EmbeddedBroker())
+            if args.replicas > 1:
+                join_group("r1")
             site = start_site(tmp / "site", broker.url, args.devices, database_url=url)
             try:
+                if args.replicas > 1:
+                    assert url is not None
+                    key = site.runtime.settings.resolved_controller_key_path
+                    stack.enter_context(
+                        replicas(args.replicas - 1, tmp / "replicas", url, broker.url, key)
+                    )
                 items = _planned(site, per_device, 1.0, tmp)
                 start = datetime.now(UTC) - timedelta(seconds=5)
                 keys = {c.device_id: c.data_dir / "device.key" for c in site.configs}
                 jobs: list[Job] = [(d, keys[d], [(i, start) for i in items]) for d in keys]
                 raw = raw_rate(broker.url, jobs, args.processes, total)
                 bridge = site.runtime.bridge
-                before = bridge.stored_events
+
+                # One controller counts what it stored; replicas are counted in the database.
+                def count() -> int:
+                    return _stored(site) if args.replicas > 1 else bridge.stored_events
+
+                before, here = count(), bridge.stored_events
                 procs, out = _start_publishers(broker.url, jobs, False, args.processes)
                 first, last = _sent(procs, out)
                 deadline = time.monotonic() + 300
-                while bridge.stored_events - before < total and time.monotonic() < deadline:
-                    time.sleep(0.01)
+                while count() - before < total and time.monotonic() < deadline:
+                    time.sleep(0.01 if args.replicas == 1 else 0.05)
                 stored_at = time.time()
-                stored = bridge.stored_events - before
+                stored = count() - before
+                here = bridge.stored_events - here
                 # (getattr: the same bench runs on a controller from before the ingest queue)
                 queue = getattr(bridge, "ingest", None)
                 batches = queue.batches if queue is not None else stored
@@ -246,6 +279,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     store = "PostgreSQL" if args.db == "postgres" else "SQLite, fsync per commit"
     print(f"wardcast verified and stored : {rate:8.0f} events/s ({store})")
     print(f"all stored {lag:.2f} s after the last one was sent")
+    if args.replicas > 1:
+        print(f"{args.replicas} replicas; this process's controller stored {here} of them")
     pairs = {
         "events": total,
         "stored": stored,
@@ -257,6 +292,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "largest_batch": largest,
         "load1": round(max(load_before, load_after), 2),
         "db": args.db,
+        "replicas": args.replicas,
     }
     print(" ".join(f"{key}={value}" for key, value in pairs.items()))
 

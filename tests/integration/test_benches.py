@@ -88,3 +88,11 @@ def test_ingest_bench_tiny_on_postgres() -> None:
     assert figures["db"] == "postgres"
     assert figures["events"] == figures["stored"] == "100"
     assert float(figures["stored_per_s"]) > 0 and float(figures["raw_per_s"]) > 0
+
+
+def test_ingest_bench_tiny_with_two_replicas() -> None:
+    # Two controllers (this one and a `wardcast serve`) share the ingest on one PostgreSQL.
+    figures = run_bench("bench.ingest", "--tiny", "--postgres", "--replicas", "2")
+    assert figures["db"] == "postgres" and figures["replicas"] == "2"
+    assert figures["events"] == figures["stored"] == "100"  # each stored once, by either
+    assert float(figures["stored_per_s"]) > 0
