@@ -16,7 +16,7 @@ from datetime import datetime
 from functools import partial
 
 from edge_agent.outbox import Outbox
-from edge_agent.timing import deferred, expect_start
+from edge_agent.timing import deferred, leave
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.messages import PlanItem
 
@@ -63,7 +63,7 @@ class PlayJournal:
         """Forget what waits off the timing path, as a crash would (the journal keeps
         the play; the next start reports it)."""
         deferred(self._clock).discard(self._device_id)
-        expect_start(self._clock, self._device_id, None, 0.0)
+        leave(self._clock, self._device_id)
 
     def _later(self, write: Callable[[str, datetime], None], item_id: str, at: datetime) -> None:
         deferred(self._clock).add(self._device_id, partial(self._write, write, item_id, at))

@@ -48,6 +48,7 @@ BUCKET_S = 0.005  # starts this close share one timer (the loop spins at most th
 COARSE_S = 1.0  # a longer wait first sleeps on the wall clock, which follows NTP steps
 QUIET_S = 0.05  # no deferred work starts this close before an armed start
 SLICE_S = 0.002  # deferred work runs at most this long before timers get a turn
+GC_QUIET_S = 0.5  # the collector comes back on after this long without a start near
 MAX_HOLD_S = 2.0  # deferred work waits for quiet at most this long
 
 Job = Callable[[], None]
@@ -77,6 +78,7 @@ class StartBoard:
         self._preparing: set[str] = set()  # owners whose expected start is being prepared
         self._gc_off = False
         self._gc_was_enabled = True
+        self._gc_on_timer: asyncio.TimerHandle | None = None
 
     def arm(self, at: datetime) -> asyncio.Future[datetime | None]:
         """A future resolved with the actual start when ``at`` comes (None if stopped)."""
@@ -113,14 +115,33 @@ class StartBoard:
             self._collector()
 
     def _collector(self) -> None:
-        """The collector is off while a start is prepared or armed, on otherwise: a full
-        collection of a fleet's heap stops the loop for up to a second."""
+        """The collector is off while a start is prepared or armed, and back on once no
+        start has been for ``GC_QUIET_S``: a full collection of a fleet's heap stops the
+        loop for up to a second. Not on at once: in a fan-out, agents start one after
+        another as the command reaches them, and switching it on between two of them
+        let a collection of all the others' garbage (10-80 ms) fall among the starts."""
         off = bool(self._groups or self._preparing)
-        if off and not self._gc_off:
-            self._gc_was_enabled = gc.isenabled()
-            gc.disable()
-            self._gc_off = True
-        elif not off and self._gc_off:
+        if off:
+            if self._gc_on_timer is not None:
+                self._gc_on_timer.cancel()
+                self._gc_on_timer = None
+            if not self._gc_off:
+                self._gc_was_enabled = gc.isenabled()
+                gc.disable()
+                self._gc_off = True
+        elif self._gc_off and self._gc_on_timer is None:
+            self._gc_on_timer = self._loop.call_later(GC_QUIET_S, self._collector_on)
+
+    def collector_now(self) -> None:
+        """If no start is near, the collector back on at once, not after the quiet
+        period: an agent leaving a loop that may close before the timer fires."""
+        if self._gc_on_timer is not None:
+            self._gc_on_timer.cancel()
+            self._collector_on()
+
+    def _collector_on(self) -> None:
+        self._gc_on_timer = None
+        if self._gc_off and not (self._groups or self._preparing):
             self._gc_off = False
             if self._gc_was_enabled:
                 gc.enable()
@@ -259,6 +280,16 @@ def expect_start(clock: Clock, owner: str, at: datetime | None, prepare_s: float
     from then until the start (a no-op on a test's clock, whose jobs run at once)."""
     if isinstance(clock, SystemClock):
         _for_loop(clock)[0].expect(owner, at, prepare_s)
+
+
+def leave(clock: Clock, owner: str) -> None:
+    """``owner`` leaves the loop (an agent stopping): nothing of its own is expected
+    any more, and the collector is back on at once if no other start is near (a closed
+    loop would never fire the timer that turns it on, leaving it off for the process)."""
+    if isinstance(clock, SystemClock):
+        board = _for_loop(clock)[0]
+        board.expect(owner, None, 0.0)
+        board.collector_now()
 
 
 async def release_at(clock: Clock, when: datetime, stop: asyncio.Event) -> datetime | None:

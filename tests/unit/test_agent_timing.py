@@ -8,12 +8,32 @@ from __future__ import annotations
 
 import asyncio
 import gc
+from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
+
+import pytest
 
 from edge_agent import timing
 from wardcast_protocol.clock import FakeClock, SystemClock
 
 AHEAD = timedelta(milliseconds=30)
+QUIET_S = 0.01
+
+
+@pytest.fixture(autouse=True)
+async def short_quiet(monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[None]:
+    """The collector comes back on 10 ms after the last start here, not 0.5 s; and is
+    on when each test's loop closes (a closed loop never fires the timer)."""
+    monkeypatch.setattr(timing, "GC_QUIET_S", QUIET_S)
+    yield
+    await asyncio.sleep(QUIET_S * 3)
+    assert gc.isenabled()
+
+
+async def collector_back_on() -> bool:
+    """Whether the collector is on once the quiet period has passed."""
+    await asyncio.sleep(QUIET_S * 3)
+    return gc.isenabled()
 
 
 async def test_starts_due_at_one_instant_share_one_timer_and_never_start_early() -> None:
@@ -26,7 +46,7 @@ async def test_starts_due_at_one_instant_share_one_timer_and_never_start_early()
     assert len(board._groups) == 1  # one timer for the three
     released = await asyncio.gather(*starts)
     assert all(at is not None and at >= when for at in released)
-    assert board.next_deadline() is None and gc.isenabled()
+    assert board.next_deadline() is None and await collector_back_on()
 
 
 async def test_starts_microseconds_apart_share_one_timer_each_on_its_instant() -> None:
@@ -43,7 +63,7 @@ async def test_starts_microseconds_apart_share_one_timer_each_on_its_instant() -
     assert len(board._groups) <= 2  # one slot, or two if the instants straddle a boundary
     released = await asyncio.gather(*starts)
     assert all(at is not None and at >= due for at, due in zip(released, instants, strict=True))
-    assert board.next_deadline() is None and gc.isenabled()
+    assert board.next_deadline() is None and await collector_back_on()
 
 
 async def test_a_stop_before_the_instant_releases_nothing() -> None:
@@ -54,7 +74,7 @@ async def test_a_stop_before_the_instant_releases_nothing() -> None:
     assert not gc.isenabled()  # no collection may fall on the instant
     stop.set()
     assert await start is None
-    assert gc.isenabled() and timing._for_loop(clock)[0].next_deadline() is None
+    assert await collector_back_on() and timing._for_loop(clock)[0].next_deadline() is None
 
 
 async def test_deferred_work_waits_until_the_armed_start_is_released() -> None:
@@ -107,12 +127,36 @@ async def test_deferred_work_waits_from_a_plays_preparation_until_it_started() -
     await clock.sleep_until(start + timedelta(milliseconds=20))
     assert not ran and not gc.isenabled()  # late, still preparing: it goes first
     timing.expect_start(clock, "dev-1", None, 0.0)  # started
-    assert gc.isenabled()
+    assert not gc.isenabled()  # not at once: another start may follow
+    assert await collector_back_on()
     for _ in range(20):
         await asyncio.sleep(0.005)
         if ran:
             break
     assert ran and ran[0] >= start
+
+
+async def test_the_collector_stays_off_between_starts_closer_than_the_quiet_period() -> None:
+    # A fan-out: agents start one after another as the command reaches them.
+    clock = SystemClock()
+    timing.expect_start(clock, "dev-1", clock.now(), prepare_s=0.5)
+    timing.expect_start(clock, "dev-1", None, 0.0)
+    await asyncio.sleep(QUIET_S / 4)
+    assert not gc.isenabled()
+    timing.expect_start(clock, "dev-2", clock.now(), prepare_s=0.5)
+    await asyncio.sleep(QUIET_S * 2)
+    assert not gc.isenabled()  # dev-2 is still preparing
+    timing.expect_start(clock, "dev-2", None, 0.0)
+    assert await collector_back_on()
+
+
+async def test_an_agent_leaving_turns_the_collector_back_on_at_once() -> None:
+    clock = SystemClock()
+    timing.expect_start(clock, "dev-1", clock.now(), prepare_s=0.5)
+    timing.expect_start(clock, "dev-1", None, 0.0)
+    assert not gc.isenabled()
+    timing.leave(clock, "dev-1")  # its loop may close before the quiet period ends
+    assert gc.isenabled()
 
 
 def _fails() -> None:
