@@ -142,7 +142,7 @@ class BroadcastService:
             # Its targets (and, for a "now", its planned plays) as one multi-row INSERT
             # each, not an ORM object per device: a thousand loudspeakers wait on this.
             session.execute(
-                insert(BroadcastTarget),
+                insert(BroadcastTarget.__table__),
                 [{"broadcast_id": broadcast.id, "device_id": d.id} for d in devices],
             )
             if immediate:

@@ -129,7 +129,7 @@ def record_commands(
     if not devices:
         return
     category = _category(session, item, {})
-    session.execute(insert(PlannedPlay), [_command_row(d, item, category, now) for d in devices])
+    session.execute(insert(PlannedPlay.__table__), [_command_row(d, item, category, now) for d in devices])
     for ward_code in sorted({d.ward_code for d in devices if d.ward_code is not None}):
         rollups.mark(session, ward_code, item.planned_start)
 
