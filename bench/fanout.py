@@ -8,7 +8,9 @@ process; every subscriber and every agent in ``--processes`` worker processes, e
 with its own MQTT connection, many per asyncio loop (epoll, so 1,000+ are fine):
 
 * raw baseline — N plain subscribers, one publish, time from the publish to each
-  receipt;
+  receipt: a two-byte message, and a message as large as Wardcast's signed command
+  (a ward's command names every device it is for: ~16 KB for 1,000), so the ratio
+  compares delivering the same bytes (``ratio_p99``; ``ratio_p99_2b`` against two bytes);
 * Wardcast — N edge agents placed in one ward, listening to its broadcast channel,
   a clip they already cached, one ``POST /api/v1/broadcasts`` over HTTP: time from
   just before that call to each agent's playback start; then how long after the last
@@ -30,6 +32,7 @@ import time
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -49,6 +52,10 @@ from controller.db.models import PlaybackEvidence
 from controller.heap import freeze_start_up_heap
 from controller.messaging.broker import EmbeddedBroker
 from controller.messaging.fanout import WardListeners
+from edge_agent.testing import plan_item
+from wardcast_protocol.envelope import CONTROLLER_SENDER, seal
+from wardcast_protocol.messages import Command, Kind, MediaRef, PlayNow
+from wardcast_protocol.signing import SigningKey
 from wardcast_protocol.transport import BrokerAddress, MqttLink
 
 RAW_TOPIC = "bench/fanout/raw"
@@ -112,25 +119,48 @@ def _split(items: Sequence[Any], parts: int) -> list[list[Any]]:
     return [list(items[i::parts]) for i in range(parts) if items[i::parts]]
 
 
-def raw_fanout(broker_url: str, n: int, rounds: int, processes: int) -> list[float]:
-    """Seconds from one publish to each of n subscribers' receipt, over rounds."""
+def command_size(n: int) -> int:
+    """Bytes of a signed ward command naming n of the bench's devices (as sent)."""
+    key = SigningKey.generate()
+    now = datetime.now(UTC)
+    media = MediaRef(
+        url="http://127.0.0.1:8000/media/tone.ogg", sha256="0" * 64, size_bytes=9000, duration_s=1
+    )
+    command = Command(
+        command_id="cmd-" + "0" * 26,
+        device_ids=tuple(f"bench-{i:04d}" for i in range(n)),
+        issued_at=now,
+        expires_at=now + timedelta(minutes=5),
+        order=PlayNow(item=plan_item("bc-" + "0" * 26, media, now)),
+    )
+    return len(seal(Kind.COMMAND, command, CONTROLLER_SENDER, key, now))
+
+
+def raw_fanout(
+    broker_url: str, n: int, rounds: int, processes: int, sizes: Sequence[int]
+) -> list[list[float]]:
+    """Seconds from one publish to each of n subscribers' receipt, over rounds, for
+    each message size in ``sizes`` (the same subscribers)."""
     names = [f"raw-sub-{i:04d}" for i in range(n)]
     workers = Workers()
     parts = [(broker_url, part, RAW_TOPIC) for part in _split(names, processes)]
     workers.start(fanout_workers.raw_subscribers, parts)
     publisher = MqttLink(BrokerAddress.parse(broker_url), "raw-pub")
     publisher.start()
-    latencies: list[float] = []
+    latencies: list[list[float]] = [[] for _ in sizes]
     try:
         if not workers.wait(lambda: workers.ready >= n, 180) or not publisher.wait_connected(30):
             raise SystemExit(f"raw baseline: only {workers.ready} of {n} subscribers connected")
         for r in range(rounds):
-            tag = f"r{r}"
-            sent = time.time()
-            publisher.publish(RAW_TOPIC, tag.encode())
-            workers.wait_seen(tag, n, 30)
-            latencies += [at - sent for at in workers.seen[tag].values()]
-            time.sleep(0.3)
+            for k, size in enumerate(sizes):
+                tag = f"r{r}s{k}"
+                # The tag, then padding up to the size (subscribers read the tag only).
+                payload = (tag + "\n").encode().ljust(size, b"x")
+                sent = time.time()
+                publisher.publish(RAW_TOPIC, payload)
+                workers.wait_seen(tag, n, 30)
+                latencies[k] += [at - sent for at in workers.seen[tag].values()]
+                time.sleep(0.3)
     finally:
         publisher.stop()
         workers.close()
@@ -265,7 +295,10 @@ def main() -> None:
     load_before = load1()
     try:
         with EmbeddedBroker() as broker:
-            raw = raw_fanout(broker.url, args.agents, args.rounds, args.processes)
+            size = command_size(args.agents)
+            raw_2b, raw = raw_fanout(
+                broker.url, args.agents, args.rounds, args.processes, (2, size)
+            )
             ours = wardcast_fanout(
                 broker.url,
                 args.agents,
@@ -283,7 +316,8 @@ def main() -> None:
     print(
         f"controller peak RSS {peak_rss_mib():.0f} MiB; load {load_before:.2f} -> {load_after:.2f}"
     )
-    print(f"raw broker  publish -> receipt   p50 {_ms(raw, 50)} ms  p99 {_ms(raw, 99)} ms")
+    print(f"raw broker  2 B -> receipt       p50 {_ms(raw_2b, 50)} ms  p99 {_ms(raw_2b, 99)} ms")
+    print(f"raw broker  {size} B -> receipt   p50 {_ms(raw, 50)} ms  p99 {_ms(raw, 99)} ms")
     print(
         f"wardcast    API call alone       p50 {_ms(ours.api, 50)} ms  max {_ms(ours.api, 100)} ms"
     )
@@ -297,6 +331,7 @@ def main() -> None:
         f"all within {lag:.2f} s of the last one recorded"
     )
     p99, raw_p99 = percentile(ours.starts, 99), percentile(raw, 99)
+    raw_2b_p99 = percentile(raw_2b, 99)
     pairs = {
         "agents": args.agents,
         "processes": args.processes,
@@ -306,6 +341,9 @@ def main() -> None:
         "raw_p50_ms": _ms(raw, 50),
         "raw_p99_ms": _ms(raw, 99),
         "ratio_p99": round(p99 / raw_p99, 2) if raw_p99 > 0 else "nan",
+        "raw_bytes": size,
+        "raw_2b_p99_ms": _ms(raw_2b, 99),
+        "ratio_p99_2b": round(p99 / raw_2b_p99, 2) if raw_2b_p99 > 0 else "nan",
         "api_p50_ms": _ms(ours.api, 50),
         "on_ward_channel": ours.listening,
         "missed_starts": ours.missing,

@@ -47,7 +47,8 @@ async def _raw(
 
     def receiver(name: str) -> Callable[[ReceivedMessage], None]:
         def receive(message: ReceivedMessage) -> None:
-            seen.append((name, message.payload.decode(), time.time()))
+            at = time.time()  # before reading the tag off the (padded) payload
+            seen.append((name, message.payload[:32].split(b"\n", 1)[0].decode(), at))
 
         return receive
 
