@@ -20,6 +20,8 @@ controller commanded that device, then publish them as fast as their MQTT link t
   stored (one transaction per batch) and acknowledged them, and how long after
   the last one was sent all were stored.
 
+``--order round`` sends every device's first event, then every device's second, … (as
+broadcasts are confirmed) instead of each device's events back to back.
 ``--replicas N`` (PostgreSQL only): N controllers share the ingest as docs/scale.md's
 replicas do, this process's and N-1 ``wardcast serve`` processes, one MQTT v5 share
 group; events stored are then counted in the database.
@@ -65,12 +67,17 @@ RAW_TOPIC = "bench/ingest/raw"
 Job = tuple[str, Path, list[tuple[str, datetime]]]  # device, key file, (item, planned start)
 
 
-def _sealed(jobs: Sequence[Job]) -> list[tuple[str, bytes]]:
-    """Every device's events, sealed and chained as its agent would."""
-    out = []
+def _sealed(jobs: Sequence[Job], by_round: bool = False) -> list[tuple[str, bytes]]:
+    """Every device's events, sealed and chained as its agent would.
+
+    In device order (each device's events back to back), or ``by_round``: every
+    device's first event, then every device's second, … as broadcasts are confirmed.
+    """
+    lists = []
     for device_id, key_path, items in jobs:
         key = SigningKey.load_or_create(key_path)
         prev = ""
+        out = []
         for seq, (item_id, planned) in enumerate(items, start=1):
             now = datetime.now(UTC)
             event = PlaybackEvent(
@@ -91,13 +98,18 @@ def _sealed(jobs: Sequence[Job]) -> list[tuple[str, bytes]]:
             payload = seal(Kind.EVENT, event, device_id, key, now)
             prev = hashlib.sha256(json.loads(payload)["signed"].encode()).hexdigest()
             out.append((device_topic(device_id, DeviceChannel.EVENT), payload))
-    return out
+        lists.append(out)
+    if by_round:
+        return [message for round_ in zip(*lists, strict=True) for message in round_]
+    return [message for messages in lists for message in messages]
 
 
-def publisher(broker_url: str, jobs: Sequence[Job], raw: bool, out: Any, go: Any) -> None:
+def publisher(
+    broker_url: str, jobs: Sequence[Job], raw: bool, out: Any, go: Any, by_round: bool = False
+) -> None:
     """Seal, say ready, wait for go, publish everything; report (first, last) sent."""
     logging.basicConfig(level=logging.WARNING)
-    messages = _sealed(jobs)
+    messages = _sealed(jobs, by_round)
     # A plain paho client: it stands for many devices at once, so it may keep many
     # QoS 1 publishes in flight, and the bench can wait for the broker's last PUBACK.
     address = BrokerAddress.parse(broker_url)
@@ -122,14 +134,14 @@ def publisher(broker_url: str, jobs: Sequence[Job], raw: bool, out: Any, go: Any
 
 
 def _start_publishers(
-    broker_url: str, jobs: Sequence[Job], raw: bool, processes: int
+    broker_url: str, jobs: Sequence[Job], raw: bool, processes: int, by_round: bool = False
 ) -> tuple[list[Any], Any]:
     """Start the publishers, wait until each has sealed its events, then let them go."""
     ctx = mp.get_context("spawn")  # this process runs threads: never fork it
     out, go = ctx.Queue(), ctx.Event()
     parts = [list(jobs[i::processes]) for i in range(processes) if jobs[i::processes]]
     procs = [
-        ctx.Process(target=publisher, args=(broker_url, part, raw, out, go), daemon=True)
+        ctx.Process(target=publisher, args=(broker_url, part, raw, out, go, by_round), daemon=True)
         for part in parts
     ]
     for proc in procs:
@@ -149,7 +161,9 @@ def _sent(procs: Sequence[Any], out: Any) -> tuple[float, float]:
     return min(s[1] for s in spans), max(s[2] for s in spans)
 
 
-def raw_rate(broker_url: str, jobs: Sequence[Job], processes: int, total: int) -> float:
+def raw_rate(
+    broker_url: str, jobs: Sequence[Job], processes: int, total: int, by_round: bool = False
+) -> float:
     """Messages per second from the publishers through the broker to one subscriber."""
     got: list[float] = []
     link = MqttLink(BrokerAddress.parse(broker_url), "ingest-raw-sub")
@@ -161,7 +175,7 @@ def raw_rate(broker_url: str, jobs: Sequence[Job], processes: int, total: int) -
     link.start()
     link.wait_connected(30)
     time.sleep(0.3)
-    procs, out = _start_publishers(broker_url, jobs, True, processes)
+    procs, out = _start_publishers(broker_url, jobs, True, processes, by_round)
     first, _ = _sent(procs, out)
     deadline = time.monotonic() + 120
     while len(got) < total and time.monotonic() < deadline:
@@ -189,6 +203,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--tiny", action="store_true", help="5 devices, 100 events")
     parser.add_argument(
         "--replicas", type=int, default=1, help="controllers sharing the ingest (PostgreSQL)"
+    )
+    parser.add_argument(
+        "--order",
+        choices=("device", "round"),
+        default="device",
+        help="each device's events back to back, or round by round (one per device each)",
     )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--postgres", action="store_true", help="start a throwaway local PostgreSQL")
@@ -244,7 +264,8 @@ def main(argv: Sequence[str] | None = None) -> None:
                 start = datetime.now(UTC) - timedelta(seconds=5)
                 keys = {c.device_id: c.data_dir / "device.key" for c in site.configs}
                 jobs: list[Job] = [(d, keys[d], [(i, start) for i in items]) for d in keys]
-                raw = raw_rate(broker.url, jobs, args.processes, total)
+                by_round = args.order == "round"
+                raw = raw_rate(broker.url, jobs, args.processes, total, by_round)
                 bridge = site.runtime.bridge
 
                 # One controller counts what it stored; replicas are counted in the database.
@@ -252,7 +273,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                     return _stored(site) if args.replicas > 1 else bridge.stored_events
 
                 before, here = count(), bridge.stored_events
-                procs, out = _start_publishers(broker.url, jobs, False, args.processes)
+                procs, out = _start_publishers(broker.url, jobs, False, args.processes, by_round)
                 first, last = _sent(procs, out)
                 deadline = time.monotonic() + 300
                 while count() - before < total and time.monotonic() < deadline:
@@ -293,6 +314,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "load1": round(max(load_before, load_after), 2),
         "db": args.db,
         "replicas": args.replicas,
+        "order": args.order,
     }
     print(" ".join(f"{key}={value}" for key, value in pairs.items()))
 

@@ -29,6 +29,7 @@ from controller.domain.broadcasts import progress
 from controller.domain.devices import service as device_domain
 from controller.domain.errors import DomainError
 from controller.domain.evidence import batch as evidence_batch
+from controller.domain.evidence import batch_store as evidence_store
 from controller.domain.evidence import security as security_domain
 from controller.domain.evidence import service as evidence_domain
 from controller.domain.plans.service import PlanService
@@ -199,6 +200,8 @@ class ControllerBridge:
                 # The evidence batch path reads devices as values: not held for it.
                 evidence_apart = self.batch_evidence and not isolated
                 held = hold_devices(session, checked, events=not evidence_apart)  # noqa: F841
+                if isolated and len(checked) > 1:  # a failed batch, again one by one
+                    evidence_store.lock_chains(session, map(_device_of, filter(_is_event, checked)))
                 session.info[progress.DEFERRED_NOTES] = set()
                 events = set() if isolated else self._store_events(session, checked, acks)
                 for item in checked:

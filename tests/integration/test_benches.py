@@ -91,8 +91,11 @@ def test_ingest_bench_tiny_on_postgres() -> None:
 
 
 def test_ingest_bench_tiny_with_two_replicas() -> None:
-    # Two controllers (this one and a `wardcast serve`) share the ingest on one PostgreSQL.
-    figures = run_bench("bench.ingest", "--tiny", "--postgres", "--replicas", "2")
+    # Two controllers (this one and a `wardcast serve`) share the ingest on one PostgreSQL;
+    # the devices confirm round by round, as a broadcast's confirmations come.
+    args = ("--tiny", "--postgres", "--replicas", "2", "--order", "round")
+    figures = run_bench("bench.ingest", *args)
     assert figures["db"] == "postgres" and figures["replicas"] == "2"
+    assert figures["order"] == "round"
     assert figures["events"] == figures["stored"] == "100"  # each stored once, by either
     assert float(figures["stored_per_s"]) > 0

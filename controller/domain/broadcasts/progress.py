@@ -22,7 +22,7 @@ every device and the clock.
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -292,21 +292,6 @@ def note_evidence(session: Session, broadcast_id: str, now: datetime) -> None:
         update(Broadcast)
         .where(
             Broadcast.id == broadcast_id,
-            Broadcast.status.in_((BroadcastStatus.SCHEDULED.value, BroadcastStatus.SENT.value)),
-        )
-        .values(status=BroadcastStatus.PLAYING.value)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def note_evidence_of(session: Session, broadcast_ids: Collection[str], now: datetime) -> None:
-    """``note_evidence`` for several broadcasts in one UPDATE (an ingest batch's)."""
-    if not broadcast_ids:
-        return
-    session.execute(
-        update(Broadcast)
-        .where(
-            Broadcast.id.in_(sorted(broadcast_ids)),
             Broadcast.status.in_((BroadcastStatus.SCHEDULED.value, BroadcastStatus.SENT.value)),
         )
         .values(status=BroadcastStatus.PLAYING.value)

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from controller.db.among import among
 from controller.db.models import Device, EvidenceGap, SecurityRecord
-from controller.domain.broadcasts.progress import note_evidence_of
+from controller.domain.broadcasts.progress import note_evidence
 from controller.domain.errors import InvalidInput
 from controller.domain.evidence import security
 from controller.domain.evidence.batch_store import (
@@ -117,7 +117,11 @@ def record_events(session: Session, arrivals: Sequence[Arrival], now: datetime) 
     if evidence:
         insert_evidence(session, evidence)
     write_chains(session, devices.values())
-    note_evidence_of(session, broadcasts, now)  # once per ingest batch, one statement
+    # Once per broadcast per batch, by id: one UPDATE for several would lock their rows in
+    # the table's physical order, which replicas' two transactions may see differently
+    # (an updated row moves), and deadlock.
+    for broadcast_id in sorted(broadcasts):
+        note_evidence(session, broadcast_id, now)
     # Gaps now, not at the commit: a replica's concurrent first chain row failed above,
     # and anything else fails here, where the caller can still store the batch one by one.
     session.flush()

@@ -222,3 +222,22 @@ def write_chains(session: Session, devices: Iterable[Known]) -> None:
         session.execute(insert(DeviceChain), new)
     if moved:
         session.execute(update(DeviceChain), moved)  # by primary key, one executemany
+
+
+def lock_chains(session: Session, device_ids: Iterable[str]) -> None:
+    """Lock these devices' chain rows now, in device order (``FOR UPDATE``).
+
+    For a batch stored again one by one: each event then takes its chain row and its
+    broadcast's row in turn, and a replica locking chain rows in device order for its own
+    batch could hold one this batch wants while waiting for a broadcast row this batch
+    holds. With every existing chain row taken first, both lock chains before broadcasts.
+    """
+    wanted = sorted(set(device_ids))
+    if wanted:
+        c = DeviceChain
+        session.execute(
+            select(c.device_id)
+            .where(among(session, c.device_id, wanted))
+            .order_by(c.device_id)
+            .with_for_update()
+        ).all()
