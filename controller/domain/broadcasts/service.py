@@ -6,8 +6,9 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import cast
 
-from sqlalchemy import insert, select
+from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session, make_transient_to_detached
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -142,7 +143,7 @@ class BroadcastService:
             # Its targets (and, for a "now", its planned plays) as one multi-row INSERT
             # each, not an ORM object per device: a thousand loudspeakers wait on this.
             session.execute(
-                insert(BroadcastTarget.__table__),
+                insert(cast(Table, BroadcastTarget.__table__)),  # not the ORM's slow bulk path
                 [{"broadcast_id": broadcast.id, "device_id": d.id} for d in devices],
             )
             if immediate:
