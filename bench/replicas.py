@@ -79,6 +79,11 @@ class Replica:
                 self.proc.kill()
                 self.proc.wait(5)
 
+    def errors(self) -> list[str]:
+        """The error lines of its log (a failed batch, a deadlock), to be reported."""
+        lines = self.log.read_text(errors="replace").splitlines()
+        return [line for line in lines if '"level": "ERROR"' in line]
+
 
 @contextlib.contextmanager
 def replicas(
@@ -94,3 +99,6 @@ def replicas(
     finally:
         for replica in started:
             replica.stop()
+            errors = replica.errors()
+            if errors:  # the bench's own controller logs to stderr; these would be lost
+                print(f"{replica.log.stem}: {len(errors)} errors, the first: {errors[0][:600]}")
