@@ -12,8 +12,9 @@ whatever role a route asks for).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from controller.composition import ControllerRuntime
 from controller.db.models import Bulletin, BulletinTransition, MediaAsset
@@ -30,6 +31,7 @@ from wardcast_protocol.fake_transport import FakeBroker
 from wardcast_protocol.signing import SigningKey
 
 WARD_A, WARD_B = "00037", "00038"
+WARD_ZONE = ZoneInfo("Asia/Ho_Chi_Minh")
 PROGRAMME = Path(__file__).resolve().parents[2] / "schedules/examples/phuong-hang-bac.yaml"
 WRITER = "writer"  # wrote and submitted ward A's bulletins: none of the identities below
 SPARE_USER = "spare"  # an account the administrator's routes may change freely
@@ -53,7 +55,8 @@ class TwoWards:
     device_a: str = "to-a1"
     device_b: str = "to-b1"
     spare_device: str = "to-a-spare"
-    today: date = field(default_factory=date.today)
+    # The wards' own date (UTC+7): from 17:00 UTC it is already tomorrow there.
+    today: date = field(default_factory=lambda: datetime.now(WARD_ZONE).date())
 
     def markers(self) -> set[str]:
         """Strings that appear only in ward A's things: none may reach ward B's actor."""
