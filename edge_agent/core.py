@@ -500,7 +500,8 @@ class EdgeAgent:
                 log.info("%s: %s already played; not again", self.device_id, item.item_id)
                 return
             self.playback.enqueue(Pending(item, now, None, command.expires_at))
-            self._spawn(self.media.prefetch([item.media]), "prefetch")
+            if not self.media.has(item.media):  # cached: no task between it and its start
+                self._spawn(self.media.prefetch([item.media]), "prefetch")
             self.playback.wake()
         elif isinstance(order, ResendEvents):
             wanted = [e for e in self.outbox.unacked() if order.from_seq <= e.seq <= order.to_seq]
