@@ -13,6 +13,7 @@ would fork the chain.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
 import uuid
@@ -49,6 +50,38 @@ class PlayFacts:
     amplifier_on: bool | None = None
     volume: int | None = None
     relay: RelayStats | None = None
+
+
+def facts_to_json(facts: PlayFacts) -> str:
+    """``facts`` as JSON, for the journal row of a play that ended (see ``facts_from_json``)."""
+    return json.dumps(
+        {
+            "outcome": facts.outcome.value,
+            "reason": facts.reason,
+            "actual_start": facts.actual_start.isoformat() if facts.actual_start else None,
+            "played_s": facts.played_s,
+            "plan_version": facts.plan_version,
+            "amplifier_on": facts.amplifier_on,
+            "volume": facts.volume,
+            "relay": facts.relay.model_dump(mode="json") if facts.relay else None,
+        }
+    )
+
+
+def facts_from_json(text: str) -> PlayFacts:
+    """The facts ``facts_to_json`` wrote; ValueError (or a subclass) if they are not."""
+    data = json.loads(text)
+    start = data["actual_start"]
+    return PlayFacts(
+        Outcome(data["outcome"]),
+        data["reason"],
+        actual_start=datetime.fromisoformat(start) if start else None,
+        played_s=float(data["played_s"]),
+        plan_version=data["plan_version"],
+        amplifier_on=data["amplifier_on"],
+        volume=data["volume"],
+        relay=RelayStats.model_validate(data["relay"]) if data["relay"] else None,
+    )
 
 
 class EvidenceLog:

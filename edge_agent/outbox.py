@@ -47,7 +47,8 @@ CREATE TABLE IF NOT EXISTS journal (
     item_json TEXT NOT NULL,
     plan_version INTEGER,
     sounding_at TEXT,
-    progress_at TEXT
+    progress_at TEXT,
+    ended_json TEXT
 );
 CREATE TABLE IF NOT EXISTS done_items (
     item_id TEXT PRIMARY KEY,
@@ -92,6 +93,7 @@ class JournalRow:
     plan_version: int | None
     sounding_at: datetime | None = None  # its first sample
     progress_at: datetime | None = None  # the last instant it was known to be sounding
+    ended_json: str | None = None  # how it ended, once it did (its event not yet written)
 
     @property
     def played_s(self) -> float:
@@ -134,7 +136,7 @@ class Outbox:
     def _add_journal_progress(self) -> None:
         # An outbox written by an older agent has a journal without the progress columns.
         columns = {row[1] for row in self._conn.execute("PRAGMA table_info(journal)")}
-        for column in ("sounding_at", "progress_at"):
+        for column in ("sounding_at", "progress_at", "ended_json"):
             if column not in columns:
                 self._conn.execute(f"ALTER TABLE journal ADD COLUMN {column} TEXT")
 
@@ -232,6 +234,12 @@ class Outbox:
                 (_iso(at), item_id),
             )
 
+    def journal_end(self, item_id: str, facts_json: str) -> None:
+        """Record how a journaled play ended, before its event is written: a crash in
+        between is then reported with the play's real outcome, not as a failure."""
+        with self._tx() as db:
+            db.execute("UPDATE journal SET ended_json = ? WHERE item_id = ?", (facts_json, item_id))
+
     def journal_cancel(self, item_id: str) -> None:
         """Drop a "play started" row for a play that never made a sound (shutdown in warm-up)."""
         with self._tx() as db:
@@ -240,8 +248,8 @@ class Outbox:
     def journal(self) -> list[JournalRow]:
         """Plays that started and never got their event (a crash or power cut)."""
         rows = self._conn.execute(
-            "SELECT item_id, started_at, item_json, plan_version, sounding_at, progress_at"
-            " FROM journal ORDER BY started_at"
+            "SELECT item_id, started_at, item_json, plan_version, sounding_at, progress_at,"
+            " ended_json FROM journal ORDER BY started_at"
         ).fetchall()
         return [
             JournalRow(
@@ -251,8 +259,9 @@ class Outbox:
                 None if v is None else int(v),
                 None if a is None else _parse(a),
                 None if p is None else _parse(p),
+                None if e is None else str(e),
             )
-            for i, s, j, v, a, p in rows
+            for i, s, j, v, a, p, e in rows
         ]
 
     # items and commands ----------------------------------------------------------

@@ -15,6 +15,7 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 
+from edge_agent.evidence import PlayFacts, facts_to_json
 from edge_agent.outbox import Outbox
 from edge_agent.timing import deferred, leave
 from wardcast_protocol.clock import Clock
@@ -47,6 +48,14 @@ class PlayJournal:
     def progress_later(self, item_id: str, at: datetime) -> None:
         """It still sounded at ``at`` (written after the starts)."""
         self._later(self._outbox.journal_progress, item_id, at)
+
+    def end(self, item_id: str, facts: PlayFacts) -> None:
+        """It ended so (written now, synchronously: its event waits off the timing path,
+        and a crash meanwhile must not turn a play that completed into a failure)."""
+        try:
+            self._outbox.journal_end(item_id, facts_to_json(facts))
+        except sqlite3.Error as exc:
+            log.error("%s: could not note the end of %s: %s", self._device_id, item_id, exc)
 
     def forget(self, item_id: str) -> None:
         """It never sounded: no row to report after a crash."""

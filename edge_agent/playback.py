@@ -51,7 +51,7 @@ from pathlib import Path
 from typing import Any
 
 from edge_agent.aio import wait_any
-from edge_agent.evidence import PlayFacts
+from edge_agent.evidence import PlayFacts, facts_from_json
 from edge_agent.media_cache import MediaCache, MediaUnavailable
 from edge_agent.outbox import JournalRow, Outbox
 from edge_agent.play_journal import PlayJournal
@@ -74,7 +74,13 @@ PROGRESS_S = 1.0  # how often a sounding play's journal row says it still sounds
 
 
 def interrupted_play_facts(row: JournalRow) -> PlayFacts:
-    """What a journal row a crash left behind proves: the play began, and sounded so long."""
+    """What a journal row a crash left behind proves: how the play ended, if it did and
+    said so before its event was written; else that it began, and sounded so long."""
+    if row.ended_json is not None:
+        try:
+            return facts_from_json(row.ended_json)
+        except (ValueError, KeyError, TypeError) as exc:  # a torn or foreign note
+            log.error("journal of %s: unreadable end (%s); reported as cut", row.item_id, exc)
     return PlayFacts(
         Outcome.FAILED,
         RESTART_REASON,
@@ -355,7 +361,9 @@ class Playback:
             else:
                 self._record_unstarted(current)
             return
-        self._record_played(item, self._facts(current, result))
+        facts = self._facts(current, result)
+        self._journal.end(item.item_id, facts)
+        self._record_played(item, facts)
 
     def _record_unstarted(self, current: _Current) -> None:
         if current.interrupt is None:
@@ -479,6 +487,7 @@ class Playback:
     ) -> None:
         facts = relay_facts(run, interrupt, pending.plan_version, self._volume())
         self._relays.release(pending.item_id)
+        self._journal.end(pending.item_id, facts)
         self._record_played(pending.item, facts)
 
     async def _supervise(self, current: _Current, work: asyncio.Future[Any]) -> None:

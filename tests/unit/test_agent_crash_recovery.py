@@ -14,10 +14,11 @@ from pathlib import Path
 
 import pytest
 
+from edge_agent.evidence import PlayFacts, facts_from_json, facts_to_json
 from edge_agent.outbox import JournalRow, Outbox
 from edge_agent.playback import RESTART_REASON, interrupted_play_facts
 from tests.unit.test_agent_core import DEVICE, Rig, rig, settle
-from wardcast_protocol.messages import Outcome
+from wardcast_protocol.messages import Outcome, RelayStats
 
 __all__ = ["rig"]  # the fixture, used by name below
 
@@ -95,4 +96,45 @@ def test_an_old_journal_is_upgraded_and_its_rows_still_recover(tmp_path: Path) -
     assert row == JournalRow("i0", NOW, "{}", 2)
     facts = interrupted_play_facts(row)
     assert (facts.outcome, facts.played_s, facts.actual_start) == (Outcome.FAILED, 0.0, NOW)
+    outbox.close()
+
+
+async def test_a_crash_after_the_end_before_its_event_reports_the_real_outcome(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The event of a play that ended is signed and stored off the timing path; a crash
+    # in between finds the journal row, which now says how the play ended.
+    agent = await rig.start_agent()
+    monkeypatch.setattr(agent, "_write_event", lambda item, facts: None)  # "crashes" first
+    rig.ctl.send_plan(DEVICE, [rig.item("i1", 1)], version=1)
+    await settle()
+    await rig.tick(1)
+    await rig.tick(31)
+    [row] = agent.outbox.journal()
+    assert row.ended_json is not None
+    await agent.abort()
+    await rig.start_agent()
+    [event] = rig.events()
+    assert (event.outcome, event.played_duration_s) == (Outcome.COMPLETED, 30)
+    assert event.actual_start == rig.at(-31)
+
+
+def test_ended_facts_round_trip_and_a_torn_note_falls_back_to_a_cut(tmp_path: Path) -> None:
+    relay = RelayStats(stream_url="http://radio.example/vov1", relayed_s=58.5, gap_count=1)
+    facts = PlayFacts(
+        Outcome.PARTIAL,
+        "stream ended early",
+        actual_start=NOW,
+        played_s=58.5,
+        plan_version=4,
+        amplifier_on=True,
+        volume=70,
+        relay=relay,
+    )
+    assert facts_from_json(facts_to_json(facts)) == facts
+    outbox = Outbox(tmp_path / "outbox.db", durable=False)
+    outbox.journal_start("i1", NOW, "{}", 4)
+    outbox.journal_end("i1", '{"outcome": "no-such-outcome"}')
+    [row] = outbox.journal()
+    assert interrupted_play_facts(row).outcome is Outcome.FAILED  # unreadable: as a cut
     outbox.close()
