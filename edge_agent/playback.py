@@ -37,7 +37,9 @@ While an item sounds, its journal row records the first sample's instant and, ev
 ``progress_s``, that it still sounds. A play cut by a crash or power cut is then
 reported at the next start (:func:`interrupted_play_facts`) as FAILED with the seconds
 it really played, to within ``progress_s``: a crash is a failure of the device, and
-the ticks prove how much sounded before it, not that the rest did.
+the ticks prove how much sounded before it, not that the rest did. A play that ended
+notes how (its facts) in its row at once, before its event is written off the timing
+path: a crash in between is reported with that outcome.
 """
 
 from __future__ import annotations
