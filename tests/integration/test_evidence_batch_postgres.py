@@ -8,27 +8,14 @@ here to two controllers on one real cluster and their databases and acks compare
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import pytest
-from sqlalchemy import select
 
-from controller.db.models import PlaybackEvidence
-from controller.domain.evidence import service as evidence_domain
 from tests.support.local_postgres import LocalPostgres
 from tests.unit.controller_support import Harness, make_harness
-from tests.unit.test_evidence_batch import (
-    START,
-    _acks,
-    _contents,
-    _feed,
-    _fork,
-    _messages,
-    _setup,
-)
+from tests.unit.test_evidence_batch import START, _setup, assert_batch_matches_one_by_one
 from wardcast_protocol.signing import SigningKey
 
 _names = iter(range(1_000_000))
@@ -64,26 +51,4 @@ def test_a_batch_stores_what_one_by_one_stores_on_postgresql(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     one, many, keys = pg_pair
-    rng = random.Random(seed)
-    messages = _messages(one, keys, rng)
-    if fork:
-        messages.insert(rng.randrange(len(messages)), _fork(one, keys))
-    sizes: list[int] = []
-    while sum(sizes) < len(messages):
-        sizes.append(rng.choice([2, 5, 17, 60]))
-    calls: list[str] = []
-    per_event = evidence_domain.record_event
-
-    def counted(*args: Any, **kwargs: Any) -> evidence_domain.Stored:
-        calls.append("record_event")
-        return per_event(*args, **kwargs)
-
-    _feed(one, messages, sizes)
-    monkeypatch.setattr(evidence_domain, "record_event", counted)
-    _feed(many, messages, sizes)
-    assert _contents(many) == _contents(one)
-    assert _acks(many) == _acks(one)
-    if not fork:
-        assert calls == []  # the batch path did it all, with no fallback
-    with many.runtime.db.session() as session:
-        assert session.scalars(select(PlaybackEvidence)).all()
+    assert_batch_matches_one_by_one(one, many, keys, seed, fork, monkeypatch)

@@ -12,6 +12,7 @@ import asyncio
 from datetime import timedelta
 from pathlib import Path
 
+from edge_agent.core import EdgeAgent
 from edge_agent.player import SimulatedPlayer
 from firmware_stubs.hardware import simulated_hardware
 from tests.unit.test_agent_core import DEVICE, Rig, rig, settle
@@ -21,6 +22,15 @@ from wardcast_protocol.messages import Outcome, Priority
 __all__ = ["rig"]  # the fixture, used by name below
 
 CLIP_S = 30  # the rig's media lasts 30 s
+
+
+async def arm_b_behind_a(rig: Rig, agent: EdgeAgent) -> None:
+    """Plan "a" at +1 s and "b" right behind it; stop 0.2 s before "b", which is armed."""
+    rig.ctl.send_plan(DEVICE, [rig.item("a", 1), rig.item("b", 1 + CLIP_S)], version=1)
+    await settle()
+    await rig.tick(1)
+    await rig.tick(CLIP_S - 0.2)
+    assert agent.playback.is_current("b")
 
 
 async def test_the_next_item_is_armed_while_the_one_before_sounds_and_starts_on_its_instant(
@@ -52,11 +62,7 @@ async def test_the_next_item_is_armed_while_the_one_before_sounds_and_starts_on_
 
 async def test_stopping_the_armed_item_leaves_the_sounding_one_playing(rig: Rig) -> None:
     agent = await rig.start_agent()
-    rig.ctl.send_plan(DEVICE, [rig.item("a", 1), rig.item("b", 1 + CLIP_S)], version=1)
-    await settle()
-    await rig.tick(1)
-    await rig.tick(CLIP_S - 0.2)
-    assert agent.playback.is_current("b")
+    await arm_b_behind_a(rig, agent)
     rig.ctl.stop_item(DEVICE, "b", "wrong file")
     await settle()
     await rig.tick(CLIP_S + 1)
@@ -74,11 +80,7 @@ async def test_stopping_the_sounding_item_leaves_the_armed_one_to_start_on_time(
 ) -> None:
     agent = await rig.start_agent()
     b_at = rig.at(1 + CLIP_S)
-    rig.ctl.send_plan(DEVICE, [rig.item("a", 1), rig.item("b", 1 + CLIP_S)], version=1)
-    await settle()
-    await rig.tick(1)
-    await rig.tick(CLIP_S - 0.2)
-    assert agent.playback.is_current("b")
+    await arm_b_behind_a(rig, agent)
     rig.ctl.stop_item(DEVICE, "a")
     await settle()
     await rig.tick(0.2)
@@ -93,11 +95,7 @@ async def test_an_emergency_cuts_the_sounding_item_and_the_armed_one_waits_its_t
 ) -> None:
     agent = await rig.start_agent()
     alarm = rig.fetcher.add(b"flood warning", duration_s=10)
-    rig.ctl.send_plan(DEVICE, [rig.item("a", 1), rig.item("b", 1 + CLIP_S)], version=1)
-    await settle()
-    await rig.tick(1)
-    await rig.tick(CLIP_S - 0.2)
-    assert agent.playback.is_current("b")
+    await arm_b_behind_a(rig, agent)
     rig.ctl.play_now(DEVICE, rig.item("flood", 0, media=alarm, priority=Priority.EMERGENCY))
     await settle()
     assert "b" in agent.queue  # not started: back in the queue, as any unstarted item
@@ -140,11 +138,7 @@ async def test_two_plays_of_one_player_have_their_own_stop_and_share_the_amplifi
 
 async def test_a_clean_shutdown_at_the_handover_records_both_items(rig: Rig) -> None:
     agent = await rig.start_agent()
-    rig.ctl.send_plan(DEVICE, [rig.item("a", 1), rig.item("b", 1 + CLIP_S)], version=1)
-    await settle()
-    await rig.tick(1)
-    await rig.tick(CLIP_S - 0.2)
-    assert agent.playback.is_current("b")
+    await arm_b_behind_a(rig, agent)
     await agent.stop()
     by_item = {e.item_id: e for e in rig.events()}
     assert by_item["a"].outcome is Outcome.PARTIAL

@@ -173,15 +173,17 @@ def _feed(h: Harness, messages: list[ReceivedMessage], sizes: list[int]) -> None
         i += size
 
 
-@pytest.mark.parametrize("seed", range(8))
-@pytest.mark.parametrize("fork", [False, True])
-def test_a_batch_stores_what_one_by_one_stores(
-    pair: tuple[Harness, Harness, dict[str, SigningKey]],
+def assert_batch_matches_one_by_one(
+    one: Harness,
+    many: Harness,
+    keys: dict[str, SigningKey],
     seed: int,
     fork: bool,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    one, many, keys = pair
+    """Feed one random sequence (with a fork, if asked) to ``one`` (record_event, one by
+    one) and to ``many`` (the batch path) in random batch sizes: same rows, same acks.
+    The PostgreSQL tier runs it too (tests/integration/test_evidence_batch_postgres.py)."""
     rng = random.Random(seed)
     messages = _messages(one, keys, rng)
     if fork:
@@ -205,3 +207,15 @@ def test_a_batch_stores_what_one_by_one_stores(
         assert calls == []  # the batch path did it all, with no fallback
     with many.runtime.db.session() as session:
         assert session.scalars(select(PlaybackEvidence)).all()  # something was stored
+
+
+@pytest.mark.parametrize("seed", range(8))
+@pytest.mark.parametrize("fork", [False, True])
+def test_a_batch_stores_what_one_by_one_stores(
+    pair: tuple[Harness, Harness, dict[str, SigningKey]],
+    seed: int,
+    fork: bool,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    one, many, keys = pair
+    assert_batch_matches_one_by_one(one, many, keys, seed, fork, monkeypatch)
