@@ -63,7 +63,7 @@ def record_events(session: Session, arrivals: Sequence[Arrival], now: datetime) 
             raise InvalidInput(
                 f"event names device {verified.body.device_id!r} on {device_id!r}'s topic"
             )
-    devices = load(session, arrivals)
+    devices = load(session, arrivals, now)
     planned = plans(session, arrivals)
     wards: dict[str, tuple[str | None, str | None]] = {
         device_id: (ward_code, group_code)
@@ -122,8 +122,8 @@ def record_events(session: Session, arrivals: Sequence[Arrival], now: datetime) 
     # (an updated row moves), and deadlock.
     for broadcast_id in sorted(broadcasts):
         note_evidence(session, broadcast_id, now)
-    # Gaps now, not at the commit: a replica's concurrent first chain row failed above,
-    # and anything else fails here, where the caller can still store the batch one by one.
+    # Gaps now, not at the commit: anything that fails does so here, where the caller
+    # can still store the batch one by one.
     session.flush()
     return results
 
@@ -139,7 +139,8 @@ def _advance(
     """``chain.advance`` in memory: the gap this link opens, the prefix walk, gaps filled."""
     seq = verified.body.seq
     if known.chain is None:
-        # Inserted with the batch: a replica creating it too fails it (one by one then).
+        # Created by ``create_chains`` before the batch locked it; only a row deleted
+        # meanwhile lands here (inserted with the batch: a clash fails it, one by one then).
         known.chain = ChainRow(device_id, 0, "", 0, now, new=True)
     chain = known.chain
     chain.moved = True

@@ -16,7 +16,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, or_, select, update
+from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from controller.db.among import among
@@ -45,6 +47,7 @@ class ChainRow:
     updated_at: datetime
     new: bool = False
     moved: bool = False  # changed by the batch: written back
+    created: bool = False  # inserted by this batch's ``create_chains``: deleted if unmoved
 
     def values(self) -> dict[str, Any]:
         """The row, for a bulk insert or update."""
@@ -83,9 +86,34 @@ class Known:
         return (self.chain is not None and seq <= self.chain.contiguous_seq) or seq in self.links
 
 
-def load(session: Session, arrivals: Sequence[Arrival]) -> dict[str, Known]:
-    """Each device's chain (locked), links past its prefix, open gaps and ids held."""
+def create_chains(session: Session, device_ids: Sequence[str], now: datetime) -> set[str]:
+    """Create the missing chain rows of these devices before any is locked; those created.
+
+    Two replicas creating one device's first row at once used to fail one batch (a
+    plain INSERT), stored again one by one, which could deadlock with the other. Now
+    every batch first inserts the rows it lacks, in device order, with ``ON CONFLICT DO
+    NOTHING`` (a row inserted concurrently waits for the other transaction, then counts
+    as there), holding no chain lock while it may wait; only then locks them all,
+    ``FOR UPDATE`` in device order. A row created here for a device none of whose
+    events moves its chain (all duplicates) is deleted at the write (``write_chains``),
+    so the store ends as the per-event path leaves it.
+    """
+    c = DeviceChain
+    have = set(session.scalars(select(c.device_id).where(among(session, c.device_id, device_ids))))
+    missing = [d for d in device_ids if d not in have]
+    if not missing:
+        return set()
+    dialect = session.get_bind().dialect.name
+    insert_into = pg_insert if dialect == "postgresql" else sqlite_insert
+    rows = [ChainRow(d, 0, "", 0, now).values() for d in missing]
+    created = insert_into(c).values(rows).on_conflict_do_nothing(index_elements=[c.device_id])
+    return set(session.scalars(created.returning(c.device_id)))
+
+
+def load(session: Session, arrivals: Sequence[Arrival], now: datetime) -> dict[str, Known]:
+    """Each device's chain (created if missing, locked), links past its prefix, gaps, ids."""
     device_ids = sorted({device_id for _, device_id in arrivals})
+    created = create_chains(session, device_ids, now)
     c = DeviceChain
     chains = {
         row.device_id: ChainRow(
@@ -94,6 +122,7 @@ def load(session: Session, arrivals: Sequence[Arrival]) -> dict[str, Known]:
             row.contiguous_digest,
             row.highest_seq,
             row.updated_at,
+            created=row.device_id in created,
         )
         for row in session.execute(
             select(c.device_id, c.contiguous_seq, c.contiguous_digest, c.highest_seq, c.updated_at)
@@ -210,18 +239,23 @@ def insert_evidence(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def write_chains(session: Session, devices: Iterable[Known]) -> None:
-    """Store the chain rows the batch moved: new ones inserted, the others updated.
+    """Store the chain rows the batch moved (updated), drop the ones it created for nothing.
 
-    A replica that created one of the new rows meanwhile makes the insert fail: the
-    caller stores the batch again one by one.
+    ``new`` rows (none once ``create_chains`` ran: kept for a row deleted meanwhile) are
+    inserted; a replica inserting one too makes the insert fail, and the caller stores
+    the batch again one by one.
     """
-    chains = [d.chain for d in devices if d.chain is not None and d.chain.moved]
+    every = [d.chain for d in devices if d.chain is not None]
+    chains = [c for c in every if c.moved]
     new = [c.values() for c in chains if c.new]
     moved = [c.values() for c in chains if not c.new]
+    unused = [c.device_id for c in every if c.created and not c.moved]
     if new:
         session.execute(insert(DeviceChain), new)
     if moved:
         session.execute(update(DeviceChain), moved)  # by primary key, one executemany
+    if unused:
+        session.execute(delete(DeviceChain).where(among(session, DeviceChain.device_id, unused)))
 
 
 def lock_chains(session: Session, device_ids: Iterable[str]) -> None:
