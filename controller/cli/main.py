@@ -48,7 +48,7 @@ app.add_typer(
 app.add_typer(
     broker_app,
     name="broker",
-    help="Đăng nhập của cầu nối tỉnh — logins at this broker for bridged province brokers.",
+    help="Máy chủ MQTT tỉnh — province brokers bridged to this one: logins, addresses, files.",
 )
 app.add_typer(
     users_app,

@@ -22,66 +22,49 @@ A province broker bridged to this one (docs/scale.md) logs in as ``_bridge-<prov
 
 from __future__ import annotations
 
-import base64
-import hashlib
-import hmac
 import logging
 import os
-import secrets
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 
+from sqlalchemy.orm import Session
+
 from controller.db.session import Database
 from controller.domain.devices.bridges import bridge_logins
-from controller.domain.devices.service import broker_logins, wards_of_devices
-from controller.messaging.broker import hand_to_broker
-from wardcast_protocol.topics import (
-    any_province_downlink,
-    bridge_acl,
-    device_acl,
-    everything,
-    is_valid_ward_code,
-    ward_acl,
+from controller.domain.devices.province_brokers import (
+    BrokerEndpoint,
+    endpoint_of,
+    province_brokers,
 )
+from controller.domain.devices.service import broker_logins, wards_of_devices
+from controller.domain.places.service import provinces_of_devices
+from controller.messaging.broker_files import (
+    device_acl_lines,
+    mosquitto_hash,
+    mosquitto_hash_matches,
+    new_password,
+    render_password_file,
+    write_for_broker,
+)
+from controller.messaging.province_accounts import (
+    by_province,
+    province_directory,
+    write_province_files,
+)
+from wardcast_protocol.topics import any_province_downlink, bridge_acl, everything
 
 log = logging.getLogger(__name__)
 
 CONTROLLER_USERNAME = "_wardcast-controller"
 BRIDGE_USERNAME_PREFIX = "_bridge-"  # + province code; "_" starts no device id
-_ITERATIONS = 101  # mosquitto_passwd's own default; passwords are 192 random bits anyway
-_SALT_BYTES = 12
 
-
-def mosquitto_hash(password: str, *, salt: bytes | None = None) -> str:
-    """The password-file hash Mosquitto 2 checks: ``$7$<iterations>$<salt>$<pbkdf2-sha512>``."""
-    salt = salt if salt is not None else os.urandom(_SALT_BYTES)
-    digest = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, _ITERATIONS)
-    return f"$7${_ITERATIONS}${base64.b64encode(salt).decode()}${base64.b64encode(digest).decode()}"
-
-
-def mosquitto_hash_matches(password: str, hashed: str) -> bool:
-    """True when ``password`` matches a ``$7$`` hash (as Mosquitto would judge it)."""
-    try:
-        _, kind, iterations, salt_b64, digest_b64 = hashed.split("$")
-        salt, digest = base64.b64decode(salt_b64), base64.b64decode(digest_b64)
-        rounds = int(iterations)
-    except ValueError:
-        return False
-    if kind != "7":
-        return False
-    computed = hashlib.pbkdf2_hmac("sha512", password.encode(), salt, rounds)
-    return hmac.compare_digest(computed, digest)
-
-
-def new_password() -> str:
-    """A fresh random MQTT password (URL-safe, 192 bits)."""
-    return secrets.token_urlsafe(24)
-
-
-def render_password_file(logins: Iterable[tuple[str, str]]) -> str:
-    """``username:hash`` lines; usernames never contain ':' (device ids cannot)."""
-    return "".join(f"{user}:{hashed}\n" for user, hashed in logins if ":" not in user)
+__all__ = [  # the file primitives, imported from here by older callers
+    "mosquitto_hash",
+    "mosquitto_hash_matches",
+    "new_password",
+    "render_password_file",
+]
 
 
 def bridge_username(province_code: str) -> str:
@@ -93,19 +76,10 @@ def render_acl_file(wards: Mapping[str, str] | None = None, bridges: Iterable[st
     """The ACL: every device its own channels (``%u`` = its id) and its ward's broadcast
     channel (``wards``: device id -> ward code), each province bridge (``bridges``:
     province codes) its downlink and the uplink channels, the controller all."""
-    acl = device_acl("%u")
     lines = [
         "# Written by the Wardcast controller from the protocol's channel table; edits are lost.",
-        "# A device (username = device id) publishes only its own uplink channels and",
-        "# subscribes only to its own downlink channels and its ward's broadcast channel.",
-        "# Anything not listed is refused.",
-        *(f"pattern write {topic}" for topic in acl.publish),
-        *(f"pattern read {topic}" for topic in acl.subscribe),
-        "",
+        *device_acl_lines(wards),
     ]
-    for device_id, ward in sorted((wards or {}).items()):
-        if ":" not in device_id and is_valid_ward_code(ward):
-            lines += [f"user {device_id}", *(f"topic read {t}" for t in ward_acl(ward)), ""]
     for province in sorted(bridges):
         rights = bridge_acl(province)
         lines += [
@@ -135,17 +109,6 @@ def load_or_create_secret(path: Path) -> str:
     with os.fdopen(fd, "w", encoding="ascii") as handle:
         handle.write(secret + "\n")
     return secret
-
-
-def _write_for_broker(path: Path, text: str) -> bool:
-    """Write ``text`` (aside, then renamed) if it differs; True when it changed."""
-    if path.exists() and path.read_text(encoding="utf-8") == text:
-        return False
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(text, encoding="utf-8")
-    hand_to_broker(tmp)
-    os.replace(tmp, path)
-    return True
 
 
 class BrokerAccounts:
@@ -178,20 +141,30 @@ class BrokerAccounts:
         return mosquitto_hash(password)
 
     def write_files(self) -> bool:
-        """Regenerate both files from the database; True when either changed."""
+        """Regenerate both files from the database; True when either changed.
+
+        Each province with its own broker (``wardcast broker province-url``) gets its
+        devices' files too (``province_accounts``), beside these; they do not count
+        as a change here (this broker has nothing to reload for them).
+        """
         with self._db.session() as session:
             logins = broker_logins(session)
             wards = wards_of_devices(session, [user for user, _ in logins])
             bridges = bridge_logins(session)
+            provinces = sorted(province_brokers(session))
+            placed = provinces_of_devices(session) if provinces else {}
         controller = (CONTROLLER_USERNAME, mosquitto_hash(self.controller_password))
         with self._lock:
             self.password_file.parent.mkdir(parents=True, exist_ok=True)
             known = self._controller_line_still_valid()
             bridge_entries = [(bridge_username(code), hashed) for code, hashed in bridges]
             entries = [known or controller, *logins, *bridge_entries]
-            changed = _write_for_broker(self.password_file, render_password_file(entries))
+            changed = write_for_broker(self.password_file, render_password_file(entries))
             acl = render_acl_file(wards, [code for code, _ in bridges])
-            changed |= _write_for_broker(self.acl_file, acl)
+            changed |= write_for_broker(self.acl_file, acl)
+            for province in by_province(logins, wards, placed, provinces):
+                where = province_directory(self.password_file.parent, province.province_code)
+                write_province_files(where, province)
             self._granted_wards = wards
             self._logins = frozenset(user for user, _ in logins)
         return changed
@@ -233,20 +206,33 @@ class BrokerAccounts:
 
 class DeviceBrokerAccess:
     """The enrolment port (``BrokerAccess``): where devices connect, what they pin,
-    how their passwords are stored, and applying account changes to the broker."""
+    how their passwords are stored, and applying account changes to the broker.
 
-    def __init__(self, accounts: BrokerAccounts, broker_url: str, ca_file: Path | None) -> None:
+    ``by_province``: the province downlink is on, so a device placed in a province
+    with its own broker (``wardcast broker province-url``) is sent there.
+    """
+
+    def __init__(
+        self,
+        accounts: BrokerAccounts,
+        broker_url: str,
+        ca_file: Path | None,
+        *,
+        by_province: bool = False,
+    ) -> None:
         self._accounts = accounts
         self._broker_url = broker_url
         self._ca_file = ca_file
+        self._by_province = by_province
 
-    def device_broker_url(self) -> str:
-        """The broker URL devices are told to connect to."""
-        return self._broker_url
+    def centre(self) -> BrokerEndpoint:
+        """This (the centre's) broker, as devices are told it: its URL and CA."""
+        ca = self._ca_file.read_text(encoding="ascii") if self._ca_file else None
+        return BrokerEndpoint(self._broker_url, ca)
 
-    def ca_pem(self) -> str | None:
-        """The CA devices pin (None: a broker without TLS)."""
-        return self._ca_file.read_text(encoding="ascii") if self._ca_file else None
+    def endpoint_for(self, session: Session, device_id: str) -> BrokerEndpoint:
+        """The broker ``device_id`` is told to connect to: its province's or the centre's."""
+        return endpoint_of(session, device_id, self.centre(), by_province=self._by_province)
 
     def hash_password(self, password: str) -> str:
         """Mosquitto's hash of a device's broker password."""

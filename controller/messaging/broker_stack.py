@@ -82,6 +82,7 @@ def build_broker_stack(settings: Settings, db: Database, *, connect: bool) -> Br
     state.mkdir(parents=True, exist_ok=True)
     password_file, acl_file, secret = account_files(settings)
     files = (password_file, acl_file)
+    by_province = settings.province_downlink  # devices told their province's broker
     if connect and settings.broker_url is None:
         names = default_names([_public_host(settings), settings.broker_host])
         if settings.broker_public_url:
@@ -107,16 +108,16 @@ def build_broker_stack(settings: Settings, db: Database, *, connect: bool) -> Br
                 ca_file=tls.ca_cert,
             ),
             accounts,
-            DeviceBrokerAccess(accounts, device_url, tls.ca_cert),
+            DeviceBrokerAccess(accounts, device_url, tls.ca_cert, by_province=by_province),
             supervisor,
         )
     accounts = BrokerAccounts(db, *files, secret)
     ca: Path | None = settings.broker_ca_file
     if settings.broker_url is None:
         device_url = settings.broker_public_url or "mqtt://127.0.0.1:1883"
-        return BrokerStack(None, None, accounts, DeviceBrokerAccess(accounts, device_url, ca))
+        access = DeviceBrokerAccess(accounts, device_url, ca, by_province=by_province)
+        return BrokerStack(None, None, accounts, access)
     address = BrokerAddress.parse(settings.broker_url, ca_file=ca)
     device_url = settings.broker_public_url or address.url
-    return BrokerStack(
-        address.url, address, accounts, DeviceBrokerAccess(accounts, device_url, ca), None
-    )
+    access = DeviceBrokerAccess(accounts, device_url, ca, by_province=by_province)
+    return BrokerStack(address.url, address, accounts, access, None)

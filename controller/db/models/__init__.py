@@ -18,7 +18,7 @@ from controller.db.models.core import (
     new_id,
 )
 from controller.db.models.emergencies import Emergency
-from controller.db.models.enrolment import DeviceEnrolment, ProvinceBridge
+from controller.db.models.enrolment import DeviceEnrolment, ProvinceBridge, ProvinceBroker
 from controller.db.models.integrity import DeviceChain, EvidenceGap, PlannedPlay
 from controller.db.models.places import District, Province, ResidentialGroup, Ward, Zone
 from controller.db.models.programmes import PlanSnapshot, Programme, QueuedBulletin
@@ -58,6 +58,7 @@ __all__ = [
     "Programme",
     "Province",
     "ProvinceBridge",
+    "ProvinceBroker",
     "QueuedBulletin",
     "RejectedMessageLog",
     "RejectionCounter",

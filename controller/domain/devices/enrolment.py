@@ -8,7 +8,9 @@
    (``wardcast-agent enrol``). The code is spent by one conditional UPDATE, so two
    presentations of the same code can never both succeed. The device gets a fresh
    broker password (kept only as Mosquitto's hash), the broker's URL, the CA to pin
-   and the controller's public key.
+   and the controller's public key. The broker is its province's own when the
+   province has one and the province downlink is on (``province_brokers``), else the
+   centre's; the URL given is kept, so a device that later needs another is found.
 3. Revocation removes its broker login and refuses its messages: the broker drops
    its session when it re-reads its password file, and refuses the next connect.
 
@@ -26,10 +28,12 @@ from datetime import datetime, timedelta
 from typing import Protocol
 
 from sqlalchemy import update
+from sqlalchemy.orm import Session
 
 from controller.db.models import Device, DeviceEnrolment
 from controller.db.session import Database
 from controller.domain.actors import Actor, Role
+from controller.domain.devices.province_brokers import BrokerEndpoint
 from controller.domain.devices.registry import DeviceRegistry
 from controller.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from wardcast_protocol.clock import Clock
@@ -50,12 +54,8 @@ class EnrolmentRefused(DomainError):
 class BrokerAccess(Protocol):
     """What enrolment needs of the broker (implemented by the messaging layer)."""
 
-    def device_broker_url(self) -> str:
-        """The broker URL devices connect to."""
-        ...
-
-    def ca_pem(self) -> str | None:
-        """The CA certificate devices pin, or None when the broker has no TLS."""
+    def endpoint_for(self, session: Session, device_id: str) -> BrokerEndpoint:
+        """The broker this device is told to connect to, and the CA it pins."""
         ...
 
     def hash_password(self, password: str) -> str:
@@ -213,6 +213,7 @@ class EnrolmentService:
                     code="device.other_key",
                     params={"device": device_id},
                 )
+            endpoint = self._broker.endpoint_for(session, device_id)
             spent = session.execute(
                 update(DeviceEnrolment)
                 .where(
@@ -227,6 +228,7 @@ class EnrolmentService:
                     revoked_at=None,
                     revoked_by="",
                     mqtt_password_hash=self._broker.hash_password(password),
+                    broker_url=endpoint.url,
                 )
                 .execution_options(synchronize_session=False)
             )
@@ -237,10 +239,10 @@ class EnrolmentService:
         self._broker.accounts_changed()
         return Credentials(
             device_id=device_id,
-            broker_url=self._broker.device_broker_url(),
+            broker_url=endpoint.url,
             username=device_id,
             password=password,
-            ca_pem=self._broker.ca_pem(),
+            ca_pem=endpoint.ca_pem,
             controller_public_key=self._controller_public_key,
         )
 
