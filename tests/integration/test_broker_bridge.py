@@ -1,17 +1,23 @@
 """The province-to-centre bridge of docs/scale.md, run as the page shows it.
 
 Two real mosquittos: the "centre" and a "province" whose config is the page's bridge
-file, with its address pointed at the centre and its TLS lines dropped (the centre
-here is a loopback broker without TLS). What devices say goes up under the same
-topics, to a shared subscription at the centre; what the centre publishes under the
-province's prefix comes down to the device's own topic.
+file, with its address pointed at the centre. First on an open, plain centre (the TLS
+line dropped): what devices say goes up under the same topics, to a shared
+subscription at the centre; what the centre publishes under the province's prefix
+comes down to the device's own topic.
 
-Then the whole path: a controller at the centre with ``province_downlink`` on, the
-centre closed by the controller's own password and ACL files, the bridge logged in
-with its province's login (``wardcast broker bridge-login``): the controller's plan
-and command reach the device at the province on their plain topics, the device's
-availability reaches the controller, and the bridge's login can neither read another
-province's downlink nor publish a plan.
+Then the whole path, as a nation runs it: a controller at the centre with
+``province_downlink`` on; the centre closed as the controller's embedded broker is
+(TLS with the controller's CA, its password and ACL files); the bridge over TLS
+(``bridge_cafile``: the centre's CA) with its province's login (``wardcast broker
+bridge-login``); the province's broker closed by the files ``wardcast broker
+province-files`` writes, its address given to its devices at enrolment (``wardcast
+broker province-url``). A device of the province enrols, gets that address, logs in
+there with its own login (a device of another province cannot), and receives the
+controller's plan and command on their plain topics; its availability reaches the
+controller; the bridge's login can neither read another province's downlink nor
+publish a plan; a device moved away has its plan cleared there and is listed by
+``wardcast broker moved-devices``.
 """
 
 from __future__ import annotations
@@ -23,13 +29,23 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from typer.testing import CliRunner
 
+from controller.cli.main import app
 from controller.composition import ControllerRuntime
 from controller.db.models import Device
+from controller.domain.actors import SYSTEM
 from controller.domain.devices.bridges import issue_bridge_login
+from controller.domain.devices.enrolment import Credentials
 from controller.domain.devices.service import register_device
 from controller.domain.places import service as places
-from controller.messaging.broker import EmbeddedBroker, free_port, let_broker_reach
+from controller.messaging.broker import (
+    BrokerSecurity,
+    EmbeddedBroker,
+    free_port,
+    hand_to_broker,
+    let_broker_reach,
+)
 from controller.messaging.broker_accounts import (
     CONTROLLER_USERNAME,
     bridge_username,
@@ -37,7 +53,9 @@ from controller.messaging.broker_accounts import (
     mosquitto_hash,
     new_password,
 )
+from controller.messaging.broker_tls import BrokerTls, default_names, ensure_tls
 from controller.settings import Settings
+from tests.support.enrolled import try_connect
 from wardcast_protocol.envelope import CONTROLLER_SENDER, open_envelope, seal
 from wardcast_protocol.messages import Availability, Command, Kind, Plan, ResendEvents
 from wardcast_protocol.signing import SigningKey
@@ -50,7 +68,7 @@ from wardcast_protocol.topics import (
 )
 from wardcast_protocol.transport import BrokerAddress, MqttLink, ReceivedMessage
 
-pytestmark = [pytest.mark.integration, pytest.mark.timeout(60)]
+pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "scale.md"
 PREFIX = "prov/hcm/"
@@ -58,8 +76,11 @@ _TLS = ("bridge_cafile",)
 _LOGIN = ("remote_username", "remote_password")
 
 
-def bridge_config(centre: EmbeddedBroker, password: str | None = None) -> list[str]:
-    """The page's bridge file, aimed at ``centre``; with ``password``, its login kept."""
+def bridge_config(
+    centre: EmbeddedBroker, password: str | None = None, ca_file: Path | None = None
+) -> list[str]:
+    """The page's bridge file, aimed at ``centre``; with ``password``, its login kept;
+    with ``ca_file`` (the centre's CA), its TLS line kept."""
     block = re.search(r"```conf\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
     assert block is not None, "docs/scale.md lost its bridge file"
     lines = []
@@ -68,21 +89,31 @@ def bridge_config(centre: EmbeddedBroker, password: str | None = None) -> list[s
             line = f"address {centre.host}:{centre.port}"
         if line.startswith("remote_password ") and password is not None:
             line = f"remote_password {password}"
-        if not line.startswith(_TLS + (_LOGIN if password is None else ())):
+        if line.startswith("bridge_cafile ") and ca_file is not None:
+            line = f"bridge_cafile {ca_file}"
+        dropped = (_TLS if ca_file is None else ()) + (_LOGIN if password is None else ())
+        if not line.startswith(dropped):
             lines.append(line)
     return lines
 
 
 class ProvinceBroker(EmbeddedBroker):
-    """A mosquitto with extra config lines (the bridge)."""
+    """A loopback mosquitto (no TLS) with extra config lines (the bridge); with
+    ``logins`` (its password and ACL files), closed to everyone else."""
 
-    def __init__(self, extra: list[str]) -> None:
+    def __init__(self, extra: list[str], logins: tuple[Path, Path] | None = None) -> None:
         super().__init__()
         self._extra = extra
+        self._logins = logins
 
     def config_text(self) -> str:
-        """The plain loopback broker's config, then the bridge."""
-        return super().config_text() + "\n".join(self._extra) + "\n"
+        """The plain loopback broker's config, perhaps closed, then the bridge."""
+        text = super().config_text()
+        if self._logins is not None:
+            passwd, acl = self._logins
+            closed = f"allow_anonymous false\npassword_file {passwd}\nacl_file {acl}\n"
+            text = text.replace("allow_anonymous true\n", closed)
+        return text + "\n".join(self._extra) + "\n"
 
 
 def _link(broker: EmbeddedBroker, name: str) -> MqttLink:
@@ -127,20 +158,12 @@ def test_the_pages_bridge_carries_devices_up_and_the_province_prefix_down() -> N
             device.stop()
 
 
-class CentreBroker(EmbeddedBroker):
-    """A loopback mosquitto closed by the controller's password and ACL files (no TLS:
-    the bridge's TLS is mosquitto's own business; its login and ACL are ours)."""
-
-    def __init__(self, port: int, password_file: Path, acl_file: Path) -> None:
-        super().__init__(port)
-        let_broker_reach(password_file)  # run as root, mosquitto reads them as its own user
-        self._closed = (
-            f"allow_anonymous false\npassword_file {password_file}\nacl_file {acl_file}\n"
-        )
-
-    def config_text(self) -> str:
-        """The plain loopback broker's config, logins and ACL required."""
-        return super().config_text().replace("allow_anonymous true\n", self._closed)
+def _centre_tls(directory: Path) -> BrokerTls:
+    """The centre's CA and certificate, made as the controller makes its own; the
+    province's mosquitto (user "mosquitto" when run as root) reads the CA."""
+    tls = ensure_tls(directory, default_names())
+    let_broker_reach(tls.ca_cert)
+    return tls
 
 
 def _wait(got: queue.Queue[ReceivedMessage], what: str) -> ReceivedMessage:
@@ -161,14 +184,57 @@ def _place(runtime: ControllerRuntime, key: SigningKey) -> None:
             places.place_device(session, device_id, ward, None)
 
 
+def _cli(settings: Settings, *args: str) -> str:
+    """``wardcast broker ...`` run on this controller's data, as an operator would."""
+    env = {
+        "WARDCAST_DATA_DIR": str(settings.data_dir),
+        "WARDCAST_BROKER_URL": settings.broker_url,
+        "WARDCAST_BROKER_CA_FILE": str(settings.broker_ca_file),
+        "WARDCAST_PROVINCE_DOWNLINK": "true",
+        "WARDCAST_DATABASE_URL": None,
+        "WARDCAST_BROKER_PUBLIC_URL": None,
+    }
+    result = CliRunner().invoke(app, ["broker", *args], env=env)
+    assert result.exit_code == 0, result.output
+    return result.stdout
+
+
+def _enrol(runtime: ControllerRuntime, device_id: str, key: SigningKey) -> Credentials:
+    issued = runtime.enrolment.issue_code(SYSTEM, device_id)
+    assert issued.code is not None
+    return runtime.enrolment.enrol(device_id, issued.code, key.public_key_b64)
+
+
+def _device_link(given: Credentials, client_id: str) -> MqttLink:
+    """A link that logs in as the device, where its enrolment sent it."""
+    address = BrokerAddress.parse(
+        given.broker_url, username=given.username, password=given.password
+    )
+    link = MqttLink(address, client_id)
+    link.start()
+    assert link.wait_connected(10)
+    return link
+
+
+def _province_files(settings: Settings, directory: Path) -> tuple[Path, Path]:
+    """The province broker's files, by ``wardcast broker province-files``."""
+    passwd, acl = (
+        Path(p) for p in _cli(settings, "province-files", "hcm", "--dir", str(directory)).split()
+    )
+    let_broker_reach(passwd)
+    hand_to_broker(directory, 0o755)
+    return passwd, acl
+
+
 def test_a_centre_controller_reaches_a_province_device_through_its_bridge_login(
     tmp_path: Path,
 ) -> None:
     secret = load_or_create_secret(tmp_path / "mqtt-controller.secret")
-    port = free_port()
+    port, tls = free_port(), _centre_tls(tmp_path / "centre-tls")
     settings = Settings(
         data_dir=tmp_path,
-        broker_url=f"mqtt://{CONTROLLER_USERNAME}:{secret}@127.0.0.1:{port}",
+        broker_url=f"mqtts://{CONTROLLER_USERNAME}:{secret}@127.0.0.1:{port}",
+        broker_ca_file=tls.ca_cert,
         province_downlink=True,
         gtts_enabled=False,
         environment="test",
@@ -181,14 +247,29 @@ def test_a_centre_controller_reaches_a_province_device_through_its_bridge_login(
         issue_bridge_login(session, "hcm", mosquitto_hash(password), runtime.clock.now())
     accounts = runtime.broker.accounts
     accounts.write_files()
-    with (
-        CentreBroker(port, accounts.password_file, accounts.acl_file) as centre,
-        ProvinceBroker(bridge_config(centre, password)) as province,
-    ):
+    centre = EmbeddedBroker(
+        port, security=BrokerSecurity(accounts.password_file, accounts.acl_file, tls)
+    )
+    logins = tmp_path / "hcm-broker" / "passwd", tmp_path / "hcm-broker" / "acl"
+    province = ProvinceBroker(bridge_config(centre, password, tls.ca_cert), logins)
+    # The province's address, given to its devices at enrolment; the others: the centre's.
+    _cli(settings, "province-url", "hcm", province.url)
+    to_1, to_2 = _enrol(runtime, "to-1", key), _enrol(runtime, "to-2", key)
+    assert (to_1.broker_url, to_1.ca_pem) == (province.url, None)
+    assert to_2.broker_url == f"mqtts://127.0.0.1:{port}"
+    assert _province_files(settings, tmp_path / "hcm-broker") == logins
+    with centre, province:
         runtime.start()
-        device = _link(province, "province-device")
+        # A device logs in at its province's broker with its own login; one of
+        # another province cannot, nor can anyone without a login.
+        to_2_there = BrokerAddress.parse(province.url, username="to-2", password=to_2.password)
+        assert try_connect(to_2_there, "probe-to-2") == "Not authorized"
+        assert try_connect(BrokerAddress.parse(province.url), "probe-anon") == "Not authorized"
+        device = _device_link(to_1, "province-device")
         spy = MqttLink(
-            BrokerAddress.parse(centre.url, username=bridge_username("hcm"), password=password),
+            BrokerAddress.parse(
+                centre.url, username=bridge_username("hcm"), password=password, ca_file=tls.ca_cert
+            ),
             "spy-with-the-hcm-bridge-login",
         )
         spy.start()
@@ -203,14 +284,14 @@ def test_a_centre_controller_reaches_a_province_device_through_its_bridge_login(
             def controller_key(sender: str) -> str | None:
                 return runtime.key.public_key_b64 if sender == CONTROLLER_SENDER else None
 
-            # Down: the retained plan, published at the centre under prov/hcm/, reaches
-            # the device on its own topic, signed by the controller.
+            # Down, over the bridge's TLS: the retained plan, published at the centre
+            # under prov/hcm/, reaches the device on its own topic, signed.
             came = _wait(plans, "to-1's plan")
             assert came.topic == device_topic("to-1", DeviceChannel.PLAN)
             opened = open_envelope(came.payload, Kind.PLAN, controller_key)
             assert isinstance(opened.body, Plan) and opened.body.device_id == "to-1"
             kept: queue.Queue[ReceivedMessage] = queue.Queue()
-            later = _link(province, "province-device-later")
+            later = _device_link(to_1, "province-device-later")
             later.subscribe(device_topic("to-1", DeviceChannel.PLAN), kept.put)
             retained = _wait(kept, "the plan retained at the province")
             kept_plan = open_envelope(retained.payload, Kind.PLAN, controller_key).body
@@ -251,7 +332,7 @@ def test_a_centre_controller_reaches_a_province_device_through_its_bridge_login(
             assert theirs.empty()  # to-2's plan is retained under prov/hni/ all along
             # ... and cannot speak as the controller: a plan it publishes goes nowhere.
             heard: queue.Queue[ReceivedMessage] = queue.Queue()
-            watcher = _link_as_controller(centre, secret)
+            watcher = _link_as_controller(centre, secret, tls.ca_cert)
             try:
                 watcher.subscribe(all_devices(DeviceChannel.PLAN), heard.put)
                 watcher.subscribe(all_devices(DeviceChannel.SECURITY), heard.put)
@@ -261,26 +342,31 @@ def test_a_centre_controller_reaches_a_province_device_through_its_bridge_login(
                 assert heard.empty()
             finally:
                 watcher.stop()
-            # Moved to another province: its plan retained at the old one is cleared.
+            # Moved to another province: its plan retained at the old one is cleared,
+            # and it is listed to be enrolled again (its province has no broker: the centre).
             with runtime.db.session() as session:
                 places.place_device(session, "to-1", "w-hni", None)
             runtime.plans.republish("to-1")
             while _wait(plans, "the old province's plan cleared").payload != b"":
                 continue  # the plans published before (at start, and republished)
             gone: queue.Queue[ReceivedMessage] = queue.Queue()
-            late = _link(province, "province-device-latest")
+            late = _device_link(to_1, "province-device-latest")
             late.subscribe(device_topic("to-1", DeviceChannel.PLAN), gone.put)
             with pytest.raises(queue.Empty):
                 gone.get(timeout=1)
             late.stop()
+            moved = f"to-1\t{province.url}\t{to_2.broker_url}"
+            assert _cli(settings, "moved-devices").splitlines() == [moved]
         finally:
             spy.stop()
             device.stop()
             runtime.stop()
 
 
-def _link_as_controller(centre: EmbeddedBroker, secret: str) -> MqttLink:
-    address = BrokerAddress.parse(centre.url, username=CONTROLLER_USERNAME, password=secret)
+def _link_as_controller(centre: EmbeddedBroker, secret: str, ca_file: Path) -> MqttLink:
+    address = BrokerAddress.parse(
+        centre.url, username=CONTROLLER_USERNAME, password=secret, ca_file=ca_file
+    )
     link = MqttLink(address, "centre-watcher")
     link.start()
     assert link.wait_connected(10)
