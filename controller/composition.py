@@ -35,6 +35,7 @@ from controller.messaging.broker import EmbeddedBroker
 from controller.messaging.broker_stack import build_broker_stack
 from controller.messaging.downlink import Downlink, ProvinceDirectory
 from controller.messaging.fanout import WardListeners
+from controller.messaging.ingest_workers import ingest_workers_for
 from controller.messaging.outbound import MqttOutbound, controller_availability
 from controller.settings import Settings
 from wardcast_protocol.clock import Clock, SystemClock
@@ -103,6 +104,9 @@ class ControllerRuntime:
             on_state=self._heard_state,
             share_group=settings.mqtt_share_group,
         )
+        # On PostgreSQL, events are verified and stored by worker processes (a real link only).
+        if isinstance(self.transport, MqttLink):
+            self.bridge.workers = ingest_workers_for(settings, self.transport, self.bridge)
         self.devices = DeviceRegistry(self.clock, on_key_written=self.bridge.forget_key)
         self.enrolment = EnrolmentService(
             self.db,

@@ -162,6 +162,14 @@ class Settings(BaseSettings):
         description="Names this replica in its MQTT client id (default: the host name); "
         "two replicas on one host need different ones, or the broker drops one for the other.",
     )
+    ingest_workers: int | None = Field(
+        default=None,
+        ge=0,
+        le=32,
+        description="Processes that verify and store device events, each device's in one "
+        "(docs/scale.md, ingest): PostgreSQL only, which takes several writers at once; "
+        "default 2 on PostgreSQL, 0 on SQLite (events verified and stored in this process).",
+    )
     leader_poll_s: float = Field(
         default=10.0,
         gt=0,
@@ -202,6 +210,22 @@ class Settings(BaseSettings):
                 f"history ({covered_s} s), or agents meet expired media links"
             )
         return self
+
+    @model_validator(mode="after")
+    def _ingest_workers_need_postgresql(self) -> Settings:
+        if self.ingest_workers and not self.resolved_database_url.startswith("postgresql"):
+            raise ValueError(
+                "WARDCAST_INGEST_WORKERS needs PostgreSQL: SQLite has one writer, so the "
+                "controller stores events in its own process there (leave it unset or 0)"
+            )
+        return self
+
+    @property
+    def resolved_ingest_workers(self) -> int:
+        """Event ingest processes: as set, else 2 on PostgreSQL and none on SQLite."""
+        if self.ingest_workers is not None:
+            return self.ingest_workers
+        return 2 if self.resolved_database_url.startswith("postgresql") else 0
 
     @property
     def resolved_database_url(self) -> str:

@@ -35,7 +35,7 @@ from controller.domain.evidence import service as evidence_domain
 from controller.domain.plans.service import PlanService
 from controller.logs import bind_log_context, log_context
 from controller.messaging.batch import Acks, BatchFailed, Checked, device_order, hold_devices
-from controller.messaging.ingest import IngestQueue
+from controller.messaging.ingest import EventWorkers, IngestQueue
 from controller.messaging.outbound import MqttOutbound
 from controller.metrics import registry as metrics
 from wardcast_protocol.channels import CONTROLLER_INBOUND
@@ -44,6 +44,7 @@ from wardcast_protocol.envelope import RejectedMessage, Verified, open_envelope
 from wardcast_protocol.messages import Availability, DeviceState, PlaybackEvent, SecurityReport
 from wardcast_protocol.topics import (
     DeviceChannel,
+    DeviceTopic,
     all_devices,
     parse,
     shared_subscription,
@@ -80,6 +81,8 @@ class ControllerBridge:
         self.batch_evidence = True
         # Two stages: signatures checked on one thread while the last batch is stored.
         self.ingest = IngestQueue(self._check_batch)
+        # On PostgreSQL, events go to worker processes instead (messaging/ingest_workers.py).
+        self.workers: EventWorkers | None = None
         self.stored_events = 0
         self.refused_events = 0
         self.security_reports = 0
@@ -105,17 +108,23 @@ class ControllerBridge:
         """
         if worker:
             self.ingest.start()
+            if self.workers is not None:
+                self.workers.start()
         for topic_filter in self.subscription_filters():
             self._transport.subscribe(topic_filter, self.handle)
 
     def stop(self) -> None:
         """Store what is queued and stop the ingest worker (after the link stopped)."""
         self.ingest.stop()
+        if self.workers is not None:
+            self.workers.stop()
 
     def forget_key(self, device_id: str) -> None:
         """Drop a cached key (after a device is re-registered)."""
         with self._keys_lock:
             self._keys.pop(device_id, None)
+        if self.workers is not None:
+            self.workers.forget_key(device_id)
 
     def _key_of(self, device_id: str) -> str | None:
         with self._keys_lock:
@@ -150,7 +159,12 @@ class ControllerBridge:
         """
         parsed = parse(message.topic)
         essential = parsed is not None and parsed.spec.retained
-        if not self.ingest.submit(message, essential=essential):
+        workers = self.workers
+        if workers is not None and workers.started and _is_event_topic(parsed):
+            accepted = workers.submit(message)
+        else:
+            accepted = self.ingest.submit(message, essential=essential)
+        if not accepted:
             metrics.rejected("ingest_full")
             if self.ingest.refused % 1000 == 1:
                 log.warning(
@@ -407,6 +421,10 @@ def _is_event(item: Checked) -> bool:
         and item.parsed is not None
         and item.parsed.channel is DeviceChannel.EVENT
     )
+
+
+def _is_event_topic(parsed: DeviceTopic | None) -> bool:
+    return parsed is not None and parsed.channel is DeviceChannel.EVENT
 
 
 def _device_of(item: Checked) -> str:

@@ -39,6 +39,7 @@ import logging
 import threading
 from collections import deque
 from collections.abc import Callable
+from typing import Protocol
 
 from wardcast_protocol.transport import ReceivedMessage
 
@@ -49,6 +50,26 @@ Rest = Callable[[], None]
 
 BatchHandler = Callable[[list[ReceivedMessage]], Rest | None]
 """Takes a batch; returns the rest of its work (run next, on the storing thread), or None."""
+
+
+class EventWorkers(Protocol):
+    """Where device events go instead of this queue: worker processes (ingest_workers.py)."""
+
+    @property
+    def started(self) -> bool:
+        """True once events go to them."""
+
+    def start(self) -> None:
+        """Start them."""
+
+    def stop(self) -> None:
+        """Let them store what they were given, then stop them."""
+
+    def submit(self, message: ReceivedMessage) -> bool:
+        """Hand an event on; False when it was refused (too many on their way)."""
+
+    def forget_key(self, device_id: str) -> None:
+        """A device's key changed: read it again."""
 
 
 class IngestQueue:
