@@ -36,6 +36,7 @@ from controller.messaging.broker_files import (
     render_password_file,
     write_for_broker,
 )
+from wardcast_protocol.topics import is_valid_province_code
 
 PROVINCES_DIR = "provinces"
 
@@ -112,7 +113,7 @@ def write_province_files(directory: Path, province: ProvinceLogins) -> ProvinceF
 
 def write_for_province(session: Session, province_code: str, directory: Path) -> ProvinceFiles:
     """Write a province broker's files now (``wardcast broker province-files``)."""
-    if session.get(Province, province_code) is None:
+    if not is_valid_province_code(province_code) or session.get(Province, province_code) is None:
         raise NotFound(f"no province {province_code!r}")
     [province] = read_province_logins(session, [province_code])
     return write_province_files(directory, province)

@@ -130,6 +130,7 @@ def test_with_the_downlink_off_every_device_is_given_the_centre(
     ("args", "said"),
     [
         (["nowhere", HCM_URL], "no province 'nowhere'"),
+        (["../etc", HCM_URL], "cannot name a province's broker"),
         (["hcm", "http://mqtt.hcm.example"], "must look like mqtts://host:port"),
         (["hcm", "mqtts://mqtt.hcm.example:99999"], "bad port"),
         (["hcm", "mqtts://dev:secret@mqtt.hcm.example"], "carries no login"),

@@ -34,6 +34,7 @@ from controller.db.models import (
 )
 from controller.domain.errors import InvalidInput, NotFound
 from controller.domain.places.service import provinces_of_devices
+from wardcast_protocol.topics import is_valid_province_code
 
 _SCHEMES = ("mqtt", "mqtts")
 MAX_URL = 300  # the column's length
@@ -100,6 +101,9 @@ def set_province_broker(
     session: Session, province_code: str, url: str, ca_pem: str | None, now: datetime
 ) -> ProvinceBroker:
     """Set (or change) the broker a province's devices are given at enrolment."""
+    if not is_valid_province_code(province_code):
+        # It names the province's files (``<data_dir>/broker/provinces/<code>``) too.
+        raise InvalidInput(f"province code {province_code!r} cannot name a province's broker")
     if session.get(Province, province_code) is None:
         raise NotFound(f"no province {province_code!r}")
     checked = check_broker_url(url)
@@ -120,8 +124,9 @@ def clear_province_broker(session: Session, province_code: str) -> bool:
 
 
 def province_brokers(session: Session) -> dict[str, ProvinceBroker]:
-    """Every province's broker, by province code."""
-    return {row.province_code: row for row in session.scalars(select(ProvinceBroker))}
+    """Every province's broker, by province code (codes fit for a path and a topic)."""
+    rows = session.scalars(select(ProvinceBroker))
+    return {row.province_code: row for row in rows if is_valid_province_code(row.province_code)}
 
 
 def _province_of(session: Session, device_id: str) -> str | None:
