@@ -24,10 +24,12 @@ controller commanded that device, then publish them as fast as their MQTT link t
 broadcasts are confirmed) instead of each device's events back to back.
 ``--replicas N`` (PostgreSQL only): N controllers share the ingest as docs/scale.md's
 replicas do, this process's and N-1 ``wardcast serve`` processes, one MQTT v5 share
-group; events stored are then counted in the database.
+group; events stored are then counted in the database. ``--ingest-workers N`` sets
+``WARDCAST_INGEST_WORKERS`` for every controller (PostgreSQL; default: the setting's, 2
+there; 0: verified and stored in the controller's own process, as on SQLite).
 
 The last line is ``key=value`` pairs: events/s stored, the raw rate, their ratio, the load,
-``db`` (``sqlite`` or ``postgres``) and ``replicas``.
+``db`` (``sqlite`` or ``postgres``), ``replicas`` and ``ingest_workers`` (per controller).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ import hashlib
 import json
 import logging
 import multiprocessing as mp
+import os
 import shutil
 import tempfile
 import time
@@ -210,6 +213,12 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
         default="device",
         help="each device's events back to back, or round by round (one per device each)",
     )
+    parser.add_argument(
+        "--ingest-workers",
+        type=int,
+        default=None,
+        help="event ingest processes per controller (PostgreSQL; default: 2 there)",
+    )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--postgres", action="store_true", help="start a throwaway local PostgreSQL")
     where.add_argument(
@@ -227,6 +236,8 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     args.db = "postgres" if postgres else "sqlite"
     if args.replicas > 1 and not postgres:
         parser.error("--replicas: replicas share one PostgreSQL (--postgres or --database-url)")
+    if args.ingest_workers is not None and (args.ingest_workers < 0 or not postgres):
+        parser.error("--ingest-workers: 0 or more, on PostgreSQL (SQLite has one writer)")
     return args
 
 
@@ -244,6 +255,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     logging.basicConfig(level=logging.WARNING)
     tmp = Path(tempfile.mkdtemp(prefix="wardcast-bench-"))
     load_before = load1()
+    if args.ingest_workers is not None:  # every controller's setting, this one's and replicas'
+        os.environ["WARDCAST_INGEST_WORKERS"] = str(args.ingest_workers)
     try:
         with contextlib.ExitStack() as stack:
             url = args.database_url
@@ -282,7 +295,9 @@ def main(argv: Sequence[str] | None = None) -> None:
                 stored = count() - before
                 here = bridge.stored_events - here
                 # (getattr: the same bench runs on a controller from before the ingest queue)
-                queue = getattr(bridge, "ingest", None)
+                workers = getattr(bridge, "workers", None)
+                queue = workers if workers is not None else getattr(bridge, "ingest", None)
+                ingest_workers = workers.count if workers is not None else 0
                 batches = queue.batches if queue is not None else stored
                 largest = queue.largest_batch if queue is not None else 1
             finally:
@@ -314,6 +329,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "load1": round(max(load_before, load_after), 2),
         "db": args.db,
         "replicas": args.replicas,
+        "ingest_workers": ingest_workers,
         "order": args.order,
     }
     print(" ".join(f"{key}={value}" for key, value in pairs.items()))

@@ -87,6 +87,8 @@ class IngestWorkers:
         self._stopping = False
         self.refused = 0
         self.restarts = 0
+        self.batches = 0  # batches the workers stored (or failed), as the ingest queue counts
+        self.largest_batch = 0
 
     def submit(self, message: ReceivedMessage) -> bool:
         """Hand an event to its device's worker; False when too many are on their way.
@@ -216,6 +218,8 @@ class IngestWorkers:
                     for _ in range(times):
                         getattr(metrics, name)(*args)
                 with self._lock:
+                    self.batches += 1
+                    self.largest_batch = max(self.largest_batch, tally.done)
                     self._pending[index] -= tally.done
                     self._lock.notify_all()
 
