@@ -54,8 +54,10 @@ class Settings(BaseSettings):
     )
     broker_public_url: str | None = Field(
         default=None,
-        description="The broker URL devices are given at enrolment; default mqtts://<host of "
-        "the public base URL>:<broker port> (that host is also in the broker's certificate).",
+        description="The broker URL devices are given at enrolment (unless their province has "
+        "its own, with the province downlink on: `wardcast broker province-url`); default "
+        "mqtts://<host of the public base URL>:<broker port> (that host is also in the "
+        "broker's certificate).",
     )
     broker_watchdog_interval_s: float = Field(
         default=1.0, gt=0, le=60, description="How often the embedded broker is checked."
@@ -183,7 +185,8 @@ class Settings(BaseSettings):
         description="A nation with a mosquitto per province bridged to this (the centre's) "
         "broker: publish everything sent to devices (plans, commands, acks, ward broadcasts) "
         "under prov/<province code>/, the province of the device's ward, so each province's "
-        "bridge takes down its own devices' traffic only (docs/scale.md). A device not placed "
+        "bridge takes down its own devices' traffic only (docs/scale.md), and give a device "
+        "of a province with its own broker that address at enrolment. A device not placed "
         "in a ward is sent to on the plain topics. Off: one broker, plain topics.",
     )
     plan_history_h: int = Field(
