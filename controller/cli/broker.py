@@ -195,14 +195,13 @@ def province_files(
 def moved_devices() -> None:
     """Thiết bị cần đăng ký lại — devices enrolled at a broker that is no longer theirs."""
     from controller.domain.devices.province_brokers import devices_to_reenrol
-    from controller.messaging.broker_stack import build_broker_stack
+    from controller.messaging.broker_stack import centre_device_url
     from controller.settings import Settings
 
     settings = Settings()
-    with _database(settings) as db:
-        centre = build_broker_stack(settings, db, connect=True).device_access.centre()
-        with db.session() as session:
-            found = devices_to_reenrol(session, centre, by_province=settings.province_downlink)
+    centre = centre_device_url(settings)
+    with _database(settings) as db, db.session() as session:
+        found = devices_to_reenrol(session, centre, by_province=settings.province_downlink)
     for device in found:
         typer.echo(f"{device.device_id}\t{device.given or '?'}\t{device.needed}")
     typer.echo(

@@ -14,13 +14,19 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from controller.db.session import Database
-from controller.messaging.broker import BrokerSecurity, EmbeddedBroker, stable_port
+from controller.messaging.broker import (
+    DEFAULT_TLS_PORT,
+    BrokerSecurity,
+    EmbeddedBroker,
+    stable_port,
+)
 from controller.messaging.broker_accounts import (
     CONTROLLER_USERNAME,
     BrokerAccounts,
@@ -74,6 +80,21 @@ def account_files(settings: Settings) -> tuple[Path, Path, Path]:
     """Where the broker's password and ACL files and the controller's MQTT secret are."""
     state = settings.data_dir / "broker"
     return state / "passwd", state / "acl", settings.data_dir / "mqtt-controller.secret"
+
+
+def centre_device_url(settings: Settings) -> str:
+    """The broker URL a serving controller gives devices (``build_broker_stack``'s),
+    worked out without making anything: no certificate, no port file (for commands
+    that only compare, ``wardcast broker moved-devices``)."""
+    if settings.broker_public_url:
+        return settings.broker_public_url
+    if settings.broker_url is not None:
+        return BrokerAddress.parse(settings.broker_url).url
+    port = settings.broker_port
+    if port is None:  # the port the embedded broker keeps (8883 when it first found it free)
+        with contextlib.suppress(OSError, ValueError):
+            port = int((settings.data_dir / "broker" / "port").read_text(encoding="ascii"))
+    return f"mqtts://{_public_host(settings)}:{port or DEFAULT_TLS_PORT}"
 
 
 def build_broker_stack(settings: Settings, db: Database, *, connect: bool) -> BrokerStack:

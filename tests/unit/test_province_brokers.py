@@ -26,8 +26,10 @@ from controller.domain.devices.province_brokers import check_broker_url
 from controller.domain.errors import InvalidInput
 from controller.domain.places import service as places
 from controller.messaging.broker_files import mosquitto_hash_matches
+from controller.messaging.broker_stack import build_broker_stack, centre_device_url
 from controller.messaging.broker_tls import default_names, ensure_tls
 from controller.messaging.province_accounts import render_province_acl
+from controller.settings import Settings
 from tests.unit.controller_support import Harness, make_harness
 from wardcast_protocol.signing import SigningKey
 
@@ -205,6 +207,24 @@ def test_a_province_broker_gets_its_own_devices_logins_hashed(on: Harness, ca_fi
     assert (kept / "passwd").read_text() == ""
     code, _, err = _cli("province-files", "nowhere")
     assert code != 0 and "no province 'nowhere'" in err
+
+
+def test_the_cli_knows_the_centres_device_url_as_the_serving_controller_does(
+    tmp_path: Path,
+) -> None:
+    embedded = Settings(data_dir=tmp_path / "e", environment="test")
+    external = Settings(
+        data_dir=tmp_path / "x", environment="test", broker_url="mqtt://u:p@broker.lan:1884"
+    )
+    public = Settings(data_dir=tmp_path / "p", environment="test", broker_public_url=CENTRE_URL)
+    for settings in (embedded, external, public):
+        db = Database(settings.resolved_database_url)
+        try:
+            serving = build_broker_stack(settings, db, connect=True).device_access.centre().url
+        finally:
+            db.dispose()
+        assert centre_device_url(settings) == serving
+    assert centre_device_url(external) == "mqtt://broker.lan:1884"  # no login in it
 
 
 def test_the_migration_creates_the_province_broker_table_as_modelled(tmp_path: Path) -> None:

@@ -151,10 +151,9 @@ def endpoint_of(
     return centre if row is None else BrokerEndpoint(row.device_url, row.ca_pem)
 
 
-def devices_to_reenrol(
-    session: Session, centre: BrokerEndpoint, *, by_province: bool
-) -> list[ToReenrol]:
-    """Enrolled, unrevoked devices given another broker than the one they need now."""
+def devices_to_reenrol(session: Session, centre_url: str, *, by_province: bool) -> list[ToReenrol]:
+    """Enrolled, unrevoked devices given another broker than the one they need now
+    (``centre_url``: the centre's, as devices are told it)."""
     rows = session.scalars(
         select(DeviceEnrolment)
         .where(
@@ -168,7 +167,7 @@ def devices_to_reenrol(
     found = []
     for row in rows:
         broker = brokers.get(provinces.get(row.device_id, ""))
-        needed = centre.url if broker is None else broker.device_url
+        needed = centre_url if broker is None else broker.device_url
         if row.broker_url != needed:
             found.append(ToReenrol(row.device_id, row.broker_url, needed))
     return found
