@@ -10,10 +10,11 @@ Then the whole path, as a nation runs it: a controller at the centre with
 ``province_downlink`` on; the centre closed as the controller's embedded broker is
 (TLS with the controller's CA, its password and ACL files); the bridge over TLS
 (``bridge_cafile``: the centre's CA) with its province's login (``wardcast broker
-bridge-login``); the province's broker closed by the files ``wardcast broker
-province-files`` writes, its address given to its devices at enrolment (``wardcast
-broker province-url``). A device of the province enrols, gets that address, logs in
-there with its own login (a device of another province cannot), and receives the
+bridge-login``); the province's broker TLS-only with a CA of its own and closed by
+the files ``wardcast broker province-files`` writes, its address and CA given to its
+devices at enrolment (``wardcast broker province-url --ca-file``). A device of the
+province enrols, gets that address and CA, logs in there with its own login, pinning
+that CA (a device of another province cannot log in, nor can anyone), and receives the
 controller's plan and command on their plain topics; its availability reaches the
 controller; the bridge's login can neither read another province's downlink nor
 publish a plan; a device moved away has its plan cleared there and is listed by
@@ -98,22 +99,17 @@ def bridge_config(
 
 
 class ProvinceBroker(EmbeddedBroker):
-    """A loopback mosquitto (no TLS) with extra config lines (the bridge); with
-    ``logins`` (its password and ACL files), closed to everyone else."""
+    """A loopback mosquitto with extra config lines (the bridge); plain and open, or
+    with ``security`` closed as the controller's own broker is (TLS with its own CA,
+    a password and an ACL file)."""
 
-    def __init__(self, extra: list[str], logins: tuple[Path, Path] | None = None) -> None:
-        super().__init__()
+    def __init__(self, extra: list[str], security: BrokerSecurity | None = None) -> None:
+        super().__init__(security=security)
         self._extra = extra
-        self._logins = logins
 
     def config_text(self) -> str:
-        """The plain loopback broker's config, perhaps closed, then the bridge."""
-        text = super().config_text()
-        if self._logins is not None:
-            passwd, acl = self._logins
-            closed = f"allow_anonymous false\npassword_file {passwd}\nacl_file {acl}\n"
-            text = text.replace("allow_anonymous true\n", closed)
-        return text + "\n".join(self._extra) + "\n"
+        """The loopback broker's config, then the bridge."""
+        return super().config_text() + "\n".join(self._extra) + "\n"
 
 
 def _link(broker: EmbeddedBroker, name: str) -> MqttLink:
@@ -158,9 +154,9 @@ def test_the_pages_bridge_carries_devices_up_and_the_province_prefix_down() -> N
             device.stop()
 
 
-def _centre_tls(directory: Path) -> BrokerTls:
-    """The centre's CA and certificate, made as the controller makes its own; the
-    province's mosquitto (user "mosquitto" when run as root) reads the CA."""
+def _tls(directory: Path) -> BrokerTls:
+    """A broker's CA and certificate, made as the controller makes its own; the
+    province's mosquitto (user "mosquitto" when run as root) reads the centre's CA."""
     tls = ensure_tls(directory, default_names())
     let_broker_reach(tls.ca_cert)
     return tls
@@ -205,10 +201,11 @@ def _enrol(runtime: ControllerRuntime, device_id: str, key: SigningKey) -> Crede
     return runtime.enrolment.enrol(device_id, issued.code, key.public_key_b64)
 
 
-def _device_link(given: Credentials, client_id: str) -> MqttLink:
-    """A link that logs in as the device, where its enrolment sent it."""
+def _device_link(given: Credentials, client_id: str, pinned: Path) -> MqttLink:
+    """A link that logs in as the device, where its enrolment sent it, trusting only
+    the CA it was given (``pinned``: that CA, as the agent keeps it)."""
     address = BrokerAddress.parse(
-        given.broker_url, username=given.username, password=given.password
+        given.broker_url, username=given.username, password=given.password, ca_file=pinned
     )
     link = MqttLink(address, client_id)
     link.start()
@@ -230,7 +227,7 @@ def test_a_centre_controller_reaches_a_province_device_through_its_bridge_login(
     tmp_path: Path,
 ) -> None:
     secret = load_or_create_secret(tmp_path / "mqtt-controller.secret")
-    port, tls = free_port(), _centre_tls(tmp_path / "centre-tls")
+    port, tls, hcm_tls = free_port(), _tls(tmp_path / "centre-tls"), _tls(tmp_path / "hcm-tls")
     settings = Settings(
         data_dir=tmp_path,
         broker_url=f"mqtts://{CONTROLLER_USERNAME}:{secret}@127.0.0.1:{port}",
@@ -251,21 +248,30 @@ def test_a_centre_controller_reaches_a_province_device_through_its_bridge_login(
         port, security=BrokerSecurity(accounts.password_file, accounts.acl_file, tls)
     )
     logins = tmp_path / "hcm-broker" / "passwd", tmp_path / "hcm-broker" / "acl"
-    province = ProvinceBroker(bridge_config(centre, password, tls.ca_cert), logins)
-    # The province's address, given to its devices at enrolment; the others: the centre's.
-    _cli(settings, "province-url", "hcm", province.url)
+    province = ProvinceBroker(
+        bridge_config(centre, password, tls.ca_cert), BrokerSecurity(*logins, hcm_tls)
+    )
+    # The province's address and CA, given to its devices at enrolment; the others:
+    # the centre's.
+    _cli(settings, "province-url", "hcm", province.url, "--ca-file", str(hcm_tls.ca_cert))
     to_1, to_2 = _enrol(runtime, "to-1", key), _enrol(runtime, "to-2", key)
-    assert (to_1.broker_url, to_1.ca_pem) == (province.url, None)
-    assert to_2.broker_url == f"mqtts://127.0.0.1:{port}"
+    assert (to_1.broker_url, to_1.ca_pem) == (province.url, hcm_tls.ca_pem())
+    assert province.url.startswith("mqtts://")
+    assert (to_2.broker_url, to_2.ca_pem) == (f"mqtts://127.0.0.1:{port}", tls.ca_pem())
+    pinned = tmp_path / "to-1-broker-ca.pem"
+    pinned.write_text(to_1.ca_pem or "", encoding="ascii")
     assert _province_files(settings, tmp_path / "hcm-broker") == logins
     with centre, province:
         runtime.start()
         # A device logs in at its province's broker with its own login; one of
         # another province cannot, nor can anyone without a login.
-        to_2_there = BrokerAddress.parse(province.url, username="to-2", password=to_2.password)
+        to_2_there = BrokerAddress.parse(
+            province.url, username="to-2", password=to_2.password, ca_file=pinned
+        )
         assert try_connect(to_2_there, "probe-to-2") == "Not authorized"
-        assert try_connect(BrokerAddress.parse(province.url), "probe-anon") == "Not authorized"
-        device = _device_link(to_1, "province-device")
+        anonymous = BrokerAddress.parse(province.url, ca_file=pinned)
+        assert try_connect(anonymous, "probe-anon") == "Not authorized"
+        device = _device_link(to_1, "province-device", pinned)
         spy = MqttLink(
             BrokerAddress.parse(
                 centre.url, username=bridge_username("hcm"), password=password, ca_file=tls.ca_cert
@@ -291,7 +297,7 @@ def test_a_centre_controller_reaches_a_province_device_through_its_bridge_login(
             opened = open_envelope(came.payload, Kind.PLAN, controller_key)
             assert isinstance(opened.body, Plan) and opened.body.device_id == "to-1"
             kept: queue.Queue[ReceivedMessage] = queue.Queue()
-            later = _device_link(to_1, "province-device-later")
+            later = _device_link(to_1, "province-device-later", pinned)
             later.subscribe(device_topic("to-1", DeviceChannel.PLAN), kept.put)
             retained = _wait(kept, "the plan retained at the province")
             kept_plan = open_envelope(retained.payload, Kind.PLAN, controller_key).body
@@ -350,7 +356,7 @@ def test_a_centre_controller_reaches_a_province_device_through_its_bridge_login(
             while _wait(plans, "the old province's plan cleared").payload != b"":
                 continue  # the plans published before (at start, and republished)
             gone: queue.Queue[ReceivedMessage] = queue.Queue()
-            late = _device_link(to_1, "province-device-latest")
+            late = _device_link(to_1, "province-device-latest", pinned)
             late.subscribe(device_topic("to-1", DeviceChannel.PLAN), gone.put)
             with pytest.raises(queue.Empty):
                 gone.get(timeout=1)
