@@ -128,6 +128,14 @@ def test_with_the_downlink_off_every_device_is_given_the_centre(
         h.runtime.stop()
 
 
+def test_setting_an_address_with_the_downlink_off_warns_that_it_is_not_used(
+    on: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("WARDCAST_PROVINCE_DOWNLINK", "false")
+    code, _, err = _cli("province-url", "hcm", "mqtt://10.0.0.5:1883")
+    assert code == 0 and "warning: WARDCAST_PROVINCE_DOWNLINK is off here" in err
+
+
 @pytest.mark.parametrize(
     ("args", "said"),
     [
