@@ -105,6 +105,9 @@ EventAckedHook = Callable[[str], None]
 
 _FORGET_COMMANDS_EVERY = timedelta(hours=1)
 _REMEMBERED_STARTS = 1000
+# A held command row (a "now" starting at once) is written with its play's journal
+# row; if no write comes (the play stopped or expired first), by this timer.
+HELD_WRITE_S = 1.0
 
 
 @dataclass
@@ -256,6 +259,7 @@ class EdgeAgent:
         if self._playback_task is not None:
             await asyncio.wait([self._playback_task], timeout=timeout_s)
         self.playback.flush_deferred()  # the last plays' events, before the outbox closes
+        self._write_held()
         if self.uplink.connected:
             self.uplink.send(DeviceChannel.AVAILABILITY, Availability(state="offline"), retain=True)
         await self._shutdown()
@@ -486,10 +490,15 @@ class EdgeAgent:
             self._refuse(refused, topic, command)
             return
         order = command.order
-        queued = None
+        queued, cached = None, False
         if isinstance(order, PlayNow):
             queued = QueuedPlay(order.item.item_id, order.item.model_dump_json(), now)
-        if not self._remember_command(command, queued):
+            cached = self.media.has(order.item.media)
+        # A "now" that starts at once (its clip here, nothing sounding, armed, fetched
+        # for or overdue) has its row written with its play's journal row: one commit
+        # (one fsync on a Pi) before it sounds instead of two.
+        at_once = cached and not self.playback.media_in_use and self.queue.next_due(now) is None
+        if not self._remember_command(command, queued, hold=at_once):
             self.stats.duplicates_ignored += 1
             why = "already seen: a replay, or the broker delivering it twice (QoS 1)"
             self._refuse(Refused(REPLAYED, why), topic, command)
@@ -500,7 +509,7 @@ class EdgeAgent:
                 log.info("%s: %s already played; not again", self.device_id, item.item_id)
                 return
             self.playback.enqueue(Pending(item, now, None, command.expires_at))
-            if not self.media.has(item.media):  # cached: no task between it and its start
+            if not cached:  # cached: no task between it and its start
                 self._spawn(self.media.prefetch([item.media]), "prefetch")
             self.playback.wake()
         elif isinstance(order, ResendEvents):
@@ -516,16 +525,30 @@ class EdgeAgent:
         else:
             self._stop_item(order.item_id, order.reason)
 
-    def _remember_command(self, command: Command, queued: QueuedPlay | None) -> bool:
+    def _remember_command(
+        self, command: Command, queued: QueuedPlay | None, *, hold: bool = False
+    ) -> bool:
         if command.command_id in self._seen_commands:
             return False
         self._seen_commands.add(command.command_id)
         try:
-            return self.outbox.remember_command(command.command_id, command.expires_at, queued)
+            fresh = self.outbox.remember_command(
+                command.command_id, command.expires_at, queued, with_next_write=hold
+            )
+            if hold and fresh and self._loop is not None:
+                # Should the play not start (stopped, expired), the row still goes in.
+                self._loop.call_later(HELD_WRITE_S, self._guarded, self._write_held)
+            return fresh
         except sqlite3.Error as exc:
             # Act on it anyway; the in-memory set still stops duplicates in this run.
             log.error("%s: could not store command %s: %s", self.device_id, command.command_id, exc)
             return True
+
+    def _write_held(self) -> None:
+        try:
+            self.outbox.write_held()
+        except sqlite3.Error as exc:
+            log.error("%s: could not store held commands: %s", self.device_id, exc)
 
     def _stop_item(self, item_id: str, why: str) -> None:
         text = "stopped by controller" + (f": {why}" if why else "")

@@ -13,7 +13,10 @@ is on the SD card before the call returns. It holds:
   known to be sounding (a tick a second), so the report says how long it played;
 - ``done_items``: item ids that reached a final outcome, so nothing plays twice;
 - ``commands``: command ids already executed (QoS 1 delivers duplicates), with the
-  PlayNow items still waiting their turn.
+  PlayNow items still waiting their turn. A "now" that starts at once may be *held*
+  (``remember_command(..., with_next_write=True)``): its row then goes to disk in the
+  outbox's next transaction, its play's own journal row a moment later, so an
+  emergency waits for one commit (one fsync on the SD card), not two.
 
 Everything an event implies is written in one transaction: the event, the chain
 head, the item marked done and its journal row removed. Either all or none.
@@ -62,6 +65,11 @@ CREATE TABLE IF NOT EXISTS commands (
     due_at TEXT
 );
 """
+
+_INSERT_COMMAND = (
+    "INSERT OR IGNORE INTO commands (command_id, expires_at, item_id, item_json, due_at)"
+    " VALUES (?, ?, ?, ?, ?)"
+)
 
 
 def _iso(ts: datetime) -> str:
@@ -132,6 +140,8 @@ class Outbox:
         self._conn.execute(f"PRAGMA synchronous={'FULL' if durable else 'NORMAL'}")
         self._conn.executescript(_SCHEMA)
         self._add_journal_progress()
+        # Command rows held for the next transaction (see remember_command).
+        self._held: dict[str, tuple[str, str, str | None, str | None, str | None]] = {}
 
     def _add_journal_progress(self) -> None:
         # An outbox written by an older agent has a journal without the progress columns.
@@ -141,20 +151,28 @@ class Outbox:
                 self._conn.execute(f"ALTER TABLE journal ADD COLUMN {column} TEXT")
 
     def close(self) -> None:
-        """Close the database."""
+        """Close the database. Rows still held are lost, as in a crash: a clean stop
+        calls ``write_held`` first."""
+        self._held.clear()
         self._conn.close()
 
     @contextmanager
     def _tx(self) -> Iterator[sqlite3.Connection]:
-        self._conn.execute("BEGIN IMMEDIATE")
+        held, self._held = self._held, {}
         try:
+            self._conn.execute("BEGIN IMMEDIATE")
+            if held:
+                # First, so whatever this transaction does to a held command's row
+                # (its play done, say) finds it there; and they commit or fail together.
+                self._conn.executemany(_INSERT_COMMAND, held.values())
             yield self._conn
+            self._conn.execute("COMMIT")
         except BaseException:
             # SQLite may already have rolled back by itself (e.g. on SQLITE_FULL).
             if self._conn.in_transaction:
                 self._conn.execute("ROLLBACK")
+            self._held = {**held, **self._held}  # still to be written, by the next one
             raise
-        self._conn.execute("COMMIT")
 
     # events ----------------------------------------------------------------------
 
@@ -275,21 +293,49 @@ class Outbox:
         command_id: str,
         expires_at: datetime,
         queued: QueuedPlay | None = None,
+        *,
+        with_next_write: bool = False,
     ) -> bool:
-        """Record a command id (and the play it queues) once; False if already seen."""
+        """Record a command id (and the play it queues) once; False if already seen.
+
+        ``with_next_write`` holds the row for the outbox's next transaction instead of
+        a commit of its own: for a "now" about to start, whose journal row is that
+        next write. Until then a crash loses it, as it would lose the command between
+        the broker's delivery and this call; ``write_held`` writes it if nothing else
+        comes (the agent calls it within a second).
+        """
+        row = (
+            command_id,
+            _iso(expires_at),
+            queued.item_id if queued else None,
+            queued.item_json if queued else None,
+            _iso(queued.due_at) if queued else None,
+        )
+        if with_next_write:
+            if (
+                command_id in self._held
+                or self._conn.execute(
+                    "SELECT 1 FROM commands WHERE command_id = ?", (command_id,)
+                ).fetchone()
+            ):
+                return False
+            self._held[command_id] = row
+            return True
+        if command_id in self._held:
+            return False
         with self._tx() as db:
-            cur = db.execute(
-                "INSERT OR IGNORE INTO commands (command_id, expires_at, item_id, item_json,"
-                " due_at) VALUES (?, ?, ?, ?, ?)",
-                (
-                    command_id,
-                    _iso(expires_at),
-                    queued.item_id if queued else None,
-                    queued.item_json if queued else None,
-                    _iso(queued.due_at) if queued else None,
-                ),
-            )
-            return cur.rowcount == 1
+            return db.execute(_INSERT_COMMAND, row).rowcount == 1
+
+    @property
+    def held(self) -> int:
+        """How many command rows wait for the next transaction."""
+        return len(self._held)
+
+    def write_held(self) -> None:
+        """Commit the held command rows now (nothing to do when none is held)."""
+        if self._held:
+            with self._tx():
+                pass
 
     def queued_plays(self) -> list[QueuedPlay]:
         """PlayNow items accepted and not yet played, oldest first."""

@@ -269,6 +269,68 @@ async def test_seen_command_ids_survive_a_restart(rig: Rig) -> None:
     assert again.stats.duplicates_ignored == 1
 
 
+def _commands_on_disk(agent: EdgeAgent) -> set[str]:
+    """Command ids in the agent's outbox file, read as a restart would."""
+    with sqlite3.connect(agent.config.data_dir / "outbox.db") as db:
+        return {str(r[0]) for r in db.execute("SELECT command_id FROM commands")}
+
+
+def _count_commits(agent: EdgeAgent) -> list[str]:
+    commits: list[str] = []
+    agent.outbox._conn.set_trace_callback(
+        lambda sql: commits.append(sql) if sql == "COMMIT" else None
+    )
+    return commits
+
+
+async def test_a_now_starting_at_once_commits_once_before_it_sounds(rig: Rig) -> None:
+    agent = await rig.start_agent()
+    rig.ctl.play_now(DEVICE, rig.item("now-0", 0), command_id="cmd-0")  # fetches the clip
+    await settle()
+    await rig.tick(31)
+    commits = _count_commits(agent)
+    at_start: list[int] = []
+    agent.on_playback_started = lambda item_id, at: at_start.append(len(commits))
+    rig.ctl.play_now(DEVICE, rig.item("now-1", 0), command_id="cmd-1")
+    await settle()
+    # Its command row went in with its journal row: one commit, not two, before the start.
+    assert at_start == [1]
+    assert _commands_on_disk(agent) == {"cmd-0", "cmd-1"}
+    assert agent.outbox.held == 0
+
+
+async def test_a_now_that_must_wait_is_on_disk_before_its_turn(rig: Rig) -> None:
+    agent = await rig.start_agent()
+    rig.ctl.play_now(DEVICE, rig.item("now-0", 0), command_id="cmd-0")
+    await settle()
+    await rig.tick(1)
+    rig.ctl.play_now(DEVICE, rig.item("now-1", 0), command_id="cmd-1")  # now-0 sounds
+    await settle()
+    assert [s[0] for s in rig.started] == ["now-0"]
+    assert agent.outbox.held == 0 and "cmd-1" in _commands_on_disk(agent)
+    assert "now-1" in {q.item_id for q in agent.outbox.queued_plays()}
+
+
+async def test_a_held_command_is_written_even_if_its_journal_row_fails(
+    rig: Rig, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("edge_agent.core.HELD_WRITE_S", 0.01)
+    agent = await rig.start_agent()
+    rig.ctl.play_now(DEVICE, rig.item("now-0", 0), command_id="cmd-0")
+    await settle()
+    await rig.tick(31)
+
+    def full_disk(*args: object) -> None:
+        raise sqlite3.OperationalError("database or disk is full")
+
+    monkeypatch.setattr(agent.outbox, "journal_start", full_disk)
+    rig.ctl.play_now(DEVICE, rig.item("now-1", 0), command_id="cmd-1")
+    await settle()
+    assert [s[0] for s in rig.started] == ["now-0", "now-1"]  # it plays all the same
+    await asyncio.sleep(0.05)  # the agent's timer runs on the loop's own clock
+    assert _commands_on_disk(agent) == {"cmd-0", "cmd-1"}
+
+
 @pytest.mark.parametrize(
     ("payload", "reason"),
     [

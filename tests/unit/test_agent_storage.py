@@ -84,3 +84,55 @@ def test_unreadable_plan_file_is_treated_as_no_plan(tmp_path: Path) -> None:
     store = PlanStore(tmp_path)
     store.path.write_text("{half a plan", encoding="utf-8")
     assert store.load() is None
+
+
+def _commands(path: Path) -> set[str]:
+    """Command ids on disk, read through a connection of its own (what a restart sees)."""
+    with sqlite3.connect(path) as db:
+        return {str(r[0]) for r in db.execute("SELECT command_id FROM commands")}
+
+
+def test_a_held_command_goes_to_disk_with_the_next_write_in_its_transaction(
+    tmp_path: Path,
+) -> None:
+    path = tmp_path / "outbox.db"
+    outbox = Outbox(path)
+    queued = QueuedPlay("now-1", '{"x": 1}', NOW)
+    assert outbox.remember_command("c1", NOW + timedelta(minutes=1), queued, with_next_write=True)
+    assert outbox.held == 1 and _commands(path) == set()
+    # Seen already, though not yet on disk: held or stored, a duplicate is refused.
+    assert not outbox.remember_command("c1", NOW + timedelta(minutes=1), queued)
+    assert not outbox.remember_command("c1", NOW, queued, with_next_write=True)
+    commits: list[str] = []
+    outbox._conn.set_trace_callback(lambda sql: commits.append(sql) if sql == "COMMIT" else None)
+    outbox.journal_start("now-1", NOW, '{"x": 1}', None)
+    assert commits == ["COMMIT"]  # the journal row and the command row: one commit
+    assert outbox.held == 0 and _commands(path) == {"c1"}
+    assert [q.item_id for q in outbox.queued_plays()] == ["now-1"]
+    assert not outbox.remember_command("c1", NOW, queued, with_next_write=True)
+
+
+def test_a_held_command_is_written_on_demand_and_lost_by_a_crash(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.db"
+    outbox = Outbox(path)
+    outbox.remember_command("c1", NOW, with_next_write=True)
+    outbox.write_held()
+    outbox.write_held()  # nothing held: no empty transaction, no error
+    assert _commands(path) == {"c1"}
+    outbox.remember_command("c2", NOW, with_next_write=True)
+    outbox.close()  # as a crash: the broker had delivered it, the device never wrote it
+    assert _commands(path) == {"c1"}
+
+
+def test_a_held_command_survives_a_failed_transaction(tmp_path: Path) -> None:
+    path = tmp_path / "outbox.db"
+    outbox = Outbox(path)
+    outbox.remember_command("c1", NOW, with_next_write=True)
+    outbox.append(_event(1), "i1", NOW)
+    assert outbox.held == 0 and _commands(path) == {"c1"}  # it went in with the event
+    outbox.remember_command("c2", NOW, with_next_write=True)
+    with pytest.raises(sqlite3.IntegrityError):
+        outbox.append(_event(1), "i2", NOW)  # seq 1 again: the transaction fails
+    assert outbox.held == 1 and _commands(path) == {"c1"}  # rolled back, still held
+    outbox.write_held()
+    assert _commands(path) == {"c1", "c2"}
