@@ -18,6 +18,11 @@ The last line holds ``key=value`` pairs: the agents' p50/p99, the baseline's, th
 ratio, and the load average (the machine is shared: compare ratios).
 
     .venv/bin/python -m bench.start_precision --tiny     # 5 agents: the test suite's run
+
+``--trace FILE`` records what the loop did around the starts (``bench.loop_trace``)
+and prints it item by item; ``--slot-phase-ms 4`` plans the instants 4 ms into a
+start board slot (5 ms), so that items following each other back to back straddle
+a slot's edge: the worst case, otherwise met in about one run in four.
 """
 
 from __future__ import annotations
@@ -40,10 +45,12 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 from bench.common import StartTimes, peak_rss_mib, percentile, summary_ms
+from bench.loop_trace import LoopTrace
 from controller.messaging.broker import EmbeddedBroker, free_port
 from edge_agent.config import AgentConfig
 from edge_agent.fleet import AgentFleet
 from edge_agent.testing import ControllerStandIn, plan_item
+from edge_agent.timing import BUCKET_S
 from wardcast_protocol.clock import SystemClock
 from wardcast_protocol.messages import MediaRef
 from wardcast_protocol.signing import SigningKey
@@ -147,8 +154,11 @@ def run(
     lead_s: float,
     tmp: Path,
     prepare_s: float | None = None,
+    trace_path: Path | None = None,
+    slot_phase_ms: float | None = None,
 ) -> None:
-    """Run the session and the baseline; print the figures."""
+    """Run the session and the baseline; print the figures (``trace_path``: and what
+    the loop did around the starts, ``bench.loop_trace``)."""
     load_before = os.getloadavg()[0]
     with EmbeddedBroker() as broker:
         link = MqttLink(BrokerAddress.parse(broker.url), "prec-controller")
@@ -209,7 +219,12 @@ def run(
             # (up to a second, measured), where a Pi walks one agent's. Their start-up
             # objects are exempted, as bench.fanout's workers and the controller do.
             fleet.call(_freeze_heap)
+            trace = LoopTrace() if trace_path is not None else None
+            if trace is not None:
+                fleet.call(lambda: trace.install(fleet.loop))
             first = datetime.now(UTC) + timedelta(seconds=lead_s)
+            if slot_phase_ms is not None:
+                first = _on_slot_phase(first, slot_phase_ms / 1000)
             session = [
                 plan_item(f"prec-{n}", clip, first + timedelta(seconds=n * (clip_s + gap_s)))
                 for n, clip in enumerate(clips)
@@ -235,6 +250,8 @@ def run(
             wait_s = (last.planned_start - datetime.now(UTC)).total_seconds() + clip_s + 1
             time.sleep(max(0.0, wait_s))
             planned = {i.item_id: i.planned_start for i in session}
+            if trace is not None:
+                fleet.call(trace.uninstall)
             with starts.lock:
                 signed = {
                     item_id: [(at - planned[item_id]).total_seconds() for at in by.values()]
@@ -273,6 +290,10 @@ def run(
             f"  {item_id}: actual - planned, min {min(values) * 1000:.1f} ms, "
             f"max {max(values) * 1000:.1f} ms"
         )
+    if trace is not None and trace_path is not None:
+        for line in trace.report(planned, signed):
+            print(line)
+        trace.dump(trace_path, {"planned": {k: v.isoformat() for k, v in planned.items()}})
     print(f"wardcast agents  |actual - planned| start : {summary_ms(lateness)}")
     print(f"asyncio timers   |woken - due|             : {summary_ms(baseline)}")
     # A floor of 0.1 ms: a ratio of two sub-millisecond figures says nothing.
@@ -303,6 +324,15 @@ def run(
     print(" ".join(f"{key}={value}" for key, value in figures.items()))
 
 
+def _on_slot_phase(at: datetime, phase_s: float) -> datetime:
+    """``at`` moved (by less than a slot) to ``phase_s`` into a start board slot of the
+    loop's clock: the instants of a session, whole seconds apart, all fall there. Near
+    a slot's end, starts a few hundred microseconds apart straddle two slots."""
+    mono = at.timestamp() - (time.time() - time.monotonic())
+    shift = (phase_s - mono % BUCKET_S) % BUCKET_S
+    return at + timedelta(seconds=shift)
+
+
 def _ms(seconds: float) -> str:
     return f"{seconds * 1000:.2f}"
 
@@ -325,6 +355,15 @@ def main() -> None:
     parser.add_argument(
         "--prepare-s", type=float, default=None, help="the agents' start_prepare_s (default 0.5)"
     )
+    parser.add_argument(
+        "--trace", type=Path, default=None, help="record the loop around the starts (JSON)"
+    )
+    parser.add_argument(
+        "--slot-phase-ms",
+        type=float,
+        default=None,
+        help="plan the instants this far into a start board slot (default: wherever they fall)",
+    )
     parser.add_argument("--tiny", action="store_true", help="5 agents, 3 short items")
     args = parser.parse_args()
     if args.tiny:
@@ -334,7 +373,17 @@ def main() -> None:
     logging.basicConfig(level=logging.WARNING)
     tmp = Path(tempfile.mkdtemp(prefix="wardcast-precision-"))
     try:
-        run(args.agents, args.items, args.clip_s, args.gap_s, lead_s, tmp, args.prepare_s)
+        run(
+            args.agents,
+            args.items,
+            args.clip_s,
+            args.gap_s,
+            lead_s,
+            tmp,
+            args.prepare_s,
+            args.trace,
+            args.slot_phase_ms,
+        )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
 

@@ -9,6 +9,7 @@ last line must carry (the values are timings on a shared machine: not asserted).
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -47,12 +48,19 @@ def test_reports_bench_tiny() -> None:
                 assert f"{db}_{report}_{figure}" in figures
 
 
-def test_start_precision_bench_tiny() -> None:
-    figures = run_bench("bench.start_precision", "--tiny")
+def test_start_precision_bench_tiny(tmp_path: Path) -> None:
+    # Traced (bench.loop_trace), with the instants near a start board slot's edge.
+    trace = tmp_path / "trace.json"
+    figures = run_bench(
+        "bench.start_precision", "--tiny", "--trace", str(trace), "--slot-phase-ms", "4"
+    )
     assert figures["agents"] == "5"
     assert figures["started"] == "5/5"
     for key in ("p50_ms", "p99_ms", "baseline_p50_ms", "baseline_p99_ms", "ratio_p99", "load_avg"):
         assert key in figures
+    recorded = json.loads(trace.read_text())
+    assert len(recorded["planned"]) == 3 and recorded["slots"]
+    assert {op for _, _, op, _ in recorded["writes"]} >= {"journal_start", "journal_end"}
 
 
 def test_agent_footprint_bench_tiny() -> None:
@@ -75,7 +83,7 @@ def test_fanout_bench_tiny() -> None:
 
 def test_ingest_bench_tiny() -> None:
     figures = run_bench("bench.ingest", "--tiny")
-    assert figures["db"] == "sqlite"
+    assert figures["db"] == "sqlite" and figures["ingest_workers"] == "0"
     assert figures["events"] == figures["stored"] == "100"
     for key in ("stored_per_s", "raw_per_s", "ratio", "lag_after_last_sent_s", "load1"):
         assert key in figures
@@ -86,6 +94,7 @@ def test_ingest_bench_tiny_on_postgres() -> None:
     # ~14 s with the throwaway cluster's initdb and start (load 1.3)
     figures = run_bench("bench.ingest", "--tiny", "--postgres")
     assert figures["db"] == "postgres"
+    assert figures["ingest_workers"] == "2"  # WARDCAST_INGEST_WORKERS' default on PostgreSQL
     assert figures["events"] == figures["stored"] == "100"
     assert float(figures["stored_per_s"]) > 0 and float(figures["raw_per_s"]) > 0
 

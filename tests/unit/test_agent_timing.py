@@ -162,3 +162,50 @@ async def test_an_agent_leaving_turns_the_collector_back_on_at_once() -> None:
 def _fails() -> None:
     """A deferred job that raises."""
     raise ZeroDivisionError("a failing job")
+
+
+async def test_starts_either_side_of_a_slots_edge_are_released_by_one_callback() -> None:
+    # Items following their predecessors back to back, a few hundred microseconds
+    # apart, across the edge of a slot of the monotonic clock: the later slot's own
+    # timer would fire only after the wake-ups of the starts just released (a
+    # thousand of them: 57 ms late). Both are released before any wake-up runs.
+    clock = SystemClock()
+    loop = asyncio.get_running_loop()
+    board = timing._for_loop(clock)[0]
+    edge = (int((loop.time() + 0.03) / timing.BUCKET_S) + 1) * timing.BUCKET_S
+    wall, mono = clock.now(), loop.time()
+    instants = [wall + timedelta(seconds=edge + off - mono) for off in (-0.004, 0.0005)]
+    stop = asyncio.Event()
+    starts = [asyncio.ensure_future(timing.release_at(clock, at, stop)) for at in instants]
+    await asyncio.sleep(0)
+    assert len(board._groups) == 2  # one slot each side of the edge
+    (_, first), (_, second) = (g.waiters[0] for g in sorted(board._groups.values(), key=_at))
+    seen: list[bool] = []
+    first.add_done_callback(lambda _: seen.append(second.done()))
+    released = await asyncio.gather(*starts)
+    assert seen == [True]  # the later one too, before the earlier one's wake-up
+    assert all(at is not None and at >= due for at, due in zip(released, instants, strict=True))
+    assert board.next_deadline() is None and await collector_back_on()
+
+
+def _at(group: timing._Group) -> float:
+    """A slot's earliest start (loop time)."""
+    return group.deadline
+
+
+async def test_a_start_further_than_a_slot_away_keeps_its_own_timer() -> None:
+    # Released with the one before, it would hold the loop in a spin until its instant.
+    clock = SystemClock()
+    board = timing._for_loop(clock)[0]
+    base = clock.now() + AHEAD
+    stop = asyncio.Event()
+    instants = [base, base + timedelta(milliseconds=30)]
+    starts = [asyncio.ensure_future(timing.release_at(clock, at, stop)) for at in instants]
+    await asyncio.sleep(0)
+    (_, first), (_, second) = (g.waiters[0] for g in sorted(board._groups.values(), key=_at))
+    seen: list[bool] = []
+    first.add_done_callback(lambda _: seen.append(second.done()))
+    released = await asyncio.gather(*starts)
+    assert seen == [False]
+    assert all(at is not None and at >= due for at, due in zip(released, instants, strict=True))
+    assert await collector_back_on()
