@@ -5,6 +5,13 @@ must find it), then notes the first sample and, every ``progress_s``, that the p
 still sounds. Those two notes wait off the timing path (``timing.deferred``): a
 thousand agents on one loop tick at the same instants, and their rows wait for the
 starts. A failing write never stops a play; only a crash report would be coarser.
+
+A play cut by a crash or power cut is reported at the next start
+(``interrupted_play_facts``) as FAILED with the seconds it really played, to within
+``progress_s``: a crash is a failure of the device, and the ticks prove how much
+sounded before it, not that the rest did. A play that ended notes how (its facts) in
+its row at once, before its event is written off the timing path: a crash in
+between is reported with that outcome.
 """
 
 from __future__ import annotations
@@ -15,13 +22,32 @@ from collections.abc import Callable
 from datetime import datetime
 from functools import partial
 
-from edge_agent.evidence import PlayFacts, facts_to_json
-from edge_agent.outbox import Outbox
+from edge_agent.evidence import PlayFacts, facts_from_json, facts_to_json
+from edge_agent.outbox import JournalRow, Outbox
 from edge_agent.timing import deferred, leave
 from wardcast_protocol.clock import Clock
-from wardcast_protocol.messages import PlanItem
+from wardcast_protocol.messages import Outcome, PlanItem
 
 log = logging.getLogger(__name__)
+
+RESTART_REASON = "agent restarted during playback"
+
+
+def interrupted_play_facts(row: JournalRow) -> PlayFacts:
+    """What a journal row a crash left behind proves: how the play ended, if it did and
+    said so before its event was written; else that it began, and sounded so long."""
+    if row.ended_json is not None:
+        try:
+            return facts_from_json(row.ended_json)
+        except (ValueError, KeyError, TypeError) as exc:  # a torn or foreign note
+            log.error("journal of %s: unreadable end (%s); reported as cut", row.item_id, exc)
+    return PlayFacts(
+        Outcome.FAILED,
+        RESTART_REASON,
+        actual_start=row.sounding_at or row.started_at,
+        played_s=round(row.played_s, 3),
+        plan_version=row.plan_version,
+    )
 
 
 class PlayJournal:

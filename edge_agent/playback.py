@@ -11,10 +11,9 @@ Every other item waits its turn in planned-start order (see ``schedule``), late 
 need be: only an item the agent *learns of* too late is skipped, never one delayed
 by the items before it.
 
-Outcomes decided here: COMPLETED (played to the end), PREEMPTED (cut by an
-emergency), PARTIAL (stopped by the controller or by shutdown, or failed after at
-least a second of sound), FAILED (no media in time, player error), SKIPPED (stopped
-by the controller before its first sample).
+Outcomes: COMPLETED, PREEMPTED, PARTIAL, FAILED as ``play_outcome`` decides them
+from what the player reports; SKIPPED (stopped by the controller before its first
+sample) here.
 
 A play is *prepared* ``prepare_s`` plus the amplifier's warm-up before its planned
 start: media checked, "play started" journal row written (with the instant the
@@ -24,22 +23,13 @@ starts on time. An item cut before its first sample is not "played": preempted, 
 goes back to the queue; stopped by the controller, it is SKIPPED. The event that
 ends a play removes its journal row in the same transaction (see ``outbox``).
 
-Back to back: while an item sounds, the next one due ``prepare_s`` (plus warm-up)
-before its instant is prepared beside it (``_Current`` ``next``): media checked,
-journal row written, its play handed to the player armed for
-max(its planned instant, the last sample of the one sounding). So its first sample
-does not wait for the loop to notice the end of the one before and record it (a
-thousand agents on one loop did that one after another: the last started 0.7 s late).
-Only a media item follows a media item so; relays, emergencies and an item whose
-media is not yet cached take the usual way, after the current one ends.
+Back to back: while an item sounds, the next one is prepared beside it and armed
+for the last sample of the one sounding (``handover``).
 
 While an item sounds, its journal row records the first sample's instant and, every
-``progress_s``, that it still sounds. A play cut by a crash or power cut is then
-reported at the next start (:func:`interrupted_play_facts`) as FAILED with the seconds
-it really played, to within ``progress_s``: a crash is a failure of the device, and
-the ticks prove how much sounded before it, not that the rest did. A play that ended
-notes how (its facts) in its row at once, before its event is written off the timing
-path: a crash in between is reported with that outcome.
+``progress_s``, that it still sounds; a play that ended notes how at once, before its
+event is written off the timing path. A play cut by a crash is reported at the next
+start from that row (``play_journal.interrupted_play_facts``).
 """
 
 from __future__ import annotations
@@ -47,16 +37,19 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 from edge_agent.aio import wait_any
-from edge_agent.evidence import PlayFacts, facts_from_json
+from edge_agent.evidence import PlayFacts
+from edge_agent.handover import Handover, InHand
 from edge_agent.media_cache import MediaCache, MediaUnavailable
-from edge_agent.outbox import JournalRow, Outbox
+from edge_agent.outbox import Outbox
 from edge_agent.play_journal import PlayJournal
+from edge_agent.play_journal import interrupted_play_facts as interrupted_play_facts
+from edge_agent.play_outcome import failed, played_facts
 from edge_agent.player import Player, PlayResult
 from edge_agent.relay import RelayDesk, RelayRun, relay_facts
 from edge_agent.schedule import Pending, PlayQueue
@@ -69,45 +62,8 @@ log = logging.getLogger(__name__)
 Recorder = Callable[[PlanItem, PlayFacts], None]
 """Turns what happened to an item into a stored, published event."""
 
-_PARTIAL_AFTER_S = 1.0  # a failure after this much sound is PARTIAL, before it FAILED
 SHUTDOWN_REASON = "agent shut down during playback"
-RESTART_REASON = "agent restarted during playback"
 PROGRESS_S = 1.0  # how often a sounding play's journal row says it still sounds
-
-
-def interrupted_play_facts(row: JournalRow) -> PlayFacts:
-    """What a journal row a crash left behind proves: how the play ended, if it did and
-    said so before its event was written; else that it began, and sounded so long."""
-    if row.ended_json is not None:
-        try:
-            return facts_from_json(row.ended_json)
-        except (ValueError, KeyError, TypeError) as exc:  # a torn or foreign note
-            log.error("journal of %s: unreadable end (%s); reported as cut", row.item_id, exc)
-    return PlayFacts(
-        Outcome.FAILED,
-        RESTART_REASON,
-        actual_start=row.sounding_at or row.started_at,
-        played_s=round(row.played_s, 3),
-        plan_version=row.plan_version,
-    )
-
-
-@dataclass
-class _Current:
-    """An item being fetched or played right now (or armed to follow it)."""
-
-    pending: Pending
-    playing: bool = False
-    actual_start: datetime | None = None
-    interrupt: tuple[Outcome, str] | None = None
-    stopper: Callable[[], None] | None = None
-    play: asyncio.Future[PlayResult] | None = None  # the player's work, a media item's
-
-    def sound_ends_at(self) -> datetime | None:
-        """When its last sample goes out, if it sounds and plays to the end."""
-        if self.actual_start is None or self.play is None or self.interrupt is not None:
-            return None
-        return self.actual_start + timedelta(seconds=self.pending.item.media.duration_s)
 
 
 class Playback:
@@ -147,10 +103,11 @@ class Playback:
         self._relays = relays
         self._progress_s = progress_s
         self._wake = asyncio.Event()
-        self._current: _Current | None = None
+        self._current: InHand | None = None
         # The item armed to follow the current one back to back, and its task.
-        self._next: _Current | None = None
-        self._next_task: asyncio.Future[None] | None = None
+        self._handover = Handover(
+            device_id=device_id, queue=queue, media=media, clock=clock, ahead=self._ahead
+        )
         self._stopping = False
 
     # what the agent asks -----------------------------------------------------------
@@ -159,11 +116,11 @@ class Playback:
         """Something changed (plan, command): look at the queue again."""
         self._wake.set()
 
-    def _in_hand(self) -> list[_Current]:
+    def _in_hand(self) -> list[InHand]:
         """The current item and the one armed to follow it, if any."""
-        return [c for c in (self._current, self._next) if c is not None]
+        return [c for c in (self._current, self._handover.next) if c is not None]
 
-    def _find(self, item_id: str) -> _Current | None:
+    def _find(self, item_id: str) -> InHand | None:
         return next((c for c in self._in_hand() if c.pending.item_id == item_id), None)
 
     def is_current(self, item_id: str) -> bool:
@@ -246,12 +203,11 @@ class Playback:
         """Play due items until ``shutdown``."""
         try:
             await self._loop()
-            if self._next_task is not None:
+            if self._handover.task is not None:
                 # Armed back to back and stopped with the rest: it records its end too.
                 await self._follow()
         finally:
-            if self._next_task is not None:
-                self._next_task.cancel()  # run itself cancelled (an agent aborting)
+            self._handover.cancel()  # run itself cancelled (an agent aborting)
             self._close_relays()
 
     def _ahead(self) -> timedelta:
@@ -262,7 +218,7 @@ class Playback:
     async def _loop(self) -> None:
         while not self._stopping:
             self._wake.clear()
-            if self._next_task is not None:
+            if self._handover.task is not None:
                 await self._follow()
                 continue
             ahead = self._ahead()
@@ -273,7 +229,7 @@ class Playback:
             pending = self._queue.next_due(self._clock.now() + ahead)
             if pending is not None:
                 self._queue.remove(pending.item_id)
-                current = self._current = _Current(pending)
+                current = self._current = InHand(pending)
                 try:
                     await self._guarded(current)
                 finally:
@@ -287,8 +243,7 @@ class Playback:
 
     async def _follow(self) -> None:
         """The item armed back to back becomes the current one (it may be sounding)."""
-        task, self._current = self._next_task, self._next
-        self._next_task, self._next = None, None
+        task, self._current = self._handover.take()
         self._wake.set()  # its supervisor may now prepare the one after it
         try:
             if task is not None:
@@ -298,7 +253,7 @@ class Playback:
 
     async def _guarded(
         self,
-        current: _Current,
+        current: InHand,
         start_at: datetime | None = None,
         after: asyncio.Future[PlayResult] | None = None,
     ) -> None:
@@ -312,28 +267,9 @@ class Playback:
             )
             self._record(pending.item, facts)
 
-    def _prepare_next(self, current: _Current) -> None:
-        """Arm the next item to follow ``current`` back to back, if it may (see the
-        module docstring); otherwise it takes the usual way after ``current`` ends."""
-        ends_at = current.sound_ends_at()
-        if ends_at is None or self._next is not None or self._stopping:
-            return
-        now = self._clock.now()
-        pending = self._queue.next_due(now + self._ahead())
-        if pending is None or pending.is_emergency or pending.item.relay is not None:
-            return
-        if not self._media.has(pending.item.media):
-            return
-        start_at = max(pending.due_at, ends_at)
-        if start_at <= now:
-            return  # already due: nothing to win by arming it
-        self._queue.remove(pending.item_id)
-        nxt = self._next = _Current(pending)
-        self._next_task = asyncio.ensure_future(self._guarded(nxt, start_at, current.play))
-
     async def _play(
         self,
-        current: _Current,
+        current: InHand,
         start_at: datetime | None = None,
         after: asyncio.Future[PlayResult] | None = None,
     ) -> None:
@@ -363,11 +299,17 @@ class Playback:
             else:
                 self._record_unstarted(current)
             return
-        facts = self._facts(current, result)
+        facts = played_facts(
+            result,
+            current.interrupt,
+            actual_start=current.actual_start,
+            plan_version=pending.plan_version,
+            volume=self._volume(),
+        )
         self._journal.end(item.item_id, facts)
         self._record_played(item, facts)
 
-    def _record_unstarted(self, current: _Current) -> None:
+    def _record_unstarted(self, current: InHand) -> None:
         if current.interrupt is None:
             # Shutting down: the plan (or the queued PlayNow) is on disk, and the next
             # start plays it late or records why it could not.
@@ -378,7 +320,7 @@ class Playback:
         )
         self._record(current.pending.item, facts)
 
-    async def _media_for(self, current: _Current) -> Path | None:
+    async def _media_for(self, current: InHand) -> Path | None:
         """The verified file, or None once the item was recorded (or put back)."""
         item = current.pending.item
         if self._media.has(item.media):
@@ -406,17 +348,18 @@ class Playback:
                 return None
             if self._clock.now() >= deadline:
                 fetch.cancel()
-                self._record(item, self._failed(current, "media not ready in time"))
+                self._record(item, failed("media not ready in time", current.pending.plan_version))
                 return None
         try:
             return fetch.result()
         except MediaUnavailable as exc:
-            self._record(item, self._failed(current, f"media unavailable: {exc}"))
+            reason = f"media unavailable: {exc}"
+            self._record(item, failed(reason, current.pending.plan_version))
             return None
 
     async def _sound(
         self,
-        current: _Current,
+        current: InHand,
         path: Path,
         start_at: datetime | None = None,
         after: asyncio.Future[PlayResult] | None = None,
@@ -448,7 +391,7 @@ class Playback:
             log.exception("%s: player failed on %s", self._device_id, item.item_id)
             return PlayResult(0.0, False, f"player error: {type(exc).__name__}: {exc}")
 
-    async def _relay(self, current: _Current) -> None:
+    async def _relay(self, current: InHand) -> None:
         """A relay item: on air until its window ends; an emergency suspends it, and it
         rejoins the stream afterwards if the window is still open (docs/priorities.md)."""
         pending = current.pending
@@ -492,7 +435,7 @@ class Playback:
         self._journal.end(pending.item_id, facts)
         self._record_played(pending.item, facts)
 
-    async def _supervise(self, current: _Current, work: asyncio.Future[Any]) -> None:
+    async def _supervise(self, current: InHand, work: asyncio.Future[Any]) -> None:
         """Wait for ``work`` (a play or a relay); preempt it when an emergency is due."""
         ticker = asyncio.ensure_future(self._tick_progress(current))
         try:
@@ -500,7 +443,7 @@ class Playback:
         finally:
             ticker.cancel()
 
-    async def _supervise_until_done(self, current: _Current, work: asyncio.Future[Any]) -> None:
+    async def _supervise_until_done(self, current: InHand, work: asyncio.Future[Any]) -> None:
         item = current.pending.item
         lead = timedelta(seconds=self._player.lead_s)
         declined: datetime | None = None  # the next item's instant, when it may not follow
@@ -522,25 +465,19 @@ class Playback:
                 self.request_stop(item.item_id, Outcome.PREEMPTED, reason)
                 continue
             if follow_at is not None and self._clock.now() >= follow_at:
-                self._prepare_next(current)
-                if self._next is None:
+                if not self._stopping:
+                    self._handover.arm(current, self._guarded)
+                if self._handover.next is None:
                     declined = self._queue.next_due_at()  # not again for the same item
 
-    def _follow_at(self, current: _Current, declined: datetime | None) -> datetime | None:
+    def _follow_at(self, current: InHand, declined: datetime | None) -> datetime | None:
         """When to prepare the item due next to follow ``current`` back to back (None:
         nothing to follow, or it was declined); deferred work waits from then on."""
-        if current is not self._current or self._next is not None or self._stopping:
+        if current is not self._current or self._stopping:
             return None
-        ends_at = current.sound_ends_at()
-        due = self._queue.next_due_at()
-        if ends_at is None or due is None or due == declined:
-            return None
-        ahead = self._ahead()
-        start = max(due, ends_at)
-        expect_start(self._clock, self._device_id, start, ahead.total_seconds())
-        return start - ahead
+        return self._handover.follow_at(current, declined)
 
-    def _starter(self, current: _Current) -> Callable[[datetime], None]:
+    def _starter(self, current: InHand) -> Callable[[datetime], None]:
         def started(at: datetime) -> None:
             current.actual_start = at
             expect_start(self._clock, self._device_id, None, 0.0)  # deferred work may run
@@ -550,7 +487,7 @@ class Playback:
 
         return started
 
-    async def _tick_progress(self, current: _Current) -> None:
+    async def _tick_progress(self, current: InHand) -> None:
         """Every ``progress_s`` while the item sounds: its journal row says it still does."""
         while True:
             await self._clock.sleep(self._progress_s)
@@ -565,30 +502,3 @@ class Playback:
         """Forget what waits off the timing path, as a crash would (the journal keeps
         the play; the next start reports it)."""
         self._journal.discard()
-
-    def _facts(self, current: _Current, result: PlayResult) -> PlayFacts:
-        reason: str | None = None
-        if result.completed:
-            outcome = Outcome.COMPLETED
-            if result.amplifier_on is False:
-                reason = "amplifier drew no current"
-        elif current.interrupt is not None:
-            outcome, reason = current.interrupt
-        elif result.error is not None:
-            outcome = Outcome.PARTIAL if result.played_s >= _PARTIAL_AFTER_S else Outcome.FAILED
-            reason = result.error
-        else:
-            outcome, reason = Outcome.PARTIAL, "playback ended early"
-        return PlayFacts(
-            outcome,
-            reason,
-            actual_start=result.started_at or current.actual_start,
-            played_s=result.played_s,
-            plan_version=current.pending.plan_version,
-            amplifier_on=result.amplifier_on,
-            volume=self._volume(),
-        )
-
-    @staticmethod
-    def _failed(current: _Current, reason: str) -> PlayFacts:
-        return PlayFacts(Outcome.FAILED, reason, plan_version=current.pending.plan_version)
