@@ -6,7 +6,7 @@ QoS 1 redelivery), plus a forged and a malformed payload, and resend what is not
 acknowledged: every event is stored once and acknowledged, the bad payloads are
 refused with their reasons and never acknowledged, the counts and metrics reach the
 controller process. A worker killed is started again, and what devices send after
-is stored and acknowledged.
+is stored and acknowledged. A device enrolled again is checked with its new key.
 """
 
 from __future__ import annotations
@@ -14,13 +14,14 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from controller.composition import ControllerRuntime
-from controller.db.models import PlaybackEvidence, RejectedMessageLog
+from controller.db.models import Device, PlaybackEvidence, RejectedMessageLog
 from controller.messaging.broker import EmbeddedBroker, free_port
 from controller.messaging.ingest_workers import IngestWorkers
 from controller.metrics.registry import EVIDENCE_STORED
@@ -29,7 +30,9 @@ from edge_agent.inbox import open_inbound
 from edge_agent.outbox import StoredEvent
 from tests.integration.test_replicas import _seed
 from tests.support.local_postgres import LocalPostgres
-from wardcast_protocol.messages import EventAck
+from wardcast_protocol.envelope import seal
+from wardcast_protocol.messages import EventAck, Kind, Outcome, PlaybackEvent, Trigger
+from wardcast_protocol.signing import SigningKey
 from wardcast_protocol.topics import DeviceChannel, device_topic
 from wardcast_protocol.transport import BrokerAddress, MqttLink, ReceivedMessage
 
@@ -63,6 +66,7 @@ class Devices:
     def __init__(self, runtime: ControllerRuntime, broker_url: str, devices: list[str]) -> None:
         self.key = runtime.key.public_key_b64
         self.acked: set[str] = set()
+        self.refused: set[str] = set()  # acknowledged as refused evidence (security records)
         self.lock = threading.Lock()
         self.link = MqttLink(BrokerAddress.parse(broker_url), "ingest-workers-devices")
         for device_id in devices:
@@ -75,6 +79,7 @@ class Devices:
         if isinstance(body, EventAck):
             with self.lock:
                 self.acked.update(body.event_ids)
+                self.refused.update(body.refused_event_ids)
 
     def send(self, device_id: str, payload: bytes) -> None:
         self.link.publish(device_topic(device_id, DeviceChannel.EVENT), payload)
@@ -143,5 +148,23 @@ def test_workers_store_each_event_once_refuse_bad_payloads_and_survive_a_crash(
         with controller.db.session() as session:
             rows = session.scalar(select(func.count()).select_from(PlaybackEvidence))
         assert rows == sum(len(s) for s in events.values())
+
+        # A device enrolled again with a new key: its worker checks its events with that key.
+        new_key = SigningKey.generate()
+        with controller.db.session() as session:
+            session.get_one(Device, a_device).public_key = new_key.public_key_b64
+        controller.bridge.forget_key(a_device)  # as the registry does when it writes a key
+        now = datetime.now(UTC)
+        fresh = PlaybackEvent(
+            event_id="ev-new-key", device_id=a_device, seq=99, prev_hash="", item_id="unplanned",
+            broadcast_id="unplanned", trigger=Trigger.MANUAL, planned_start=now,
+            planned_duration_s=1.0, actual_start=now, played_duration_s=1.0,
+            outcome=Outcome.COMPLETED, recorded_at=now,
+        )  # fmt: skip
+        devices.send(a_device, seal(Kind.EVENT, fresh, a_device, new_key, now))
+        deadline = time.monotonic() + 30
+        while "ev-new-key" not in devices.refused and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "ev-new-key" in devices.refused  # verified (then refused: never planned)
     finally:
         devices.link.stop()
