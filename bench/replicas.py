@@ -9,6 +9,7 @@ group through ``join_group`` before it starts; the others run here as processes.
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import subprocess
 import sys
@@ -101,4 +102,16 @@ def replicas(
             replica.stop()
             errors = replica.errors()
             if errors:  # the bench's own controller logs to stderr; these would be lost
-                print(f"{replica.log.stem}: {len(errors)} errors, the first: {errors[0][:600]}")
+                print(f"{replica.log.stem}: {len(errors)} errors, the first: {_said(errors[0])}")
+
+
+def _said(line: str) -> str:
+    """An error line's message and its exception's last line (the error itself)."""
+    try:
+        record = json.loads(line)
+    except ValueError:
+        return line[:600]
+    lines = (record.get("exception") or "").strip().splitlines()
+    # SQLAlchemy's last lines are the SQL and a link: the driver's error says what happened.
+    said = [x for x in lines if "psycopg.errors." in x][-1:] or lines[-1:]
+    return f"{record.get('message')} ({record.get('message_id', '')}): {' '.join(said)[:600]}"
