@@ -12,7 +12,7 @@ Two helpers per event loop (one agent on a Pi, or a whole simulated fleet):
   back to back, each due at the last sample of its own predecessor, a few hundred
   microseconds apart: with a timer each, their wake-ups fell between the timers and
   the last started 22 ms late. Nor are they split by a slot's edge: the callback
-  also releases the next slot's starts when they are due within ``BUCKET_S``, as
+  also releases the next slot's starts when they are due within ``SPIN_S``, as
   their own timer would fire only after the wake-ups of the starts just released.
   From a play's preparation to its start the garbage collector is off: a full
   collection of a fleet's heap stops the loop for up to a second (measured: 1,000
@@ -197,18 +197,24 @@ class StartBoard:
         self._collector()
 
     def _take_next(self, spin_until: float) -> _Group | None:
-        """The next slot's starts, if due within ``BUCKET_S``: released by the same
-        callback. Slots are fixed steps of the monotonic clock, so starts a few hundred
+        """The next slot's starts, if due within ``SPIN_S`` (when their own timer would
+        fire and spin anyway): released by the same callback.
+
+        Slots are fixed steps of the monotonic clock, so starts a few hundred
         microseconds apart (items following their predecessors back to back) may fall
         either side of a slot's edge; the later slot's own timer would then fire only
         after the wake-ups of every start just released (measured: 294 of 1,000 agents
-        57 ms late, a third slot 24 ms more). None past ``spin_until``: a callback never
-        holds the loop longer than ``MAX_SPIN_S``."""
+        57 ms late, a third slot 24 ms more). Not further ahead: in a fan-out, starts
+        spread as the command reaches agent after agent, and spinning up to ``BUCKET_S``
+        for the next slot held the loop (and burnt the core) while other agents'
+        commands waited (bench.fanout 1,000 agents p50 +30 ms). None past
+        ``spin_until``: a callback never holds the loop longer than ``MAX_SPIN_S``.
+        """
         if not self._groups:
             return None
         slot, group = min(self._groups.items(), key=lambda kv: kv[1].deadline)
         now = self._loop.time()
-        if group.deadline - now > BUCKET_S or group.deadline > spin_until:
+        if group.deadline - now > SPIN_S or group.deadline > spin_until:
             return None
         del self._groups[slot]
         if group.timer is not None:

@@ -174,7 +174,7 @@ async def test_starts_either_side_of_a_slots_edge_are_released_by_one_callback()
     board = timing._for_loop(clock)[0]
     edge = (int((loop.time() + 0.03) / timing.BUCKET_S) + 1) * timing.BUCKET_S
     wall, mono = clock.now(), loop.time()
-    instants = [wall + timedelta(seconds=edge + off - mono) for off in (-0.004, 0.0005)]
+    instants = [wall + timedelta(seconds=edge + off - mono) for off in (-0.001, 0.0005)]
     stop = asyncio.Event()
     starts = [asyncio.ensure_future(timing.release_at(clock, at, stop)) for at in instants]
     await asyncio.sleep(0)
@@ -193,13 +193,23 @@ def _at(group: timing._Group) -> float:
     return group.deadline
 
 
-async def test_a_start_further_than_a_slot_away_keeps_its_own_timer() -> None:
-    # Released with the one before, it would hold the loop in a spin until its instant.
+@pytest.mark.parametrize(("before_edge_s", "after_edge_s"), [(0.0005, 0.0295), (0.0005, 0.0035)])
+async def test_a_start_further_than_a_spin_away_keeps_its_own_timer(
+    before_edge_s: float, after_edge_s: float
+) -> None:
+    # Released with the one before, it would hold the loop in a spin until its instant:
+    # in a fan-out, starts spread over slots as the command reaches agent after agent,
+    # and the other agents' commands would wait behind that spin (4 ms: the next slot,
+    # further than SPIN_S).
     clock = SystemClock()
+    loop = asyncio.get_running_loop()
     board = timing._for_loop(clock)[0]
-    base = clock.now() + AHEAD
+    edge = (int((loop.time() + 0.03) / timing.BUCKET_S) + 1) * timing.BUCKET_S
+    wall, mono = clock.now(), loop.time()
     stop = asyncio.Event()
-    instants = [base, base + timedelta(milliseconds=30)]
+    instants = [
+        wall + timedelta(seconds=edge + off - mono) for off in (-before_edge_s, after_edge_s)
+    ]
     starts = [asyncio.ensure_future(timing.release_at(clock, at, stop)) for at in instants]
     await asyncio.sleep(0)
     (_, first), (_, second) = (g.waiters[0] for g in sorted(board._groups.values(), key=_at))
