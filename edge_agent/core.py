@@ -58,7 +58,8 @@ from edge_agent.media_cache import MediaCache, MediaFetcher
 from edge_agent.outbox import Outbox, QueuedPlay, StoredEvent
 from edge_agent.pcm import PacedSink, PcmSink
 from edge_agent.plan_store import PlanStore
-from edge_agent.playback import Playback, interrupted_play_facts
+from edge_agent.play_journal import interrupted_play_facts
+from edge_agent.playback import Playback
 from edge_agent.player import AmplifierGate, Player
 from edge_agent.relay import RelayDesk
 from edge_agent.schedule import Pending, PlayQueue

@@ -48,7 +48,6 @@ from edge_agent.handover import Handover, InHand
 from edge_agent.media_cache import MediaCache, MediaUnavailable
 from edge_agent.outbox import Outbox
 from edge_agent.play_journal import PlayJournal
-from edge_agent.play_journal import interrupted_play_facts as interrupted_play_facts
 from edge_agent.play_outcome import failed, played_facts
 from edge_agent.player import Player, PlayResult
 from edge_agent.relay import RelayDesk, RelayRun, relay_facts
