@@ -5,7 +5,10 @@ shape, signature against the device's key, schema); ``BatchStore`` stores what w
 verified. A batch is one transaction: its events together (``evidence.batch``), the
 rest message by message; any trouble undoes the batch, which is then stored again one
 message at a time, each in its own savepoint, so one bad message never undoes the
-others. Refused payloads become rejected messages with their reason, never evidence;
+others. A transaction that fails for a passing reason (a deadlock or serialization
+failure between replicas, a dropped connection: ``store_retry``) is run again as a
+batch, a few times, before the one-by-one fallback. Refused payloads become rejected
+messages with their reason, never evidence;
 an event for an item never planned for the device, and a device's own security
 report, become security records.
 
@@ -17,6 +20,7 @@ and the device sends it again.
 from __future__ import annotations
 
 import contextlib
+import functools
 import logging
 from collections.abc import Callable
 from datetime import datetime
@@ -36,11 +40,15 @@ from controller.domain.plans.service import PlanService
 from controller.logs import bind_log_context, log_context
 from controller.messaging.batch import Acks, BatchFailed, Checked, hold_devices
 from controller.messaging.outbound import MqttOutbound
+from controller.messaging.store_retry import RetryPolicy, transient_cause
 from controller.metrics import registry as metrics
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.envelope import Verified
 from wardcast_protocol.messages import Availability, DeviceState, PlaybackEvent, SecurityReport
 from wardcast_protocol.topics import DeviceChannel
+
+Action = Callable[[], None]
+"""Something owed once the batch committed (an ack's hook, a metric)."""
 
 # The bridge's logger, as before this module was split from it: operators filter on
 # it (docs/operations.md shows its records).
@@ -58,12 +66,14 @@ class BatchStore:
         clock: Clock,
         *,
         on_state: Callable[[str, DeviceState], None] | None = None,
+        retry: RetryPolicy | None = None,
     ) -> None:
         self._db = db
         self._outbound = outbound
         self._plans = plans
         self._clock = clock
         self._on_state_hook = on_state
+        self.retry = retry or RetryPolicy()
         # Events of a batch stored together (evidence.batch); False: one by one, the reference.
         self.batch_evidence = True
         self.stored_events = 0
@@ -73,17 +83,24 @@ class BatchStore:
 
     def store(self, checked: list[Checked]) -> None:
         """The second stage: store a verified batch, then acknowledge what was committed."""
+        what = f"storing a batch of {len(checked)} messages"
+        acks, after_commit = self.retry.run(lambda final: self._attempt(checked, final), what)
+        self._acknowledge(acks, after_commit)
+
+    def _attempt(self, checked: list[Checked], final: bool) -> tuple[Acks, list[Action]]:
+        """One run of the batch; a transient error escapes it (to be retried) unless ``final``."""
         try:
             # Optimistic: the whole batch in one transaction, no savepoint per message
             # (each costs a flush and two statements). Any trouble undoes it all, and
             # the batch is stored again message by message, each in its own savepoint.
-            acks, after_commit = self._store_all(checked, isolated=len(checked) == 1)
-        except BatchFailed:
-            acks, after_commit = self._store_all(checked, isolated=True)
-        self._acknowledge(acks, after_commit)
+            return self._store_all(checked, isolated=len(checked) == 1, final=final)
+        except BatchFailed as failed:
+            if not final and transient_cause(failed) is not None:
+                raise  # nothing wrong with a message: the batch again, whole
+            return self._store_all(checked, isolated=True, final=final)
 
     def _store_all(
-        self, checked: list[Checked], *, isolated: bool
+        self, checked: list[Checked], *, isolated: bool, final: bool = True
     ) -> tuple[Acks, list[Callable[[], None]]]:
         """Store a verified batch in one transaction; the acks and actions it owes."""
         acks = Acks()
@@ -97,21 +114,29 @@ class BatchStore:
                 if isolated and len(checked) > 1:  # a failed batch, again one by one
                     evidence_store.lock_chains(session, map(_device_of, filter(_is_event, checked)))
                 session.info[progress.DEFERRED_NOTES] = set()
-                events = set() if isolated else self._store_events(session, checked, acks)
+                events = set()
+                if not isolated:
+                    events = self._store_events(session, checked, acks, after_commit)
                 for item in checked:
                     if id(item) in events:
                         continue  # stored with the batch's other events
                     with log_context(message_id=_message_id(item)):
-                        self._store(session, item, acks, after_commit, isolated=isolated)
+                        self._store(session, item, acks, after_commit, isolated, final)
                 progress.note_deferred(session, self._clock.now())
-        except BatchFailed:
-            # Undone, counters too: the batch is counted when it is stored again.
+        except Exception:
+            # Undone (the commit too may fail), counters too: counted when stored again.
             self.stored_events, self.refused_events = counters[0], counters[1]
             self.security_reports, self.rejected = counters[2], counters[3]
             raise
         return acks, after_commit
 
-    def _store_events(self, session: Session, checked: list[Checked], acks: Acks) -> set[int]:
+    def _store_events(
+        self,
+        session: Session,
+        checked: list[Checked],
+        acks: Acks,
+        after_commit: list[Callable[[], None]],
+    ) -> set[int]:
         """Store the batch's verified events together (``evidence.batch``); their ids.
 
         Anything the batch path cannot decide (a fork, an event naming another device)
@@ -126,7 +151,7 @@ class BatchStore:
         except Exception as exc:
             raise BatchFailed from exc
         for (verified, device_id), result in zip(arrivals, results, strict=True):
-            self._tally_event(device_id, verified.body, result, acks)
+            self._tally_event(device_id, verified.body, result, acks, after_commit)
         return {id(i) for i in items}
 
     def _acknowledge(self, acks: Acks, after_commit: list[Callable[[], None]]) -> None:
@@ -144,8 +169,8 @@ class BatchStore:
         item: Checked,
         acks: Acks,
         after_commit: list[Callable[[], None]],
-        *,
-        isolated: bool = True,
+        isolated: bool,
+        final: bool,
     ) -> None:
         message, parsed, verified = item.message, item.parsed, item.verified
         device_id = parsed.device_id if parsed is not None else None
@@ -163,9 +188,8 @@ class BatchStore:
             # Isolated: a savepoint per message, so one bad message never undoes the rest.
             with session.begin_nested() if isolated else contextlib.nullcontext():
                 if parsed.channel is DeviceChannel.EVENT:
-                    self._on_event(
-                        session, device_id, cast(Verified[PlaybackEvent], verified), acks
-                    )
+                    event = cast(Verified[PlaybackEvent], verified)
+                    self._on_event(session, device_id, event, acks, after_commit)
                 elif parsed.channel is DeviceChannel.SECURITY:
                     report = cast(Verified[SecurityReport], verified)
                     security_domain.record_report(session, report, device_id, self._clock.now())
@@ -180,6 +204,8 @@ class BatchStore:
         except Exception as exc:
             if not isolated:
                 raise BatchFailed from exc
+            if not final and transient_cause(exc) is not None:
+                raise  # the transaction is in doubt, not the message: the batch again
             if isinstance(exc, DomainError):
                 self._reject(
                     session, message.topic, device_id, "refused", exc.message, message.payload
@@ -198,13 +224,23 @@ class BatchStore:
             )
 
     def _on_event(
-        self, session: Session, device_id: str, verified: Verified[PlaybackEvent], acks: Acks
+        self,
+        session: Session,
+        device_id: str,
+        verified: Verified[PlaybackEvent],
+        acks: Acks,
+        after_commit: list[Callable[[], None]],
     ) -> None:
         result = evidence_domain.record_event(session, verified, device_id, self._clock.now())
-        self._tally_event(device_id, verified.body, result, acks)
+        self._tally_event(device_id, verified.body, result, acks, after_commit)
 
     def _tally_event(
-        self, device_id: str, event: PlaybackEvent, result: evidence_domain.Stored, acks: Acks
+        self,
+        device_id: str,
+        event: PlaybackEvent,
+        result: evidence_domain.Stored,
+        acks: Acks,
+        after_commit: list[Callable[[], None]],
     ) -> None:
         """Ack and count what became of one event (stored, duplicate or refused)."""
         if result is evidence_domain.Stored.REFUSED:
@@ -215,7 +251,8 @@ class BatchStore:
         acks.events.setdefault(device_id, []).append(event.event_id)
         if result is evidence_domain.Stored.NEW:
             self.stored_events += 1
-            metrics.evidence_stored(event.outcome)
+            # Counted once committed: a batch undone and run again is counted once.
+            after_commit.append(functools.partial(metrics.evidence_stored, event.outcome))
             log.info(
                 "evidence %s from %s: %s (%s)",
                 event.event_id,

@@ -57,7 +57,7 @@ class Tally:
     metric_calls: Counter[tuple[str, tuple[Any, ...]]] = field(default_factory=Counter)
 
 
-_FORWARDED = ("mqtt_received", "evidence_stored", "rejected")
+_FORWARDED = ("mqtt_received", "evidence_stored", "rejected", "ingest_retried")
 """The bridge's metrics, counted here and added to the parent's registry."""
 
 

@@ -49,6 +49,13 @@ REJECTED = Counter(
     ("reason",),
     registry=PROCESS,
 )
+INGEST_RETRIES = Counter(
+    "wardcast_ingest_batch_retries",
+    "Ingest batches run again after a transient database error, by cause "
+    "(deadlock, serialization, connection, locked).",
+    ("cause",),
+    registry=PROCESS,
+)
 SCHEDULER_LAG = Histogram(
     "wardcast_scheduler_lag_seconds",
     "How late a maintenance job started after its scheduled time, by job.",
@@ -89,6 +96,11 @@ def mqtt_sent(channel: str) -> None:
 def evidence_stored(outcome: str) -> None:
     """A new evidence row was committed."""
     EVIDENCE_STORED.labels(outcome).inc()
+
+
+def ingest_retried(cause: str) -> None:
+    """An ingest batch's transaction failed for a passing reason and is run again."""
+    INGEST_RETRIES.labels(cause).inc()
 
 
 def rejected(reason: str) -> None:
