@@ -1,0 +1,130 @@
+"""A batch aborted by a real deadlock on PostgreSQL is run again, stored once, acked once.
+
+Another replica's transaction (here a plain connection) holds one device's chain row
+while the batch locks its chain rows in device order: the batch takes the first and
+waits for the second; the other transaction then asks for the first. PostgreSQL finds
+the cycle and aborts the batch (40P01: the batch waited first, so its deadlock check
+runs first; the other transaction's check is put off to make sure). The other commits;
+the batch, retried, stores every event once and acknowledges each device once.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import Connection, func, select, text
+
+from controller.db.models import PlaybackEvidence, RejectedMessageLog
+from controller.messaging.store_retry import RetryPolicy
+from controller.metrics.registry import PROCESS
+from tests.support.local_postgres import LocalPostgres
+from tests.unit.controller_support import Harness, make_harness
+from tests.unit.test_evidence_batch import START, WARDS, _acks, _message, _setup
+from wardcast_protocol.envelope import seal_signed, signed_digest
+from wardcast_protocol.messages import Kind
+from wardcast_protocol.signing import SigningKey
+from wardcast_protocol.transport import ReceivedMessage
+
+_names = iter(range(1_000_000))
+
+
+@pytest.fixture
+def pg(tmp_path: Path, postgres: LocalPostgres) -> Iterator[tuple[Harness, dict[str, SigningKey]]]:
+    keys = {d: SigningKey.generate() for d in WARDS}
+    url = postgres.create_database(f"wardcast_retry_{next(_names)}")
+    h = make_harness(tmp_path / "h", START, database_url=url)
+    _setup(h, keys)
+    yield h, keys
+    h.runtime.stop()
+
+
+def _chains(h: Harness, keys: dict[str, SigningKey]) -> tuple[list[ReceivedMessage], ...]:
+    """Each device's events 1 (stored first: its chain row exists) and 2, 3 (the batch)."""
+    first: list[ReceivedMessage] = []
+    batch: list[ReceivedMessage] = []
+    for device_id, key in keys.items():
+        prev = ""
+        for seq in (1, 2, 3):
+            event = h.event(device_id, f"ev-{seq}", seq, prev_hash=prev, item_id=f"it-{seq}")
+            wire, signed = seal_signed(Kind.EVENT, event, device_id, key, START)
+            prev = signed_digest(signed)
+            (first if seq == 1 else batch).append(_message(device_id, wire))
+    return first, batch
+
+
+def _lock_chain(other: Connection, device_id: str) -> None:
+    other.execute(
+        text("SELECT 1 FROM device_chains WHERE device_id = :d FOR UPDATE"), {"d": device_id}
+    )
+
+
+def _until_one_waits(h: Harness) -> None:
+    """Until a session of this database waits for a lock (the batch, on the second row)."""
+    waiting = text(
+        "SELECT count(*) FROM pg_stat_activity "
+        "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+    )
+    deadline = time.monotonic() + 20
+    with h.runtime.db.engine.connect() as connection:
+        while time.monotonic() < deadline:
+            if connection.scalar(waiting):
+                return
+            time.sleep(0.01)
+    raise AssertionError("the batch never waited for the other transaction")
+
+
+def test_a_batch_aborted_by_a_deadlock_is_retried_and_stored_once(
+    pg: tuple[Harness, dict[str, SigningKey]], caplog: pytest.LogCaptureFixture
+) -> None:
+    h, keys = pg
+    first, batch = _chains(h, keys)
+    bridge = h.runtime.bridge
+    bridge._store_batch(first)  # the chain rows exist: the batch only locks them
+    pauses: list[float] = []
+
+    def pause(seconds: float) -> None:
+        pauses.append(seconds)
+        time.sleep(seconds)
+
+    bridge.store.retry = RetryPolicy(sleep=pause)
+    labels = {"cause": "deadlock"}
+    before = PROCESS.get_sample_value("wardcast_ingest_batch_retries_total", labels) or 0.0
+    failed: list[BaseException] = []
+
+    def store() -> None:
+        try:
+            bridge._store_batch(batch)
+        except BaseException as exc:
+            failed.append(exc)
+
+    low, high = sorted(WARDS)  # the batch locks ``low`` then ``high``
+    with h.runtime.db.engine.connect() as other:
+        # The batch is to be the one PostgreSQL aborts: this side checks late.
+        other.execute(text("SET deadlock_timeout = '20s'"))
+        _lock_chain(other, high)
+        thread = threading.Thread(target=store)
+        with caplog.at_level(logging.WARNING, logger="controller.messaging.bridge"):
+            thread.start()
+            _until_one_waits(h)  # the batch holds ``low`` and waits for ``high``
+            _lock_chain(other, low)  # the cycle: returns once the batch is aborted
+            other.commit()
+            thread.join(30)
+    assert not thread.is_alive()
+    assert not failed, failed
+    after = PROCESS.get_sample_value("wardcast_ingest_batch_retries_total", labels) or 0.0
+    assert after == before + 1
+    assert len(pauses) == 1
+    retried = [r.getMessage() for r in caplog.records if "retry 1 of 3" in r.getMessage()]
+    assert len(retried) == 1 and "(deadlock: deadlock detected)" in retried[0]
+    with h.runtime.db.session() as session:
+        rows = session.execute(select(PlaybackEvidence.device_id, PlaybackEvidence.event_id))
+        assert sorted(rows) == sorted((d, f"ev-{n}") for d in WARDS for n in (1, 2, 3))
+        assert session.scalar(select(func.count()).select_from(RejectedMessageLog)) == 0
+    assert bridge.stored_events == 6
+    # One ack per device for the first event, one for the batch: nothing twice.
+    assert _acks(h) == {d: [("ev-1", "|"), ("ev-2", "ev-3", "|")] for d in WARDS}
