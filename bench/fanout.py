@@ -40,14 +40,8 @@ import httpx
 from sqlalchemy import func, select
 
 from bench import fanout_workers
-from bench.common import (
-    admin_headers,
-    load1,
-    peak_rss_mib,
-    percentile,
-    start_site,
-    tone_bulletin,
-)
+from bench.common import admin_headers, start_site, tone_bulletin
+from bench.figures import load1, peak_rss_mib, percentile
 from controller.db.models import PlaybackEvidence
 from controller.heap import freeze_start_up_heap
 from controller.messaging.broker import EmbeddedBroker

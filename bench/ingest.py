@@ -53,7 +53,8 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import func, select
 
-from bench.common import Site, load1, start_site, tone_bulletin
+from bench.common import Site, start_site, tone_bulletin
+from bench.figures import load1
 from bench.replicas import join_group, replicas
 from controller.db.models import PlaybackEvidence
 from controller.domain.broadcasts.service import BroadcastRequest

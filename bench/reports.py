@@ -52,7 +52,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select
 
-from bench.common import peak_rss_mib
+from bench.figures import peak_rss_mib
 from bench.reports_data import (
     PROVINCE,
     YEAR,

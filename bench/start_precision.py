@@ -44,7 +44,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.common import StartTimes, peak_rss_mib, percentile, summary_ms
+from bench.common import StartTimes
+from bench.figures import peak_rss_mib, percentile, summary_ms
 from bench.loop_trace import LoopTrace
 from controller.messaging.broker import EmbeddedBroker, free_port
 from edge_agent.config import AgentConfig

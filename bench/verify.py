@@ -42,7 +42,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from bench.common import peak_rss_mib
+from bench.figures import peak_rss_mib
 from controller.domain.evidence.bundles.format import (
     FORMAT,
     content_digest,
