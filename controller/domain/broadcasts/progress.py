@@ -287,7 +287,16 @@ def note_evidence(session: Session, broadcast_id: str, now: datetime) -> None:
     would make ingest quadratic). Whether all have confirmed — done, partial or failed —
     is :func:`progress_of`'s to say when someone asks; a programme item names no
     broadcast row and the UPDATE matches nothing.
+
+    In an ingest batch stored one by one (``DEFERRED_NOTES`` set) only the id is kept,
+    noted at the batch's end: the UPDATE locks the broadcast's row, and taking it
+    before the event's chain row inverted the batch path's order (chain rows, then
+    broadcasts). Two replicas then deadlocked on a broadcast's first confirmations.
     """
+    deferred = session.info.get(DEFERRED_NOTES)
+    if deferred is not None:
+        deferred.add(broadcast_id)
+        return
     session.execute(
         update(Broadcast)
         .where(
