@@ -35,9 +35,11 @@ integration: install
 e2e: install
 	$(PY) -m pytest tests/e2e -q
 
-# The whole suite: house rules, lint, types, then every test tier.
+# The whole suite: house rules, lint, types, then every test tier on two workers
+# (pytest-xdist), each test file whole on one of them: some files' tests build on the
+# ones before (the console's browser walk). `make unit` and the others run in one process.
 test: install lint typecheck check-house
-	$(PY) -m pytest -q -p no:cacheprovider --durations=25
+	$(PY) -m pytest -q -p no:cacheprovider -n 2 --dist loadfile --durations=25
 
 bench: install
 	$(PY) -m bench.fanout --agents 200
