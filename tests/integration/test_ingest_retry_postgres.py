@@ -82,6 +82,8 @@ def _until_one_waits(h: Harness) -> None:
         while time.monotonic() < deadline:
             if connection.scalar(waiting):
                 return
+            # pg_stat_activity is read once per transaction: a new one for a new look.
+            connection.rollback()
             time.sleep(0.01)
     raise AssertionError("the batch never waited for the other transaction")
 
