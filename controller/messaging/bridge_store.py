@@ -111,8 +111,10 @@ class BatchStore:
                 # The evidence batch path reads devices as values: not held for it.
                 evidence_apart = self.batch_evidence and not isolated
                 held = hold_devices(session, checked, events=not evidence_apart)  # noqa: F841
+                created: set[str] = set()
                 if isolated and len(checked) > 1:  # a failed batch, again one by one
-                    evidence_store.lock_chains(session, map(_device_of, filter(_is_event, checked)))
+                    devices = map(_device_of, filter(_is_event, checked))
+                    created = evidence_store.lock_chains(session, devices, self._clock.now())
                 session.info[progress.DEFERRED_NOTES] = set()
                 events = set()
                 if not isolated:
@@ -122,6 +124,7 @@ class BatchStore:
                         continue  # stored with the batch's other events
                     with log_context(message_id=_message_id(item)):
                         self._store(session, item, acks, after_commit, isolated, final)
+                evidence_store.drop_unmoved(session, created)
                 progress.note_deferred(session, self._clock.now())
         except Exception:
             # Undone (the commit too may fail), counters too: counted when stored again.

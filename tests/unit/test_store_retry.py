@@ -20,7 +20,7 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 
-from controller.db.models import PlaybackEvidence, RejectedMessageLog
+from controller.db.models import DeviceChain, PlaybackEvidence, RejectedMessageLog
 from controller.domain.errors import DomainError
 from controller.domain.evidence import batch as evidence_batch
 from controller.messaging.batch import BatchFailed
@@ -223,3 +223,23 @@ def test_a_bad_event_is_not_retried_and_refused_alone(
     with harness.runtime.db.session() as session:
         refused = session.execute(select(RejectedMessageLog.reason, RejectedMessageLog.detail))
         assert [(r, "ev-fork would fork" in d) for r, d in refused] == [("refused", True)]
+
+
+def test_the_one_by_one_pass_creates_chain_rows_first_and_drops_those_unmoved(
+    h: tuple[Harness, dict[str, SigningKey]],
+) -> None:
+    """A failed batch's second pass creates and locks its chain rows before any event
+    (as the batch path does: replicas then lock them in one order); the row of a device
+    whose only event was refused is dropped again, as record_event would not create it."""
+    harness, keys = h
+    good = _events(harness, {"to-1": keys["to-1"]}, 1)[0]
+    # to-2 signs an event naming to-1: refused (InvalidInput), so the batch fails whole.
+    event = harness.event("to-1", "ev-x", 1, item_id="it-1")
+    bad = _message("to-2", seal_signed(Kind.EVENT, event, "to-2", keys["to-2"], START)[0])
+    harness.runtime.bridge._store_batch([good, bad])
+    with harness.runtime.db.session() as session:
+        chains = session.execute(select(DeviceChain.device_id, DeviceChain.highest_seq))
+        assert sorted(chains) == [("to-1", 1)]
+        refused = session.scalars(select(RejectedMessageLog.device_id))
+        assert list(refused) == ["to-2"]
+    assert _acks(harness) == {"to-1": [("ev-1", "|")]}

@@ -258,20 +258,37 @@ def write_chains(session: Session, devices: Iterable[Known]) -> None:
         session.execute(delete(DeviceChain).where(among(session, DeviceChain.device_id, unused)))
 
 
-def lock_chains(session: Session, device_ids: Iterable[str]) -> None:
-    """Lock these devices' chain rows now, in device order (``FOR UPDATE``).
+def lock_chains(session: Session, device_ids: Iterable[str], now: datetime) -> set[str]:
+    """Create the missing chain rows, then lock them all, in device order; those created.
 
-    For a batch stored again one by one: each event then takes its chain row and its
-    broadcast's row in turn, and a replica locking chain rows in device order for its own
-    batch could hold one this batch wants while waiting for a broadcast row this batch
-    holds. With every existing chain row taken first, both lock chains before broadcasts.
+    For a batch stored again one by one: each event then takes its chain row, its
+    gaps and its rollup marks in turn. With every chain row taken first, as the batch
+    path takes them (``create_chains``, then ``FOR UPDATE`` in device order), the two
+    never wait for each other in opposite orders: a row the pass created itself later,
+    in the middle of it, was one a replica's batch could have created first, and locked
+    behind rows this pass already held. Rows created for events that moved nothing (all
+    refused, or failed) are dropped at the end (``drop_unmoved``).
     """
     wanted = sorted(set(device_ids))
-    if wanted:
+    if not wanted:
+        return set()
+    created = create_chains(session, wanted, now)
+    c = DeviceChain
+    session.execute(
+        select(c.device_id)
+        .where(among(session, c.device_id, wanted))
+        .order_by(c.device_id)
+        .with_for_update()
+    ).all()
+    return created
+
+
+def drop_unmoved(session: Session, created: set[str]) -> None:
+    """Delete the chain rows ``lock_chains`` created that no event moved.
+
+    The store then ends as the per-event path leaves it, which creates a row only with
+    a device's first event it keeps.
+    """
+    if created:
         c = DeviceChain
-        session.execute(
-            select(c.device_id)
-            .where(among(session, c.device_id, wanted))
-            .order_by(c.device_id)
-            .with_for_update()
-        ).all()
+        session.execute(delete(c).where(among(session, c.device_id, created), c.highest_seq == 0))
