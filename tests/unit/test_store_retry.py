@@ -24,7 +24,9 @@ from controller.db.models import DeviceChain, PlaybackEvidence, RejectedMessageL
 from controller.domain.errors import DomainError
 from controller.domain.evidence import batch as evidence_batch
 from controller.messaging.batch import BatchFailed
+from controller.messaging.ingest_worker import _FORWARDED
 from controller.messaging.store_retry import RetryPolicy, transient_cause
+from controller.metrics import registry as metrics
 from controller.metrics.registry import PROCESS
 from tests.unit.controller_support import Harness, make_harness
 from tests.unit.test_evidence_batch import START, WARDS, _acks, _fork, _message, _setup
@@ -243,3 +245,15 @@ def test_the_one_by_one_pass_creates_chain_rows_first_and_drops_those_unmoved(
         refused = session.scalars(select(RejectedMessageLog.device_id))
         assert list(refused) == ["to-2"]
     assert _acks(harness) == {"to-1": [("ev-1", "|")]}
+
+
+def test_a_retry_in_an_ingest_worker_is_counted_in_the_controller(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A worker process swaps the forwarded metrics for its reporter's stand-ins; the
+    retry count is one of them, looked up at each retry, so it reaches the parent."""
+    assert "ingest_retried" in _FORWARDED
+    calls: list[str] = []
+    monkeypatch.setattr(metrics, "ingest_retried", calls.append)  # as ingest_worker.run does
+    _policy([]).run(Flaky(DEADLOCK), "a batch")
+    assert calls == ["deadlock"]
