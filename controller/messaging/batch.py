@@ -70,6 +70,22 @@ def device_order(item: Checked) -> str:
     return item.parsed.device_id if item.parsed is not None else ""
 
 
+def is_event(item: Checked) -> bool:
+    """A verified event, for the evidence batch path."""
+    return (
+        item.rejection is None
+        and item.verified is not None
+        and item.parsed is not None
+        and item.parsed.channel is DeviceChannel.EVENT
+    )
+
+
+def device_of(item: Checked) -> str:
+    """The device whose topic a parsed message came on."""
+    assert item.parsed is not None
+    return item.parsed.device_id
+
+
 def hold_devices(session: Session, checked: list[Checked], *, events: bool = True) -> list[Device]:
     """Begin writing and load the batch's devices, held while the batch is stored.
 

@@ -38,7 +38,7 @@ from controller.domain.evidence import security as security_domain
 from controller.domain.evidence import service as evidence_domain
 from controller.domain.plans.service import PlanService
 from controller.logs import bind_log_context, log_context
-from controller.messaging.batch import Acks, BatchFailed, Checked, hold_devices
+from controller.messaging.batch import Acks, BatchFailed, Checked, device_of, hold_devices, is_event
 from controller.messaging.outbound import MqttOutbound
 from controller.messaging.store_retry import RetryPolicy, transient_cause
 from controller.metrics import registry as metrics
@@ -113,7 +113,7 @@ class BatchStore:
                 held = hold_devices(session, checked, events=not evidence_apart)  # noqa: F841
                 created: set[str] = set()
                 if isolated and len(checked) > 1:  # a failed batch, again one by one
-                    devices = map(_device_of, filter(_is_event, checked))
+                    devices = map(device_of, filter(is_event, checked))
                     created = evidence_store.lock_chains(session, devices, self._clock.now())
                 session.info[progress.DEFERRED_NOTES] = set()
                 events = set()
@@ -122,7 +122,7 @@ class BatchStore:
                 for item in checked:
                     if id(item) in events:
                         continue  # stored with the batch's other events
-                    with log_context(message_id=_message_id(item)):
+                    with log_context(message_id=item.message.topic):
                         self._store(session, item, acks, after_commit, isolated, final)
                 evidence_store.drop_unmoved(session, created)
                 progress.note_deferred(session, self._clock.now())
@@ -147,8 +147,8 @@ class BatchStore:
         """
         if not self.batch_evidence:
             return set()
-        items = [i for i in checked if _is_event(i)]
-        arrivals = [(cast(Verified[PlaybackEvent], i.verified), _device_of(i)) for i in items]
+        items = [i for i in checked if is_event(i)]
+        arrivals = [(cast(Verified[PlaybackEvent], i.verified), device_of(i)) for i in items]
         try:
             results = evidence_batch.record_events(session, arrivals, self._clock.now())
         except Exception as exc:
@@ -313,22 +313,3 @@ class BatchStore:
                 )
         except Exception:
             log.exception("could not record a rejected message")
-
-
-def _is_event(item: Checked) -> bool:
-    """A verified event, for the evidence batch path."""
-    return (
-        item.rejection is None
-        and item.verified is not None
-        and item.parsed is not None
-        and item.parsed.channel is DeviceChannel.EVENT
-    )
-
-
-def _device_of(item: Checked) -> str:
-    assert item.parsed is not None
-    return item.parsed.device_id
-
-
-def _message_id(item: Checked) -> str:
-    return item.message.topic
