@@ -29,7 +29,7 @@ from typing import cast
 from sqlalchemy.orm import Session
 
 from controller.db.session import Database
-from controller.domain.broadcasts import progress
+from controller.domain.broadcasts import milestones
 from controller.domain.devices import service as device_domain
 from controller.domain.errors import DomainError
 from controller.domain.evidence import batch as evidence_batch
@@ -115,7 +115,7 @@ class BatchStore:
                 if isolated and len(checked) > 1:  # a failed batch, again one by one
                     devices = map(device_of, filter(is_event, checked))
                     created = evidence_store.lock_chains(session, devices, self._clock.now())
-                session.info[progress.DEFERRED_NOTES] = set()
+                session.info[milestones.DEFERRED_NOTES] = set()
                 events = set()
                 if not isolated:
                     events = self._store_events(session, checked, acks, after_commit)
@@ -125,7 +125,7 @@ class BatchStore:
                     with log_context(message_id=item.message.topic):
                         self._store(session, item, acks, after_commit, isolated, final)
                 evidence_store.drop_unmoved(session, created)
-                progress.note_deferred(session, self._clock.now())
+                milestones.note_deferred(session, self._clock.now())
         except Exception:
             # Undone (the commit too may fail), counters too: counted when stored again.
             self.stored_events, self.refused_events = counters[0], counters[1]

@@ -16,16 +16,16 @@ import pytest
 
 from controller.db.models import Broadcast, PlaybackEvidence
 from controller.domain.actors import Actor, Forbidden, Role
-from controller.domain.broadcasts.progress import (
+from controller.domain.broadcasts.progress import progress_of
+from controller.domain.broadcasts.service import BroadcastRequest
+from controller.domain.broadcasts.states import (
     CONFIRM_GRACE,
     BroadcastStatus,
     TargetState,
     Timing,
     broadcast_status,
-    progress_of,
     target_state,
 )
-from controller.domain.broadcasts.service import BroadcastRequest
 from controller.domain.errors import Conflict
 from tests.unit.controller_support import Harness, make_harness
 from wardcast_protocol.messages import Command, DeviceState, Kind, Outcome, Plan, StopItem

@@ -10,7 +10,7 @@ import pytest
 
 from controller.db.models import Broadcast, BroadcastTarget
 from controller.domain.actors import Actor, Forbidden, Role
-from controller.domain.broadcasts.progress import note_plan_held
+from controller.domain.broadcasts.milestones import note_plan_held
 from controller.domain.broadcasts.service import BroadcastRequest
 from controller.domain.broadcasts.targets import TargetSpec
 from controller.domain.devices.service import register_device

@@ -26,8 +26,9 @@ from controller.console.page import Page
 from controller.db.models import Broadcast
 from controller.domain.actors import Actor
 from controller.domain.broadcasts import access
-from controller.domain.broadcasts.progress import BroadcastProgress, BroadcastStatus, progress_of
+from controller.domain.broadcasts.progress import BroadcastProgress, progress_of
 from controller.domain.broadcasts.service import CANCELLABLE
+from controller.domain.broadcasts.states import BroadcastStatus
 from controller.domain.broadcasts.targets import TargetSpec
 from controller.domain.errors import DomainError
 

@@ -4,135 +4,33 @@ Everything here is derived from what the controller knows for certain — what i
 what each device reported holding (the plan version in its retained state) and playing
 (the item its state names just after a start), what each device confirmed (its signed
 evidence) — and from the clock, so a reader always gets
-the truth as of *now* without a job having to move anything. The pure functions
-(:func:`target_state`, :func:`broadcast_status`) are the state machine; the queries
-read the rows they need in a bounded number of statements.
-
-Invariant: a confirmation decides a device's state; nothing else overrides it (a
-cancel after a play keeps the play: evidence is never withdrawn). A device is
-"playing" when it said so, or by the clock when its word has not come (its planned
-start has passed, it holds the item, it has not confirmed): an agent older than the
-``playing_item_id`` state field reports a play only when it ends.
+the truth as of *now* without a job having to move anything. The state machine is
+:mod:`states` (pure); this module reads the rows it needs in a bounded number of
+statements and hands them to it.
 
 The stored ``Broadcast.status`` is only the last milestone cheap to keep on the ingest
-path — "playing" from the first confirmation (``note_evidence``), "cancelled" — so a
+path (:mod:`milestones`: "playing" from the first confirmation, "cancelled") so a
 list can be filtered by it; the status to show is :func:`progress_of`'s, which counts
 every device and the clock.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from enum import StrEnum
+from datetime import datetime
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Broadcast, BroadcastTarget, Device, PlaybackEvidence
-
-# How long after its planned end a play may still be confirmed before the device is
-# counted as owing it (agents confirm at the end; 4G links lag).
-CONFIRM_GRACE = timedelta(minutes=2)
-# How far back a plan still carries a broadcast (the settings' default plan history).
-HELD_HISTORY = timedelta(hours=6)
-
-
-class TargetState(StrEnum):
-    """Where one device stands with one broadcast."""
-
-    SCHEDULED = "scheduled"  # stored; the device has not reported holding it yet
-    SENT = "sent"  # a 'now' command went out after the commit
-    RECEIVED = "received"  # the device reported a plan version holding it
-    PLAYING = "playing"  # the device said it sounds, or it is due now and held
-    AWAITING = "awaiting"  # past its end plus grace, and still unconfirmed
-    COMPLETED = "completed"
-    PARTIAL = "partial"
-    PREEMPTED = "preempted"
-    FAILED = "failed"
-    SKIPPED = "skipped"
-    CANCELLED = "cancelled"  # cancelled before this device confirmed anything
-
-
-class BroadcastStatus(StrEnum):
-    """Where a broadcast stands as a whole."""
-
-    SCHEDULED = "scheduled"
-    SENT = "sent"
-    PLAYING = "playing"
-    DONE = "done"  # every device confirmed a complete play
-    PARTIAL = "partial"  # some did, some did not (or not yet, past the grace)
-    FAILED = "failed"  # no device played it through
-    CANCELLED = "cancelled"
-
-
-FINAL = frozenset({BroadcastStatus.DONE, BroadcastStatus.CANCELLED})
-_OUTCOMES = {s.value: s for s in TargetState}
-
-
-@dataclass(frozen=True, slots=True)
-class Timing:
-    """When a broadcast is due and until when it is expected to be confirmed."""
-
-    start: datetime
-    duration_s: float
-    immediate: bool
-    cancelled_at: datetime | None
-
-    @property
-    def confirm_by(self) -> datetime:
-        """The planned end plus the grace for its confirmation to arrive."""
-        return self.start + timedelta(seconds=self.duration_s) + CONFIRM_GRACE
-
-
-def target_state(
-    timing: Timing,
-    now: datetime,
-    outcome: str | None,
-    received_at: datetime | None,
-    started_at: datetime | None = None,
-) -> TargetState:
-    """One device's state: its confirmation if any, else what it and the clock said."""
-    if outcome is not None:
-        return _OUTCOMES.get(outcome, TargetState.FAILED)
-    if timing.cancelled_at is not None:
-        return TargetState.CANCELLED
-    if started_at is not None and now < timing.confirm_by:
-        return TargetState.PLAYING  # the device said so
-    holds = timing.immediate or received_at is not None
-    if now >= timing.confirm_by:
-        return TargetState.AWAITING
-    if now >= timing.start and holds:
-        return TargetState.PLAYING
-    if received_at is not None:
-        return TargetState.RECEIVED
-    return TargetState.SENT if timing.immediate else TargetState.SCHEDULED
-
-
-def broadcast_status(
-    timing: Timing, now: datetime, states: Sequence[TargetState]
-) -> BroadcastStatus:
-    """The whole broadcast's status from its devices' states (pure)."""
-    if timing.cancelled_at is not None:
-        return BroadcastStatus.CANCELLED
-    played = sum(s is TargetState.COMPLETED for s in states)
-    heard = played + sum(s is TargetState.PARTIAL for s in states)
-    pending = {TargetState.SCHEDULED, TargetState.SENT, TargetState.RECEIVED}
-    unconfirmed = sum(s in pending or s is TargetState.PLAYING for s in states)
-    if states and not unconfirmed and not any(s is TargetState.AWAITING for s in states):
-        if played == len(states):
-            return BroadcastStatus.DONE
-        return BroadcastStatus.PARTIAL if heard else BroadcastStatus.FAILED
-    if now >= timing.confirm_by:
-        # Owed and not confirmed: say so; a late confirmation still improves it.
-        return BroadcastStatus.PARTIAL if heard else BroadcastStatus.FAILED
-    sounding = any(s is TargetState.PLAYING for s in states)
-    if now >= timing.start or unconfirmed < len(states) or sounding:
-        return BroadcastStatus.PLAYING
-    if timing.immediate or (states and all(s is TargetState.RECEIVED for s in states)):
-        return BroadcastStatus.SENT
-    return BroadcastStatus.SCHEDULED
+from controller.domain.broadcasts.states import (
+    BroadcastStatus,
+    TargetState,
+    Timing,
+    broadcast_status,
+    target_state,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -227,97 +125,3 @@ def progress_of(
         )
     status = broadcast_status(timing, now, states)
     return BroadcastProgress(broadcast.id, status, now, tuple(targets))
-
-
-def note_plan_held(session: Session, device_id: str, now: datetime) -> int:
-    """The device reports the plan version we last sent: it holds its scheduled broadcasts.
-
-    Called from the state hook only when the reported version reaches the controller's:
-    every scheduled, uncancelled broadcast targeting the device is then in its plan.
-    """
-    scheduled = select(Broadcast.id).where(
-        Broadcast.immediate.is_(False),
-        Broadcast.cancelled_at.is_(None),
-        # Older ones are no longer in any plan: a device back after days did not get them.
-        Broadcast.planned_start >= now - HELD_HISTORY,
-    )
-    result = session.execute(
-        update(BroadcastTarget)
-        .where(
-            BroadcastTarget.device_id == device_id,
-            BroadcastTarget.received_at.is_(None),
-            BroadcastTarget.broadcast_id.in_(scheduled),
-        )
-        .values(received_at=now)
-        .execution_options(synchronize_session=False)
-    )
-    return int(getattr(result, "rowcount", 0) or 0)
-
-
-DEFERRED_NOTES = "wardcast.deferred_broadcast_notes"
-"""``session.info`` key: while set (to a set), ``note_evidence`` only collects ids."""
-
-
-def note_deferred(session: Session, now: datetime) -> None:
-    """Note every broadcast collected while deferred (once each), and stop deferring."""
-    for broadcast_id in sorted(session.info.pop(DEFERRED_NOTES, set())):
-        note_evidence(session, broadcast_id, now)
-
-
-def note_playing(session: Session, device_id: str, item_id: str, at: datetime) -> None:
-    """The device says ``item_id`` sounds on it: the first such word is kept.
-
-    A broadcast's item id is the broadcast's id; a programme item names no broadcast
-    row and changes nothing. A device that plays it holds it, whatever its plan said.
-    """
-    target = session.get(BroadcastTarget, (item_id, device_id))
-    if target is None:
-        return
-    if target.started_at is None:
-        target.started_at = at
-    if target.received_at is None:
-        target.received_at = at
-
-
-def note_evidence(session: Session, broadcast_id: str, now: datetime) -> None:
-    """A confirmation was stored: a broadcast still "scheduled" or "sent" is "playing".
-
-    Runs once per stored event inside ingest's transaction, so it is one indexed
-    UPDATE and nothing else (counting a thousand devices' confirmations per event
-    would make ingest quadratic). Whether all have confirmed — done, partial or failed —
-    is :func:`progress_of`'s to say when someone asks; a programme item names no
-    broadcast row and the UPDATE matches nothing.
-
-    In an ingest batch stored one by one (``DEFERRED_NOTES`` set) only the id is kept,
-    noted at the batch's end: the UPDATE locks the broadcast's row, and taking it
-    before the event's chain row inverted the batch path's order (chain rows, then
-    broadcasts). Two replicas then deadlocked on a broadcast's first confirmations.
-    """
-    deferred = session.info.get(DEFERRED_NOTES)
-    if deferred is not None:
-        deferred.add(broadcast_id)
-        return
-    session.execute(
-        update(Broadcast)
-        .where(
-            Broadcast.id == broadcast_id,
-            Broadcast.status.in_((BroadcastStatus.SCHEDULED.value, BroadcastStatus.SENT.value)),
-        )
-        .values(status=BroadcastStatus.PLAYING.value)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def mark_cancelled(
-    session: Session, broadcast_id: str, by: str, now: datetime, reason: str | None
-) -> Broadcast | None:
-    """Record a broadcast's cancellation (once; a second cancel keeps the first's record)."""
-    broadcast = session.get(Broadcast, broadcast_id)
-    if broadcast is None or broadcast.cancelled_at is not None:
-        return broadcast
-    if progress_of(session, broadcast, now).status is BroadcastStatus.DONE:
-        return broadcast  # every device played it through: there was nothing to cancel
-    broadcast.cancelled_at, broadcast.cancelled_by = now, by
-    broadcast.cancel_reason = (reason or "")[:300] or None
-    broadcast.status = BroadcastStatus.CANCELLED.value
-    return broadcast

@@ -16,12 +16,9 @@ from controller.db.models import Broadcast, BroadcastTarget, PlaybackEvidence, n
 from controller.db.session import Database
 from controller.domain.actors import SYSTEM, Actor
 from controller.domain.broadcasts.access import check_cancel, check_schedule
-from controller.domain.broadcasts.progress import (
-    BroadcastStatus,
-    TargetState,
-    mark_cancelled,
-    progress_of,
-)
+from controller.domain.broadcasts.milestones import mark_cancelled
+from controller.domain.broadcasts.progress import progress_of
+from controller.domain.broadcasts.states import BroadcastStatus, TargetState
 from controller.domain.broadcasts.targets import TargetSpec, resolve_targets
 from controller.domain.content.bulletins import get_bulletin
 from controller.domain.content.workflow import require_airable

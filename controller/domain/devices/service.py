@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from controller.db.among import among
 from controller.db.models import Device, DeviceEnrolment
-from controller.domain.broadcasts.progress import note_plan_held, note_playing
+from controller.domain.broadcasts.milestones import note_plan_held, note_playing
 from controller.domain.errors import Conflict, InvalidInput, NotFound
 from wardcast_protocol.messages import DeviceState
 from wardcast_protocol.signing import InvalidKey, check_public_key

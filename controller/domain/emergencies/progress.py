@@ -21,12 +21,8 @@ from sqlalchemy.orm import Session
 from controller.db.models import Broadcast, Emergency
 from controller.db.session import Database
 from controller.domain.actors import Actor, Forbidden, Role
-from controller.domain.broadcasts.progress import (
-    BroadcastStatus,
-    TargetProgress,
-    TargetState,
-    progress_of,
-)
+from controller.domain.broadcasts.progress import TargetProgress, progress_of
+from controller.domain.broadcasts.states import BroadcastStatus, TargetState
 from controller.domain.devices.access import wards_of
 from controller.domain.errors import NotFound
 from wardcast_protocol.clock import Clock

@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session
 from controller.db.models import Bulletin, Device, Emergency, new_id
 from controller.db.session import Database
 from controller.domain.actors import Actor, Role
-from controller.domain.broadcasts.progress import mark_cancelled
+from controller.domain.broadcasts.milestones import mark_cancelled
 from controller.domain.broadcasts.service import BroadcastRequest, BroadcastService
 from controller.domain.content.bulletins import BulletinDraft, BulletinService
 from controller.domain.content.workflow import approve_emergency, retire_emergency

@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from controller.db.among import among
 from controller.db.models import Device, EvidenceGap, SecurityRecord
-from controller.domain.broadcasts.progress import note_evidence
+from controller.domain.broadcasts.milestones import note_evidence
 from controller.domain.errors import InvalidInput
 from controller.domain.evidence import security
 from controller.domain.evidence.batch_store import (

@@ -21,7 +21,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from controller.db.models import Device, PlaybackEvidence, RejectedMessageLog
-from controller.domain.broadcasts.progress import note_evidence
+from controller.domain.broadcasts.milestones import note_evidence
 from controller.domain.errors import InvalidInput
 from controller.domain.evidence import chain, rejections, security
 from controller.domain.plans.planned import planned_play
