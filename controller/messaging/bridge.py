@@ -83,38 +83,38 @@ class ControllerBridge:
     @property
     def stored_events(self) -> int:
         """Events stored as new evidence since start."""
-        return self.store.stored_events
+        return self.store.messages.stored_events
 
     @stored_events.setter
     def stored_events(self, value: int) -> None:
-        self.store.stored_events = value
+        self.store.messages.stored_events = value
 
     @property
     def refused_events(self) -> int:
         """Events refused as evidence (kept as security records) since start."""
-        return self.store.refused_events
+        return self.store.messages.refused_events
 
     @refused_events.setter
     def refused_events(self, value: int) -> None:
-        self.store.refused_events = value
+        self.store.messages.refused_events = value
 
     @property
     def security_reports(self) -> int:
         """Devices' security reports stored since start."""
-        return self.store.security_reports
+        return self.store.messages.security_reports
 
     @security_reports.setter
     def security_reports(self, value: int) -> None:
-        self.store.security_reports = value
+        self.store.messages.security_reports = value
 
     @property
     def rejected(self) -> int:
         """Messages rejected (kept with their reason) since start."""
-        return self.store.rejected
+        return self.store.messages.rejected
 
     @rejected.setter
     def rejected(self, value: int) -> None:
-        self.store.rejected = value
+        self.store.messages.rejected = value
 
     def subscription_filters(self) -> list[str]:
         """Every filter the controller subscribes to: the one place they are made.
