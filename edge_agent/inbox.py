@@ -32,7 +32,7 @@ class WardOpenings:
     (payload, kind, key); a refused payload is opened, and refused, by every agent.
     Whether the command is *for this agent* is not shared: each agent still checks
     that it is named, not expired, not early, not retained and not seen before
-    (``security.check_command``, ``EdgeAgent._remember_command``). An agent on its
+    (``security.check_command``, ``CommandDesk.remember``). An agent on its
     own (a Pi) has no ``WardOpenings``.
     """
 

@@ -314,7 +314,7 @@ async def test_a_now_that_must_wait_is_on_disk_before_its_turn(rig: Rig) -> None
 async def test_a_held_command_is_written_even_if_its_journal_row_fails(
     rig: Rig, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("edge_agent.core.HELD_WRITE_S", 0.01)
+    monkeypatch.setattr("edge_agent.commands.HELD_WRITE_S", 0.01)
     agent = await rig.start_agent()
     rig.ctl.play_now(DEVICE, rig.item("now-0", 0), command_id="cmd-0")
     await settle()

@@ -105,7 +105,7 @@ async def test_a_crash_after_the_end_before_its_event_reports_the_real_outcome(
     # The event of a play that ended is signed and stored off the timing path; a crash
     # in between finds the journal row, which now says how the play ended.
     agent = await rig.start_agent()
-    monkeypatch.setattr(agent, "_write_event", lambda item, facts: None)  # "crashes" first
+    monkeypatch.setattr(agent.recorder, "write_event", lambda item, facts: None)  # "crashes" first
     rig.ctl.send_plan(DEVICE, [rig.item("i1", 1)], version=1)
     await settle()
     await rig.tick(1)
