@@ -5,6 +5,8 @@ welcome bulletin broadcast shortly after start so the log shows a full round tri
 ``wardcast-demo --smoke`` is the end-to-end test: it broadcasts one Vietnamese TTS
 bulletin to every agent a few seconds ahead, waits for each signed confirmation,
 prints one line per agent and exits non-zero if any did not confirm in time.
+What it starts from is built apart: the ward and enrolled agents in ``provisioning.py``,
+the people who use it in ``accounts.py``.
 """
 
 from __future__ import annotations
@@ -26,15 +28,13 @@ import uvicorn
 from controller.api.app import create_app
 from controller.api.server import BackgroundServer
 from controller.composition import ControllerRuntime
-from controller.domain.actors import SYSTEM, Role
+from controller.domain.actors import Role
 from controller.messaging.broker import free_port
 from controller.settings import Settings
 from edge_agent.config import AgentConfig
-from edge_agent.enrolment import Enrolment, store_enrolment
 from edge_agent.fleet import AgentFleet
 from sim.accounts import DemoAccount, banner_lines, provision_accounts, write_env_file
-from sim.examples import apply_programmes, import_places, make_content, place_devices
-from wardcast_protocol.signing import SigningKey
+from sim.provisioning import DEMO_WARD, provision_agents, provision_ward
 
 log = logging.getLogger(__name__)
 
@@ -44,62 +44,7 @@ DEMO_TEXT = (
     "Xin cảm ơn bà con đã lắng nghe."
 )
 LEAD_S = 6.0
-DEMO_WARD = "00037"
 Accounts = dict[Role, DemoAccount]
-
-
-def provision_ward(runtime: ControllerRuntime, configs: list[AgentConfig]) -> str | None:
-    """The example places (Hàng Bạc, the demo ward, and the commune of the rural example),
-    the agents placed in the demo ward's groups, the content the example programmes name
-    and the example programmes themselves, so plans show real sessions and the README's
-    commands find what they name."""
-    import_places(runtime)
-    with runtime.db.session() as session:
-        place_devices(session, DEMO_WARD, [c.device_id for c in configs])
-    make_content(runtime)
-    apply_programmes(runtime, {DEMO_WARD})
-    runtime.plans.recompile()
-    return DEMO_WARD
-
-
-def provision_agents(runtime: ControllerRuntime, count: int) -> list[AgentConfig]:
-    """Create each simulated device and enrol it as a real one is: a one-time code, a
-    key generated in its data folder, and its broker login, the broker's CA and the
-    controller's key stored there. Enrolled again at every start (a fresh broker
-    password), so a demo folder kept across runs never holds a stale login."""
-    configs = []
-    for n in range(1, count + 1):
-        device_id = f"demo-to-{n:03d}"
-        data_dir = runtime.settings.data_dir / "agents" / device_id
-        issued, _ = runtime.enrolment.create_device(SYSTEM, device_id, f"Tổ dân phố {n}", None)
-        if issued.code is None:
-            issued = runtime.enrolment.issue_code(SYSTEM, device_id)
-        assert issued.code is not None
-        key = SigningKey.load_or_create(data_dir / "device.key")
-        given = runtime.enrolment.enrol(device_id, issued.code, key.public_key_b64)
-        store_enrolment(
-            data_dir,
-            Enrolment(
-                device_id=given.device_id,
-                broker_url=given.broker_url,
-                username=given.username,
-                password=given.password,
-                controller_public_key=given.controller_public_key,
-                ca_pem=given.ca_pem,
-            ),
-        )
-        configs.append(
-            AgentConfig(
-                data_dir=data_dir,
-                player="simulated",
-                # The demo's clips are seconds long: resend quickly so a dropped
-                # confirmation shows up again while someone is watching.
-                resend_interval_s=5.0,
-                relay_settle_s=0.0,
-                durable_outbox=False,
-            )
-        )
-    return configs
 
 
 def _bearer(account: DemoAccount) -> dict[str, str]:
