@@ -39,8 +39,7 @@ from edge_agent.commands import CommandDesk
 from edge_agent.config import AgentConfig
 from edge_agent.evidence import EvidenceLog
 from edge_agent.housekeeping import Housekeeping
-from edge_agent.inbox import WardOpenings, open_inbound
-from edge_agent.logs import bind_log_context, log_context
+from edge_agent.inbox import WardOpenings
 from edge_agent.media_cache import MediaCache, MediaFetcher
 from edge_agent.outbox import Outbox, StoredEvent
 from edge_agent.pcm import PacedSink, PcmSink
@@ -48,10 +47,11 @@ from edge_agent.plan_intake import PlanIntake
 from edge_agent.plan_store import PlanStore
 from edge_agent.playback import Playback
 from edge_agent.player import AmplifierGate, Player
+from edge_agent.receiving import Receiver
 from edge_agent.recorder import PlayRecorder
 from edge_agent.relay import RelayDesk
 from edge_agent.schedule import PlayQueue
-from edge_agent.security import Refused, SecurityLog
+from edge_agent.security import SecurityLog
 from edge_agent.stats import AgentStats
 from edge_agent.stream import FfmpegStreamOpener, StreamOpener
 from edge_agent.timing import deferred
@@ -59,10 +59,9 @@ from edge_agent.uplink import Uplink
 from firmware_stubs.hardware import Hardware
 from wardcast_protocol.channels import AGENT_INBOUND
 from wardcast_protocol.clock import Clock, SystemClock
-from wardcast_protocol.envelope import RejectedMessage
-from wardcast_protocol.messages import Availability, Command, Plan, PlaybackEvent
+from wardcast_protocol.messages import Availability, Plan, PlaybackEvent
 from wardcast_protocol.signing import SigningKey
-from wardcast_protocol.topics import DeviceChannel, device_topic, parse_ward, ward_topic
+from wardcast_protocol.topics import DeviceChannel, device_topic
 from wardcast_protocol.transport import ReceivedMessage, Transport, Unsubscribe
 
 log = logging.getLogger(__name__)
@@ -179,7 +178,7 @@ class EdgeAgent:
             media=self.media,
             playback=self.playback,
             plan_version=lambda: self.plan_version,
-            ward=lambda: self._ward,
+            ward=lambda: self.receiver.ward,
         )
         self.intake = PlanIntake(
             device_id=self.device_id,
@@ -192,7 +191,8 @@ class EdgeAgent:
             playback=self.playback,
             recorder=self.recorder,
             spawn=self._spawn,
-            listen_to_ward=self._listen_to_ward,
+            # The receiver is built below; a plan names the ward it listens to.
+            listen_to_ward=lambda ward_code: self.receiver.listen_to_ward(ward_code),
             publish_state=self.housekeeping.publish_state,
         )
         self.commands = CommandDesk(
@@ -210,6 +210,16 @@ class EdgeAgent:
             later=self._later,
             on_acked=self._event_acked,
         )
+        self.receiver = Receiver(
+            device_id=self.device_id,
+            controller_public_key=config.controller_public_key,
+            transport=transport,
+            stats=self.stats,
+            intake=self.intake,
+            commands=self.commands,
+            on_message=self._on_message,
+            ward_openings=lambda: self.ward_openings,
+        )
         self._starts: OrderedDict[str, datetime] = OrderedDict()
         self._start_waiters: dict[str, list[asyncio.Future[datetime]]] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -218,9 +228,6 @@ class EdgeAgent:
         self._loop_thread: int | None = None
         self._running = False
         self._unsubscribe: list[Unsubscribe] = []
-        # The ward broadcast channel this agent listens to (from its plan), if any.
-        self._ward: str | None = None
-        self._ward_unsubscribe: Unsubscribe | None = None
 
     # lifecycle -------------------------------------------------------------------
 
@@ -238,7 +245,7 @@ class EdgeAgent:
                 for channel in AGENT_INBOUND
             ),
         ]
-        self._listen_to_ward(self.plan.ward_code if self.plan is not None else None)
+        self.receiver.listen_to_ward(self.plan.ward_code if self.plan is not None else None)
         self._playback_task = self._spawn(self.playback.run(), "playback")
         self._spawn(self.housekeeping.run(self._guarded), "housekeeping")
         self.intake.prefetch()
@@ -277,9 +284,7 @@ class EdgeAgent:
         # broker session's subscriptions, and with them the commands it keeps for us.
         for unsubscribe in self._unsubscribe:
             unsubscribe()
-        if self._ward_unsubscribe is not None:
-            self._ward_unsubscribe()
-            self._ward_unsubscribe, self._ward = None, None
+        self.receiver.leave_ward()
         self._unsubscribe = []
         self.outbox.close()
         self.security.close()
@@ -317,7 +322,9 @@ class EdgeAgent:
     # inbound (any thread -> loop) --------------------------------------------------
 
     def _on_message(self, message: ReceivedMessage) -> None:
-        self._call_soon(self._handle_message, message.topic, message.payload, message.retained)
+        self._call_soon(
+            self.receiver.handle_message, message.topic, message.payload, message.retained
+        )
 
     def _on_connection(self, up: bool) -> None:
         self._call_soon(self._handle_connection, up)
@@ -341,37 +348,6 @@ class EdgeAgent:
         except Exception:
             log.exception("%s: handling %s failed", self.device_id, fn.__name__)
 
-    def _handle_message(self, topic: str, payload: bytes, retained: bool = False) -> None:
-        # Its log records carry message_id: the topic, then the command's id once opened.
-        with log_context(message_id=topic):
-            self._open_message(topic, payload, retained)
-
-    def _open_message(self, topic: str, payload: bytes, retained: bool) -> None:
-        try:
-            body = open_inbound(
-                topic,
-                payload,
-                self.device_id,
-                self.config.controller_public_key,
-                ward_code=self._ward,
-                shared=self.ward_openings,
-            )
-        except RejectedMessage as exc:
-            self.stats.rejected[exc.reason] += 1
-            self.commands.refuse(Refused(exc.reason, exc.detail), topic)  # logged there
-            return
-        if body is None:
-            log.info("%s: %s cleared; keeping what we have", self.device_id, topic)
-        elif isinstance(body, Plan):
-            self.intake.accept(body)
-        elif isinstance(body, Command) and not self._for_me(body, topic):
-            return
-        elif isinstance(body, Command):
-            bind_log_context(message_id=body.command_id)
-            self.commands.accept(body, topic, retained)
-        else:
-            self.commands.accept_ack(body)
-
     def _handle_connection(self, up: bool) -> None:
         if not up:
             self.connected.clear()
@@ -383,29 +359,6 @@ class EdgeAgent:
         self.uplink.send_events(self.outbox.unacked())
         self.uplink.send_reports(self.security.unacked())
         self.connected.set()
-
-    def _listen_to_ward(self, ward_code: str | None) -> None:
-        """Subscribe to the ward's broadcast channel the plan names (and leave the old).
-
-        The state published next says which ward this agent listens to; only then
-        does the controller address it there rather than on its own topic.
-        """
-        if ward_code == self._ward:
-            return
-        if self._ward_unsubscribe is not None:
-            self._ward_unsubscribe()
-            self._ward_unsubscribe = None
-        self._ward = ward_code
-        if ward_code is not None:
-            self._ward_unsubscribe = self.transport.subscribe(
-                ward_topic(ward_code), self._on_message
-            )
-            log.info("%s: listening to ward %s's broadcasts", self.device_id, ward_code)
-
-    def _for_me(self, command: Command, topic: str) -> bool:
-        """False for a ward-wide command that does not name this device: meant for its
-        neighbours, so ignored quietly (on its own topic that would be a refusal)."""
-        return self.device_id in command.device_ids or parse_ward(topic) is None
 
     # collaborators' hooks ----------------------------------------------------------
 

@@ -181,7 +181,7 @@ async def test_another_wards_channel_is_refused(rig: Rig) -> None:
         order=PlayNow(item=item),
     )
     wire = seal(Kind.COMMAND, command, CONTROLLER_SENDER, rig.ctl.key, rig.now)
-    rig.agents[-1]._handle_message(ward_topic("other-ward"), wire)
+    rig.agents[-1].receiver.handle_message(ward_topic("other-ward"), wire)
     await rig.tick(1)
     assert rig.started == []
     assert [e.reason for e in rig.agents[-1].security.entries()] == ["unexpected_topic"]
