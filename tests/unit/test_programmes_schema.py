@@ -10,16 +10,14 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from controller.domain.programmes.fields import CODE_PATTERN, SLUG_PATTERN, stream_url_problem
 from controller.domain.programmes.schema import (
-    CODE_PATTERN,
-    SLUG_PATTERN,
     FixedBulletinItem,
     ProgrammeDoc,
     RelayItem,
     SessionDef,
     json_schema,
     json_schema_text,
-    stream_url_problem,
 )
 from controller.domain.programmes.yaml_io import load_programme
 

@@ -9,14 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from controller.domain.programmes.schema import (
-    CODE_PATTERN,
-    DEAD_AFTER_S,
-    PREBUFFER_S,
-    SILENCE_DB,
-    SLUG_PATTERN,
-    ProgrammeDoc,
-)
+from controller.domain.programmes.fields import CODE_PATTERN, SLUG_PATTERN
+from controller.domain.programmes.relay_tuning import DEAD_AFTER_S, PREBUFFER_S, SILENCE_DB
+from controller.domain.programmes.schema import ProgrammeDoc
 from controller.domain.programmes.yaml_io import (
     Problem,
     ProgrammeInvalid,

@@ -6,6 +6,8 @@ this package says what a programme is, when its sessions air and what is wrong
 with it. Modules:
 
 - ``schema``      the document (pydantic models; schedules/schema.json comes from them)
+- ``fields``      its field types (codes, local times, one-line text) and offline checks
+- ``relay_tuning``  how a device judges a relayed stream, with its bounds
 - ``rrules``      RRULE text, parsed and checked part by part
 - ``recurrence``  air times in the ward's zone, stored as UTC; session lengths
 - ``conflicts``   clashes, lengths, quiet hours, content, zones
@@ -17,6 +19,7 @@ with it. Modules:
 from controller.domain.programmes.conflicts import Conflict, check
 from controller.domain.programmes.content import ContentInfo, ContentLookup
 from controller.domain.programmes.diff import diff
+from controller.domain.programmes.fields import TimeRange
 from controller.domain.programmes.recurrence import (
     CHIME_S,
     RecurrenceError,
@@ -34,7 +37,6 @@ from controller.domain.programmes.schema import (
     RundownItem,
     SessionDef,
     TargetDef,
-    TimeRange,
     WardRules,
     json_schema,
 )

@@ -37,6 +37,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from controller.domain.programmes.content import APPROVED, NO_CONTENT, ContentLookup
+from controller.domain.programmes.fields import TimeRange, format_time, stream_url_problem
 from controller.domain.programmes.recurrence import (
     CHIME_S,
     RecurrenceError,
@@ -56,9 +57,6 @@ from controller.domain.programmes.schema import (
     ProgrammeDoc,
     RelayItem,
     SessionDef,
-    TimeRange,
-    format_time,
-    stream_url_problem,
 )
 from wardcast_protocol.messages import RelaySpec
 

@@ -15,18 +15,17 @@ from typing import Any
 
 from pydantic import BaseModel
 
+from controller.domain.programmes.fields import TimeRange, format_time
+from controller.domain.programmes.relay_tuning import RelayTuning
 from controller.domain.programmes.schema import (
     BulletinsItem,
     ChimeItem,
     FixedBulletinItem,
     ProgrammeDoc,
     RelayItem,
-    RelayTuning,
     SessionDef,
     TargetDef,
-    TimeRange,
     WardRules,
-    format_time,
 )
 
 _QUOTED = frozenset({"name", "description", "station"})

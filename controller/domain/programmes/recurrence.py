@@ -31,6 +31,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from controller.domain.programmes.content import ContentLookup
+from controller.domain.programmes.fields import timezone_problem
 from controller.domain.programmes.rrules import WEEKDAYS, ParsedRule, RRuleSyntaxError, parse_rrule
 from controller.domain.programmes.schema import (
     BulletinsItem,
@@ -39,7 +40,6 @@ from controller.domain.programmes.schema import (
     RelayItem,
     SessionDef,
     WardRules,
-    timezone_problem,
 )
 
 ANCHOR_DATE = date(2001, 1, 1)

@@ -27,7 +27,8 @@ from pydantic import BaseModel, ValidationError
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
-from controller.domain.programmes.schema import ProgrammeDoc, format_time
+from controller.domain.programmes.fields import format_time
+from controller.domain.programmes.schema import ProgrammeDoc
 
 Loc = tuple[str | int, ...]
 
