@@ -1,35 +1,25 @@
 """Playback: takes due items off the queue and plays them, one at a time.
 
 Priority rule (docs/priorities.md): an EMERGENCY item preempts whatever
-non-emergency item is playing; the interrupted item ends with outcome PREEMPTED and
-the seconds it played, and it is **not** resumed (replaying half a bulletin after a
-flood warning helps no one; the next session carries it again if still queued). A
-relay is the exception: it is suspended and rejoins its live stream after the
-emergency while its window is open, recorded as one event with the emergency as a
-gap (``relay``).
-Every other item waits its turn in planned-start order (see ``schedule``), late if
-need be: only an item the agent *learns of* too late is skipped, never one delayed
-by the items before it.
+non-emergency item is playing; the interrupted item ends PREEMPTED with the seconds
+it played and is **not** resumed (replaying half a bulletin after a flood warning
+helps no one). A relay is the exception: it rejoins its stream (``relay_turn``).
+Every other item waits its turn in planned-start order (``schedule``), late if need
+be: only an item the agent *learns of* too late is skipped, never one delayed by the
+items before it. A clip not cached yet is waited for (``media_wait``).
 
 Outcomes: COMPLETED, PREEMPTED, PARTIAL, FAILED as ``play_outcome`` decides them
-from what the player reports; SKIPPED (stopped by the controller before its first
-sample) here.
+from what the player reports; SKIPPED (stopped before its first sample) here.
 
 A play is *prepared* ``prepare_s`` plus the amplifier's warm-up before its planned
 start: media checked, "play started" journal row written (with the instant the
 sound is due), relay switched on; the player then holds the first sample until the
-planned instant. So a loaded device (or a fleet of hundreds in one process) still
-starts on time. An item cut before its first sample is not "played": preempted, it
-goes back to the queue; stopped by the controller, it is SKIPPED. The event that
-ends a play removes its journal row in the same transaction (see ``outbox``).
-
-Back to back: while an item sounds, the next one is prepared beside it and armed
-for the last sample of the one sounding (``handover``).
-
-While an item sounds, its journal row records the first sample's instant and, every
-``progress_s``, that it still sounds; a play that ended notes how at once, before its
-event is written off the timing path. A play cut by a crash is reported at the next
-start from that row (``play_journal.interrupted_play_facts``).
+planned instant, so a fleet of hundreds in one process still starts on time. An item
+cut before its first sample is not "played": preempted, it goes back to the queue;
+stopped, it is SKIPPED. Back to back, the next item is armed while the one before
+sounds (``handover``). While an item sounds, its journal row notes the first sample's
+instant and, every ``progress_s``, that it still sounds; a play cut by a crash is
+reported at the next start from that row (``play_journal``).
 """
 
 from __future__ import annotations
@@ -37,7 +27,6 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Awaitable, Callable
-from dataclasses import replace
 from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -45,12 +34,14 @@ from typing import Any
 from edge_agent.aio import wait_any
 from edge_agent.evidence import PlayFacts
 from edge_agent.handover import Handover, InHand
-from edge_agent.media_cache import MediaCache, MediaUnavailable
+from edge_agent.media_cache import MediaCache
+from edge_agent.media_wait import MediaWait
 from edge_agent.outbox import Outbox
 from edge_agent.play_journal import PlayJournal
-from edge_agent.play_outcome import failed, played_facts
+from edge_agent.play_outcome import played_facts
 from edge_agent.player import Player, PlayResult
-from edge_agent.relay import RelayDesk, RelayRun, relay_facts
+from edge_agent.relay import RelayDesk
+from edge_agent.relay_turn import RelayTurns
 from edge_agent.schedule import Pending, PlayQueue
 from edge_agent.timing import expect_start
 from wardcast_protocol.clock import Clock
@@ -89,10 +80,8 @@ class Playback:
         self._device_id = device_id
         self._queue = queue
         self._player = player
-        self._media = media
         self._journal = PlayJournal(device_id, outbox, clock)
         self._clock = clock
-        self._media_wait = timedelta(seconds=media_wait_s)
         self._prepare = timedelta(seconds=prepare_s)
         self._record = record
         # After a play: signed, stored and published off the timing path (``timing``).
@@ -108,6 +97,29 @@ class Playback:
             device_id=device_id, queue=queue, media=media, clock=clock, ahead=self._ahead
         )
         self._stopping = False
+        self._media_wait = MediaWait(
+            media=media,
+            queue=queue,
+            player=player,
+            clock=clock,
+            wait_s=media_wait_s,
+            wake=self._wake,
+            stopping=lambda: self._stopping,
+            record=record,
+            record_unstarted=self._record_unstarted,
+        )
+        self._relay_turns = RelayTurns(
+            device_id=device_id,
+            queue=queue,
+            relays=relays,
+            journal=self._journal,
+            clock=clock,
+            volume=volume,
+            record_played=self._record_played,
+            record_unstarted=self._record_unstarted,
+            starter=self._starter,
+            supervise=self._supervise,
+        )
 
     # what the agent asks -----------------------------------------------------------
 
@@ -162,7 +174,7 @@ class Playback:
             return False
         run = self._relays.take_suspended(item_id)
         if run is not None and run.started:
-            self._record_relay(pending, run, (Outcome.PARTIAL, text))
+            self._relay_turns.record(pending, run, (Outcome.PARTIAL, text))
         else:
             facts = PlayFacts(
                 Outcome.SKIPPED, f"{text} before start", plan_version=pending.plan_version
@@ -174,10 +186,7 @@ class Playback:
 
     def dropped(self, pending: Pending) -> None:
         """``pending`` left the plan: close its stream; a suspended relay is recorded."""
-        run = self._relays.take_suspended(pending.item_id)
-        if run is not None and run.started:
-            self._record_relay(pending, run, (Outcome.PREEMPTED, run.suspended_by or ""))
-        self._relays.release(pending.item_id)
+        self._relay_turns.dropped(pending)
 
     def shutdown(self) -> None:
         """Make ``run`` return: a play in progress ends and is recorded PARTIAL."""
@@ -186,15 +195,6 @@ class Playback:
             if current.playing:
                 self.request_stop(current.pending.item_id, Outcome.PARTIAL, SHUTDOWN_REASON)
         self._wake.set()
-
-    def _close_relays(self) -> None:
-        # Relays an emergency suspended have been on air: their evidence is due now.
-        for item_id in self._relays.suspended_ids():
-            pending = self._queue.remove(item_id)
-            run = self._relays.take_suspended(item_id)
-            if pending is not None and run is not None and run.started:
-                self._record_relay(pending, run, (Outcome.PARTIAL, SHUTDOWN_REASON))
-        self._relays.close()
 
     # the loop --------------------------------------------------------------------
 
@@ -207,7 +207,7 @@ class Playback:
                 await self._follow()
         finally:
             self._handover.cancel()  # run itself cancelled (an agent aborting)
-            self._close_relays()
+            self._relay_turns.close(SHUTDOWN_REASON)
 
     def _ahead(self) -> timedelta:
         """How early a play is prepared (warm-up and margin); the player holds the
@@ -282,9 +282,9 @@ class Playback:
             self._record(item, facts)
             return
         if item.relay is not None:
-            await self._relay(current)
+            await self._relay_turns.play(current)
             return
-        path = await self._media_for(current)
+        path = await self._media_wait.path_for(current)
         if path is None:
             return
         if current.interrupt is not None or self._stopping:
@@ -319,43 +319,6 @@ class Playback:
         )
         self._record(current.pending.item, facts)
 
-    async def _media_for(self, current: InHand) -> Path | None:
-        """The verified file, or None once the item was recorded (or put back)."""
-        item = current.pending.item
-        if self._media.has(item.media):
-            return self._media.path_for(item.media)
-        fetch = asyncio.ensure_future(self._media.ensure(item.media))
-        deadline = self._clock.now() + self._media_wait
-        lead = timedelta(seconds=self._player.lead_s)
-        while not fetch.done():
-            waits = [self._wake.wait(), self._clock.sleep_until(deadline)]
-            emergency_at = self._queue.next_due_at(emergencies_only=True)
-            if emergency_at is not None and not current.pending.is_emergency:
-                waits.append(self._clock.sleep_until(emergency_at - lead))
-            await wait_any([fetch], *waits)
-            self._wake.clear()
-            if fetch.done():
-                break
-            if current.interrupt is not None or self._stopping:
-                fetch.cancel()
-                self._record_unstarted(current)
-                return None
-            emergency = self._queue.emergency_due(self._clock.now() + lead)
-            if emergency is not None and not current.pending.is_emergency:
-                fetch.cancel()  # the shared download goes on; this item waits its turn again
-                self._queue.add(current.pending)
-                return None
-            if self._clock.now() >= deadline:
-                fetch.cancel()
-                self._record(item, failed("media not ready in time", current.pending.plan_version))
-                return None
-        try:
-            return fetch.result()
-        except MediaUnavailable as exc:
-            reason = f"media unavailable: {exc}"
-            self._record(item, failed(reason, current.pending.plan_version))
-            return None
-
     async def _sound(
         self,
         current: InHand,
@@ -389,50 +352,6 @@ class Playback:
         except Exception as exc:  # a player bug becomes evidence, not a dead agent
             log.exception("%s: player failed on %s", self._device_id, item.item_id)
             return PlayResult(0.0, False, f"player error: {type(exc).__name__}: {exc}")
-
-    async def _relay(self, current: InHand) -> None:
-        """A relay item: on air until its window ends; an emergency suspends it, and it
-        rejoins the stream afterwards if the window is still open (docs/priorities.md)."""
-        pending = current.pending
-        run = self._relays.run_for(pending.item)
-        if run.suspended_by is not None and not run.window_open:
-            # The window closed during the emergency: nothing left to rejoin.
-            self._record_relay(pending, run, (Outcome.PREEMPTED, run.suspended_by))
-            return
-        if not run.journaled:
-            start = max(self._clock.now(), run.window_start)
-            self._journal.start(pending.item, start, pending.plan_version)
-            run.journaled = True
-        run.on_started = self._starter(current)
-        current.actual_start = run.tally.actual_start
-        current.playing = True
-        current.stopper = run.stop
-        task = asyncio.ensure_future(run.run())
-        await self._supervise(current, task)
-        try:
-            task.result()
-        except Exception as exc:  # a relay bug becomes evidence, not a dead agent
-            log.exception("%s: relay %s failed", self._device_id, pending.item_id)
-            run.tally.note(f"agent error: {type(exc).__name__}: {exc}")
-        interrupt = current.interrupt
-        if interrupt is not None and interrupt[0] is Outcome.PREEMPTED and run.window_open:
-            self._relays.suspend(run, interrupt[1])
-            self._queue.add(replace(pending, expires_at=None))  # it did start: no expiry
-            return
-        if interrupt is not None and not run.started:
-            self._relays.release(pending.item_id)
-            self._journal.forget(pending.item_id)
-            self._record_unstarted(current)
-            return
-        self._record_relay(pending, run, interrupt)
-
-    def _record_relay(
-        self, pending: Pending, run: RelayRun, interrupt: tuple[Outcome, str] | None
-    ) -> None:
-        facts = relay_facts(run, interrupt, pending.plan_version, self._volume())
-        self._relays.release(pending.item_id)
-        self._journal.end(pending.item_id, facts)
-        self._record_played(pending.item, facts)
 
     async def _supervise(self, current: InHand, work: asyncio.Future[Any]) -> None:
         """Wait for ``work`` (a play or a relay); preempt it when an emergency is due."""
