@@ -17,34 +17,18 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
-import pytest
 from sqlalchemy import func, select, text
 
 from controller.db.models import DeviceChain, EvidenceGap, PlaybackEvidence
 from controller.domain.evidence import batch as evidence_batch
 from controller.domain.evidence.batch_store import Arrival
 from controller.domain.evidence.service import Stored
-from tests.support.local_postgres import LocalPostgres
-from tests.unit.controller_support import Harness, make_harness
-from tests.unit.test_evidence_batch import START, WARDS, _setup
+from tests.unit.controller_support import Harness
+from tests.unit.test_evidence_batch import START, WARDS
 from wardcast_protocol.envelope import open_envelope, seal_signed, signed_digest
 from wardcast_protocol.messages import Kind, PlaybackEvent
 from wardcast_protocol.signing import SigningKey
-
-_names = iter(range(1_000_000))
-
-
-@pytest.fixture
-def pg(tmp_path: Path, postgres: LocalPostgres) -> Iterator[tuple[Harness, dict[str, SigningKey]]]:
-    keys = {d: SigningKey.generate() for d in WARDS}
-    url = postgres.create_database(f"wardcast_race_{next(_names)}")
-    h = make_harness(tmp_path / "h", START, database_url=url)
-    _setup(h, keys)
-    yield h, keys
-    h.runtime.stop()
 
 
 def _chains(h: Harness, keys: dict[str, SigningKey]) -> list[list[Arrival]]:
@@ -112,18 +96,18 @@ def _assert_whole(h: Harness) -> None:
 
 
 def test_two_replicas_creating_a_devices_first_chain_row_both_store(
-    pg: tuple[Harness, dict[str, SigningKey]],
+    batch_on_postgres: tuple[Harness, dict[str, SigningKey]],
 ) -> None:
-    h, keys = pg
+    h, keys = batch_on_postgres
     ones, twos = _chains(h, keys)
     assert _race(h, ones, twos) == [Stored.NEW] * 4
     _assert_whole(h)
 
 
 def test_a_devices_later_event_first_opens_a_gap_the_other_replica_closes(
-    pg: tuple[Harness, dict[str, SigningKey]],
+    batch_on_postgres: tuple[Harness, dict[str, SigningKey]],
 ) -> None:
-    h, keys = pg
+    h, keys = batch_on_postgres
     ones, twos = _chains(h, keys)
     assert _race(h, twos, ones) == [Stored.NEW] * 4
     with h.runtime.db.session() as session:

@@ -21,8 +21,6 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
 from sqlalchemy import Connection, func, select, text
@@ -30,25 +28,12 @@ from sqlalchemy import Connection, func, select, text
 from controller.db.models import PlaybackEvidence, RejectedMessageLog
 from controller.messaging.store_retry import RetryPolicy
 from controller.metrics.registry import PROCESS
-from tests.support.local_postgres import LocalPostgres
-from tests.unit.controller_support import Harness, make_harness
-from tests.unit.test_evidence_batch import START, WARDS, _acks, _message, _setup
+from tests.unit.controller_support import Harness
+from tests.unit.test_evidence_batch import START, WARDS, _acks, _message
 from wardcast_protocol.envelope import seal_signed, signed_digest
 from wardcast_protocol.messages import Kind
 from wardcast_protocol.signing import SigningKey
 from wardcast_protocol.transport import ReceivedMessage
-
-_names = iter(range(1_000_000))
-
-
-@pytest.fixture
-def pg(tmp_path: Path, postgres: LocalPostgres) -> Iterator[tuple[Harness, dict[str, SigningKey]]]:
-    keys = {d: SigningKey.generate() for d in WARDS}
-    url = postgres.create_database(f"wardcast_retry_{next(_names)}")
-    h = make_harness(tmp_path / "h", START, database_url=url)
-    _setup(h, keys)
-    yield h, keys
-    h.runtime.stop()
 
 
 def _chains(h: Harness, keys: dict[str, SigningKey]) -> tuple[list[ReceivedMessage], ...]:
@@ -89,9 +74,9 @@ def _until_one_waits(h: Harness) -> None:
 
 
 def test_a_batch_aborted_by_a_deadlock_is_retried_and_stored_once(
-    pg: tuple[Harness, dict[str, SigningKey]], caplog: pytest.LogCaptureFixture
+    batch_on_postgres: tuple[Harness, dict[str, SigningKey]], caplog: pytest.LogCaptureFixture
 ) -> None:
-    h, keys = pg
+    h, keys = batch_on_postgres
     first, batch = _chains(h, keys)
     bridge = h.runtime.bridge
     bridge._store_batch(first)  # the chain rows exist: the batch only locks them
@@ -141,9 +126,9 @@ def test_a_batch_aborted_by_a_deadlock_is_retried_and_stored_once(
 
 
 def test_an_event_stored_one_by_one_takes_its_broadcast_after_its_chain(
-    pg: tuple[Harness, dict[str, SigningKey]],
+    batch_on_postgres: tuple[Harness, dict[str, SigningKey]],
 ) -> None:
-    h, keys = pg
+    h, keys = batch_on_postgres
     first, _ = _chains(h, keys)
     device, event = min(WARDS), first[0]  # the first event of the first device
     bridge = h.runtime.bridge

@@ -16,11 +16,10 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.enums import CallbackAPIVersion
 
 from controller.composition import ControllerRuntime
-from controller.domain.actors import SYSTEM
 from controller.domain.devices.enrolment import Credentials
 from controller.messaging.broker_accounts import CONTROLLER_USERNAME
 from edge_agent.config import AgentConfig
-from edge_agent.enrolment import Enrolment, store_enrolment
+from sim.provisioning import enrol_device
 from wardcast_protocol.signing import SigningKey
 from wardcast_protocol.transport import BrokerAddress, MqttLink
 
@@ -58,23 +57,7 @@ class EnrolledDevice:
 
 def enrol(runtime: ControllerRuntime, device_id: str, data_dir: Path) -> EnrolledDevice:
     """Create ``device_id``, enrol it with a fresh key and store its enrolment in ``data_dir``."""
-    issued, _ = runtime.enrolment.create_device(SYSTEM, device_id, device_id, None)
-    if issued.code is None:
-        issued = runtime.enrolment.issue_code(SYSTEM, device_id)
-    assert issued.code is not None
-    key = SigningKey.load_or_create(data_dir / "device.key")
-    given = runtime.enrolment.enrol(device_id, issued.code, key.public_key_b64)
-    store_enrolment(
-        data_dir,
-        Enrolment(
-            given.device_id,
-            given.broker_url,
-            given.username,
-            given.password,
-            given.controller_public_key,
-            given.ca_pem,
-        ),
-    )
+    key, given = enrol_device(runtime, device_id, device_id, data_dir)
     return EnrolledDevice(device_id, key, given, data_dir)
 
 
