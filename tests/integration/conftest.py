@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,8 +13,6 @@ from tests.unit.controller_support import Harness, make_harness
 from tests.unit.test_evidence_batch import START, WARDS, _setup
 from wardcast_protocol.signing import SigningKey
 
-_databases = iter(range(1_000_000))
-
 
 @pytest.fixture
 def batch_on_postgres(
@@ -21,9 +20,17 @@ def batch_on_postgres(
 ) -> Iterator[tuple[Harness, dict[str, SigningKey]]]:
     """The evidence-batch harness (``tests/unit/test_evidence_batch.py``: two wards, a
     device in each, its plays planned) on a fresh database of the run's PostgreSQL,
-    for the races between replicas; each device's signing key beside it."""
+    for the races between replicas; each device's signing key beside it.
+
+    Its databases were numbered per process (``wardcast_batch_0``, ``_1``, …) until a
+    fresh-clone ``make test`` on two workers failed all four setups at once: on the
+    worker running both files, each name already existed on the cluster it reached.
+    Two runs of the same files on two workers did not repeat it; the names are unique
+    now whatever the cause."""
     keys = {d: SigningKey.generate() for d in WARDS}
-    url = postgres.create_database(f"wardcast_batch_{next(_databases)}")
+    # A name no other test can have made: in one two-worker run the first of these
+    # found "wardcast_batch_0" already there (cause not found; see the fixture's note).
+    url = postgres.create_database(f"wardcast_batch_{uuid.uuid4().hex[:16]}")
     h = make_harness(tmp_path / "h", START, database_url=url)
     _setup(h, keys)
     yield h, keys
