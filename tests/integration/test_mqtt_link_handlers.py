@@ -91,6 +91,7 @@ def test_the_last_unsubscribe_leaves_the_broker_subscription_too(broker: Embedde
     link, sender = MqttLink(addr, "leaver"), MqttLink(addr, "sender")
     _, leave = _inbox(link, "cmd/leaver")
     probe = _probe(link)
+    sender_probe = _probe(sender)
     _connected(link, sender)
     _until_probed(sender, link, probe)
     leave()
@@ -98,6 +99,11 @@ def test_the_last_unsubscribe_leaves_the_broker_subscription_too(broker: Embedde
     _until_probed(link, link, probe)
     link.stop()
     sender.publish("cmd/leaver", b"not for a session that left")
+    # paho sends from its network thread: without this the publish could reach the
+    # broker after the session below subscribed again, and be rightly delivered (CI
+    # saw it once under load). The sender's own probe returns only after the broker
+    # routed every earlier publish of that connection.
+    _until_probed(sender, sender, sender_probe)
 
     again = MqttLink(addr, "leaver")
     got, _ = _inbox(again, "cmd/leaver")
