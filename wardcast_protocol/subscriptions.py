@@ -23,9 +23,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from paho.mqtt.client import topic_matches_sub
-
-from wardcast_protocol.topics import unshared
+from wardcast_protocol.topics import TopicFilter
 
 log = logging.getLogger(__name__)
 
@@ -66,6 +64,8 @@ class _Entry:
 
     topic_filter: str
     handler: MessageHandler
+    # Compiled once: a shared subscription's messages carry the topic, not $share/.
+    matcher: TopicFilter
 
 
 @dataclass(eq=False, slots=True)
@@ -87,7 +87,7 @@ class Subscriptions:
         """Register ``handler`` for ``topic_filter``; ValueError for an invalid filter."""
         if not is_valid_topic_filter(topic_filter):
             raise ValueError(f"invalid MQTT topic filter {topic_filter!r}")
-        entry = _Entry(topic_filter, handler)
+        entry = _Entry(topic_filter, handler, TopicFilter(topic_filter))
         with self._lock:
             self._entries = (*self._entries, entry)
         return entry
@@ -108,8 +108,7 @@ class Subscriptions:
         """Call every handler whose filter matches; how many were called."""
         called = 0
         for entry in self._entries:
-            # A shared subscription's messages carry the topic, not the $share/ prefix.
-            if topic_matches_sub(unshared(entry.topic_filter), message.topic):
+            if entry.matcher.matches(message.topic):
                 called += 1
                 self._safely(entry.handler, message, message.topic)
         if not called:

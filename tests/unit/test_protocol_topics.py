@@ -95,3 +95,41 @@ def test_the_root_carries_the_protocol_version() -> None:
 
     assert f"wardcast/v{PROTOCOL_VERSION}" == topics.ROOT
     assert topics.CONTROLLER_AVAILABILITY.startswith(topics.ROOT + "/")
+
+
+# Levels drawn from a small alphabet so that filters and topics often meet.
+_levels = st.sampled_from(["a", "b", "", "$SYS", "$x", "wardcast"])
+_filter_levels = st.one_of(_levels, st.just("+"))
+
+
+@st.composite
+def _filters(draw: st.DrawFn) -> str:
+    levels = draw(st.lists(_filter_levels, min_size=1, max_size=4))
+    if draw(st.booleans()):
+        levels.append("#")
+    return "/".join(levels)
+
+
+@given(_filters(), st.lists(_levels, min_size=1, max_size=5).map("/".join))
+def test_the_compiled_filter_matches_exactly_as_paho_does(topic_filter: str, topic: str) -> None:
+    # paho's own matcher is the reference; the compiled one only avoids its cost.
+    assert topics.TopicFilter(topic_filter).matches(topic) == topic_matches_sub(topic_filter, topic)
+
+
+@pytest.mark.parametrize(
+    ("topic_filter", "topic", "expected"),
+    [
+        ("wardcast/v1/ward/w1/#", "wardcast/v1/ward/w1", True),  # "#" also the parent level
+        ("wardcast/v1/ward/+/command", "wardcast/v1/ward/w1/command", True),
+        ("wardcast/v1/ward/+/command", "wardcast/v1/ward/w1/command/x", False),
+        ("wardcast/+", "wardcast", False),
+        ("#", "$SYS/broker/uptime", False),  # wildcards first never match a $ topic
+        ("+/broker/uptime", "$SYS/broker/uptime", False),
+        ("$SYS/#", "$SYS/broker/uptime", True),
+        ("$share/ingest/wardcast/v1/device/+/evidence", "wardcast/v1/device/d1/evidence", True),
+    ],
+)
+def test_the_compiled_filter_on_the_cases_that_matter(
+    topic_filter: str, topic: str, expected: bool
+) -> None:
+    assert topics.TopicFilter(topic_filter).matches(topic) is expected
