@@ -14,9 +14,10 @@ from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
 from controller.db.among import among
-from controller.db.models import Device
+from controller.db.models import BroadcastTarget, Device
 from controller.messaging.outbound import MqttOutbound
 from wardcast_protocol.envelope import Verified
+from wardcast_protocol.messages import DeviceState
 from wardcast_protocol.topics import DeviceChannel, DeviceTopic
 from wardcast_protocol.transport import ReceivedMessage
 
@@ -102,6 +103,31 @@ def hold_devices(session: Session, checked: list[Checked], *, events: bool = Tru
     if not device_ids:
         return []
     return list(session.scalars(select(Device).where(among(session, Device.id, device_ids))))
+
+
+def hold_playing_targets(session: Session, checked: list[Checked]) -> list[BroadcastTarget]:
+    """Load the broadcast targets the batch's states say are sounding, held like devices.
+
+    Each state's ``note_playing`` looks its target up by key: after a "now" to a
+    thousand loudspeakers their "playing" states were a thousand SELECTs on the
+    ingest thread, in the seconds the fan-out still runs. Held in the identity map,
+    one SELECT per item. A programme item names no broadcast: its query finds nothing.
+    """
+    playing: dict[str, set[str]] = {}
+    for item in checked:
+        if item.rejection is not None or item.verified is None or item.parsed is None:
+            continue
+        body = item.verified.body
+        if isinstance(body, DeviceState) and body.playing_item_id is not None:
+            playing.setdefault(body.playing_item_id, set()).add(item.parsed.device_id)
+    held: list[BroadcastTarget] = []
+    for item_id in sorted(playing):
+        query = select(BroadcastTarget).where(
+            BroadcastTarget.broadcast_id == item_id,
+            among(session, BroadcastTarget.device_id, playing[item_id]),
+        )
+        held.extend(session.scalars(query))
+    return held
 
 
 def _begin_writing(session: Session) -> None:

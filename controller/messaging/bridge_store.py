@@ -32,7 +32,15 @@ from controller.domain.evidence import batch as evidence_batch
 from controller.domain.evidence import batch_store as evidence_store
 from controller.domain.plans.service import PlanService
 from controller.logs import log_context
-from controller.messaging.batch import Acks, BatchFailed, Checked, device_of, hold_devices, is_event
+from controller.messaging.batch import (
+    Acks,
+    BatchFailed,
+    Checked,
+    device_of,
+    hold_devices,
+    hold_playing_targets,
+    is_event,
+)
 from controller.messaging.message_store import Action, MessageStore
 from controller.messaging.outbound import MqttOutbound
 from controller.messaging.store_retry import RetryPolicy, transient_cause
@@ -97,6 +105,7 @@ class BatchStore:
                 # The evidence batch path reads devices as values: not held for it.
                 evidence_apart = self.batch_evidence and not isolated
                 held = hold_devices(session, checked, events=not evidence_apart)  # noqa: F841
+                sounding = hold_playing_targets(session, checked)  # noqa: F841
                 created: set[str] = set()
                 if isolated and len(checked) > 1:  # a failed batch, again one by one
                     devices = map(device_of, filter(is_event, checked))

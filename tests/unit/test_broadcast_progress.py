@@ -13,6 +13,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import event
 
 from controller.db.models import Broadcast, PlaybackEvidence
 from controller.domain.actors import Actor, Forbidden, Role
@@ -28,8 +29,10 @@ from controller.domain.broadcasts.states import (
 )
 from controller.domain.errors import Conflict
 from tests.unit.controller_support import Harness, make_harness
+from wardcast_protocol.envelope import seal
 from wardcast_protocol.messages import Command, DeviceState, Kind, Outcome, Plan, StopItem
-from wardcast_protocol.topics import DeviceChannel
+from wardcast_protocol.subscriptions import ReceivedMessage
+from wardcast_protocol.topics import DeviceChannel, device_topic
 
 T0 = datetime(2026, 11, 22, 5, 0, tzinfo=UTC)
 S = TargetState
@@ -246,3 +249,37 @@ def test_target_state_takes_the_devices_word_for_playing() -> None:
     assert target_state(_timing(), early, None, None, early) is S.PLAYING
     late = T0 + timedelta(hours=1)
     assert target_state(_timing(), late, None, None, T0) is S.AWAITING
+
+
+def test_a_batch_of_playing_states_reads_its_targets_at_once(h: Harness) -> None:
+    # After a "now" to a thousand loudspeakers their "playing" states arrive together:
+    # the batch reads their targets in one query, not one per state.
+    broadcast = h.runtime.broadcasts.schedule(BroadcastRequest("bul-1", ["to-1", "to-2"], None))
+    batch = []
+    for device_id in ("to-1", "to-2"):
+        state = DeviceState(device_time=h.clock.now(), playing_item_id=broadcast.id)
+        payload = seal(Kind.STATE, state, device_id, h.device_keys[device_id], h.clock.now())
+        batch.append(ReceivedMessage(device_topic(device_id, DeviceChannel.STATE), payload, False))
+    reads: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        if (
+            statement.lstrip().upper().startswith("SELECT")
+            and "FROM broadcast_targets" in statement
+        ):
+            reads.append(statement)
+
+    event.listen(h.runtime.db.engine, "before_cursor_execute", note)
+    try:
+        h.runtime.bridge._store_batch(batch)
+    finally:
+        event.remove(h.runtime.db.engine, "before_cursor_execute", note)
+    assert len(reads) == 1
+    assert _status(h, broadcast.id)[1] == {"to-1": S.PLAYING, "to-2": S.PLAYING}
+    with h.runtime.db.session() as session:
+        stored = session.get(Broadcast, broadcast.id)
+        assert stored is not None
+        started = {
+            t.device_id: t.started_at for t in progress_of(session, stored, h.clock.now()).targets
+        }
+        assert started == {"to-1": h.clock.now(), "to-2": h.clock.now()}
