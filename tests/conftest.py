@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import shutil
 import tempfile
+import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -116,16 +117,15 @@ def postgres() -> Iterator[LocalPostgres]:
         yield cluster
 
 
-_databases = iter(range(1_000_000))
-
-
 @pytest.fixture(params=["sqlite", "postgresql"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """A fresh empty database on each backend the controller supports."""
     if request.param == "sqlite":
         return f"sqlite:///{tmp_path / 'wardcast.db'}"
     cluster: LocalPostgres = request.getfixturevalue("postgres")
-    return cluster.create_database(f"wardcast_{next(_databases)}")
+    # Unique, not numbered per process: the batch fixture's numbered names once met
+    # themselves on a cluster in a two-worker run (tests/integration/conftest.py).
+    return cluster.create_database(f"wardcast_{uuid.uuid4().hex[:16]}")
 
 
 @pytest.fixture
