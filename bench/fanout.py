@@ -13,8 +13,11 @@ with its own MQTT connection, many per asyncio loop (epoll, so 1,000+ are fine):
   compares delivering the same bytes (``ratio_p99``; ``ratio_p99_2b`` against two bytes);
 * Wardcast — N edge agents placed in one ward, listening to its broadcast channel,
   a clip they already cached, one ``POST /api/v1/broadcasts`` over HTTP: time from
-  just before that call to each agent's playback start; then how long after the last
-  device recorded its confirmation the controller had stored all N.
+  just before that call to each agent's playback start, split by one plain subscriber
+  of the ward's channel into the controller's part (call -> command delivered,
+  ``command_p50_ms``) and the simulated fleet's (command -> start, ``fleet_p99_ms``, to
+  read beside the raw p99); then how long after the last device recorded its
+  confirmation the controller had stored all N.
 
 Times are wall-clock (``time.time()``) across processes on one machine. The last line
 is ``key=value`` pairs: the project's p50/p99, the baseline's, their ratio, the load.
@@ -50,6 +53,8 @@ from edge_agent.testing import plan_item
 from wardcast_protocol.envelope import CONTROLLER_SENDER, seal
 from wardcast_protocol.messages import Command, Kind, MediaRef, PlayNow
 from wardcast_protocol.signing import SigningKey
+from wardcast_protocol.subscriptions import ReceivedMessage
+from wardcast_protocol.topics import ward_topic
 from wardcast_protocol.transport import BrokerAddress, MqttLink
 
 RAW_TOPIC = "bench/fanout/raw"
@@ -161,11 +166,48 @@ def raw_fanout(
     return latencies
 
 
+class CommandProbe:
+    """One plain subscriber of the ward's channel, beside the agents: when each command
+    reached the broker's subscribers. It splits API call -> start into the controller's
+    part (call -> command delivered) and the fleet's (command -> each start). Its
+    receipts are stamped on this process's paho thread, which shares the controller's
+    GIL: a late stamp moves time from the fleet's part to the controller's, never adds.
+    """
+
+    def __init__(self, broker_url: str) -> None:
+        self._arrivals: list[float] = []
+        self._lock = threading.Lock()
+        self._link = MqttLink(BrokerAddress.parse(broker_url), "bench-command-probe")
+        self._link.subscribe(ward_topic(WARD), self._heard)
+
+    def _heard(self, message: ReceivedMessage) -> None:
+        at = time.time()
+        with self._lock:
+            self._arrivals.append(at)
+
+    def start(self) -> None:
+        """Connect (and so subscribe) before the first round."""
+        self._link.start()
+        if not self._link.wait_connected(30):
+            raise SystemExit("wardcast: the command probe did not connect")
+
+    def first_after(self, since: float) -> float | None:
+        """When the first command after ``since`` arrived (None: none did)."""
+        with self._lock:
+            return next((at for at in self._arrivals if at >= since), None)
+
+    def stop(self) -> None:
+        """Disconnect."""
+        self._link.stop()
+
+
 @dataclass
 class Figures:
     """What the Wardcast side measured."""
 
     starts: list[float] = field(default_factory=list)  # API call -> play start, s
+    command: list[float] = field(default_factory=list)  # API call -> command at a subscriber, s
+    fleet: list[float] = field(default_factory=list)  # command at a subscriber -> play start, s
     api: list[float] = field(default_factory=list)  # the API call alone, s
     confirm_lag: list[float] = field(default_factory=list)  # last recorded -> all stored, s
     confirmed: int = 0
@@ -219,6 +261,7 @@ def wardcast_fanout(
     freeze_start_up_heap()  # as `wardcast serve` does once started
     figures = Figures()
     workers = Workers()
+    probe = CommandProbe(broker_url)
     began = time.time()
     workers.start(fanout_workers.agents, [(part,) for part in _split(site.configs, processes)])
     try:
@@ -237,6 +280,7 @@ def wardcast_fanout(
         figures.listening = sum(
             site.runtime.outbound.listeners.listening(d) == WARD for d in site.device_ids
         )
+        probe.start()
         bulletin_id = tone_bulletin(site, clip_s, tmp)
         body = {"bulletin_id": bulletin_id, "device_ids": site.device_ids}
         headers = admin_headers(site)
@@ -255,10 +299,16 @@ def wardcast_fanout(
                 item = answer.json()["id"]
                 if not workers.wait_seen(item, n, 60):
                     figures.missing += n - len(workers.seen[item])
-                figures.starts += [at - called for at in workers.seen[item].values()]
+                starts = list(workers.seen[item].values())
+                figures.starts += [at - called for at in starts]
+                command_at = probe.first_after(called)
+                if command_at is not None:
+                    figures.command.append(command_at - called)
+                    figures.fleet += [at - command_at for at in starts]
                 _confirmations(site, item, n, figures)
                 time.sleep(0.3)
     finally:
+        probe.stop()
         workers.close()
         site.stop()
     return figures
@@ -319,6 +369,14 @@ def main() -> None:
         f"wardcast    API call -> start    p50 {_ms(ours.starts, 50)} ms  "
         f"p99 {_ms(ours.starts, 99)} ms"
     )
+    print(
+        f"  of which    call -> command      p50 {_ms(ours.command, 50)} ms  "
+        f"max {_ms(ours.command, 100)} ms (the controller)"
+    )
+    print(
+        f"  of which    command -> start     p50 {_ms(ours.fleet, 50)} ms  "
+        f"p99 {_ms(ours.fleet, 99)} ms (the simulated fleet; raw above)"
+    )
     lag = max(ours.confirm_lag) if ours.confirm_lag else float("nan")
     print(
         f"confirmations stored {ours.confirmed}/{ours.expected}, "
@@ -339,6 +397,8 @@ def main() -> None:
         "raw_2b_p99_ms": _ms(raw_2b, 99),
         "ratio_p99_2b": round(p99 / raw_2b_p99, 2) if raw_2b_p99 > 0 else "nan",
         "api_p50_ms": _ms(ours.api, 50),
+        "command_p50_ms": _ms(ours.command, 50),
+        "fleet_p99_ms": _ms(ours.fleet, 99),
         "on_ward_channel": ours.listening,
         "missed_starts": ours.missing,
         "confirmed": f"{ours.confirmed}/{ours.expected}",

@@ -76,6 +76,9 @@ def test_fanout_bench_tiny() -> None:
     assert figures["agents"] == "5" and figures["processes"] == "2"
     for key in ("p50_ms", "p99_ms", "raw_p50_ms", "raw_p99_ms", "ratio_p99", "api_p50_ms"):
         assert float(figures[key]) > 0, key
+    # The split of call -> start: the controller's part, then the fleet's, each within it.
+    command, fleet = float(figures["command_p50_ms"]), float(figures["fleet_p99_ms"])
+    assert 0 < command < float(figures["p99_ms"]) and 0 < fleet < float(figures["p99_ms"])
     assert figures["missed_starts"] == "0"
     assert figures["confirmed"] == "5/5"
     assert figures["on_ward_channel"] == "5"  # one command for the ward, not one per agent
