@@ -29,7 +29,8 @@ from controller.cli.options import (
     OutputOption,
     TokenOption,
 )
-from controller.domain.programmes.conflicts import Conflict, check
+from controller.domain.programmes.conflict import Conflict
+from controller.domain.programmes.conflicts import check
 from controller.domain.programmes.recurrence import RecurrenceError, occurrences
 from controller.domain.programmes.schema import ProgrammeDoc, json_schema_text
 from controller.domain.programmes.yaml_io import (

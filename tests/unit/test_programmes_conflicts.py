@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from controller.domain.programmes.conflicts import Conflict, check
+from controller.domain.programmes.conflict import Conflict
+from controller.domain.programmes.conflicts import check
 from controller.domain.programmes.content import ContentInfo, DictContent
 from controller.domain.programmes.schema import ProgrammeDoc, SessionDef
 from controller.domain.programmes.yaml_io import load_programme

@@ -10,13 +10,18 @@ with it. Modules:
 - ``relay_tuning``  how a device judges a relayed stream, with its bounds
 - ``rrules``      RRULE text, parsed and checked part by part
 - ``recurrence``  air times in the ward's zone, stored as UTC; session lengths
-- ``conflicts``   clashes, lengths, quiet hours, content, zones
+- ``conflicts``   what saving runs: every conflict, in document order
+- ``conflict``    one conflict, and the phrases its messages share
+- ``document_checks``  codes, zones, stream URLs, relay tuning, lengths (as written)
+- ``airing_checks``    a session's air times: never, off days, quiet hours, content
+- ``clashes``     two sessions on the air at once for the same residents
 - ``yaml_io``     YAML files with line numbers for every problem, written back stably
 - ``diff``        what applying a programme changes, in readable lines
 - ``client``, ``cli``  the ``wardcast schedules`` commands, over the controller's HTTP API
 """
 
-from controller.domain.programmes.conflicts import Conflict, check
+from controller.domain.programmes.conflict import Conflict
+from controller.domain.programmes.conflicts import check
 from controller.domain.programmes.content import ContentInfo, ContentLookup
 from controller.domain.programmes.diff import diff
 from controller.domain.programmes.fields import TimeRange

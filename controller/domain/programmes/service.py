@@ -22,7 +22,8 @@ from controller.domain.content.workflow import airable_refusal
 from controller.domain.errors import InvalidInput, NotFound
 from controller.domain.places.service import get_ward, zone_map
 from controller.domain.plans.service import PlanService
-from controller.domain.programmes.conflicts import Conflict, check
+from controller.domain.programmes.conflict import Conflict
+from controller.domain.programmes.conflicts import check
 from controller.domain.programmes.content import ContentInfo
 from controller.domain.programmes.diff import diff
 from controller.domain.programmes.schema import ProgrammeDoc
