@@ -49,7 +49,7 @@ from edge_agent.playback import Playback
 from edge_agent.player import AmplifierGate, Player
 from edge_agent.receiving import Receiver
 from edge_agent.recorder import PlayRecorder
-from edge_agent.relay import RelayDesk
+from edge_agent.relay_desk import RelayDesk
 from edge_agent.schedule import PlayQueue
 from edge_agent.security import SecurityLog
 from edge_agent.stats import AgentStats

@@ -4,7 +4,7 @@ Outcomes decided here: COMPLETED (played to the end), PREEMPTED (cut by an
 emergency), PARTIAL (stopped by the controller or by shutdown, or failed after at
 least a second of sound), FAILED (no media in time, player error). SKIPPED (stopped
 by the controller before its first sample) and a relay's outcomes are decided by
-``playback`` and ``relay``.
+``playback`` and ``relay_outcome``.
 """
 
 from __future__ import annotations

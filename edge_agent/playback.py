@@ -40,7 +40,7 @@ from edge_agent.outbox import Outbox
 from edge_agent.play_journal import PlayJournal
 from edge_agent.play_outcome import played_facts
 from edge_agent.player import Player, PlayResult
-from edge_agent.relay import RelayDesk
+from edge_agent.relay_desk import RelayDesk
 from edge_agent.relay_turn import RelayTurns
 from edge_agent.schedule import Pending, PlayQueue
 from edge_agent.timing import expect_start

@@ -1,4 +1,4 @@
-"""Relaying a live stream for a window, with a local fallback, and the evidence of it.
+"""A relay on air: one live stream relayed for its window, with a local fallback.
 
 A relay item (``PlanItem.relay``) is on air from its planned start for ``window_s``.
 Its ``StreamMonitor`` (``stream``) has been connecting since ``prebuffer_s`` before.
@@ -18,8 +18,12 @@ books (``relay_books``) count what was heard. The rules a station engineer relie
 - **One outage is one gap**, however long and whatever it did on the way (dropped,
   refused, reconnected for a moment): a gap closes only when the stream is back.
 
-Books are kept on the clock, so a unit test drives a relay with a FakeClock. The
-outcome rule is in ``relay_facts``; the preemption rule in docs/priorities.md.
+Books are kept on the clock, so a unit test drives a relay with a FakeClock. This
+module holds only the run on air, where the timing is; around it, apart because they
+act before or after the window: ``relay_desk`` (the streams from prebuffer time and
+the suspended runs), ``relay_outcome`` (the evidence once the window closed), and
+``relay_turn`` (the run's turn in the play loop). The preemption rule is in
+docs/priorities.md.
 """
 
 from __future__ import annotations
@@ -30,25 +34,23 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 from edge_agent.aio import wait_any
-from edge_agent.evidence import PlayFacts
 from edge_agent.media_cache import MediaCache
 from edge_agent.pcm import PcmSink
 from edge_agent.player import AmplifierGate, Player, PlayResult
 from edge_agent.relay_books import RECOVER_S, RelayTally
-from edge_agent.stream import Frame, StreamMonitor, StreamOpener
+from edge_agent.stream import Frame, StreamMonitor
 from firmware_stubs.interfaces import HardwareFault
 from wardcast_protocol.clock import Clock
-from wardcast_protocol.messages import Outcome, PlanItem, RelaySpec, RelayStats
+from wardcast_protocol.messages import PlanItem, RelaySpec
 
 log = logging.getLogger(__name__)
 
-COMPLETE_SHARE = 0.95  # relayed at least this share of the window: COMPLETED
 STALL_GRACE_S = 1.0  # no frame this long after the audio ran out: the stream stalled
 DECIDE_BEFORE_S = 0.25  # before the window (and the warm-up): is the stream dead already?
-DEFAULT_RATE_HZ = 8000
 
 
-def _spec(item: PlanItem) -> RelaySpec:
+def relay_spec(item: PlanItem) -> RelaySpec:
+    """``item``'s relay; a ValueError if it is not a relay item."""
     if item.relay is None:
         raise ValueError(f"{item.item_id} is not a relay item")
     return item.relay
@@ -69,7 +71,7 @@ class RelayRun:
         gate: AmplifierGate,
     ) -> None:
         self.item = item
-        self.spec = _spec(item)
+        self.spec = relay_spec(item)
         self.monitor = monitor
         self._sink = sink
         self._player = player
@@ -330,150 +332,3 @@ class RelayRun:
         self._announced = True
         if self.on_started is not None:
             self.on_started(self.tally.actual_start)
-
-
-def relay_facts(
-    run: RelayRun,
-    interrupt: tuple[Outcome, str] | None,
-    plan_version: int | None,
-    volume: int | None,
-) -> PlayFacts:
-    """The evidence of a finished relay.
-
-    Outcome: the interruption's (PREEMPTED, or PARTIAL for a stop) if one ended it;
-    else COMPLETED when at least 95 % of the window was relayed; else PARTIAL when
-    anything (stream or fallback) played; else FAILED. The reason says what went
-    wrong, in the stream's own words where it gave any, in the order it happened.
-    """
-    tally = run.finish()
-    window = run.spec.window_s
-    if interrupt is not None:
-        outcome, lead = interrupt
-    elif tally.relayed_s >= COMPLETE_SHARE * window:
-        outcome, lead = Outcome.COMPLETED, None
-    elif tally.relayed_s > 0 or tally.fallback_s > 0:
-        outcome, lead = Outcome.PARTIAL, None
-    else:
-        outcome, lead = Outcome.FAILED, "nothing relayed and no fallback played"
-    problems = tally.reasons()
-    parts = [lead] if lead else []
-    if outcome is not Outcome.COMPLETED or tally.gap_count or problems:
-        parts.append(f"relayed {tally.relayed_s:.1f} of {window:g} s")
-        if tally.gap_count:
-            parts.append(f"{tally.gap_count} gap(s) totalling {tally.gap_s:.1f} s")
-        if tally.fallback_used:
-            parts.append(f"fallback played {tally.fallback_s:.1f} s")
-        parts += problems
-    stats = RelayStats(
-        stream_url=run.spec.url,
-        relayed_s=tally.relayed_s,
-        gap_count=tally.gap_count,
-        gap_s=tally.gap_s,
-        reconnects=run.monitor.reconnects,
-        fallback_used=tally.fallback_used,
-        fallback_s=tally.fallback_s,
-    )
-    return PlayFacts(
-        outcome,
-        "; ".join(parts) or None,
-        actual_start=tally.actual_start,
-        played_s=tally.relayed_s + tally.fallback_s,
-        plan_version=plan_version,
-        amplifier_on=tally.amplifier_on,
-        volume=volume,
-        relay=stats,
-    )
-
-
-class RelayDesk:
-    """Every relay of one agent: their monitors (from prebuffer time) and suspended runs."""
-
-    def __init__(
-        self,
-        *,
-        opener: StreamOpener,
-        sink: PcmSink,
-        player: Player,
-        media: MediaCache,
-        clock: Clock,
-        gate: AmplifierGate,
-        rate_hz: int = DEFAULT_RATE_HZ,
-    ) -> None:
-        self._opener = opener
-        self._sink = sink
-        self._player = player
-        self._media = media
-        self._clock = clock
-        self._gate = gate
-        self._rate_hz = rate_hz
-        self._monitors: dict[str, StreamMonitor] = {}
-        self._suspended: dict[str, RelayRun] = {}
-
-    def watch(self, item: PlanItem) -> None:
-        """Start ``item``'s monitor (it connects ``prebuffer_s`` before the window)."""
-        if item.relay is None or item.item_id in self._monitors:
-            return
-        end = item.planned_start + timedelta(seconds=item.relay.window_s)
-        if self._clock.now() >= end:
-            return
-        monitor = StreamMonitor(
-            item.relay,
-            self._opener,
-            self._clock,
-            connect_at=item.planned_start - timedelta(seconds=item.relay.prebuffer_s),
-            until=end,
-            rate_hz=self._rate_hz,
-        )
-        self._monitors[item.item_id] = monitor
-        monitor.start()
-
-    def run_for(self, item: PlanItem) -> RelayRun:
-        """The run for ``item``: the suspended one, or a new one on its monitor."""
-        run = self._suspended.pop(item.item_id, None)
-        if run is not None:
-            return run
-        self.watch(item)
-        monitor = self._monitors.get(item.item_id)
-        if monitor is None:  # the window is over already: a run that finds nothing
-            monitor = StreamMonitor(
-                _spec(item),
-                self._opener,
-                self._clock,
-                connect_at=self._clock.now(),
-                until=self._clock.now(),
-                rate_hz=self._rate_hz,
-            )
-        return RelayRun(
-            item,
-            monitor,
-            sink=self._sink,
-            player=self._player,
-            media=self._media,
-            clock=self._clock,
-            gate=self._gate,
-        )
-
-    def suspend(self, run: RelayRun, why: str) -> None:
-        """Keep ``run`` (and its connection) for when the emergency is over."""
-        run.suspend(why)
-        self._suspended[run.item.item_id] = run
-
-    def take_suspended(self, item_id: str) -> RelayRun | None:
-        """Remove and return a suspended run (to record it)."""
-        return self._suspended.pop(item_id, None)
-
-    def suspended_ids(self) -> list[str]:
-        """Items whose relay waits for an emergency to end."""
-        return list(self._suspended)
-
-    def release(self, item_id: str) -> None:
-        """Close ``item_id``'s stream: it is recorded, stopped or no longer planned."""
-        self._suspended.pop(item_id, None)
-        monitor = self._monitors.pop(item_id, None)
-        if monitor is not None:
-            monitor.cancel()
-
-    def close(self) -> None:
-        """Close every stream (agent stopping)."""
-        for item_id in list(self._monitors):
-            self.release(item_id)

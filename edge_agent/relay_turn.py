@@ -6,7 +6,8 @@ the emergency while its window is open, recorded as **one** event with the emerg
 as a gap; a window that closed meanwhile records it PREEMPTED. A relay stopped before
 any sound went out is SKIPPED like any play; one that left the plan, or was on air
 when the agent stopped, is recorded with what it relayed. What happens on air
-(fallback, reconnects, the books) is ``relay`` and ``relay_books``.
+(fallback, reconnects, the books) is ``relay`` and ``relay_books``; the streams kept
+across an emergency are ``relay_desk``'s, the event's facts ``relay_outcome``'s.
 """
 
 from __future__ import annotations
@@ -21,7 +22,9 @@ from typing import Any
 from edge_agent.evidence import PlayFacts
 from edge_agent.handover import InHand
 from edge_agent.play_journal import PlayJournal
-from edge_agent.relay import RelayDesk, RelayRun, relay_facts
+from edge_agent.relay import RelayRun
+from edge_agent.relay_desk import RelayDesk
+from edge_agent.relay_outcome import relay_facts
 from edge_agent.schedule import Pending, PlayQueue
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.messages import Outcome, PlanItem
