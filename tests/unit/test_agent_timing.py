@@ -136,18 +136,27 @@ async def test_deferred_work_waits_from_a_plays_preparation_until_it_started() -
     assert ran and ran[0] >= start
 
 
-async def test_the_collector_stays_off_between_starts_closer_than_the_quiet_period() -> None:
-    # A fan-out: agents start one after another as the command reaches them.
+async def test_the_collector_stays_off_between_starts_closer_than_the_quiet_period(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # A fan-out: agents start one after another as the command reaches them. A quiet
+    # period far longer than the sleeps: what is checked is order, not time (with
+    # 10 ms, a loaded CI worker slept past it between dev-1's start and dev-2's).
+    monkeypatch.setattr(timing, "GC_QUIET_S", 5.0)
     clock = SystemClock()
+    board = timing._for_loop(clock)[0]
     timing.expect_start(clock, "dev-1", clock.now(), prepare_s=0.5)
     timing.expect_start(clock, "dev-1", None, 0.0)
-    await asyncio.sleep(QUIET_S / 4)
-    assert not gc.isenabled()
+    await asyncio.sleep(0.01)
+    assert not gc.isenabled() and board._gc_on_timer is not None  # on only once quiet
     timing.expect_start(clock, "dev-2", clock.now(), prepare_s=0.5)
-    await asyncio.sleep(QUIET_S * 2)
+    assert board._gc_on_timer is None  # dev-2 preparing: no timer may turn it on
+    await asyncio.sleep(0.02)
     assert not gc.isenabled()  # dev-2 is still preparing
     timing.expect_start(clock, "dev-2", None, 0.0)
-    assert await collector_back_on()
+    assert not gc.isenabled() and board._gc_on_timer is not None
+    timing.leave(clock, "dev-2")  # as the agent's loop closes: on at once
+    assert gc.isenabled()
 
 
 async def test_an_agent_leaving_turns_the_collector_back_on_at_once() -> None:
