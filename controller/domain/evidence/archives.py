@@ -35,7 +35,7 @@ from controller.domain.evidence.bundles.build import (
     row_count,
     write_bundle,
 )
-from controller.domain.evidence.bundles.checks import Fault, FaultKind
+from controller.domain.evidence.bundles.faults import Fault, FaultKind
 from controller.domain.evidence.bundles.format import iso_utc
 from controller.domain.evidence.bundles.verify import BundleUnusable, verify_file
 from controller.settings import Settings

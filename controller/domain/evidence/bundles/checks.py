@@ -1,70 +1,25 @@
-"""The checks on one device's rows: signatures, content, order, the hash chain, the period.
+"""The checks on one device's rows: shape, content, order, the hash chain, the period.
 
-Standard library, ``cryptography`` (through ``wardcast_protocol.signing``) and nothing
-else: part of the offline verifier.
-
-Each problem becomes a ``Fault`` with a kind an evaluator can read at a glance:
-
-    TAMPERED      the signature fails, or the signed document disagrees with its row
-    MISSING       a sequence number between the chain anchor and head has no row
-    REORDERED     rows not in sequence order in the file
-    BROKEN_LINK   prev_hash does not name the digest of the event before (a fork)
-    FOREIGN       a row of another device or ward, or outside the period
-    DUPLICATE     one sequence number twice
-    INCONSISTENT  the bundle contradicts itself (declared missing, yet present)
+Standard library and the verifier's own modules: part of the offline verifier.
+``DeviceCheck`` judges one device entry row by row (``feed``, in file order, each
+row's signature already checked by ``signatures``) and then as a whole (``finish``:
+order, chain, missing numbers, period). The faults it reports are the words of
+``faults``; the runs of sequence numbers it counts with are ``sequences``.
+This module keeps the one stateful part, what a device's rows have shown so far;
+the rest moved out so that each piece can be read, and reused, without it.
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Any
 
+from controller.domain.evidence.bundles.faults import DeviceResult, Fault, FaultKind
 from controller.domain.evidence.bundles.format import parse_utc
-from wardcast_protocol.signing import verify
-
-_DECODER = json.JSONDecoder()
-
-Run = tuple[int, int]
-"""An inclusive run of sequence numbers."""
-
-
-class FaultKind(StrEnum):
-    """What went wrong; the upper-case value is the word the verifier prints."""
-
-    TAMPERED = "tampered"
-    MISSING = "missing"
-    REORDERED = "reordered"
-    BROKEN_LINK = "broken_link"
-    FOREIGN = "foreign"
-    DUPLICATE = "duplicate"
-    INCONSISTENT = "inconsistent"
-    UNTRUSTED = "untrusted"
-    EMPTY = "empty"  # plays were due in the period, and no event proves any of them
-
-
-@dataclass(frozen=True, slots=True)
-class Fault:
-    """One problem, at one row or one run of sequence numbers (``seq``..``to_seq``)."""
-
-    kind: FaultKind
-    detail: str
-    device_id: str | None = None
-    seq: int | None = None
-    to_seq: int | None = None
-    event_id: str | None = None
-    declared: bool = False  # MISSING only: the controller said it never received these
-
-    @property
-    def size(self) -> int:
-        """How many faults this counts for: a run of 40 missing events is 40."""
-        if self.seq is not None and self.to_seq is not None:
-            return self.to_seq - self.seq + 1
-        return 1
+from controller.domain.evidence.bundles.sequences import gaps, intersect, merge, runs, subtract
+from controller.domain.evidence.bundles.signatures import RowWork, check_signatures, prepare
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,23 +28,6 @@ class Period:
 
     start: datetime
     end: datetime
-
-
-@dataclass
-class DeviceResult:
-    """What one device's rows came to."""
-
-    device_id: str
-    group_code: str | None
-    valid: int = 0  # in-period rows without any fault
-    links: int = 0  # faultless rows carried only to keep the chain whole
-    missing: list[Run] = field(default_factory=list)  # inclusive runs
-    reordered: list[int] = field(default_factory=list)
-    tampered: list[int] = field(default_factory=list)
-    broken_links: list[int] = field(default_factory=list)
-    foreign: list[int] = field(default_factory=list)
-    duplicate: list[int] = field(default_factory=list)
-    unknown_after_head: list[Run] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,53 +41,6 @@ class _Row:
     planned_start: datetime
     item_id: str
     link_only: bool
-
-
-@dataclass(slots=True)
-class RowWork:
-    """One row read from the bundle, waiting for its signature check (or past it).
-
-    ``prepare`` fills it without touching any device's state, so rows can be read on
-    one thread while their signatures are checked on others; ``DeviceCheck.feed`` then
-    judges them in file order, exactly as if each had been checked on the spot.
-    """
-
-    row: Any
-    doc: Any = None  # the signed document, parsed
-    data: bytes | None = None  # bytes whose signature must be checked; None: no check due
-    sig: str = ""
-    ok: bool = False  # the signature verified (set by ``check_signatures``)
-
-
-def prepare(row: Any, device_id: str) -> RowWork:
-    """Parse a row's signed document; say whether its signature is to be checked.
-
-    A row without a usable shape, or an event another device sent, is judged without
-    a signature check (as ``DeviceCheck.feed`` would judge it anyway).
-    """
-    if not isinstance(row, dict):
-        return RowWork(row)
-    # Plain gets, no loop: this runs once per row of a ward-year, on the reading thread.
-    signed, sig = row.get("signed"), row.get("sig")
-    if type(row.get("seq")) is not int or not isinstance(row.get("event_id"), str):
-        return RowWork(row)
-    if not isinstance(signed, str) or not isinstance(sig, str):
-        return RowWork(row)
-    try:
-        doc = _DECODER.decode(signed)
-    except (ValueError, RecursionError):  # ValueError: also a 5,000-digit number
-        doc = None
-    sender = doc.get("sender") if isinstance(doc, dict) else None
-    if isinstance(sender, str) and sender != device_id:
-        return RowWork(row, doc)
-    return RowWork(row, doc, signed.encode("utf-8"), sig)
-
-
-def check_signatures(key: str, works: Iterable[RowWork]) -> None:
-    """Check the signatures ``prepare`` asked for (``cryptography`` releases the GIL here)."""
-    for work in works:
-        if work.data is not None:
-            work.ok = verify(key, work.data, work.sig)
 
 
 def _content_problem(
@@ -175,72 +66,6 @@ def _content_problem(
     if planned is None:
         return "the signed event has no valid planned_start", None
     return None, planned
-
-
-def runs(seqs: Iterable[int]) -> list[Run]:
-    """Numbers as sorted inclusive runs: 3,4,5,9 -> (3, 5), (9, 9)."""
-    out: list[Run] = []
-    for seq in sorted(seqs):
-        if out and seq == out[-1][1] + 1:
-            out[-1] = (out[-1][0], seq)
-        elif not out or seq != out[-1][1]:
-            out.append((seq, seq))
-    return out
-
-
-def merge(given: Iterable[Run]) -> list[Run]:
-    """Runs sorted, overlapping or touching ones joined, empty ones (from > to) dropped."""
-    out: list[Run] = []
-    for first, last in sorted(r for r in given if r[0] <= r[1]):
-        if out and first <= out[-1][1] + 1:
-            out[-1] = (out[-1][0], max(out[-1][1], last))
-        else:
-            out.append((first, last))
-    return out
-
-
-def gaps(low: int, high: int, present: list[int]) -> list[Run]:
-    """The runs of [low, high] not in ``present`` (sorted), without listing every number."""
-    out: list[Run] = []
-    cursor = low
-    for seq in present:
-        if seq > high:
-            break
-        if seq > cursor:
-            out.append((cursor, seq - 1))
-        cursor = max(cursor, seq + 1)
-    if cursor <= high:
-        out.append((cursor, high))
-    return out
-
-
-def intersect(a: list[Run], b: list[Run]) -> list[Run]:
-    """The numbers in both (each argument merged)."""
-    out: list[Run] = []
-    i = j = 0
-    while i < len(a) and j < len(b):
-        first, last = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
-        if first <= last:
-            out.append((first, last))
-        if a[i][1] < b[j][1]:
-            i += 1
-        else:
-            j += 1
-    return out
-
-
-def subtract(a: list[Run], b: list[Run]) -> list[Run]:
-    """The numbers of ``a`` not in ``b`` (each argument merged)."""
-    out: list[Run] = []
-    for first, last in a:
-        cursor = first
-        for x, y in intersect([(first, last)], b):
-            if x > cursor:
-                out.append((cursor, x - 1))
-            cursor = y + 1
-        if cursor <= last:
-            out.append((cursor, last))
-    return out
 
 
 class DeviceCheck:

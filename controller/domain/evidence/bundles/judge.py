@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from controller.domain.evidence.bundles.checks import DeviceCheck, Fault, FaultKind
+from controller.domain.evidence.bundles.checks import DeviceCheck
+from controller.domain.evidence.bundles.faults import Fault, FaultKind
 from controller.domain.evidence.bundles.format import signing_message
 from controller.domain.evidence.bundles.report import Report, runs_text
 from wardcast_protocol.signing import verify

@@ -1,6 +1,6 @@
 """Rows read on one thread, their signatures checked on the others, judged in file order.
 
-Standard library only (and ``checks``): part of the offline verifier. Ed25519
+Standard library only (and ``checks``, ``signatures``): part of the offline verifier. Ed25519
 verification is three quarters of a verifier's work, and ``cryptography`` releases the
 GIL while it verifies, so worker threads check signatures on every core while the
 main thread reads and parses the next rows. Measured on the development machine
@@ -20,7 +20,8 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from types import TracebackType
 
-from controller.domain.evidence.bundles.checks import DeviceCheck, RowWork, check_signatures
+from controller.domain.evidence.bundles.checks import DeviceCheck
+from controller.domain.evidence.bundles.signatures import RowWork, check_signatures
 
 
 def default_workers() -> int:

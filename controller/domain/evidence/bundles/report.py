@@ -8,7 +8,8 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from controller.domain.evidence.bundles.checks import DeviceResult, Fault, runs
+from controller.domain.evidence.bundles.faults import DeviceResult, Fault
+from controller.domain.evidence.bundles.sequences import runs
 
 _CONTROL = {c: "?" for c in [*range(0x20), *range(0x7F, 0xA0)]}
 

@@ -25,7 +25,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TextIO
 
-from controller.domain.evidence.bundles.checks import DeviceCheck, prepare
+from controller.domain.evidence.bundles.checks import DeviceCheck
 from controller.domain.evidence.bundles.format import content_digest
 from controller.domain.evidence.bundles.frame import (
     BundleUnusable,
@@ -43,6 +43,7 @@ from controller.domain.evidence.bundles.report import (
     render_text,
     report_dict,
 )
+from controller.domain.evidence.bundles.signatures import prepare
 from controller.domain.evidence.bundles.stream import NotStreamable, digest_pass, read_bundle
 from controller.progress import Progress, Waiting
 from wardcast_protocol.signing import InvalidKey, check_public_key
