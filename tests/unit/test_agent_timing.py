@@ -224,7 +224,22 @@ async def test_a_start_further_than_a_spin_away_keeps_its_own_timer(
     (_, first), (_, second) = (g.waiters[0] for g in sorted(board._groups.values(), key=_at))
     seen: list[bool] = []
     first.add_done_callback(lambda _: seen.append(second.done()))
+    # When the release looked for the next slot, and whether it took it: a loop woken
+    # late (a loaded CI worker) rightly takes a start that is by then a spin away.
+    looked: list[tuple[float, bool]] = []
+    take_next = board._take_next
+
+    def recording(spin_until: float) -> timing._Group | None:
+        at = loop.time()
+        group = take_next(spin_until)
+        looked.append((at, group is not None))
+        return group
+
+    board._take_next = recording  # type: ignore[method-assign]
     released = await asyncio.gather(*starts)
-    assert seen == [False]
+    still_far = edge + after_edge_s - timing.SPIN_S - 0.0005
+    assert looked and all(not took for at, took in looked if at < still_far)
+    if looked[0][0] < still_far:  # released on time, as on a quiet machine
+        assert seen == [False]
     assert all(at is not None and at >= due for at, due in zip(released, instants, strict=True))
     assert await collector_back_on()
