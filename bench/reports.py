@@ -32,227 +32,37 @@ same first calls with the caches dropped.
 
 PostgreSQL is started on loopback from Debian's package by LocalPostgres (as the
 ``postgres`` user when run as root). Evidence here is synthetic: not signed.
+
+The parts: ``bench.reports_data`` makes the rows, ``bench.reports_province`` and
+``bench.reports_import`` put them in, ``bench.reports_calls`` times a report and the
+baseline, ``bench.reports_restart`` times a first call in a new process (this module
+run with ``--first-call``) and drops the caches, ``bench.reports_jobs`` plays the jobs.
 """
 
 from __future__ import annotations
 
 import argparse
-import os
 import shutil
-import statistics
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import func, select
 
 from bench.figures import peak_rss_mib
-from bench.reports_data import (
-    PROVINCE,
-    YEAR,
-    Place,
-    Spec,
-    load_postgres,
-    load_sqlite,
-    places,
-    reference_data,
-    spec_for,
-)
-from controller.db.models import (
-    Device,
-    District,
-    PlannedPlay,
-    PlaybackEvidence,
-    Ward,
-)
-from controller.db.models.rollups import (
-    ReportPlaysRollup,
-    ReportRollupDay,
-    ReportRollupDirty,
-    ReportRollupState,
-)
+from bench.reports_calls import median_of, scopes, timed, timed_baseline, timed_report
+from bench.reports_data import YEAR, Place, Spec, places, spec_for
+from bench.reports_import import load_postgres, load_sqlite
+from bench.reports_jobs import backfill_job, forget_rollups, late_evidence
+from bench.reports_province import reference_data
+from bench.reports_restart import drop_cached, first_call, first_call_here
+from controller.db.models import PlannedPlay, PlaybackEvidence
+from controller.db.models.rollups import ReportPlaysRollup
 from controller.db.session import Database
-from controller.domain.reports.rollups import (
-    DEVICE_LEVEL,
-    WARD_LEVEL,
-    RollupRules,
-    backfill,
-    keep_current,
-    mark,
-)
-from controller.domain.reports.service import ReportRequest, build_report
+from controller.domain.reports.rollups import RollupRules, keep_current
 from tests.support.local_postgres import LocalPostgres
-
-
-def _timed(action: Callable[[], Any]) -> tuple[float, Any]:
-    start = time.perf_counter()
-    result = action()
-    return time.perf_counter() - start, result
-
-
-def _report(db: Database, request: ReportRequest, now: datetime) -> tuple[float, Any]:
-    def run() -> Any:
-        with db.session() as session:
-            return build_report(session, request, now, RollupRules())
-
-    return _timed(run)
-
-
-@dataclass(frozen=True)
-class Scope:
-    """What a report covers, for the baseline: its wards and its UTC bounds."""
-
-    label: str
-    request: ReportRequest
-    province: bool
-    start: datetime
-    end: datetime
-
-
-def _scopes(ward: str) -> list[Scope]:
-    year_start = datetime(YEAR - 1, 12, 31, 17, tzinfo=UTC)  # 1 January, 00:00 at UTC+7
-    month_start = datetime(YEAR, 10, 31, 17, tzinfo=UTC)
-    return [
-        Scope(
-            "ward_year",
-            ReportRequest(f"year:{YEAR}", ward=ward),
-            False,
-            year_start,
-            year_start.replace(year=YEAR + 1),
-        ),
-        Scope(
-            "province_month",
-            ReportRequest(f"month:{YEAR}-11", province=PROVINCE),
-            True,
-            month_start,
-            datetime(YEAR, 11, 30, 17, tzinfo=UTC),
-        ),
-    ]
-
-
-def _baseline(db: Database, scope: Scope, ward: str) -> tuple[float, Any]:
-    """A plain SQL aggregate of the same rows: plays planned, evidence by outcome."""
-
-    def run() -> Any:
-        with db.session() as session:
-            wards: Any = (
-                select(Ward.code)
-                .join(District, District.code == Ward.district_code)
-                .where(District.province_code == PROVINCE)
-                if scope.province
-                else select(Ward.code).where(Ward.code == ward)
-            )
-            p, e = PlannedPlay, PlaybackEvidence
-            planned = session.scalar(
-                select(func.count()).where(
-                    p.ward_code.in_(wards),
-                    p.planned_start >= scope.start,
-                    p.planned_start < scope.end,
-                )
-            )
-            devices = select(Device.id).where(Device.ward_code.in_(wards))
-            outcomes = session.execute(
-                select(e.outcome, func.count())
-                .where(
-                    e.device_id.in_(devices),
-                    e.planned_start >= scope.start,
-                    e.planned_start < scope.end,
-                )
-                .group_by(e.outcome)
-            ).all()
-            return planned, {outcome: count for outcome, count in outcomes}
-
-    return _timed(run)
-
-
-def first_call(url: str, label: str, ward: str, now: datetime, baseline: bool) -> float:
-    """The first call of a controller process just started: a new process, so nothing of
-    this one (engine, compiled statements, SQLite's page cache) helps it."""
-    command = [
-        sys.executable, "-m", "bench.reports", "--first-call", label, "--url", url,
-        "--ward", ward, "--now", now.isoformat(), *(["--baseline"] if baseline else []),
-    ]  # fmt: skip
-    done = subprocess.run(command, capture_output=True, text=True, timeout=600, check=True)
-    return float(done.stdout.strip().splitlines()[-1].split("=", 1)[1])
-
-
-def _first_call_here(url: str, label: str, ward: str, now: datetime, baseline: bool) -> None:
-    """The child's side of :func:`first_call`: one report (or baseline), its seconds."""
-    db = Database(url)
-    scope = next(s for s in _scopes(ward) if s.label == label)
-    took, _ = _baseline(db, scope, ward) if baseline else _report(db, scope.request, now)
-    print(f"seconds={took:.6f}")
-    db.dispose()
-
-
-def _median_of(action: Callable[[], tuple[float, Any]], times: int) -> float:
-    return statistics.median(action()[0] for _ in range(times))
-
-
-def _late_evidence(db: Database, ward: str, day: date, received: datetime) -> None:
-    """One more confirmation arriving late for an old day, marked as ``record_event`` marks."""
-    with db.session() as session:
-        play = session.scalar(
-            select(PlannedPlay)
-            .where(
-                PlannedPlay.ward_code == ward,
-                PlannedPlay.planned_start >= datetime(day.year, day.month, day.day, tzinfo=UTC),
-            )
-            .order_by(PlannedPlay.planned_start)
-            .limit(1)
-        )
-        assert play is not None
-        session.add(
-            PlaybackEvidence(
-                device_id=play.device_id, ward_code=ward, group_code=play.group_code,
-                event_id=f"late-{time.time_ns()}", seq=10_000_000 + time.time_ns() % 1_000_000,
-                prev_hash="", digest="late", item_id=f"late-{time.time_ns()}", broadcast_id="late",
-                trigger="manual", priority="normal", source_level="commune",
-                planned_start=play.planned_start, planned_duration_s=10.0,
-                actual_start=play.planned_start, played_duration_s=10.0, outcome="completed",
-                recorded_at=play.planned_start, received_at=received,
-                signed="{}", sig="late",
-            )
-        )  # fmt: skip
-        session.flush()
-        mark(session, ward, play.planned_start)
-
-
-def _forget_rollups(db: Database) -> None:
-    """Empty the rollups of a reused database: as if it had just been imported."""
-    with db.session() as session:
-        tables = (*DEVICE_LEVEL, *WARD_LEVEL, ReportRollupDay, ReportRollupState, ReportRollupDirty)
-        for table in tables:
-            session.execute(delete(table))
-
-
-def _backfill(db: Database, now: datetime) -> int:
-    """The backfill job, as ``ControllerRuntime.backfill_rollups`` runs it."""
-    summed = 0
-    with db.session() as session:
-        for done in backfill(session, now, RollupRules()):
-            session.commit()
-            summed += done
-    return summed
-
-
-def drop_cached(paths: list[Path]) -> None:
-    """Ask the kernel to forget these files' cached pages (only theirs: POSIX_FADV_DONTNEED)."""
-    for path in paths:
-        try:
-            fd = os.open(path, os.O_RDONLY)
-        except OSError:
-            continue
-        try:
-            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
-        finally:
-            os.close(fd)
 
 
 def run_on(
@@ -269,7 +79,7 @@ def run_on(
     figures: dict[str, float] = {}
     t0 = time.perf_counter()
     if loader is None:
-        _forget_rollups(db)
+        forget_rollups(db)
         _, devices = places(spec)
         with db.session() as session:
             planned = session.scalar(select(func.count()).select_from(PlannedPlay)) or 0
@@ -286,23 +96,23 @@ def run_on(
     figures["evidence_rows"] = evidence
     ward = devices[0].ward_code
     now = datetime.now(UTC)
-    took, summed = _timed(lambda: _backfill(db, now))
+    took, summed = timed(lambda: backfill_job(db, now))
     figures["backfill_s"] = took
     print(
         f"[{name}] backfill job (at start, after the import): {summed:,} ward-days in {took:.1f} s"
     )
     db.dispose()
-    for scope in _scopes(ward):
+    for scope in scopes(ward):
         # A controller restart: a new process; the machine's caches as they are.
         first = first_call(url, scope.label, ward, now, baseline=False)
-        _, report = _report(db, scope.request, now)
-        later = _median_of(lambda s=scope: _report(db, s.request, now), repeats)  # type: ignore[misc]
+        _, report = timed_report(db, scope.request, now)
+        later = median_of(lambda s=scope: timed_report(db, s.request, now), repeats)  # type: ignore[misc]
         db.dispose()
         restart()  # as after a reboot: the database's caches emptied too
         cold = first_call(url, scope.label, ward, now, baseline=False)
         base_first = first_call(url, scope.label, ward, now, baseline=True)
-        _, (base_planned, _) = _baseline(db, scope, ward)
-        base_later = _median_of(lambda s=scope: _baseline(db, s, ward), repeats)  # type: ignore[misc]
+        _, (base_planned, _) = timed_baseline(db, scope, ward)
+        base_later = median_of(lambda s=scope: timed_baseline(db, s, ward), repeats)  # type: ignore[misc]
         db.dispose()
         restart()
         base_cold = first_call(url, scope.label, ward, now, baseline=True)
@@ -325,16 +135,16 @@ def run_on(
             f"[{name}] {'':15s} baseline (plain SQL): first {base_first * 1000:6.0f} ms, "
             f"median {base_later * 1000:6.0f} ms, caches dropped {base_cold * 1000:6.0f} ms"
         )
-    _late_evidence(db, ward, date(YEAR, 11, 10), now + timedelta(minutes=1))
+    late_evidence(db, ward, date(YEAR, 11, 10), now + timedelta(minutes=1))
 
     def job() -> int:
         with db.session() as session:
             return keep_current(session, now + timedelta(minutes=2), RollupRules())
 
-    t_job, days = _timed(job)
+    t_job, days = timed(job)
     figures["job_after_late_evidence_s"] = t_job
-    ward_year = _scopes(ward)[0].request
-    late, _ = _report(db, ward_year, now + timedelta(minutes=5))
+    ward_year = scopes(ward)[0].request
+    late, _ = timed_report(db, ward_year, now + timedelta(minutes=5))
     figures["ward_year_after_late_evidence_s"] = late
     print(
         f"[{name}] late evidence for an old day: the job re-summed {days} ward-day(s) in "
@@ -399,7 +209,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.first_call:
         now = datetime.fromisoformat(args.now)
-        _first_call_here(args.url, args.first_call, args.ward, now, args.baseline)
+        first_call_here(args.url, args.first_call, args.ward, now, args.baseline)
         return
     if args.tiny:
         args.rows, args.repeats = 10_000, 3

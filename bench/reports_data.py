@@ -1,35 +1,19 @@
-"""The province-year that ``bench.reports`` times: its shape, its rows, and how they go in.
+"""The province-year that ``bench.reports`` times: its shape and its rows.
 
 One province (10 districts, ~100 wards, ~2,000 loudspeaker clusters at 10M evidence
-rows), each ward with its programme and targets, every planned play of the year and
-evidence for the plays the devices confirmed. Rows are made deterministically from a
-seed and loaded in bulk — an import, around the domain: no day is marked dirty.
+rows), every planned play of the year and evidence for the plays the devices
+confirmed. Rows are made deterministically from a seed (same seed, same rows), so
+every database is given the same year. The province's wards, programmes and devices
+go in by ``bench.reports_province``; these rows by ``bench.reports_import``.
 """
 
 from __future__ import annotations
 
-import io
 import random
-import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
-
-from sqlalchemy import insert
-
-from controller.db.models import (
-    Bulletin,
-    Device,
-    District,
-    MediaAsset,
-    Programme,
-    Province,
-    ResidentialGroup,
-    Ward,
-)
-from controller.db.session import Database
-from controller.domain.programmes.schema import ProgrammeDoc
 
 YEAR = 2025
 ZONE_OFFSET_S = 7 * 3600  # Asia/Ho_Chi_Minh: UTC+7, no daylight saving
@@ -50,20 +34,6 @@ OUTCOME_WEIGHTS = (
     ("failed", 20),
     ("skipped", 10),
 )
-BATCH = 20_000
-
-PLANNED_COLUMNS = (
-    "device_id", "item_id", "ward_code", "group_code", "broadcast_id", "bulletin_id",
-    "session_key", "kind", "category", "source_level", "priority", "trigger", "planned_start",
-    "planned_duration_s", "first_planned_at", "withdrawn_at",
-)  # fmt: skip
-EVIDENCE_COLUMNS = (
-    "device_id", "ward_code", "group_code", "event_id", "seq", "prev_hash", "digest", "item_id",
-    "broadcast_id", "bulletin_id", "trigger", "priority", "source_level", "media_sha256",
-    "planned_start", "planned_duration_s", "actual_start", "played_duration_s", "outcome",
-    "reason", "session_key", "relayed_s", "relay_gap_s", "fallback_s", "plan_version",
-    "amplifier_on", "volume", "recorded_at", "received_at", "signed", "sig",
-)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -140,87 +110,6 @@ class Timestamps:
         hours, secs = divmod(secs, 3600)
         minutes, secs = divmod(secs, 60)
         return f"{prefix} {hours:02d}:{minutes:02d}:{secs:02d}.{micro:06d}{self.suffix}"
-
-
-def _programme(code: str, name: str, weekdays_only: bool) -> dict[str, Any]:
-    days = "MO,TU,WE,TH,FR" if weekdays_only else "MO,TU,WE,TH,FR,SA,SU"
-    doc = {
-        "ward": code,
-        "name": f"Chương trình phát thanh {name}",
-        "timezone": "Asia/Ho_Chi_Minh",
-        "rules": {"broadcast_days": days.split(","), "max_session_minutes": 60},
-        "sessions": [
-            {
-                "code": "sang",
-                "name": "Buổi sáng",
-                "rrule": f"FREQ=WEEKLY;BYDAY={days}",
-                "start": "05:30",
-                "rundown": [
-                    {"kind": "chime", "which": "opening"},
-                    {
-                        "kind": "relay",
-                        "station": "VOV1",
-                        "source_level": "central",
-                        "url": "http://stream.vov.vn/vov1",
-                        "minutes": 15,
-                    },
-                    {"kind": "bulletins"},
-                    {"kind": "chime", "which": "closing"},
-                ],
-            },
-            {
-                "code": "trua",
-                "name": "Buổi trưa",
-                "rrule": "FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR",
-                "start": "11:30",
-                "rundown": [
-                    {"kind": "chime", "which": "opening"},
-                    {"kind": "bulletins"},
-                    {"kind": "chime", "which": "closing"},
-                ],
-            },
-            {
-                "code": "chieu",
-                "name": "Buổi chiều",
-                "rrule": f"FREQ=WEEKLY;BYDAY={days}",
-                "start": "17:00",
-                "rundown": [
-                    {"kind": "chime", "which": "opening"},
-                    {
-                        "kind": "relay",
-                        "station": "Đài tỉnh",
-                        "source_level": "provincial",
-                        "url": "http://radio.quangnam.vn/live",
-                        "minutes": 10,
-                    },
-                    {"kind": "bulletins"},
-                    {"kind": "chime", "which": "closing"},
-                ],
-            },
-        ],
-        "targets": [
-            {
-                "code": "hai-buoi-moi-ngay",
-                "description": "Ít nhất 2 buổi phát mỗi ngày phát sóng",
-                "kind": "sessions_per_day",
-                "minimum": 2,
-            },
-            {
-                "code": "nam-ngay-moi-tuan",
-                "description": "Phát ít nhất 5 ngày mỗi tuần",
-                "kind": "days_per_week",
-                "minimum": 5,
-            },
-            {
-                "code": "tiep-song-vov",
-                "description": "Tiếp sóng thời sự VOV ít nhất 14 phút mỗi ngày",
-                "kind": "relay_daily",
-                "minimum": 14,
-                "source_level": "central",
-            },
-        ],
-    }
-    return ProgrammeDoc.model_validate(doc).model_dump(mode="json")
 
 
 @dataclass
@@ -341,169 +230,3 @@ def device_rows(
 
 def category_of(rotation: int, slot: int) -> str:
     return CATEGORIES[(rotation + slot) % len(CATEGORIES)]
-
-
-def _insert_sql(table: str, columns: tuple[str, ...]) -> str:
-    return f"INSERT INTO {table} ({','.join(columns)}) VALUES ({','.join('?' * len(columns))})"
-
-
-def reference_data(db: Database, spec: Spec) -> list[Place]:
-    """Province, districts, wards, groups, devices, programmes, bulletins (ORM: small)."""
-    wards, devices = places(spec)
-    now = datetime(YEAR, 1, 1, tzinfo=UTC)
-    with db.session() as session:
-        session.add(Province(code=PROVINCE, name="Quảng Nam"))
-        session.flush()
-        for d in sorted({w[1] for w in wards}):
-            session.add(District(code=d, province_code=PROVINCE, name=f"Huyện {d}"))
-        session.flush()
-        for code, district, name, _ in wards:
-            session.add(
-                Ward(code=code, district_code=district, name=name, timezone="Asia/Ho_Chi_Minh")
-            )
-        session.flush()
-        for code, _, name, weekdays_only in wards:
-            session.add(
-                Programme(
-                    ward_code=code,
-                    version=1,
-                    document=_programme(code, name, weekdays_only),
-                    updated_at=now,
-                )
-            )
-        for place in devices:
-            session.add(
-                ResidentialGroup(
-                    id=f"grp-{place.ward_code}-{place.group_code}",
-                    ward_code=place.ward_code,
-                    code=place.group_code,
-                    name=f"Tổ dân phố {place.group_code[3:]}",
-                )
-            )
-            session.add(
-                Device(
-                    id=place.device_id,
-                    name=f"Cụm loa {place.group_code}",
-                    ward_code=place.ward_code,
-                    group_code=place.group_code,
-                    public_key="bench",
-                    registered_at=now,
-                    online=True,
-                    last_seen_at=datetime(YEAR + 1, 1, 1, tzinfo=UTC),
-                )
-            )
-        session.add(
-            MediaAsset(
-                sha256=SHA,
-                size_bytes=1,
-                duration_s=1.0,
-                content_type="audio/ogg",
-                extension="ogg",
-                created_at=now,
-            )
-        )
-        session.flush()
-        bulletins = [
-            {
-                "id": f"b{code}-{rotation:03d}-{slot}",
-                "title": f"{category_of(rotation, slot)}: bản tin số {rotation * 7 + slot}",
-                "origin": "text",
-                "media_sha256": SHA,
-                "created_at": now,
-                "status": "approved",
-                "category": category_of(rotation, slot),
-                "ward_code": code,
-            }
-            for code, *_ in wards
-            for rotation in range(122)
-            for slot in range(7)
-        ]
-        session.execute(insert(Bulletin), bulletins)
-    return devices
-
-
-def load_sqlite(db: Database, devices: list[Place], seed: int) -> tuple[int, int]:
-    """executemany in big transactions with bulk-load pragmas; (planned, evidence) rows."""
-    raw = db.engine.raw_connection()
-    conn = raw.driver_connection
-    assert isinstance(conn, sqlite3.Connection)  # the pysqlite driver's own connection
-    conn.execute("PRAGMA synchronous=OFF")
-    conn.execute("PRAGMA cache_size=-1000000")  # 1 GB of page cache: the indexes stay hot
-    conn.execute("PRAGMA temp_store=MEMORY")
-    fmt = Timestamps("")
-    planned_sql = _insert_sql("planned_plays", PLANNED_COLUMNS)
-    evidence_sql = _insert_sql("playback_evidence", EVIDENCE_COLUMNS)
-    counts = [0, 0]
-    planned_rows: list[tuple[Any, ...]] = []
-    evidence_rows: list[tuple[Any, ...]] = []
-
-    def flush() -> None:
-        conn.executemany(planned_sql, planned_rows)
-        conn.executemany(evidence_sql, evidence_rows)
-        conn.commit()
-        counts[0] += len(planned_rows)
-        counts[1] += len(evidence_rows)
-        planned_rows.clear()
-        evidence_rows.clear()
-
-    for place in devices:
-        for planned, evidence in device_rows(place, seed, fmt):
-            planned_rows.append(planned)
-            if evidence is not None:
-                evidence_rows.append(evidence)
-        if len(planned_rows) >= BATCH * 5:
-            flush()
-    flush()
-    conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("ANALYZE")
-    raw.close()
-    return counts[0], counts[1]
-
-
-def _copy_text(value: Any) -> str:
-    if value is None:
-        return "\\N"
-    if value is True:
-        return "t"
-    return str(value)
-
-
-def load_postgres(db: Database, devices: list[Place], seed: int) -> tuple[int, int]:
-    """COPY ... FROM STDIN in text format; (planned, evidence) rows."""
-    raw = db.engine.raw_connection()
-    conn: Any = raw.driver_connection
-    fmt = Timestamps("+00")
-    counts = [0, 0]
-    buffers = [io.StringIO(), io.StringIO()]
-    statements = (
-        f"COPY planned_plays ({','.join(PLANNED_COLUMNS)}) FROM STDIN",
-        f"COPY playback_evidence ({','.join(EVIDENCE_COLUMNS)}) FROM STDIN",
-    )
-
-    def flush() -> None:
-        with conn.cursor() as cur:
-            for i, statement in enumerate(statements):
-                with cur.copy(statement) as copy:
-                    copy.write(buffers[i].getvalue())
-                buffers[i].seek(0)
-                buffers[i].truncate()
-        conn.commit()
-
-    pending = 0
-    for place in devices:
-        for planned, evidence in device_rows(place, seed, fmt):
-            buffers[0].write("\t".join(map(_copy_text, planned)) + "\n")
-            counts[0] += 1
-            pending += 1
-            if evidence is not None:
-                buffers[1].write("\t".join(map(_copy_text, evidence)) + "\n")
-                counts[1] += 1
-        if pending >= BATCH * 5:
-            flush()
-            pending = 0
-    flush()
-    with conn.cursor() as cur:
-        cur.execute("ANALYZE")
-    conn.commit()
-    raw.close()
-    return counts[0], counts[1]
