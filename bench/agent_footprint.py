@@ -36,9 +36,10 @@ from pathlib import Path
 from bench.start_precision import MediaProcess, tone_clips
 from controller.messaging.broker import EmbeddedBroker
 from edge_agent.testing import ControllerStandIn, plan_item
+from wardcast_protocol.mqtt_link import MqttLink
 from wardcast_protocol.signing import SigningKey
 from wardcast_protocol.topics import DeviceChannel, device_topic
-from wardcast_protocol.transport import BrokerAddress, MqttLink
+from wardcast_protocol.transport import BrokerAddress
 
 DEVICE_ID = "footprint-001"
 GOAL_RSS_MIB = 50.0

@@ -52,10 +52,11 @@ from controller.messaging.fanout import WardListeners
 from edge_agent.testing import plan_item
 from wardcast_protocol.envelope import CONTROLLER_SENDER, seal
 from wardcast_protocol.messages import Command, Kind, MediaRef, PlayNow
+from wardcast_protocol.mqtt_link import MqttLink
 from wardcast_protocol.signing import SigningKey
 from wardcast_protocol.subscriptions import ReceivedMessage
 from wardcast_protocol.topics import ward_topic
-from wardcast_protocol.transport import BrokerAddress, MqttLink
+from wardcast_protocol.transport import BrokerAddress
 
 RAW_TOPIC = "bench/fanout/raw"
 WARD = "bench-ward"

@@ -26,7 +26,9 @@ from typing import Any
 
 from edge_agent.config import AgentConfig
 from edge_agent.fleet import AgentFleet
-from wardcast_protocol.transport import AsyncioMqttLink, BrokerAddress, ReceivedMessage
+from wardcast_protocol.asyncio_mqtt_link import AsyncioMqttLink
+from wardcast_protocol.subscriptions import ReceivedMessage
+from wardcast_protocol.transport import BrokerAddress
 
 FLUSH_S = 0.02
 

@@ -26,9 +26,11 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from wardcast_protocol.envelope import seal
 from wardcast_protocol.messages import Kind, Outcome, PlaybackEvent, Trigger
+from wardcast_protocol.mqtt_link import MqttLink
 from wardcast_protocol.signing import SigningKey
+from wardcast_protocol.subscriptions import ReceivedMessage
 from wardcast_protocol.topics import DeviceChannel, device_topic
-from wardcast_protocol.transport import BrokerAddress, MqttLink, ReceivedMessage
+from wardcast_protocol.transport import BrokerAddress
 
 RAW_TOPIC = "bench/ingest/raw"
 

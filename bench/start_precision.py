@@ -54,8 +54,9 @@ from edge_agent.testing import ControllerStandIn, plan_item
 from edge_agent.timing import BUCKET_S
 from wardcast_protocol.clock import SystemClock
 from wardcast_protocol.messages import MediaRef
+from wardcast_protocol.mqtt_link import MqttLink
 from wardcast_protocol.signing import SigningKey
-from wardcast_protocol.transport import BrokerAddress, MqttLink
+from wardcast_protocol.transport import BrokerAddress
 
 
 class MediaProcess:

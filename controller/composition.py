@@ -40,8 +40,9 @@ from controller.messaging.outbound import MqttOutbound, controller_availability
 from controller.settings import Settings
 from wardcast_protocol.clock import Clock, SystemClock
 from wardcast_protocol.messages import DeviceState
+from wardcast_protocol.mqtt_link import MqttLink
 from wardcast_protocol.signing import SigningKey
-from wardcast_protocol.transport import MqttLink, Transport
+from wardcast_protocol.transport import Transport
 
 log = logging.getLogger(__name__)
 

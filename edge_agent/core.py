@@ -61,8 +61,9 @@ from wardcast_protocol.channels import AGENT_INBOUND
 from wardcast_protocol.clock import Clock, SystemClock
 from wardcast_protocol.messages import Availability, Plan, PlaybackEvent
 from wardcast_protocol.signing import SigningKey
+from wardcast_protocol.subscriptions import ReceivedMessage, Unsubscribe
 from wardcast_protocol.topics import DeviceChannel, device_topic
-from wardcast_protocol.transport import ReceivedMessage, Transport, Unsubscribe
+from wardcast_protocol.transport import Transport
 
 log = logging.getLogger(__name__)
 

@@ -23,8 +23,9 @@ from edge_agent.security import Refused
 from edge_agent.stats import AgentStats
 from wardcast_protocol.envelope import RejectedMessage
 from wardcast_protocol.messages import Command, Plan
+from wardcast_protocol.subscriptions import ReceivedMessage, Unsubscribe
 from wardcast_protocol.topics import parse_ward, ward_topic
-from wardcast_protocol.transport import ReceivedMessage, Transport, Unsubscribe
+from wardcast_protocol.transport import Transport
 
 log = logging.getLogger(__name__)
 

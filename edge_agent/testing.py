@@ -47,8 +47,9 @@ from wardcast_protocol.messages import (
     StopItem,
 )
 from wardcast_protocol.signing import SigningKey
+from wardcast_protocol.subscriptions import ReceivedMessage
 from wardcast_protocol.topics import DeviceChannel, all_devices, device_topic, parse
-from wardcast_protocol.transport import ReceivedMessage, Transport
+from wardcast_protocol.transport import Transport
 
 
 class FakeMediaFetcher:

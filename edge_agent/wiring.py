@@ -17,12 +17,12 @@ from firmware_stubs.gpio import SysfsGpioRelay
 from firmware_stubs.hardware import Hardware, simulated_hardware
 from firmware_stubs.interfaces import VolumeControl, Watchdog
 from firmware_stubs.systemd import SystemdWatchdog
+from wardcast_protocol.asyncio_mqtt_link import AsyncioMqttLink
 from wardcast_protocol.clock import Clock, SystemClock
 from wardcast_protocol.envelope import seal
 from wardcast_protocol.messages import Availability, Kind
 from wardcast_protocol.signing import SigningKey
 from wardcast_protocol.topics import DeviceChannel, device_topic
-from wardcast_protocol.transport import AsyncioMqttLink
 
 
 def hardware_for(config: AgentConfig, clock: Clock) -> Hardware:

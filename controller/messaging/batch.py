@@ -18,8 +18,8 @@ from controller.db.models import BroadcastTarget, Device
 from controller.messaging.outbound import MqttOutbound
 from wardcast_protocol.envelope import Verified
 from wardcast_protocol.messages import DeviceState
+from wardcast_protocol.subscriptions import ReceivedMessage
 from wardcast_protocol.topics import DeviceChannel, DeviceTopic
-from wardcast_protocol.transport import ReceivedMessage
 
 _ACK_MAX_IDS = 1000  # EventAck's per-list limit
 

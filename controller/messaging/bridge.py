@@ -32,6 +32,7 @@ from wardcast_protocol.channels import CONTROLLER_INBOUND
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.envelope import RejectedMessage, open_envelope
 from wardcast_protocol.messages import DeviceState
+from wardcast_protocol.subscriptions import ReceivedMessage
 from wardcast_protocol.topics import (
     DeviceChannel,
     DeviceTopic,
@@ -39,7 +40,7 @@ from wardcast_protocol.topics import (
     parse,
     shared_subscription,
 )
-from wardcast_protocol.transport import ReceivedMessage, Transport
+from wardcast_protocol.transport import Transport
 
 log = logging.getLogger(__name__)
 

@@ -41,7 +41,7 @@ from collections import deque
 from collections.abc import Callable
 from typing import Protocol
 
-from wardcast_protocol.transport import ReceivedMessage
+from wardcast_protocol.subscriptions import ReceivedMessage
 
 log = logging.getLogger(__name__)
 

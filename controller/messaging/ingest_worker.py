@@ -29,7 +29,8 @@ from controller.messaging.outbound import MqttOutbound
 from controller.metrics import registry as metrics
 from wardcast_protocol.clock import SystemClock
 from wardcast_protocol.signing import SigningKey
-from wardcast_protocol.transport import ReceivedMessage, Transport
+from wardcast_protocol.subscriptions import ReceivedMessage
+from wardcast_protocol.transport import Transport
 
 log = logging.getLogger(__name__)
 

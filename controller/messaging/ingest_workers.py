@@ -38,8 +38,8 @@ from typing import TYPE_CHECKING, Any
 
 from controller.messaging.ingest_worker import Tally, WorkerSpec, run
 from controller.metrics import registry as metrics
+from wardcast_protocol.subscriptions import ReceivedMessage
 from wardcast_protocol.topics import DeviceChannel, parse
-from wardcast_protocol.transport import ReceivedMessage
 
 if TYPE_CHECKING:
     from controller.messaging.bridge import ControllerBridge

@@ -17,9 +17,10 @@ from edge_agent.testing import ControllerStandIn, plan_item
 from tests.integration.test_agent_fleet import MediaServer
 from wardcast_protocol.envelope import open_envelope
 from wardcast_protocol.messages import Availability, Kind, Outcome
+from wardcast_protocol.mqtt_link import MqttLink
 from wardcast_protocol.signing import SigningKey
 from wardcast_protocol.topics import DeviceChannel, device_topic
-from wardcast_protocol.transport import BrokerAddress, MqttLink
+from wardcast_protocol.transport import BrokerAddress
 
 pytestmark = pytest.mark.integration
 

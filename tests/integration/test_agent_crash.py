@@ -18,8 +18,9 @@ from controller.messaging.broker import EmbeddedBroker
 from edge_agent.testing import ControllerStandIn, plan_item
 from tests.integration.test_agent_fleet import MediaServer
 from wardcast_protocol.messages import Outcome
+from wardcast_protocol.mqtt_link import MqttLink
 from wardcast_protocol.signing import SigningKey
-from wardcast_protocol.transport import BrokerAddress, MqttLink
+from wardcast_protocol.transport import BrokerAddress
 
 pytestmark = pytest.mark.integration
 

@@ -20,8 +20,9 @@ from edge_agent.fleet import AgentFleet
 from edge_agent.testing import ControllerStandIn, plan_item
 from wardcast_protocol.envelope import signed_digest
 from wardcast_protocol.messages import MediaRef, Outcome
+from wardcast_protocol.mqtt_link import MqttLink
 from wardcast_protocol.signing import SigningKey
-from wardcast_protocol.transport import BrokerAddress, MqttLink
+from wardcast_protocol.transport import BrokerAddress
 
 pytestmark = pytest.mark.integration
 

@@ -59,7 +59,9 @@ from controller.settings import Settings
 from tests.support.enrolled import try_connect
 from wardcast_protocol.envelope import CONTROLLER_SENDER, open_envelope, seal
 from wardcast_protocol.messages import Availability, Command, Kind, Plan, ResendEvents
+from wardcast_protocol.mqtt_link import MqttLink
 from wardcast_protocol.signing import SigningKey
+from wardcast_protocol.subscriptions import ReceivedMessage
 from wardcast_protocol.topics import (
     DeviceChannel,
     all_devices,
@@ -67,7 +69,7 @@ from wardcast_protocol.topics import (
     downlink_topic,
     shared_subscription,
 )
-from wardcast_protocol.transport import BrokerAddress, MqttLink, ReceivedMessage
+from wardcast_protocol.transport import BrokerAddress
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(90)]
 

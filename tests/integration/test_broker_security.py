@@ -21,8 +21,9 @@ from edge_agent.fleet import AgentFleet
 from tests.support.enrolled import controller_address, enrol, link, try_connect
 from wardcast_protocol.envelope import seal
 from wardcast_protocol.messages import DeviceState, Kind
+from wardcast_protocol.subscriptions import ReceivedMessage
 from wardcast_protocol.topics import DeviceChannel, all_devices, device_topic
-from wardcast_protocol.transport import BrokerAddress, ReceivedMessage
+from wardcast_protocol.transport import BrokerAddress
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 

@@ -39,9 +39,10 @@ from wardcast_protocol.messages import (
     PlayNow,
     Trigger,
 )
+from wardcast_protocol.mqtt_link import MqttLink
 from wardcast_protocol.signing import SigningKey
 from wardcast_protocol.topics import DeviceChannel, device_topic
-from wardcast_protocol.transport import BrokerAddress, MqttLink
+from wardcast_protocol.transport import BrokerAddress
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(120)]
 

@@ -33,7 +33,7 @@ from tests.unit.test_evidence_batch import START, WARDS, _acks, _message
 from wardcast_protocol.envelope import seal_signed, signed_digest
 from wardcast_protocol.messages import Kind
 from wardcast_protocol.signing import SigningKey
-from wardcast_protocol.transport import ReceivedMessage
+from wardcast_protocol.subscriptions import ReceivedMessage
 
 
 def _chains(h: Harness, keys: dict[str, SigningKey]) -> tuple[list[ReceivedMessage], ...]:

@@ -32,9 +32,11 @@ from tests.integration.test_replicas import _seed
 from tests.support.local_postgres import LocalPostgres
 from wardcast_protocol.envelope import seal
 from wardcast_protocol.messages import EventAck, Kind, Outcome, PlaybackEvent, Trigger
+from wardcast_protocol.mqtt_link import MqttLink
 from wardcast_protocol.signing import SigningKey
+from wardcast_protocol.subscriptions import ReceivedMessage
 from wardcast_protocol.topics import DeviceChannel, device_topic
-from wardcast_protocol.transport import BrokerAddress, MqttLink, ReceivedMessage
+from wardcast_protocol.transport import BrokerAddress
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 

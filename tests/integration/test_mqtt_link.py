@@ -10,7 +10,8 @@ import pytest
 from paho.mqtt.client import Client
 
 from controller.messaging.broker import EmbeddedBroker
-from wardcast_protocol.transport import BrokerAddress, MqttLink
+from wardcast_protocol.mqtt_link import MqttLink
+from wardcast_protocol.transport import BrokerAddress
 
 if TYPE_CHECKING:
     from paho.mqtt.client import SocketLike  # declared for type checkers only
@@ -93,7 +94,7 @@ async def test_asyncio_link_round_trip_and_reconnect_after_broker_restart(tmp_pa
     """The agent's link: receives on the loop, survives a broker restart, keeps its session."""
     import asyncio
 
-    from wardcast_protocol.transport import AsyncioMqttLink
+    from wardcast_protocol.asyncio_mqtt_link import AsyncioMqttLink
 
     broker = EmbeddedBroker(state_dir=tmp_path / "b", persistence=True).start()
     try:
@@ -148,7 +149,7 @@ async def test_asyncio_link_handles_hundreds_of_connections_in_one_process() -> 
     import asyncio
     import socket
 
-    from wardcast_protocol.transport import AsyncioMqttLink
+    from wardcast_protocol.asyncio_mqtt_link import AsyncioMqttLink
 
     # Hold ~1100 descriptors so the links' sockets are numbered above select()'s limit.
     ballast = [socket.socket() for _ in range(1100)]

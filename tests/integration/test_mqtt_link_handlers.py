@@ -14,7 +14,9 @@ import time
 import pytest
 
 from controller.messaging.broker import EmbeddedBroker
-from wardcast_protocol.transport import BrokerAddress, MqttLink, ReceivedMessage, Unsubscribe
+from wardcast_protocol.mqtt_link import MqttLink
+from wardcast_protocol.subscriptions import ReceivedMessage, Unsubscribe
+from wardcast_protocol.transport import BrokerAddress
 
 pytestmark = pytest.mark.integration
 

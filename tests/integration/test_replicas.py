@@ -33,9 +33,11 @@ from edge_agent.testing import plan_item
 from tests.support.local_postgres import LocalPostgres
 from wardcast_protocol.clock import SystemClock
 from wardcast_protocol.messages import EventAck, MediaRef, Outcome
+from wardcast_protocol.mqtt_link import MqttLink
 from wardcast_protocol.signing import SigningKey
+from wardcast_protocol.subscriptions import ReceivedMessage
 from wardcast_protocol.topics import DeviceChannel, device_topic
-from wardcast_protocol.transport import BrokerAddress, MqttLink, ReceivedMessage
+from wardcast_protocol.transport import BrokerAddress
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(240)]
 

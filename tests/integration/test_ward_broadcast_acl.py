@@ -13,8 +13,8 @@ from controller.composition import ControllerRuntime
 from controller.domain.places import service as places
 from tests.support.enrolled import controller_address, enrol, link
 from wardcast_protocol.messages import DeviceState
+from wardcast_protocol.subscriptions import ReceivedMessage
 from wardcast_protocol.topics import ward_topic
-from wardcast_protocol.transport import ReceivedMessage
 
 
 def _place(runtime: ControllerRuntime, placements: dict[str, str]) -> None:

@@ -20,8 +20,9 @@ from controller.domain.devices.enrolment import Credentials
 from controller.messaging.broker_accounts import CONTROLLER_USERNAME
 from edge_agent.config import AgentConfig
 from sim.provisioning import enrol_device
+from wardcast_protocol.mqtt_link import MqttLink
 from wardcast_protocol.signing import SigningKey
-from wardcast_protocol.transport import BrokerAddress, MqttLink
+from wardcast_protocol.transport import BrokerAddress
 
 
 @dataclass(frozen=True)

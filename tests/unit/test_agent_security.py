@@ -16,8 +16,8 @@ from wardcast_protocol.clock import FakeClock
 from wardcast_protocol.envelope import CONTROLLER_SENDER, open_envelope, seal
 from wardcast_protocol.messages import Command, EventAck, Kind, PlanItem, PlayNow, SecurityReport
 from wardcast_protocol.signing import SigningKey
+from wardcast_protocol.subscriptions import ReceivedMessage
 from wardcast_protocol.topics import DeviceChannel, device_topic
-from wardcast_protocol.transport import ReceivedMessage
 
 __all__ = ["rig"]  # the fixture, used by name below
 

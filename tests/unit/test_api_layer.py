@@ -28,7 +28,12 @@ SCHEMA_NAME_ALLOWED: frozenset[str] = frozenset()
 # Attributes that are transport objects on the runtime: only the composition root and
 # the messaging package hold them; routes ask the runtime or a domain service instead.
 TRANSPORT_ATTRIBUTES = {"bridge", "transport", "outbound"}
-TRANSPORT_MODULES = ("controller.messaging", "wardcast_protocol.transport")
+TRANSPORT_MODULES = (
+    "controller.messaging",
+    "wardcast_protocol.transport",
+    "wardcast_protocol.mqtt_link",
+    "wardcast_protocol.asyncio_mqtt_link",
+)
 # Query-building and executing calls: SQL belongs to the domain's query functions.
 SQL_CALLS = {"select", "insert", "update", "delete", "text"}
 SQL_METHODS = {"execute", "scalars", "scalar", "query"}

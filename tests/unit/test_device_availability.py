@@ -17,8 +17,8 @@ from tests.support.auth import auth_headers
 from tests.unit.controller_support import Harness, make_harness
 from wardcast_protocol.envelope import seal
 from wardcast_protocol.messages import Availability, DeviceState, Kind
+from wardcast_protocol.subscriptions import ReceivedMessage
 from wardcast_protocol.topics import DeviceChannel, device_topic
-from wardcast_protocol.transport import ReceivedMessage
 
 OFFLINE_AFTER = timedelta(seconds=180)
 

@@ -36,8 +36,8 @@ from tests.unit.controller_support import Harness, make_harness
 from wardcast_protocol.envelope import seal_signed, signed_digest
 from wardcast_protocol.messages import EventAck, Kind, Trigger
 from wardcast_protocol.signing import SigningKey
+from wardcast_protocol.subscriptions import ReceivedMessage
 from wardcast_protocol.topics import DeviceChannel, device_topic
-from wardcast_protocol.transport import ReceivedMessage
 
 START = datetime(2026, 3, 2, 3, 0, tzinfo=UTC)
 WARDS = {"to-1": "26734", "to-2": "26737"}

@@ -15,8 +15,8 @@ from controller.messaging.ingest import IngestQueue
 from tests.unit.controller_support import Harness, make_harness
 from wardcast_protocol.envelope import seal
 from wardcast_protocol.messages import Availability, EventAck, Kind
+from wardcast_protocol.subscriptions import ReceivedMessage
 from wardcast_protocol.topics import DeviceChannel, device_topic
-from wardcast_protocol.transport import ReceivedMessage
 
 
 @pytest.fixture
