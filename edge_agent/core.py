@@ -35,6 +35,7 @@ from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
 
+from edge_agent.amplifier import AmplifierGate
 from edge_agent.commands import CommandDesk
 from edge_agent.config import AgentConfig
 from edge_agent.evidence import EvidenceLog
@@ -46,7 +47,7 @@ from edge_agent.pcm import PacedSink, PcmSink
 from edge_agent.plan_intake import PlanIntake
 from edge_agent.plan_store import PlanStore
 from edge_agent.playback import Playback
-from edge_agent.player import AmplifierGate, Player
+from edge_agent.player import Player
 from edge_agent.receiving import Receiver
 from edge_agent.recorder import PlayRecorder
 from edge_agent.relay_desk import RelayDesk

@@ -34,9 +34,10 @@ from collections.abc import Callable, Iterator
 from datetime import datetime, timedelta
 
 from edge_agent.aio import wait_any
+from edge_agent.amplifier import AmplifierGate
 from edge_agent.media_cache import MediaCache
 from edge_agent.pcm import PcmSink
-from edge_agent.player import AmplifierGate, Player, PlayResult
+from edge_agent.player import Player, PlayResult
 from edge_agent.relay_books import RECOVER_S, RelayTally
 from edge_agent.stream import Frame, StreamMonitor
 from firmware_stubs.interfaces import HardwareFault

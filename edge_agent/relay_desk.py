@@ -12,9 +12,10 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+from edge_agent.amplifier import AmplifierGate
 from edge_agent.media_cache import MediaCache
 from edge_agent.pcm import PcmSink
-from edge_agent.player import AmplifierGate, Player
+from edge_agent.player import Player
 from edge_agent.relay import RelayRun, relay_spec
 from edge_agent.stream import StreamMonitor, StreamOpener
 from wardcast_protocol.clock import Clock

@@ -6,11 +6,13 @@ very same ``EdgeAgent`` with different parts.
 
 from __future__ import annotations
 
+from edge_agent.alsa_player import AlsaPlayer
 from edge_agent.config import AgentConfig
 from edge_agent.core import EdgeAgent
 from edge_agent.media_cache import MediaFetcher
 from edge_agent.pcm import AplaySink, PcmSink
-from edge_agent.player import AlsaPlayer, Player, SimulatedPlayer
+from edge_agent.player import Player
+from edge_agent.simulated_player import SimulatedPlayer
 from firmware_stubs.alsa import AlsaMixerVolume
 from firmware_stubs.board import BoardSensors
 from firmware_stubs.gpio import SysfsGpioRelay

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.player import AlsaPlayer
+from edge_agent.alsa_player import AlsaPlayer
 from firmware_stubs.hardware import simulated_hardware
 from wardcast_protocol.clock import SystemClock
 

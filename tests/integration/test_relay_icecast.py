@@ -26,8 +26,8 @@ import pytest
 
 from edge_agent.config import AgentConfig
 from edge_agent.core import EdgeAgent
-from edge_agent.player import SimulatedPlayer
 from edge_agent.relay_books import RECOVER_S
+from edge_agent.simulated_player import SimulatedPlayer
 from edge_agent.testing import (
     ControllerStandIn,
     CountingSink,

@@ -16,7 +16,7 @@ import pytest
 
 from edge_agent.config import AgentConfig
 from edge_agent.core import EdgeAgent
-from edge_agent.player import SimulatedPlayer
+from edge_agent.simulated_player import SimulatedPlayer
 from edge_agent.testing import ControllerStandIn, FakeMediaFetcher, FakeStreamOpener, plan_item
 from firmware_stubs.hardware import SimulatedHardware, simulated_hardware
 from wardcast_protocol.clock import FakeClock

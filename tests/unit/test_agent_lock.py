@@ -22,7 +22,7 @@ from edge_agent.core import EdgeAgent
 from edge_agent.fleet import AgentFleet
 from edge_agent.lock import LOCK_NAME, DataDirLocked, lock_data_dir
 from edge_agent.media_cache import MediaFetcher
-from edge_agent.player import SimulatedPlayer
+from edge_agent.simulated_player import SimulatedPlayer
 from wardcast_protocol.clock import FakeClock
 from wardcast_protocol.fake_transport import FakeBroker
 from wardcast_protocol.signing import SigningKey

@@ -9,7 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from edge_agent.player import AlsaPlayer, SimulatedPlayer
+from edge_agent.alsa_player import AlsaPlayer
+from edge_agent.simulated_player import SimulatedPlayer
 from firmware_stubs.board import BoardSensors
 from firmware_stubs.gpio import SysfsGpioRelay
 from firmware_stubs.hardware import Hardware, simulated_hardware

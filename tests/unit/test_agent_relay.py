@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 
 from edge_agent.core import EdgeAgent
-from edge_agent.player import SimulatedPlayer
+from edge_agent.simulated_player import SimulatedPlayer
 from edge_agent.testing import CountingSink, FakeStreamOpener, PlayLog, Segment, relay_item
 from tests.unit.test_agent_core import DEVICE, Rig, settle
 from wardcast_protocol.clock import FakeClock
