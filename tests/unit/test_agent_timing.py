@@ -16,7 +16,9 @@ import pytest
 from edge_agent import timing
 from wardcast_protocol.clock import FakeClock, SystemClock
 
-AHEAD = timedelta(milliseconds=30)
+# Far enough ahead that a loaded CI worker, stalled between arming the starts and their
+# first step, still arms them before their instant (30 ms was not always).
+AHEAD = timedelta(milliseconds=250)
 QUIET_S = 0.01
 
 
@@ -83,14 +85,15 @@ async def test_deferred_work_waits_until_the_armed_start_is_released() -> None:
     stop = asyncio.Event()
 
     async def start() -> None:
-        await timing.release_at(clock, clock.now() + AHEAD, stop)
+        # Within timing.QUIET_S of the start, the only window where deferred work waits.
+        await timing.release_at(clock, clock.now() + timedelta(milliseconds=30), stop)
         order.append("start")
 
     playing = asyncio.ensure_future(start())
     await asyncio.sleep(0)
     timing.deferred(clock).add("dev-1", lambda: order.append("record"))
     await playing
-    for _ in range(20):
+    for _ in range(400):  # up to 2 s: the job runs on the loop's next turns
         await asyncio.sleep(0.005)
         if "record" in order:
             break
@@ -129,7 +132,7 @@ async def test_deferred_work_waits_from_a_plays_preparation_until_it_started() -
     timing.expect_start(clock, "dev-1", None, 0.0)  # started
     assert not gc.isenabled()  # not at once: another start may follow
     assert await collector_back_on()
-    for _ in range(20):
+    for _ in range(400):  # up to 2 s: the job runs on the loop's next turns
         await asyncio.sleep(0.005)
         if ran:
             break
@@ -181,7 +184,7 @@ async def test_starts_either_side_of_a_slots_edge_are_released_by_one_callback()
     clock = SystemClock()
     loop = asyncio.get_running_loop()
     board = timing._for_loop(clock)[0]
-    edge = (int((loop.time() + 0.03) / timing.BUCKET_S) + 1) * timing.BUCKET_S
+    edge = (int((loop.time() + AHEAD.total_seconds()) / timing.BUCKET_S) + 1) * timing.BUCKET_S
     wall, mono = clock.now(), loop.time()
     instants = [wall + timedelta(seconds=edge + off - mono) for off in (-0.001, 0.0005)]
     stop = asyncio.Event()
@@ -213,7 +216,7 @@ async def test_a_start_further_than_a_spin_away_keeps_its_own_timer(
     clock = SystemClock()
     loop = asyncio.get_running_loop()
     board = timing._for_loop(clock)[0]
-    edge = (int((loop.time() + 0.03) / timing.BUCKET_S) + 1) * timing.BUCKET_S
+    edge = (int((loop.time() + AHEAD.total_seconds()) / timing.BUCKET_S) + 1) * timing.BUCKET_S
     wall, mono = clock.now(), loop.time()
     stop = asyncio.Event()
     instants = [
