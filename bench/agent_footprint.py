@@ -35,7 +35,7 @@ from pathlib import Path
 
 from bench.start_precision import MediaProcess, tone_clips
 from controller.messaging.broker import EmbeddedBroker
-from edge_agent.testing import ControllerStandIn, plan_item
+from edge_agent.controller_stand_in import ControllerStandIn, plan_item
 from wardcast_protocol.mqtt_link import MqttLink
 from wardcast_protocol.signing import SigningKey
 from wardcast_protocol.topics import DeviceChannel, device_topic

@@ -49,7 +49,7 @@ from controller.db.models import PlaybackEvidence
 from controller.heap import freeze_start_up_heap
 from controller.messaging.broker import EmbeddedBroker
 from controller.messaging.fanout import WardListeners
-from edge_agent.testing import plan_item
+from edge_agent.controller_stand_in import plan_item
 from wardcast_protocol.envelope import CONTROLLER_SENDER, seal
 from wardcast_protocol.messages import Command, Kind, MediaRef, PlayNow
 from wardcast_protocol.mqtt_link import MqttLink

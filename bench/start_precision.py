@@ -49,8 +49,8 @@ from bench.figures import peak_rss_mib, percentile, summary_ms
 from bench.loop_trace import LoopTrace
 from controller.messaging.broker import EmbeddedBroker, free_port
 from edge_agent.config import AgentConfig
+from edge_agent.controller_stand_in import ControllerStandIn, plan_item
 from edge_agent.fleet import AgentFleet
-from edge_agent.testing import ControllerStandIn, plan_item
 from edge_agent.timing import BUCKET_S
 from wardcast_protocol.clock import SystemClock
 from wardcast_protocol.messages import MediaRef

@@ -9,7 +9,8 @@ evidence    signed, chained PlaybackEvents; outbox the SQLite they live in
 uplink      publishing and resending; plan_store, media_cache the files on disk
 player      SimulatedPlayer and AlsaPlayer; wiring builds an agent from AgentConfig
 fleet       AgentFleet: many agents in one loop; cli: `wardcast-agent run|simulate`
-testing     FakeMediaFetcher and ControllerStandIn for tests and benchmarks
+air_check   for tests and benchmarks: what really sounded; fake_media a fetcher and
+            live streams; controller_stand_in ControllerStandIn and plan items
 """
 
 from importlib.metadata import PackageNotFoundError, version

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from controller.messaging.broker import EmbeddedBroker
-from edge_agent.testing import ControllerStandIn, plan_item
+from edge_agent.controller_stand_in import ControllerStandIn, plan_item
 from tests.integration.test_agent_fleet import MediaServer
 from wardcast_protocol.envelope import open_envelope
 from wardcast_protocol.messages import Availability, Kind, Outcome

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 
 from controller.messaging.broker import EmbeddedBroker
-from edge_agent.testing import ControllerStandIn, plan_item
+from edge_agent.controller_stand_in import ControllerStandIn, plan_item
 from tests.integration.test_agent_fleet import MediaServer
 from wardcast_protocol.messages import Outcome
 from wardcast_protocol.mqtt_link import MqttLink

@@ -16,8 +16,8 @@ import pytest
 
 from controller.messaging.broker import EmbeddedBroker, free_port
 from edge_agent.config import AgentConfig
+from edge_agent.controller_stand_in import ControllerStandIn, plan_item
 from edge_agent.fleet import AgentFleet
-from edge_agent.testing import ControllerStandIn, plan_item
 from wardcast_protocol.envelope import signed_digest
 from wardcast_protocol.messages import MediaRef, Outcome
 from wardcast_protocol.mqtt_link import MqttLink

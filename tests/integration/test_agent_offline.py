@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from controller.messaging.broker import EmbeddedBroker, free_port
-from edge_agent.testing import ControllerStandIn, plan_item
+from edge_agent.controller_stand_in import ControllerStandIn, plan_item
 from tests.integration.test_agent_fleet import (
     MediaServer,
     controller_link,

@@ -24,17 +24,13 @@ from pathlib import Path
 
 import pytest
 
+from edge_agent.air_check import CountingSink, PlayLog
 from edge_agent.config import AgentConfig
+from edge_agent.controller_stand_in import ControllerStandIn, relay_item
 from edge_agent.core import EdgeAgent
+from edge_agent.fake_media import FakeMediaFetcher
 from edge_agent.relay_books import RECOVER_S
 from edge_agent.simulated_player import SimulatedPlayer
-from edge_agent.testing import (
-    ControllerStandIn,
-    CountingSink,
-    FakeMediaFetcher,
-    PlayLog,
-    relay_item,
-)
 from tests.support.icecast import IcecastServer, icecast_binary
 from wardcast_protocol.clock import SystemClock
 from wardcast_protocol.fake_transport import FakeBroker

@@ -20,7 +20,7 @@ from typing import TypedDict, Unpack
 import pytest
 
 from controller.messaging.broker import EmbeddedBroker, free_port
-from edge_agent.testing import ControllerStandIn, relay_item
+from edge_agent.controller_stand_in import ControllerStandIn, relay_item
 from tests.integration.test_agent_fleet import MediaServer, controller_link, make_fleet, tone
 from wardcast_protocol.messages import MediaRef, Outcome, PlaybackEvent
 

@@ -26,10 +26,10 @@ from controller.db.session import Database
 from controller.domain.devices.service import register_device
 from controller.domain.plans.planned import record_command
 from controller.messaging.broker import EmbeddedBroker, free_port
+from edge_agent.controller_stand_in import plan_item
 from edge_agent.evidence import EvidenceLog, PlayFacts
 from edge_agent.inbox import open_inbound
 from edge_agent.outbox import Outbox, StoredEvent
-from edge_agent.testing import plan_item
 from tests.support.local_postgres import LocalPostgres
 from wardcast_protocol.clock import SystemClock
 from wardcast_protocol.messages import EventAck, MediaRef, Outcome

@@ -15,9 +15,10 @@ from typing import Any
 import pytest
 
 from edge_agent.config import AgentConfig
+from edge_agent.controller_stand_in import ControllerStandIn, plan_item
 from edge_agent.core import EdgeAgent
+from edge_agent.fake_media import FakeMediaFetcher, FakeStreamOpener
 from edge_agent.simulated_player import SimulatedPlayer
-from edge_agent.testing import ControllerStandIn, FakeMediaFetcher, FakeStreamOpener, plan_item
 from firmware_stubs.hardware import SimulatedHardware, simulated_hardware
 from wardcast_protocol.clock import FakeClock
 from wardcast_protocol.envelope import open_envelope, signed_digest

@@ -7,7 +7,7 @@ from datetime import timedelta
 
 import pytest
 
-from edge_agent.testing import ControllerStandIn
+from edge_agent.controller_stand_in import ControllerStandIn
 from firmware_stubs.interfaces import HardwareFault
 from tests.unit.test_agent_core import DEVICE, Rig, rig, settle
 from wardcast_protocol.envelope import seal

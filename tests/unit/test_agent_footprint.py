@@ -37,7 +37,9 @@ NOT_ON_A_PI = {
     "dotenv",
     "edge_agent.cli",
     "edge_agent.fleet",
-    "edge_agent.testing",
+    "edge_agent.air_check",
+    "edge_agent.controller_stand_in",
+    "edge_agent.fake_media",
 }
 
 _PROBE = textwrap.dedent(

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from edge_agent.fake_media import FakeMediaFetcher
 from edge_agent.media_cache import (
     HttpMediaFetcher,
     MediaCache,
@@ -17,7 +18,6 @@ from edge_agent.media_cache import (
     MediaUnavailable,
     extension_for,
 )
-from edge_agent.testing import FakeMediaFetcher
 from wardcast_protocol.clock import FakeClock
 from wardcast_protocol.messages import MediaRef
 

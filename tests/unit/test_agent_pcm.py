@@ -6,8 +6,8 @@ import asyncio
 
 import pytest
 
+from edge_agent.fake_media import tone_pcm
 from edge_agent.pcm import SILENCE_FLOOR_DB, PacedSink, duration_s, frame_bytes, rms_dbfs
-from edge_agent.testing import tone_pcm
 from wardcast_protocol.clock import FakeClock
 
 

@@ -14,9 +14,11 @@ from typing import Any
 
 import pytest
 
+from edge_agent.air_check import CountingSink, PlayLog
+from edge_agent.controller_stand_in import relay_item
 from edge_agent.core import EdgeAgent
+from edge_agent.fake_media import FakeStreamOpener, Segment
 from edge_agent.simulated_player import SimulatedPlayer
-from edge_agent.testing import CountingSink, FakeStreamOpener, PlayLog, Segment, relay_item
 from tests.unit.test_agent_core import DEVICE, Rig, settle
 from wardcast_protocol.clock import FakeClock
 from wardcast_protocol.fake_transport import FakeBroker

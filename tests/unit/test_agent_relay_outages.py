@@ -18,9 +18,9 @@ from typing import Any
 
 import pytest
 
+from edge_agent.fake_media import FakeStreamOpener, Segment
 from edge_agent.relay_books import RECOVER_S
 from edge_agent.stream import StreamMonitor
-from edge_agent.testing import FakeStreamOpener, Segment
 from tests.unit.test_agent_core import DEVICE, settle
 from tests.unit.test_agent_relay import (
     TOLERANCE_S,

@@ -8,9 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from edge_agent.controller_stand_in import plan_item
+from edge_agent.fake_media import FakeMediaFetcher
 from edge_agent.outbox import Outbox, QueuedPlay, StoredEvent
 from edge_agent.plan_store import PlanStore
-from edge_agent.testing import FakeMediaFetcher, plan_item
 from wardcast_protocol.messages import Plan
 
 NOW = datetime(2026, 11, 22, 5, 0, tzinfo=UTC)
