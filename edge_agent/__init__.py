@@ -7,7 +7,8 @@ relay       live-stream relays (relay_books: what was heard; stream: ffmpeg and
 inbox       verification of everything the controller sends
 evidence    signed, chained PlaybackEvents; outbox the SQLite they live in
 uplink      publishing and resending; plan_store, media_cache the files on disk
-player      SimulatedPlayer and AlsaPlayer; wiring builds an agent from AgentConfig
+player      what players share; simulated_player, alsa_player (ffmpeg | aplay) and
+            amplifier (the relay and volume around a play); wiring builds an agent
 fleet       AgentFleet: many agents in one loop; cli: `wardcast-agent run|simulate`
 air_check   for tests and benchmarks: what really sounded; fake_media a fetcher and
             live streams; controller_stand_in ControllerStandIn and plan items
