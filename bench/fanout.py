@@ -19,6 +19,7 @@ with its own MQTT connection, many per asyncio loop (epoll, so 1,000+ are fine):
   read beside the raw p99); then how long after the last device recorded its
   confirmation the controller had stored all N.
 
+The raw baseline and the worker pool both sides run in are ``bench.fanout_raw``.
 Times are wall-clock (``time.time()``) across processes on one machine. The last line
 is ``key=value`` pairs: the project's p50/p99, the baseline's, their ratio, the load.
 """
@@ -27,15 +28,12 @@ from __future__ import annotations
 
 import argparse
 import logging
-import multiprocessing as mp
 import shutil
 import tempfile
 import threading
 import time
-from collections import defaultdict
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -44,127 +42,18 @@ from sqlalchemy import func, select
 
 from bench import fanout_workers
 from bench.common import admin_headers, start_site, tone_bulletin
+from bench.fanout_raw import Workers, command_size, raw_fanout, split_among
 from bench.figures import load1, peak_rss_mib, percentile
 from controller.db.models import PlaybackEvidence
 from controller.heap import freeze_start_up_heap
 from controller.messaging.broker import EmbeddedBroker
 from controller.messaging.fanout import WardListeners
-from edge_agent.controller_stand_in import plan_item
-from wardcast_protocol.envelope import CONTROLLER_SENDER, seal
-from wardcast_protocol.messages import Command, Kind, MediaRef, PlayNow
 from wardcast_protocol.mqtt_link import MqttLink
-from wardcast_protocol.signing import SigningKey
 from wardcast_protocol.subscriptions import ReceivedMessage
 from wardcast_protocol.topics import ward_topic
 from wardcast_protocol.transport import BrokerAddress
 
-RAW_TOPIC = "bench/fanout/raw"
 WARD = "bench-ward"
-
-
-@dataclass
-class Workers:
-    """Worker processes and what they report: wall times by tag, then by name."""
-
-    procs: list[Any] = field(default_factory=list)
-    stop: Any = None
-    queue: Any = None
-    seen: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
-    lock: threading.Condition = field(default_factory=threading.Condition)
-    ready: int = 0
-    stopped: int = 0
-
-    def start(self, target: Callable[..., None], parts: Sequence[tuple[Any, ...]]) -> None:
-        """One process per part: ``target(*part, queue, stop)``; collect their reports."""
-        ctx = mp.get_context("spawn")  # this process runs threads: never fork it
-        self.queue, self.stop = ctx.Queue(), ctx.Event()
-        for part in parts:
-            proc = ctx.Process(target=target, args=(*part, self.queue, self.stop), daemon=True)
-            proc.start()
-            self.procs.append(proc)
-        threading.Thread(target=self._collect, daemon=True).start()
-
-    def _collect(self) -> None:
-        while self.stopped < len(self.procs):
-            report = self.queue.get()
-            with self.lock:
-                if report[0] == "ready":
-                    self.ready += report[1]
-                elif report[0] == "stopped":
-                    self.stopped += 1
-                else:
-                    for name, tag, at in report[1]:
-                        self.seen[tag][name] = at
-                self.lock.notify_all()
-
-    def wait(self, done: Callable[[], bool], timeout_s: float) -> bool:
-        """Block until ``done()`` (checked under the lock) or timeout."""
-        with self.lock:
-            return self.lock.wait_for(done, timeout_s)
-
-    def wait_seen(self, tag: str, count: int, timeout_s: float) -> bool:
-        """Block until ``count`` names reported ``tag`` (or timeout)."""
-        return self.wait(lambda: len(self.seen[tag]) >= count, timeout_s)
-
-    def close(self) -> None:
-        """Stop every worker and wait for it."""
-        if self.stop is not None:
-            self.stop.set()
-        self.wait(lambda: self.stopped >= len(self.procs), 60)
-        for proc in self.procs:
-            proc.join(10)
-
-
-def _split(items: Sequence[Any], parts: int) -> list[list[Any]]:
-    return [list(items[i::parts]) for i in range(parts) if items[i::parts]]
-
-
-def command_size(n: int) -> int:
-    """Bytes of a signed ward command naming n of the bench's devices (as sent)."""
-    key = SigningKey.generate()
-    now = datetime.now(UTC)
-    media = MediaRef(
-        url="http://127.0.0.1:8000/media/tone.ogg", sha256="0" * 64, size_bytes=9000, duration_s=1
-    )
-    command = Command(
-        command_id="cmd-" + "0" * 26,
-        device_ids=tuple(f"bench-{i:04d}" for i in range(n)),
-        issued_at=now,
-        expires_at=now + timedelta(minutes=5),
-        order=PlayNow(item=plan_item("bc-" + "0" * 26, media, now)),
-    )
-    return len(seal(Kind.COMMAND, command, CONTROLLER_SENDER, key, now))
-
-
-def raw_fanout(
-    broker_url: str, n: int, rounds: int, processes: int, sizes: Sequence[int]
-) -> list[list[float]]:
-    """Seconds from one publish to each of n subscribers' receipt, over rounds, for
-    each message size in ``sizes`` (the same subscribers)."""
-    names = [f"raw-sub-{i:04d}" for i in range(n)]
-    workers = Workers()
-    parts = [(broker_url, part, RAW_TOPIC) for part in _split(names, processes)]
-    workers.start(fanout_workers.raw_subscribers, parts)
-    publisher = MqttLink(BrokerAddress.parse(broker_url), "raw-pub")
-    publisher.start()
-    latencies: list[list[float]] = [[] for _ in sizes]
-    try:
-        if not workers.wait(lambda: workers.ready >= n, 180) or not publisher.wait_connected(30):
-            raise SystemExit(f"raw baseline: only {workers.ready} of {n} subscribers connected")
-        for r in range(rounds):
-            for k, size in enumerate(sizes):
-                tag = f"r{r}s{k}"
-                # The tag, then padding up to the size (subscribers read the tag only).
-                payload = (tag + "\n").encode().ljust(size, b"x")
-                sent = time.time()
-                publisher.publish(RAW_TOPIC, payload)
-                workers.wait_seen(tag, n, 30)
-                latencies[k] += [at - sent for at in workers.seen[tag].values()]
-                time.sleep(0.3)
-    finally:
-        publisher.stop()
-        workers.close()
-    return latencies
 
 
 class CommandProbe:
@@ -264,7 +153,7 @@ def wardcast_fanout(
     workers = Workers()
     probe = CommandProbe(broker_url)
     began = time.time()
-    workers.start(fanout_workers.agents, [(part,) for part in _split(site.configs, processes)])
+    workers.start(fanout_workers.agents, [(part,) for part in split_among(site.configs, processes)])
     try:
         if not workers.wait(lambda: workers.ready >= n, 240):
             raise SystemExit(f"wardcast: only {workers.ready} of {n} agents connected")

@@ -76,9 +76,12 @@ def test_fanout_bench_tiny() -> None:
     assert figures["agents"] == "5" and figures["processes"] == "2"
     for key in ("p50_ms", "p99_ms", "raw_p50_ms", "raw_p99_ms", "ratio_p99", "api_p50_ms"):
         assert float(figures[key]) > 0, key
-    # The split of call -> start: the controller's part, then the fleet's, each within it.
+    # The split of call -> start: the controller's part, then the fleet's. One round: its
+    # one command time plus the fleet's p99 is the whole p99 (each rounded to 0.1 ms).
+    # The fleet's part is not asserted positive: the probe's stamp, taken in the
+    # controller's process, may come after a quick agent's start.
     command, fleet = float(figures["command_p50_ms"]), float(figures["fleet_p99_ms"])
-    assert 0 < command < float(figures["p99_ms"]) and 0 < fleet < float(figures["p99_ms"])
+    assert command > 0 and abs(command + fleet - float(figures["p99_ms"])) <= 0.21
     assert figures["missed_starts"] == "0"
     assert figures["confirmed"] == "5/5"
     assert figures["on_ward_channel"] == "5"  # one command for the ward, not one per agent

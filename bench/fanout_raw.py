@@ -1,0 +1,134 @@
+"""The fan-out bench's raw baseline, and the worker processes both measurements run in.
+
+Apart from ``bench.fanout`` (the driver and the Wardcast side) so that the baseline —
+N plain subscribers of one topic, one publish, publish -> receipt — reads on its own,
+with the pool both sides share: worker processes started with ``spawn`` and the
+receipts and starts they report (``bench.fanout_workers`` runs inside them).
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from bench import fanout_workers
+from edge_agent.controller_stand_in import plan_item
+from wardcast_protocol.envelope import CONTROLLER_SENDER, seal
+from wardcast_protocol.messages import Command, Kind, MediaRef, PlayNow
+from wardcast_protocol.mqtt_link import MqttLink
+from wardcast_protocol.signing import SigningKey
+from wardcast_protocol.transport import BrokerAddress
+
+RAW_TOPIC = "bench/fanout/raw"
+
+
+@dataclass
+class Workers:
+    """Worker processes and what they report: wall times by tag, then by name."""
+
+    procs: list[Any] = field(default_factory=list)
+    stop: Any = None
+    queue: Any = None
+    seen: dict[str, dict[str, float]] = field(default_factory=lambda: defaultdict(dict))
+    lock: threading.Condition = field(default_factory=threading.Condition)
+    ready: int = 0
+    stopped: int = 0
+
+    def start(self, target: Callable[..., None], parts: Sequence[tuple[Any, ...]]) -> None:
+        """One process per part: ``target(*part, queue, stop)``; collect their reports."""
+        ctx = mp.get_context("spawn")  # this process runs threads: never fork it
+        self.queue, self.stop = ctx.Queue(), ctx.Event()
+        for part in parts:
+            proc = ctx.Process(target=target, args=(*part, self.queue, self.stop), daemon=True)
+            proc.start()
+            self.procs.append(proc)
+        threading.Thread(target=self._collect, daemon=True).start()
+
+    def _collect(self) -> None:
+        while self.stopped < len(self.procs):
+            report = self.queue.get()
+            with self.lock:
+                if report[0] == "ready":
+                    self.ready += report[1]
+                elif report[0] == "stopped":
+                    self.stopped += 1
+                else:
+                    for name, tag, at in report[1]:
+                        self.seen[tag][name] = at
+                self.lock.notify_all()
+
+    def wait(self, done: Callable[[], bool], timeout_s: float) -> bool:
+        """Block until ``done()`` (checked under the lock) or timeout."""
+        with self.lock:
+            return self.lock.wait_for(done, timeout_s)
+
+    def wait_seen(self, tag: str, count: int, timeout_s: float) -> bool:
+        """Block until ``count`` names reported ``tag`` (or timeout)."""
+        return self.wait(lambda: len(self.seen[tag]) >= count, timeout_s)
+
+    def close(self) -> None:
+        """Stop every worker and wait for it."""
+        if self.stop is not None:
+            self.stop.set()
+        self.wait(lambda: self.stopped >= len(self.procs), 60)
+        for proc in self.procs:
+            proc.join(10)
+
+
+def split_among(items: Sequence[Any], parts: int) -> list[list[Any]]:
+    """``items`` dealt round-robin into at most ``parts`` non-empty lists (one per worker)."""
+    return [list(items[i::parts]) for i in range(parts) if items[i::parts]]
+
+
+def command_size(n: int) -> int:
+    """Bytes of a signed ward command naming n of the bench's devices (as sent)."""
+    key = SigningKey.generate()
+    now = datetime.now(UTC)
+    media = MediaRef(
+        url="http://127.0.0.1:8000/media/tone.ogg", sha256="0" * 64, size_bytes=9000, duration_s=1
+    )
+    command = Command(
+        command_id="cmd-" + "0" * 26,
+        device_ids=tuple(f"bench-{i:04d}" for i in range(n)),
+        issued_at=now,
+        expires_at=now + timedelta(minutes=5),
+        order=PlayNow(item=plan_item("bc-" + "0" * 26, media, now)),
+    )
+    return len(seal(Kind.COMMAND, command, CONTROLLER_SENDER, key, now))
+
+
+def raw_fanout(
+    broker_url: str, n: int, rounds: int, processes: int, sizes: Sequence[int]
+) -> list[list[float]]:
+    """Seconds from one publish to each of n subscribers' receipt, over rounds, for
+    each message size in ``sizes`` (the same subscribers)."""
+    names = [f"raw-sub-{i:04d}" for i in range(n)]
+    workers = Workers()
+    parts = [(broker_url, part, RAW_TOPIC) for part in split_among(names, processes)]
+    workers.start(fanout_workers.raw_subscribers, parts)
+    publisher = MqttLink(BrokerAddress.parse(broker_url), "raw-pub")
+    publisher.start()
+    latencies: list[list[float]] = [[] for _ in sizes]
+    try:
+        if not workers.wait(lambda: workers.ready >= n, 180) or not publisher.wait_connected(30):
+            raise SystemExit(f"raw baseline: only {workers.ready} of {n} subscribers connected")
+        for r in range(rounds):
+            for k, size in enumerate(sizes):
+                tag = f"r{r}s{k}"
+                # The tag, then padding up to the size (subscribers read the tag only).
+                payload = (tag + "\n").encode().ljust(size, b"x")
+                sent = time.time()
+                publisher.publish(RAW_TOPIC, payload)
+                workers.wait_seen(tag, n, 30)
+                latencies[k] += [at - sent for at in workers.seen[tag].values()]
+                time.sleep(0.3)
+    finally:
+        publisher.stop()
+        workers.close()
+    return latencies
