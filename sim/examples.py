@@ -20,8 +20,9 @@ from controller.domain.content.bulletins import BulletinDraft, find_by_code
 from controller.domain.errors import DomainError
 from controller.domain.places import importer
 from controller.domain.places import service as places
+from controller.domain.programmes.problems import ProgrammeInvalid
 from controller.domain.programmes.service import current_programme, save_programme
-from controller.domain.programmes.yaml_io import ProgrammeInvalid, load_programme
+from controller.domain.programmes.yaml_io import load_programme
 from wardcast_protocol.messages import SourceLevel
 
 log = logging.getLogger(__name__)

@@ -31,16 +31,15 @@ from controller.cli.options import (
 )
 from controller.domain.programmes.conflict import Conflict
 from controller.domain.programmes.conflicts import check
-from controller.domain.programmes.recurrence import RecurrenceError, occurrences
-from controller.domain.programmes.schema import ProgrammeDoc, json_schema_text
-from controller.domain.programmes.yaml_io import (
+from controller.domain.programmes.problems import (
     Problem,
     ProgrammeInvalid,
     SourceMap,
-    dump_programme,
     format_path,
-    load_with_lines,
 )
+from controller.domain.programmes.recurrence import RecurrenceError, occurrences
+from controller.domain.programmes.schema import ProgrammeDoc, json_schema_text
+from controller.domain.programmes.yaml_io import dump_programme, load_with_lines
 
 app = typer.Typer(
     help="Chương trình phát thanh dạng YAML — ward programmes as YAML: validate, apply, export.",

@@ -8,8 +8,9 @@ import pytest
 
 from controller.domain.programmes.conflicts import check
 from controller.domain.programmes.diff import diff
+from controller.domain.programmes.problems import ProgrammeInvalid
 from controller.domain.programmes.schema import ProgrammeDoc, RelayItem
-from controller.domain.programmes.yaml_io import ProgrammeInvalid, load_programme
+from controller.domain.programmes.yaml_io import load_programme
 
 NOW = datetime(2026, 11, 20, 0, 0, tzinfo=UTC)
 

@@ -10,16 +10,18 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from controller.domain.programmes.fields import CODE_PATTERN, SLUG_PATTERN
+from controller.domain.programmes.problems import (
+    Problem,
+    ProgrammeInvalid,
+    format_path,
+    parse_path,
+)
 from controller.domain.programmes.relay_tuning import DEAD_AFTER_S, PREBUFFER_S, SILENCE_DB
 from controller.domain.programmes.schema import ProgrammeDoc
 from controller.domain.programmes.yaml_io import (
-    Problem,
-    ProgrammeInvalid,
     dump_programme,
-    format_path,
     load_programme,
     load_with_lines,
-    parse_path,
     source_map,
 )
 

@@ -16,6 +16,8 @@ with it. Modules:
 - ``airing_checks``    a session's air times: never, off days, quiet hours, content
 - ``clashes``     two sessions on the air at once for the same residents
 - ``yaml_io``     YAML files with line numbers for every problem, written back stably
+- ``problems``    a file's problems at their path and line; the lines of its values by path
+- ``validation_messages``  schema errors in plain words, at their lines
 - ``diff``        what applying a programme changes, in readable lines
 - ``client``, ``cli``  the ``wardcast schedules`` commands, over the controller's HTTP API
 """
@@ -25,6 +27,7 @@ from controller.domain.programmes.conflicts import check
 from controller.domain.programmes.content import ContentInfo, ContentLookup
 from controller.domain.programmes.diff import diff
 from controller.domain.programmes.fields import TimeRange
+from controller.domain.programmes.problems import Problem, ProgrammeInvalid
 from controller.domain.programmes.recurrence import (
     CHIME_S,
     RecurrenceError,
@@ -45,12 +48,7 @@ from controller.domain.programmes.schema import (
     WardRules,
     json_schema,
 )
-from controller.domain.programmes.yaml_io import (
-    Problem,
-    ProgrammeInvalid,
-    dump_programme,
-    load_programme,
-)
+from controller.domain.programmes.yaml_io import dump_programme, load_programme
 
 __all__ = [
     "CHIME_S",

@@ -10,27 +10,33 @@ ourselves, which gives three things a plain ``yaml.safe_load`` cannot:
   ``00037`` as 31 (octal). A programme has neither base-60 nor octal numbers, so such
   plain scalars are kept as the text that was written; ``05:30`` and ``"05:30"``
   mean the same, and so do ``ward: 00037`` and ``ward: "00037"``.
+
+The problems themselves, and the :class:`~controller.domain.programmes.problems.SourceMap`
+of lines by path, live in ``problems``; pydantic's errors are put in plain words
+by ``validation_messages``.
 """
 
 from __future__ import annotations
 
-import difflib
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
-from datetime import date, time
-from functools import lru_cache
+from datetime import time
 from typing import Any
 
 import yaml
-from pydantic import BaseModel, ValidationError
+from pydantic import ValidationError
 from yaml.constructor import SafeConstructor
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from controller.domain.programmes.fields import format_time
+from controller.domain.programmes.problems import (
+    Loc,
+    Problem,
+    ProgrammeInvalid,
+    SourceMap,
+    format_path,
+)
 from controller.domain.programmes.schema import ProgrammeDoc
-
-Loc = tuple[str | int, ...]
+from controller.domain.programmes.validation_messages import validation_problems
 
 MAX_CHARS = 1_000_000
 MAX_NODES = 100_000
@@ -39,97 +45,6 @@ _FLOAT_TAG = "tag:yaml.org,2002:float"
 _MERGE_TAG = "tag:yaml.org,2002:merge"
 _SEXAGESIMAL = re.compile(r"^[-+]?[0-9][0-9_]*(?::[0-5]?[0-9])+(?:\.[0-9_]*)?$")
 _LEADING_ZERO = re.compile(r"^[-+]?0[0-9_]+$")
-# Errors whose messages we wrote ourselves (schema.py): shown as they are.
-_OWN_TYPES = frozenset(
-    {
-        "local_time",
-        "empty_range",
-        "duplicate",
-        "stream_url",
-        "zones_all",
-        "rrule",
-        "starts_on",
-        "timezone",
-        "blank",
-        "control_character",
-        "target_minimum",
-        "relay_tuning",
-    }
-)
-
-
-@dataclass(frozen=True)
-class Problem:
-    """One thing wrong with a programme file: where (path and 1-based line) and what."""
-
-    path: str
-    line: int | None
-    message: str
-
-    def render(self, source: str) -> str:
-        """``FILE:LINE: path: message``, the shape editors and CI logs link from."""
-        where = f"{source}:{self.line}" if self.line is not None else source
-        return f"{where}: {self.path}: {self.message}" if self.path else f"{where}: {self.message}"
-
-
-class ProgrammeInvalid(Exception):
-    """The text is not a valid programme; ``problems`` lists every problem found."""
-
-    def __init__(self, problems: list[Problem], source: str = "<text>") -> None:
-        self.problems = problems
-        self.source = source
-        super().__init__("\n".join(problem.render(source) for problem in problems))
-
-
-def format_path(loc: Sequence[str | int]) -> str:
-    """``("sessions", 0, "start")`` -> ``"sessions[0].start"``."""
-    text = ""
-    for part in loc:
-        if isinstance(part, int):
-            text += f"[{part}]"
-        else:
-            text += f".{part}" if text else str(part)
-    return text
-
-
-_PATH_PART = re.compile(r"\[(\d+)\]|\.?([^.\[\]]+)")
-
-
-def parse_path(path: str) -> Loc:
-    """``"sessions[0].start"`` -> ``("sessions", 0, "start")`` (inverse of format_path)."""
-    parts: list[str | int] = []
-    for index, name in _PATH_PART.findall(path):
-        parts.append(int(index) if index else name)
-    return tuple(parts)
-
-
-class SourceMap:
-    """Line numbers of the values in a YAML text, by path."""
-
-    def __init__(self, lines: dict[Loc, int] | None = None) -> None:
-        self._lines = lines or {}
-
-    def resolve(self, loc: Sequence[str | int]) -> tuple[Loc, int | None]:
-        """The deepest prefix of ``loc`` present in the file, and its line.
-
-        Parts not in the file are skipped, except a last one: pydantic puts a union's
-        tag in the middle of a path, and a missing field at its end.
-        """
-        current: Loc = ()
-        kept: list[str | int] = []
-        for n, part in enumerate(loc):
-            candidate = (*current, part)
-            if candidate in self._lines:
-                current = candidate
-                kept.append(part)
-            elif n == len(loc) - 1:
-                kept.append(part)
-        return tuple(kept), self._lines.get(current)
-
-    def line_of(self, path: str | Sequence[str | int]) -> int | None:
-        """The line of ``path`` (``"sessions[1].start"``) or of its nearest parent."""
-        loc = parse_path(path) if isinstance(path, str) else path
-        return self.resolve(loc)[1]
 
 
 class _TooBig(Exception):
@@ -260,82 +175,6 @@ def _convert(text: str) -> tuple[Any, SourceMap, _Converter | None, list[Problem
     return data, SourceMap(converter.lines), converter, converter.problems
 
 
-@lru_cache(maxsize=1)
-def _all_field_names() -> list[str]:
-    names: set[str] = set()
-    pending: list[type[BaseModel]] = [ProgrammeDoc]
-    seen: set[type[BaseModel]] = set()
-    while pending:
-        model = pending.pop()
-        if model in seen:
-            continue
-        seen.add(model)
-        names.update(model.model_fields)
-        for info in model.model_fields.values():
-            for arg in _types_in(info.annotation):
-                if isinstance(arg, type) and issubclass(arg, BaseModel):
-                    pending.append(arg)
-    return sorted(names)
-
-
-def _types_in(annotation: Any) -> list[Any]:
-    found = [annotation]
-    for arg in getattr(annotation, "__args__", ()) or ():
-        found += _types_in(arg)
-    for meta in getattr(annotation, "__metadata__", ()) or ():
-        found += _types_in(meta)
-    return found
-
-
-def _show(value: Any) -> str | None:
-    if isinstance(value, str | int | float | bool | date | time) or value is None:
-        shown = repr(value.isoformat() if isinstance(value, date | time) else value)
-        return shown if len(shown) <= 60 else shown[:57] + "…"
-    return None
-
-
-def _message(error: Any) -> str:
-    kind, loc = error["type"], error["loc"]
-    name = loc[-1] if loc else ""
-    if kind == "missing":
-        return f"'{name}' is required"
-    if kind == "extra_forbidden":
-        near = difflib.get_close_matches(str(name), _all_field_names(), n=1, cutoff=0.7)
-        return f"unknown field '{name}'" + (f"; did you mean '{near[0]}'?" if near else "")
-    if kind in _OWN_TYPES:
-        return str(error["msg"])
-    if kind == "union_tag_invalid":
-        context = error.get("ctx") or {}
-        return f"unknown kind '{context.get('tag')}': use one of {context.get('expected_tags')}"
-    if kind == "union_tag_not_found":
-        return "each rundown item needs a 'kind': chime, relay, bulletins or bulletin"
-    context = error.get("ctx") or {}
-    if kind == "too_short" and "min_length" in context:
-        count = context["min_length"]
-        return f"needs at least {count} item{'s' if count != 1 else ''}"
-    if kind == "too_long" and "max_length" in context:
-        return f"has more than {context['max_length']} items"
-    message = str(error["msg"])
-    if kind in ("model_type", "model_attributes_type", "dict_type"):
-        message = "expected a mapping of fields here"
-    elif kind == "list_type":
-        message = "expected a list here"
-    shown = _show(error.get("input"))
-    return f"{message} (got {shown})" if shown else message
-
-
-def _validation_problems(
-    exc: ValidationError, source_map: SourceMap, bad: set[Loc]
-) -> list[Problem]:
-    problems: list[Problem] = []
-    for error in exc.errors(include_url=False):
-        loc, line = source_map.resolve(error["loc"])
-        if any(loc[: len(b)] == b for b in bad):
-            continue  # already reported as a YAML problem at that place
-        problems.append(Problem(format_path(loc), line, _message(error)))
-    return problems
-
-
 def load_with_lines(text: str, *, source: str = "<text>") -> tuple[ProgrammeDoc, SourceMap]:
     """Like :func:`load_programme`, and also the lines of the file's values by path."""
     data, source_map, converter, problems = _convert(text)
@@ -344,7 +183,7 @@ def load_with_lines(text: str, *, source: str = "<text>") -> tuple[ProgrammeDoc,
     try:
         doc = ProgrammeDoc.model_validate(data)
     except ValidationError as exc:
-        problems = problems + _validation_problems(exc, source_map, converter.bad)
+        problems = problems + validation_problems(exc, source_map, converter.bad)
     if problems:
         problems.sort(key=lambda p: (p.line or 0, p.path))
         raise ProgrammeInvalid(problems, source)
