@@ -18,7 +18,7 @@ from controller.domain.content import workflow
 from controller.domain.content.bulletins import BulletinDraft
 from controller.domain.devices.service import register_device
 from controller.domain.places import service as places
-from controller.messaging.broker import free_port
+from controller.messaging.broker_host import free_port
 from controller.settings import Settings
 from edge_agent.config import AgentConfig
 from wardcast_protocol.signing import SigningKey

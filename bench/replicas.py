@@ -19,7 +19,7 @@ from pathlib import Path
 
 import httpx
 
-from controller.messaging.broker import free_port
+from controller.messaging.broker_host import free_port
 
 SHARE_GROUP = "wardcast-bench"
 

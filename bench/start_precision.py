@@ -47,7 +47,8 @@ from pathlib import Path
 from bench.common import StartTimes
 from bench.figures import peak_rss_mib, percentile, summary_ms
 from bench.loop_trace import LoopTrace
-from controller.messaging.broker import EmbeddedBroker, free_port
+from controller.messaging.broker import EmbeddedBroker
+from controller.messaging.broker_host import free_port
 from edge_agent.config import AgentConfig
 from edge_agent.controller_stand_in import ControllerStandIn, plan_item
 from edge_agent.fleet import AgentFleet

@@ -29,7 +29,7 @@ from controller.api.app import create_app
 from controller.api.server import BackgroundServer
 from controller.composition import ControllerRuntime
 from controller.domain.actors import Role
-from controller.messaging.broker import free_port
+from controller.messaging.broker_host import free_port
 from controller.settings import Settings
 from edge_agent.config import AgentConfig
 from edge_agent.fleet import AgentFleet

@@ -17,7 +17,8 @@ from pathlib import Path
 import pytest
 
 from controller.composition import ControllerRuntime
-from controller.messaging.broker import EmbeddedBroker, free_port
+from controller.messaging.broker import EmbeddedBroker
+from controller.messaging.broker_host import free_port
 from controller.settings import Settings
 from tests.support.local_postgres import LocalPostgres
 from wardcast_protocol.clock import FakeClock

@@ -15,12 +15,15 @@ same persistence files: ``start`` writes ``mosquitto.pid`` beside the config, an
 ``adopt_or_start`` reuses a live broker of ours whose config is unchanged, or stops
 it and starts afresh. "Ours" means: the pid in our pid file runs mosquitto with our
 config file (read from /proc), so a recycled pid is never signalled.
+
+What the host must provide (the binary, a stable port, files the broker's user can
+reach) is in ``broker_host``; telling a pid left in the pid file from a recycled one,
+and stopping a broker that is not our child, in ``broker_process``.
 """
 
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 import shutil
@@ -33,94 +36,18 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
+from controller.messaging.broker_host import (
+    BrokerUnavailable,
+    find_mosquitto,
+    free_port,
+    hand_to_broker,
+    let_broker_reach,
+    port_is_free,
+)
+from controller.messaging.broker_process import cmdline, fingerprint, pid_alive, terminate
 from controller.messaging.broker_tls import BrokerTls
 
 log = logging.getLogger(__name__)
-
-_SEARCH = ("/usr/sbin/mosquitto", "/usr/bin/mosquitto", "/usr/local/sbin/mosquitto")
-DEFAULT_TLS_PORT = 8883
-BROKER_USER = "mosquitto"
-
-
-class BrokerUnavailable(RuntimeError):
-    """Mosquitto is not installed or would not start."""
-
-
-def free_port(host: str = "127.0.0.1") -> int:
-    """A TCP port that is free on ``host`` right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def port_is_free(port: int, host: str = "127.0.0.1") -> bool:
-    """True when nothing listens on ``host:port`` and we could bind it."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        # As mosquitto binds: connections of a broker just stopped (TIME_WAIT) do not
-        # make the port look taken; a live listener still does.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        try:
-            sock.bind((host, port))
-        except OSError:
-            return False
-    return True
-
-
-def find_mosquitto() -> str:
-    """Path of the mosquitto binary, or raise ``BrokerUnavailable`` saying how to get it."""
-    found = shutil.which("mosquitto")
-    if found:
-        return found
-    for candidate in _SEARCH:
-        if os.access(candidate, os.X_OK):
-            return candidate
-    raise BrokerUnavailable("mosquitto is not installed: run `make install` (apt: mosquitto)")
-
-
-def hand_to_broker(path: Path, mode: int = 0o600) -> None:
-    """Make ``path`` readable by the broker only (and us).
-
-    Started as root, mosquitto drops to user "mosquitto": what it reads (and, for a
-    directory, writes) must belong to that user. Otherwise it runs as us.
-    """
-    os.chmod(path, mode)
-    if os.geteuid() == 0:
-        with contextlib.suppress(LookupError, OSError):
-            shutil.chown(path, user=BROKER_USER)
-
-
-def let_broker_reach(path: Path) -> None:
-    """Let the broker's user walk down to ``path``: run as root, mosquitto drops to user
-    "mosquitto" before it opens its password, ACL and persistence files, so every
-    directory above them needs the search (x) bit for others. Only that bit is added
-    (nothing becomes listable or readable), and only where it is missing."""
-    if os.geteuid() != 0:
-        return
-    for parent in reversed(path.resolve().parents):
-        mode = parent.stat().st_mode
-        if not mode & 0o001:
-            log.warning(
-                "adding o+x to %s so the broker (user mosquitto) can reach its files", parent
-            )
-            os.chmod(parent, mode | 0o001)
-
-
-def stable_port(state_dir: Path, configured: int | None, host: str = "127.0.0.1") -> int:
-    """The broker's port: the configured one, else the one remembered in ``state_dir``,
-    else 8883 when free (or any free port), remembered from then on.
-
-    A stable port lets agents outside the process reconnect to the same address after
-    the controller (or the broker) restarts.
-    """
-    if configured is not None:
-        return configured
-    remembered = state_dir / "port"
-    with contextlib.suppress(OSError, ValueError):
-        return int(remembered.read_text(encoding="ascii").strip())
-    port = DEFAULT_TLS_PORT if port_is_free(DEFAULT_TLS_PORT, host) else free_port(host)
-    state_dir.mkdir(parents=True, exist_ok=True)
-    remembered.write_text(f"{port}\n", encoding="ascii")
-    return port
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,28 +57,6 @@ class BrokerSecurity:
     password_file: Path
     acl_file: Path
     tls: BrokerTls
-
-
-def _pid_alive(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    # A zombie still answers kill(0); it is dead for our purposes.
-    with contextlib.suppress(OSError, IndexError):
-        stat = Path(f"/proc/{pid}/stat").read_text()
-        return stat.rsplit(")", 1)[1].split()[0] != "Z"
-    return True
-
-
-def _cmdline(pid: int) -> list[str]:
-    try:
-        raw = Path(f"/proc/{pid}/cmdline").read_bytes()
-    except OSError:
-        return []
-    return [part.decode(errors="replace") for part in raw.split(b"\0") if part]
 
 
 class EmbeddedBroker:
@@ -206,7 +111,7 @@ class EmbeddedBroker:
         """The broker's pid while it runs (started or adopted), else None."""
         if self._proc is not None:
             return self._proc.pid if self._proc.poll() is None else None
-        if self._adopted is not None and _pid_alive(self._adopted):
+        if self._adopted is not None and pid_alive(self._adopted):
             return self._adopted
         return None
 
@@ -226,7 +131,7 @@ class EmbeddedBroker:
                 f"keyfile {tls.server_key}",
                 "tls_version tlsv1.2",
                 # The certificate is read only at start: a new one means a new broker.
-                f"# server certificate {_fingerprint(tls.server_cert)}",
+                f"# server certificate {fingerprint(tls.server_cert)}",
             ]
         lines += [
             f"persistence {'true' if self.persistence else 'false'}",
@@ -298,9 +203,9 @@ class EmbeddedBroker:
             pid = int(self.pid_file.read_text(encoding="ascii").strip())
         except (OSError, ValueError):
             return None
-        if not _pid_alive(pid):
+        if not pid_alive(pid):
             return None
-        argv = _cmdline(pid)
+        argv = cmdline(pid)
         ours = bool(argv) and Path(argv[0]).name == "mosquitto" and str(self.conf_path) in argv
         return pid if ours else None
 
@@ -351,8 +256,8 @@ class EmbeddedBroker:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait(timeout_s)
-        elif proc is None and adopted is not None and _pid_alive(adopted):
-            _terminate(adopted, timeout_s)
+        elif proc is None and adopted is not None and pid_alive(adopted):
+            terminate(adopted, timeout_s)
         with contextlib.suppress(OSError, ValueError):
             if stopped is not None and int(self.pid_file.read_text(encoding="ascii")) == stopped:
                 self.pid_file.unlink()
@@ -378,23 +283,3 @@ class EmbeddedBroker:
         tb: TracebackType | None,
     ) -> None:
         self.cleanup()
-
-
-def _terminate(pid: int, timeout_s: float) -> None:
-    """SIGTERM a process that is not our child, then SIGKILL it if it lingers."""
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGTERM)
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if not _pid_alive(pid):
-            return
-        time.sleep(0.02)
-    with contextlib.suppress(ProcessLookupError):
-        os.kill(pid, signal.SIGKILL)
-
-
-def _fingerprint(path: Path) -> str:
-    try:
-        return hashlib.sha256(path.read_bytes()).hexdigest()[:16]
-    except OSError:
-        return "none"

@@ -18,7 +18,7 @@ import secrets
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 
-from controller.messaging.broker import hand_to_broker
+from controller.messaging.broker_host import hand_to_broker
 from wardcast_protocol.topics import device_acl, is_valid_ward_code, ward_acl
 
 _ITERATIONS = 101  # mosquitto_passwd's own default; passwords are 192 random bits anyway

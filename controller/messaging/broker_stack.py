@@ -21,17 +21,13 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 from controller.db.session import Database
-from controller.messaging.broker import (
-    DEFAULT_TLS_PORT,
-    BrokerSecurity,
-    EmbeddedBroker,
-    stable_port,
-)
+from controller.messaging.broker import BrokerSecurity, EmbeddedBroker
 from controller.messaging.broker_accounts import (
     CONTROLLER_USERNAME,
     BrokerAccounts,
     DeviceBrokerAccess,
 )
+from controller.messaging.broker_host import DEFAULT_TLS_PORT, stable_port
 from controller.messaging.broker_supervisor import BrokerSupervisor
 from controller.messaging.broker_tls import default_names, ensure_tls
 from controller.settings import Settings

@@ -14,7 +14,8 @@ import logging
 import threading
 import time
 
-from controller.messaging.broker import BrokerUnavailable, EmbeddedBroker
+from controller.messaging.broker import EmbeddedBroker
+from controller.messaging.broker_host import BrokerUnavailable
 
 log = logging.getLogger(__name__)
 

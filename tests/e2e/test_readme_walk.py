@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 
-from controller.messaging.broker import free_port
+from controller.messaging.broker_host import free_port
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.timeout(180)]
 

@@ -18,7 +18,7 @@ import pytest
 from controller.api.app import create_app
 from controller.api.server import BackgroundServer
 from controller.composition import ControllerRuntime
-from controller.messaging.broker import free_port
+from controller.messaging.broker_host import free_port
 from tests.support.enrolled import EnrolledDevice, enrol
 
 pytestmark = pytest.mark.integration

@@ -14,7 +14,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.messaging.broker import EmbeddedBroker, free_port
+from controller.messaging.broker import EmbeddedBroker
+from controller.messaging.broker_host import free_port
 from edge_agent.config import AgentConfig
 from edge_agent.controller_stand_in import ControllerStandIn, plan_item
 from edge_agent.fleet import AgentFleet

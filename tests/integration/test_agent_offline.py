@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from controller.messaging.broker import EmbeddedBroker, free_port
+from controller.messaging.broker import EmbeddedBroker
+from controller.messaging.broker_host import free_port
 from edge_agent.controller_stand_in import ControllerStandIn, plan_item
 from tests.integration.test_agent_fleet import (
     MediaServer,

@@ -31,7 +31,8 @@ import uvicorn
 
 from controller.api.app import create_app
 from controller.composition import ControllerRuntime
-from controller.messaging.broker import EmbeddedBroker, free_port
+from controller.messaging.broker import EmbeddedBroker
+from controller.messaging.broker_host import free_port
 from controller.settings import Settings
 from tests.support.auth import issue_token
 

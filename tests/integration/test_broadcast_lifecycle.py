@@ -27,7 +27,8 @@ from controller.api.app import create_app
 from controller.composition import ControllerRuntime
 from controller.domain.devices.service import register_device
 from controller.domain.places import service as places
-from controller.messaging.broker import EmbeddedBroker, free_port
+from controller.messaging.broker import EmbeddedBroker
+from controller.messaging.broker_host import free_port
 from controller.settings import Settings
 from edge_agent.config import AgentConfig
 from edge_agent.core import EdgeAgent

@@ -40,13 +40,7 @@ from controller.domain.devices.bridges import issue_bridge_login
 from controller.domain.devices.enrolment import Credentials
 from controller.domain.devices.service import register_device
 from controller.domain.places import service as places
-from controller.messaging.broker import (
-    BrokerSecurity,
-    EmbeddedBroker,
-    free_port,
-    hand_to_broker,
-    let_broker_reach,
-)
+from controller.messaging.broker import BrokerSecurity, EmbeddedBroker
 from controller.messaging.broker_accounts import (
     CONTROLLER_USERNAME,
     bridge_username,
@@ -54,6 +48,7 @@ from controller.messaging.broker_accounts import (
     mosquitto_hash,
     new_password,
 )
+from controller.messaging.broker_host import free_port, hand_to_broker, let_broker_reach
 from controller.messaging.broker_tls import BrokerTls, default_names, ensure_tls
 from controller.settings import Settings
 from tests.support.enrolled import try_connect

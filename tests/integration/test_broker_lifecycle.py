@@ -18,7 +18,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from controller.messaging.broker import free_port
+from controller.messaging.broker_host import free_port
 from edge_agent.enrolment import enrol
 from edge_agent.fleet import AgentFleet
 from tests.support.auth import bearer, token_for_database

@@ -15,7 +15,8 @@ from typing import Any
 import httpx
 import pytest
 
-from controller.messaging.broker import EmbeddedBroker, free_port
+from controller.messaging.broker import EmbeddedBroker
+from controller.messaging.broker_host import free_port
 from edge_agent.config import AgentConfig
 from edge_agent.core import EdgeAgent
 from edge_agent.fleet import AgentFleet

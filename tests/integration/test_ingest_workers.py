@@ -22,7 +22,8 @@ from sqlalchemy import func, select
 
 from controller.composition import ControllerRuntime
 from controller.db.models import Device, PlaybackEvidence, RejectedMessageLog
-from controller.messaging.broker import EmbeddedBroker, free_port
+from controller.messaging.broker import EmbeddedBroker
+from controller.messaging.broker_host import free_port
 from controller.messaging.ingest_workers import IngestWorkers
 from controller.metrics.registry import EVIDENCE_STORED
 from controller.settings import Settings

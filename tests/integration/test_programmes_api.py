@@ -18,7 +18,7 @@ from controller.api.server import BackgroundServer
 from controller.cli.main import app as wardcast
 from controller.composition import ControllerRuntime
 from controller.db.models import Bulletin, MediaAsset
-from controller.messaging.broker import free_port
+from controller.messaging.broker_host import free_port
 from controller.settings import Settings
 from tests.support.auth import auth_headers
 from wardcast_protocol.fake_transport import FakeBroker

@@ -19,7 +19,8 @@ from typing import TypedDict, Unpack
 
 import pytest
 
-from controller.messaging.broker import EmbeddedBroker, free_port
+from controller.messaging.broker import EmbeddedBroker
+from controller.messaging.broker_host import free_port
 from edge_agent.controller_stand_in import ControllerStandIn, relay_item
 from tests.integration.test_agent_fleet import MediaServer, controller_link, make_fleet, tone
 from wardcast_protocol.messages import MediaRef, Outcome, PlaybackEvent

@@ -25,7 +25,8 @@ from controller.db.models import Device, PlaybackEvidence
 from controller.db.session import Database
 from controller.domain.devices.service import register_device
 from controller.domain.plans.planned import record_command
-from controller.messaging.broker import EmbeddedBroker, free_port
+from controller.messaging.broker import EmbeddedBroker
+from controller.messaging.broker_host import free_port
 from edge_agent.controller_stand_in import plan_item
 from edge_agent.evidence import EvidenceLog, PlayFacts
 from edge_agent.inbox import open_inbound

@@ -18,7 +18,7 @@ from controller.cli.report import app as report_app
 from controller.composition import ControllerRuntime
 from controller.domain.evidence.bundles.format import iso_utc
 from controller.domain.reports.periods import parse_period
-from controller.messaging.broker import free_port
+from controller.messaging.broker_host import free_port
 from controller.settings import Settings
 from tests.integration.test_reports_api import NOW, PERIOD, seed
 from tests.support.auth import auth_headers

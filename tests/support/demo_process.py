@@ -26,7 +26,7 @@ from pathlib import Path
 
 import httpx
 
-from controller.messaging.broker import free_port
+from controller.messaging.broker_host import free_port
 
 ROOT = Path(__file__).resolve().parents[2]
 _EXPORT = re.compile(r"^export (\w+)=(\S+)$", re.M)

@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Literal
 from xml.sax.saxutils import escape
 
-from controller.messaging.broker import free_port
+from controller.messaging.broker_host import free_port
 
 Codec = Literal["mp3", "opus"]
 

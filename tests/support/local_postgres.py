@@ -16,7 +16,7 @@ import tempfile
 from pathlib import Path
 from types import TracebackType
 
-from controller.messaging.broker import free_port
+from controller.messaging.broker_host import free_port
 
 
 class PostgresUnavailable(RuntimeError):

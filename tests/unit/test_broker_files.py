@@ -7,7 +7,6 @@ from pathlib import Path
 
 from cryptography import x509
 
-from controller.messaging.broker import stable_port
 from controller.messaging.broker_accounts import (
     CONTROLLER_USERNAME,
     mosquitto_hash,
@@ -15,6 +14,7 @@ from controller.messaging.broker_accounts import (
     render_acl_file,
     render_password_file,
 )
+from controller.messaging.broker_host import stable_port
 from controller.messaging.broker_tls import default_names, ensure_tls
 from wardcast_protocol.topics import device_acl, is_valid_device_id
 
