@@ -206,10 +206,9 @@ class TopicFilter:
     command, paid again for every handler.
     """
 
-    __slots__ = ("_levels", "_wild_first", "text")
+    __slots__ = ("_levels", "_wild_first")
 
     def __init__(self, topic_filter: str) -> None:
-        self.text = topic_filter
         self._levels = tuple(unshared(topic_filter).split("/"))
         self._wild_first = self._levels[0] in ("+", "#")
 

@@ -111,23 +111,26 @@ def hold_playing_targets(session: Session, checked: list[Checked]) -> list[Broad
     Each state's ``note_playing`` looks its target up by key: after a "now" to a
     thousand loudspeakers their "playing" states were a thousand SELECTs on the
     ingest thread, in the seconds the fan-out still runs. Held in the identity map,
-    one SELECT per item. A programme item names no broadcast: its query finds nothing.
+    they are one SELECT for the batch. A programme item names no broadcast: nothing is
+    found for it and its lookup queries as before, so a batch of programme plays costs
+    this one query more, not one per item.
     """
-    playing: dict[str, set[str]] = {}
+    items: set[str] = set()
+    devices: set[str] = set()
     for item in checked:
         if item.rejection is not None or item.verified is None or item.parsed is None:
             continue
         body = item.verified.body
         if isinstance(body, DeviceState) and body.playing_item_id is not None:
-            playing.setdefault(body.playing_item_id, set()).add(item.parsed.device_id)
-    held: list[BroadcastTarget] = []
-    for item_id in sorted(playing):
-        query = select(BroadcastTarget).where(
-            BroadcastTarget.broadcast_id == item_id,
-            among(session, BroadcastTarget.device_id, playing[item_id]),
-        )
-        held.extend(session.scalars(query))
-    return held
+            items.add(body.playing_item_id)
+            devices.add(item.parsed.device_id)
+    if not items:
+        return []
+    query = select(BroadcastTarget).where(
+        among(session, BroadcastTarget.broadcast_id, items),
+        among(session, BroadcastTarget.device_id, devices),
+    )
+    return list(session.scalars(query))
 
 
 def _begin_writing(session: Session) -> None:

@@ -74,43 +74,35 @@ SilenceDb = Annotated[
 ]
 
 
-def prebuffer_field() -> Any:
-    """The prebuffer field, as the ward's defaults and each relay item write it."""
+def _tuning_field(title: str, meaning: str, name: str, bounds: tuple[float, float]) -> Any:
+    """An optional tuning field: its meaning, the device's default and its bounds."""
     return Field(
         default=None,
-        title="Prebuffer",
-        description=(
-            "Seconds before the relay the device connects to the stream "
-            f"(default {_SPEC['prebuffer_s'].default:g})."
-        ),
-        json_schema_extra={"minimum": PREBUFFER_S[0], "maximum": PREBUFFER_S[1]},
+        title=title,
+        description=f"{meaning} (default {_SPEC[name].default:g}).",
+        json_schema_extra={"minimum": bounds[0], "maximum": bounds[1]},
     )
+
+
+def prebuffer_field() -> Any:
+    """The prebuffer field, as the ward's defaults and each relay item write it."""
+    meaning = "Seconds before the relay the device connects to the stream"
+    return _tuning_field("Prebuffer", meaning, "prebuffer_s", PREBUFFER_S)
 
 
 def dead_after_field() -> Any:
     """The dead air allowed field, as the ward's defaults and each relay item write it."""
-    return Field(
-        default=None,
-        title="Dead air allowed",
-        description=(
-            "Seconds of dead air or silence before the fallback plays; also the longest "
-            f"wait between tries of a failing stream (default {_SPEC['dead_after_s'].default:g})."
-        ),
-        json_schema_extra={"minimum": DEAD_AFTER_S[0], "maximum": DEAD_AFTER_S[1]},
+    meaning = (
+        "Seconds of dead air or silence before the fallback plays; also the longest "
+        "wait between tries of a failing stream"
     )
+    return _tuning_field("Dead air allowed", meaning, "dead_after_s", DEAD_AFTER_S)
 
 
 def silence_field() -> Any:
     """The silence level field, as the ward's defaults and each relay item write it."""
-    return Field(
-        default=None,
-        title="Silence level",
-        description=(
-            "Below this level (dBFS) the stream counts as silent "
-            f"(default {_SPEC['silence_db'].default:g})."
-        ),
-        json_schema_extra={"minimum": SILENCE_DB[0], "maximum": SILENCE_DB[1]},
-    )
+    meaning = "Below this level (dBFS) the stream counts as silent"
+    return _tuning_field("Silence level", meaning, "silence_db", SILENCE_DB)
 
 
 class RelayTuning(DocumentModel):
