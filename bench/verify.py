@@ -19,7 +19,7 @@ bundle is built from it with ``build_bundle``, as ``POST /evidence/archives`` do
 Baseline, in the same run: Ed25519-verifying the same signatures over the same bytes
 with ``cryptography`` directly on one thread, keys and signatures already decoded —
 the arithmetic no verifier can skip. The last line is ``key=value`` pairs: the
-verifier's seconds, the baseline's, their ratio (below 1: the verifier's threads beat
+verifier's seconds, the baseline's, their ratio (below 1: the verifier's workers beat
 one core doing nothing but signatures), its CPU seconds and peak RSS.
 """
 
@@ -33,6 +33,7 @@ import os
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,6 +44,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from bench.figures import peak_rss_mib
+from controller.domain.evidence.bundles.ed25519 import sodium_available
 from controller.domain.evidence.bundles.format import (
     FORMAT,
     content_digest,
@@ -245,6 +247,7 @@ class Run:
     wall_s: float
     cpu_s: float
     peak_mib: float
+    tree_pss_mib: float  # the verifier and its signature workers, shared pages counted once
 
 
 # The verifier run under a probe that reports its peak RSS on the way out. Not from
@@ -262,6 +265,52 @@ runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
 """
 
 
+class TreeMemory(threading.Thread):
+    """Samples the PSS of a process and its children every 20 ms; keeps the peak.
+
+    PSS, not RSS: forked signature workers share the verifier's pages, and a sum of
+    RSS would count those pages once per process.
+    """
+
+    def __init__(self, pid: int) -> None:
+        super().__init__(daemon=True)
+        self.pid = pid
+        self.peak_mib = 0.0
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        """Sample until stopped."""
+        while not self._done.wait(0.02):
+            self.peak_mib = max(self.peak_mib, sum(_pss_kib(p) for p in _tree(self.pid)) / 1024)
+
+    def stop(self) -> None:
+        """Stop sampling."""
+        self._done.set()
+        self.join()
+
+
+def _tree(pid: int) -> list[int]:
+    found, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        found.append(current)
+        try:
+            for task in os.listdir(f"/proc/{current}/task"):
+                with open(f"/proc/{current}/task/{task}/children") as fh:
+                    todo += [int(c) for c in fh.read().split()]
+        except OSError:
+            continue  # gone since: nothing to count
+    return found
+
+
+def _pss_kib(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/smaps_rollup") as fh:
+            return next((int(line.split()[1]) for line in fh if line.startswith("Pss:")), 0)
+    except (OSError, ValueError):
+        return 0
+
+
 def verify_process(path: Path, workers: int | None = None) -> Run:
     """Run the offline verifier as an evaluator does, in its own process; measure it."""
     module = "controller.domain.evidence.bundles.verify"
@@ -272,9 +321,13 @@ def verify_process(path: Path, workers: int | None = None) -> Run:
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         child = subprocess.Popen(command, stdout=out, stderr=err, env=env)
-        # wait4, not communicate(): it hands back this child's own CPU time.
+        sampler = TreeMemory(child.pid)
+        sampler.start()
+        # wait4, not communicate(): it hands back this child's own CPU time, its
+        # signature workers' included (they are reaped before it exits).
         _, status, usage = os.wait4(child.pid, 0)
         wall = time.perf_counter() - started
+        sampler.stop()
         child.returncode = os.waitstatus_to_exitcode(status)
         out.seek(0)
         err.seek(0)
@@ -282,7 +335,8 @@ def verify_process(path: Path, workers: int | None = None) -> Run:
         problems = err.read().decode()
     peak = next((int(x[9:]) for x in problems.split() if x.startswith("peak_kib=")), 0)
     cpu = usage.ru_utime + usage.ru_stime
-    return Run(child.returncode, lines[-1] or problems.strip(), wall, cpu, peak / 1024)
+    last = lines[-1] or problems.strip()
+    return Run(child.returncode, last, wall, cpu, peak / 1024, sampler.peak_mib)
 
 
 def main() -> None:
@@ -292,7 +346,7 @@ def main() -> None:
     parser.add_argument("--per-day", type=int, default=10)
     parser.add_argument("--days", type=int, default=365)
     parser.add_argument("--tiny", action="store_true", help="2 devices x 5/day x 50 days.")
-    parser.add_argument("--workers", type=int, help="Signature threads (default: one per core).")
+    parser.add_argument("--workers", type=int, help="Signature processes (default: one per core).")
     parser.add_argument("--with-build", action="store_true", help="Also time build_bundle.")
     parser.add_argument("--keep", type=Path, help="Keep the bundle file here.")
     args = parser.parse_args()
@@ -319,7 +373,8 @@ def main() -> None:
         assert run.code == 0 and run.last == f"verified: {events} valid, 0 faults", run.last
         print(
             f"verify, own process: {run.wall_s:.2f} s wall, {run.cpu_s:.2f} s CPU, "
-            f"{events / run.wall_s:,.0f} events/s, peak RSS {run.peak_mib:.0f} MiB"
+            f"{events / run.wall_s:,.0f} events/s, peak RSS {run.peak_mib:.0f} MiB, "
+            f"with its signature workers {run.tree_pss_mib:.0f} MiB (PSS)"
         )
         raw = raw_baseline(chains)
         print(f"baseline, Ed25519 verify only: {raw:.2f} s, {events / raw:,.0f} signatures/s")
@@ -327,7 +382,8 @@ def main() -> None:
         print(
             f"events={events} verify_s={run.wall_s:.2f} verify_cpu_s={run.cpu_s:.2f} "
             f"raw_ed25519_s={raw:.2f} ratio={run.wall_s / raw:.2f} "
-            f"peak_rss_mib={run.peak_mib:.0f} cores={os.cpu_count()} "
+            f"peak_rss_mib={run.peak_mib:.0f} tree_pss_mib={run.tree_pss_mib:.0f} "
+            f"sodium={int(sodium_available())} cores={os.cpu_count()} "
             f"load1={os.getloadavg()[0]:.1f}"
         )
 

@@ -1,7 +1,8 @@
 """Evidence bundles: one ward's signed evidence for one period, checkable offline.
 
 ``format`` (the shape, canonical bytes, digest) and ``verify`` (the offline checker)
-import only the standard library, ``cryptography`` and ``wardcast_protocol.signing``,
+import only the standard library, ``cryptography`` and ``wardcast_protocol.signing``
+(and PyNaCl, for speed, when it is installed),
 so an evaluator runs them without the controller, its database or its web stack.
 ``build`` reads the controller's database and is the only part that needs it.
 

@@ -1,65 +1,129 @@
-"""Rows read on one thread, their signatures checked on the others, judged in file order.
+"""Rows read in this process, their signatures checked in others, judged in file order.
 
-Standard library only (and ``checks``, ``signatures``): part of the offline verifier. Ed25519
-verification is three quarters of a verifier's work, and ``cryptography`` releases the
-GIL while it verifies, so worker threads check signatures on every core while the
-main thread reads and parses the next rows. Measured on the development machine
-(2 vCPU): threads scale as processes do, without pickling every row across a pipe.
+Standard library only (and ``checks``, ``signatures``, ``ed25519``): part of the offline
+verifier. Ed25519 verification is most of a verifier's work. It used to run on threads,
+since ``cryptography`` releases the GIL while it verifies; but between two signatures a
+thread needs the GIL back, and the reading thread, parsing JSON, holds it for up to the
+switch interval (5 ms): on the 2-core development machine a ward-year took 5.0–5.5 s
+on threads and 3.1–3.4 s on worker processes, which need no GIL and are sent only the
+bytes to check (``signatures.signed_parts``), a few hundred rows a batch.
+
+Starting the processes costs about 0.2 s (each imports the verifier), so a small bundle
+is checked on the spot: the pool starts once ``POOL_AFTER_ROWS`` rows have been read. If
+a worker dies (out of memory, killed), the rows are checked here instead: how a
+signature is checked never changes the verdict.
 
 The invariant: each device's rows are fed to its ``DeviceCheck`` in file order, one
-batch after the other, whatever thread checked their signatures — so the faults and
-their order are exactly those of checking each row on the spot. At most ``depth``
-batches are in flight, which bounds the memory the rows take on their way.
+batch after the other, wherever their signatures were checked — so the faults and their
+order are exactly those of checking each row on the spot. At most ``depth`` batches are
+in flight, which bounds the memory the rows take on their way.
 """
 
 from __future__ import annotations
 
+import multiprocessing
 import os
+import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 
 from controller.domain.evidence.bundles.checks import DeviceCheck
-from controller.domain.evidence.bundles.signatures import RowWork, check_signatures
+from controller.domain.evidence.bundles.ed25519 import signatures_valid
+from controller.domain.evidence.bundles.signatures import (
+    RowWork,
+    check_signatures,
+    set_verdicts,
+    signed_parts,
+)
+
+# About 0.3 s of signatures on one core: below it, the processes cost more than they save.
+POOL_AFTER_ROWS = 4_000
+
+
+def _start_method() -> multiprocessing.context.BaseContext:
+    """Fork a single-threaded verifier (the command: instant, nothing imported twice).
+
+    A threaded caller (the controller archiving a period) spawns instead: a forked
+    copy of another thread's held lock never unlocks. Spawned workers import the
+    caller's main module, so a script calling ``verify_file`` keeps the usual
+    ``if __name__ == "__main__"`` guard; without it the workers fail and the rows are
+    checked on the spot.
+    """
+    single = threading.active_count() == 1
+    return multiprocessing.get_context("fork" if single and os.name == "posix" else "spawn")
 
 
 def default_workers() -> int:
-    """One signature thread per core."""
+    """One signature process per core."""
     return os.cpu_count() or 1
 
 
 class SignaturePipeline:
-    """Batches of rows in, judged in order; signatures checked on ``workers`` threads."""
+    """Batches of rows in, judged in order; signatures checked in ``workers`` processes."""
 
     def __init__(
-        self, workers: int | None = None, on_checked: Callable[[int], None] | None = None
+        self,
+        workers: int | None = None,
+        on_checked: Callable[[int], None] | None = None,
+        *,
+        pool_after_rows: int | None = None,
     ) -> None:
         self.workers = max(1, workers if workers is not None else default_workers())
-        # One thread needs no pool: the rows are checked on the spot.
-        self._pool = ThreadPoolExecutor(self.workers) if self.workers > 1 else None
-        self._depth = 2 * self.workers
-        self._pending: deque[tuple[DeviceCheck, list[RowWork], Future[None] | None]] = deque()
+        self._pool_after = POOL_AFTER_ROWS if pool_after_rows is None else pool_after_rows
+        self._pool: ProcessPoolExecutor | None = None
+        self._pool_failed = False
+        self._rows = 0
+        # Enough batches in flight to keep every worker busy while this process reads.
+        self._depth = 4 * self.workers
+        self._pending: deque[tuple[DeviceCheck, list[RowWork], Future[list[bool]] | None]] = deque()
         self._on_checked = on_checked
+
+    @property
+    def pooled(self) -> bool:
+        """Whether worker processes were started (for tests and the bench)."""
+        return self._pool is not None
 
     def put(self, check: DeviceCheck, works: list[RowWork]) -> None:
         """Queue a batch of ``check``'s next rows; judge the oldest batches past the depth."""
         if not works:
             return
-        if self._pool is None:
+        self._rows += len(works)
+        pool = self._pool_for_now()
+        future: Future[list[bool]] | None = None
+        if pool is not None:
+            try:
+                future = pool.submit(signatures_valid, check.key, signed_parts(works))
+            except BrokenProcessPool:
+                self._give_up_pool()
+        if future is None:
             check_signatures(check.key, works)
-            self._pending.append((check, works, None))
-        else:
-            self._pending.append(
-                (check, works, self._pool.submit(check_signatures, check.key, works))
-            )
+        self._pending.append((check, works, future))
         while len(self._pending) > self._depth:
             self._settle()
+
+    def _pool_for_now(self) -> ProcessPoolExecutor | None:
+        idle = self._pool is None and not self._pool_failed and self.workers > 1
+        if idle and self._rows > self._pool_after:
+            self._pool = ProcessPoolExecutor(self.workers, mp_context=_start_method())
+        return self._pool
+
+    def _give_up_pool(self) -> None:
+        self._pool_failed = True
+        if self._pool is not None:
+            self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
 
     def _settle(self) -> None:
         check, works, future = self._pending.popleft()
         if future is not None:
-            future.result()
+            try:
+                set_verdicts(works, future.result())
+            except BrokenProcessPool:
+                self._give_up_pool()
+                check_signatures(check.key, works)
         for work in works:
             check.feed(work)
         if self._on_checked is not None:
@@ -71,7 +135,7 @@ class SignaturePipeline:
             self._settle()
 
     def close(self) -> None:
-        """Stop the threads (batches not yet judged are dropped)."""
+        """Stop the workers (batches not yet judged are dropped)."""
         self._pending.clear()
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)

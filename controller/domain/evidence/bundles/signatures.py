@@ -1,10 +1,10 @@
-"""A row's signature work: read on one thread, checked on another, judged later.
+"""A row's signature work: read in one place, checked in another, judged later.
 
-Standard library, ``cryptography`` (through ``wardcast_protocol.signing``) and nothing
-else: part of the offline verifier. Apart from ``checks`` because this is the only part
-of a row's check that may run off the reading thread: ``prepare`` touches no device's
+Standard library and ``ed25519`` (``cryptography``, with libsodium when installed) and
+nothing else: part of the offline verifier. Apart from ``checks`` because this is the only part
+of a row's check that may run away from the reading thread: ``prepare`` touches no device's
 state and ``check_signatures`` only sets ``RowWork.ok``, so the signature pool
-(``pipeline``) runs them on every core while ``DeviceCheck.feed`` judges the rows in
+(``pipeline``) runs them in worker processes while ``DeviceCheck.feed`` judges the rows in
 file order, exactly as if each had been checked on the spot.
 """
 
@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from wardcast_protocol.signing import verify
+from controller.domain.evidence.bundles.ed25519 import signature_valid
 
 _DECODER = json.JSONDecoder()
 
@@ -61,7 +61,25 @@ def prepare(row: Any, device_id: str) -> RowWork:
 
 
 def check_signatures(key: str, works: Iterable[RowWork]) -> None:
-    """Check the signatures ``prepare`` asked for (``cryptography`` releases the GIL here)."""
+    """Check the signatures ``prepare`` asked for, here and now."""
     for work in works:
         if work.data is not None:
-            work.ok = verify(key, work.data, work.sig)
+            work.ok = signature_valid(key, work.data, work.sig)
+
+
+def signed_parts(works: Iterable[RowWork]) -> list[tuple[bytes, str]]:
+    """The ``(data, signature)`` pairs of the rows whose signature is due, in order.
+
+    What a worker process is sent (``ed25519.signatures_valid``): bytes and strings
+    only, so the batch pickles small and fast.
+    """
+    return [(work.data, work.sig) for work in works if work.data is not None]
+
+
+def set_verdicts(works: Iterable[RowWork], verdicts: list[bool]) -> None:
+    """Hand a worker's verdicts back to the rows ``signed_parts`` took them from."""
+    due = [work for work in works if work.data is not None]
+    if len(due) != len(verdicts):
+        raise RuntimeError(f"{len(verdicts)} verdicts for {len(due)} signatures")
+    for work, ok in zip(due, verdicts, strict=True):
+        work.ok = ok

@@ -80,7 +80,7 @@ def verify_file(
 ) -> Report:
     """Check the bundle at ``path``, streamed; ``BundleUnusable`` if it is not one.
 
-    ``workers``: signature threads (default one per core). ``on_checked(n)`` is told as
+    ``workers``: signature processes (default one per core). ``on_checked(n)`` is told as
     rows are judged (progress); if the file has to be read whole after all, it is told
     minus what it was told before, and the count starts again.
     """
@@ -151,7 +151,7 @@ class _Sink:
         self.checks.append(self._current)
 
     def rows(self, batch: list[Any]) -> None:
-        """Parse the rows here; their signatures are checked on the pipeline's threads."""
+        """Parse the rows here; their signatures are checked by the pipeline's workers."""
         check = self._current
         if check is not None:
             self.pipeline.put(check, [prepare(row, check.device_id) for row in batch])
@@ -238,7 +238,7 @@ def run(
     """Verify the bundle at ``path`` and print the result; returns the exit code.
 
     ``progress``: draw a progress line on ``err`` (default: only if it is a terminal).
-    ``workers``: signature threads (default: one per core).
+    ``workers``: signature processes (default: one per core).
     """
     out = out or sys.stdout
     err = err or sys.stderr
@@ -297,7 +297,7 @@ def main(argv: list[str] | None = None) -> int:
         "--controller-key", help="The controller's published public key (base64) to pin."
     )
     parser.add_argument(
-        "--workers", type=int, help="Threads checking signatures (default: one per core)."
+        "--workers", type=int, help="Processes checking signatures (default: one per core)."
     )
     args = parser.parse_args(argv)
     return run(
