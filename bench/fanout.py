@@ -13,11 +13,16 @@ with its own MQTT connection, many per asyncio loop (epoll, so 1,000+ are fine):
   compares delivering the same bytes (``ratio_p99``; ``ratio_p99_2b`` against two bytes);
 * Wardcast — N edge agents placed in one ward, listening to its broadcast channel,
   a clip they already cached, one ``POST /api/v1/broadcasts`` over HTTP: time from
-  just before that call to each agent's playback start, split by one plain subscriber
-  of the ward's channel into the controller's part (call -> command delivered,
-  ``command_p50_ms``) and the simulated fleet's (command -> start, ``fleet_p99_ms``, to
-  read beside the raw p99); then how long after the last device recorded its
-  confirmation the controller had stored all N.
+  just before that call to each agent's playback start, split at the instant the
+  controller published the command into the controller's part (call -> publish,
+  ``publish_p50_ms``) and the broker's and fleet's (publish -> start, ``fleet_p99_ms``,
+  the counterpart of the raw publish -> receipt: ``fleet_ratio_p99``); then how long
+  after the last device recorded its confirmation the controller had stored all N.
+
+Both sides run in worker processes sharing the machine's cores, so a worker's CPU
+time says where the time goes: from a publish to its last start (``fleet_cpu_ms``) or
+its last receipt (``raw_cpu_ms``), the median over workers and rounds, and their
+``cpu_ratio``: what an agent does with a command against what a bare subscriber does.
 
 The raw baseline and the worker pool both sides run in are ``bench.fanout_raw``.
 Times are wall-clock (``time.time()``) across processes on one machine. The last line
@@ -30,7 +35,6 @@ import argparse
 import logging
 import shutil
 import tempfile
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -48,47 +52,30 @@ from controller.db.models import PlaybackEvidence
 from controller.heap import freeze_start_up_heap
 from controller.messaging.broker import EmbeddedBroker
 from controller.messaging.fanout import WardListeners
-from wardcast_protocol.mqtt_link import MqttLink
-from wardcast_protocol.subscriptions import ReceivedMessage
-from wardcast_protocol.topics import ward_topic
-from wardcast_protocol.transport import BrokerAddress
 
 WARD = "bench-ward"
 
 
-class CommandProbe:
-    """One plain subscriber of the ward's channel, beside the agents: when each command
-    reached the broker's subscribers. It splits API call -> start into the controller's
-    part (call -> command delivered) and the fleet's (command -> each start). Its
-    receipts are stamped on this process's paho thread, which shares the controller's
-    GIL: a late stamp moves time from the fleet's part to the controller's, never adds.
+class PublishStamps:
+    """When the controller handed each order to its MQTT client: the wall time right
+    after ``send_order`` returned (the command built, signed and published), in the
+    request's own thread. It splits API call -> start into the controller's part
+    (call -> publish) and the broker's and fleet's (publish -> each start), the part
+    to read beside the raw baseline's publish -> receipt.
     """
 
-    def __init__(self, broker_url: str) -> None:
-        self._arrivals: list[float] = []
-        self._lock = threading.Lock()
-        self._link = MqttLink(BrokerAddress.parse(broker_url), "bench-command-probe")
-        self._link.subscribe(ward_topic(WARD), self._heard)
+    def __init__(self, outbound: Any) -> None:
+        self._at: list[float] = []
+        self._send = outbound.send_order
+        outbound.send_order = self._stamped
 
-    def _heard(self, message: ReceivedMessage) -> None:
-        at = time.time()
-        with self._lock:
-            self._arrivals.append(at)
-
-    def start(self) -> None:
-        """Connect (and so subscribe) before the first round."""
-        self._link.start()
-        if not self._link.wait_connected(30):
-            raise SystemExit("wardcast: the command probe did not connect")
+    def _stamped(self, *args: Any, **kwargs: Any) -> None:
+        self._send(*args, **kwargs)
+        self._at.append(time.time())
 
     def first_after(self, since: float) -> float | None:
-        """When the first command after ``since`` arrived (None: none did)."""
-        with self._lock:
-            return next((at for at in self._arrivals if at >= since), None)
-
-    def stop(self) -> None:
-        """Disconnect."""
-        self._link.stop()
+        """When the first order after ``since`` was published (None: none was)."""
+        return next((at for at in self._at if at >= since), None)
 
 
 @dataclass
@@ -96,8 +83,10 @@ class Figures:
     """What the Wardcast side measured."""
 
     starts: list[float] = field(default_factory=list)  # API call -> play start, s
-    command: list[float] = field(default_factory=list)  # API call -> command at a subscriber, s
-    fleet: list[float] = field(default_factory=list)  # command at a subscriber -> play start, s
+    publish: list[float] = field(default_factory=list)  # API call -> command published, s
+    fleet: list[float] = field(default_factory=list)  # command published -> play start, s
+    # Each agent worker's CPU from a round's publish to its last start there, s.
+    fleet_cpu: list[float] = field(default_factory=list)
     api: list[float] = field(default_factory=list)  # the API call alone, s
     confirm_lag: list[float] = field(default_factory=list)  # last recorded -> all stored, s
     confirmed: int = 0
@@ -151,9 +140,11 @@ def wardcast_fanout(
     freeze_start_up_heap()  # as `wardcast serve` does once started
     figures = Figures()
     workers = Workers()
-    probe = CommandProbe(broker_url)
+    stamps = PublishStamps(site.runtime.outbound)
     began = time.time()
-    workers.start(fanout_workers.agents, [(part,) for part in split_among(site.configs, processes)])
+    split = split_among(site.configs, processes)
+    workers.start(fanout_workers.agents, [(part,) for part in split])
+    rounds_published: list[tuple[str, float]] = []
     try:
         if not workers.wait(lambda: workers.ready >= n, 240):
             raise SystemExit(f"wardcast: only {workers.ready} of {n} agents connected")
@@ -170,7 +161,6 @@ def wardcast_fanout(
         figures.listening = sum(
             site.runtime.outbound.listeners.listening(d) == WARD for d in site.device_ids
         )
-        probe.start()
         bulletin_id = tone_bulletin(site, clip_s, tmp)
         body = {"bulletin_id": bulletin_id, "device_ids": site.device_ids}
         headers = admin_headers(site)
@@ -191,16 +181,18 @@ def wardcast_fanout(
                     figures.missing += n - len(workers.seen[item])
                 starts = list(workers.seen[item].values())
                 figures.starts += [at - called for at in starts]
-                command_at = probe.first_after(called)
-                if command_at is not None:
-                    figures.command.append(command_at - called)
-                    figures.fleet += [at - command_at for at in starts]
+                published = stamps.first_after(called)
+                if published is not None:
+                    figures.publish.append(published - called)
+                    figures.fleet += [at - published for at in starts]
+                    rounds_published.append((item, published))
                 _confirmations(site, item, n, figures)
                 time.sleep(0.3)
     finally:
-        probe.stop()
         workers.close()
         site.stop()
+    parts = [[config.device_id for config in part] for part in split]
+    figures.fleet_cpu = workers.cpu_per_round(parts, rounds_published)
     return figures
 
 
@@ -230,9 +222,8 @@ def main() -> None:
     try:
         with EmbeddedBroker() as broker:
             size = command_size(args.agents)
-            raw_2b, raw = raw_fanout(
-                broker.url, args.agents, args.rounds, args.processes, (2, size)
-            )
+            baseline = raw_fanout(broker.url, args.agents, args.rounds, args.processes, (2, size))
+            (raw_2b, raw), raw_cpu = baseline.latencies, baseline.cpu[1]
             ours = wardcast_fanout(
                 broker.url,
                 args.agents,
@@ -260,12 +251,18 @@ def main() -> None:
         f"p99 {_ms(ours.starts, 99)} ms"
     )
     print(
-        f"  of which    call -> command      p50 {_ms(ours.command, 50)} ms  "
-        f"max {_ms(ours.command, 100)} ms (the controller)"
+        f"  of which    call -> publish      p50 {_ms(ours.publish, 50)} ms  "
+        f"max {_ms(ours.publish, 100)} ms (the controller: build, sign, publish)"
     )
     print(
-        f"  of which    command -> start     p50 {_ms(ours.fleet, 50)} ms  "
-        f"p99 {_ms(ours.fleet, 99)} ms (the simulated fleet; raw above)"
+        f"  of which    publish -> start     p50 {_ms(ours.fleet, 50)} ms  "
+        f"p99 {_ms(ours.fleet, 99)} ms (the broker and the simulated fleet; raw above)"
+    )
+    fleet_cpu, raw_cpu_ms = _ms(ours.fleet_cpu, 50), _ms(raw_cpu, 50)
+    print(
+        f"CPU of one worker from a publish to its last start: {fleet_cpu} ms for "
+        f"up to {-(-args.agents // args.processes)} agents; to its last receipt: {raw_cpu_ms} "
+        f"ms for as many raw subscribers (medians over workers and rounds)"
     )
     lag = max(ours.confirm_lag) if ours.confirm_lag else float("nan")
     print(
@@ -287,8 +284,12 @@ def main() -> None:
         "raw_2b_p99_ms": _ms(raw_2b, 99),
         "ratio_p99_2b": round(p99 / raw_2b_p99, 2) if raw_2b_p99 > 0 else "nan",
         "api_p50_ms": _ms(ours.api, 50),
-        "command_p50_ms": _ms(ours.command, 50),
+        "publish_p50_ms": _ms(ours.publish, 50),
         "fleet_p99_ms": _ms(ours.fleet, 99),
+        "fleet_ratio_p99": round(percentile(ours.fleet, 99) / raw_p99, 2) if raw_p99 > 0 else "nan",
+        "fleet_cpu_ms": fleet_cpu,
+        "raw_cpu_ms": raw_cpu_ms,
+        "cpu_ratio": round(fleet_cpu / raw_cpu_ms, 2) if raw_cpu_ms > 0 else "nan",
         "on_ward_channel": ours.listening,
         "missed_starts": ours.missing,
         "confirmed": f"{ours.confirmed}/{ours.expected}",

@@ -39,6 +39,8 @@ class Workers:
     lock: threading.Condition = field(default_factory=threading.Condition)
     ready: int = 0
     stopped: int = 0
+    # Each worker's CPU samples, by the first name it runs (``fanout_workers.CpuSampler``).
+    cpu: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
     def start(self, target: Callable[..., None], parts: Sequence[tuple[Any, ...]]) -> None:
         """One process per part: ``target(*part, queue, stop)``; collect their reports."""
@@ -58,6 +60,8 @@ class Workers:
                     self.ready += report[1]
                 elif report[0] == "stopped":
                     self.stopped += 1
+                elif report[0] == "cpu":
+                    self.cpu[report[1]] = report[2]
                 else:
                     for name, tag, at in report[1]:
                         self.seen[tag][name] = at
@@ -71,6 +75,21 @@ class Workers:
     def wait_seen(self, tag: str, count: int, timeout_s: float) -> bool:
         """Block until ``count`` names reported ``tag`` (or timeout)."""
         return self.wait(lambda: len(self.seen[tag]) >= count, timeout_s)
+
+    def cpu_per_round(
+        self, parts: Sequence[Sequence[str]], rounds: Sequence[tuple[str, float]]
+    ) -> list[float]:
+        """CPU seconds each worker spent from a round's publish to its last receipt (or
+        start) of that round: one figure per worker and round. ``parts``: the names
+        each worker runs; ``rounds``: (tag, wall time of the publish)."""
+        spent = []
+        for names in parts:
+            samples = self.cpu.get(names[0], [])
+            for tag, published in rounds:
+                times = [self.seen[tag][n] for n in names if n in self.seen[tag]]
+                if samples and times:
+                    spent.append(fanout_workers.cpu_between(samples, published, max(times)))
+        return spent
 
     def close(self) -> None:
         """Stop every worker and wait for it."""
@@ -103,18 +122,28 @@ def command_size(n: int) -> int:
     return len(seal(Kind.COMMAND, command, CONTROLLER_SENDER, key, now))
 
 
+@dataclass
+class RawFanout:
+    """The baseline's figures, one list per message size: seconds from the publish to
+    each receipt, and each worker's CPU seconds from the publish to its last receipt."""
+
+    latencies: list[list[float]]
+    cpu: list[list[float]]
+
+
 def raw_fanout(
     broker_url: str, n: int, rounds: int, processes: int, sizes: Sequence[int]
-) -> list[list[float]]:
-    """Seconds from one publish to each of n subscribers' receipt, over rounds, for
-    each message size in ``sizes`` (the same subscribers)."""
+) -> RawFanout:
+    """n subscribers, one publish, over rounds, for each message size in ``sizes``
+    (the same subscribers)."""
     names = [f"raw-sub-{i:04d}" for i in range(n)]
     workers = Workers()
-    parts = [(broker_url, part, RAW_TOPIC) for part in split_among(names, processes)]
-    workers.start(fanout_workers.raw_subscribers, parts)
+    split = split_among(names, processes)
+    workers.start(fanout_workers.raw_subscribers, [(broker_url, part, RAW_TOPIC) for part in split])
     publisher = MqttLink(BrokerAddress.parse(broker_url), "raw-pub")
     publisher.start()
     latencies: list[list[float]] = [[] for _ in sizes]
+    published: list[list[tuple[str, float]]] = [[] for _ in sizes]
     try:
         if not workers.wait(lambda: workers.ready >= n, 180) or not publisher.wait_connected(30):
             raise SystemExit(f"raw baseline: only {workers.ready} of {n} subscribers connected")
@@ -127,8 +156,9 @@ def raw_fanout(
                 publisher.publish(RAW_TOPIC, payload)
                 workers.wait_seen(tag, n, 30)
                 latencies[k] += [at - sent for at in workers.seen[tag].values()]
+                published[k].append((tag, sent))
                 time.sleep(0.3)
     finally:
         publisher.stop()
         workers.close()
-    return latencies
+    return RawFanout(latencies, [workers.cpu_per_round(split, tags) for tags in published])

@@ -6,7 +6,10 @@ every connection is up, then ``("seen", [(name, tag, wall time), ...])`` batches
 subscriber and the round's tag, or a device and the item it started), stamped with
 ``time.time()`` (comparable across processes on one machine), then ``("stopped",)``.
 Receipts are buffered and sent every few milliseconds, so reporting does not sit
-between one receipt and the next.
+between one receipt and the next. Before ``("stopped",)`` each worker sends
+``("cpu", first name, [(wall time, CPU seconds), ...])``: its own CPU time, sampled every
+``CPU_SAMPLE_S`` (``CpuSampler``), so the bench can say how much CPU a worker spent
+between a publish and its last receipt or start (``cpu_between``).
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import cProfile
 import gc
+import itertools
 import logging
 import os
 import threading
@@ -31,6 +35,47 @@ from wardcast_protocol.subscriptions import ReceivedMessage
 from wardcast_protocol.transport import BrokerAddress
 
 FLUSH_S = 0.02
+CPU_SAMPLE_S = 0.004
+
+
+class CpuSampler(threading.Thread):
+    """This process's CPU time, sampled with the wall clock every ``CPU_SAMPLE_S``.
+
+    A thread, not the loop: the loop is what is measured, and it is busiest exactly
+    when a sample is wanted. Sleeping between samples, it costs next to nothing.
+    """
+
+    def __init__(self) -> None:
+        super().__init__(daemon=True)
+        self.samples: list[tuple[float, float]] = []
+        self._done = threading.Event()
+
+    def run(self) -> None:
+        """Sample until stopped."""
+        while not self._done.wait(CPU_SAMPLE_S):
+            self.samples.append((time.time(), time.process_time()))
+
+    def stop(self) -> list[tuple[float, float]]:
+        """Stop; the samples, oldest first."""
+        self._done.set()
+        self.join()
+        return self.samples
+
+
+def cpu_between(samples: Sequence[tuple[float, float]], begin: float, end: float) -> float:
+    """CPU seconds a worker spent between two wall times (interpolated samples)."""
+    return _cpu_at(samples, end) - _cpu_at(samples, begin)
+
+
+def _cpu_at(samples: Sequence[tuple[float, float]], at: float) -> float:
+    if not samples:
+        return 0.0
+    if at <= samples[0][0]:
+        return samples[0][1]
+    for (w0, c0), (w1, c1) in itertools.pairwise(samples):
+        if w0 <= at <= w1:
+            return c0 + (c1 - c0) * (at - w0) / (w1 - w0) if w1 > w0 else c1
+    return samples[-1][1]
 
 
 def raw_subscribers(
@@ -63,12 +108,15 @@ async def _raw(
     while not all(link.connected for link in links):  # noqa: ASYNC110 - paho sets a flag
         await asyncio.sleep(0.05)
     await asyncio.sleep(0.5)  # every SUBACK in before the first publish
+    cpu = CpuSampler()
+    cpu.start()
     out.put(("ready", len(links)))
     while not stop.is_set():
         await asyncio.sleep(FLUSH_S)
         if seen:
             batch, seen[:] = list(seen), []
             out.put(("seen", batch))
+    out.put(("cpu", names[0], cpu.stop()))
     for link in links:
         link.stop()
     await asyncio.sleep(0.2)
@@ -97,6 +145,8 @@ def agents(configs: Sequence[AgentConfig], out: Queue[Any], stop: Event) -> None
     # every agent for a quarter of a second (measured), where one agent on its own Pi
     # walks its own. Their start-up objects are exempted, as the controller's are.
     _freeze_heap()
+    cpu = CpuSampler()
+    cpu.start()
     out.put(("ready", len(configs) if ready else 0))
     # WARDCAST_BENCH_PROFILE=DIR: profile the agents' loop (where the simulator's time goes).
     profile_dir = os.environ.get("WARDCAST_BENCH_PROFILE")
@@ -111,5 +161,6 @@ def agents(configs: Sequence[AgentConfig], out: Queue[Any], stop: Event) -> None
     if profiler is not None and profile_dir:
         fleet.call(profiler.disable)
         profiler.dump_stats(os.path.join(profile_dir, f"agents-{os.getpid()}.prof"))
+    out.put(("cpu", configs[0].device_id, cpu.stop()))
     fleet.stop()
     out.put(("stopped",))
