@@ -23,7 +23,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from edge_agent.media_cache import MediaCache
-from edge_agent.outbox import Outbox, QueuedPlay
+from edge_agent.outbox import Outbox, QueuedPlay, item_json
 from edge_agent.playback import Playback
 from edge_agent.recorder import PlayRecorder
 from edge_agent.schedule import Pending, PlayQueue
@@ -92,7 +92,7 @@ class CommandDesk:
         order = command.order
         queued, cached = None, False
         if isinstance(order, PlayNow):
-            queued = QueuedPlay(order.item.item_id, order.item.model_dump_json(), now)
+            queued = QueuedPlay(order.item.item_id, item_json(order.item), now)
             cached = self._media.has(order.item.media)
         # A "now" that starts at once (its clip here, nothing sounding, armed, fetched
         # for or overdue) has its row written with its play's journal row: one commit

@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     import httpx
 
 log = logging.getLogger(__name__)
+_PATHS_KEPT = 256  # distinct files whose Path is kept (a plan names a few dozen)
 
 _EXTENSIONS = {
     "audio/ogg": "ogg",
@@ -140,11 +141,22 @@ class MediaCache:
         self._backoff_s = backoff_s
         self._slots = asyncio.Semaphore(max_parallel)
         self._inflight: dict[str, asyncio.Task[Path]] = {}
+        # Each file's Path, built once: a play asks for it three times before its first
+        # sample, and a simulated fleet's hundreds of agents do so in one breath.
+        self._paths: dict[tuple[str, str], Path] = {}
         self._clean_temporaries()
 
     def path_for(self, media: MediaRef) -> Path:
         """Where ``media`` lives once cached."""
-        return self.directory / f"{media.sha256}.{extension_for(media.content_type)}"
+        key = (media.sha256, media.content_type)
+        path = self._paths.get(key)
+        if path is None:
+            if len(self._paths) >= _PATHS_KEPT:
+                self._paths.clear()
+            path = self._paths[key] = (
+                self.directory / f"{media.sha256}.{extension_for(media.content_type)}"
+            )
+        return path
 
     def has(self, media: MediaRef) -> bool:
         """True when the verified file is on disk."""

@@ -31,6 +31,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from wardcast_protocol.messages import PlanItem
+
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
     seq INTEGER PRIMARY KEY,
@@ -109,6 +111,28 @@ class JournalRow:
         if self.sounding_at is None or self.progress_at is None:
             return 0.0
         return max(0.0, (self.progress_at - self.sounding_at).total_seconds())
+
+
+_ITEM_JSON: dict[int, tuple[PlanItem, str]] = {}  # by id(item), the item kept alive with it
+_ITEM_JSON_KEPT = 64
+
+
+def item_json(item: PlanItem) -> str:
+    """The JSON a row keeps of ``item``, serialized once per item object.
+
+    A "now" is written twice before it sounds (its command row, its journal row), and
+    a simulated fleet's agents share one parsed command: one serialization for all.
+    Items are frozen, so an item object's JSON never changes; the entry holds the item,
+    so its id cannot be reused by another while the entry lives.
+    """
+    hit = _ITEM_JSON.get(id(item))
+    if hit is not None and hit[0] is item:
+        return hit[1]
+    text = item.model_dump_json()
+    if len(_ITEM_JSON) >= _ITEM_JSON_KEPT:
+        _ITEM_JSON.clear()
+    _ITEM_JSON[id(item)] = (item, text)
+    return text
 
 
 @dataclass(frozen=True, slots=True)

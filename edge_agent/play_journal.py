@@ -23,7 +23,7 @@ from datetime import datetime
 from functools import partial
 
 from edge_agent.evidence import PlayFacts, facts_from_json, facts_to_json
-from edge_agent.outbox import JournalRow, Outbox
+from edge_agent.outbox import JournalRow, Outbox, item_json
 from edge_agent.timing import deferred, leave
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.messages import Outcome, PlanItem
@@ -61,7 +61,7 @@ class PlayJournal:
     def start(self, item: PlanItem, start: datetime, plan_version: int | None) -> None:
         """A play is about to start (its row, written now)."""
         try:
-            self._outbox.journal_start(item.item_id, start, item.model_dump_json(), plan_version)
+            self._outbox.journal_start(item.item_id, start, item_json(item), plan_version)
         except sqlite3.Error as exc:
             log.error(
                 "%s: could not journal %s: %s; playing on", self._device_id, item.item_id, exc
