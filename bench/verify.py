@@ -33,7 +33,6 @@ import os
 import subprocess
 import sys
 import tempfile
-import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -43,7 +42,7 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from bench.figures import peak_rss_mib
+from bench.figures import TreeMemory, peak_rss_mib
 from controller.domain.evidence.bundles.ed25519 import sodium_available
 from controller.domain.evidence.bundles.format import (
     FORMAT,
@@ -263,52 +262,6 @@ atexit.register(peak)
 sys.argv = sys.argv[1:]
 runpy.run_module(sys.argv[0], run_name="__main__", alter_sys=True)
 """
-
-
-class TreeMemory(threading.Thread):
-    """Samples the PSS of a process and its children every 20 ms; keeps the peak.
-
-    PSS, not RSS: forked signature workers share the verifier's pages, and a sum of
-    RSS would count those pages once per process.
-    """
-
-    def __init__(self, pid: int) -> None:
-        super().__init__(daemon=True)
-        self.pid = pid
-        self.peak_mib = 0.0
-        self._done = threading.Event()
-
-    def run(self) -> None:
-        """Sample until stopped."""
-        while not self._done.wait(0.02):
-            self.peak_mib = max(self.peak_mib, sum(_pss_kib(p) for p in _tree(self.pid)) / 1024)
-
-    def stop(self) -> None:
-        """Stop sampling."""
-        self._done.set()
-        self.join()
-
-
-def _tree(pid: int) -> list[int]:
-    found, todo = [], [pid]
-    while todo:
-        current = todo.pop()
-        found.append(current)
-        try:
-            for task in os.listdir(f"/proc/{current}/task"):
-                with open(f"/proc/{current}/task/{task}/children") as fh:
-                    todo += [int(c) for c in fh.read().split()]
-        except OSError:
-            continue  # gone since: nothing to count
-    return found
-
-
-def _pss_kib(pid: int) -> int:
-    try:
-        with open(f"/proc/{pid}/smaps_rollup") as fh:
-            return next((int(line.split()[1]) for line in fh if line.startswith("Pss:")), 0)
-    except (OSError, ValueError):
-        return 0
 
 
 def verify_process(path: Path, workers: int | None = None) -> Run:
