@@ -9,7 +9,10 @@ from __future__ import annotations
 
 import base64
 import copy
+import multiprocessing
 import os
+import threading
+from concurrent.futures import Executor, ProcessPoolExecutor, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -55,12 +58,41 @@ def written(tmp_path: Path, bundle: dict[str, Any]) -> Path:
     return path
 
 
+def forked(workers: int) -> Executor:
+    """Worker processes, whatever threads the test run has left behind."""
+    return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+
+
 def test_worker_processes_report_every_fault_as_the_spot_does(
-    scene: Scene, tmp_path: Path, watched: list[bool]
+    scene: Scene, tmp_path: Path, watched: list[bool], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     bundle = everything_wrong(scene)
     expected = report_dict(verify_bundle(copy.deepcopy(bundle)))
     assert {f["kind"] for f in expected["faults"]} >= {"tampered", "reordered", "missing"}
+    monkeypatch.setattr(pipeline, "_start_pool", forked)
+    assert report_dict(verify_file(written(tmp_path, bundle), workers=2)) == expected
+    assert watched == [True]
+
+
+def test_the_command_forks_and_a_threaded_caller_gets_threads(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The controller archiving a period runs threads: it is never forked."""
+    for threads, kind in ((1, ProcessPoolExecutor), (2, ThreadPoolExecutor)):
+        monkeypatch.setattr(threading, "active_count", lambda n=threads: n)
+        pool = pipeline._start_pool(2)
+        try:
+            assert type(pool) is kind
+        finally:
+            pool.shutdown()
+
+
+def test_threads_report_every_fault_as_the_spot_does(
+    scene: Scene, tmp_path: Path, watched: list[bool], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    bundle = everything_wrong(scene)
+    expected = report_dict(verify_bundle(copy.deepcopy(bundle)))
+    monkeypatch.setattr(pipeline, "_start_pool", ThreadPoolExecutor)
     assert report_dict(verify_file(written(tmp_path, bundle), workers=2)) == expected
     assert watched == [True]
 
@@ -75,6 +107,7 @@ def test_a_worker_that_dies_leaves_the_rows_checked_here(
 ) -> None:
     bundle = everything_wrong(scene)
     expected = report_dict(verify_bundle(copy.deepcopy(bundle)))
+    monkeypatch.setattr(pipeline, "_start_pool", forked)  # never a thread: it would exit
     monkeypatch.setattr(pipeline, "signatures_valid", die_in_the_worker)
     assert report_dict(verify_file(written(tmp_path, bundle), workers=2)) == expected
     assert watched == [False]  # the pool was given up, and the rows checked on the spot

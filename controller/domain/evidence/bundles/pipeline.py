@@ -8,10 +8,11 @@ switch interval (5 ms): on the 2-core development machine a ward-year took 5.0�
 on threads and 3.1–3.4 s on worker processes, which need no GIL and are sent only the
 bytes to check (``signatures.signed_parts``), a few hundred rows a batch.
 
-Starting the processes costs about 0.2 s (each imports the verifier), so a small bundle
-is checked on the spot: the pool starts once ``POOL_AFTER_ROWS`` rows have been read. If
-a worker dies (out of memory, killed), the rows are checked here instead: how a
-signature is checked never changes the verdict.
+Processes are forked, and only from a single-threaded verifier on Linux (the command);
+a threaded caller, such as the controller archiving a period, gets threads
+(``_start_pool``). A small bundle is checked on the spot: the workers start once
+``POOL_AFTER_ROWS`` rows have been read. If a worker dies (out of memory, killed), the
+rows are checked here instead: how a signature is checked never changes the verdict.
 
 The invariant: each device's rows are fed to its ``DeviceCheck`` in file order, one
 batch after the other, wherever their signatures were checked — so the faults and their
@@ -23,10 +24,11 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable
-from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import Executor, Future, ProcessPoolExecutor, ThreadPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from types import TracebackType
 
@@ -43,17 +45,18 @@ from controller.domain.evidence.bundles.signatures import (
 POOL_AFTER_ROWS = 4_000
 
 
-def _start_method() -> multiprocessing.context.BaseContext:
-    """Fork a single-threaded verifier (the command: instant, nothing imported twice).
+def _start_pool(workers: int) -> Executor:
+    """Worker processes, forked, for a single-threaded verifier on Linux (the command:
+    instant, nothing imported twice); threads for anyone else.
 
-    A threaded caller (the controller archiving a period) spawns instead: a forked
-    copy of another thread's held lock never unlocks. Spawned workers import the
-    caller's main module, so a script calling ``verify_file`` keeps the usual
-    ``if __name__ == "__main__"`` guard; without it the workers fail and the rows are
-    checked on the spot.
+    A forked copy of another thread's held lock never unlocks, so a threaded caller
+    (the controller archiving a period) is never forked; and spawned workers would
+    import the caller's main module again (the whole controller, for ``wardcast
+    serve``). Threads still check signatures while the caller reads, only more slowly.
     """
-    single = threading.active_count() == 1
-    return multiprocessing.get_context("fork" if single and os.name == "posix" else "spawn")
+    if threading.active_count() == 1 and sys.platform.startswith("linux"):
+        return ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork"))
+    return ThreadPoolExecutor(workers)
 
 
 def default_workers() -> int:
@@ -73,7 +76,7 @@ class SignaturePipeline:
     ) -> None:
         self.workers = max(1, workers if workers is not None else default_workers())
         self._pool_after = POOL_AFTER_ROWS if pool_after_rows is None else pool_after_rows
-        self._pool: ProcessPoolExecutor | None = None
+        self._pool: Executor | None = None
         self._pool_failed = False
         self._rows = 0
         # Enough batches in flight to keep every worker busy while this process reads.
@@ -83,7 +86,7 @@ class SignaturePipeline:
 
     @property
     def pooled(self) -> bool:
-        """Whether worker processes were started (for tests and the bench)."""
+        """Whether workers were started (for tests and the bench)."""
         return self._pool is not None
 
     def put(self, check: DeviceCheck, works: list[RowWork]) -> None:
@@ -104,10 +107,10 @@ class SignaturePipeline:
         while len(self._pending) > self._depth:
             self._settle()
 
-    def _pool_for_now(self) -> ProcessPoolExecutor | None:
+    def _pool_for_now(self) -> Executor | None:
         idle = self._pool is None and not self._pool_failed and self.workers > 1
         if idle and self._rows > self._pool_after:
-            self._pool = ProcessPoolExecutor(self.workers, mp_context=_start_method())
+            self._pool = _start_pool(self.workers)
         return self._pool
 
     def _give_up_pool(self) -> None:
