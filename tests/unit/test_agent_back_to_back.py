@@ -15,7 +15,7 @@ from pathlib import Path
 from edge_agent.core import EdgeAgent
 from edge_agent.simulated_player import SimulatedPlayer
 from firmware_stubs.hardware import simulated_hardware
-from tests.unit.test_agent_core import DEVICE, Rig, rig, settle
+from tests.unit.test_agent_support import DEVICE, Rig, rig, settle
 from wardcast_protocol.clock import FakeClock
 from wardcast_protocol.messages import Outcome, Priority
 

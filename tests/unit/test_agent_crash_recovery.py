@@ -17,7 +17,7 @@ import pytest
 from edge_agent.evidence import PlayFacts, facts_from_json, facts_to_json
 from edge_agent.outbox import JournalRow, Outbox
 from edge_agent.play_journal import RESTART_REASON, interrupted_play_facts
-from tests.unit.test_agent_core import DEVICE, Rig, rig, settle
+from tests.unit.test_agent_support import DEVICE, Rig, rig, settle
 from wardcast_protocol.messages import Outcome, RelayStats
 
 __all__ = ["rig"]  # the fixture, used by name below

@@ -9,7 +9,7 @@ import pytest
 
 from edge_agent.controller_stand_in import ControllerStandIn
 from firmware_stubs.interfaces import HardwareFault
-from tests.unit.test_agent_core import DEVICE, Rig, rig, settle
+from tests.unit.test_agent_support import DEVICE, Rig, rig, settle
 from wardcast_protocol.envelope import seal
 from wardcast_protocol.messages import EventAck, Kind, Outcome, Plan, Priority
 from wardcast_protocol.topics import DeviceChannel, device_topic

@@ -6,7 +6,7 @@ from __future__ import annotations
 import itertools
 from datetime import timedelta
 
-from tests.unit.test_agent_core import DEVICE, Rig, rig, settle
+from tests.unit.test_agent_support import DEVICE, Rig, rig, settle
 from wardcast_protocol.envelope import open_envelope
 from wardcast_protocol.messages import DeviceState, Kind, Outcome, PlayNow, Priority
 from wardcast_protocol.topics import DeviceChannel

@@ -19,7 +19,7 @@ from edge_agent.controller_stand_in import relay_item
 from edge_agent.core import EdgeAgent
 from edge_agent.fake_media import FakeStreamOpener, Segment
 from edge_agent.simulated_player import SimulatedPlayer
-from tests.unit.test_agent_core import DEVICE, Rig, settle
+from tests.unit.test_agent_support import DEVICE, Rig, settle
 from wardcast_protocol.clock import FakeClock
 from wardcast_protocol.fake_transport import FakeBroker
 from wardcast_protocol.messages import Outcome, PlanItem, PlaybackEvent, Priority

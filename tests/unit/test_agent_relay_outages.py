@@ -21,7 +21,6 @@ import pytest
 from edge_agent.fake_media import FakeStreamOpener, Segment
 from edge_agent.relay_books import RECOVER_S
 from edge_agent.stream import StreamMonitor
-from tests.unit.test_agent_core import DEVICE, settle
 from tests.unit.test_agent_relay import (
     TOLERANCE_S,
     URL,
@@ -31,6 +30,7 @@ from tests.unit.test_agent_relay import (
     run_for,
     the_event,
 )
+from tests.unit.test_agent_support import DEVICE, settle
 from wardcast_protocol.clock import FakeClock
 from wardcast_protocol.fake_transport import FakeBroker
 from wardcast_protocol.messages import Outcome, PlanItem, RelaySpec

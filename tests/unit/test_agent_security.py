@@ -11,7 +11,7 @@ import pytest
 from edge_agent import security
 from edge_agent.core import EdgeAgent
 from edge_agent.security import SecurityLog
-from tests.unit.test_agent_core import DEVICE, Rig, rig, settle
+from tests.unit.test_agent_support import DEVICE, Rig, rig, settle
 from wardcast_protocol.clock import FakeClock
 from wardcast_protocol.envelope import CONTROLLER_SENDER, open_envelope, seal
 from wardcast_protocol.messages import Command, EventAck, Kind, PlanItem, PlayNow, SecurityReport

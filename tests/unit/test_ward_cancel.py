@@ -17,7 +17,7 @@ import pytest
 from controller.domain.broadcasts.service import BroadcastRequest
 from controller.domain.places import service as places
 from tests.unit.controller_support import Harness, make_harness
-from tests.unit.test_agent_core import DEVICE, Rig, rig, settle
+from tests.unit.test_agent_support import DEVICE, Rig, rig, settle
 from wardcast_protocol.envelope import CONTROLLER_SENDER, seal
 from wardcast_protocol.fake_transport import Published
 from wardcast_protocol.messages import (

@@ -14,7 +14,7 @@ from controller.domain.places import service as places
 from controller.messaging.broker_accounts import render_acl_file
 from controller.messaging.fanout import WardListeners, address, chunks
 from tests.unit.controller_support import Harness, make_harness
-from tests.unit.test_agent_core import DEVICE, Rig, rig, settle
+from tests.unit.test_agent_support import DEVICE, Rig, rig, settle
 from wardcast_protocol.envelope import CONTROLLER_SENDER, open_envelope, seal
 from wardcast_protocol.messages import Command, DeviceState, Kind, Plan, PlanItem, PlayNow
 from wardcast_protocol.topics import DeviceChannel, device_topic, parse_ward, ward_topic

@@ -14,7 +14,7 @@ import pytest
 
 from edge_agent import inbox
 from edge_agent.inbox import WardOpenings, open_inbound
-from tests.unit.test_agent_core import DEVICE, Rig, settle
+from tests.unit.test_agent_support import DEVICE, Rig, settle
 from tests.unit.test_ward_fanout import WARD, _agent_in_ward, rig
 from wardcast_protocol.envelope import CONTROLLER_SENDER, RejectedMessage, open_envelope, seal
 from wardcast_protocol.messages import Command, Kind, PlayNow, StopItem
