@@ -9,7 +9,8 @@ What arrives from the controller (plan, command, ack) is verified against the
 controller's key first (``inbox``); anything bad is logged with its reason, goes to
 the security log and is ignored. A threaded transport calls back on its own thread,
 so callbacks only hop onto the loop (``call_soon_threadsafe``); all state is touched
-on the loop alone. Where each rule lives:
+on the loop alone, and callbacks and tasks run guarded there (``agent_loop``). Where
+each rule lives:
 
 - the plan in force, late items SKIPPED, an item id played at most once:
   ``plan_intake`` and ``recorder``;
@@ -29,12 +30,11 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import threading
-from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from edge_agent.agent_loop import AgentLoop
 from edge_agent.amplifier import AmplifierGate
 from edge_agent.commands import CommandDesk
 from edge_agent.config import AgentConfig
@@ -53,6 +53,7 @@ from edge_agent.recorder import PlayRecorder
 from edge_agent.relay_desk import RelayDesk
 from edge_agent.schedule import PlayQueue
 from edge_agent.security import SecurityLog
+from edge_agent.start_notices import StartNotices
 from edge_agent.stats import AgentStats
 from edge_agent.stream import FfmpegStreamOpener, StreamOpener
 from edge_agent.timing import deferred
@@ -74,8 +75,6 @@ EventRecordedHook = Callable[[PlaybackEvent], None]
 """Called on the agent's loop with each event once built (before it is published)."""
 EventAckedHook = Callable[[str], None]
 """Called on the agent's loop with each event id the controller acknowledged."""
-
-_REMEMBERED_STARTS = 1000
 
 
 class EdgeAgent:
@@ -107,6 +106,7 @@ class EdgeAgent:
         self.hardware = hardware
         self.clock: Clock = clock or SystemClock()
         self.key = device_key or SigningKey.load_or_create(config.key_path)
+        self._loop = AgentLoop(self.device_id)
         self.on_playback_started: PlaybackStartedHook | None = None
         self.on_event_recorded: EventRecordedHook | None = None
         self.on_event_acked: EventAckedHook | None = None
@@ -192,7 +192,7 @@ class EdgeAgent:
             media=self.media,
             playback=self.playback,
             recorder=self.recorder,
-            spawn=self._spawn,
+            spawn=self._loop.spawn,
             # The receiver is built below; a plan names the ward it listens to.
             listen_to_ward=lambda ward_code: self.receiver.listen_to_ward(ward_code),
             publish_state=self.housekeeping.publish_state,
@@ -208,8 +208,8 @@ class EdgeAgent:
             queue=self.queue,
             playback=self.playback,
             recorder=self.recorder,
-            spawn=self._spawn,
-            later=self._later,
+            spawn=self._loop.spawn,
+            later=self._loop.later,
             on_acked=self._event_acked,
         )
         self.receiver = Receiver(
@@ -222,22 +222,15 @@ class EdgeAgent:
             on_message=self._on_message,
             ward_openings=lambda: self.ward_openings,
         )
-        self._starts: OrderedDict[str, datetime] = OrderedDict()
-        self._start_waiters: dict[str, list[asyncio.Future[datetime]]] = {}
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self._starts = StartNotices()
         self._playback_task: asyncio.Task[Any] | None = None
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._loop_thread: int | None = None
-        self._running = False
         self._unsubscribe: list[Unsubscribe] = []
 
     # lifecycle -------------------------------------------------------------------
 
     async def start(self) -> None:
         """Recover what the last run left, load the plan, connect and start playing."""
-        self._loop = asyncio.get_running_loop()
-        self._loop_thread = threading.get_ident()
-        self._running = True
+        self._loop.open()
         self.recorder.recover()
         self.intake.load()
         self._unsubscribe = [
@@ -248,8 +241,8 @@ class EdgeAgent:
             ),
         ]
         self.receiver.listen_to_ward(self.plan.ward_code if self.plan is not None else None)
-        self._playback_task = self._spawn(self.playback.run(), "playback")
-        self._spawn(self.housekeeping.run(self._guarded), "housekeeping")
+        self._playback_task = self._loop.spawn(self.playback.run(), "playback")
+        self._loop.spawn(self.housekeeping.run(self._loop.guarded), "housekeeping")
         self.intake.prefetch()
         self.transport.start()
         log.info(
@@ -258,7 +251,7 @@ class EdgeAgent:
 
     async def stop(self, timeout_s: float = 10.0) -> None:
         """Stop cleanly: end the current play (recorded PARTIAL), say offline, disconnect."""
-        if not self._running:
+        if not self._loop.running:
             return
         self.playback.shutdown()
         if self._playback_task is not None:
@@ -271,15 +264,13 @@ class EdgeAgent:
 
     async def abort(self) -> None:
         """Stop as a crash would: cancel everything and record nothing (for fault tests)."""
-        if self._running:
+        if self._loop.running:
             await self._shutdown()
 
     async def _shutdown(self) -> None:
-        self._running = False
+        self._loop.running = False
         self.playback.discard_deferred()
-        for task in list(self._tasks):
-            task.cancel()
-        await asyncio.gather(*self._tasks, return_exceptions=True)
+        await self._loop.cancel_tasks()
         await self.media.close()
         self.transport.stop()
         # Only after stopping: unsubscribing while connected would also drop the
@@ -315,40 +306,17 @@ class EdgeAgent:
 
     async def wait_for_start(self, item_id: str) -> datetime:
         """Wait until ``item_id`` starts sounding; its actual start (at once if it did)."""
-        if item_id in self._starts:
-            return self._starts[item_id]
-        future: asyncio.Future[datetime] = asyncio.get_running_loop().create_future()
-        self._start_waiters.setdefault(item_id, []).append(future)
-        return await future
+        return await self._starts.wait_for(item_id)
 
     # inbound (any thread -> loop) --------------------------------------------------
 
     def _on_message(self, message: ReceivedMessage) -> None:
-        self._call_soon(
+        self._loop.call_soon(
             self.receiver.handle_message, message.topic, message.payload, message.retained
         )
 
     def _on_connection(self, up: bool) -> None:
-        self._call_soon(self._handle_connection, up)
-
-    def _call_soon(self, fn: Callable[..., None], *args: object) -> None:
-        loop = self._loop
-        if loop is None or loop.is_closed() or not self._running:
-            return
-        if threading.get_ident() == self._loop_thread:
-            # An asyncio transport calls back on the loop already: no wake-up pipe needed.
-            loop.call_soon(self._guarded, fn, *args)
-        else:
-            loop.call_soon_threadsafe(self._guarded, fn, *args)
-
-    def _guarded(self, fn: Callable[..., None], *args: object) -> None:
-        # Whatever a message does, the agent must keep playing: log and carry on.
-        if not self._running:
-            return
-        try:
-            fn(*args)
-        except Exception:
-            log.exception("%s: handling %s failed", self.device_id, fn.__name__)
+        self._loop.call_soon(self._handle_connection, up)
 
     def _handle_connection(self, up: bool) -> None:
         if not up:
@@ -366,49 +334,16 @@ class EdgeAgent:
 
     def _started(self, item_id: str, at: datetime) -> None:
         self.stats.plays_started += 1
-        self._starts[item_id] = at
-        while len(self._starts) > _REMEMBERED_STARTS:
-            self._starts.popitem(last=False)
-        for future in self._start_waiters.pop(item_id, []):
-            if not future.done():
-                future.set_result(at)
-        self._call_hook(self.on_playback_started, item_id, at)
+        self._starts.note(item_id, at)
+        self._loop.call_hook(self.on_playback_started, item_id, at)
         # The controller learns it sounds (the event comes at the end), after the start.
         deferred(self.clock).add(self.device_id, self.housekeeping.publish_state)
 
     def _event_recorded(self, event: PlaybackEvent) -> None:
-        self._call_hook(self.on_event_recorded, event)
+        self._loop.call_hook(self.on_event_recorded, event)
 
     def _event_acked(self, event_id: str) -> None:
-        self._call_hook(self.on_event_acked, event_id)
+        self._loop.call_hook(self.on_event_acked, event_id)
 
     def _volume(self) -> int | None:
         return self.hardware.volume.get() if self.hardware else None
-
-    # helpers ---------------------------------------------------------------------
-
-    def _spawn(self, coro: Awaitable[Any], name: str) -> asyncio.Task[Any]:
-        task = asyncio.ensure_future(coro)
-        task.set_name(f"{self.device_id}-{name}")
-        self._tasks.add(task)
-        task.add_done_callback(self._task_done)
-        return task
-
-    def _later(self, delay_s: float, fn: Callable[[], None]) -> None:
-        if self._loop is not None:
-            self._loop.call_later(delay_s, self._guarded, fn)
-
-    def _task_done(self, task: asyncio.Task[Any]) -> None:
-        self._tasks.discard(task)
-        if not task.cancelled() and task.exception() is not None:
-            log.error(
-                "%s: task %s failed", self.device_id, task.get_name(), exc_info=task.exception()
-            )
-
-    def _call_hook(self, hook: Callable[..., None] | None, *args: object) -> None:
-        if hook is None:
-            return
-        try:
-            hook(*args)
-        except Exception:
-            log.exception("%s: hook %r failed", self.device_id, hook)
