@@ -17,25 +17,23 @@ sound is due), relay switched on; the player then holds the first sample until t
 planned instant, so a fleet of hundreds in one process still starts on time. An item
 cut before its first sample is not "played": preempted, it goes back to the queue;
 stopped, it is SKIPPED. Back to back, the next item is armed while the one before
-sounds (``handover``). While an item sounds, its journal row notes the first sample's
-instant and, every ``progress_s``, that it still sounds; a play cut by a crash is
-reported at the next start from that row (``play_journal``).
+sounds (``handover``). A play once handed to the player, and its watch until it
+ends (preemption, back to back, the journal's ticks), is ``on_air``.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from datetime import datetime, timedelta
-from pathlib import Path
-from typing import Any
 
 from edge_agent.aio import wait_any
 from edge_agent.evidence import PlayFacts
 from edge_agent.handover import Handover, InHand
 from edge_agent.media_cache import MediaCache
 from edge_agent.media_wait import MediaWait
+from edge_agent.on_air import PROGRESS_S, OnAir
 from edge_agent.outbox import Outbox
 from edge_agent.play_journal import PlayJournal
 from edge_agent.play_outcome import played_facts
@@ -53,7 +51,6 @@ Recorder = Callable[[PlanItem, PlayFacts], None]
 """Turns what happened to an item into a stored, published event."""
 
 SHUTDOWN_REASON = "agent shut down during playback"
-PROGRESS_S = 1.0  # how often a sounding play's journal row says it still sounds
 
 
 class Playback:
@@ -86,10 +83,8 @@ class Playback:
         self._record = record
         # After a play: signed, stored and published off the timing path (``timing``).
         self._record_played = record_played or record
-        self._on_started = on_started
         self._volume = volume
         self._relays = relays
-        self._progress_s = progress_s
         self._wake = asyncio.Event()
         self._current: InHand | None = None
         # The item armed to follow the current one back to back, and its task.
@@ -97,6 +92,21 @@ class Playback:
             device_id=device_id, queue=queue, media=media, clock=clock, ahead=self._ahead
         )
         self._stopping = False
+        self._on_air = OnAir(
+            device_id=device_id,
+            queue=queue,
+            player=player,
+            journal=self._journal,
+            clock=clock,
+            wake=self._wake,
+            handover=self._handover,
+            progress_s=progress_s,
+            on_started=on_started,
+            current=lambda: self._current,
+            stopping=lambda: self._stopping,
+            request_stop=self.request_stop,
+            follow=self._guarded,
+        )
         self._media_wait = MediaWait(
             media=media,
             queue=queue,
@@ -117,8 +127,8 @@ class Playback:
             volume=volume,
             record_played=self._record_played,
             record_unstarted=self._record_unstarted,
-            starter=self._starter,
-            supervise=self._supervise,
+            starter=self._on_air.starter,
+            supervise=self._on_air.supervise,
         )
 
     # what the agent asks -----------------------------------------------------------
@@ -290,7 +300,7 @@ class Playback:
         if current.interrupt is not None or self._stopping:
             self._record_unstarted(current)
             return
-        result = await self._sound(current, path, start_at, after)
+        result = await self._on_air.sound(current, path, start_at, after)
         if current.actual_start is None and current.interrupt is not None:
             self._journal.forget(item.item_id)
             if current.interrupt[0] is Outcome.PREEMPTED:
@@ -318,99 +328,6 @@ class Playback:
             Outcome.SKIPPED, f"{reason} before start", plan_version=current.pending.plan_version
         )
         self._record(current.pending.item, facts)
-
-    async def _sound(
-        self,
-        current: InHand,
-        path: Path,
-        start_at: datetime | None = None,
-        after: asyncio.Future[PlayResult] | None = None,
-    ) -> PlayResult:
-        item = current.pending.item
-        due = current.pending.due_at
-        if start_at is None:
-            start_at = due if due > self._clock.now() else None
-        self._journal.start(item, start_at or self._clock.now(), current.pending.plan_version)
-        current.playing = True
-        # Its own stop flag: stopping this play never ends the one it follows or the
-        # one armed to follow it.
-        stop = asyncio.Event()
-        play = current.play = asyncio.ensure_future(
-            self._player.play(
-                path,
-                item.media.duration_s,
-                self._starter(current),
-                start_at,
-                stop=stop,
-                after=after,
-            )
-        )
-        current.stopper = stop.set
-        await self._supervise(current, play)
-        try:
-            return play.result()
-        except Exception as exc:  # a player bug becomes evidence, not a dead agent
-            log.exception("%s: player failed on %s", self._device_id, item.item_id)
-            return PlayResult(0.0, False, f"player error: {type(exc).__name__}: {exc}")
-
-    async def _supervise(self, current: InHand, work: asyncio.Future[Any]) -> None:
-        """Wait for ``work`` (a play or a relay); preempt it when an emergency is due."""
-        ticker = asyncio.ensure_future(self._tick_progress(current))
-        try:
-            await self._supervise_until_done(current, work)
-        finally:
-            ticker.cancel()
-
-    async def _supervise_until_done(self, current: InHand, work: asyncio.Future[Any]) -> None:
-        item = current.pending.item
-        lead = timedelta(seconds=self._player.lead_s)
-        declined: datetime | None = None  # the next item's instant, when it may not follow
-        while not work.done():
-            waits: list[Awaitable[Any]] = [self._wake.wait()]
-            emergency_at = self._queue.next_due_at(emergencies_only=True)
-            if emergency_at is not None and not current.pending.is_emergency:
-                waits.append(self._clock.sleep_until(emergency_at - lead))
-            follow_at = self._follow_at(current, declined)
-            if follow_at is not None:
-                waits.append(self._clock.sleep_until(follow_at))
-            await wait_any([work], *waits)
-            self._wake.clear()
-            if work.done() or current.interrupt is not None:
-                continue
-            emergency = self._queue.emergency_due(self._clock.now() + lead)
-            if emergency is not None and not current.pending.is_emergency:
-                reason = f"preempted by emergency item {emergency.item_id}"
-                self.request_stop(item.item_id, Outcome.PREEMPTED, reason)
-                continue
-            if follow_at is not None and self._clock.now() >= follow_at:
-                if not self._stopping:
-                    self._handover.arm(current, self._guarded)
-                if self._handover.next is None:
-                    declined = self._queue.next_due_at()  # not again for the same item
-
-    def _follow_at(self, current: InHand, declined: datetime | None) -> datetime | None:
-        """When to prepare the item due next to follow ``current`` back to back (None:
-        nothing to follow, or it was declined); deferred work waits from then on."""
-        if current is not self._current or self._stopping:
-            return None
-        return self._handover.follow_at(current, declined)
-
-    def _starter(self, current: InHand) -> Callable[[datetime], None]:
-        def started(at: datetime) -> None:
-            current.actual_start = at
-            expect_start(self._clock, self._device_id, None, 0.0)  # deferred work may run
-            self._journal.sounding_later(current.pending.item_id, at)
-            self._on_started(current.pending.item_id, at)
-            self._wake.set()  # its supervisor now knows when it ends: the next may follow
-
-        return started
-
-    async def _tick_progress(self, current: InHand) -> None:
-        """Every ``progress_s`` while the item sounds: its journal row says it still does."""
-        while True:
-            await self._clock.sleep(self._progress_s)
-            if current.actual_start is not None:
-                self._journal.progress_later(current.pending.item_id, self._clock.now())
 
     def flush_deferred(self) -> None:
         """Write now what waits off the timing path (journal notes, events): stopping."""
