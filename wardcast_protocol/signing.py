@@ -19,6 +19,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import (
     Ed25519PublicKey,
 )
 
+from wardcast_protocol.weak_keys import decode_point, is_small_order
+
 _RAW = serialization.Encoding.Raw
 
 
@@ -91,6 +93,24 @@ def check_public_key(public_key_b64: str) -> str:
     except (binascii.Error, ValueError) as exc:
         raise InvalidKey(f"not an Ed25519 public key (base64 of 32 bytes): {exc}") from exc
     return public_key_b64.strip()
+
+
+def check_device_key(public_key_b64: str) -> str:
+    """``check_public_key``, and refuse a key that signs nothing (``weak_keys``).
+
+    For keys a device registers with: a small-order key, or one that is not the
+    canonical encoding of a curve point, is refused, since OpenSSL would accept forged
+    evidence under some of them. A key made by any Ed25519 implementation is neither.
+    """
+    key = check_public_key(public_key_b64)
+    raw = base64.b64decode(key, validate=True)
+    if decode_point(raw) is None:
+        raise InvalidKey("not an Ed25519 public key: not the canonical encoding of a curve point")
+    if is_small_order(raw):
+        raise InvalidKey(
+            "refused: a small-order Ed25519 key, under which a signature proves nothing"
+        )
+    return key
 
 
 def verify(public_key_b64: str, data: bytes, signature_b64: str) -> bool:

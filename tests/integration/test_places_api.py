@@ -86,6 +86,8 @@ def test_a_yaml_import_creates_the_whole_ward(api: TestClient) -> None:
         (("group: tdp-3", "group: tdp-7"), "unknown group 'tdp-7'"),
         (("Asia/Ho_Chi_Minh", "Mars/Olympus"), "unknown time zone"),
         ((f'"{KEY_B}"', '"not-a-key"'), "not an Ed25519 public key"),
+        # The neutral point: OpenSSL would take (R = it, S = 0) as its signature of anything.
+        ((f'"{KEY_B}"', '"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA="'), "small-order"),
         (("ward: {code:", "wardd: {code:"), "Field required"),
         (("- {code: tdp-1,", "- {code: [1, 2],"), "groups.0.code"),
     ],

@@ -37,7 +37,7 @@ from controller.domain.devices.province_brokers import BrokerEndpoint
 from controller.domain.devices.registry import DeviceRegistry
 from controller.domain.errors import Conflict, DomainError, InvalidInput, NotFound
 from wardcast_protocol.clock import Clock
-from wardcast_protocol.signing import InvalidKey, check_public_key
+from wardcast_protocol.signing import InvalidKey, check_device_key
 from wardcast_protocol.topics import is_valid_device_id
 
 LINE_PREFIX = "wardcast-enrol:"
@@ -194,7 +194,7 @@ class EnrolmentService:
     def enrol(self, device_id: str, code: str, public_key: str) -> Credentials:
         """Spend a code: register the device's key if new, give it a broker login."""
         try:
-            key = check_public_key(public_key)
+            key = check_device_key(public_key)
         except InvalidKey as exc:
             raise InvalidInput(str(exc)) from exc
         now = self._clock.now()

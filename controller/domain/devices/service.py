@@ -20,7 +20,7 @@ from controller.db.models import Device, DeviceEnrolment
 from controller.domain.broadcasts.milestones import note_plan_held, note_playing
 from controller.domain.errors import Conflict, InvalidInput, NotFound
 from wardcast_protocol.messages import DeviceState
-from wardcast_protocol.signing import InvalidKey, check_public_key
+from wardcast_protocol.signing import InvalidKey, check_device_key
 from wardcast_protocol.topics import is_valid_device_id
 
 
@@ -35,7 +35,7 @@ def register_device(
     if not is_valid_device_id(device_id):
         raise InvalidInput(f"device id {device_id!r} must be 1–64 letters, digits, '.', '_' or '-'")
     try:
-        key = check_public_key(public_key)
+        key = check_device_key(public_key)
     except InvalidKey as exc:
         raise InvalidInput(str(exc)) from exc
     existing = session.get(Device, device_id)
