@@ -1,4 +1,4 @@
-"""``wardcast report`` against a real controller over HTTP (the ward of test_reports_api)."""
+"""``wardcast report`` against a real controller over HTTP (the ward of test_reports_support)."""
 
 from __future__ import annotations
 
@@ -20,7 +20,7 @@ from controller.domain.evidence.bundles.format import iso_utc
 from controller.domain.reports.periods import parse_period
 from controller.messaging.broker_host import free_port
 from controller.settings import Settings
-from tests.integration.test_reports_api import NOW, PERIOD, seed
+from tests.integration.test_reports_support import NOW, PERIOD, seed
 from tests.support.auth import auth_headers
 from wardcast_protocol.clock import FakeClock
 from wardcast_protocol.fake_transport import FakeBroker
