@@ -9,7 +9,7 @@ from hypothesis import given, settings
 
 from controller.domain.programmes.diff import diff
 from controller.domain.programmes.schema import ProgrammeDoc
-from tests.unit.test_programmes_yaml import programmes
+from tests.unit.test_programmes_yaml_support import programmes
 
 
 def session(code: str, start: str, **fields: Any) -> dict[str, Any]:
