@@ -23,7 +23,8 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from edge_agent.media_cache import MediaCache
-from edge_agent.outbox import Outbox, QueuedPlay, item_json
+from edge_agent.outbox import Outbox
+from edge_agent.outbox_rows import QueuedPlay, item_json
 from edge_agent.playback import Playback
 from edge_agent.recorder import PlayRecorder
 from edge_agent.schedule import Pending, PlayQueue

@@ -42,7 +42,8 @@ from edge_agent.evidence import EvidenceLog
 from edge_agent.housekeeping import Housekeeping
 from edge_agent.inbox import WardOpenings
 from edge_agent.media_cache import MediaCache, MediaFetcher
-from edge_agent.outbox import Outbox, StoredEvent
+from edge_agent.outbox import Outbox
+from edge_agent.outbox_rows import StoredEvent
 from edge_agent.pcm import PacedSink, PcmSink
 from edge_agent.plan_intake import PlanIntake
 from edge_agent.plan_store import PlanStore

@@ -20,7 +20,8 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from edge_agent.outbox import Outbox, StoredEvent
+from edge_agent.outbox import Outbox
+from edge_agent.outbox_rows import StoredEvent
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.envelope import seal_signed, signed_digest
 from wardcast_protocol.messages import Kind, Outcome, PlanItem, PlaybackEvent, RelayStats

@@ -23,7 +23,8 @@ from datetime import datetime
 from functools import partial
 
 from edge_agent.evidence import PlayFacts, facts_from_json, facts_to_json
-from edge_agent.outbox import JournalRow, Outbox, item_json
+from edge_agent.outbox import Outbox
+from edge_agent.outbox_rows import JournalRow, item_json
 from edge_agent.timing import deferred, leave
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.messages import Outcome, PlanItem

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 
 from pydantic import BaseModel
 
-from edge_agent.outbox import StoredEvent
+from edge_agent.outbox_rows import StoredEvent
 from edge_agent.security import StoredReport
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.envelope import seal

@@ -28,7 +28,7 @@ from controller.messaging.ingest_workers import IngestWorkers
 from controller.metrics.registry import EVIDENCE_STORED
 from controller.settings import Settings
 from edge_agent.inbox import open_inbound
-from edge_agent.outbox import StoredEvent
+from edge_agent.outbox_rows import StoredEvent
 from tests.integration.test_replicas import _seed
 from tests.support.local_postgres import LocalPostgres
 from wardcast_protocol.envelope import seal

@@ -30,7 +30,8 @@ from controller.messaging.broker_host import free_port
 from edge_agent.controller_stand_in import plan_item
 from edge_agent.evidence import EvidenceLog, PlayFacts
 from edge_agent.inbox import open_inbound
-from edge_agent.outbox import Outbox, StoredEvent
+from edge_agent.outbox import Outbox
+from edge_agent.outbox_rows import StoredEvent
 from tests.support.local_postgres import LocalPostgres
 from wardcast_protocol.clock import SystemClock
 from wardcast_protocol.messages import EventAck, MediaRef, Outcome

@@ -15,7 +15,8 @@ from pathlib import Path
 import pytest
 
 from edge_agent.evidence import PlayFacts, facts_from_json, facts_to_json
-from edge_agent.outbox import JournalRow, Outbox
+from edge_agent.outbox import Outbox
+from edge_agent.outbox_rows import JournalRow
 from edge_agent.play_journal import RESTART_REASON, interrupted_play_facts
 from tests.unit.test_agent_support import DEVICE, Rig, rig, settle
 from wardcast_protocol.messages import Outcome, RelayStats

@@ -10,7 +10,8 @@ import pytest
 
 from edge_agent.controller_stand_in import plan_item
 from edge_agent.fake_media import FakeMediaFetcher
-from edge_agent.outbox import Outbox, QueuedPlay, StoredEvent
+from edge_agent.outbox import Outbox
+from edge_agent.outbox_rows import QueuedPlay, StoredEvent
 from edge_agent.plan_store import PlanStore
 from wardcast_protocol.messages import Plan
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from edge_agent.controller_stand_in import plan_item
-from edge_agent.outbox import item_json
+from edge_agent.outbox_rows import item_json
 from wardcast_protocol.messages import MediaRef
 
 MEDIA = MediaRef(url="http://x/a.ogg", sha256="a" * 64, size_bytes=10, duration_s=1)
