@@ -33,7 +33,7 @@ import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from bench.start_precision import MediaProcess, tone_clips
+from bench.media_server import MediaProcess, tone_clips
 from controller.messaging.broker import EmbeddedBroker
 from edge_agent.controller_stand_in import ControllerStandIn, plan_item
 from wardcast_protocol.mqtt_link import MqttLink

@@ -4,7 +4,8 @@
 
 One real mosquitto on loopback, N edge agents in one AgentFleet (one asyncio loop,
 each with its own MQTT connection, data directory, key and media cache), a
-controller stand-in that signs their plans, and an HTTP server process for the audio.
+controller stand-in that signs their plans, and an HTTP server process for the audio
+(``bench.media_server``, which ``bench.agent_footprint`` shares).
 A first plan makes every agent fetch the audio; once all hold it, one session of
 ``--items`` consecutive clips, ``--gap-s`` apart (default 0: back to back, each item
 due at the last sample of the one before), is planned ``--lead-s`` ahead;
@@ -29,15 +30,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import gc
-import hashlib
 import logging
 import os
 import shutil
-import socket
-import subprocess
-import sys
 import tempfile
 import time
 from collections.abc import Sequence
@@ -47,69 +43,16 @@ from pathlib import Path
 from bench.common import StartTimes
 from bench.figures import peak_rss_mib, percentile, summary_ms
 from bench.loop_trace import LoopTrace
+from bench.media_server import MediaProcess, tone_clips
 from controller.messaging.broker import EmbeddedBroker
-from controller.messaging.broker_host import free_port
 from edge_agent.config import AgentConfig
 from edge_agent.controller_stand_in import ControllerStandIn, plan_item
 from edge_agent.fleet import AgentFleet
 from edge_agent.timing import BUCKET_S
 from wardcast_protocol.clock import SystemClock
-from wardcast_protocol.messages import MediaRef
 from wardcast_protocol.mqtt_link import MqttLink
 from wardcast_protocol.signing import SigningKey
 from wardcast_protocol.transport import BrokerAddress
-
-
-class MediaProcess:
-    """Serves a directory over HTTP from a separate process, as the controller would.
-
-    Not a thread of this process: hundreds of request threads would contend for the
-    GIL with the agents' loop, and the benchmark would measure that instead.
-    """
-
-    def __init__(self, directory: Path) -> None:
-        self.port = free_port()
-        self._proc = subprocess.Popen(
-            [sys.executable, "-m", "http.server", str(self.port), "--bind", "127.0.0.1"],
-            cwd=directory,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
-        deadline = time.monotonic() + 10
-        while time.monotonic() < deadline:
-            with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", self.port)):
-                return
-            time.sleep(0.05)
-        self.stop()
-        raise SystemExit("the media server did not start")
-
-    def stop(self) -> None:
-        """Stop the server process."""
-        self._proc.terminate()
-        self._proc.wait(5)
-
-
-def tone_clips(media_dir: Path, count: int, seconds: float, port: int) -> list[MediaRef]:
-    """``count`` distinct sox tones in ``media_dir``, as the references plans carry."""
-    refs = []
-    for n in range(count):
-        wav = media_dir / f"clip{n}.wav"
-        freq = str(440 + 110 * n)
-        subprocess.run(
-            ["sox", "-n", "-r", "16000", "-c", "1", str(wav), "synth", str(seconds), "sine", freq],
-            check=True,
-        )
-        data = wav.read_bytes()
-        refs.append(
-            MediaRef(
-                sha256=hashlib.sha256(data).hexdigest(),
-                url=f"http://127.0.0.1:{port}/clip{n}.wav",
-                duration_s=seconds,
-                size_bytes=len(data),
-                content_type="audio/wav",
-            )
-        )
-    return refs
 
 
 def agent_configs(
