@@ -104,8 +104,12 @@ def open_envelope(
     expected_kind: Kind,
     keys: KeyLookup,
     expected_sender: str | None = None,
+    check_signature: Callable[[str, bytes, str], bool] = verify,
 ) -> Verified[BaseModel]:
     """Check and parse a wire payload; raise ``RejectedMessage`` with a reason if bad.
+
+    ``check_signature``: ``signing.verify``'s contract (key, bytes, signature); the
+    controller passes one that asks libsodium first and keeps ``cryptography``'s verdict.
 
     Order matters: size first (cheap), then shape, then the signature, and only then
     the body's schema, so an unsigned payload is never parsed into a model.
@@ -136,7 +140,7 @@ def open_envelope(
     public_key = keys(sender)
     if public_key is None:
         raise RejectedMessage("unknown_sender", f"no registered key for {sender!r}")
-    if not verify(public_key, signed.encode("utf-8"), sig):
+    if not check_signature(public_key, signed.encode("utf-8"), sig):
         raise RejectedMessage("bad_signature", f"signature does not match {sender!r}'s key")
     try:
         sent_at = datetime.fromisoformat(str(document.get("sent_at")))

@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 from controller.db.session import Database
 from controller.domain.devices import service as device_domain
+from controller.domain.evidence.bundles.ed25519 import signature_valid
 from controller.domain.plans.service import PlanService
 from controller.messaging.batch import Checked, device_order
 from controller.messaging.bridge_store import BatchStore
@@ -232,7 +233,12 @@ class ControllerBridge:
             return item  # a cleared retained topic: nothing to read
         try:
             item.verified = open_envelope(
-                message.payload, parsed.channel, self._key_of, expected_sender=parsed.device_id
+                message.payload,
+                parsed.channel,
+                self._key_of,
+                expected_sender=parsed.device_id,
+                # libsodium first (and it lets go of the GIL), cryptography's verdict.
+                check_signature=signature_valid,
             )
         except RejectedMessage as exc:
             item.rejection = (exc.reason, exc.detail)

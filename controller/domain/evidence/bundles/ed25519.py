@@ -1,9 +1,11 @@
-"""Ed25519 checks for the verifier: libsodium's speed, ``cryptography``'s verdict.
+"""Ed25519 checks: libsodium's speed, ``cryptography``'s verdict.
 
-Part of the offline verifier: standard library, ``cryptography`` and, when it is
-installed, PyNaCl (libsodium). Signatures are most of a verifier's work, and libsodium
-checks one in about two thirds of the time OpenSSL takes (47 µs against 73 µs on the
-development machine, measured with ``bench.verify``'s keys and rows).
+The offline verifier checks a bundle's rows with it, and the controller's ingest every
+incoming message (``messaging.bridge``): cffi lets go of the GIL while libsodium
+verifies, so the checking thread no longer holds up the storing one. Standard library,
+``cryptography`` and, when it is installed, PyNaCl (libsodium). Signatures are most of
+a verifier's work, and libsodium checks one in about two thirds of the time OpenSSL
+takes (47 µs against 73 µs on the development machine, with ``bench.verify``'s rows).
 
 The two libraries do not accept exactly the same signatures. RFC 8032 lets a verifier
 refuse small-order points and non-canonical encodings; libsodium does, OpenSSL does not
