@@ -86,7 +86,7 @@ class SignaturePipeline:
 
     @property
     def pooled(self) -> bool:
-        """Whether workers were started (for tests and the bench)."""
+        """Whether workers were started (the tests read it)."""
         return self._pool is not None
 
     def put(self, check: DeviceCheck, works: list[RowWork]) -> None:
