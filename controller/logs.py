@@ -9,91 +9,47 @@ middleware, echoed in the ``X-Request-ID`` header), ``message_id`` while an MQTT
 is handled (the bridge: the event or report id, else the topic).
 
 The context lives in a ``ContextVar``, so it follows a request into FastAPI's
-threadpool and never leaks into another request or message. The edge agent keeps its
-own copy of the formatter (``edge_agent/logs.py``): it may not import the controller,
-and a test holds the two record shapes the same.
+threadpool and never leaks into another request or message. The record shape, the
+formatters and the handler are shared with the edge agent (``wardcast_protocol/logs.py``,
+the package both sides may import); what is the controller's own is here: its context,
+its handler's name, its format setting and the libraries it quietens.
 """
 
 from __future__ import annotations
 
-import json
 import logging
 import sys
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
-from contextvars import ContextVar
-from datetime import UTC, datetime
-from types import MappingProxyType
 from typing import Literal, TextIO
+
+from wardcast_protocol import logs as shared
+from wardcast_protocol.logs import LogContext
 
 LogFormat = Literal["auto", "json", "text"]
 
-_context: ContextVar[Mapping[str, str]] = ContextVar(
-    "wardcast_log_context", default=MappingProxyType({})
-)
+_context = LogContext("wardcast_log_context")
 
-# Attributes every LogRecord has: anything else on a record came from ``extra=``.
-_STANDARD = frozenset(logging.makeLogRecord({}).__dict__) | {"message", "asctime", "taskName"}
+# Ids an agent's filter may put on a record in the demo (edge_agent.logs.ContextFilter).
 _CARRIED_IDS = ("request_id", "message_id")
 _NOISY = ("httpx", "httpcore", "uvicorn.access", "alembic", "pydub.converter", "apscheduler")
 
-
-@contextmanager
-def log_context(**ids: str) -> Iterator[None]:
-    """Label every record logged inside the block (this thread or task) with ``ids``."""
-    token = _context.set({**_context.get(), **ids})
-    try:
-        yield
-    finally:
-        _context.reset(token)
+# The controller's context, under the names its modules import.
+log_context = _context.scope
+bind_log_context = _context.bind
+current_log_context = _context.current
 
 
-def bind_log_context(**ids: str) -> None:
-    """Add or replace ids for the rest of the enclosing :func:`log_context` block."""
-    _context.set({**_context.get(), **ids})
-
-
-def current_log_context() -> Mapping[str, str]:
-    """The ids in force here (empty outside any request or message)."""
-    return _context.get()
-
-
-class JsonFormatter(logging.Formatter):
+class JsonFormatter(shared.JsonFormatter):
     """One JSON object per line: time, level, logger, message, context ids, extras."""
 
-    def format(self, record: logging.LogRecord) -> str:
-        """The record as a single line of JSON."""
-        doc: dict[str, object] = {
-            "time": datetime.fromtimestamp(record.created, UTC).isoformat(timespec="milliseconds"),
-            "level": record.levelname,
-            "logger": record.name,
-            "message": record.getMessage(),
-        }
-        doc.update(_context.get())
-        for key, value in record.__dict__.items():
-            if key not in _STANDARD and not key.startswith("_") and key not in doc:
-                doc[key] = value if isinstance(value, str | int | float | bool) else str(value)
-        if record.exc_info:
-            doc["exception"] = self.formatException(record.exc_info)
-        return json.dumps(doc, ensure_ascii=False)
+    def __init__(self) -> None:
+        super().__init__(_context)
 
 
-class TextFormatter(logging.Formatter):
+class TextFormatter(shared.TextFormatter):
     """``12:04:31 INFO    controller.x: message [request_id=…]`` for a terminal."""
 
     def __init__(self) -> None:
-        super().__init__("%(asctime)s %(levelname)-7s %(name)s: %(message)s", "%H:%M:%S")
-
-    def format(self, record: logging.LogRecord) -> str:
-        """The classic line, with the context ids appended when there are any."""
-        line = super().format(record)
-        # Ids carried on the record itself (the agents' in the demo: edge_agent.logs).
-        carried = {k: str(record.__dict__[k]) for k in _CARRIED_IDS if k in record.__dict__}
-        ids = {**carried, **_context.get()}
-        if not ids:
-            return line
-        head, sep, tail = line.partition("\n")  # keep a traceback below the ids
-        return head + " [" + " ".join(f"{k}={v}" for k, v in ids.items()) + "]" + sep + tail
+        super().__init__(_context, _CARRIED_IDS)
 
 
 def resolve_format(fmt: str, stream: TextIO) -> Literal["json", "text"]:
@@ -104,29 +60,7 @@ def resolve_format(fmt: str, stream: TextIO) -> Literal["json", "text"]:
         return "text"
     if fmt != "auto":
         raise ValueError(f"log format is auto, json or text, not {fmt!r}")
-    isatty = getattr(stream, "isatty", None)
-    return "text" if isatty is not None and isatty() else "json"
-
-
-class _StandardError(logging.StreamHandler):  # type: ignore[type-arg]
-    """Writes to whatever ``sys.stderr`` is when a record comes, not when it was made.
-
-    A command run in-process (a test's CliRunner) swaps ``sys.stderr`` for a while and
-    closes its stand-in afterwards; a handler holding the stand-in would then fail on
-    every record.
-    """
-
-    def __init__(self) -> None:
-        super().__init__(sys.stderr)
-
-    @property
-    def stream(self) -> TextIO:
-        """The current standard error."""
-        return sys.stderr
-
-    @stream.setter
-    def stream(self, value: TextIO) -> None:
-        """Ignored: the stream is always the current standard error."""
+    return "text" if shared.is_terminal(stream) else "json"
 
 
 def configure_logging(
@@ -139,16 +73,6 @@ def configure_logging(
     held to warnings.
     """
     target = stream if stream is not None else sys.stderr
-    handler = logging.StreamHandler(target) if stream is not None else _StandardError()
-    handler.setFormatter(
-        JsonFormatter() if resolve_format(fmt, target) == "json" else TextFormatter()
-    )
-    handler.set_name("wardcast")
-    root = logging.getLogger()
-    for old in [h for h in root.handlers if h.get_name() == "wardcast"]:
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(level.upper())
-    for noisy in _NOISY:
-        logging.getLogger(noisy).setLevel(logging.WARNING)
-    return handler
+    json_records = resolve_format(fmt, target) == "json"
+    formatter = JsonFormatter() if json_records else TextFormatter()
+    return shared.install_handler("wardcast", formatter, level, stream=stream, noisy=_NOISY)

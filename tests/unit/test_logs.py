@@ -1,7 +1,8 @@
 """Structured logs: JSON off a terminal, text on one, with request and message ids.
 
-The controller and the agent each keep a copy of the formatter (the agent may not
-import the controller); the first tests hold the two to the same record shape. The
+The controller and the agent build their handlers from one formatter
+(wardcast_protocol/logs.py), each with its own context; the first tests hold the two
+to the same record shape. The
 root logger is put back after each test by ``tests/conftest.py``.
 """
 
