@@ -45,6 +45,8 @@ class AsyncioMqttLink(PahoLink):
         self._runner: asyncio.Task[None] | None = None
         self._lost: asyncio.Event | None = None
         self._stopping = False
+        self._write_queued = False  # a flush is on the loop's next turn
+        self._watching_write = False  # the loop watches the socket for writability
         self._client.on_socket_open = self._on_socket_open
         self._client.on_socket_close = self._on_socket_close
         self._client.on_socket_register_write = self._on_register_write
@@ -155,21 +157,46 @@ class AsyncioMqttLink(PahoLink):
         with contextlib.suppress(ValueError, OSError):
             self._loop.remove_reader(sock)
             self._loop.remove_writer(sock)
+        self._watching_write = False
         self._mark_lost()
 
     def _on_register_write(self, client: mqtt.Client, userdata: object, sock: Any) -> None:
-        self._on_loop(self._add_writer, sock)
+        self._on_loop(self._write_soon)
+
+    def _write_soon(self) -> None:
+        # paho has bytes to send (a PUBACK, an event) and asks to be told when the
+        # socket can take them. It nearly always can at once: send them on the loop's
+        # next turn, and watch for writability only when the kernel's buffer is full.
+        # Watching every time cost two epoll_ctl calls and a wake-up per message
+        # received, for each of a simulated fleet's hundreds of agents.
+        if self._write_queued or self._loop is None:
+            return
+        self._write_queued = True
+        self._loop.call_soon(self._flush)
+
+    def _flush(self) -> None:
+        self._write_queued = False
+        if self._client.socket() is None:
+            return  # closed meanwhile: a reconnect queues its own writes
+        self._client.loop_write()
+        sock = self._client.socket()
+        if sock is not None and self._client.want_write():
+            self._add_writer(sock)  # the buffer is full: send the rest when it drains
 
     def _add_writer(self, sock: Any) -> None:
         assert self._loop is not None
         with contextlib.suppress(ValueError, OSError):
             self._loop.add_writer(sock, self._write)
+            self._watching_write = True
 
     def _on_unregister_write(self, client: mqtt.Client, userdata: object, sock: Any) -> None:
         self._on_loop(self._remove_writer, sock)
 
     def _remove_writer(self, sock: Any) -> None:
         assert self._loop is not None
+        if not self._watching_write:
+            return
+        self._watching_write = False
         with contextlib.suppress(ValueError, OSError):
             self._loop.remove_writer(sock)
 

@@ -171,3 +171,55 @@ async def test_asyncio_link_handles_hundreds_of_connections_in_one_process() -> 
     finally:
         for sock in ballast:
             sock.close()
+
+
+async def test_asyncio_link_sends_small_messages_at_once_and_a_large_one_when_it_drains() -> None:
+    """Writes go out on the loop's next turn; only bytes the socket cannot take yet make
+    the loop watch it for writability, and none is lost or reordered either way."""
+    import asyncio
+
+    from wardcast_protocol.asyncio_mqtt_link import AsyncioMqttLink
+
+    with EmbeddedBroker() as broker:
+        addr = BrokerAddress.parse(broker.url)
+        receiver = MqttLink(addr, "listener")
+        received = _collector(receiver, "up/#")
+        receiver.start()
+        loop = asyncio.get_running_loop()
+        assert await loop.run_in_executor(None, receiver.wait_connected, 5)
+        link = AsyncioMqttLink(addr, "agent-w")
+        watched: list[object] = []
+        add_writer = link._add_writer
+
+        def counting_add_writer(sock: object) -> None:
+            watched.append(sock)
+            add_writer(sock)
+
+        link._add_writer = counting_add_writer  # type: ignore[method-assign]
+        link.start()
+        for _ in range(100):
+            if link.connected:
+                break
+            await asyncio.sleep(0.05)
+        assert link.connected
+        await asyncio.sleep(0.2)  # SUBACKs and the like written
+
+        small = [f"small-{i}".encode() for i in range(20)]
+        for payload in small:
+            link.publish("up/small", payload)
+        got = [await loop.run_in_executor(None, received.get, True, 5) for _ in small]
+        assert [payload for _, payload, _ in got] == small
+        assert watched == [], "the socket took a few small messages at once"
+
+        # Far more than a loopback socket's send buffer takes at once.
+        large = bytes(range(256)) * (32 * 1024)  # 8 MiB
+        link.publish("up/large", large)
+        link.publish("up/after", b"after")
+        topic, payload, _ = await loop.run_in_executor(None, received.get, True, 20)
+        assert (topic, payload == large) == ("up/large", True)
+        topic, payload, _ = await loop.run_in_executor(None, received.get, True, 5)
+        assert (topic, payload) == ("up/after", b"after")
+        assert watched, "a full send buffer is waited for through the loop"
+        assert not link._watching_write, "the watch ends once everything is sent"
+        link.stop()
+        receiver.stop()
