@@ -18,21 +18,21 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from edge_agent.amplifier import AmplifierGate
 from edge_agent.player import (
     Ending,
+    GatedPlayer,
     PlayResult,
     StartCallback,
-    StoppablePlayer,
     missing_media,
     race,
+    relay_failed,
 )
 from firmware_stubs.hardware import Hardware
 from firmware_stubs.interfaces import HardwareFault
 from wardcast_protocol.clock import Clock
 
 
-class AlsaPlayer(StoppablePlayer):
+class AlsaPlayer(GatedPlayer):
     """Decodes with ffmpeg and plays through aplay on a Raspberry Pi.
 
     Runs ``ffmpeg -nostdin -loglevel error -i FILE -f wav -ac 1 - | aplay -q -D DEVICE``
@@ -52,18 +52,11 @@ class AlsaPlayer(StoppablePlayer):
         aplay: str = "aplay",
         env: Mapping[str, str] | None = None,
     ) -> None:
-        super().__init__()
-        self._clock = clock
-        self._gate = AmplifierGate(hardware, clock, settle_s, volume)
+        super().__init__(clock, hardware, settle_s, volume)
         self._device = device
         self._ffmpeg = ffmpeg
         self._aplay = aplay
         self._env = None if env is None else {**os.environ, **env}
-
-    @property
-    def lead_s(self) -> float:
-        """Amplifier warm-up (0 without hardware)."""
-        return self._gate.lead_s
 
     async def play(
         self,
@@ -99,7 +92,7 @@ class AlsaPlayer(StoppablePlayer):
                     ending, error = await self._pipeline(path, duration_s, flag)
                     played = (self._clock.now() - started).total_seconds()
             except HardwareFault as exc:
-                return PlayResult(0.0, False, f"amplifier relay failed: {exc}")
+                return relay_failed(exc)
             if ending == "timeout":
                 error = f"playback overran {duration_s:.0f} s and was killed"
             completed = ending == "done" and error is None

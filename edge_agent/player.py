@@ -7,7 +7,8 @@ evidence records them. Cancelling the task running ``play`` also ends it (the
 amplifier is switched off on the way out), but reports nothing.
 
 This module holds what every player shares: the ``Player`` contract, ``PlayResult``,
-and the stop machinery (``StoppablePlayer``, ``race``). The players themselves:
+the stop machinery (``StoppablePlayer``, ``race``) and what both players are built on
+(``GatedPlayer``: clock, amplifier gate, ``lead_s``). The players themselves:
 ``SimulatedPlayer`` (``edge_agent.simulated_player``) and ``AlsaPlayer``
 (``edge_agent.alsa_player``). Both drive the amplifier through the gate of
 ``edge_agent.amplifier``: its settle delay is the player's ``lead_s``, and the agent
@@ -30,7 +31,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol
 
+from edge_agent.amplifier import AmplifierGate
 from edge_agent.timing import release_at
+from firmware_stubs.hardware import Hardware
+from firmware_stubs.interfaces import HardwareFault
 from wardcast_protocol.clock import Clock
 
 StartCallback = Callable[[datetime], None]
@@ -137,6 +141,34 @@ class StoppablePlayer:
     def _reset(self, flag: asyncio.Event) -> None:
         if flag is self._stop:
             self._stop = asyncio.Event()
+
+
+class GatedPlayer(StoppablePlayer):
+    """A player that sounds through the amplifier gate on the agent's clock.
+
+    Holds what both players are built with: the clock, and the gate whose settle delay
+    is the player's ``lead_s``. Each player keeps its own ``play``: the simulated one is
+    on the fan-out bench's hot path, and a shared skeleton calling a per-player step
+    would cost every play one more coroutine and await.
+    """
+
+    def __init__(
+        self, clock: Clock, hardware: Hardware | None, settle_s: float, volume: int | None
+    ) -> None:
+        super().__init__()
+        self._clock = clock
+        self._gate = AmplifierGate(hardware, clock, settle_s, volume)
+
+    @property
+    def lead_s(self) -> float:
+        """Amplifier warm-up (0 without hardware)."""
+        return self._gate.lead_s
+
+
+def relay_failed(exc: HardwareFault) -> PlayResult:
+    """The failed play of an amplifier relay that would not switch on."""
+    # One wording for both players: the evidence and its readers compare it.
+    return PlayResult(0.0, False, f"amplifier relay failed: {exc}")
 
 
 def missing_media(path: Path) -> PlayResult | None:

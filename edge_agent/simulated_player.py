@@ -13,14 +13,20 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from edge_agent.amplifier import AmplifierGate
-from edge_agent.player import PlayResult, StartCallback, StoppablePlayer, missing_media, race
+from edge_agent.player import (
+    GatedPlayer,
+    PlayResult,
+    StartCallback,
+    missing_media,
+    race,
+    relay_failed,
+)
 from firmware_stubs.hardware import Hardware
 from firmware_stubs.interfaces import HardwareFault
 from wardcast_protocol.clock import Clock
 
 
-class SimulatedPlayer(StoppablePlayer):
+class SimulatedPlayer(GatedPlayer):
     """Takes the item's duration of (clock) time without making a sound.
 
     With the system clock it behaves like a real device for the simulator and the
@@ -35,14 +41,7 @@ class SimulatedPlayer(StoppablePlayer):
         settle_s: float = 0.0,
         volume: int | None = None,
     ) -> None:
-        super().__init__()
-        self._clock = clock
-        self._gate = AmplifierGate(hardware, clock, settle_s, volume)
-
-    @property
-    def lead_s(self) -> float:
-        """Amplifier warm-up (0 without hardware)."""
-        return self._gate.lead_s
+        super().__init__(clock, hardware, settle_s, volume)
 
     async def play(
         self,
@@ -78,7 +77,7 @@ class SimulatedPlayer(StoppablePlayer):
                         wait.cancel()
                     played = (self._clock.now() - started).total_seconds()
             except HardwareFault as exc:
-                return PlayResult(0.0, False, f"amplifier relay failed: {exc}")
+                return relay_failed(exc)
             return PlayResult(
                 min(played, duration_s), ending == "done", None, amplifier_on, started
             )
