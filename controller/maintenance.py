@@ -194,37 +194,31 @@ class Maintenance:
             return
         # Paused first: jobs added before start() would stay in memory, not the store.
         self.scheduler.start(paused=True)
-        self.scheduler.add_job(
-            "controller.maintenance:recompile_all",
-            "interval",
-            seconds=self._recompile_s,
-            id=RECOMPILE_JOB,
-            replace_existing=True,
-        )
-        self.scheduler.add_job(
-            "controller.maintenance:request_evidence_gaps",
-            "interval",
-            seconds=self._gap_s,
-            id=GAP_JOB,
-            replace_existing=True,
-        )
-        self.scheduler.add_job(
-            "controller.maintenance:keep_rollups_current",
-            "interval",
-            seconds=self._rollup_s,
-            id=ROLLUP_JOB,
-            replace_existing=True,
-        )
+        self._every(recompile_all, self._recompile_s, RECOMPILE_JOB)
+        self._every(request_evidence_gaps, self._gap_s, GAP_JOB)
+        self._every(keep_rollups_current, self._rollup_s, ROLLUP_JOB)
         # First run now: an upgrade or an import is summed before the first report.
-        self.scheduler.add_job(
-            "controller.maintenance:backfill_rollups",
-            "interval",
-            seconds=self._backfill_s,
-            id=BACKFILL_JOB,
-            replace_existing=True,
-            next_run_time=datetime.now(UTC),
-        )
+        self._every(backfill_rollups, self._backfill_s, BACKFILL_JOB, first_run=datetime.now(UTC))
         self.scheduler.resume()
+
+    def _every(
+        self,
+        job: Callable[[], None],
+        seconds: int,
+        job_id: str,
+        first_run: datetime | None = None,
+    ) -> None:
+        """Store ``job`` to run every ``seconds``, replacing the stored job of that id."""
+        # By reference ("controller.maintenance:recompile_all"): the store is the database.
+        when = {} if first_run is None else {"next_run_time": first_run}  # None would pause it
+        self.scheduler.add_job(
+            f"{__name__}:{job.__name__}",
+            "interval",
+            seconds=seconds,
+            id=job_id,
+            replace_existing=True,
+            **when,
+        )
 
     def stop(self) -> None:
         """Stop without waiting for a running job (it is idempotent); give up the lead."""
