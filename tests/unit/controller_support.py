@@ -8,11 +8,14 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from pydantic import BaseModel
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from controller.composition import ControllerRuntime
-from controller.db.models import Bulletin, MediaAsset, PlannedPlay
+from controller.db.models import Bulletin, MediaAsset, PlannedPlay, new_id
+from controller.domain.content.bulletins import BulletinDraft
 from controller.domain.devices.service import register_device
 from controller.settings import Settings
 from wardcast_protocol.clock import FakeClock
@@ -160,6 +163,32 @@ def make_harness(tmp_path: Path, start: datetime | None = None, **settings: Any)
         )
     runtime.plans.set_chime(CHIME)
     return Harness(runtime, broker, clock, keys, "bul-1")
+
+
+def speak_without_tts(runtime: ControllerRuntime, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Make the bulletin service store a text bulletin as a draft of a stored clip (``SHA``).
+
+    Text to speech is the bulletin service's business (tested there); the emergency
+    tests need only a bulletin to send, without gTTS or espeak-ng.
+    """
+
+    def spoken(session: Session, draft: BulletinDraft, text: str, now: datetime) -> Bulletin:
+        bulletin = Bulletin(
+            id=new_id("bul"),
+            title=draft.title,
+            origin="text",
+            text=text,
+            media_sha256=SHA,
+            created_at=now,
+            status="draft",
+            priority=draft.priority.value,
+            ward_code=draft.ward_code,
+        )
+        session.add(bulletin)
+        session.flush()
+        return bulletin
+
+    monkeypatch.setattr(runtime.bulletins, "create_from_text", spoken)
 
 
 def payload_json(payload: bytes) -> dict[str, Any]:

@@ -13,24 +13,20 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import anyio.to_thread
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
 
 from controller.api.app import create_app
 from controller.api.routes import emergencies as emergencies_route
 from controller.api.sse import StreamRules
-from controller.db.models import Bulletin, new_id
 from controller.domain.actors import SYSTEM
-from controller.domain.content.bulletins import BulletinDraft
 from controller.domain.emergencies.service import EmergencyMessage
 from tests.support.auth import auth_headers
-from tests.unit.controller_support import SHA, Harness, make_harness
+from tests.unit.controller_support import Harness, make_harness, speak_without_tts
 
 THREADS = 2
 STREAMS = 5  # more than the threads
@@ -40,25 +36,7 @@ Message = dict[str, Any]
 @pytest.fixture
 def h(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
     harness = make_harness(tmp_path)
-
-    def spoken(session: Session, draft: BulletinDraft, text: str, now: datetime) -> Bulletin:
-        # Text to speech is the bulletin service's business (tested there): a stored clip.
-        bulletin = Bulletin(
-            id=new_id("bul"),
-            title=draft.title,
-            origin="text",
-            text=text,
-            media_sha256=SHA,
-            created_at=now,
-            status="draft",
-            priority=draft.priority.value,
-            ward_code=draft.ward_code,
-        )
-        session.add(bulletin)
-        session.flush()
-        return bulletin
-
-    monkeypatch.setattr(harness.runtime.bulletins, "create_from_text", spoken)
+    speak_without_tts(harness.runtime, monkeypatch)
     yield harness
     harness.runtime.stop()
 

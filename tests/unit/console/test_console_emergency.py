@@ -3,20 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
 
 from controller.console.live import StreamRules
 from controller.console.pages import emergency_live
-from controller.db.models import Broadcast, Bulletin, Emergency, new_id
-from controller.domain.content.bulletins import BulletinDraft
+from controller.db.models import Broadcast, Emergency
 from tests.support.console import WARD_A, WARD_B, add_two_wards, csrf_of, sign_in
-from tests.unit.controller_support import SHA, Harness, make_harness
+from tests.unit.controller_support import Harness, make_harness, speak_without_tts
 from wardcast_protocol.messages import Kind, Trigger
 from wardcast_protocol.topics import DeviceChannel
 
@@ -27,25 +24,7 @@ FLOOD = "Nước sông Hồng đang lên nhanh. Bà con tổ 1 di chuyển lên 
 def h(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Harness]:
     harness = make_harness(tmp_path)
     add_two_wards(harness.runtime)
-
-    def spoken(session: Session, draft: BulletinDraft, text: str, now: datetime) -> Bulletin:
-        # Text to speech is the bulletin service's business (tested there): a stored clip.
-        bulletin = Bulletin(
-            id=new_id("bul"),
-            title=draft.title,
-            origin="text",
-            text=text,
-            media_sha256=SHA,
-            created_at=now,
-            status="draft",
-            priority=draft.priority.value,
-            ward_code=draft.ward_code,
-        )
-        session.add(bulletin)
-        session.flush()
-        return bulletin
-
-    monkeypatch.setattr(harness.runtime.bulletins, "create_from_text", spoken)
+    speak_without_tts(harness.runtime, monkeypatch)
     yield harness
     harness.runtime.stop()
 
