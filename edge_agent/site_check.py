@@ -19,7 +19,6 @@ from __future__ import annotations
 import shutil
 import ssl
 import subprocess
-import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -158,46 +157,18 @@ def check_clock(controller_url: str | None, timeout_s: float, ntp: bool | None =
 
 def try_broker(config: AgentConfig, timeout_s: float) -> str:
     """Connect once as this device; "Success" or what went wrong."""
-    import paho.mqtt.client as mqtt
-    from paho.mqtt.enums import CallbackAPIVersion
+    # Imported here: paho is needed by this check only, not by the others.
+    from wardcast_protocol.broker_probe import connect_once, probe_client
 
     address = config.broker_address()
-    client = mqtt.Client(
-        CallbackAPIVersion.VERSION2,
-        client_id=f"wardcast-check-{config.device_id}",
-        protocol=mqtt.MQTTv5,
-    )
-    if address.username is not None:
-        client.username_pw_set(address.username, address.password)
-    if address.tls:
-        client.tls_set(ca_certs=address.ca_file, cert_reqs=ssl.CERT_REQUIRED)
-    answered = threading.Event()
-    outcome: list[str] = []
-
-    def on_connect(c: object, u: object, f: object, reason: object, p: object) -> None:
-        outcome.append(str(reason))
-        answered.set()
-
-    def on_disconnect(c: object, u: object, f: object, reason: object, p: object) -> None:
-        outcome.append(f"disconnected: {reason}")
-        answered.set()
-
-    client.on_connect = on_connect
-    client.on_disconnect = on_disconnect
+    client = probe_client(address, f"wardcast-check-{config.device_id}")
     try:
-        client.connect(address.host, address.port, keepalive=10)
+        answer = connect_once(client, address, timeout_s)
     except ssl.SSLError as exc:
         return f"TLS: {exc.reason or exc}"
     except OSError as exc:
         return f"{type(exc).__name__}: {exc}"
-    client.loop_start()
-    try:
-        return (
-            outcome[0] if answered.wait(timeout_s) and outcome else f"no answer in {timeout_s:g} s"
-        )
-    finally:
-        client.disconnect()
-        client.loop_stop()
+    return answer if answer is not None else f"no answer in {timeout_s:g} s"
 
 
 def check_broker(config: AgentConfig, timeout_s: float) -> Result:

@@ -7,19 +7,16 @@ intruder would (no login, a wrong one, another CA), and watch what the broker do
 from __future__ import annotations
 
 import ssl
-import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-
-import paho.mqtt.client as mqtt
-from paho.mqtt.enums import CallbackAPIVersion
 
 from controller.composition import ControllerRuntime
 from controller.domain.devices.enrolment import Credentials
 from controller.messaging.broker_accounts import CONTROLLER_USERNAME
 from edge_agent.config import AgentConfig
 from sim.provisioning import enrol_device
+from wardcast_protocol.broker_probe import connect_once, probe_client
 from wardcast_protocol.mqtt_link import MqttLink
 from wardcast_protocol.signing import SigningKey
 from wardcast_protocol.transport import BrokerAddress
@@ -79,33 +76,11 @@ def link(address: BrokerAddress, client_id: str) -> MqttLink:
 def try_connect(address: BrokerAddress, client_id: str, timeout_s: float = 5.0) -> str:
     """Connect once and report how it went: "Success", the broker's reason ("Not
     authorized"…), "tls: …" when the TLS handshake fails, or "no answer"."""
-    client = mqtt.Client(CallbackAPIVersion.VERSION2, client_id=client_id, protocol=mqtt.MQTTv5)
-    if address.username is not None:
-        client.username_pw_set(address.username, address.password)
-    if address.tls:
-        client.tls_set(ca_certs=address.ca_file, cert_reqs=ssl.CERT_REQUIRED)
-    answered = threading.Event()
-    outcome: list[str] = []
-
-    def on_connect(c: mqtt.Client, u: object, f: object, reason: object, p: object) -> None:
-        outcome.append(str(reason))
-        answered.set()
-
-    def on_disconnect(c: mqtt.Client, u: object, f: object, reason: object, p: object) -> None:
-        outcome.append(f"disconnected: {reason}")
-        answered.set()
-
-    client.on_connect = on_connect
-    client.on_disconnect = on_disconnect
+    client = probe_client(address, client_id)
     try:
-        client.connect(address.host, address.port, keepalive=10)
+        answer = connect_once(client, address, timeout_s)
     except ssl.SSLError as exc:
         return f"tls: {exc.reason or exc}"
     except OSError as exc:
         return f"socket: {exc}"
-    client.loop_start()
-    try:
-        return outcome[0] if answered.wait(timeout_s) and outcome else "no answer"
-    finally:
-        client.disconnect()
-        client.loop_stop()
+    return answer if answer is not None else "no answer"
