@@ -179,15 +179,7 @@ class EnrolmentService:
         actor.require(Role.ADMIN, "issuing an enrolment code")
         now = self._clock.now()
         with self._db.session() as session:
-            row = session.get(DeviceEnrolment, device_id)
-            device = session.get(Device, device_id)
-            if row is None and device is None:
-                raise NotFound(
-                    f"no device {device_id!r}", code="device.unknown", params={"device": device_id}
-                )
-            if row is None:
-                row = DeviceEnrolment(device_id=device_id, name=device.name if device else "")
-                session.add(row)
+            row, device = self._enrolment_of(session, device_id)
             code = self._new_code(row, actor, now)
             return self._issued(row, code, registered=device is not None)
 
@@ -254,15 +246,7 @@ class EnrolmentService:
         actor.require(Role.ADMIN, "revoking a device")
         now = self._clock.now()
         with self._db.session() as session:
-            row = session.get(DeviceEnrolment, device_id)
-            device = session.get(Device, device_id)
-            if row is None and device is None:
-                raise NotFound(
-                    f"no device {device_id!r}", code="device.unknown", params={"device": device_id}
-                )
-            if row is None:
-                row = DeviceEnrolment(device_id=device_id, name=device.name if device else "")
-                session.add(row)
+            row, device = self._enrolment_of(session, device_id)
             row.code_sha256 = row.code_expires_at = row.mqtt_password_hash = None
             row.revoked_at, row.revoked_by = now, actor.name[:100]
             if device is not None:
@@ -271,6 +255,24 @@ class EnrolmentService:
         self._broker.accounts_changed()
 
     # helpers -----------------------------------------------------------------
+
+    @staticmethod
+    def _enrolment_of(session: Session, device_id: str) -> tuple[DeviceEnrolment, Device | None]:
+        """The device's enrolment row, and the device if registered; NotFound if neither.
+
+        A device registered with its key before enrolment existed has no row yet: it gets
+        one here, so a new code or a revocation finds it like any other.
+        """
+        row = session.get(DeviceEnrolment, device_id)
+        device = session.get(Device, device_id)
+        if row is None and device is None:
+            raise NotFound(
+                f"no device {device_id!r}", code="device.unknown", params={"device": device_id}
+            )
+        if row is None:
+            row = DeviceEnrolment(device_id=device_id, name=device.name if device else "")
+            session.add(row)
+        return row, device
 
     def _new_code(self, row: DeviceEnrolment, actor: Actor, now: datetime) -> str:
         code = new_code()
