@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import logging
 import threading
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -20,11 +21,16 @@ import paho.mqtt.client as mqtt
 from paho.mqtt.properties import Properties
 from paho.mqtt.reasoncodes import ReasonCode
 
+from wardcast_protocol.backoff import Backoff
 from wardcast_protocol.mqtt_link import PahoLink
 
 __all__ = ["AsyncioMqttLink"]
 
 log = logging.getLogger(__name__)
+
+# A connection up this long "held": the next loss starts the backoff from its first
+# step. A broker that accepts and drops at once keeps doubling the wait instead.
+HELD_S = 10.0
 
 
 class AsyncioMqttLink(PahoLink):
@@ -34,12 +40,19 @@ class AsyncioMqttLink(PahoLink):
     no descriptor limit); ``loop_misc`` runs once a second for keepalive. Connecting
     blocks in paho (DNS, TCP handshake), so it runs in the default executor: a slow
     4G link never stalls playback. Reconnects back off from 1 s to
-    ``reconnect_max_s``. ``start``/``stop`` must be called on the loop's thread;
+    ``reconnect_max_s``, jittered so that a ward's devices dropped together do not all
+    come back together (``backoff``). ``start``/``stop`` must be called on the loop's thread;
     callbacks arrive on it too.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, reconnect_jitter: float = 0.5, **kwargs: Any) -> None:
+        """``PahoLink``'s arguments; ``reconnect_jitter``: see ``backoff.Backoff`` (0 gives
+        the plain schedule every device shares, which only a bench should want)."""
         super().__init__(*args, **kwargs)
+        self._backoff = Backoff(
+            min(1.0, self._reconnect_max_s), self._reconnect_max_s, reconnect_jitter
+        )
+        self._up_at: float | None = None  # when the broker last accepted us (monotonic)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread_id: int | None = None
         self._runner: asyncio.Task[None] | None = None
@@ -72,7 +85,6 @@ class AsyncioMqttLink(PahoLink):
 
     async def _run(self) -> None:
         assert self._loop is not None and self._lost is not None
-        delay = 1.0
         first = True
         while not self._stopping:
             self._lost.clear()
@@ -80,8 +92,7 @@ class AsyncioMqttLink(PahoLink):
                 await self._loop.run_in_executor(None, self._connect_blocking, first)
             except (OSError, ValueError) as exc:
                 log.debug("connect to %s failed: %s", self._address.url, exc)
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._reconnect_max_s)
+                await asyncio.sleep(self._backoff.next())
                 continue
             first = False
             misc = self._loop.create_task(self._misc_loop())
@@ -89,11 +100,11 @@ class AsyncioMqttLink(PahoLink):
                 await self._lost.wait()
             finally:
                 misc.cancel()
-            if self._connected.is_set():
-                delay = 1.0
+            up_at, self._up_at = self._up_at, None
+            if up_at is not None and time.monotonic() - up_at >= HELD_S:
+                self._backoff.reset()  # it held: a broker restart, not a flapping one
             if not self._stopping:
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, self._reconnect_max_s)
+                await asyncio.sleep(self._backoff.next())
 
     def _connect_blocking(self, first: bool) -> None:
         if first:
@@ -199,6 +210,18 @@ class AsyncioMqttLink(PahoLink):
         self._watching_write = False
         with contextlib.suppress(ValueError, OSError):
             self._loop.remove_writer(sock)
+
+    def _on_connect(
+        self,
+        client: mqtt.Client,
+        userdata: object,
+        flags: mqtt.ConnectFlags,
+        reason_code: ReasonCode,
+        properties: Properties | None,
+    ) -> None:
+        super()._on_connect(client, userdata, flags, reason_code, properties)
+        if not reason_code.is_failure:
+            self._up_at = time.monotonic()
 
     def _on_disconnect(
         self,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import queue
+from asyncio import AbstractEventLoop
+from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -24,6 +26,16 @@ def _socket(client: Client) -> SocketLike:
     sock = client.socket()
     assert sock is not None, "the link is not connected"
     return sock
+
+
+def _stamp_reconnects(times: list[float], loop: AbstractEventLoop) -> Callable[[bool], None]:
+    """A connection handler noting the loop's time of every connect."""
+
+    def stamp(up: bool) -> None:
+        if up:
+            times.append(loop.time())
+
+    return stamp
 
 
 def _collector(link: MqttLink, topic_filter: str) -> queue.Queue[tuple[str, bytes, bool]]:
@@ -223,3 +235,51 @@ async def test_asyncio_link_sends_small_messages_at_once_and_a_large_one_when_it
         assert not link._watching_write, "the watch ends once everything is sent"
         link.stop()
         receiver.stop()
+
+
+async def test_links_dropped_by_a_broker_restart_come_back_spread_out(tmp_path: Path) -> None:
+    """A broker restart drops every device at once; jittered, they do not all reconnect
+    in the same instant, as the plain schedule makes them (``backoff``)."""
+    import asyncio
+
+    from wardcast_protocol.asyncio_mqtt_link import AsyncioMqttLink
+
+    broker = EmbeddedBroker(state_dir=tmp_path / "b", persistence=True).start()
+    try:
+        addr = BrokerAddress.parse(broker.url)
+        loop = asyncio.get_running_loop()
+        back: dict[str, list[float]] = {"plain": [], "jittered": []}
+        links = []
+        for kind, jitter in (("plain", 0.0), ("jittered", 0.5)):
+            for i in range(20):
+                link = AsyncioMqttLink(addr, f"{kind}-{i}", reconnect_jitter=jitter)
+                link.add_connection_handler(_stamp_reconnects(back[kind], loop))
+                link.start()
+                links.append(link)
+        for _ in range(200):
+            if all(link.connected for link in links):
+                break
+            await asyncio.sleep(0.05)
+        assert all(link.connected for link in links)
+        for times in back.values():
+            times.clear()
+        broker.stop()
+        for _ in range(100):
+            if not any(link.connected for link in links):
+                break
+            await asyncio.sleep(0.05)
+        broker.start()
+        for _ in range(300):
+            if all(link.connected for link in links):
+                break
+            await asyncio.sleep(0.05)
+        assert all(link.connected for link in links), "every link reconnects"
+        spread = {kind: max(times) - min(times) for kind, times in back.items()}
+        # Drawn over half a step (0.5 s): 20 draws span less than 0.15 s with odds of
+        # about 1e-9. The plain ones come back within their connects' own queueing.
+        assert spread["jittered"] > 0.15, spread
+        assert spread["jittered"] > spread["plain"], spread
+        for link in links:
+            link.stop()
+    finally:
+        broker.cleanup()
