@@ -283,3 +283,40 @@ async def test_links_dropped_by_a_broker_restart_come_back_spread_out(tmp_path: 
             link.stop()
     finally:
         broker.cleanup()
+
+
+async def test_a_connection_that_held_resets_the_backoff(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After each drop the link waits a first step again, not twice the last wait."""
+    import asyncio
+
+    from wardcast_protocol import asyncio_mqtt_link
+    from wardcast_protocol.asyncio_mqtt_link import AsyncioMqttLink
+
+    monkeypatch.setattr(asyncio_mqtt_link, "HELD_S", 0.0)  # every connection "held"
+    broker = EmbeddedBroker(state_dir=tmp_path / "b", persistence=True).start()
+    try:
+        link = AsyncioMqttLink(BrokerAddress.parse(broker.url), "agent-r")
+        link.start()
+        steps = []
+        for _ in range(3):
+            for _ in range(200):
+                if link.connected:
+                    break
+                await asyncio.sleep(0.05)
+            assert link.connected
+            broker.stop()
+            for _ in range(100):
+                if not link.connected:
+                    break
+                await asyncio.sleep(0.05)
+            await asyncio.sleep(0.05)  # the loss handled: the first delay drawn
+            steps.append(link._backoff.step_s)
+            broker.start()
+        # One step drawn after each drop (1 s), so the next step is 2 s every time;
+        # without the reset it would have grown 2, 4, 8.
+        assert steps == [2.0, 2.0, 2.0]
+        link.stop()
+    finally:
+        broker.cleanup()
