@@ -18,7 +18,6 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import signal
 import subprocess
 import time
 from collections.abc import Iterator
@@ -31,6 +30,7 @@ import httpx
 import pytest
 
 from controller.messaging.broker_host import free_port
+from tests.support.demo_process import stop_demo, wait_for_demo_env
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -102,28 +102,6 @@ def _demo_command(port: int) -> str:
     return command
 
 
-def _stop(process: subprocess.Popen[bytes], log: Path) -> None:
-    """Ctrl-C, as a reader stops it; the embedded broker must go with it."""
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGINT)
-        try:
-            process.wait(timeout=30)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
-    found = re.search(r"embedded mosquitto listening on \S+ \(pid (\d+)\)", log.read_text())
-    if found is not None:
-        pid = int(found[1])
-        for _ in range(50):
-            try:
-                os.kill(pid, 0)
-            except ProcessLookupError:
-                return
-            time.sleep(0.1)
-        os.kill(pid, signal.SIGKILL)  # never leave it behind, but say so
-        pytest.fail(f"the demo's broker (pid {pid}) outlived the demo")
-
-
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
     """One demo for this module's tests (starting one takes seconds)."""
@@ -159,15 +137,11 @@ def demo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Demo]:
         )
     try:
         base = f"http://127.0.0.1:{port}"
-        deadline = time.monotonic() + 90
-        while not (workdir / "data" / "demo.env").exists():
-            assert process.poll() is None, f"the demo stopped:\n{log.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, f"no demo.env:\n{log.read_text()[-3000:]}"
-            time.sleep(0.2)
+        wait_for_demo_env(process, workdir / "data" / "demo.env", log, time.monotonic() + 90)
         assert httpx.get(f"{base}/api/v1/health", timeout=10).status_code == 200
         yield Demo(workdir, base, env, log)
     finally:
-        _stop(process, log)
+        stop_demo(process, log)
 
 
 def _curl_that_fails_on_http_errors(folder: Path) -> Path:

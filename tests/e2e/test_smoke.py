@@ -5,26 +5,22 @@ from __future__ import annotations
 import os
 import re
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+
+from tests.support.processes import demo_command
 
 pytestmark = [pytest.mark.e2e, pytest.mark.integration, pytest.mark.timeout(240)]
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def _wardcast() -> list[str]:
-    script = Path(sys.executable).parent / "wardcast-demo"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "sim.cli"]
-
-
 def test_demo_smoke_confirms_every_agent(tmp_path: Path) -> None:
     # The engine is pinned: with internet gTTS would answer, and the test must pass either way.
     env = os.environ | {"WARDCAST_GTTS_ENABLED": "false"}
     done = subprocess.run(
-        [*_wardcast(), "--smoke", "--agents", "3", "--data-dir", str(tmp_path)],
+        [*demo_command(), "--smoke", "--agents", "3", "--data-dir", str(tmp_path)],
         cwd=ROOT,
         env=env,
         capture_output=True,

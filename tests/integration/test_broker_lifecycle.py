@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from pathlib import Path
 
@@ -22,13 +21,9 @@ from controller.messaging.broker_host import free_port
 from edge_agent.enrolment import enrol
 from edge_agent.fleet import AgentFleet
 from tests.support.auth import bearer, token_for_database
+from tests.support.processes import stop_process, wardcast_command
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
-
-
-def _wardcast() -> list[str]:
-    script = Path(sys.executable).parent / "wardcast"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "controller.cli.main"]
 
 
 def _alive(pid: int) -> bool:
@@ -64,7 +59,7 @@ class Serve:
     def start(self) -> None:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [*_wardcast(), "serve", "--port", str(self.port), "--log-level", "WARNING"],
+                [*wardcast_command(), "serve", "--port", str(self.port), "--log-level", "WARNING"],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -86,12 +81,8 @@ class Serve:
         return self.proc.wait(20)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        if self.proc is not None:
+            stop_process(self.proc, 20)
 
 
 def _enrolled_fleet(serve: Serve, tmp_path: Path, device_id: str) -> AgentFleet:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from functools import partial
@@ -21,16 +20,12 @@ from edge_agent.config import AgentConfig
 from edge_agent.core import EdgeAgent
 from edge_agent.fleet import AgentFleet
 from tests.support.auth import bearer, token_for_database
+from tests.support.processes import stop_process, wardcast_command
 from wardcast_protocol.signing import SigningKey
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
 DEVICES = ("to-1", "to-2")
-
-
-def _wardcast() -> list[str]:
-    script = Path(sys.executable).parent / "wardcast"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "controller.cli.main"]
 
 
 class Controller:
@@ -51,7 +46,7 @@ class Controller:
     def start(self) -> None:
         with open(self.log, "ab") as log:
             self.proc = subprocess.Popen(
-                [*_wardcast(), "serve", "--port", str(self.port), "--log-level", "WARNING"],
+                [*wardcast_command(), "serve", "--port", str(self.port), "--log-level", "WARNING"],
                 env=self.env,
                 stdout=log,
                 stderr=subprocess.STDOUT,
@@ -71,12 +66,8 @@ class Controller:
         self.proc.wait(10)
 
     def stop(self) -> None:
-        if self.proc is not None and self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(10)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
+        if self.proc is not None:
+            stop_process(self.proc, 10)
 
 
 def _holds_plan_and_media(agent: EdgeAgent) -> bool:

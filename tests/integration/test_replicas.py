@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -33,6 +32,7 @@ from edge_agent.inbox import open_inbound
 from edge_agent.outbox import Outbox
 from edge_agent.outbox_rows import StoredEvent
 from tests.support.local_postgres import LocalPostgres
+from tests.support.processes import stop_process, wardcast_command
 from wardcast_protocol.clock import SystemClock
 from wardcast_protocol.messages import EventAck, MediaRef, Outcome
 from wardcast_protocol.mqtt_link import MqttLink
@@ -56,11 +56,6 @@ MEDIA = MediaRef(
 )
 
 
-def _wardcast() -> list[str]:
-    script = Path(sys.executable).parent / "wardcast"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "controller.cli.main"]
-
-
 class Replica:
     """``wardcast serve`` as a process of its own, one of a share group."""
 
@@ -82,7 +77,7 @@ class Replica:
         port = self.url.rsplit(":", 1)[1]
         with open(self.log, "ab") as out:
             self.proc = subprocess.Popen(
-                [*_wardcast(), "serve", "--port", port, "--log-level", "INFO"],
+                [*wardcast_command(), "serve", "--port", port, "--log-level", "INFO"],
                 env=self.env,
                 stdout=out,
                 stderr=subprocess.STDOUT,
@@ -116,13 +111,7 @@ class Replica:
         return self.log.read_text(errors="replace")
 
     def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.terminate()
-            try:
-                self.proc.wait(20)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(5)
+        stop_process(self.proc, 20)
 
 
 def _seed(database_url: str, tmp: Path) -> dict[str, list[StoredEvent]]:

@@ -17,7 +17,6 @@ import os
 import re
 import signal
 import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,6 +26,7 @@ from pathlib import Path
 import httpx
 
 from controller.messaging.broker_host import free_port
+from tests.support.processes import demo_command
 
 ROOT = Path(__file__).resolve().parents[2]
 _EXPORT = re.compile(r"^export (\w+)=(\S+)$", re.M)
@@ -46,12 +46,17 @@ class RunningDemo:
         return self.exports[f"{role_variable}_PASSWORD"]
 
 
-def _command() -> list[str]:
-    script = Path(sys.executable).parent / "wardcast-demo"
-    return [str(script)] if script.exists() else [sys.executable, "-m", "sim.cli"]
+def wait_for_demo_env(
+    process: subprocess.Popen[bytes], env_file: Path, log: Path, deadline: float
+) -> None:
+    """Wait for the demo to write ``env_file`` (its demo.env) by ``deadline`` (monotonic)."""
+    while not env_file.exists():
+        assert process.poll() is None, f"the demo stopped:\n{log.read_text()[-3000:]}"
+        assert time.monotonic() < deadline, f"no demo.env:\n{log.read_text()[-3000:]}"
+        time.sleep(0.2)  # polling a file another process writes: no event to wait on
 
 
-def _stop(process: subprocess.Popen[bytes], log: Path) -> None:
+def stop_demo(process: subprocess.Popen[bytes], log: Path) -> None:
     """Ctrl-C, as a reader stops it; then make sure its broker went too."""
     if process.poll() is None:
         os.killpg(process.pid, signal.SIGINT)
@@ -91,7 +96,8 @@ def running_demo(
         env.pop(name, None)
     port = free_port()
     log = folder / "demo.log"
-    command = [*_command(), "--agents", str(agents), "--port", str(port), "--data-dir", str(data)]
+    command = [*demo_command(), "--agents", str(agents), "--port", str(port)]
+    command += ["--data-dir", str(data)]
     with log.open("wb") as out:
         process = subprocess.Popen(
             command,
@@ -104,10 +110,7 @@ def running_demo(
     try:
         env_file = data / "demo.env"
         deadline = time.monotonic() + start_timeout_s
-        while not env_file.exists():
-            assert process.poll() is None, f"the demo stopped:\n{log.read_text()[-3000:]}"
-            assert time.monotonic() < deadline, f"no demo.env:\n{log.read_text()[-3000:]}"
-            time.sleep(0.2)  # polling a file another process writes: no event to wait on
+        wait_for_demo_env(process, env_file, log, deadline)
         base = f"http://127.0.0.1:{port}"
         while True:
             try:
@@ -120,4 +123,4 @@ def running_demo(
         exports = dict(_EXPORT.findall(env_file.read_text(encoding="utf-8")))
         yield RunningDemo(base, exports, log)
     finally:
-        _stop(process, log)
+        stop_demo(process, log)

@@ -1,0 +1,39 @@
+"""The project's commands as real processes, for the tests that start one.
+
+``wardcast serve`` (the controller), ``wardcast-demo`` and the like are run as a reader
+runs them: the console script installed beside this Python, else ``python -m`` of its
+module (a source tree whose scripts are not installed runs the same code).
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+
+def console_script(name: str, module: str) -> list[str]:
+    """The command ``name`` as installed beside this Python, else ``python -m module``."""
+    script = Path(sys.executable).parent / name
+    return [str(script)] if script.exists() else [sys.executable, "-m", module]
+
+
+def wardcast_command() -> list[str]:
+    """``wardcast``, the controller's command."""
+    return console_script("wardcast", "controller.cli.main")
+
+
+def demo_command() -> list[str]:
+    """``wardcast-demo``, the demo."""
+    return console_script("wardcast-demo", "sim.cli")
+
+
+def stop_process(proc: subprocess.Popen[bytes], wait_s: float) -> None:
+    """SIGTERM a process still running; SIGKILL it if it has not ended within ``wait_s``."""
+    if proc.poll() is None:
+        proc.terminate()
+        try:
+            proc.wait(wait_s)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(5)  # reaped, so no zombie outlives the test
