@@ -73,26 +73,26 @@ class Uplink:
 
     def resend_stale(self, unacked: Iterable[StoredEvent], after_s: float) -> int:
         """Publish again the events sent more than ``after_s`` ago (or never); how many."""
-        if not self._transport.connected:
-            return 0
-        events = list(unacked)
-        stale = self._stale((e.event_id for e in events), after_s)
-        due = [e for e in events if e.event_id in stale]
-        if due:
-            log.info("%s: resending %d unacknowledged events", self._device_id, len(due))
-            self.send_events(due)
-        return len(due)
+        stored = ((e.event_id, e.wire) for e in unacked)
+        return self._resend(self._event_topic, stored, after_s, "unacknowledged events")
 
     def resend_stale_reports(self, unacked: Iterable[StoredReport], after_s: float) -> int:
         """Publish again the reports sent more than ``after_s`` ago (or never); how many."""
+        stored = ((r.report_id, r.wire) for r in unacked)
+        return self._resend(self._security_topic, stored, after_s, "security reports")
+
+    def _resend(
+        self, topic: str, stored: Iterable[tuple[str, bytes]], after_s: float, what: str
+    ) -> int:
+        # Offline, nothing is read or marked as sent: the reconnect sends them all.
         if not self._transport.connected:
             return 0
-        reports = list(unacked)
-        stale = self._stale((r.report_id for r in reports), after_s)
-        due = [r for r in reports if r.report_id in stale]
+        rows = list(stored)
+        stale = self._stale((stored_id for stored_id, _ in rows), after_s)
+        due = [row for row in rows if row[0] in stale]
         if due:
-            log.info("%s: resending %d security reports", self._device_id, len(due))
-            self.send_reports(due)
+            log.info("%s: resending %d %s", self._device_id, len(due), what)
+            self._send(topic, due)
         return len(due)
 
     def forget(self, stored_id: str) -> None:
