@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import importlib
 import re
-import subprocess
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -23,6 +22,7 @@ from controller.composition import ControllerRuntime
 from controller.messaging.broker import EmbeddedBroker
 from controller.settings import Settings
 from tests.support.auth import auth_headers
+from tests.support.ffmpeg import ebur128_lufs, ffmpeg
 
 pytestmark = pytest.mark.integration
 
@@ -32,21 +32,10 @@ loudness_module = importlib.import_module("controller.audio.loudness")
 TARGET_LUFS = -16.0
 
 
-def ffmpeg(*args: str) -> str:
-    done = subprocess.run(
-        ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-y", *args],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stderr
-
-
 def integrated_lufs(data: bytes, workdir: Path) -> float:
     path = workdir / "measured.ogg"
     path.write_bytes(data)
-    report = ffmpeg("-i", str(path), "-af", "apad=whole_dur=5,ebur128", "-f", "null", "-")
-    return float(re.findall(r"I:\s+(-?[\d.]+) LUFS", report)[-1])
+    return ebur128_lufs(path, before="apad=whole_dur=5")
 
 
 @pytest.fixture(scope="module")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import importlib
 import json
 import logging
-import re
 import subprocess
 from pathlib import Path
 from typing import TypedDict, Unpack
@@ -15,6 +14,8 @@ import pytest
 from controller.audio import AudioRejected, MediaStore, PreparedAudio, Speech, prepare, speak
 from controller.audio.chime import chime_duration_s
 from controller.audio.ffmpeg_tools import Probe
+from tests.support.ffmpeg import ebur128_lufs as integrated_lufs
+from tests.support.ffmpeg import ffmpeg
 
 pytestmark = pytest.mark.integration
 
@@ -23,16 +24,6 @@ prepare_module = importlib.import_module("controller.audio.prepare")
 
 TEXT = "Thông báo: Ủy ban nhân dân phường sẽ cắt nước từ 8 giờ sáng mai."
 TARGET_LUFS = -16.0
-
-
-def ffmpeg(*args: str) -> str:
-    done = subprocess.run(
-        ["ffmpeg", "-nostdin", "-hide_banner", "-nostats", "-y", *args],
-        capture_output=True,
-        text=True,
-        check=True,
-    )
-    return done.stderr
 
 
 def lavfi(path: Path, source: str, *extra: str) -> Path:
@@ -53,12 +44,6 @@ def stream_info(path: Path) -> dict[str, object]:
     ).stdout
     info = json.loads(out)
     return {**info["streams"][0], **info["format"]}
-
-
-def integrated_lufs(path: Path) -> float:
-    """Integrated loudness by ffmpeg's ebur128 meter, independent of loudnorm."""
-    report = ffmpeg("-i", str(path), "-af", "ebur128", "-f", "null", "-")
-    return float(re.findall(r"I:\s+(-?[\d.]+) LUFS", report)[-1])
 
 
 @pytest.fixture(scope="module")
