@@ -21,7 +21,7 @@ from controller.messaging.broker_host import free_port
 from edge_agent.enrolment import enrol
 from edge_agent.fleet import AgentFleet
 from tests.support.auth import bearer, token_for_database
-from tests.support.processes import stop_process, wardcast_command
+from tests.support.processes import start_serve, stop_process
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
 
@@ -57,13 +57,7 @@ class Serve:
         return int((self.data_dir / "broker" / "mosquitto.pid").read_text())
 
     def start(self) -> None:
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
-                [*wardcast_command(), "serve", "--port", str(self.port), "--log-level", "WARNING"],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        self.proc = start_serve(self.port, self.env, self.log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

@@ -20,7 +20,7 @@ from edge_agent.config import AgentConfig
 from edge_agent.core import EdgeAgent
 from edge_agent.fleet import AgentFleet
 from tests.support.auth import bearer, token_for_database
-from tests.support.processes import stop_process, wardcast_command
+from tests.support.processes import start_serve, stop_process
 from wardcast_protocol.signing import SigningKey
 
 pytestmark = [pytest.mark.integration, pytest.mark.timeout(180)]
@@ -44,13 +44,7 @@ class Controller:
         self.log = data_dir.parent / "controller.log"
 
     def start(self) -> None:
-        with open(self.log, "ab") as log:
-            self.proc = subprocess.Popen(
-                [*wardcast_command(), "serve", "--port", str(self.port), "--log-level", "WARNING"],
-                env=self.env,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-            )
+        self.proc = start_serve(self.port, self.env, self.log)
         deadline = time.monotonic() + 30
         while time.monotonic() < deadline:
             try:

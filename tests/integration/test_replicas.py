@@ -10,7 +10,6 @@ scheduled jobs run on one replica only, the other taking over when it stops.
 from __future__ import annotations
 
 import os
-import subprocess
 import threading
 import time
 from datetime import UTC, datetime, timedelta
@@ -32,7 +31,7 @@ from edge_agent.inbox import open_inbound
 from edge_agent.outbox import Outbox
 from edge_agent.outbox_rows import StoredEvent
 from tests.support.local_postgres import LocalPostgres
-from tests.support.processes import stop_process, wardcast_command
+from tests.support.processes import start_serve, stop_process
 from wardcast_protocol.clock import SystemClock
 from wardcast_protocol.messages import EventAck, MediaRef, Outcome
 from wardcast_protocol.mqtt_link import MqttLink
@@ -75,13 +74,7 @@ class Replica:
             "WARDCAST_ENVIRONMENT": "test",
         }
         port = self.url.rsplit(":", 1)[1]
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(
-                [*wardcast_command(), "serve", "--port", port, "--log-level", "INFO"],
-                env=self.env,
-                stdout=out,
-                stderr=subprocess.STDOUT,
-            )
+        self.proc = start_serve(port, self.env, self.log, log_level="INFO")
 
     def wait_healthy(self, timeout_s: float = 60) -> None:
         deadline = time.monotonic() + timeout_s

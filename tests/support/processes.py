@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 
 
@@ -26,6 +27,19 @@ def wardcast_command() -> list[str]:
 def demo_command() -> list[str]:
     """``wardcast-demo``, the demo."""
     return console_script("wardcast-demo", "sim.cli")
+
+
+def start_serve(
+    port: int | str, env: Mapping[str, str], log: Path, log_level: str = "WARNING"
+) -> subprocess.Popen[bytes]:
+    """``wardcast serve`` on ``port`` with ``env``, its output appended to ``log``."""
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            [*wardcast_command(), "serve", "--port", str(port), "--log-level", log_level],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
 
 
 def stop_process(proc: subprocess.Popen[bytes], wait_s: float) -> None:
