@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import os
 import queue
 import signal
-import subprocess
-import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -15,6 +12,7 @@ import pytest
 from controller.messaging.broker import EmbeddedBroker
 from edge_agent.controller_stand_in import ControllerStandIn, plan_item
 from tests.integration.test_agent_fleet import MediaServer
+from tests.support.processes import agent_env, start_agent
 from wardcast_protocol.envelope import open_envelope
 from wardcast_protocol.messages import Availability, Kind, Outcome
 from wardcast_protocol.mqtt_link import MqttLink
@@ -42,22 +40,9 @@ def test_agent_run_plays_confirms_and_says_offline_on_sigterm(
     assert link.wait_connected(5)
     key = SigningKey.load_or_create(tmp_path / "device.key")
     controller.device_keys[DEVICE] = key.public_key_b64
-    env = {
-        **os.environ,
-        "WARDCAST_AGENT_DEVICE_ID": DEVICE,
-        "WARDCAST_AGENT_CONTROLLER_PUBLIC_KEY": controller.public_key,
-        "WARDCAST_AGENT_DATA_DIR": str(tmp_path),
-        "WARDCAST_AGENT_BROKER_URL": broker.url,
-        "WARDCAST_AGENT_RELAY_SETTLE_S": "0.1",
-    }
+    env = agent_env(DEVICE, controller.public_key, tmp_path, broker.url)
     log_path = tmp_path / "agent.log"
-    with open(log_path, "wb") as log_file:
-        proc = subprocess.Popen(
-            [sys.executable, "-m", "edge_agent.cli", "run", "--log-level", "WARNING"],
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
+    proc = start_agent(env, log_path)
     try:
         keys = {DEVICE: key.public_key_b64}.get
         online = open_envelope(availability.get(timeout=10), Kind.AVAILABILITY, keys)

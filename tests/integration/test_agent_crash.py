@@ -4,10 +4,8 @@ the eight seconds (it said "failed, played 0.0 s").
 
 from __future__ import annotations
 
-import os
 import signal
 import subprocess
-import sys
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -17,6 +15,7 @@ import pytest
 from controller.messaging.broker import EmbeddedBroker
 from edge_agent.controller_stand_in import ControllerStandIn, plan_item
 from tests.integration.test_agent_fleet import MediaServer
+from tests.support.processes import agent_env, start_agent
 from wardcast_protocol.messages import Outcome
 from wardcast_protocol.mqtt_link import MqttLink
 from wardcast_protocol.signing import SigningKey
@@ -25,16 +24,6 @@ from wardcast_protocol.transport import BrokerAddress
 pytestmark = pytest.mark.integration
 
 DEVICE = "crash-01"
-
-
-def _agent(env: dict[str, str], log_path: Path) -> subprocess.Popen[bytes]:
-    with open(log_path, "ab") as log_file:
-        return subprocess.Popen(
-            [sys.executable, "-m", "edge_agent.cli", "run", "--log-level", "WARNING"],
-            env=env,
-            stdout=log_file,
-            stderr=subprocess.STDOUT,
-        )
 
 
 def test_a_play_cut_by_kill_9_is_reported_with_the_seconds_it_played(
@@ -47,16 +36,9 @@ def test_a_play_cut_by_kill_9_is_reported_with_the_seconds_it_played(
     assert link.wait_connected(5)
     key = SigningKey.load_or_create(tmp_path / "device.key")
     controller.device_keys[DEVICE] = key.public_key_b64
-    env = {
-        **os.environ,
-        "WARDCAST_AGENT_DEVICE_ID": DEVICE,
-        "WARDCAST_AGENT_CONTROLLER_PUBLIC_KEY": controller.public_key,
-        "WARDCAST_AGENT_DATA_DIR": str(tmp_path),
-        "WARDCAST_AGENT_BROKER_URL": broker.url,
-        "WARDCAST_AGENT_RELAY_SETTLE_S": "0.1",
-    }
+    env = agent_env(DEVICE, controller.public_key, tmp_path, broker.url)
     log_path = tmp_path / "agent.log"
-    proc = _agent(env, log_path)
+    proc = start_agent(env, log_path)
     again: subprocess.Popen[bytes] | None = None
     try:
         clip = media.add("long.wav", b"RIFF" * 100, duration_s=60)
@@ -67,7 +49,7 @@ def test_a_play_cut_by_kill_9_is_reported_with_the_seconds_it_played(
         proc.wait(10)
         assert controller.received() == []
 
-        again = _agent(env, log_path)
+        again = start_agent(env, log_path)
         [event] = controller.wait_events(1, timeout_s=15)
         assert event.item_id == "crash-item"
         assert event.outcome is Outcome.FAILED

@@ -7,6 +7,7 @@ module (a source tree whose scripts are not installed runs the same code).
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from collections.abc import Mapping
@@ -36,6 +37,31 @@ def start_serve(
     with open(log, "ab") as out:
         return subprocess.Popen(
             [*wardcast_command(), "serve", "--port", str(port), "--log-level", log_level],
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+        )
+
+
+def agent_env(
+    device_id: str, controller_public_key: str, data_dir: Path, broker_url: str
+) -> dict[str, str]:
+    """This environment with the settings of one ``wardcast-agent run`` (relay settle 0.1 s)."""
+    return {
+        **os.environ,
+        "WARDCAST_AGENT_DEVICE_ID": device_id,
+        "WARDCAST_AGENT_CONTROLLER_PUBLIC_KEY": controller_public_key,
+        "WARDCAST_AGENT_DATA_DIR": str(data_dir),
+        "WARDCAST_AGENT_BROKER_URL": broker_url,
+        "WARDCAST_AGENT_RELAY_SETTLE_S": "0.1",
+    }
+
+
+def start_agent(env: Mapping[str, str], log: Path) -> subprocess.Popen[bytes]:
+    """``wardcast-agent run`` with ``env``, its output appended to ``log``."""
+    with open(log, "ab") as out:
+        return subprocess.Popen(
+            [sys.executable, "-m", "edge_agent.cli", "run", "--log-level", "WARNING"],
             env=env,
             stdout=out,
             stderr=subprocess.STDOUT,
