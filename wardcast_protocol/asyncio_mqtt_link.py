@@ -45,13 +45,11 @@ class AsyncioMqttLink(PahoLink):
     callbacks arrive on it too.
     """
 
-    def __init__(self, *args: Any, reconnect_jitter: float = 0.5, **kwargs: Any) -> None:
-        """``PahoLink``'s arguments; ``reconnect_jitter``: see ``backoff.Backoff`` (0 gives
-        the plain schedule every device shares, which only a bench should want)."""
+    def __init__(self, *args: Any, backoff: Backoff | None = None, **kwargs: Any) -> None:
+        """``PahoLink``'s arguments; ``backoff``: the reconnect delays (by default jittered,
+        from 1 s up to ``reconnect_max_s``; see ``backoff.Backoff``)."""
         super().__init__(*args, **kwargs)
-        self._backoff = Backoff(
-            min(1.0, self._reconnect_max_s), self._reconnect_max_s, reconnect_jitter
-        )
+        self._backoff = backoff or Backoff(min(1.0, self._reconnect_max_s), self._reconnect_max_s)
         self._up_at: float | None = None  # when the broker last accepted us (monotonic)
         self._loop: asyncio.AbstractEventLoop | None = None
         self._thread_id: int | None = None

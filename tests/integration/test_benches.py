@@ -93,6 +93,16 @@ def test_fanout_bench_tiny() -> None:
     assert figures["on_ward_channel"] == "5"  # one command for the ward, not one per agent
 
 
+def test_reconnect_bench_tiny() -> None:
+    figures = run_bench("bench.reconnect", "--tiny")
+    assert figures["links"] == "20" and figures["down_s"] == "1.0"
+    for key in ("back_p50_ms", "back_max_ms", "plain_back_p50_ms", "plain_back_max_ms"):
+        assert float(figures[key]) > 0, key  # every link came back, after the broker
+    peak, plain_peak = int(figures["peak_per_100ms"]), int(figures["plain_peak_per_100ms"])
+    assert 1 <= peak <= 20 and 1 <= plain_peak <= 20
+    assert float(figures["peak_ratio"]) == round(peak / plain_peak, 2)
+
+
 def test_ingest_bench_tiny() -> None:
     figures = run_bench("bench.ingest", "--tiny")
     assert figures["db"] == "sqlite" and figures["ingest_workers"] == "0"

@@ -243,6 +243,7 @@ async def test_links_dropped_by_a_broker_restart_come_back_spread_out(tmp_path: 
     import asyncio
 
     from wardcast_protocol.asyncio_mqtt_link import AsyncioMqttLink
+    from wardcast_protocol.backoff import Backoff
 
     broker = EmbeddedBroker(state_dir=tmp_path / "b", persistence=True).start()
     try:
@@ -252,7 +253,8 @@ async def test_links_dropped_by_a_broker_restart_come_back_spread_out(tmp_path: 
         links = []
         for kind, jitter in (("plain", 0.0), ("jittered", 0.5)):
             for i in range(20):
-                link = AsyncioMqttLink(addr, f"{kind}-{i}", reconnect_jitter=jitter)
+                backoff = Backoff(jitter=jitter)
+                link = AsyncioMqttLink(addr, f"{kind}-{i}", backoff=backoff)
                 link.add_connection_handler(_stamp_reconnects(back[kind], loop))
                 link.start()
                 links.append(link)
@@ -288,7 +290,7 @@ async def test_links_dropped_by_a_broker_restart_come_back_spread_out(tmp_path: 
 async def test_a_connection_that_held_resets_the_backoff(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """After each drop the link waits a first step again, not twice the last wait."""
+    """After each drop the link waits a first step again, not a longer one each time."""
     import asyncio
 
     from wardcast_protocol import asyncio_mqtt_link
@@ -314,9 +316,9 @@ async def test_a_connection_that_held_resets_the_backoff(
             await asyncio.sleep(0.05)  # the loss handled: the first delay drawn
             steps.append(link._backoff.step_s)
             broker.start()
-        # One step drawn after each drop (1 s), so the next step is 2 s every time;
-        # without the reset it would have grown 2, 4, 8.
-        assert steps == [2.0, 2.0, 2.0]
+        # One step drawn after each drop (1 s), so the next step is 1.5 s every time;
+        # without the reset it would have grown 1.5, 2.25, 3.375.
+        assert steps == [1.5, 1.5, 1.5]
         link.stop()
     finally:
         broker.cleanup()
