@@ -9,8 +9,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
-from controller.db.models import Broadcast
-from controller.domain.broadcasts.service import BroadcastRequest
+from controller.db.models import Broadcast, Bulletin
+from controller.domain.broadcasts.service import BroadcastRequest, order_expiry
 from controller.domain.errors import InvalidInput, NotFound
 from tests.unit.controller_support import SHA, Harness, make_harness
 from wardcast_protocol.messages import Command, Kind, Plan, Priority, Trigger
@@ -84,6 +84,27 @@ def test_now_sends_a_never_retained_command_with_an_expiry(h: Harness) -> None:
         assert command.order.item.priority is Priority.EMERGENCY
         assert command.order.item.trigger is Trigger.EMERGENCY
     assert h.published("to-1", DeviceChannel.PLAN) == []
+
+
+def test_a_now_expires_with_its_bulletin_when_that_comes_first(h: Harness) -> None:
+    # An emergency's CAP "expires" is its bulletin's valid_until: an order held back by
+    # a broker outage must not sound after it (tests/integration/test_outage_drill.py).
+    valid_until = h.clock.now() + timedelta(seconds=40)
+    with h.runtime.db.session() as session:
+        bulletin = session.get(Bulletin, "bul-1")
+        assert bulletin is not None
+        bulletin.valid_until = valid_until
+    broadcast = h.runtime.broadcasts.schedule(BroadcastRequest("bul-1", ["to-1"], None))
+    assert broadcast.expires_at == valid_until
+    (published,) = h.published("to-1", DeviceChannel.COMMAND)
+    assert published.expiry_s == 40
+    command = h.open(published.payload, Kind.COMMAND).body
+    assert isinstance(command, Command)
+    assert command.expires_at == valid_until
+    # A bulletin valid for longer than a command lives: the command's own expiry.
+    assert order_expiry(h.clock.now(), 300, valid_until + timedelta(hours=1)) == (
+        h.clock.now() + timedelta(seconds=300)
+    )
 
 
 @pytest.mark.parametrize(

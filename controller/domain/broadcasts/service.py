@@ -127,7 +127,7 @@ class BroadcastService:
                 # UTC, as the column hands it back (the log and the caller read it).
                 planned_start=now if start is None else start.astimezone(UTC),
                 immediate=immediate,
-                expires_at=now + timedelta(seconds=self._settings.command_expiry_s)
+                expires_at=order_expiry(now, self._settings.command_expiry_s, bulletin.valid_until)
                 if immediate
                 else None,
                 status="sent" if immediate else "scheduled",
@@ -217,6 +217,15 @@ class BroadcastService:
             len(stopping),
         )
         return broadcast
+
+
+def order_expiry(now: datetime, expiry_s: int, valid_until: datetime | None) -> datetime:
+    """When a "now" stops being worth playing: the command's own lifetime, cut short by
+    the bulletin's validity (an emergency's CAP ``expires``). The agents refuse a
+    command past this instant, so an order held back by a broker outage is not
+    sounded stale when the broker returns after it."""
+    expires = now + timedelta(seconds=expiry_s)
+    return expires if valid_until is None else min(expires, valid_until.astimezone(UTC))
 
 
 def _target(broadcast_id: str, device_id: str) -> BroadcastTarget:
