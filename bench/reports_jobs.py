@@ -19,6 +19,7 @@ from controller.db.models.rollups import (
 from controller.db.session import Database
 from controller.domain.reports.rollups import (
     DEVICE_LEVEL,
+    MONTH_LEVEL,
     WARD_LEVEL,
     RollupRules,
     backfill,
@@ -58,7 +59,10 @@ def late_evidence(db: Database, ward: str, day: date, received: datetime) -> Non
 def forget_rollups(db: Database) -> None:
     """Empty the rollups of a reused database: as if it had just been imported."""
     with db.session() as session:
-        tables = (*DEVICE_LEVEL, *WARD_LEVEL, ReportRollupDay, ReportRollupState, ReportRollupDirty)
+        tables = (
+            *DEVICE_LEVEL, *WARD_LEVEL, *MONTH_LEVEL, ReportRollupDay, ReportRollupState,
+            ReportRollupDirty,
+        )  # fmt: skip
         for table in tables:
             session.execute(delete(table))
 

@@ -26,6 +26,7 @@ from controller.db.models.rejections import RejectionCounter
 from controller.db.models.rollups import (
     ReportBulletinsRollup,
     ReportDeviceDay,
+    ReportDeviceMonth,
     ReportPlaysRollup,
     ReportRollupDay,
     ReportRollupState,
@@ -64,6 +65,7 @@ __all__ = [
     "RejectionCounter",
     "ReportBulletinsRollup",
     "ReportDeviceDay",
+    "ReportDeviceMonth",
     "ReportPlaysRollup",
     "ReportRollupDay",
     "ReportRollupState",

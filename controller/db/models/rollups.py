@@ -146,6 +146,33 @@ class ReportDeviceDay(Base):
     last_start: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
 
 
+class ReportDeviceMonth(Base):
+    """One device's local month: its device days summed (``month`` is the month's first day).
+
+    A district's or province's device list over whole months reads a row per device
+    and month instead of one per device and day (2,000 rows for a province-month, not
+    60,000). Re-summed from ``report_device_days`` whenever a day of it is.
+    """
+
+    __tablename__ = "report_device_months"
+    __table_args__ = ({"sqlite_with_rowid": False},)
+
+    ward_code: Mapped[str] = mapped_column(String(16), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)
+    device_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    group_code: Mapped[str] = mapped_column(String(64), primary_key=True)
+    planned: Mapped[int] = mapped_column(Integer)
+    confirmed: Mapped[int] = mapped_column(Integer)
+    played: Mapped[int] = mapped_column(Integer)
+    missed: Mapped[int] = mapped_column(Integer)
+    pending: Mapped[int] = mapped_column(Integer)
+    on_time: Mapped[int] = mapped_column(Integer)
+    timed: Mapped[int] = mapped_column(Integer)
+    sessions_planned: Mapped[int] = mapped_column(Integer)
+    sessions_played: Mapped[int] = mapped_column(Integer)
+    last_start: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+
+
 class ReportWardDay(Base):
     """A ward's day by source level and kind: every device's plays summed.
 

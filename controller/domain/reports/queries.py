@@ -13,13 +13,14 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, case, distinct, func, select
+from sqlalchemy import ColumnElement, Row, Select, case, distinct, func, select, union_all
 from sqlalchemy.orm import Session
 
 from controller.db.models import Device, Ward
 from controller.db.models.rollups import (
     ReportBulletinsRollup,
     ReportDeviceDay,
+    ReportDeviceMonth,
     ReportPlaysRollup,
     ReportSessionsRollup,
     ReportWardBulletin,
@@ -28,6 +29,7 @@ from controller.db.models.rollups import (
     ReportWardSessions,
 )
 from controller.domain.reports.model import ScopeKind
+from controller.domain.reports.rollups.months import DEVICE_SUMS, split_by_months
 
 _CHUNK = 400
 
@@ -222,28 +224,46 @@ def heard(t: type[ReportBulletinsRollup]) -> ColumnElement[bool]:
 
 
 def plays_by_device(session: Session, scope: Scope, first: date, last: date) -> list[Row[Any]]:
-    """Per (ward, device): the measures availability is made of, sessions, and the last play."""
-    t = ReportDeviceDay
-    names = (
-        "planned", "confirmed", "played", "missed", "pending", "on_time", "timed",
-        "sessions_planned", "sessions_played",
-    )  # fmt: skip
-    sums = [func.sum(getattr(t, name)).label(name) for name in names]
+    """Per (ward, device): the measures availability is made of, sessions, and the last play.
+
+    Whole months of the period are read from the device months (a row per device and
+    month), the days at its edges from the device days: the same sums, a thirtieth of
+    the rows.
+    """
+    t, m = ReportDeviceDay, ReportDeviceMonth
+    whole, edges = split_by_months(first, last)
     rows: list[Row[Any]] = []
     for codes in _ward_chunks(scope):
-        query = (
-            select(
-                t.ward_code,
-                t.device_id,
-                func.max(t.group_code).label("group_code"),
-                *sums,
-                func.max(t.last_start).label("last_start"),
+        parts: list[Select[Any]] = [
+            select(t.ward_code, t.device_id, t.group_code, *_device_sums(t), t.last_start).where(
+                *where_scope(t, scope, codes, run_first, run_last)
             )
-            .where(*where_scope(t, scope, codes, first, last))
-            .group_by(t.ward_code, t.device_id)
-        )
+            for run_first, run_last in edges
+        ]
+        if whole:
+            in_months = [m.ward_code.in_(codes), m.month >= whole[0], m.month <= whole[-1]]
+            if scope.group_code is not None:
+                in_months.append(m.group_code == scope.group_code)
+            if scope.device is not None:
+                in_months.append(m.device_id == scope.device.id)
+            parts.append(
+                select(m.ward_code, m.device_id, m.group_code, *_device_sums(m), m.last_start)
+                .where(*in_months)
+            )  # fmt: skip
+        c = (parts[0] if len(parts) == 1 else union_all(*parts)).subquery("parts").c
+        query = select(
+            c.ward_code,
+            c.device_id,
+            func.max(c.group_code).label("group_code"),
+            *[func.sum(c[name]).label(name) for name in DEVICE_SUMS],
+            func.max(c.last_start).label("last_start"),
+        ).group_by(c.ward_code, c.device_id)
         rows.extend(session.execute(query))
     return rows
+
+
+def _device_sums(table: type[ReportDeviceDay] | type[ReportDeviceMonth]) -> list[Any]:
+    return [getattr(table, name) for name in DEVICE_SUMS]
 
 
 def sessions_by_day(session: Session, scope: Scope, first: date, last: date) -> list[Row[Any]]:

@@ -24,6 +24,7 @@ from controller.domain.reports.rollups.judging import (
     RollupRules,
     missed_select,
 )
+from controller.domain.reports.rollups.months import MONTH_LEVEL
 from controller.domain.reports.rollups.rebuild import rebuild
 from controller.domain.reports.rollups.staleness import invalidate_changed
 from controller.domain.reports.rollups.sums import DEVICE_LEVEL, WARD_LEVEL
@@ -37,6 +38,7 @@ from controller.domain.reports.rollups.upkeep import (
 
 __all__ = [
     "DEVICE_LEVEL",
+    "MONTH_LEVEL",
     "OUTCOMES",
     "PLAYED_OUTCOMES",
     "WARD_LEVEL",

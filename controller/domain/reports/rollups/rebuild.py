@@ -18,6 +18,7 @@ from controller.db.models.rollups import ReportRollupDay
 from controller.domain.reports.periods import day_start_utc, offset_segments
 from controller.domain.reports.rollups.facts import FACTS, facts_select
 from controller.domain.reports.rollups.judging import EVIDENCE_WINDOW, RollupRules
+from controller.domain.reports.rollups.months import sum_months
 from controller.domain.reports.rollups.sums import DEVICE_LEVEL, WARD_LEVEL, sum_devices, sum_wards
 from controller.domain.reports.sqlfn import is_sqlite
 
@@ -59,6 +60,7 @@ def rebuild(
         sum_devices(session, FACTS)
         FACTS.drop(connection)
     sum_wards(session, wards, first, last)
+    sum_months(session, wards, first, last)  # after the device days they sum
     _mark_summed(session, wards, zone, first, last, now, rules)
 
 
