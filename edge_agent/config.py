@@ -169,7 +169,9 @@ class AgentConfig(BaseModel):
         default=1.0,
         ge=0,
         title="Download backoff",
-        description="First wait between attempts; doubles each time, capped at 30 s.",
+        description="First wait between attempts; doubles each time, capped at 30 s. "
+        "Each wait is drawn from the upper half of its step, so devices that failed "
+        "together do not all try again together.",
     )
     media_fetch_timeout_s: float = Field(
         default=60.0, gt=0, title="Download timeout", description="Per HTTP request."

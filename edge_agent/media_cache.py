@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
+from wardcast_protocol.backoff import Backoff
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.messages import MediaRef
 
@@ -226,7 +227,7 @@ class MediaCache:
                 path.unlink()
 
     async def _download(self, media: MediaRef) -> Path:
-        delay = self._backoff_s
+        backoff: Backoff | None = None
         last_error = "no attempt made"
         for attempt in range(1, self._attempts + 1):
             try:
@@ -244,8 +245,12 @@ class MediaCache:
                     last_error,
                 )
             if attempt < self._attempts:
-                await self._clock.sleep(delay)
-                delay = min(_MAX_BACKOFF_S, delay * 2 if delay else 0.0)
+                # Jittered: a ward's devices that failed together (the controller busy
+                # with all of them) do not all try again together (wardcast_protocol.backoff).
+                if backoff is None and self._backoff_s > 0:
+                    limit = max(_MAX_BACKOFF_S, self._backoff_s)
+                    backoff = Backoff(self._backoff_s, limit, growth=2.0)
+                await self._clock.sleep(backoff.next() if backoff is not None else 0.0)
         raise MediaUnavailable(f"{media.url}: {last_error}")
 
     async def _download_once(self, media: MediaRef) -> Path:

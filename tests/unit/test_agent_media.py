@@ -139,3 +139,32 @@ async def test_cache_over_http_verifies_the_served_bytes(
     async with httpx.AsyncClient(transport=transport) as client:
         cache = _cache(tmp_path, HttpMediaFetcher(client), fake_clock)
         assert (await cache.ensure(media)).read_bytes() == body
+
+
+async def test_devices_that_failed_together_do_not_retry_together(
+    tmp_path: Path, fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Each retry waits a draw from the upper half of its step, different per device."""
+    waits: list[float] = []
+    sleep = fake_clock.sleep
+
+    async def noted(seconds: float) -> None:
+        waits.append(seconds)
+        await sleep(seconds)
+
+    monkeypatch.setattr(fake_clock, "sleep", noted)
+    fetcher = FakeMediaFetcher()
+    media = fetcher.add(b"busy controller")
+    caches = [
+        MediaCache(tmp_path / f"m{i}", fetcher, fake_clock, attempts=2, backoff_s=4.0)
+        for i in range(20)
+    ]
+    fetcher.fail_next[media.url] = len(caches)  # every device's first attempt fails
+    tasks = [asyncio.ensure_future(cache.ensure(media)) for cache in caches]
+    for _ in range(10):
+        await asyncio.sleep(0)
+    await fake_clock.advance(4)
+    paths = await asyncio.gather(*tasks)
+    assert all(path.read_bytes() == b"busy controller" for path in paths)
+    assert len(waits) == 20 and all(2.0 <= wait <= 4.0 for wait in waits)
+    assert len(set(waits)) == 20  # 20 draws from a continuum: no two alike
