@@ -92,6 +92,29 @@ def test_broadcast_status(
     assert broadcast_status(_timing(immediate), now, states) is expected
 
 
+def test_a_now_whose_order_expired_unplayed_reads_expired_not_playing() -> None:
+    # The broker was down until the order expired (tests/integration/test_outage_drill.py):
+    # the agents refuse it from then on, so the clock must not call it "playing".
+    expires = T0 + timedelta(seconds=20)
+    timing = Timing(T0, 60.0, True, None, expires)
+    assert target_state(timing, expires - timedelta(seconds=1), None, None) is S.PLAYING
+    assert target_state(timing, expires, None, None) is S.EXPIRED
+    # A device that said it started, or confirmed, is not expired.
+    assert target_state(timing, expires, None, None, T0) is S.PLAYING
+    assert target_state(timing, expires, "completed", None) is S.COMPLETED
+    assert broadcast_status(timing, expires, [S.EXPIRED, S.EXPIRED]) is BroadcastStatus.FAILED
+    assert broadcast_status(timing, expires, [S.COMPLETED, S.EXPIRED]) is BroadcastStatus.PARTIAL
+    assert broadcast_status(timing, expires, [S.PLAYING, S.EXPIRED]) is BroadcastStatus.PLAYING
+
+
+def test_a_now_sent_while_nobody_heard_it_expires_in_the_officers_view(h: Harness) -> None:
+    broadcast = h.runtime.broadcasts.schedule(BroadcastRequest("bul-1", ["to-1", "to-2"], None))
+    assert broadcast.expires_at is not None
+    asyncio.run(h.clock.advance((broadcast.expires_at - h.clock.now()).total_seconds()))
+    status, states = _status(h, broadcast.id)
+    assert (status, states) == (BroadcastStatus.FAILED, {"to-1": S.EXPIRED, "to-2": S.EXPIRED})
+
+
 def test_a_cancelled_broadcast_reads_cancelled_whatever_played() -> None:
     status = broadcast_status(_timing(cancelled=True), T0, [S.COMPLETED, S.CANCELLED])
     assert status is BroadcastStatus.CANCELLED

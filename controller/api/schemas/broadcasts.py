@@ -73,7 +73,7 @@ class BroadcastTargetPublic(BaseModel):
         default="scheduled",
         description="scheduled, sent, received (holds it in its plan), playing (due now), "
         "awaiting (past its end, unconfirmed), completed, partial, preempted, failed, "
-        "skipped or cancelled.",
+        "skipped, cancelled, or expired (a 'now' whose order expired before it started).",
     )
     received_at: datetime | None = Field(
         default=None, description="When it reported holding it in its plan."

@@ -73,6 +73,7 @@ def timing_of(broadcast: Broadcast) -> Timing:
         duration_s=broadcast.bulletin.media.duration_s,
         immediate=broadcast.immediate,
         cancelled_at=broadcast.cancelled_at,
+        expires_at=broadcast.expires_at if broadcast.immediate else None,
     )
 
 

@@ -39,6 +39,7 @@ class TargetState(StrEnum):
     FAILED = "failed"
     SKIPPED = "skipped"
     CANCELLED = "cancelled"  # cancelled before this device confirmed anything
+    EXPIRED = "expired"  # a 'now' whose order expired before the device said it started
 
 
 class BroadcastStatus(StrEnum):
@@ -65,6 +66,8 @@ class Timing:
     duration_s: float
     immediate: bool
     cancelled_at: datetime | None
+    # A "now": when its command expires (the agents refuse it from then on).
+    expires_at: datetime | None = None
 
     @property
     def confirm_by(self) -> datetime:
@@ -84,6 +87,11 @@ def target_state(
         return _OUTCOMES.get(outcome, TargetState.FAILED)
     if timing.cancelled_at is not None:
         return TargetState.CANCELLED
+    if timing.expires_at is not None and started_at is None and now >= timing.expires_at:
+        # Not started before its order expired (held back by a broker outage, a device
+        # offline): the agent refuses it from then on, so it is not played, not
+        # "playing" by the clock. A confirmation that still comes overrides this.
+        return TargetState.EXPIRED
     if started_at is not None and now < timing.confirm_by:
         return TargetState.PLAYING  # the device said so
     holds = timing.immediate or received_at is not None

@@ -40,6 +40,7 @@ _STAGES = {
     TargetState.FAILED: "failed",
     TargetState.SKIPPED: "failed",
     TargetState.CANCELLED: "stopped",
+    TargetState.EXPIRED: "failed",  # its order expired unplayed
 }
 _PENDING = {TargetState.SCHEDULED, TargetState.SENT, TargetState.RECEIVED, TargetState.PLAYING}
 _STOPPED = ("cancelled", "superseded")
