@@ -46,6 +46,11 @@ from wardcast_protocol.transport import Transport
 
 log = logging.getLogger(__name__)
 
+# The controller is one client (one per replica): it may retry its broker often. paho's
+# default doubling to 30 s held an emergency sent during a broker restart for up to
+# 30 s after the broker was back (tests/integration/test_outage_drill.py).
+CONTROLLER_RECONNECT_MAX_S = 2
+
 
 class ControllerRuntime:
     """The controller's services, wired once; ``start``/``stop`` run them."""
@@ -144,6 +149,7 @@ class ControllerRuntime:
             ],
             will=controller_availability(key, clock.now(), online=False),
             birth=lambda: controller_availability(key, clock.now(), online=True),
+            reconnect_max_s=CONTROLLER_RECONNECT_MAX_S,
         )
 
     def _heard_state(self, device_id: str, state: DeviceState) -> None:

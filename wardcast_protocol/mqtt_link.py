@@ -85,6 +85,11 @@ class PahoLink:
         self._client.on_message = self._on_message
 
     @property
+    def reconnect_max_s(self) -> float:
+        """The longest wait between two attempts to reconnect."""
+        return self._reconnect_max_s
+
+    @property
     def connected(self) -> bool:
         """True while connected to the broker."""
         return self._connected.is_set()
