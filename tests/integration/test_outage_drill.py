@@ -4,10 +4,12 @@ The real parts: a controller runtime served by uvicorn (the agents fetch the aud
 it, as a Pi would), a persistent mosquitto (``EmbeddedBroker(persistence=True)``, as in
 the field) and three agents in an ``AgentFleet`` listening on their ward's channel.
 The broker is stopped; the controller and the agents see the loss; the ward leader
-sends an emergency (CAP Alert) through the API while it is down; the broker comes back.
+sends an emergency (CAP Alert) through the API while it is down, or an officer a "now"
+broadcast; the broker comes back.
 
-- Back within the order's expiry: the API answered without error, every agent plays it
-  once, every confirmation is stored once, and the officer's view reaches "done".
+- Back within the order's expiry: the API answered 201 (accepted, not a 500), the
+  controller is back within seconds, every agent plays it once, every confirmation is
+  stored once, and the officer's view reaches "done".
 - Back after the CAP ``expires``: no agent plays the stale order late, and the
   officer's view says it was not played.
 
@@ -193,24 +195,9 @@ def _outage_lasts(seconds: float) -> None:
     wait_for(lambda: time.monotonic() >= deadline, seconds + 1, poll_s=0.1)
 
 
-def test_an_emergency_sent_while_the_broker_is_down_plays_once_everywhere_when_it_returns(
-    drill: Drill,
-) -> None:
-    d = drill
-    _break_the_broker(d)
-    asked = time.monotonic()
-    made = d.http.post("/api/v1/emergencies", json=_alert("lu-outage-1"), headers=d.leader)
-    answered = time.monotonic() - asked
-    # Accepted, not a 500: the order waits for the broker in the controller's link.
-    assert made.status_code == 201, made.text
-    emergency = made.json()
-    broadcast_id = emergency["broadcast_id"]
-    assert emergency["state"] == "playing"
-    during = _progress(d, emergency["id"])
-    assert during["status"] in ("sent", "playing") and not during["over"], during
-    _outage_lasts(OUTAGE_S)
+def _bring_back_and_check_played_once(d: Drill, broadcast_id: str, answered: float) -> None:
+    """Restart the broker; every agent plays ``broadcast_id`` once, confirmed once."""
     assert d.starts == []  # nothing could reach the agents
-
     d.broker.start()  # same port, same persisted sessions
     back = time.monotonic()
     assert wait_for(lambda: d.runtime.transport.connected, 35), "the controller never came back"
@@ -225,15 +212,12 @@ def test_an_emergency_sent_while_the_broker_is_down_plays_once_everywhere_when_i
         f"answered in {answered:.2f} s with the broker down; controller back {relinked:.2f} s "
         f"after the broker; each agent started (s after the broker): {late}"
     )
-
-    final = _until(d, emergency["id"], lambda p: p.get("over"), 60)
-    assert final["status"] == "done", final
-    assert final["stages"] == {"confirmed": len(DEVICES)}
+    confirmed = lambda: all(_stored(d, device) for device in DEVICES)  # noqa: E731
+    assert wait_for(confirmed, 60), "not every confirmation was stored"
     for device_id in DEVICES:
         rows = [e for e in evidence_of(d.runtime, device_id) if e.broadcast_id == broadcast_id]
         assert len(rows) == 1, f"{device_id}: {len(rows)} confirmations stored"
         assert rows[0].outcome == "completed"
-
     # Nothing played twice, and every confirmation was acknowledged (outboxes empty).
     assert sorted(s[0] for s in d.starts) == sorted(DEVICES)
     agents = d.fleet.agents.values()
@@ -241,6 +225,57 @@ def test_an_emergency_sent_while_the_broker_is_down_plays_once_everywhere_when_i
         lambda: d.fleet.call(lambda: [a.outbox.pending_count() for a in agents]) == [0] * 3, 15
     )
     assert d.fleet.call(lambda: [a.stats.plays_started for a in agents]) == [1] * 3
+
+
+def _stored(d: Drill, device_id: str) -> bool:
+    return bool(evidence_of(d.runtime, device_id))
+
+
+def test_an_emergency_sent_while_the_broker_is_down_plays_once_everywhere_when_it_returns(
+    drill: Drill,
+) -> None:
+    d = drill
+    _break_the_broker(d)
+    asked = time.monotonic()
+    made = d.http.post("/api/v1/emergencies", json=_alert("lu-outage-1"), headers=d.leader)
+    answered = time.monotonic() - asked
+    # Accepted, not a 500: the order waits for the broker in the controller's link.
+    assert made.status_code == 201, made.text
+    emergency = made.json()
+    assert emergency["state"] == "playing"
+    during = _progress(d, emergency["id"])
+    assert during["status"] in ("sent", "playing") and not during["over"], during
+    _outage_lasts(OUTAGE_S)
+
+    _bring_back_and_check_played_once(d, emergency["broadcast_id"], answered)
+    final = _until(d, emergency["id"], lambda p: p.get("over"), 30)
+    assert final["status"] == "done", final
+    assert final["stages"] == {"confirmed": len(DEVICES)}
+
+
+def test_a_now_broadcast_sent_while_the_broker_is_down_plays_once_when_it_returns(
+    drill: Drill,
+) -> None:
+    d = drill
+    officer = auth_headers(d.runtime, "officer", wards=[WARD], username="can-bo")
+    body = {"title": "Sơ tán", "text": ORDER, "ward_code": WARD, "chime": False}
+    bulletin = d.http.post("/api/v1/bulletins", json=body, headers=officer).json()
+    assert d.http.post(f"/api/v1/bulletins/{bulletin['id']}/submit", headers=officer).is_success
+    approved = d.http.post(f"/api/v1/bulletins/{bulletin['id']}/approve", headers=d.leader)
+    assert approved.status_code == 200, approved.text
+    _break_the_broker(d)
+    asked = time.monotonic()
+    now = {"bulletin_id": bulletin["id"], "ward_code": WARD}
+    made = d.http.post("/api/v1/broadcasts", json=now, headers=officer)
+    answered = time.monotonic() - asked
+    assert made.status_code == 201, made.text
+    broadcast_id = made.json()["id"]
+    _outage_lasts(OUTAGE_S)
+
+    _bring_back_and_check_played_once(d, broadcast_id, answered)
+    shown = d.http.get(f"/api/v1/broadcasts/{broadcast_id}", headers=officer).json()
+    assert shown["status"] == "done", shown
+    assert {t["state"] for t in shown["targets"]} == {"completed"}
 
 
 def test_an_emergency_whose_expiry_passes_with_the_broker_down_is_not_played_late(
