@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import os
 import queue
+import signal
 from asyncio import AbstractEventLoop
 from collections.abc import Callable
 from pathlib import Path
@@ -223,11 +225,23 @@ async def test_asyncio_link_sends_small_messages_at_once_and_a_large_one_when_it
         assert [payload for _, payload, _ in got] == small
         assert watched == [], "the socket took a few small messages at once"
 
-        # Far more than a loopback socket's send buffer takes at once.
-        large = bytes(range(256)) * (32 * 1024)  # 8 MiB
-        link.publish("up/large", large)
-        link.publish("up/after", b"after")
-        topic, payload, _ = await loop.run_in_executor(None, received.get, True, 20)
+        # The broker paused, so that nothing drains the kernel's buffers (on loopback a
+        # reader that keeps up lets a send take far more than the send buffer): 32 MiB
+        # is more than both buffers hold, so paho is left with bytes to send later.
+        large = bytes(range(256)) * (128 * 1024)  # 32 MiB
+        pid = broker.pid
+        assert pid is not None
+        os.kill(pid, signal.SIGSTOP)
+        try:
+            link.publish("up/large", large)
+            link.publish("up/after", b"after")
+            for _ in range(250):
+                if watched:
+                    break
+                await asyncio.sleep(0.02)
+        finally:
+            os.kill(pid, signal.SIGCONT)
+        topic, payload, _ = await loop.run_in_executor(None, received.get, True, 30)
         assert (topic, payload == large) == ("up/large", True)
         topic, payload, _ = await loop.run_in_executor(None, received.get, True, 5)
         assert (topic, payload) == ("up/after", b"after")
