@@ -101,6 +101,8 @@ class Page:
             "done": done if done.startswith("done.") and self.t.has(done) else "",
             "form": self.kept or FormValues(),
             "errors": {},
+            # Signed-in staff see when orders cannot leave (console.md, "broker down").
+            "broker_down": self.actor is not None and not self.runtime.broker_connected(),
         }
         base.update(extra)
         return base

@@ -100,7 +100,8 @@ def emergency_events(emergency_id: str, page: StaffPageDep) -> Response:
 
     def snapshot() -> live.Snapshot:
         found = pending.pop() if pending else watcher.read(emergency_id, actor)
-        return live.Snapshot(found.fingerprint(), fragment(page, found), found.over)
+        key = (found.fingerprint(), page.runtime.broker_connected())
+        return live.Snapshot(key, fragment(page, found), found.over)
 
     return live.event_stream(snapshot, RULES, lambda s: sleep(s))
 
