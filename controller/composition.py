@@ -50,6 +50,9 @@ log = logging.getLogger(__name__)
 # default doubling to 30 s held an emergency sent during a broker restart for up to
 # 30 s after the broker was back (tests/integration/test_outage_drill.py).
 CONTROLLER_RECONNECT_MAX_S = 2
+# How long ``start`` waits for the broker before going on without it (paho keeps
+# trying, and keeps what is published meanwhile).
+BROKER_WAIT_S = 10.0
 
 
 class ControllerRuntime:
@@ -170,7 +173,9 @@ class ControllerRuntime:
         # unit tier delivers synchronously, and so is stored inline.
         self.bridge.start(worker=isinstance(self.transport, MqttLink))
         self.transport.start()
-        if isinstance(self.transport, MqttLink) and not self.transport.wait_connected(10):
+        if isinstance(self.transport, MqttLink) and not self.transport.wait_connected(
+            BROKER_WAIT_S
+        ):
             log.warning("broker %s not reachable yet; will keep retrying", self.broker_url)
         if self._prepare_chime:
             self._make_chime()
@@ -178,9 +183,20 @@ class ControllerRuntime:
         # horizon rolling on a clock: the replica that runs the jobs does (docs/scale.md).
         if self.maintenance is None or self.maintenance.try_lead():
             self.plans.recompile()
+        # A "now" that waited in a stopped controller's link (the broker down) died with
+        # it; which replica held it is not stored, so each one sends at its start what is
+        # still owed (devices ignore a copy of an item they have; docs/priorities.md).
+        self._resend_owed_orders()
         if self.maintenance is not None:
             self.maintenance.start()
         log.info("controller started (broker %s, db %s)", self.broker_url, self.db.url)
+
+    def _resend_owed_orders(self) -> None:
+        try:
+            self.broadcasts.resend_owed()
+        except Exception:
+            # The controller must start anyway: the officer's view shows what is owed.
+            log.exception("could not send again the orders a restart may have lost")
 
     def _bootstrap_admin(self) -> None:
         """Development only (settings refuse it in production): a first admin by env."""

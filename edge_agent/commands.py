@@ -106,8 +106,13 @@ class CommandDesk:
             return
         if isinstance(order, PlayNow):
             item = order.item
-            if item.item_id in self._recorder.done or self._playback.is_current(item.item_id):
-                log.info("%s: %s already played; not again", self._device_id, item.item_id)
+            # The item id decides, not the command id: a controller sends an order again
+            # (new command) after a restart, to a device that may have it already.
+            held = item.item_id in self._queue or self._playback.is_current(item.item_id)
+            if item.item_id in self._recorder.done or held:
+                log.info(
+                    "%s: %s already played or queued; not again", self._device_id, item.item_id
+                )
                 return
             self._playback.enqueue(Pending(item, now, None, command.expires_at))
             if not cached:  # cached: no task between it and its start

@@ -12,6 +12,8 @@ broadcast; the broker comes back.
   stored once, and the officer's view reaches "done".
 - Back after the CAP ``expires``: no agent plays the stale order late, and the
   officer's view says it was not played.
+- The controller restarted during the outage (the order in its link's memory lost with
+  it): the new one sends what is still owed at its start, and every agent plays it once.
 
 The outage's length is the scenario's own parameter (the broker down a few seconds);
 everything else is polled with a timeout.
@@ -31,6 +33,7 @@ import httpx
 import pytest
 import uvicorn
 
+from controller import composition
 from controller.api.app import create_app
 from controller.composition import ControllerRuntime
 from controller.domain.devices.service import register_device
@@ -64,6 +67,8 @@ class Drill:
     leader: dict[str, str]
     # (device, item, planned start) of every play an agent started, as it started.
     starts: list[tuple[str, str, float]] = field(default_factory=list)
+    # Serving ``runtime``; replaced with it when a test restarts the controller.
+    serving: tuple[uvicorn.Server, threading.Thread] | None = None
 
 
 def _place(runtime: ControllerRuntime, keys: dict[str, SigningKey]) -> None:
@@ -135,7 +140,10 @@ def drill(tmp_path: Path) -> Iterator[Drill]:
         listening = lambda: all(runtime.listeners.listening(d) == WARD for d in DEVICES)  # noqa: E731
         assert wait_for(listening, 15), "the agents never said they listen to their ward"
         leader = auth_headers(runtime, "approver", wards=[WARD], username="chu-tich")
-        yield Drill(runtime, broker, http, fleet, leader, starts)
+        running = Drill(runtime, broker, http, fleet, leader, starts, (server, thread))
+        yield running
+        runtime = running.runtime  # the one running now (a test may have restarted it)
+        server, thread = running.serving or (server, thread)
     finally:
         http.close()
         fleet.stop()
@@ -310,3 +318,41 @@ def test_an_emergency_whose_expiry_passes_with_the_broker_down_is_not_played_lat
     assert {t["state"] for t in shown["targets"]} == {"expired"}, shown
     for device_id in DEVICES:
         assert all(e.broadcast_id != broadcast_id for e in evidence_of(d.runtime, device_id))
+
+
+def _restart_the_controller(d: Drill, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stop the controller (the order in its link's memory goes with it) and start
+    another on the same database, key and port, while the broker is still down."""
+    assert d.serving is not None
+    server, thread = d.serving
+    server.should_exit = True
+    thread.join(15)
+    d.runtime.stop()
+    settings = d.runtime.settings
+    # It waits for the broker a second, not ten, before going on without it.
+    monkeypatch.setattr(composition, "BROKER_WAIT_S", 1.0)
+    runtime = ControllerRuntime(settings, run_maintenance=False)
+    runtime.start()
+    d.runtime, d.serving = runtime, _serve(runtime, settings.http_port)
+    # Started without its broker: what it sent at its start waits in its new link.
+    assert not runtime.transport.connected
+
+
+def test_an_emergency_held_by_a_controller_restarted_during_the_outage_plays_once(
+    drill: Drill, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    d = drill
+    _break_the_broker(d)
+    asked = time.monotonic()
+    made = d.http.post("/api/v1/emergencies", json=_alert("lu-outage-3"), headers=d.leader)
+    answered = time.monotonic() - asked
+    assert made.status_code == 201, made.text
+    emergency = made.json()
+    _restart_the_controller(d, monkeypatch)
+
+    # The new controller sent the order again at its start (a new command, the same item
+    # and expiry): every agent plays it once, each confirmation is stored once.
+    _bring_back_and_check_played_once(d, emergency["broadcast_id"], answered)
+    final = _until(d, emergency["id"], lambda p: p.get("over"), 30)
+    assert final["status"] == "done", final
+    assert final["stages"] == {"confirmed": len(DEVICES)}

@@ -18,6 +18,7 @@ from controller.domain.actors import SYSTEM, Actor
 from controller.domain.broadcasts.access import check_cancel, check_schedule
 from controller.domain.broadcasts.milestones import mark_cancelled
 from controller.domain.broadcasts.progress import progress_of
+from controller.domain.broadcasts.resend import owed_orders
 from controller.domain.broadcasts.states import BroadcastStatus, TargetState
 from controller.domain.broadcasts.targets import TargetSpec, resolve_targets
 from controller.domain.content.bulletins import get_bulletin
@@ -217,6 +218,36 @@ class BroadcastService:
             len(stopping),
         )
         return broadcast
+
+    def resend_owed(self) -> int:
+        """Send again every "now" still in force to the devices that neither confirmed
+        nor started it (``resend.owed_orders``); returns the devices sent to.
+
+        Called as a controller starts: an order waiting in a stopped controller's link
+        (the broker was down) was lost with it. Each copy is the stored order as issued
+        (same item, same issue time, same expiry, never extended) in a new command:
+        a device that already has the item ignores it by the item's id.
+        """
+        now = self._clock.now()
+        sends: list[tuple[dict[str, str | None], PlayNow, datetime, datetime]] = []
+        with self._db.session() as session:
+            urls = self._plans.media_urls(now)  # signed now: the clip is fetched from now
+            for owed in owed_orders(session, now):
+                broadcast = owed.broadcast
+                assert broadcast.expires_at is not None  # owed_orders: unexpired ones only
+                item = plan_item(broadcast, urls)
+                sends.append(
+                    (owed.targets, PlayNow(item=item), broadcast.created_at, broadcast.expires_at)
+                )
+        for targets, order, issued_at, expires_at in sends:
+            self._outbound.send_order(targets, order, issued_at, expires_at)
+            log.warning(
+                "order %s sent again to %d devices that had not confirmed it (expires %s)",
+                order.item.item_id,
+                len(targets),
+                expires_at.isoformat(),
+            )
+        return sum(len(targets) for targets, *_ in sends)
 
 
 def order_expiry(now: datetime, expiry_s: int, valid_until: datetime | None) -> datetime:

@@ -1,0 +1,145 @@
+"""Orders owed after a restart: which "now"s a starting controller sends again, to whom.
+
+Unexpired, uncancelled immediate broadcasts only, to the devices that neither confirmed
+them nor said they started them; each copy is a new command carrying the order's own
+expiry (never extended). A controller started again on the same database does it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from controller.composition import ControllerRuntime
+from controller.db.models import Broadcast
+from controller.domain.broadcasts.resend import owed_orders
+from controller.domain.broadcasts.service import BroadcastRequest
+from tests.unit.controller_support import Harness, make_harness
+from wardcast_protocol.messages import Command, DeviceState, Kind, PlayNow, Priority
+from wardcast_protocol.topics import DeviceChannel
+
+DEVICES = ("to-1", "to-2")
+
+
+@pytest.fixture
+def h(tmp_path: Path) -> Iterator[Harness]:
+    harness = make_harness(tmp_path)
+    yield harness
+    harness.runtime.stop()
+
+
+def _now(
+    h: Harness, priority: Priority = Priority.EMERGENCY, devices: tuple[str, ...] = DEVICES
+) -> Broadcast:
+    request = BroadcastRequest("bul-1", devices, None, priority)
+    return h.runtime.broadcasts.schedule(request)
+
+
+def _commands(h: Harness, device_id: str) -> list[Command]:
+    bodies = [
+        h.open(p.payload, Kind.COMMAND).body for p in h.published(device_id, DeviceChannel.COMMAND)
+    ]
+    return [b for b in bodies if isinstance(b, Command)]
+
+
+def _owed(h: Harness) -> dict[str, list[str]]:
+    with h.runtime.db.session() as session:
+        return {o.broadcast.id: sorted(o.targets) for o in owed_orders(session, h.clock.now())}
+
+
+def _confirm(h: Harness, device_id: str, broadcast: Broadcast) -> None:
+    event = h.event(
+        device_id,
+        event_id=f"ev-{broadcast.id}",
+        item_id=broadcast.id,
+        broadcast_id=broadcast.id,
+        planned_start=broadcast.planned_start,
+    )
+    h.device_sends(device_id, DeviceChannel.EVENT, Kind.EVENT, event)
+
+
+def _says_it_plays(h: Harness, device_id: str, broadcast: Broadcast) -> None:
+    state = DeviceState(device_time=h.clock.now(), playing_item_id=broadcast.id)
+    h.device_sends(device_id, DeviceChannel.STATE, Kind.STATE, state)
+
+
+def test_only_unexpired_uncancelled_nows_are_owed_to_the_devices_that_said_nothing(
+    h: Harness,
+) -> None:
+    stale = _now(h)
+    asyncio.run(h.clock.advance(301))  # past its order's expiry (300 s)
+    confirmed = _now(h)
+    _confirm(h, "to-1", confirmed)
+    started = _now(h, Priority.NORMAL)
+    _says_it_plays(h, "to-2", started)
+    untouched = _now(h, Priority.NORMAL)
+    cancelled = _now(h, Priority.NORMAL)
+    h.runtime.broadcasts.cancel(cancelled.id)
+    later = h.runtime.broadcasts.schedule(
+        BroadcastRequest("bul-1", DEVICES, h.clock.now() + timedelta(minutes=5))
+    )
+    assert _owed(h) == {
+        confirmed.id: ["to-2"],  # to-1 confirmed it
+        started.id: ["to-1"],  # to-2 said it sounds
+        untouched.id: ["to-1", "to-2"],
+    }
+    assert {stale.id, cancelled.id, later.id}.isdisjoint(_owed(h))
+    # Everyone confirmed: nothing owed any more.
+    _confirm(h, "to-2", confirmed)
+    assert confirmed.id not in _owed(h)
+    # And once its order expires, nothing is owed whatever was said.
+    asyncio.run(h.clock.advance(300))
+    assert _owed(h) == {}
+
+
+def test_the_copy_is_a_new_command_with_the_orders_own_item_and_expiry(h: Harness) -> None:
+    broadcast = _now(h)
+    _confirm(h, "to-1", broadcast)
+    (first,) = _commands(h, "to-2")
+    asyncio.run(h.clock.advance(30))
+    assert h.runtime.broadcasts.resend_owed() == 1
+    assert len(_commands(h, "to-1")) == 1  # confirmed: not sent again
+    original, copy = _commands(h, "to-2")
+    assert original == first
+    assert copy.command_id != first.command_id  # a new delivery, not a replay
+    assert copy.device_ids == ("to-2",)
+    assert copy.expires_at == first.expires_at == broadcast.expires_at  # never extended
+    assert copy.issued_at == first.issued_at
+    assert isinstance(copy.order, PlayNow) and isinstance(first.order, PlayNow)
+    assert copy.order.item.item_id == first.order.item.item_id == broadcast.id
+    assert copy.order.item.planned_start == first.order.item.planned_start
+    (published,) = h.published("to-2", DeviceChannel.COMMAND)[1:]
+    assert published.retain is False
+    assert published.expiry_s == 300 - 30  # what is left of the order's life
+
+
+def test_a_controller_started_again_on_the_same_database_sends_what_is_owed(
+    h: Harness, tmp_path: Path
+) -> None:
+    owed = _now(h)
+    done = _now(h, Priority.NORMAL, ("to-2",))
+    _confirm(h, "to-2", done)  # one event per device here: each chain starts at 1
+    _confirm(h, "to-1", owed)
+    h.runtime.stop()
+    again = ControllerRuntime(
+        h.runtime.settings,
+        clock=h.clock,
+        transport=h.broker.link("controller"),
+        run_maintenance=False,
+        prepare_chime=False,
+    )
+    again.start()
+    h.runtime = again  # the fixture stops this one
+    sent = _commands(h, "to-2")
+    assert [c.order.item.item_id for c in sent if isinstance(c.order, PlayNow)] == [
+        owed.id,
+        done.id,
+        owed.id,  # at the start: only what to-2 still owed
+    ]
+    assert [c.order.item.item_id for c in _commands(h, "to-1") if isinstance(c.order, PlayNow)] == [
+        owed.id
+    ]
