@@ -16,10 +16,10 @@ import pytest
 
 from controller.composition import ControllerRuntime
 from controller.db.models import Broadcast
-from controller.domain.broadcasts.resend import owed_orders
+from controller.domain.broadcasts.resend import owed_orders, owed_stops
 from controller.domain.broadcasts.service import BroadcastRequest
 from tests.unit.controller_support import Harness, make_harness
-from wardcast_protocol.messages import Command, DeviceState, Kind, PlayNow, Priority
+from wardcast_protocol.messages import Command, DeviceState, Kind, PlayNow, Priority, StopItem
 from wardcast_protocol.topics import DeviceChannel
 
 DEVICES = ("to-1", "to-2")
@@ -143,3 +143,41 @@ def test_a_controller_started_again_on_the_same_database_sends_what_is_owed(
     assert [c.order.item.item_id for c in _commands(h, "to-1") if isinstance(c.order, PlayNow)] == [
         owed.id
     ]
+
+
+def _stops(h: Harness, device_id: str) -> list[StopItem]:
+    return [c.order for c in _commands(h, device_id) if isinstance(c.order, StopItem)]
+
+
+def _stops_owed(h: Harness) -> dict[str, tuple[list[str], str]]:
+    with h.runtime.db.session() as session:
+        return {
+            s.broadcast.id: (sorted(s.targets), s.words) for s in owed_stops(session, h.clock.now())
+        }
+
+
+def test_a_cancel_is_owed_to_the_devices_that_may_still_hold_the_order(h: Harness) -> None:
+    played = _now(h, Priority.NORMAL)
+    _confirm(h, "to-1", played)  # to-1 played it through before the cancel
+    _says_it_plays(h, "to-2", played)  # to-2 sounds it: the stop matters most there
+    h.runtime.broadcasts.cancel(played.id, reason="wrong ward")
+    standing = _now(h, Priority.NORMAL)  # not cancelled: owed as an order, not a stop
+    assert _stops_owed(h) == {played.id: (["to-2"], "cancelled by system: wrong ward")}
+    assert standing.id not in _stops_owed(h)
+    # Past its order's expiry and its clip's length, no device can hold it any more.
+    asyncio.run(h.clock.advance(300 + 60))
+    assert _stops_owed(h) == {}
+
+
+def test_a_starting_controller_sends_the_stop_again_in_the_cancels_words(h: Harness) -> None:
+    broadcast = _now(h, Priority.NORMAL)
+    h.runtime.broadcasts.cancel(broadcast.id, reason="test")
+    (first,) = _stops(h, "to-1")
+    asyncio.run(h.clock.advance(30))
+    assert h.runtime.broadcasts.resend_owed() == 2  # no device confirmed it: both told
+    for device_id in DEVICES:
+        stop, again = _stops(h, device_id)
+        assert stop.item_id == again.item_id == broadcast.id
+        assert again.reason == first.reason == "cancelled by system: test"
+    # The order itself is not sent again: it was cancelled.
+    assert [c for c in _commands(h, "to-1") if isinstance(c.order, PlayNow)][1:] == []

@@ -14,6 +14,14 @@ started it (``started_at``). Which controller held the order is not stored, so e
 one that starts sends what is owed; a device that already has the item ignores the
 copy by its item id (played: its done items; queued or sounding: its queue), and a
 copy is a new command (a new command id), so an agent does not report it as a replay.
+
+A cancel (a broadcast's, or an emergency's Cancel or Update) is a command too, and is
+lost the same way: a device that got the order before the outage would sound a
+cancelled evacuation order to its end. So :func:`owed_stops` lists every immediate
+broadcast cancelled in the last day whose order may still be in a device's hands (its
+expiry plus its clip's length not yet past), with each device that has not confirmed
+it, and the starting controller sends them the stop again, in the cancel's words. A
+device that does not hold the item ignores a stop for it.
 """
 
 from __future__ import annotations
@@ -25,6 +33,7 @@ from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Broadcast, BroadcastTarget, Device, PlaybackEvidence
+from wardcast_protocol.messages import Trigger
 
 # Only broadcasts planned this recently are looked at (the index on planned_start): an
 # order's expiry is its start plus ``command_expiry_s`` at most (minutes), so a day is
@@ -77,3 +86,66 @@ def owed_orders(session: Session, now: datetime) -> list[OwedOrder]:
     for broadcast_id, device_id, ward_code in rows:
         owed.setdefault(broadcast_id, {})[device_id] = ward_code
     return [OwedOrder(b, owed[b.id]) for b in broadcasts if b.id in owed]
+
+
+@dataclass(frozen=True, slots=True)
+class OwedStop:
+    """A cancelled "now" that may still sound somewhere, the devices to tell again
+    (-> ward), and the words of its cancel."""
+
+    broadcast: Broadcast
+    targets: dict[str, str | None]
+    words: str
+
+
+def owed_stops(session: Session, now: datetime) -> list[OwedStop]:
+    """Every immediate broadcast cancelled in the last day that a device may still be
+    playing or hold queued (its order's expiry plus its clip's length after now), with
+    the devices that did not confirm it, oldest first."""
+    cancelled = [
+        b
+        for b in session.scalars(
+            select(Broadcast)
+            .where(
+                Broadcast.planned_start >= now - LOOK_BACK,
+                Broadcast.immediate.is_(True),
+                Broadcast.cancelled_at.is_not(None),
+                Broadcast.expires_at.is_not(None),
+            )
+            .order_by(Broadcast.planned_start, Broadcast.id)
+        )
+        if b.expires_at is not None and b.expires_at + _clip_length(b) > now
+    ]
+    if not cancelled:
+        return []
+    confirmed = exists().where(
+        and_(
+            PlaybackEvidence.broadcast_id == BroadcastTarget.broadcast_id,
+            PlaybackEvidence.device_id == BroadcastTarget.device_id,
+        )
+    )
+    rows = session.execute(
+        select(BroadcastTarget.broadcast_id, BroadcastTarget.device_id, Device.ward_code)
+        .join(Device, Device.id == BroadcastTarget.device_id)
+        .where(BroadcastTarget.broadcast_id.in_([b.id for b in cancelled]), ~confirmed)
+        .order_by(BroadcastTarget.broadcast_id, BroadcastTarget.device_id)
+    )
+    owed: dict[str, dict[str, str | None]] = {}
+    for broadcast_id, device_id, ward_code in rows:
+        owed.setdefault(broadcast_id, {})[device_id] = ward_code
+    return [OwedStop(b, owed[b.id], cancel_words(b)) for b in cancelled if b.id in owed]
+
+
+def _clip_length(broadcast: Broadcast) -> timedelta:
+    media = broadcast.bulletin.media
+    return timedelta(seconds=media.duration_s if media is not None else 0.0)
+
+
+def cancel_words(broadcast: Broadcast) -> str:
+    """The stop's reason as the cancel first sent it: an emergency's Cancel or Update
+    in its own words, a broadcast's as "cancelled by <who>: <why>"."""
+    reason = broadcast.cancel_reason or ""
+    if broadcast.trigger == Trigger.EMERGENCY.value:
+        return (reason or "cancelled")[:300]
+    words = f"cancelled by {broadcast.cancelled_by or 'unknown'}"
+    return (words + (f": {reason}" if reason else ""))[:300]

@@ -18,7 +18,7 @@ from controller.domain.actors import SYSTEM, Actor
 from controller.domain.broadcasts.access import check_cancel, check_schedule
 from controller.domain.broadcasts.milestones import mark_cancelled
 from controller.domain.broadcasts.progress import progress_of
-from controller.domain.broadcasts.resend import owed_orders
+from controller.domain.broadcasts.resend import owed_orders, owed_stops
 from controller.domain.broadcasts.states import BroadcastStatus, TargetState
 from controller.domain.broadcasts.targets import TargetSpec, resolve_targets
 from controller.domain.content.bulletins import get_bulletin
@@ -247,7 +247,25 @@ class BroadcastService:
                 len(targets),
                 expires_at.isoformat(),
             )
-        return sum(len(targets) for targets, *_ in sends)
+        return sum(len(targets) for targets, *_ in sends) + self._resend_stops(now)
+
+    def _resend_stops(self, now: datetime) -> int:
+        """Send again the stop of every cancelled "now" a device may still hold
+        (``resend.owed_stops``); returns the devices told."""
+        with self._db.session() as session:
+            stops = [
+                (s.targets, StopItem(item_id=s.broadcast.id, reason=s.words))
+                for s in owed_stops(session, now)
+            ]
+        expires = now + timedelta(seconds=self._settings.command_expiry_s)
+        for targets, stop in stops:
+            self._outbound.send_order(targets, stop, now, expires)
+            log.warning(
+                "stop of cancelled %s sent again to %d devices that had not confirmed it",
+                stop.item_id,
+                len(targets),
+            )
+        return sum(len(targets) for targets, _ in stops)
 
 
 def order_expiry(now: datetime, expiry_s: int, valid_until: datetime | None) -> datetime:
