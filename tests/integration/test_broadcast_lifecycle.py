@@ -25,8 +25,6 @@ import uvicorn
 
 from controller.api.app import create_app
 from controller.composition import ControllerRuntime
-from controller.domain.devices.service import register_device
-from controller.domain.places import service as places
 from controller.messaging.broker import EmbeddedBroker
 from controller.messaging.broker_host import free_port
 from controller.settings import Settings
@@ -34,6 +32,7 @@ from edge_agent.config import AgentConfig
 from edge_agent.core import EdgeAgent
 from edge_agent.fleet import AgentFleet
 from tests.support.auth import auth_headers
+from tests.support.drills import place_ward
 from wardcast_protocol.signing import SigningKey
 from wardcast_protocol.topics import DeviceChannel, parse_ward, ward_topic
 
@@ -61,24 +60,6 @@ class World:
     leader: dict[str, str]
 
 
-def _place(runtime: ControllerRuntime, keys: dict[str, SigningKey]) -> None:
-    now = runtime.clock.now()
-    with runtime.db.session() as session:
-        places.upsert_province(session, "01", "Hà Nội")
-        session.flush()
-        places.upsert_district(session, "002", "01", "Hoàn Kiếm")
-        session.flush()
-        places.upsert_ward(session, WARD, "002", "Hàng Bạc", "Asia/Ho_Chi_Minh")
-        session.flush()
-        for group in DEVICES.values():
-            places.upsert_group(session, WARD, group, group)
-        session.flush()
-        places.upsert_zone(session, WARD, "ven-song", "Ven sông", ["tdp-1", "tdp-2"])
-        for device_id, group in DEVICES.items():
-            register_device(session, device_id, device_id, keys[device_id].public_key_b64, now)
-            places.place_device(session, device_id, WARD, group)
-
-
 @pytest.fixture
 def w(tmp_path: Path, broker: EmbeddedBroker) -> Iterator[World]:
     port = free_port()
@@ -99,7 +80,13 @@ def w(tmp_path: Path, broker: EmbeddedBroker) -> Iterator[World]:
     thread = threading.Thread(target=server.run, name="lifecycle-controller", daemon=True)
     thread.start()
     keys = {d: SigningKey.generate() for d in DEVICES}
-    _place(runtime, keys)
+    place_ward(
+        runtime,
+        (WARD, "Hàng Bạc"),
+        DEVICES,
+        keys,
+        zones={"ven-song": ("Ven sông", ["tdp-1", "tdp-2"])},
+    )
     configs = []
     for device_id, key in keys.items():
         key.save(tmp_path / device_id / "device.key")

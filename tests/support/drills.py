@@ -1,5 +1,5 @@
-"""What the security drills share: waiting on a condition, an approved bulletin to
-broadcast, and a device's stored evidence.
+"""What the drills share: waiting on a condition, a ward with its devices placed, an
+approved bulletin to broadcast, and a device's stored evidence.
 
 The drills (command replay, flood) run against a real broker and look at the
 controller's database afterwards; these are the steps each needs before and after.
@@ -14,6 +14,38 @@ from sqlalchemy import select
 
 from controller.composition import ControllerRuntime
 from controller.db.models import Bulletin, MediaAsset, PlaybackEvidence
+from controller.domain.devices.service import register_device
+from controller.domain.places import service as places
+from wardcast_protocol.signing import SigningKey
+
+
+def place_ward(
+    runtime: ControllerRuntime,
+    ward: tuple[str, str],
+    devices: dict[str, str],
+    keys: dict[str, SigningKey],
+    zones: dict[str, tuple[str, list[str]]] | None = None,
+) -> None:
+    """Ward ``(code, name)`` in Hoàn Kiếm, Hà Nội, with a group per device's group
+    (``devices``: device id -> group), its ``zones`` (code -> (name, groups)), and the
+    devices registered with their ``keys`` and placed."""
+    code, name = ward
+    now = runtime.clock.now()
+    with runtime.db.session() as session:
+        places.upsert_province(session, "01", "Hà Nội")
+        session.flush()
+        places.upsert_district(session, "002", "01", "Hoàn Kiếm")
+        session.flush()
+        places.upsert_ward(session, code, "002", name, "Asia/Ho_Chi_Minh")
+        session.flush()
+        for group in devices.values():
+            places.upsert_group(session, code, group, group)
+        session.flush()
+        for zone, (zone_name, groups) in (zones or {}).items():
+            places.upsert_zone(session, code, zone, zone_name, groups)
+        for device_id, group in devices.items():
+            register_device(session, device_id, device_id, keys[device_id].public_key_b64, now)
+            places.place_device(session, device_id, code, group)
 
 
 def wait_for(predicate: Callable[[], bool], timeout_s: float = 15, poll_s: float = 0.05) -> bool:

@@ -24,15 +24,13 @@ import uvicorn
 from controller import composition
 from controller.api.app import create_app
 from controller.composition import ControllerRuntime
-from controller.domain.devices.service import register_device
-from controller.domain.places import service as places
 from controller.messaging.broker import EmbeddedBroker
 from controller.messaging.broker_host import free_port
 from controller.settings import Settings
 from edge_agent.config import AgentConfig
 from edge_agent.fleet import AgentFleet
 from tests.support.auth import auth_headers
-from tests.support.drills import evidence_of, wait_for
+from tests.support.drills import evidence_of, place_ward, wait_for
 from wardcast_protocol.signing import SigningKey
 
 WARD = "26737"
@@ -55,24 +53,6 @@ class Drill:
     starts: list[tuple[str, str, float]] = field(default_factory=list)
     # Serving ``runtime``; replaced with it when a test restarts the controller.
     serving: tuple[uvicorn.Server, threading.Thread] | None = None
-
-
-def place_ward(runtime: ControllerRuntime, keys: dict[str, SigningKey]) -> None:
-    """The ward, its groups and the three devices, registered with their keys."""
-    now = runtime.clock.now()
-    with runtime.db.session() as session:
-        places.upsert_province(session, "01", "Hà Nội")
-        session.flush()
-        places.upsert_district(session, "002", "01", "Hoàn Kiếm")
-        session.flush()
-        places.upsert_ward(session, WARD, "002", "Hàng Buồm", "Asia/Ho_Chi_Minh")
-        session.flush()
-        for group in DEVICES.values():
-            places.upsert_group(session, WARD, group, group)
-        session.flush()
-        for device_id, group in DEVICES.items():
-            register_device(session, device_id, device_id, keys[device_id].public_key_b64, now)
-            places.place_device(session, device_id, WARD, group)
 
 
 def serve(runtime: ControllerRuntime, port: int) -> tuple[uvicorn.Server, threading.Thread]:
@@ -102,7 +82,7 @@ def running_drill(tmp_path: Path) -> Iterator[Drill]:
     runtime.start()
     server, thread = serve(runtime, port)
     keys = {d: SigningKey.generate() for d in DEVICES}
-    place_ward(runtime, keys)
+    place_ward(runtime, (WARD, "Hàng Buồm"), DEVICES, keys)
     configs = []
     for device_id, key in keys.items():
         key.save(tmp_path / device_id / "device.key")

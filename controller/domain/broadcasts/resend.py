@@ -64,27 +64,7 @@ def owed_orders(session: Session, now: datetime) -> list[OwedOrder]:
             .order_by(Broadcast.planned_start, Broadcast.id)
         )
     )
-    if not broadcasts:
-        return []
-    confirmed = exists().where(
-        and_(
-            PlaybackEvidence.broadcast_id == BroadcastTarget.broadcast_id,
-            PlaybackEvidence.device_id == BroadcastTarget.device_id,
-        )
-    )
-    rows = session.execute(
-        select(BroadcastTarget.broadcast_id, BroadcastTarget.device_id, Device.ward_code)
-        .join(Device, Device.id == BroadcastTarget.device_id)
-        .where(
-            BroadcastTarget.broadcast_id.in_([b.id for b in broadcasts]),
-            BroadcastTarget.started_at.is_(None),
-            ~confirmed,
-        )
-        .order_by(BroadcastTarget.broadcast_id, BroadcastTarget.device_id)
-    )
-    owed: dict[str, dict[str, str | None]] = {}
-    for broadcast_id, device_id, ward_code in rows:
-        owed.setdefault(broadcast_id, {})[device_id] = ward_code
+    owed = _unconfirmed(session, broadcasts, started_too=False)
     return [OwedOrder(b, owed[b.id]) for b in broadcasts if b.id in owed]
 
 
@@ -116,24 +96,37 @@ def owed_stops(session: Session, now: datetime) -> list[OwedStop]:
         )
         if b.expires_at is not None and b.expires_at + _clip_length(b) > now
     ]
-    if not cancelled:
-        return []
+    # A device that said it started it is the one a stop matters most to.
+    owed = _unconfirmed(session, cancelled, started_too=True)
+    return [OwedStop(b, owed[b.id], cancel_words(b)) for b in cancelled if b.id in owed]
+
+
+def _unconfirmed(
+    session: Session, broadcasts: list[Broadcast], *, started_too: bool
+) -> dict[str, dict[str, str | None]]:
+    """Broadcast id -> its targets with no evidence row (-> their ward), and, unless
+    ``started_too``, no reported start either."""
+    if not broadcasts:
+        return {}
     confirmed = exists().where(
         and_(
             PlaybackEvidence.broadcast_id == BroadcastTarget.broadcast_id,
             PlaybackEvidence.device_id == BroadcastTarget.device_id,
         )
     )
+    conditions = [BroadcastTarget.broadcast_id.in_([b.id for b in broadcasts]), ~confirmed]
+    if not started_too:
+        conditions.append(BroadcastTarget.started_at.is_(None))
     rows = session.execute(
         select(BroadcastTarget.broadcast_id, BroadcastTarget.device_id, Device.ward_code)
         .join(Device, Device.id == BroadcastTarget.device_id)
-        .where(BroadcastTarget.broadcast_id.in_([b.id for b in cancelled]), ~confirmed)
+        .where(*conditions)
         .order_by(BroadcastTarget.broadcast_id, BroadcastTarget.device_id)
     )
     owed: dict[str, dict[str, str | None]] = {}
     for broadcast_id, device_id, ward_code in rows:
         owed.setdefault(broadcast_id, {})[device_id] = ward_code
-    return [OwedStop(b, owed[b.id], cancel_words(b)) for b in cancelled if b.id in owed]
+    return owed
 
 
 def _clip_length(broadcast: Broadcast) -> timedelta:
@@ -141,11 +134,15 @@ def _clip_length(broadcast: Broadcast) -> timedelta:
     return timedelta(seconds=media.duration_s if media is not None else 0.0)
 
 
+def stop_words(by: str, reason: str) -> str:
+    """A broadcast's cancel as its stop command says it: "cancelled by <who>: <why>"."""
+    return (f"cancelled by {by}" + (f": {reason}" if reason else ""))[:300]
+
+
 def cancel_words(broadcast: Broadcast) -> str:
     """The stop's reason as the cancel first sent it: an emergency's Cancel or Update
-    in its own words, a broadcast's as "cancelled by <who>: <why>"."""
+    in its own words, a broadcast's by :func:`stop_words`."""
     reason = broadcast.cancel_reason or ""
     if broadcast.trigger == Trigger.EMERGENCY.value:
         return (reason or "cancelled")[:300]
-    words = f"cancelled by {broadcast.cancelled_by or 'unknown'}"
-    return (words + (f": {reason}" if reason else ""))[:300]
+    return stop_words(broadcast.cancelled_by or "unknown", reason)

@@ -18,7 +18,7 @@ from controller.domain.actors import SYSTEM, Actor
 from controller.domain.broadcasts.access import check_cancel, check_schedule
 from controller.domain.broadcasts.milestones import mark_cancelled
 from controller.domain.broadcasts.progress import progress_of
-from controller.domain.broadcasts.resend import owed_orders, owed_stops
+from controller.domain.broadcasts.resend import owed_orders, owed_stops, stop_words
 from controller.domain.broadcasts.states import BroadcastStatus, TargetState
 from controller.domain.broadcasts.targets import TargetSpec, resolve_targets
 from controller.domain.content.bulletins import get_bulletin
@@ -202,9 +202,8 @@ class BroadcastService:
             stop_from = now + STOP_LEAD
             owing = {t.device_id: t.ward_code for t in current.targets if t.state in UNCONFIRMED}
             stopping = owing if broadcast.immediate or broadcast.planned_start <= stop_from else {}
-            words = f"cancelled by {actor.name}" + (f": {reason}" if reason else "")
             expires = now + timedelta(seconds=self._settings.command_expiry_s)
-            stop = StopItem(item_id=broadcast.id, reason=words[:300])
+            stop = StopItem(item_id=broadcast.id, reason=stop_words(actor.name, reason))
             if stopping:
                 # One signed stop per listening ward, naming its devices (as the "now"
                 # went), one per device not listening: O(wards) signatures, not O(devices).
@@ -220,15 +219,18 @@ class BroadcastService:
         return broadcast
 
     def resend_owed(self) -> int:
-        """Send again every "now" still in force to the devices that neither confirmed
-        nor started it (``resend.owed_orders``); returns the devices sent to.
-
-        Called as a controller starts: an order waiting in a stopped controller's link
-        (the broker was down) was lost with it. Each copy is the stored order as issued
-        (same item, same issue time, same expiry, never extended) in a new command:
-        a device that already has the item ignores it by the item's id.
+        """Send again what a stopped controller's link may have lost (the broker was
+        down): every "now" still in force, and the stop of every cancelled one a device
+        may still hold (``resend``); returns the devices sent to.
         """
         now = self._clock.now()
+        return self._resend_plays(now) + self._resend_stops(now)
+
+    def _resend_plays(self, now: datetime) -> int:
+        """Each "now" still in force to the devices that neither confirmed nor started
+        it (``resend.owed_orders``): the stored order as issued (same item, issue time
+        and expiry, never extended) in a new command; a device that already has the
+        item ignores it by the item's id."""
         sends: list[tuple[dict[str, str | None], PlayNow, datetime, datetime]] = []
         with self._db.session() as session:
             urls = self._plans.media_urls(now)  # signed now: the clip is fetched from now
@@ -247,7 +249,7 @@ class BroadcastService:
                 len(targets),
                 expires_at.isoformat(),
             )
-        return sum(len(targets) for targets, *_ in sends) + self._resend_stops(now)
+        return sum(len(targets) for targets, *_ in sends)
 
     def _resend_stops(self, now: datetime) -> int:
         """Send again the stop of every cancelled "now" a device may still hold
