@@ -23,6 +23,9 @@ Both sides run in worker processes sharing the machine's cores, so a worker's CP
 time says where the time goes: from a publish to its last start (``fleet_cpu_ms``) or
 its last receipt (``raw_cpu_ms``), the median over workers and rounds, and their
 ``cpu_ratio``: what an agent does with a command against what a bare subscriber does.
+Over the same windows it samples the rest of what shares the cores: this process (the
+controller, with the bench's own client: ``controller_cpu_ms``) and the broker
+(``broker_cpu_ms``; ``raw_broker_cpu_ms`` for the baseline's), medians over rounds.
 
 The raw baseline and the worker pool both sides run in are ``bench.fanout_raw``.
 Times are wall-clock (``time.time()``) across processes on one machine. The last line
@@ -87,6 +90,10 @@ class Figures:
     fleet: list[float] = field(default_factory=list)  # command published -> play start, s
     # Each agent worker's CPU from a round's publish to its last start there, s.
     fleet_cpu: list[float] = field(default_factory=list)
+    # The controller's process (with the bench's client) and the broker's CPU over the
+    # same windows, one figure per round: the rest of what shares the cores meanwhile.
+    controller_cpu: list[float] = field(default_factory=list)
+    broker_cpu: list[float] = field(default_factory=list)
     api: list[float] = field(default_factory=list)  # the API call alone, s
     confirm_lag: list[float] = field(default_factory=list)  # last recorded -> all stored, s
     confirmed: int = 0
@@ -127,6 +134,7 @@ def _confirmations(site: Any, broadcast_id: str, n: int, figures: Figures) -> No
 
 def wardcast_fanout(
     broker_url: str,
+    broker_pid: int | None,
     n: int,
     rounds: int,
     clip_s: float,
@@ -141,6 +149,8 @@ def wardcast_fanout(
     figures = Figures()
     workers = Workers()
     stamps = PublishStamps(site.runtime.outbound)
+    controller_cpu = fanout_workers.CpuSampler()
+    broker_cpu = fanout_workers.CpuSampler(fanout_workers.process_cpu(broker_pid or 0))
     began = time.time()
     split = split_among(site.configs, processes)
     workers.start(fanout_workers.agents, [(part,) for part in split])
@@ -171,6 +181,8 @@ def wardcast_fanout(
             warm_id = warm.json()["id"]
             workers.wait_seen(warm_id, n, 180)
             _confirmations(site, warm_id, n, Figures())
+            controller_cpu.start()
+            broker_cpu.start()
             for _ in range(rounds):
                 called = time.time()
                 answer = http.post("/api/v1/broadcasts", json=body)
@@ -193,7 +205,22 @@ def wardcast_fanout(
         site.stop()
     parts = [[config.device_id for config in part] for part in split]
     figures.fleet_cpu = workers.cpu_per_round(parts, rounds_published)
+    if controller_cpu.is_alive():
+        figures.controller_cpu = _spent(controller_cpu.stop(), workers, rounds_published)
+        figures.broker_cpu = _spent(broker_cpu.stop(), workers, rounds_published)
     return figures
+
+
+def _spent(
+    samples: Sequence[tuple[float, float]], workers: Workers, rounds: Sequence[tuple[str, float]]
+) -> list[float]:
+    """CPU seconds of one sampled process from each round's publish to the round's
+    last start or receipt, over every worker."""
+    return [
+        fanout_workers.cpu_between(samples, published, max(workers.seen[tag].values()))
+        for tag, published in rounds
+        if workers.seen[tag]
+    ]
 
 
 def _ms(values: Sequence[float], q: float) -> float:
@@ -222,10 +249,13 @@ def main() -> None:
     try:
         with EmbeddedBroker() as broker:
             size = command_size(args.agents)
-            baseline = raw_fanout(broker.url, args.agents, args.rounds, args.processes, (2, size))
+            baseline = raw_fanout(
+                broker.url, args.agents, args.rounds, args.processes, (2, size), broker.pid
+            )
             (raw_2b, raw), raw_cpu = baseline.latencies, baseline.cpu[1]
             ours = wardcast_fanout(
                 broker.url,
+                broker.pid,
                 args.agents,
                 args.rounds,
                 args.clip_s,
@@ -264,6 +294,12 @@ def main() -> None:
         f"up to {-(-args.agents // args.processes)} agents; to its last receipt: {raw_cpu_ms} "
         f"ms for as many raw subscribers (medians over workers and rounds)"
     )
+    controller_cpu_ms, broker_cpu_ms = _ms(ours.controller_cpu, 50), _ms(ours.broker_cpu, 50)
+    raw_broker_cpu_ms = _ms(baseline.broker_cpu, 50)
+    print(
+        f"meanwhile (publish to the last start): the controller's process {controller_cpu_ms} ms "
+        f"of CPU, the broker {broker_cpu_ms} ms (to the last raw receipt: {raw_broker_cpu_ms} ms)"
+    )
     lag = max(ours.confirm_lag) if ours.confirm_lag else float("nan")
     print(
         f"confirmations stored {ours.confirmed}/{ours.expected}, "
@@ -290,6 +326,9 @@ def main() -> None:
         "fleet_cpu_ms": fleet_cpu,
         "raw_cpu_ms": raw_cpu_ms,
         "cpu_ratio": round(fleet_cpu / raw_cpu_ms, 2) if raw_cpu_ms > 0 else "nan",
+        "controller_cpu_ms": controller_cpu_ms,
+        "broker_cpu_ms": broker_cpu_ms,
+        "raw_broker_cpu_ms": raw_broker_cpu_ms,
         "on_ward_channel": ours.listening,
         "missed_starts": ours.missing,
         "confirmed": f"{ours.confirmed}/{ours.expected}",

@@ -129,24 +129,33 @@ class RawFanout:
 
     latencies: list[list[float]]
     cpu: list[list[float]]
+    # The broker's CPU from each publish of the last size to its last receipt, s.
+    broker_cpu: list[float] = field(default_factory=list)
 
 
 def raw_fanout(
-    broker_url: str, n: int, rounds: int, processes: int, sizes: Sequence[int]
+    broker_url: str,
+    n: int,
+    rounds: int,
+    processes: int,
+    sizes: Sequence[int],
+    broker_pid: int | None = None,
 ) -> RawFanout:
     """n subscribers, one publish, over rounds, for each message size in ``sizes``
-    (the same subscribers)."""
+    (the same subscribers); the broker's CPU too if its pid is given."""
     names = [f"raw-sub-{i:04d}" for i in range(n)]
     workers = Workers()
     split = split_among(names, processes)
     workers.start(fanout_workers.raw_subscribers, [(broker_url, part, RAW_TOPIC) for part in split])
     publisher = MqttLink(BrokerAddress.parse(broker_url), "raw-pub")
     publisher.start()
+    broker_cpu = fanout_workers.CpuSampler(fanout_workers.process_cpu(broker_pid or 0))
     latencies: list[list[float]] = [[] for _ in sizes]
     published: list[list[tuple[str, float]]] = [[] for _ in sizes]
     try:
         if not workers.wait(lambda: workers.ready >= n, 180) or not publisher.wait_connected(30):
             raise SystemExit(f"raw baseline: only {workers.ready} of {n} subscribers connected")
+        broker_cpu.start()
         for r in range(rounds):
             for k, size in enumerate(sizes):
                 tag = f"r{r}s{k}"
@@ -161,4 +170,14 @@ def raw_fanout(
     finally:
         publisher.stop()
         workers.close()
-    return RawFanout(latencies, [workers.cpu_per_round(split, tags) for tags in published])
+    broker_spent = []
+    if broker_cpu.is_alive():
+        samples = broker_cpu.stop()
+        broker_spent = [
+            fanout_workers.cpu_between(samples, sent, max(workers.seen[tag].values()))
+            for tag, sent in published[-1]
+            if workers.seen[tag] and broker_pid
+        ]
+    return RawFanout(
+        latencies, [workers.cpu_per_round(split, tags) for tags in published], broker_spent
+    )

@@ -88,6 +88,9 @@ def test_fanout_bench_tiny() -> None:
     # Each worker's CPU between the publish and its last start or receipt was sampled.
     assert float(figures["fleet_cpu_ms"]) > 0 and float(figures["raw_cpu_ms"]) >= 0
     assert figures["cpu_ratio"] != "nan" or float(figures["raw_cpu_ms"]) == 0
+    # What else shared the cores meanwhile: the controller's process and the broker.
+    assert float(figures["controller_cpu_ms"]) > 0
+    assert float(figures["broker_cpu_ms"]) >= 0 and float(figures["raw_broker_cpu_ms"]) >= 0
     assert figures["missed_starts"] == "0"
     assert figures["confirmed"] == "5/5"
     assert figures["on_ward_channel"] == "5"  # one command for the ward, not one per agent
