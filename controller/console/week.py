@@ -19,10 +19,9 @@ from sqlalchemy.orm import Session
 from controller.db.models import Broadcast, Bulletin, QueuedBulletin
 from controller.domain.actors import Actor
 from controller.domain.broadcasts.access import visible_broadcasts
-from controller.domain.broadcasts.progress import progress_of
+from controller.domain.broadcasts.progress import progress_of, target_wards
 from controller.domain.broadcasts.service import CANCELLABLE
 from controller.domain.broadcasts.targets import TargetSpec
-from controller.domain.devices.access import wards_of
 from controller.domain.errors import NotFound
 from controller.domain.programmes import Conflict, RecurrenceError, SessionDef, occurrences
 from controller.domain.programmes.access import check_for, programme_of, queue_of
@@ -95,8 +94,7 @@ def _reaches(session: Session, broadcast: Broadcast, ward_code: str) -> bool:
     spec = broadcast.target_spec or {}
     if spec.get("ward_code") == ward_code:
         return True
-    wards = wards_of(session, [t.device_id for t in broadcast.targets])
-    return ward_code in wards.values()
+    return ward_code in target_wards(session, broadcast.id).values()
 
 
 def one_offs(
@@ -108,13 +106,14 @@ def one_offs(
         planned = b.planned_start if b.planned_start.tzinfo else b.planned_start.replace(tzinfo=UTC)
         if not start <= planned < end or not _reaches(session, b, ward_code):
             continue
-        status = progress_of(session, b, now).status
+        progress = progress_of(session, b, now)
+        status = progress.status
         found.append(
             OneOff(
                 broadcast=b,
                 status=status.value,
                 cancellable=status in CANCELLABLE and b.trigger != Trigger.EMERGENCY.value,
-                where=TargetSpec.from_record(b.target_spec, [t.device_id for t in b.targets]),
+                where=TargetSpec.from_record(b.target_spec, list(progress.device_ids)),
             )
         )
     return sorted(found, key=lambda o: o.broadcast.planned_start)

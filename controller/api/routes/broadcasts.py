@@ -35,7 +35,7 @@ def to_public(
     """A broadcast's status now, with each target's progress (targets in the actor's wards)."""
     visible = access.visible_targets(session, broadcast, actor)
     progress = progress_of(session, broadcast, clock.now(), visible)
-    spec = TargetSpec.from_record(broadcast.target_spec, [t.device_id for t in broadcast.targets])
+    spec = TargetSpec.from_record(broadcast.target_spec, list(progress.device_ids))
     shown = spec.as_record()
     # Device ids outside the reader's wards are another ward's business.
     shown["device_ids"] = [d for d in shown["device_ids"] if d in visible]

@@ -50,7 +50,7 @@ def read(
 
 
 def _context(broadcast: Broadcast, progress: BroadcastProgress) -> dict[str, Any]:
-    spec = TargetSpec.from_record(broadcast.target_spec, [t.device_id for t in broadcast.targets])
+    spec = TargetSpec.from_record(broadcast.target_spec, list(progress.device_ids))
     return {
         "b": broadcast,
         "progress": progress,

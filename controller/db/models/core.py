@@ -124,8 +124,10 @@ class Broadcast(Base):
     cancel_reason: Mapped[str | None] = mapped_column(String(300), nullable=True)
 
     bulletin: Mapped[Bulletin] = relationship(lazy="joined")
+    # Loaded when read, not with the broadcast: a ward's broadcast has a thousand, and
+    # its status and lists read them as plain rows (``progress.progress_of``).
     targets: Mapped[list[BroadcastTarget]] = relationship(
-        back_populates="broadcast", cascade="all, delete-orphan", lazy="selectin"
+        back_populates="broadcast", cascade="all, delete-orphan", lazy="select"
     )
 
 

@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from controller.db.models import Broadcast, BroadcastTarget, Bulletin, Device
 from controller.domain.actors import Actor, Forbidden, Role
+from controller.domain.broadcasts.progress import target_wards
 from controller.domain.content.access import require_visible
-from controller.domain.devices.access import wards_of
 from controller.domain.errors import NotFound
 
 _READERS = (Role.OFFICER, Role.APPROVER)
@@ -38,7 +38,7 @@ def check_cancel(session: Session, actor: Actor, broadcast: Broadcast) -> None:
     actor.require_any(_READERS, "cancelling broadcasts")
     if actor.wards is None:
         return
-    wards = wards_of(session, [t.device_id for t in broadcast.targets])
+    wards = target_wards(session, broadcast.id)
     actor.require_wards(set(wards.values()), f"cancelling broadcast {broadcast.id}")
 
 
@@ -81,8 +81,7 @@ def visible_broadcast(session: Session, broadcast_id: str, actor: Actor) -> Broa
 
 def visible_targets(session: Session, broadcast: Broadcast, actor: Actor) -> set[str]:
     """The ids of the broadcast's targets in the actor's wards."""
-    ids = [t.device_id for t in broadcast.targets]
+    wards = target_wards(session, broadcast.id)
     if actor.wards is None:
-        return set(ids)
-    wards = wards_of(session, ids)
-    return {d for d in ids if actor.sees_ward(wards.get(d))}
+        return set(wards)
+    return {d for d, ward in wards.items() if actor.sees_ward(ward)}

@@ -9,8 +9,7 @@ from datetime import UTC, datetime, timedelta
 from typing import cast
 
 from sqlalchemy import Table, insert, select
-from sqlalchemy.orm import Session, make_transient_to_detached
-from sqlalchemy.orm.attributes import set_committed_value
+from sqlalchemy.orm import Session
 
 from controller.db.models import Broadcast, BroadcastTarget, PlaybackEvidence, new_id
 from controller.db.session import Database
@@ -87,6 +86,9 @@ class BroadcastService:
         Devices are told only after the commit: a device never plays something the
         controller could lose. ``actor`` must be an officer of every target's ward
         (the system, for emergencies, which check their sender themselves).
+        The broadcast comes back detached, its columns as committed; its targets are
+        read in a session (``progress.progress_of``), not built here for a caller that
+        rarely wants them while a thousand devices start.
         """
         now = self._clock.now()
         start = request.start_at
@@ -158,8 +160,6 @@ class BroadcastService:
                 )
             else:
                 change.recompile(d.id for d in devices)
-        # As stored (the caller reads it after the commit): targets as committed rows.
-        set_committed_value(broadcast, "targets", [_target(broadcast.id, d.id) for d in devices])
         log.info(
             "broadcast %s of %s to %d devices %s",
             broadcast.id,
@@ -209,7 +209,7 @@ class BroadcastService:
                 # went), one per device not listening: O(wards) signatures, not O(devices).
                 change.after_commit(lambda: self._outbound.send_order(stopping, stop, now, expires))
             if not broadcast.immediate:
-                change.recompile(t.device_id for t in broadcast.targets)
+                change.recompile(current.device_ids)
         log.info(
             "broadcast %s cancelled by %s (%d devices told to stop)",
             broadcast_id,
@@ -277,13 +277,6 @@ def order_expiry(now: datetime, expiry_s: int, valid_until: datetime | None) -> 
     sounded stale when the broker returns after it."""
     expires = now + timedelta(seconds=expiry_s)
     return expires if valid_until is None else min(expires, valid_until.astimezone(UTC))
-
-
-def _target(broadcast_id: str, device_id: str) -> BroadcastTarget:
-    """A target row as committed (detached, with its identity), not one still to insert."""
-    target = BroadcastTarget(broadcast_id=broadcast_id, device_id=device_id)
-    make_transient_to_detached(target)
-    return target
 
 
 def get_broadcast(session: Session, broadcast_id: str) -> Broadcast:

@@ -1,0 +1,87 @@
+"""Reading a broadcast costs the same few statements whatever its size.
+
+A ward's broadcast reaches a thousand loudspeakers; its API answer (sent right after
+the command goes out, sharing the controller's CPU with the ingest of their first
+states) and its console page (polled while it plays) read its targets and evidence as
+plain rows in a fixed number of statements, and never load a thousand ORM objects.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import event
+
+from controller.api.routes.broadcasts import to_public
+from controller.db.models import Broadcast, BroadcastTarget
+from controller.domain.actors import SYSTEM, Actor, Role
+from controller.domain.broadcasts.service import BroadcastRequest
+from controller.domain.devices.service import register_device
+from controller.domain.places import service as places
+from tests.unit.controller_support import Harness, make_harness
+from wardcast_protocol.signing import SigningKey
+
+
+@pytest.fixture
+def h(tmp_path: Path) -> Iterator[Harness]:
+    harness = make_harness(tmp_path)
+    with harness.runtime.db.session() as session:
+        places.upsert_province(session, "p", "Province")
+        places.upsert_district(session, "d", "p", "District")
+        for ward in ("w1", "w2"):
+            places.upsert_ward(session, ward, "d", ward, "Asia/Ho_Chi_Minh")
+        for n in range(40):
+            device_id = f"many-{n:02d}"
+            key = SigningKey.generate().public_key_b64
+            register_device(session, device_id, device_id, key, harness.clock.now())
+            places.place_device(session, device_id, "w1" if n % 2 else "w2", None)
+    yield harness
+    harness.runtime.stop()
+
+
+def _read(h: Harness, broadcast_id: str, actor: Actor) -> tuple[int, int, dict[str, Any]]:
+    """Statements run and BroadcastTarget objects loaded by the API's read, its answer."""
+    statements: list[str] = []
+
+    def note(_conn: object, _cursor: object, statement: str, *_rest: object) -> None:
+        statements.append(statement)
+
+    event.listen(h.runtime.db.engine, "before_cursor_execute", note)
+    try:
+        with h.runtime.db.session() as session:
+            broadcast = session.get(Broadcast, broadcast_id)
+            assert broadcast is not None
+            answer = to_public(session, broadcast, actor, h.clock).model_dump()
+            loaded = sum(isinstance(o, BroadcastTarget) for o in session.identity_map.values())
+    finally:
+        event.remove(h.runtime.db.engine, "before_cursor_execute", note)
+    return len(statements), loaded, answer
+
+
+def test_a_broadcast_to_forty_reads_in_the_statements_of_one_to_two(h: Harness) -> None:
+    few = h.runtime.broadcasts.schedule(BroadcastRequest("bul-1", ["to-1", "to-2"], None))
+    many_ids = [f"many-{n:02d}" for n in range(40)]
+    many = h.runtime.broadcasts.schedule(BroadcastRequest("bul-1", many_ids, None))
+    few_statements, few_loaded, few_answer = _read(h, few.id, SYSTEM)
+    many_statements, many_loaded, many_answer = _read(h, many.id, SYSTEM)
+    assert many_statements == few_statements
+    assert few_loaded == many_loaded == 0
+    assert [t["device_id"] for t in many_answer["targets"]] == sorted(many_ids)
+    assert many_answer["target"]["device_ids"] == sorted(many_ids)
+    assert few_answer["state_counts"] == {"playing": 2}  # a "now", within its clip's length
+
+
+def test_a_ward_officer_reads_only_the_devices_of_their_ward(h: Harness) -> None:
+    many_ids = [f"many-{n:02d}" for n in range(40)]
+    broadcast = h.runtime.broadcasts.schedule(BroadcastRequest("bul-1", many_ids, None))
+    officer = Actor("officer-w1", frozenset({Role.OFFICER}), frozenset({"w1"}))
+    statements, loaded, answer = _read(h, broadcast.id, officer)
+    listed = [t["device_id"] for t in answer["targets"]]
+    assert listed == [d for d in sorted(many_ids) if int(d[-2:]) % 2]
+    assert all(t["ward_code"] == "w1" for t in answer["targets"])
+    assert answer["target"]["device_ids"] == listed
+    # The status counts every device, the list only the reader's.
+    assert answer["status"] == "playing" and loaded == 0 and statements <= 6
