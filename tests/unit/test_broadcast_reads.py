@@ -1,4 +1,5 @@
-"""Reading a broadcast costs the same few statements whatever its size.
+"""Reading a broadcast costs the same few statements whatever its size, and a list of
+broadcasts carries their counts, not their devices.
 
 A ward's broadcast reaches a thousand loudspeakers; its API answer (sent right after
 the command goes out, sharing the controller's CPU with the ingest of their first
@@ -13,14 +14,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from fastapi.testclient import TestClient
 from sqlalchemy import event
 
+from controller.api.app import create_app
 from controller.api.routes.broadcasts import to_public
 from controller.db.models import Broadcast, BroadcastTarget
 from controller.domain.actors import SYSTEM, Actor, Role
 from controller.domain.broadcasts.service import BroadcastRequest
 from controller.domain.devices.service import register_device
 from controller.domain.places import service as places
+from tests.support.auth import auth_headers as admin_headers
 from tests.unit.controller_support import Harness, make_harness
 from wardcast_protocol.signing import SigningKey
 
@@ -85,3 +89,24 @@ def test_a_ward_officer_reads_only_the_devices_of_their_ward(h: Harness) -> None
     assert answer["target"]["device_ids"] == listed
     # The status counts every device, the list only the reader's.
     assert answer["status"] == "playing" and loaded == 0 and statements <= 6
+
+
+def test_the_list_gives_each_broadcast_its_counts_and_the_detail_its_devices(
+    h: Harness,
+) -> None:
+    many_ids = [f"many-{n:02d}" for n in range(40)]
+    broadcast = h.runtime.broadcasts.schedule(BroadcastRequest("bul-1", many_ids, None))
+    h.runtime.broadcasts.schedule(BroadcastRequest("bul-1", ["to-1"], None))
+    with TestClient(create_app(runtime=h.runtime), headers=admin_headers(h.runtime)) as api:
+        listed = api.get("/api/v1/broadcasts")
+        detail = api.get(f"/api/v1/broadcasts/{broadcast.id}")
+    assert listed.status_code == 200 and detail.status_code == 200
+    rows = {row["id"]: row for row in listed.json()}
+    # A list of a ward's broadcasts does not carry each one's thousand devices.
+    assert all("targets" not in row for row in rows.values())
+    row = rows[broadcast.id]
+    assert row["target_count"] == 40 and row["state_counts"] == {"playing": 40}
+    assert row["target"]["device_ids"] == sorted(many_ids)
+    full = detail.json()
+    assert len(full["targets"]) == full["target_count"] == 40
+    assert {k: v for k, v in full.items() if k != "targets"} == row

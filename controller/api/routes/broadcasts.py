@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
 from sqlalchemy.orm import Session
@@ -13,6 +13,7 @@ from controller.api.schemas.broadcasts import (
     BroadcastCancellationCreate,
     BroadcastCreate,
     BroadcastPublic,
+    BroadcastSummaryPublic,
     BroadcastTargetPublic,
     BroadcastTargetSpecPublic,
 )
@@ -20,7 +21,7 @@ from controller.db.models import Broadcast
 from controller.domain.actors import Actor
 from controller.domain.broadcasts import access
 from controller.domain.broadcasts import service as domain
-from controller.domain.broadcasts.progress import progress_of
+from controller.domain.broadcasts.progress import BroadcastProgress, progress_of
 from controller.domain.broadcasts.service import BroadcastRequest
 from controller.domain.broadcasts.targets import TargetSpec
 from wardcast_protocol.clock import Clock
@@ -33,12 +34,7 @@ def to_public(
     session: Session, broadcast: Broadcast, actor: Actor, clock: Clock
 ) -> BroadcastPublic:
     """A broadcast's status now, with each target's progress (targets in the actor's wards)."""
-    visible = access.visible_targets(session, broadcast, actor)
-    progress = progress_of(session, broadcast, clock.now(), visible)
-    spec = TargetSpec.from_record(broadcast.target_spec, list(progress.device_ids))
-    shown = spec.as_record()
-    # Device ids outside the reader's wards are another ward's business.
-    shown["device_ids"] = [d for d in shown["device_ids"] if d in visible]
+    progress = _progress(session, broadcast, actor, clock)
     targets = [
         BroadcastTargetPublic(
             device_id=t.device_id,
@@ -55,26 +51,49 @@ def to_public(
         )
         for t in progress.targets
     ]
-    return BroadcastPublic(
-        id=broadcast.id,
-        bulletin_id=broadcast.bulletin_id,
-        bulletin_title=broadcast.bulletin.title,
-        trigger=broadcast.trigger,
-        priority=Priority(broadcast.priority),
-        planned_start=broadcast.planned_start,
-        planned_duration_s=broadcast.bulletin.media.duration_s,
-        immediate=broadcast.immediate,
-        expires_at=broadcast.expires_at,
-        status=progress.status.value,
-        state_counts=progress.counts(),
-        created_at=broadcast.created_at,
-        created_by=broadcast.created_by,
-        target=BroadcastTargetSpecPublic(**shown),
-        cancelled_at=broadcast.cancelled_at,
-        cancelled_by=broadcast.cancelled_by,
-        cancel_reason=broadcast.cancel_reason,
-        targets=targets,
+    return BroadcastPublic(**_summary_fields(broadcast, progress), targets=targets)
+
+
+def to_summary(
+    session: Session, broadcast: Broadcast, actor: Actor, clock: Clock
+) -> BroadcastSummaryPublic:
+    """A broadcast's status now and its counts, for a list (no device by device)."""
+    return BroadcastSummaryPublic(
+        **_summary_fields(broadcast, _progress(session, broadcast, actor, clock))
     )
+
+
+def _progress(
+    session: Session, broadcast: Broadcast, actor: Actor, clock: Clock
+) -> BroadcastProgress:
+    return progress_of(session, broadcast, clock.now(), reader=actor)
+
+
+def _summary_fields(broadcast: Broadcast, progress: BroadcastProgress) -> dict[str, Any]:
+    shown = TargetSpec.from_record(broadcast.target_spec, list(progress.device_ids)).as_record()
+    # Device ids outside the reader's wards are another ward's business.
+    visible = {t.device_id for t in progress.targets}
+    shown["device_ids"] = [d for d in shown["device_ids"] if d in visible]
+    return {
+        "id": broadcast.id,
+        "bulletin_id": broadcast.bulletin_id,
+        "bulletin_title": broadcast.bulletin.title,
+        "trigger": broadcast.trigger,
+        "priority": Priority(broadcast.priority),
+        "planned_start": broadcast.planned_start,
+        "planned_duration_s": broadcast.bulletin.media.duration_s,
+        "immediate": broadcast.immediate,
+        "expires_at": broadcast.expires_at,
+        "status": progress.status.value,
+        "state_counts": progress.counts(),
+        "created_at": broadcast.created_at,
+        "created_by": broadcast.created_by,
+        "target": BroadcastTargetSpecPublic(**shown),
+        "cancelled_at": broadcast.cancelled_at,
+        "cancelled_by": broadcast.cancelled_by,
+        "cancel_reason": broadcast.cancel_reason,
+        "target_count": len(progress.targets),
+    }
 
 
 @router.post("", status_code=status.HTTP_201_CREATED)
@@ -103,10 +122,11 @@ def list_all(
     actor: StaffDep,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     offset: OffsetQuery = 0,
-) -> list[BroadcastPublic]:
-    """Broadcasts reaching the actor's wards, latest planned first."""
+) -> list[BroadcastSummaryPublic]:
+    """Broadcasts reaching the actor's wards, latest planned first: each one's status and
+    counts; its devices one by one with `GET /api/v1/broadcasts/{id}`."""
     rows = access.visible_broadcasts(session, actor, limit, offset)
-    return [to_public(session, b, actor, clock) for b in rows]
+    return [to_summary(session, b, actor, clock) for b in rows]
 
 
 @router.get("/{broadcast_id}")

@@ -90,8 +90,12 @@ class BroadcastTargetPublic(BaseModel):
     reason: str | None = Field(default=None, description="Why it did not complete, if so.")
 
 
-class BroadcastPublic(BaseModel):
-    """A broadcast as the API shows it, with each target's confirmation."""
+class BroadcastSummaryPublic(BaseModel):
+    """A broadcast in a list: its status and counts, not each device (see BroadcastPublic).
+
+    A ward's broadcast reaches a thousand loudspeakers; a list of a hundred of them with
+    every device would be tens of megabytes. Each one's devices: ``GET .../{id}``.
+    """
 
     id: str
     bulletin_id: str
@@ -117,4 +121,12 @@ class BroadcastPublic(BaseModel):
     cancelled_at: datetime | None = None
     cancelled_by: str | None = None
     cancel_reason: str | None = None
+    target_count: int = Field(
+        default=0, description="How many devices it reaches (of those the reader may see)."
+    )
+
+
+class BroadcastPublic(BroadcastSummaryPublic):
+    """A broadcast as the API shows it, with each target's confirmation."""
+
     targets: list[BroadcastTargetPublic]

@@ -45,8 +45,7 @@ def read(
 ) -> tuple[Broadcast, BroadcastProgress]:
     """The broadcast if it reaches the actor's wards, and its progress now."""
     broadcast = access.visible_broadcast(session, broadcast_id, actor)
-    visible = access.visible_targets(session, broadcast, actor)
-    return broadcast, progress_of(session, broadcast, page.now, visible)
+    return broadcast, progress_of(session, broadcast, page.now, reader=actor)
 
 
 def _context(broadcast: Broadcast, progress: BroadcastProgress) -> dict[str, Any]:
@@ -70,8 +69,7 @@ def broadcast_list(page: StaffPageDep, session: SessionDep) -> Response:
     rows = access.visible_broadcasts(session, page.actor, PAGE_SIZE + 1, (number - 1) * PAGE_SIZE)
     shown = []
     for b in rows[:PAGE_SIZE]:
-        visible = access.visible_targets(session, b, page.actor)
-        shown.append((b, progress_of(session, b, page.now, visible)))
+        shown.append((b, progress_of(session, b, page.now, reader=page.actor)))
     return page.render(
         "broadcasts/list.html", rows=shown, number=number, more=len(rows) > PAGE_SIZE
     )

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Broadcast, BroadcastTarget, Device, PlaybackEvidence
+from controller.domain.actors import Actor
 from controller.domain.broadcasts.states import (
     BroadcastStatus,
     TargetState,
@@ -93,9 +94,15 @@ def target_wards(session: Session, broadcast_id: str) -> dict[str, str | None]:
 
 
 def progress_of(
-    session: Session, broadcast: Broadcast, now: datetime, visible: Iterable[str] | None = None
+    session: Session,
+    broadcast: Broadcast,
+    now: datetime,
+    visible: Iterable[str] | None = None,
+    *,
+    reader: Actor | None = None,
 ) -> BroadcastProgress:
-    """The broadcast's progress now; ``visible`` narrows the devices listed (not the status).
+    """The broadcast's progress now; ``visible`` narrows the devices listed (not the status),
+    and so does ``reader``: only the devices placed in the reader's wards are listed.
 
     Two statements of plain rows (its targets with their places, its evidence), not
     ORM objects: ~5x cheaper for a thousand targets, read on every poll of the page.
@@ -137,6 +144,8 @@ def progress_of(
         state = target_state(timing, now, row.outcome if row else None, received_at, started_at)
         states.append(state)
         if shown is not None and device_id not in shown:
+            continue
+        if reader is not None and not reader.sees_ward(ward):
             continue
         targets.append(
             TargetProgress(
