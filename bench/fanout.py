@@ -25,7 +25,9 @@ its last receipt (``raw_cpu_ms``), the median over workers and rounds, and their
 ``cpu_ratio``: what an agent does with a command against what a bare subscriber does.
 Over the same windows it samples the rest of what shares the cores: this process (the
 controller, with the bench's own client: ``controller_cpu_ms``) and the broker
-(``broker_cpu_ms``; ``raw_broker_cpu_ms`` for the baseline's), medians over rounds.
+(``broker_cpu_ms``; ``raw_broker_cpu_ms`` for the baseline's), medians over rounds;
+and how a worker's starts spread over its window (``start_spread_ms``, 10th to 90th
+percentile): narrow, because its loop takes each step for all its agents in turn.
 
 The raw baseline and the worker pool both sides run in are ``bench.fanout_raw``.
 Times are wall-clock (``time.time()``) across processes on one machine. The last line
@@ -94,6 +96,10 @@ class Figures:
     # same windows, one figure per round: the rest of what shares the cores meanwhile.
     controller_cpu: list[float] = field(default_factory=list)
     broker_cpu: list[float] = field(default_factory=list)
+    # The middle 80 % of each worker's starts in a round (10th to 90th percentile), s:
+    # how spread out they are (a worker's loop takes each step for every agent in
+    # turn, so they clump at the end of its window).
+    start_spread: list[float] = field(default_factory=list)
     api: list[float] = field(default_factory=list)  # the API call alone, s
     confirm_lag: list[float] = field(default_factory=list)  # last recorded -> all stored, s
     confirmed: int = 0
@@ -205,6 +211,11 @@ def wardcast_fanout(
         site.stop()
     parts = [[config.device_id for config in part] for part in split]
     figures.fleet_cpu = workers.cpu_per_round(parts, rounds_published)
+    for names in parts:
+        for tag, _published in rounds_published:
+            starts = [workers.seen[tag][n] for n in names if n in workers.seen[tag]]
+            if starts:
+                figures.start_spread.append(percentile(starts, 90) - percentile(starts, 10))
     if controller_cpu.is_alive():
         figures.controller_cpu = _spent(controller_cpu.stop(), workers, rounds_published)
         figures.broker_cpu = _spent(broker_cpu.stop(), workers, rounds_published)
@@ -294,6 +305,12 @@ def main() -> None:
         f"up to {-(-args.agents // args.processes)} agents; to its last receipt: {raw_cpu_ms} "
         f"ms for as many raw subscribers (medians over workers and rounds)"
     )
+    spread_ms = _ms(ours.start_spread, 50)
+    print(
+        f"a worker's starts, 10th to 90th percentile: {spread_ms} ms (median over workers and "
+        f"rounds), "
+        f"within publish -> start p99 {_ms(ours.fleet, 99)} ms"
+    )
     controller_cpu_ms, broker_cpu_ms = _ms(ours.controller_cpu, 50), _ms(ours.broker_cpu, 50)
     raw_broker_cpu_ms = _ms(baseline.broker_cpu, 50)
     print(
@@ -326,6 +343,7 @@ def main() -> None:
         "fleet_cpu_ms": fleet_cpu,
         "raw_cpu_ms": raw_cpu_ms,
         "cpu_ratio": round(fleet_cpu / raw_cpu_ms, 2) if raw_cpu_ms > 0 else "nan",
+        "start_spread_ms": spread_ms,
         "controller_cpu_ms": controller_cpu_ms,
         "broker_cpu_ms": broker_cpu_ms,
         "raw_broker_cpu_ms": raw_broker_cpu_ms,

@@ -90,6 +90,7 @@ def test_fanout_bench_tiny() -> None:
     assert figures["cpu_ratio"] != "nan" or float(figures["raw_cpu_ms"]) == 0
     # What else shared the cores meanwhile: the controller's process and the broker.
     assert float(figures["controller_cpu_ms"]) > 0
+    assert 0 <= float(figures["start_spread_ms"]) <= float(figures["fleet_p99_ms"])
     assert float(figures["broker_cpu_ms"]) >= 0 and float(figures["raw_broker_cpu_ms"]) >= 0
     assert figures["missed_starts"] == "0"
     assert figures["confirmed"] == "5/5"
