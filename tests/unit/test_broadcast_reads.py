@@ -9,24 +9,29 @@ plain rows in a fixed number of statements, and never load a thousand ORM object
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import event
+from sqlalchemy import event, update
 
 from controller.api.app import create_app
 from controller.api.routes.broadcasts import to_public
 from controller.db.models import Broadcast, BroadcastTarget
 from controller.domain.actors import SYSTEM, Actor, Role
+from controller.domain.broadcasts.progress import progress_of, tally_of
 from controller.domain.broadcasts.service import BroadcastRequest
 from controller.domain.devices.service import register_device
 from controller.domain.places import service as places
 from tests.support.auth import auth_headers as admin_headers
 from tests.unit.controller_support import Harness, make_harness
+from wardcast_protocol.messages import DeviceState, Kind, Outcome
 from wardcast_protocol.signing import SigningKey
+from wardcast_protocol.topics import DeviceChannel
 
 
 @pytest.fixture
@@ -39,8 +44,8 @@ def h(tmp_path: Path) -> Iterator[Harness]:
             places.upsert_ward(session, ward, "d", ward, "Asia/Ho_Chi_Minh")
         for n in range(40):
             device_id = f"many-{n:02d}"
-            key = SigningKey.generate().public_key_b64
-            register_device(session, device_id, device_id, key, harness.clock.now())
+            key = harness.device_keys[device_id] = SigningKey.generate()
+            register_device(session, device_id, device_id, key.public_key_b64, harness.clock.now())
             places.place_device(session, device_id, "w1" if n % 2 else "w2", None)
     yield harness
     harness.runtime.stop()
@@ -110,3 +115,60 @@ def test_the_list_gives_each_broadcast_its_counts_and_the_detail_its_devices(
     full = detail.json()
     assert len(full["targets"]) == full["target_count"] == 40
     assert {k: v for k, v in full.items() if k != "targets"} == row
+
+
+def _tally_and_progress(
+    h: Harness, broadcast_id: str, reader: Actor | None
+) -> tuple[tuple[str, dict[str, int], int], tuple[str, dict[str, int], int]]:
+    with h.runtime.db.session() as session:
+        broadcast = session.get(Broadcast, broadcast_id)
+        assert broadcast is not None
+        tally = tally_of(session, broadcast, h.clock.now(), reader=reader)
+        progress = progress_of(session, broadcast, h.clock.now(), reader=reader)
+    return (
+        (tally.status.value, tally.counts, tally.target_count),
+        (progress.status.value, progress.counts(), len(progress.targets)),
+    )
+
+
+def test_a_lists_tally_agrees_with_the_progress_device_by_device(h: Harness) -> None:
+    # The list's grouped counts stand for the detail's row-by-row judgement: confirmed
+    # (completed, failed), sounding, silent devices, two wards, as the clock moves on.
+    many_ids = [f"many-{n:02d}" for n in range(40)]
+    now_bc = h.runtime.broadcasts.schedule(BroadcastRequest("bul-1", many_ids, None))
+    for n, device_id in enumerate(many_ids[:10]):
+        event = h.event(
+            device_id,
+            event_id=f"ev-{device_id}",
+            item_id=now_bc.id,
+            broadcast_id=now_bc.id,
+            planned_start=now_bc.planned_start,
+            outcome=Outcome.COMPLETED if n % 3 else Outcome.FAILED,
+        )
+        h.device_sends(device_id, DeviceChannel.EVENT, Kind.EVENT, event)
+    for device_id in many_ids[10:20]:
+        state = DeviceState(device_time=h.clock.now(), playing_item_id=now_bc.id)
+        h.device_sends(device_id, DeviceChannel.STATE, Kind.STATE, state)
+    later = h.runtime.broadcasts.schedule(
+        BroadcastRequest("bul-1", many_ids, h.clock.now() + timedelta(hours=1))
+    )
+    with h.runtime.db.session() as session:
+        session.execute(
+            update(BroadcastTarget)
+            .where(BroadcastTarget.broadcast_id == later.id)
+            .where(BroadcastTarget.device_id.in_(many_ids[::3]))
+            .values(received_at=h.clock.now())
+        )
+    officer = Actor("officer-w1", frozenset({Role.OFFICER}), frozenset({"w1"}))
+    seen = set()
+    # Now, 30 s in, past the now's confirmation window, past the later one's start and end.
+    for step_s in (0, 30, 600, 3600, 600):
+        asyncio.run(h.clock.advance(step_s))
+        for broadcast_id in (now_bc.id, later.id):
+            for reader in (None, officer):
+                tally, progress = _tally_and_progress(h, broadcast_id, reader)
+                assert tally == progress, (broadcast_id, reader, step_s)
+                seen.add(tally[0])
+                seen.update(tally[1])
+    # The comparison crossed the states that matter, not just one.
+    assert {"completed", "failed", "playing", "received", "scheduled", "awaiting"} <= seen

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, status
@@ -21,9 +22,10 @@ from controller.db.models import Broadcast
 from controller.domain.actors import Actor
 from controller.domain.broadcasts import access
 from controller.domain.broadcasts import service as domain
-from controller.domain.broadcasts.progress import BroadcastProgress, progress_of
+from controller.domain.broadcasts.progress import progress_of, tally_of, target_wards
 from controller.domain.broadcasts.service import BroadcastRequest
 from controller.domain.broadcasts.targets import TargetSpec
+from controller.domain.devices.access import wards_of
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.messages import Priority
 
@@ -34,7 +36,7 @@ def to_public(
     session: Session, broadcast: Broadcast, actor: Actor, clock: Clock
 ) -> BroadcastPublic:
     """A broadcast's status now, with each target's progress (targets in the actor's wards)."""
-    progress = _progress(session, broadcast, actor, clock)
+    progress = progress_of(session, broadcast, clock.now(), reader=actor)
     targets = [
         BroadcastTargetPublic(
             device_id=t.device_id,
@@ -51,29 +53,46 @@ def to_public(
         )
         for t in progress.targets
     ]
-    return BroadcastPublic(**_summary_fields(broadcast, progress), targets=targets)
+    spec = TargetSpec.from_record(broadcast.target_spec, list(progress.device_ids))
+    visible = {t.device_id for t in progress.targets}
+    fields = _summary_fields(broadcast, spec, visible.__contains__)
+    return BroadcastPublic(
+        **fields,
+        status=progress.status.value,
+        state_counts=progress.counts(),
+        target_count=len(progress.targets),
+        targets=targets,
+    )
 
 
 def to_summary(
     session: Session, broadcast: Broadcast, actor: Actor, clock: Clock
 ) -> BroadcastSummaryPublic:
     """A broadcast's status now and its counts, for a list (no device by device)."""
+    tally = tally_of(session, broadcast, clock.now(), reader=actor)
+    if broadcast.target_spec:
+        spec = TargetSpec.from_record(broadcast.target_spec, [])
+        named = wards_of(session, spec.device_ids) if actor.wards is not None else {}
+    else:  # made before specs were kept: it named its devices, the targets
+        named = target_wards(session, broadcast.id)
+        spec = TargetSpec.from_record(None, list(named))
+    fields = _summary_fields(
+        broadcast, spec, lambda d: actor.wards is None or actor.sees_ward(named.get(d))
+    )
     return BroadcastSummaryPublic(
-        **_summary_fields(broadcast, _progress(session, broadcast, actor, clock))
+        **fields,
+        status=tally.status.value,
+        state_counts=tally.counts,
+        target_count=tally.target_count,
     )
 
 
-def _progress(
-    session: Session, broadcast: Broadcast, actor: Actor, clock: Clock
-) -> BroadcastProgress:
-    return progress_of(session, broadcast, clock.now(), reader=actor)
-
-
-def _summary_fields(broadcast: Broadcast, progress: BroadcastProgress) -> dict[str, Any]:
-    shown = TargetSpec.from_record(broadcast.target_spec, list(progress.device_ids)).as_record()
+def _summary_fields(
+    broadcast: Broadcast, spec: TargetSpec, shown: Callable[[str], bool]
+) -> dict[str, Any]:
+    record = spec.as_record()
     # Device ids outside the reader's wards are another ward's business.
-    visible = {t.device_id for t in progress.targets}
-    shown["device_ids"] = [d for d in shown["device_ids"] if d in visible]
+    record["device_ids"] = [d for d in record["device_ids"] if shown(d)]
     return {
         "id": broadcast.id,
         "bulletin_id": broadcast.bulletin_id,
@@ -84,15 +103,12 @@ def _summary_fields(broadcast: Broadcast, progress: BroadcastProgress) -> dict[s
         "planned_duration_s": broadcast.bulletin.media.duration_s,
         "immediate": broadcast.immediate,
         "expires_at": broadcast.expires_at,
-        "status": progress.status.value,
-        "state_counts": progress.counts(),
         "created_at": broadcast.created_at,
         "created_by": broadcast.created_by,
-        "target": BroadcastTargetSpecPublic(**shown),
+        "target": BroadcastTargetSpecPublic(**record),
         "cancelled_at": broadcast.cancelled_at,
         "cancelled_by": broadcast.cancelled_by,
         "cancel_reason": broadcast.cancel_reason,
-        "target_count": len(progress.targets),
     }
 
 

@@ -26,7 +26,7 @@ from controller.console.page import Page
 from controller.db.models import Broadcast
 from controller.domain.actors import Actor
 from controller.domain.broadcasts import access
-from controller.domain.broadcasts.progress import BroadcastProgress, progress_of
+from controller.domain.broadcasts.progress import BroadcastProgress, progress_of, tally_of
 from controller.domain.broadcasts.service import CANCELLABLE
 from controller.domain.broadcasts.states import BroadcastStatus
 from controller.domain.broadcasts.targets import TargetSpec
@@ -69,7 +69,7 @@ def broadcast_list(page: StaffPageDep, session: SessionDep) -> Response:
     rows = access.visible_broadcasts(session, page.actor, PAGE_SIZE + 1, (number - 1) * PAGE_SIZE)
     shown = []
     for b in rows[:PAGE_SIZE]:
-        shown.append((b, progress_of(session, b, page.now, reader=page.actor)))
+        shown.append((b, tally_of(session, b, page.now, reader=page.actor)))
     return page.render(
         "broadcasts/list.html", rows=shown, number=number, more=len(rows) > PAGE_SIZE
     )

@@ -20,7 +20,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Broadcast, BroadcastTarget, Device, PlaybackEvidence
@@ -165,3 +165,61 @@ def progress_of(
     return BroadcastProgress(
         broadcast.id, status, now, tuple(targets), tuple(device_id for device_id, *_ in rows)
     )
+
+
+@dataclass(frozen=True, slots=True)
+class BroadcastTally:
+    """A broadcast's status as of ``at`` and how many of the reader's devices are in each
+    state: what a list shows, without a row per device."""
+
+    broadcast_id: str
+    status: BroadcastStatus
+    at: datetime
+    counts: dict[str, int]  # the reader's devices, by state (only the states present)
+    target_count: int  # the reader's devices
+
+
+def tally_of(
+    session: Session, broadcast: Broadcast, now: datetime, *, reader: Actor | None = None
+) -> BroadcastTally:
+    """``progress_of``'s status and counts from one grouped statement.
+
+    A list of fifty broadcasts to a thousand loudspeakers each would otherwise read and
+    judge fifty thousand rows. A device's state depends on its latest confirmation's
+    outcome and on *whether* it reported holding and sounding the item, not when
+    (``states.target_state``), so devices that agree on those share one group;
+    ``tests/unit/test_broadcast_reads.py`` holds the tally to ``progress_of``'s.
+    """
+    timing = timing_of(broadcast)
+    latest = (
+        select(func.max(PlaybackEvidence.id))
+        .where(PlaybackEvidence.broadcast_id == broadcast.id)
+        .group_by(PlaybackEvidence.device_id)
+    )
+    evidence = (
+        select(PlaybackEvidence.device_id, PlaybackEvidence.outcome)
+        .where(PlaybackEvidence.id.in_(latest))
+        .subquery()
+    )
+    held = BroadcastTarget.received_at.is_not(None)
+    sounded = BroadcastTarget.started_at.is_not(None)
+    rows = session.execute(
+        select(Device.ward_code, evidence.c.outcome, held, sounded, func.count())
+        .select_from(BroadcastTarget)
+        .outerjoin(Device, Device.id == BroadcastTarget.device_id)
+        .outerjoin(evidence, evidence.c.device_id == BroadcastTarget.device_id)
+        .where(BroadcastTarget.broadcast_id == broadcast.id)
+        .group_by(Device.ward_code, evidence.c.outcome, held, sounded)
+    )
+    states: list[TargetState] = []
+    counts: dict[str, int] = {}
+    for ward, outcome, was_held, was_sounded, n in rows:
+        # Only whether these were reported matters to the state: ``now`` stands in.
+        state = target_state(
+            timing, now, outcome, now if was_held else None, now if was_sounded else None
+        )
+        states += [state] * n
+        if reader is None or reader.sees_ward(ward):
+            counts[state.value] = counts.get(state.value, 0) + n
+    status = broadcast_status(timing, now, states)
+    return BroadcastTally(broadcast.id, status, now, counts, sum(counts.values()))
