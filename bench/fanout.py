@@ -217,21 +217,9 @@ def wardcast_fanout(
             if starts:
                 figures.start_spread.append(percentile(starts, 90) - percentile(starts, 10))
     if controller_cpu.is_alive():
-        figures.controller_cpu = _spent(controller_cpu.stop(), workers, rounds_published)
-        figures.broker_cpu = _spent(broker_cpu.stop(), workers, rounds_published)
+        figures.controller_cpu = workers.cpu_to_last(controller_cpu.stop(), rounds_published)
+        figures.broker_cpu = workers.cpu_to_last(broker_cpu.stop(), rounds_published)
     return figures
-
-
-def _spent(
-    samples: Sequence[tuple[float, float]], workers: Workers, rounds: Sequence[tuple[str, float]]
-) -> list[float]:
-    """CPU seconds of one sampled process from each round's publish to the round's
-    last start or receipt, over every worker."""
-    return [
-        fanout_workers.cpu_between(samples, published, max(workers.seen[tag].values()))
-        for tag, published in rounds
-        if workers.seen[tag]
-    ]
 
 
 def _ms(values: Sequence[float], q: float) -> float:

@@ -91,6 +91,17 @@ class Workers:
                     spent.append(fanout_workers.cpu_between(samples, published, max(times)))
         return spent
 
+    def cpu_to_last(
+        self, samples: Sequence[tuple[float, float]], rounds: Sequence[tuple[str, float]]
+    ) -> list[float]:
+        """CPU seconds of one sampled process (the controller, the broker) from each
+        round's publish to the round's last receipt or start, over every worker."""
+        return [
+            fanout_workers.cpu_between(samples, published, max(self.seen[tag].values()))
+            for tag, published in rounds
+            if self.seen[tag]
+        ]
+
     def close(self) -> None:
         """Stop every worker and wait for it."""
         if self.stop is not None:
@@ -155,7 +166,8 @@ def raw_fanout(
     try:
         if not workers.wait(lambda: workers.ready >= n, 180) or not publisher.wait_connected(30):
             raise SystemExit(f"raw baseline: only {workers.ready} of {n} subscribers connected")
-        broker_cpu.start()
+        if broker_pid is not None:
+            broker_cpu.start()
         for r in range(rounds):
             for k, size in enumerate(sizes):
                 tag = f"r{r}s{k}"
@@ -172,12 +184,7 @@ def raw_fanout(
         workers.close()
     broker_spent = []
     if broker_cpu.is_alive():
-        samples = broker_cpu.stop()
-        broker_spent = [
-            fanout_workers.cpu_between(samples, sent, max(workers.seen[tag].values()))
-            for tag, sent in published[-1]
-            if workers.seen[tag] and broker_pid
-        ]
+        broker_spent = workers.cpu_to_last(broker_cpu.stop(), published[-1])
     return RawFanout(
         latencies, [workers.cpu_per_round(split, tags) for tags in published], broker_spent
     )

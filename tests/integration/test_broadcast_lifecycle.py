@@ -28,11 +28,10 @@ from controller.composition import ControllerRuntime
 from controller.messaging.broker import EmbeddedBroker
 from controller.messaging.broker_host import free_port
 from controller.settings import Settings
-from edge_agent.config import AgentConfig
 from edge_agent.core import EdgeAgent
 from edge_agent.fleet import AgentFleet
 from tests.support.auth import auth_headers
-from tests.support.drills import place_ward
+from tests.support.drills import agent_configs, place_ward
 from wardcast_protocol.signing import SigningKey
 from wardcast_protocol.topics import DeviceChannel, parse_ward, ward_topic
 
@@ -87,20 +86,7 @@ def w(tmp_path: Path, broker: EmbeddedBroker) -> Iterator[World]:
         keys,
         zones={"ven-song": ("Ven sông", ["tdp-1", "tdp-2"])},
     )
-    configs = []
-    for device_id, key in keys.items():
-        key.save(tmp_path / device_id / "device.key")
-        configs.append(
-            AgentConfig(
-                device_id=device_id,
-                controller_public_key=runtime.key.public_key_b64,
-                data_dir=tmp_path / device_id,
-                broker_url=broker.url,
-                relay_settle_s=0,
-                resend_interval_s=2,
-                durable_outbox=False,
-            )
-        )
+    configs = agent_configs(runtime, keys, tmp_path, broker.url, durable_outbox=False)
     fleet: AgentFleet | None = None
     try:
         deadline = time.monotonic() + 20

@@ -1,5 +1,5 @@
-"""What the drills share: waiting on a condition, a ward with its devices placed, an
-approved bulletin to broadcast, and a device's stored evidence.
+"""What the drills share: waiting on a condition, a ward with its devices placed, their
+agents' configs, an approved bulletin to broadcast, and a device's stored evidence.
 
 The drills (command replay, flood) run against a real broker and look at the
 controller's database afterwards; these are the steps each needs before and after.
@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
+from pathlib import Path
+from typing import Any
 
 from sqlalchemy import select
 
@@ -16,6 +18,7 @@ from controller.composition import ControllerRuntime
 from controller.db.models import Bulletin, MediaAsset, PlaybackEvidence
 from controller.domain.devices.service import register_device
 from controller.domain.places import service as places
+from edge_agent.config import AgentConfig
 from wardcast_protocol.signing import SigningKey
 
 
@@ -46,6 +49,31 @@ def place_ward(
         for device_id, group in devices.items():
             register_device(session, device_id, device_id, keys[device_id].public_key_b64, now)
             places.place_device(session, device_id, code, group)
+
+
+def agent_configs(
+    runtime: ControllerRuntime,
+    keys: dict[str, SigningKey],
+    data_root: Path,
+    broker_url: str,
+    **settings: Any,
+) -> list[AgentConfig]:
+    """A config per device of ``keys``, its key saved in its data directory under
+    ``data_root``: no relay settling, resends every 2 s; ``settings`` override these."""
+    configs = []
+    for device_id, key in keys.items():
+        key.save(data_root / device_id / "device.key")
+        fields: dict[str, Any] = {"relay_settle_s": 0, "resend_interval_s": 2, **settings}
+        configs.append(
+            AgentConfig(
+                device_id=device_id,
+                controller_public_key=runtime.key.public_key_b64,
+                data_dir=data_root / device_id,
+                broker_url=broker_url,
+                **fields,
+            )
+        )
+    return configs
 
 
 def wait_for(predicate: Callable[[], bool], timeout_s: float = 15, poll_s: float = 0.05) -> bool:

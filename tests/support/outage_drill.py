@@ -27,10 +27,9 @@ from controller.composition import ControllerRuntime
 from controller.messaging.broker import EmbeddedBroker
 from controller.messaging.broker_host import free_port
 from controller.settings import Settings
-from edge_agent.config import AgentConfig
 from edge_agent.fleet import AgentFleet
 from tests.support.auth import auth_headers
-from tests.support.drills import evidence_of, place_ward, wait_for
+from tests.support.drills import agent_configs, evidence_of, place_ward, wait_for
 from wardcast_protocol.signing import SigningKey
 
 WARD = "26737"
@@ -83,19 +82,7 @@ def running_drill(tmp_path: Path) -> Iterator[Drill]:
     server, thread = serve(runtime, port)
     keys = {d: SigningKey.generate() for d in DEVICES}
     place_ward(runtime, (WARD, "Hàng Buồm"), DEVICES, keys)
-    configs = []
-    for device_id, key in keys.items():
-        key.save(tmp_path / device_id / "device.key")
-        configs.append(
-            AgentConfig(
-                device_id=device_id,
-                controller_public_key=runtime.key.public_key_b64,
-                data_dir=tmp_path / device_id,
-                broker_url=broker.url,
-                relay_settle_s=0,
-                resend_interval_s=2,
-            )
-        )
+    configs = agent_configs(runtime, keys, tmp_path, broker.url)
     starts: list[tuple[str, str, float]] = []
     fleet = AgentFleet(
         configs, on_playback_started=lambda d, i, _at: starts.append((d, i, time.monotonic()))

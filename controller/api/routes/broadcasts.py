@@ -76,9 +76,7 @@ def to_summary(
     else:  # made before specs were kept: it named its devices, the targets
         named = target_wards(session, broadcast.id)
         spec = TargetSpec.from_record(None, list(named))
-    fields = _summary_fields(
-        broadcast, spec, lambda d: actor.wards is None or actor.sees_ward(named.get(d))
-    )
+    fields = _summary_fields(broadcast, spec, lambda d: actor.sees_ward(named.get(d)))
     return BroadcastSummaryPublic(
         **fields,
         status=tally.status.value,
