@@ -1,6 +1,7 @@
 """Fan-out: one broadcast "now" to N agents, beside one raw MQTT publish to N subscribers.
 
     .venv/bin/python -m bench.fanout --agents 1000 --processes 2
+    .venv/bin/python -m bench.fanout --agents 1000 --sample 20   # what one device sees
     .venv/bin/python -m bench.fanout --tiny        # what the test suite runs
 
 One real mosquitto on loopback; the controller (API, bridge, database) in this
@@ -28,6 +29,16 @@ controller, with the bench's own client: ``controller_cpu_ms``) and the broker
 (``broker_cpu_ms``; ``raw_broker_cpu_ms`` for the baseline's), medians over rounds;
 and how a worker's starts spread over its window (``start_spread_ms``, 10th to 90th
 percentile): narrow, because its loop takes each step for all its agents in turn.
+
+With ``--sample K`` only K of the N devices run as agents (in one process); the
+other N - K are plain subscribers of the ward's channel (``fanout_workers.listeners``),
+marked as listening there as their signed state would say. The controller still
+addresses N devices and signs one command naming them all, and the broker still
+delivers it N times; what is left out is the simulator's cost: N agents' CPU on two
+cores, where each real device has its own. So ``p99_ms`` is then what one device of
+N sees, and ``heard_p99_ms`` is publish -> receipt of the same command at the plain
+subscribers (the broker's fan-out of it, beside the raw baseline's). The full run
+(``--sample 0``, the default) stays the measurement of N agents as they are.
 
 The raw baseline and the worker pool both sides run in are ``bench.fanout_raw``.
 Times are wall-clock (``time.time()``) across processes on one machine. The last line
@@ -57,6 +68,8 @@ from controller.db.models import PlaybackEvidence
 from controller.heap import freeze_start_up_heap
 from controller.messaging.broker import EmbeddedBroker
 from controller.messaging.fanout import WardListeners
+from edge_agent.config import AgentConfig
+from wardcast_protocol.topics import ward_topic
 
 WARD = "bench-ward"
 
@@ -107,6 +120,10 @@ class Figures:
     missing: int = 0
     ready_s: float = 0.0
     listening: int = 0  # devices the controller addresses on their ward's channel
+    # A sampled run: command published -> receipt at each plain subscriber of the
+    # ward's channel (the broker's fan-out of the real command), s.
+    heard: list[float] = field(default_factory=list)
+    per_worker: int = 0  # agents in the largest agent worker
 
 
 def _stored(site: Any, broadcast_id: str) -> tuple[int, float | None, float | None]:
@@ -148,8 +165,14 @@ def wardcast_fanout(
     tmp: Path,
     *,
     per_device: bool = False,
+    sample: int = 0,
 ) -> Figures:
-    """API call -> playback start on n agents in worker processes; confirmations stored."""
+    """API call -> playback start on n agents in worker processes; confirmations stored.
+
+    ``sample`` > 0: only that many of the n devices are agents (one process); the rest
+    are plain subscribers of the ward's channel (``listeners``), so the broker still
+    delivers every command n times and the controller still addresses n devices.
+    """
     site = start_site(tmp / "site", broker_url, n, ward_code=WARD)
     freeze_start_up_heap()  # as `wardcast serve` does once started
     figures = Figures()
@@ -158,12 +181,24 @@ def wardcast_fanout(
     controller_cpu = fanout_workers.CpuSampler()
     broker_cpu = fanout_workers.CpuSampler(fanout_workers.process_cpu(broker_pid or 0))
     began = time.time()
-    split = split_among(site.configs, processes)
+    agent_configs, heard_only = sampled(site.configs, sample)
+    if heard_only:
+        # The listeners subscribe first, so the agents are not favoured by being the
+        # broker's first subscribers of the channel.
+        for names in split_among(heard_only, processes):
+            workers.start(fanout_workers.listeners, [(broker_url, names, ward_topic(WARD))])
+        if not workers.wait(lambda: workers.ready >= len(heard_only), 240):
+            raise SystemExit(f"wardcast: only {workers.ready} of {len(heard_only)} listening")
+        for device_id in heard_only:  # what each would have said in its signed state
+            site.runtime.listeners.heard(device_id, WARD)
+    split = split_among(agent_configs, 1 if heard_only else processes)
     workers.start(fanout_workers.agents, [(part,) for part in split])
+    n_agents = len(agent_configs)
+    figures.per_worker = max(len(part) for part in split)
     rounds_published: list[tuple[str, float]] = []
     try:
         if not workers.wait(lambda: workers.ready >= n, 240):
-            raise SystemExit(f"wardcast: only {workers.ready} of {n} agents connected")
+            raise SystemExit(f"wardcast: only {workers.ready} of {n} devices connected")
         # Each agent learns its ward from its plan and says so; wait until all have.
         listening = site.runtime.listeners.listening
         deadline = time.monotonic() + 60
@@ -185,18 +220,18 @@ def wardcast_fanout(
             warm = http.post("/api/v1/broadcasts", json=body)
             warm.raise_for_status()
             warm_id = warm.json()["id"]
-            workers.wait_seen(warm_id, n, 180)
-            _confirmations(site, warm_id, n, Figures())
+            workers.wait_seen(warm_id, n_agents, 180)
+            _confirmations(site, warm_id, n_agents, Figures())
             controller_cpu.start()
             broker_cpu.start()
-            for _ in range(rounds):
+            for index in range(rounds):
                 called = time.time()
                 answer = http.post("/api/v1/broadcasts", json=body)
                 answer.raise_for_status()
                 figures.api.append(time.time() - called)
                 item = answer.json()["id"]
-                if not workers.wait_seen(item, n, 60):
-                    figures.missing += n - len(workers.seen[item])
+                if not workers.wait_seen(item, n_agents, 60):
+                    figures.missing += n_agents - len(workers.seen[item])
                 starts = list(workers.seen[item].values())
                 figures.starts += [at - called for at in starts]
                 published = stamps.first_after(called)
@@ -204,7 +239,14 @@ def wardcast_fanout(
                     figures.publish.append(published - called)
                     figures.fleet += [at - published for at in starts]
                     rounds_published.append((item, published))
-                _confirmations(site, item, n, figures)
+                    if heard_only:  # the warm-up was each listener's first message
+                        tag = fanout_workers.ordinal_tag(index + 2)
+                        workers.wait_seen(tag, len(heard_only), 30)
+                        heard = [at - published for at in workers.seen[tag].values()]
+                        # Only this round's receipts (anything else on the channel would
+                        # shift the count, and show here as too few or too early).
+                        figures.heard += [s for s in heard if 0 <= s < 30]
+                _confirmations(site, item, n_agents, figures)
                 time.sleep(0.3)
     finally:
         workers.close()
@@ -222,6 +264,18 @@ def wardcast_fanout(
     return figures
 
 
+def sampled(configs: Sequence[AgentConfig], sample: int) -> tuple[list[AgentConfig], list[str]]:
+    """(the configs to run as agents, the device ids only to listen): every device
+    an agent when ``sample`` is 0 or covers them all, else ``sample`` of them spread
+    evenly over the list."""
+    if sample <= 0 or sample >= len(configs):
+        return list(configs), []
+    step = len(configs) / sample
+    picked = {int(i * step) for i in range(sample)}
+    agents = [c for i, c in enumerate(configs) if i in picked]
+    return agents, [c.device_id for i, c in enumerate(configs) if i not in picked]
+
+
 def _ms(values: Sequence[float], q: float) -> float:
     return round(percentile(values, q) * 1000, 1)
 
@@ -233,6 +287,13 @@ def main() -> None:
     parser.add_argument("--processes", type=int, default=2, help="worker processes for agents")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--clip-s", type=float, default=1.0, help="length of the test clip")
+    parser.add_argument(
+        "--sample",
+        type=int,
+        default=0,
+        help="run only this many of the devices as agents (one process); the rest are "
+        "plain subscribers of the ward's channel (what one device sees among --agents)",
+    )
     parser.add_argument("--tiny", action="store_true", help="5 agents, 2 processes, 1 round")
     parser.add_argument(
         "--per-device",
@@ -261,11 +322,17 @@ def main() -> None:
                 args.processes,
                 tmp,
                 per_device=args.per_device,
+                sample=args.sample,
             )
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     load_after = load1()
     print(f"fan-out to {args.agents} agents in {args.processes} processes, {args.rounds} rounds")
+    if 0 < args.sample < args.agents:
+        print(
+            f"sampled: {args.sample} of the {args.agents} devices run as agents (one process), "
+            f"the other {args.agents - args.sample} are plain subscribers of the ward's channel"
+        )
     print(f"agents ready (connected, listening to their ward) in {ours.ready_s:.1f} s")
     print(
         f"controller peak RSS {peak_rss_mib():.0f} MiB; load {load_before:.2f} -> {load_after:.2f}"
@@ -287,11 +354,16 @@ def main() -> None:
         f"  of which    publish -> start     p50 {_ms(ours.fleet, 50)} ms  "
         f"p99 {_ms(ours.fleet, 99)} ms (the broker and the simulated fleet; raw above)"
     )
+    if ours.heard:
+        print(
+            f"  meanwhile   publish -> receipt   p50 {_ms(ours.heard, 50)} ms  "
+            f"p99 {_ms(ours.heard, 99)} ms (the same command at the plain subscribers)"
+        )
     fleet_cpu, raw_cpu_ms = _ms(ours.fleet_cpu, 50), _ms(raw_cpu, 50)
     print(
         f"CPU of one worker from a publish to its last start: {fleet_cpu} ms for "
-        f"up to {-(-args.agents // args.processes)} agents; to its last receipt: {raw_cpu_ms} "
-        f"ms for as many raw subscribers (medians over workers and rounds)"
+        f"up to {ours.per_worker} agents; to its last receipt: {raw_cpu_ms} ms for up to "
+        f"{-(-args.agents // args.processes)} raw subscribers (medians over workers and rounds)"
     )
     spread_ms = _ms(ours.start_spread, 50)
     print(
@@ -310,6 +382,7 @@ def main() -> None:
         f"confirmations stored {ours.confirmed}/{ours.expected}, "
         f"all within {lag:.2f} s of the last one recorded"
     )
+    sampling = 0 < args.sample < args.agents
     p99, raw_p99 = percentile(ours.starts, 99), percentile(raw, 99)
     raw_2b_p99 = percentile(raw_2b, 99)
     pairs = {
@@ -330,11 +403,14 @@ def main() -> None:
         "fleet_ratio_p99": round(percentile(ours.fleet, 99) / raw_p99, 2) if raw_p99 > 0 else "nan",
         "fleet_cpu_ms": fleet_cpu,
         "raw_cpu_ms": raw_cpu_ms,
-        "cpu_ratio": round(fleet_cpu / raw_cpu_ms, 2) if raw_cpu_ms > 0 else "nan",
+        # Like for like only when a worker runs as many agents as subscribers.
+        "cpu_ratio": round(fleet_cpu / raw_cpu_ms, 2) if raw_cpu_ms > 0 and not sampling else "nan",
         "start_spread_ms": spread_ms,
         "controller_cpu_ms": controller_cpu_ms,
         "broker_cpu_ms": broker_cpu_ms,
         "raw_broker_cpu_ms": raw_broker_cpu_ms,
+        "sample": args.sample if sampling else 0,
+        "heard_p99_ms": _ms(ours.heard, 99),
         "on_ward_channel": ours.listening,
         "missed_starts": ours.missing,
         "confirmed": f"{ours.confirmed}/{ours.expected}",

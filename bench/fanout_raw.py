@@ -43,14 +43,18 @@ class Workers:
     cpu: dict[str, list[tuple[float, float]]] = field(default_factory=dict)
 
     def start(self, target: Callable[..., None], parts: Sequence[tuple[Any, ...]]) -> None:
-        """One process per part: ``target(*part, queue, stop)``; collect their reports."""
+        """One process per part: ``target(*part, queue, stop)``; collect their reports
+        (called again, it adds processes: all stop together)."""
         ctx = mp.get_context("spawn")  # this process runs threads: never fork it
-        self.queue, self.stop = ctx.Queue(), ctx.Event()
+        first = self.queue is None
+        if first:  # later calls add processes to the same pool
+            self.queue, self.stop = ctx.Queue(), ctx.Event()
         for part in parts:
             proc = ctx.Process(target=target, args=(*part, self.queue, self.stop), daemon=True)
             proc.start()
             self.procs.append(proc)
-        threading.Thread(target=self._collect, daemon=True).start()
+        if first:
+            threading.Thread(target=self._collect, daemon=True).start()
 
     def _collect(self) -> None:
         while self.stopped < len(self.procs):

@@ -102,21 +102,50 @@ def _cpu_at(samples: Sequence[tuple[float, float]], at: float) -> float:
 def raw_subscribers(
     broker_url: str, names: Sequence[str], topic: str, out: Queue[Any], stop: Event
 ) -> None:
-    """Run ``names`` plain subscribers of ``topic`` until ``stop``; report receipts."""
+    """Run ``names`` plain subscribers of ``topic`` until ``stop``; report receipts,
+    each tagged with the payload's first line (the raw baseline's round tag)."""
     logging.basicConfig(level=logging.WARNING)
-    asyncio.run(_raw(broker_url, names, topic, out, stop))
+    asyncio.run(_raw(broker_url, names, topic, out, stop, by_count=False))
+
+
+def listeners(
+    broker_url: str, names: Sequence[str], topic: str, out: Queue[Any], stop: Event
+) -> None:
+    """Run ``names`` plain subscribers of a ward's channel until ``stop``: the devices
+    of a sampled fan-out that are not agents. A signed command has no tag of its own to
+    read cheaply, so each receipt is tagged by how many messages that subscriber has
+    had: ``"#1"`` for its first (every one of them hears the same publishes in order)."""
+    logging.basicConfig(level=logging.WARNING)
+    asyncio.run(_raw(broker_url, names, topic, out, stop, by_count=True))
+
+
+def ordinal_tag(count: int) -> str:
+    """The tag ``listeners`` report with the ``count``-th message a subscriber had."""
+    return f"#{count}"
 
 
 async def _raw(
-    broker_url: str, names: Sequence[str], topic: str, out: Queue[Any], stop: Event
+    broker_url: str,
+    names: Sequence[str],
+    topic: str,
+    out: Queue[Any],
+    stop: Event,
+    *,
+    by_count: bool,
 ) -> None:
     address = BrokerAddress.parse(broker_url)
     seen: list[tuple[str, str, float]] = []
 
     def receiver(name: str) -> Callable[[ReceivedMessage], None]:
+        count = itertools.count(1)
+
         def receive(message: ReceivedMessage) -> None:
             at = time.time()  # before reading the tag off the (padded) payload
-            seen.append((name, message.payload[:32].split(b"\n", 1)[0].decode(), at))
+            if by_count:
+                tag = ordinal_tag(next(count))
+            else:
+                tag = message.payload[:32].split(b"\n", 1)[0].decode()
+            seen.append((name, tag, at))
 
         return receive
 

@@ -95,6 +95,19 @@ def test_fanout_bench_tiny() -> None:
     assert figures["missed_starts"] == "0"
     assert figures["confirmed"] == "5/5"
     assert figures["on_ward_channel"] == "5"  # one command for the ward, not one per agent
+    assert figures["sample"] == "0" and figures["heard_p99_ms"] == "nan"  # all are agents
+
+
+def test_fanout_bench_tiny_sampled() -> None:
+    # Two of the five devices run as agents; the other three only listen to the ward's
+    # channel, and still hear the one command the controller addressed to all five.
+    figures = run_bench("bench.fanout", "--tiny", "--sample", "2")
+    assert figures["agents"] == "5" and figures["sample"] == "2"
+    assert figures["on_ward_channel"] == "5"
+    assert float(figures["heard_p99_ms"]) > 0  # every listener heard this round's command
+    assert float(figures["p99_ms"]) > float(figures["publish_p50_ms"]) > 0
+    assert figures["missed_starts"] == "0" and figures["confirmed"] == "2/2"
+    assert figures["cpu_ratio"] == "nan"  # 2 agents against 3 subscribers: not like for like
 
 
 def test_reconnect_bench_tiny() -> None:
