@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from controller.db.models import Broadcast, BroadcastTarget
-from controller.domain.actors import Actor, Forbidden, Role
+from controller.db.models import Broadcast, BroadcastTarget, Device
+from controller.domain.actors import SYSTEM, Actor, Forbidden, Role
 from controller.domain.broadcasts.milestones import note_plan_held
 from controller.domain.broadcasts.service import BroadcastRequest
-from controller.domain.broadcasts.targets import TargetSpec
+from controller.domain.broadcasts.targets import TargetSpec, resolve_targets
 from controller.domain.devices.service import register_device
 from controller.domain.errors import InvalidInput, NotFound
 from controller.domain.places import service as places
@@ -128,3 +128,33 @@ def test_a_device_back_after_days_has_not_received_old_broadcasts(h: Harness) ->
         assert note_plan_held(session, "to-1", h.clock.now()) == 1
         target = session.get(BroadcastTarget, (broadcast.id, "to-1"))
         assert target is not None and target.received_at == h.clock.now()
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        TargetSpec(device_ids=("to-3", "to-1", "to-b", "to-1")),
+        TargetSpec(WARD, ("ven-song",)),
+        TargetSpec(WARD, (), ("tdp-3",)),
+        TargetSpec(WARD),
+    ],
+)
+def test_targets_resolve_to_places_read_as_rows_not_devices(h: Harness, spec: TargetSpec) -> None:
+    # A "now" to a thousand loudspeakers waits on this read: three columns per device,
+    # no ORM object each, and the same places the devices have.
+    with h.runtime.db.session() as session:
+        placed = resolve_targets(session, spec, SYSTEM)
+        assert not any(isinstance(o, Device) for o in session.identity_map.values())
+        assert [p.id for p in placed] == sorted({p.id for p in placed})
+        for p in placed:
+            device = session.get(Device, p.id)
+            assert device is not None
+            assert (p.ward_code, p.group_code) == (device.ward_code, device.group_code)
+    if spec.device_ids:
+        assert [p.id for p in placed] == ["to-1", "to-3", "to-b"]
+    elif spec.group_codes:
+        assert [p.id for p in placed] == ["to-3"]
+    elif spec.zones:
+        assert [p.id for p in placed] == ["to-1", "to-2"]
+    else:
+        assert [p.id for p in placed] == ["to-1", "to-2", "to-3"]

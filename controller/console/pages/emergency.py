@@ -28,11 +28,11 @@ from controller.api.deps import SessionDep
 from controller.console.deps import FormDep, StaffPageDep, page_for
 from controller.console.i18n import refusal_text
 from controller.console.page import FormValues, Page
-from controller.db.models import Device
 from controller.domain.actors import Role
 from controller.domain.broadcasts.service import BroadcastRequest
 from controller.domain.broadcasts.targets import TargetSpec, resolve_targets
 from controller.domain.content.access import visible_bulletins
+from controller.domain.devices.service import Placed
 from controller.domain.emergencies.access import visible_emergencies
 from controller.domain.emergencies.service import EmergencyMessage
 from controller.domain.errors import DomainError, InvalidInput, NotFound
@@ -111,11 +111,11 @@ def form_context(page: Page, session: Session, ward: str) -> dict[str, Any]:
     }
 
 
-def check(page: Page, session: Session, choice: Choice) -> tuple[list[Device], dict[str, str]]:
+def check(page: Page, session: Session, choice: Choice) -> tuple[list[Placed], dict[str, str]]:
     """The devices the choice reaches, and what is wrong with it (field -> message)."""
     assert page.actor is not None
     errors: dict[str, str] = {}
-    devices: list[Device] = []
+    devices: list[Placed] = []
     if choice.devices:
         # An update: the same loudspeakers as the alert it replaces (the domain
         # refuses any outside the actor's wards).
@@ -171,7 +171,7 @@ def emergency_review(page: SenderPageDep, form: FormDep, session: SessionDep) ->
 
 
 def review(
-    page: Page, session: Session, form: FormValues, choice: Choice, devices: list[Device]
+    page: Page, session: Session, form: FormValues, choice: Choice, devices: list[Placed]
 ) -> Response:
     """The review screen: the values again, in words, with Confirm and Back."""
     context = form_context(page, session, choice.ward)

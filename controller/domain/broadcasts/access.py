@@ -16,12 +16,13 @@ from controller.db.models import Broadcast, BroadcastTarget, Bulletin, Device
 from controller.domain.actors import Actor, Forbidden, Role
 from controller.domain.broadcasts.progress import target_wards
 from controller.domain.content.access import require_visible
+from controller.domain.devices.service import Placement
 from controller.domain.errors import NotFound
 
 _READERS = (Role.OFFICER, Role.APPROVER)
 
 
-def check_schedule(actor: Actor, bulletin: Bulletin, devices: Iterable[Device]) -> None:
+def check_schedule(actor: Actor, bulletin: Bulletin, devices: Iterable[Placement]) -> None:
     """Refuse (403) a broadcast the actor may not make: role, bulletin, or a device's ward."""
     actor.require(Role.OFFICER, "scheduling broadcasts")
     require_visible(actor, bulletin, "broadcasting")

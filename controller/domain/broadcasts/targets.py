@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 
 from controller.db.models import Device
 from controller.domain.actors import Actor
-from controller.domain.devices.service import require_devices
+from controller.domain.devices.service import PLACED_COLUMNS, Placed, placed_rows, require_devices
 from controller.domain.errors import InvalidInput
 from controller.domain.places.service import ALL_GROUPS, get_ward, groups_of, zone_map
 
@@ -86,8 +86,9 @@ def _groups(session: Session, spec: TargetSpec, ward_code: str) -> set[str] | No
     return chosen
 
 
-def resolve_targets(session: Session, spec: TargetSpec, actor: Actor) -> list[Device]:
-    """The devices ``spec`` names now, sorted by id; refuses a ward outside the actor's.
+def resolve_targets(session: Session, spec: TargetSpec, actor: Actor) -> list[Placed]:
+    """The devices ``spec`` names now (their places), sorted by id; refuses a ward
+    outside the actor's.
 
     Devices named by id are checked by ward by the caller (``access.check_schedule``),
     as they always were; a named ward is checked here, before anything is read of it.
@@ -104,15 +105,16 @@ def resolve_targets(session: Session, spec: TargetSpec, actor: Actor) -> list[De
             code="target.missing",
             field="targets",
         )
-    devices: dict[str, Device] = {}
+    devices: dict[str, Placed] = {}
     if spec.device_ids:
         devices.update((d.id, d) for d in require_devices(session, list(spec.device_ids)))
     if spec.ward_code is not None:
         actor.require_ward(spec.ward_code, f"broadcasting to ward {spec.ward_code}")
         get_ward(session, spec.ward_code)
         groups = _groups(session, spec, spec.ward_code)
-        query = select(Device).where(Device.ward_code == spec.ward_code)
-        placed = [d for d in session.scalars(query) if groups is None or d.group_code in groups]
+        query = select(*PLACED_COLUMNS).where(Device.ward_code == spec.ward_code)
+        in_ward = placed_rows(session.execute(query))
+        placed = [d for d in in_ward if groups is None or d.group_code in groups]
         if not placed:
             where = "" if groups is None else f" in {', '.join(sorted(groups)) or 'those groups'}"
             raise InvalidInput(

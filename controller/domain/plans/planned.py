@@ -16,6 +16,7 @@ from sqlalchemy import Table, insert, select
 from sqlalchemy.orm import Session
 
 from controller.db.models import Bulletin, Device, PlannedPlay
+from controller.domain.devices.service import Placement
 from controller.domain.reports.rollups import dirty as rollups
 from wardcast_protocol.messages import PlanItem
 
@@ -88,7 +89,7 @@ def _touch(session: Session, before: tuple[str | None, datetime] | None, row: Pl
 
 
 def _command_row(
-    device: Device, item: PlanItem, category: str | None, now: datetime
+    device: Placement, item: PlanItem, category: str | None, now: datetime
 ) -> dict[str, Any]:
     """The planned-play columns of a 'now' item on ``device`` (one place for both paths)."""
     return {
@@ -118,7 +119,7 @@ def record_command(session: Session, device: Device, item: PlanItem, now: dateti
 
 
 def record_commands(
-    session: Session, devices: Sequence[Device], item: PlanItem, now: datetime
+    session: Session, devices: Sequence[Placement], item: PlanItem, now: datetime
 ) -> None:
     """``record_command`` for many devices at once: the same rows and marks.
 
