@@ -28,6 +28,13 @@ DEVICES = ("to-1", "to-2", "to-3", "to-4")
 @pytest.fixture
 def h(tmp_path: Path) -> Iterator[Harness]:
     harness = make_harness(tmp_path)
+    place_devices(harness)
+    yield harness
+    harness.runtime.stop()
+
+
+def place_devices(harness: Harness) -> None:
+    """The two wards, their devices (one in a group, one never placed): see DEVICES."""
     now = harness.clock.now()
     with harness.runtime.db.session() as session:
         places.upsert_province(session, "p1", "Province")
@@ -42,8 +49,6 @@ def h(tmp_path: Path) -> Iterator[Harness]:
         places.place_device(session, "to-1", "w-east", "to-1-grp")
         places.place_device(session, "to-2", "w-east", None)
         places.place_device(session, "to-3", "w-west", None)
-    yield harness
-    harness.runtime.stop()
 
 
 def _item(h: Harness, item_id: str) -> PlanItem:
@@ -93,6 +98,12 @@ def _marked_by(h: Harness, item_id: str, bulk: bool) -> set[tuple[str, object]]:
 
 
 def test_bulk_rows_and_marks_are_record_commands_device_by_device(h: Harness) -> None:
+    assert_bulk_is_one_by_one(h)
+
+
+def assert_bulk_is_one_by_one(h: Harness) -> None:
+    """``record_commands`` stores the rows and marks ``record_command`` stores, each
+    device's place as the database has it (the bulk path reads it there)."""
     one_by_one = _marked_by(h, "now-a", bulk=False)
     at_once = _marked_by(h, "now-b", bulk=True)
     assert at_once == one_by_one
