@@ -155,18 +155,30 @@ def raw_fanout(
     processes: int,
     sizes: Sequence[int],
     broker_pid: int | None = None,
+    sample: int = 0,
 ) -> RawFanout:
     """n subscribers, one publish, over rounds, for each message size in ``sizes``
-    (the same subscribers); the broker's CPU too if its pid is given."""
+    (the same subscribers); the broker's CPU too if its pid is given.
+
+    ``sample`` > 0: laid out as a sampled Wardcast run is (``bench.fanout --sample``):
+    that many subscribers in a process of their own, subscribed after the others, and
+    only theirs are the figures (latencies and CPU): like for like with the agents.
+    """
     names = [f"raw-sub-{i:04d}" for i in range(n)]
+    measured, rest = (names[:sample], names[sample:]) if 0 < sample < n else ([], names)
     workers = Workers()
-    split = split_among(names, processes)
+    split = split_among(rest, processes)
     workers.start(fanout_workers.raw_subscribers, [(broker_url, part, RAW_TOPIC) for part in split])
+    if measured:
+        if not workers.wait(lambda: workers.ready >= len(rest), 180):
+            raise SystemExit(f"raw baseline: only {workers.ready} of {n} subscribers connected")
+        workers.start(fanout_workers.raw_subscribers, [(broker_url, measured, RAW_TOPIC)])
     publisher = MqttLink(BrokerAddress.parse(broker_url), "raw-pub")
     publisher.start()
     broker_cpu = fanout_workers.CpuSampler(fanout_workers.process_cpu(broker_pid or 0))
     latencies: list[list[float]] = [[] for _ in sizes]
     published: list[list[tuple[str, float]]] = [[] for _ in sizes]
+    wanted = set(measured or names)
     try:
         if not workers.wait(lambda: workers.ready >= n, 180) or not publisher.wait_connected(30):
             raise SystemExit(f"raw baseline: only {workers.ready} of {n} subscribers connected")
@@ -180,7 +192,8 @@ def raw_fanout(
                 sent = time.time()
                 publisher.publish(RAW_TOPIC, payload)
                 workers.wait_seen(tag, n, 30)
-                latencies[k] += [at - sent for at in workers.seen[tag].values()]
+                seen = workers.seen[tag]
+                latencies[k] += [at - sent for name, at in seen.items() if name in wanted]
                 published[k].append((tag, sent))
                 time.sleep(0.3)
     finally:
@@ -189,6 +202,7 @@ def raw_fanout(
     broker_spent = []
     if broker_cpu.is_alive():
         broker_spent = workers.cpu_to_last(broker_cpu.stop(), published[-1])
+    parts = [measured] if measured else split
     return RawFanout(
-        latencies, [workers.cpu_per_round(split, tags) for tags in published], broker_spent
+        latencies, [workers.cpu_per_round(parts, tags) for tags in published], broker_spent
     )
