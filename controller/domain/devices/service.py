@@ -68,11 +68,16 @@ class Placement(Protocol):
     """A device's id and where it stands: a ``Device`` or a ``Placed`` row."""
 
     @property
-    def id(self) -> str: ...
+    def id(self) -> str:
+        """The device's id."""
+
     @property
-    def ward_code(self) -> str | None: ...
+    def ward_code(self) -> str | None:
+        """The ward it is placed in, if placed."""
+
     @property
-    def group_code(self) -> str | None: ...
+    def group_code(self) -> str | None:
+        """Its residential group in that ward, if any."""
 
 
 @dataclass(frozen=True, slots=True)
