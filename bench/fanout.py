@@ -37,7 +37,8 @@ addresses N devices and signs one command naming them all, and the broker still
 delivers it N times; what is left out is the simulator's cost: N agents' CPU on two
 cores, where each real device has its own. So ``p99_ms`` is then what one device of
 N sees, and ``heard_p99_ms`` is publish -> receipt of the same command at the plain
-subscribers (the broker's fan-out of it). The raw baseline is laid out the same way
+subscribers (the broker's fan-out of it, read by hundreds of subscribers a process, so
+slower than one device's read). The raw baseline is laid out the same way
 (K subscribers in a process of their own, subscribed after the other N - K) and its
 figures are those K's, so the ratios compare like with like: a raw subscriber among
 500 in one process waits for the other 499's reads too. The full run (``--sample 0``,
