@@ -1,6 +1,7 @@
 """A broker restart: how a ward's devices come back, with the agents' jitter and without.
 
     .venv/bin/python -m bench.reconnect --links 1000
+    .venv/bin/python -m bench.reconnect --links 1000 --closed   # TLS and a login each
     .venv/bin/python -m bench.reconnect --tiny          # what the test suite runs
 
 The embedded mosquitto (persistent sessions, as in the field) and ``--links`` agent
@@ -22,6 +23,11 @@ any 100 ms (the storm the broker takes: on a real one each is a TLS handshake an
 session resumed), and the broker's CPU from its start to the last reconnect. When
 the last device is back depends, for both, on where in a step the broker returns;
 the last line gives both and the ratio of the peaks.
+
+``--closed`` runs the broker as the controller does (``BrokerSecurity``): TLS on the
+listener with a CA of its own, and a password file and ACL with a login for every link
+(its device id, its own channels). Each reconnect is then a TLS handshake, a
+password checked (PBKDF2) and a session resumed, as in the field.
 """
 
 from __future__ import annotations
@@ -37,7 +43,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bench.figures import load1, percentile
-from controller.messaging.broker import EmbeddedBroker
+from controller.messaging.broker import BrokerSecurity, EmbeddedBroker
+from controller.messaging.broker_accounts import render_acl_file
+from controller.messaging.broker_files import mosquitto_hash, new_password, render_password_file
+from controller.messaging.broker_tls import default_names, ensure_tls
 from wardcast_protocol.asyncio_mqtt_link import AsyncioMqttLink
 from wardcast_protocol.backoff import Backoff
 from wardcast_protocol.topics import DeviceChannel, device_topic
@@ -84,16 +93,53 @@ async def _wait(condition: Callable[[], bool], timeout_s: float) -> None:
         await asyncio.sleep(0.02)
 
 
+class Logins:
+    """A login for every link of a closed broker: device id -> password (and the CA)."""
+
+    def __init__(self, directory: Path, device_ids: list[str]) -> None:
+        self.passwords = {d: new_password() for d in device_ids}
+        self.tls = ensure_tls(directory / "tls", default_names())
+        self.password_file = directory / "passwd"
+        self.password_file.write_text(
+            render_password_file((d, mosquitto_hash(p)) for d, p in self.passwords.items())
+        )
+        self.acl_file = directory / "acl"
+        self.acl_file.write_text(render_acl_file())
+
+    def security(self) -> BrokerSecurity:
+        """The broker's side: these files and its TLS."""
+        return BrokerSecurity(self.password_file, self.acl_file, self.tls)
+
+    def address(self, url: str, device_id: str) -> BrokerAddress:
+        """The device's side: its login and the CA it pins."""
+        password = self.passwords[device_id]
+        return BrokerAddress.parse(
+            url, username=device_id, password=password, ca_file=self.tls.ca_cert
+        )
+
+
+def device_ids(tag: str, links_n: int) -> list[str]:
+    """The links' device ids (and client ids) for one restart."""
+    return [f"{tag}-{i:04d}" for i in range(links_n)]
+
+
 async def restart_once(
-    broker: EmbeddedBroker, links_n: int, schedule: Callable[[], Backoff], tag: str, down_s: float
+    broker: EmbeddedBroker,
+    links_n: int,
+    schedule: Callable[[], Backoff],
+    tag: str,
+    down_s: float,
+    logins: Logins | None = None,
 ) -> Return:
     """Connect ``links_n`` fresh links, stop the broker for ``down_s``, stamp each reconnect."""
     loop = asyncio.get_running_loop()
-    address = BrokerAddress.parse(broker.url)
     back: list[float] = []
     links = []
-    for i in range(links_n):
-        device_id = f"{tag}-{i:04d}"
+    for device_id in device_ids(tag, links_n):
+        if logins is None:
+            address = BrokerAddress.parse(broker.url)
+        else:
+            address = logins.address(broker.url, device_id)
         link = AsyncioMqttLink(address, device_id, backoff=schedule())
         link.subscribe(device_topic(device_id, DeviceChannel.COMMAND), lambda _m: None)
         link.add_connection_handler(_stamper(back, loop))
@@ -123,15 +169,25 @@ async def restart_once(
     return Return(percentile(after, 50), after[-1], peak, cpu_s * 1000)
 
 
-async def run(links_n: int, threads: int, down_s: float) -> dict[str, Return]:
+async def run(
+    links_n: int, threads: int, down_s: float, *, closed: bool = False
+) -> dict[str, Return]:
     """The baseline's restart, then the product's, on one broker."""
     asyncio.get_running_loop().set_default_executor(ThreadPoolExecutor(threads))
     workdir = Path(tempfile.mkdtemp(prefix="wardcast-reconnect-"))
-    broker = EmbeddedBroker(state_dir=workdir / "broker", persistence=True).start()
+    logins = None
+    if closed:
+        everyone = device_ids("plain", links_n) + device_ids("jittered", links_n)
+        logins = Logins(workdir / "closed", everyone)
+    broker = EmbeddedBroker(
+        state_dir=workdir / "broker",
+        persistence=True,
+        security=logins.security() if logins else None,
+    ).start()
     try:
         return {
-            "plain": await restart_once(broker, links_n, _plain, "plain", down_s),
-            "jittered": await restart_once(broker, links_n, Backoff, "jittered", down_s),
+            "plain": await restart_once(broker, links_n, _plain, "plain", down_s, logins),
+            "jittered": await restart_once(broker, links_n, Backoff, "jittered", down_s, logins),
         }
     finally:
         broker.stop()
@@ -145,11 +201,14 @@ def main() -> None:
     parser.add_argument("--links", type=int, default=1000)
     parser.add_argument("--threads", type=int, default=64, help="connecting threads")
     parser.add_argument("--down-s", type=float, default=2.0, help="how long the broker stays down")
+    parser.add_argument(
+        "--closed", action="store_true", help="TLS and a login per link, as the controller runs it"
+    )
     parser.add_argument("--tiny", action="store_true", help="20 links, down 1 s")
     args = parser.parse_args()
     if args.tiny:
         args.links, args.down_s = 20, 1.0
-    results = asyncio.run(run(args.links, args.threads, args.down_s))
+    results = asyncio.run(run(args.links, args.threads, args.down_s, closed=args.closed))
     for name, r in results.items():
         print(
             f"{name:9s} {args.links} links back after the broker's restart: half in "
@@ -161,6 +220,7 @@ def main() -> None:
     pairs = {
         "links": args.links,
         "down_s": args.down_s,
+        "closed": int(args.closed),
         "back_p50_ms": f"{jittered.back_p50_s * 1000:.0f}",
         "back_max_ms": f"{jittered.back_max_s * 1000:.0f}",
         "peak_per_100ms": jittered.peak_per_window,

@@ -14,6 +14,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -112,9 +114,12 @@ def test_fanout_bench_tiny_sampled() -> None:
     assert figures["cpu_ratio"] != "nan" or float(figures["raw_cpu_ms"]) == 0
 
 
-def test_reconnect_bench_tiny() -> None:
-    figures = run_bench("bench.reconnect", "--tiny")
+@pytest.mark.parametrize("closed", [False, True])
+def test_reconnect_bench_tiny(closed: bool) -> None:
+    # Closed: TLS and a login per link, as the controller runs its broker.
+    figures = run_bench("bench.reconnect", "--tiny", *(["--closed"] if closed else []))
     assert figures["links"] == "20" and figures["down_s"] == "1.0"
+    assert figures["closed"] == str(int(closed))
     for key in ("back_p50_ms", "back_max_ms", "plain_back_p50_ms", "plain_back_max_ms"):
         assert float(figures[key]) > 0, key  # every link came back, after the broker
     peak, plain_peak = int(figures["peak_per_100ms"]), int(figures["plain_peak_per_100ms"])
