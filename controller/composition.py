@@ -111,6 +111,7 @@ class ControllerRuntime:
             self.plans,
             self.clock,
             on_state=self._heard_state,
+            on_online=self._came_online,
             share_group=settings.mqtt_share_group,
         )
         # On PostgreSQL, events are verified and stored by worker processes (a real link only).
@@ -162,6 +163,16 @@ class ControllerRuntime:
         if ward is not None and not self.broker.accounts.grants_ward(device_id, ward):
             ward = None  # not its ward (yet): its own topic keeps reaching it
         self.listeners.heard(device_id, ward)
+
+    def _came_online(self, device_id: str) -> None:
+        """A device back online may have lost an order it held only in memory (its agent
+        restarted between receiving and storing it): what it is still owed goes again.
+        Copies of what it has are ignored by their item id (docs/priorities.md)."""
+        try:
+            self.broadcasts.resend_owed(device_id)
+        except Exception:
+            # Ingest goes on: a later reconnect, or a controller's start, sends it again.
+            log.exception("could not send %s the orders it is owed", device_id)
 
     def start(self) -> None:
         """Start the broker if embedded, migrate, connect, and begin listening."""

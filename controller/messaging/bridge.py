@@ -58,6 +58,7 @@ class ControllerBridge:
         clock: Clock,
         *,
         on_state: Callable[[str, DeviceState], None] | None = None,
+        on_online: Callable[[str], None] | None = None,
         share_group: str | None = None,
     ) -> None:
         self._transport = transport
@@ -65,7 +66,7 @@ class ControllerBridge:
         self._share_group = share_group
         self._keys: dict[str, str] = {}
         self._keys_lock = threading.Lock()
-        self.store = BatchStore(db, outbound, plans, clock, on_state=on_state)
+        self.store = BatchStore(db, outbound, plans, clock, on_state=on_state, on_online=on_online)
         # Two stages: signatures checked on one thread while the last batch is stored.
         self.ingest = IngestQueue(self._check_batch)
         # On PostgreSQL, events go to worker processes instead (messaging/ingest_workers.py).

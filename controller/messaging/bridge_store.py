@@ -64,6 +64,7 @@ class BatchStore:
         clock: Clock,
         *,
         on_state: Callable[[str, DeviceState], None] | None = None,
+        on_online: Callable[[str], None] | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
         self._db = db
@@ -73,7 +74,7 @@ class BatchStore:
         # Events of a batch stored together (evidence.batch); False: one by one, the reference.
         self.batch_evidence = True
         # What each message does, and the counts of what became of them.
-        self.messages = MessageStore(plans, clock, on_state=on_state)
+        self.messages = MessageStore(plans, clock, on_state=on_state, on_online=on_online)
 
     def store(self, checked: list[Checked]) -> None:
         """The second stage: store a verified batch, then acknowledge what was committed."""

@@ -57,10 +57,12 @@ class MessageStore:
         clock: Clock,
         *,
         on_state: Callable[[str, DeviceState], None] | None = None,
+        on_online: Callable[[str], None] | None = None,
     ) -> None:
         self._plans = plans
         self._clock = clock
         self._on_state_hook = on_state
+        self._on_online_hook = on_online
         self.stored_events = 0
         self.refused_events = 0
         self.security_reports = 0
@@ -194,6 +196,9 @@ class MessageStore:
         log.info("device %s is %s", device_id, body.state)
         if came_online:
             after_commit.append(lambda: self._plans.republish(device_id))
+            hook = self._on_online_hook
+            if hook is not None:
+                after_commit.append(lambda: hook(device_id))
 
     def _on_state(
         self,

@@ -11,6 +11,7 @@ import asyncio
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Literal
 
 import pytest
 
@@ -19,7 +20,15 @@ from controller.db.models import Broadcast
 from controller.domain.broadcasts.resend import owed_orders, owed_stops
 from controller.domain.broadcasts.service import BroadcastRequest
 from tests.unit.controller_support import Harness, make_harness
-from wardcast_protocol.messages import Command, DeviceState, Kind, PlayNow, Priority, StopItem
+from wardcast_protocol.messages import (
+    Availability,
+    Command,
+    DeviceState,
+    Kind,
+    PlayNow,
+    Priority,
+    StopItem,
+)
 from wardcast_protocol.topics import DeviceChannel
 
 DEVICES = ("to-1", "to-2")
@@ -181,3 +190,49 @@ def test_a_starting_controller_sends_the_stop_again_in_the_cancels_words(h: Harn
         assert again.reason == first.reason == "cancelled by system: test"
     # The order itself is not sent again: it was cancelled.
     assert [c for c in _commands(h, "to-1") if isinstance(c.order, PlayNow)][1:] == []
+
+
+def _availability(h: Harness, device_id: str, state: Literal["online", "offline"]) -> None:
+    body = Availability(state=state)
+    h.device_sends(device_id, DeviceChannel.AVAILABILITY, Kind.AVAILABILITY, body)
+
+
+def test_a_device_back_online_is_sent_what_it_is_owed_and_only_that(h: Harness) -> None:
+    for device_id in DEVICES:
+        _availability(h, device_id, "online")
+    owed = _now(h)
+    _confirm(h, "to-2", owed)
+    cancelled = _now(h, Priority.NORMAL)
+    h.runtime.broadcasts.cancel(cancelled.id, reason="test")
+    sent_before = {d: len(_commands(h, d)) for d in DEVICES}
+    # to-1's agent restarts (it may have lost an order between receiving and storing
+    # it): the broker says it went (its will), then it says it is back.
+    _availability(h, "to-1", "offline")
+    asyncio.run(h.clock.advance(20))
+    _availability(h, "to-1", "online")
+    new = _commands(h, "to-1")[sent_before["to-1"] :]
+    plays = [c for c in new if isinstance(c.order, PlayNow)]
+    assert [c.order.item.item_id for c in plays if isinstance(c.order, PlayNow)] == [owed.id]
+    assert plays[0].device_ids == ("to-1",)
+    assert plays[0].expires_at == owed.expires_at  # its own expiry, never extended
+    assert [c.order.item_id for c in new if isinstance(c.order, StopItem)] == [cancelled.id]
+    assert len(new) == 2
+    assert len(_commands(h, "to-2")) == sent_before["to-2"]  # it did not come back: nothing
+    # "Online" again while online is no return: nothing more.
+    _availability(h, "to-1", "online")
+    assert len(_commands(h, "to-1")) == sent_before["to-1"] + 2
+
+
+def test_a_device_back_online_that_started_or_confirmed_the_order_is_owed_nothing(
+    h: Harness,
+) -> None:
+    for device_id in DEVICES:
+        _availability(h, device_id, "online")
+    broadcast = _now(h)
+    _says_it_plays(h, "to-1", broadcast)
+    _confirm(h, "to-2", broadcast)
+    sent_before = {d: len(_commands(h, d)) for d in DEVICES}
+    for device_id in DEVICES:
+        _availability(h, device_id, "offline")
+        _availability(h, device_id, "online")
+    assert {d: len(_commands(h, d)) for d in DEVICES} == sent_before
