@@ -42,6 +42,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from bench.fanout_workers import process_cpu
 from bench.figures import load1, percentile
 from controller.messaging.broker import BrokerSecurity, EmbeddedBroker
 from controller.messaging.broker_accounts import render_acl_file
@@ -68,13 +69,6 @@ class Return:
     back_max_s: float
     peak_per_window: int
     broker_cpu_ms: float
-
-
-def broker_cpu_s(pid: int) -> float:
-    """The broker's user + system CPU so far (``/proc/<pid>/stat``)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    ticks = int(fields[11]) + int(fields[12])  # utime, stime
-    return ticks / 100  # USER_HZ is 100 on Linux
 
 
 def _stamper(back: list[float], loop: asyncio.AbstractEventLoop) -> Callable[[bool], None]:
@@ -155,9 +149,10 @@ async def restart_once(
         broker.start()
         pid = broker.pid
         assert pid is not None
-        up_at, cpu_at = loop.time(), broker_cpu_s(pid)
+        broker_cpu_s = process_cpu(pid)  # the fan-out bench's reader (/proc, clock ticks)
+        up_at, cpu_at = loop.time(), broker_cpu_s()
         await _wait(lambda: len(back) >= links_n, 120)
-        cpu_s = broker_cpu_s(pid) - cpu_at
+        cpu_s = broker_cpu_s() - cpu_at
     finally:
         for link in links:
             link.stop()

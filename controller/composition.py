@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 import socket
+from collections.abc import Sequence
 from datetime import timedelta
 
 from controller.audio import MediaStore
@@ -164,15 +165,16 @@ class ControllerRuntime:
             ward = None  # not its ward (yet): its own topic keeps reaching it
         self.listeners.heard(device_id, ward)
 
-    def _came_online(self, device_id: str) -> None:
-        """A device back online may have lost an order it held only in memory (its agent
-        restarted between receiving and storing it): what it is still owed goes again.
-        Copies of what it has are ignored by their item id (docs/priorities.md)."""
+    def _came_online(self, device_ids: Sequence[str]) -> None:
+        """Devices back online may have lost an order held only in memory (an agent
+        restarted between receiving and storing it): what they are still owed goes
+        again. Copies of what a device has are ignored by their item id
+        (docs/priorities.md)."""
         try:
-            self.broadcasts.resend_owed(device_id)
+            self.broadcasts.resend_owed(device_ids)
         except Exception:
             # Ingest goes on: a later reconnect, or a controller's start, sends it again.
-            log.exception("could not send %s the orders it is owed", device_id)
+            log.exception("could not send %d devices the orders they are owed", len(device_ids))
 
     def start(self) -> None:
         """Start the broker if embedded, migrate, connect, and begin listening."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
 from controller.db.session import Database
 from controller.domain.devices import service as device_domain
@@ -58,7 +58,7 @@ class ControllerBridge:
         clock: Clock,
         *,
         on_state: Callable[[str, DeviceState], None] | None = None,
-        on_online: Callable[[str], None] | None = None,
+        on_online: Callable[[Sequence[str]], None] | None = None,
         share_group: str | None = None,
     ) -> None:
         self._transport = transport

@@ -21,7 +21,7 @@ and the device sends it again.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import cast
 
 from sqlalchemy.orm import Session
@@ -64,7 +64,7 @@ class BatchStore:
         clock: Clock,
         *,
         on_state: Callable[[str, DeviceState], None] | None = None,
-        on_online: Callable[[str], None] | None = None,
+        on_online: Callable[[Sequence[str]], None] | None = None,
         retry: RetryPolicy | None = None,
     ) -> None:
         self._db = db

@@ -17,7 +17,7 @@ from __future__ import annotations
 import contextlib
 import functools
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
 from typing import cast
 
@@ -48,6 +48,19 @@ Counters = tuple[int, int, int, int]
 log = logging.getLogger("controller.messaging.bridge")
 
 
+class CameOnline:
+    """The devices of one batch that came back online, handed on together once it
+    committed: after a broker restart a whole batch of them is owed the same orders,
+    which then go out as one look-up and one command per ward, not one per device."""
+
+    def __init__(self, hook: Callable[[Sequence[str]], None]) -> None:
+        self.device_ids: list[str] = []
+        self._hook = hook
+
+    def __call__(self) -> None:
+        self._hook(tuple(self.device_ids))
+
+
 class MessageStore:
     """Stores one verified message by its channel inside a batch; counts outcomes."""
 
@@ -57,7 +70,7 @@ class MessageStore:
         clock: Clock,
         *,
         on_state: Callable[[str, DeviceState], None] | None = None,
-        on_online: Callable[[str], None] | None = None,
+        on_online: Callable[[Sequence[str]], None] | None = None,
     ) -> None:
         self._plans = plans
         self._clock = clock
@@ -198,7 +211,11 @@ class MessageStore:
             after_commit.append(lambda: self._plans.republish(device_id))
             hook = self._on_online_hook
             if hook is not None:
-                after_commit.append(lambda: hook(device_id))
+                returned = next((a for a in after_commit if isinstance(a, CameOnline)), None)
+                if returned is None:
+                    returned = CameOnline(hook)
+                    after_commit.append(returned)
+                returned.device_ids.append(device_id)
 
     def _on_state(
         self,

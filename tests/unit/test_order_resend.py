@@ -8,7 +8,7 @@ expiry (never extended). A controller started again on the same database does it
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Iterator
+from collections.abc import Collection, Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Literal
@@ -20,6 +20,7 @@ from controller.db.models import Broadcast
 from controller.domain.broadcasts.resend import owed_orders, owed_stops
 from controller.domain.broadcasts.service import BroadcastRequest
 from tests.unit.controller_support import Harness, make_harness
+from wardcast_protocol.envelope import seal
 from wardcast_protocol.messages import (
     Availability,
     Command,
@@ -29,7 +30,8 @@ from wardcast_protocol.messages import (
     Priority,
     StopItem,
 )
-from wardcast_protocol.topics import DeviceChannel
+from wardcast_protocol.subscriptions import ReceivedMessage
+from wardcast_protocol.topics import DeviceChannel, device_topic
 
 DEVICES = ("to-1", "to-2")
 
@@ -236,3 +238,42 @@ def test_a_device_back_online_that_started_or_confirmed_the_order_is_owed_nothin
         _availability(h, device_id, "offline")
         _availability(h, device_id, "online")
     assert {d: len(_commands(h, d)) for d in DEVICES} == sent_before
+
+
+def test_devices_back_in_one_batch_are_looked_up_together(
+    h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # After a broker restart the devices come back together: one look-up for a batch
+    # of them (and one command per ward for those listening on theirs), not one each.
+    for device_id in DEVICES:
+        _availability(h, device_id, "online")
+    owed = _now(h)
+    sent_before = {d: len(_commands(h, d)) for d in DEVICES}
+    calls: list[tuple[str, ...]] = []
+    resend = h.runtime.broadcasts.resend_owed
+
+    def counted(device_ids: Collection[str] | None = None) -> int:
+        calls.append(tuple(device_ids or ()))
+        return resend(device_ids)
+
+    monkeypatch.setattr(h.runtime.broadcasts, "resend_owed", counted)
+    for state in ("offline", "online"):
+        batch = [_availability_message(h, d, state) for d in DEVICES]
+        h.runtime.bridge.ingest._run_batch(batch)  # as the ingest thread takes them
+    assert calls == [DEVICES]
+    for device_id in DEVICES:
+        (again,) = _commands(h, device_id)[sent_before[device_id] :]
+        assert isinstance(again.order, PlayNow) and again.order.item.item_id == owed.id
+
+
+def _availability_message(
+    h: Harness, device_id: str, state: Literal["online", "offline"]
+) -> ReceivedMessage:
+    payload = seal(
+        Kind.AVAILABILITY,
+        Availability(state=state),
+        device_id,
+        h.device_keys[device_id],
+        h.clock.now(),
+    )
+    return ReceivedMessage(device_topic(device_id, DeviceChannel.AVAILABILITY), payload, False)

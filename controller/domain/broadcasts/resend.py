@@ -25,19 +25,21 @@ device that does not hold the item ignores a stop for it.
 
 A device's agent that restarts between receiving an order and storing it (a crash, a
 power cut) loses it too: the broker had its acknowledgement. So when a device comes
-back online, the controller sends it what it is owed, the same two lists for that
-device alone (``device_id``): one indexed look-up per reconnect, not a broadcast's
-thousand targets.
+back online, the controller sends it what it is owed, the same two lists for the
+devices of one ingest batch that came back (``device_ids``): after a broker restart,
+one look-up and one command per ward for each batch, not one per device.
 """
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
 
+from controller.db.among import among
 from controller.db.models import Broadcast, BroadcastTarget, Device, PlaybackEvidence
 from wardcast_protocol.messages import Trigger
 
@@ -55,10 +57,12 @@ class OwedOrder:
     targets: dict[str, str | None]
 
 
-def owed_orders(session: Session, now: datetime, device_id: str | None = None) -> list[OwedOrder]:
+def owed_orders(
+    session: Session, now: datetime, device_ids: Collection[str] | None = None
+) -> list[OwedOrder]:
     """Every unexpired, uncancelled "now" with the devices that neither confirmed it
     nor reported its start, oldest first (broadcasts no device is owed are left out);
-    only what ``device_id`` is owed, if given."""
+    only what ``device_ids`` are owed, if given."""
     broadcasts = list(
         session.scalars(
             select(Broadcast)
@@ -71,7 +75,7 @@ def owed_orders(session: Session, now: datetime, device_id: str | None = None) -
             .order_by(Broadcast.planned_start, Broadcast.id)
         )
     )
-    owed = _unconfirmed(session, broadcasts, started_too=False, device_id=device_id)
+    owed = _unconfirmed(session, broadcasts, started_too=False, device_ids=device_ids)
     return [OwedOrder(b, owed[b.id]) for b in broadcasts if b.id in owed]
 
 
@@ -85,10 +89,12 @@ class OwedStop:
     words: str
 
 
-def owed_stops(session: Session, now: datetime, device_id: str | None = None) -> list[OwedStop]:
+def owed_stops(
+    session: Session, now: datetime, device_ids: Collection[str] | None = None
+) -> list[OwedStop]:
     """Every immediate broadcast cancelled in the last day that a device may still be
     playing or hold queued (its order's expiry plus its clip's length after now), with
-    the devices that did not confirm it, oldest first; only ``device_id``, if given."""
+    the devices that did not confirm it, oldest first; only ``device_ids``, if given."""
     cancelled = [
         b
         for b in session.scalars(
@@ -104,15 +110,19 @@ def owed_stops(session: Session, now: datetime, device_id: str | None = None) ->
         if b.expires_at is not None and b.expires_at + _clip_length(b) > now
     ]
     # A device that said it started it is the one a stop matters most to.
-    owed = _unconfirmed(session, cancelled, started_too=True, device_id=device_id)
+    owed = _unconfirmed(session, cancelled, started_too=True, device_ids=device_ids)
     return [OwedStop(b, owed[b.id], cancel_words(b)) for b in cancelled if b.id in owed]
 
 
 def _unconfirmed(
-    session: Session, broadcasts: list[Broadcast], *, started_too: bool, device_id: str | None
+    session: Session,
+    broadcasts: list[Broadcast],
+    *,
+    started_too: bool,
+    device_ids: Collection[str] | None,
 ) -> dict[str, dict[str, str | None]]:
     """Broadcast id -> its targets with no evidence row (-> their ward), and, unless
-    ``started_too``, no reported start either; ``device_id`` alone, if given."""
+    ``started_too``, no reported start either; only ``device_ids``, if given."""
     if not broadcasts:
         return {}
     confirmed = exists().where(
@@ -124,8 +134,8 @@ def _unconfirmed(
     conditions = [BroadcastTarget.broadcast_id.in_([b.id for b in broadcasts]), ~confirmed]
     if not started_too:
         conditions.append(BroadcastTarget.started_at.is_(None))
-    if device_id is not None:
-        conditions.append(BroadcastTarget.device_id == device_id)
+    if device_ids is not None:
+        conditions.append(among(session, BroadcastTarget.device_id, device_ids))
     rows = session.execute(
         select(BroadcastTarget.broadcast_id, BroadcastTarget.device_id, Device.ward_code)
         .join(Device, Device.id == BroadcastTarget.device_id)

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import cast
@@ -218,17 +218,17 @@ class BroadcastService:
         )
         return broadcast
 
-    def resend_owed(self, device_id: str | None = None) -> int:
+    def resend_owed(self, device_ids: Collection[str] | None = None) -> int:
         """Send again what a stopped controller's link may have lost (the broker was
         down): every "now" still in force, and the stop of every cancelled one a device
-        may still hold (``resend``); returns the devices sent to. ``device_id``: only
-        what that device is owed (it came back online: its agent may have restarted
+        may still hold (``resend``); returns the devices sent to. ``device_ids``: only
+        what these devices are owed (they came back online: an agent may have restarted
         between receiving an order and storing it).
         """
         now = self._clock.now()
-        return self._resend_plays(now, device_id) + self._resend_stops(now, device_id)
+        return self._resend_plays(now, device_ids) + self._resend_stops(now, device_ids)
 
-    def _resend_plays(self, now: datetime, device_id: str | None) -> int:
+    def _resend_plays(self, now: datetime, device_ids: Collection[str] | None) -> int:
         """Each "now" still in force to the devices that neither confirmed nor started
         it (``resend.owed_orders``): the stored order as issued (same item, issue time
         and expiry, never extended) in a new command; a device that already has the
@@ -236,7 +236,7 @@ class BroadcastService:
         sends: list[tuple[dict[str, str | None], PlayNow, datetime, datetime]] = []
         with self._db.session() as session:
             urls = self._plans.media_urls(now)  # signed now: the clip is fetched from now
-            for owed in owed_orders(session, now, device_id):
+            for owed in owed_orders(session, now, device_ids):
                 broadcast = owed.broadcast
                 assert broadcast.expires_at is not None  # owed_orders: unexpired ones only
                 item = plan_item(broadcast, urls)
@@ -246,7 +246,7 @@ class BroadcastService:
         for targets, order, issued_at, expires_at in sends:
             self._outbound.send_order(targets, order, issued_at, expires_at)
             log.log(
-                logging.INFO if device_id else logging.WARNING,
+                logging.INFO if device_ids is not None else logging.WARNING,
                 "order %s sent again to %d devices that had not confirmed it (expires %s)",
                 order.item.item_id,
                 len(targets),
@@ -254,19 +254,19 @@ class BroadcastService:
             )
         return sum(len(targets) for targets, *_ in sends)
 
-    def _resend_stops(self, now: datetime, device_id: str | None) -> int:
+    def _resend_stops(self, now: datetime, device_ids: Collection[str] | None) -> int:
         """Send again the stop of every cancelled "now" a device may still hold
         (``resend.owed_stops``); returns the devices told."""
         with self._db.session() as session:
             stops = [
                 (s.targets, StopItem(item_id=s.broadcast.id, reason=s.words))
-                for s in owed_stops(session, now, device_id)
+                for s in owed_stops(session, now, device_ids)
             ]
         expires = now + timedelta(seconds=self._settings.command_expiry_s)
         for targets, stop in stops:
             self._outbound.send_order(targets, stop, now, expires)
             log.log(
-                logging.INFO if device_id else logging.WARNING,
+                logging.INFO if device_ids is not None else logging.WARNING,
                 "stop of cancelled %s sent again to %d devices that had not confirmed it",
                 stop.item_id,
                 len(targets),
