@@ -49,16 +49,28 @@ log = logging.getLogger("controller.messaging.bridge")
 
 
 class CameOnline:
-    """The devices of one batch that came back online, handed on together once it
-    committed: after a broker restart a whole batch of them is owed the same orders,
-    which then go out as one look-up and one command per ward, not one per device."""
+    """The devices of one batch that came back online, handed to ``hook`` together once
+    it committed: after a broker restart a whole batch of them is owed their plans and
+    the same orders, which then go out as a few statements and one command per ward,
+    not one look-up each (a plan each alone cost ~10 ms: 10 s for a thousand)."""
 
     def __init__(self, hook: Callable[[Sequence[str]], None]) -> None:
         self.device_ids: list[str] = []
-        self._hook = hook
+        self.hook = hook
 
     def __call__(self) -> None:
-        self._hook(tuple(self.device_ids))
+        self.hook(tuple(self.device_ids))
+
+    @staticmethod
+    def note(
+        after_commit: list[Action], hook: Callable[[Sequence[str]], None], device_id: str
+    ) -> None:
+        """Add ``device_id`` to the batch's call of ``hook`` (made the first time)."""
+        held = next((a for a in after_commit if isinstance(a, CameOnline) and a.hook is hook), None)
+        if held is None:
+            held = CameOnline(hook)
+            after_commit.append(held)
+        held.device_ids.append(device_id)
 
 
 class MessageStore:
@@ -76,6 +88,7 @@ class MessageStore:
         self._clock = clock
         self._on_state_hook = on_state
         self._on_online_hook = on_online
+        self._republish: Callable[[Sequence[str]], None] = plans.republish
         self.stored_events = 0
         self.refused_events = 0
         self.security_reports = 0
@@ -208,14 +221,9 @@ class MessageStore:
         )
         log.info("device %s is %s", device_id, body.state)
         if came_online:
-            after_commit.append(lambda: self._plans.republish(device_id))
-            hook = self._on_online_hook
-            if hook is not None:
-                returned = next((a for a in after_commit if isinstance(a, CameOnline)), None)
-                if returned is None:
-                    returned = CameOnline(hook)
-                    after_commit.append(returned)
-                returned.device_ids.append(device_id)
+            CameOnline.note(after_commit, self._republish, device_id)
+            if self._on_online_hook is not None:
+                CameOnline.note(after_commit, self._on_online_hook, device_id)
 
     def _on_state(
         self,

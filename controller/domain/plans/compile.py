@@ -149,6 +149,7 @@ class WardCompiler:
         self.zones = zone_map(session, ward_code)
         self.queue = _queued(session, ward_code)
         self._cache: dict[tuple[str, datetime], list[PlanItem]] = {}
+        self._when: dict[tuple[str, datetime, datetime], list[datetime]] = {}
         self._max_minutes = max_session_minutes
 
     def items_for(self, device: Device, start: datetime, end: datetime) -> list[PlanItem]:
@@ -159,14 +160,25 @@ class WardCompiler:
         for definition in self.doc.sessions:
             if not _session_targets(definition, self.zones, device.group_code):
                 continue
-            for occurrence in occurrences(
-                definition, self.doc.timezone, start, end, self.doc.rules.broadcast_days
-            ):
+            for occurrence in self._occurrences(definition, start, end):
                 key = (definition.code, occurrence)
                 if key not in self._cache:
                     self._cache[key] = self._occurrence(definition, occurrence)
                 items.extend(self._cache[key])
         return items
+
+    def _occurrences(
+        self, definition: SessionDef, start: datetime, end: datetime
+    ) -> list[datetime]:
+        # A ward's devices share the window: its rules are expanded once, not per device.
+        key = (definition.code, start, end)
+        found = self._when.get(key)
+        if found is None:
+            assert self.doc is not None
+            days = self.doc.rules.broadcast_days
+            found = list(occurrences(definition, self.doc.timezone, start, end, days))
+            self._when[key] = found
+        return found
 
     def _occurrence(self, definition: SessionDef, at: datetime) -> list[PlanItem]:
         assert self.doc is not None
