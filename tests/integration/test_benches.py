@@ -127,6 +127,17 @@ def test_reconnect_bench_tiny(closed: bool) -> None:
     assert float(figures["peak_ratio"]) == round(peak / plain_peak, 2)
 
 
+def test_plans_bench_tiny() -> None:
+    figures = run_bench("bench.plans", "--tiny")
+    assert figures["devices"] == "5" and figures["db"] == "sqlite"
+    # The example programme's sessions and the broadcasts scheduled: plans are not empty.
+    assert int(figures["plan_items"]) >= 2 and int(figures["plan_bytes"]) > 0
+    for key in ("schedule_p50_ms", "raw_p50_ms", "queue_ms", "recompile_p50_ms", "republish_ms"):
+        assert float(figures[key]) > 0
+    ratio = float(figures["schedule_p50_ms"]) / float(figures["raw_p50_ms"])
+    assert float(figures["ratio"]) == pytest.approx(ratio, rel=0.05)
+
+
 def test_ingest_bench_tiny() -> None:
     figures = run_bench("bench.ingest", "--tiny")
     assert figures["db"] == "sqlite" and figures["ingest_workers"] == "0"

@@ -45,6 +45,13 @@ WEST = [f"west-{n:02d}" for n in range(20)]
 @pytest.fixture
 def h(tmp_path: Path) -> Iterator[Harness]:
     harness = make_harness(tmp_path)
+    place_wards(harness)
+    yield harness
+    harness.runtime.stop()
+
+
+def place_wards(harness: Harness) -> None:
+    """Two wards of twenty devices: EAST and WEST."""
     with harness.runtime.db.session() as session:
         places.upsert_province(session, "p", "Province")
         places.upsert_district(session, "d", "p", "District")
@@ -54,8 +61,6 @@ def h(tmp_path: Path) -> Iterator[Harness]:
                 key = SigningKey.generate().public_key_b64
                 register_device(session, device_id, device_id, key, harness.clock.now())
                 places.place_device(session, device_id, ward, None)
-    yield harness
-    harness.runtime.stop()
 
 
 def _statements(h: Harness, action: Any) -> int:
@@ -112,6 +117,11 @@ def _versions(h: Harness, devices: list[str]) -> list[tuple[int, int, str]]:
 
 
 def test_devices_recompiled_together_get_what_each_alone_would(h: Harness) -> None:
+    assert_together_is_one_by_one(h)
+
+
+def assert_together_is_one_by_one(h: Harness) -> None:
+    """One ward recompiled in one call, the other a device at a time: the same rows."""
     everyone = EAST + WEST
     kept, dropped = _later(h, everyone, 3), _later(h, everyone, 5)
     # Changed behind the plans' back, then recompiled: one ward in one call, the other
@@ -152,6 +162,11 @@ def _item(h: Harness, item_id: str, hours: float, title: str = "Thông báo") ->
 
 
 def test_an_item_twice_in_a_plan_and_one_planned_before_keep_one_row_each(h: Harness) -> None:
+    assert_one_row_an_item(h)
+
+
+def assert_one_row_an_item(h: Harness) -> None:
+    """An item twice in a plan is one row; one planned before keeps its row."""
     now = h.clock.now()
     with h.runtime.db.session() as session:
         device = session.get(Device, EAST[0])

@@ -12,7 +12,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, insert, literal, select
+from sqlalchemy import Table, bindparam, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from controller.db.among import among
@@ -37,45 +37,78 @@ def _duration(item: PlanItem) -> float:
     return item.relay.window_s if item.relay is not None else item.media.duration_s
 
 
+# What a plan's item sets on its device's row (its place, then ``_item_columns``).
+PLAN_COLUMNS = (
+    "ward_code",
+    "group_code",
+    "broadcast_id",
+    "bulletin_id",
+    "session_key",
+    "kind",
+    "category",
+    "source_level",
+    "priority",
+    "trigger",
+    "planned_start",
+    "planned_duration_s",
+)
+
+
 def record_plans(
     session: Session, plans: Sequence[tuple[Device, Sequence[PlanItem]]], now: datetime
 ) -> None:
     """Bring each device's planned plays in line with its new plan.
 
-    The devices' rows are read in two statements, not two per device and one per item
-    not yet planned (a ward's thousand plans took ~2 s so); new rows go in as one.
+    The devices' rows are read as plain rows in two statements, not as ORM objects two
+    statements a device and one per item not yet planned (a ward's thousand plans took
+    ~2 s so); the rows that change are written by one statement, the new ones by one.
+    Rows are not loaded into the session: a caller holding one as an ORM object sees
+    the change after the commit.
     """
     if not plans:
         return
+    table = cast(Table, PlannedPlay.__table__)
+    columns = [table.c.id, table.c.device_id, table.c.item_id, table.c.withdrawn_at]
+    columns += [table.c[name] for name in PLAN_COLUMNS]
     ids = [device.id for device, _ in plans]
     # Only the future can still change; the past is what was owed.
-    ahead: dict[str, dict[str, PlannedPlay]] = {device_id: {} for device_id in ids}
-    for row in session.scalars(
-        select(PlannedPlay).where(
-            among(session, PlannedPlay.device_id, ids), PlannedPlay.planned_start >= now
-        )
-    ):
-        ahead[row.device_id][row.item_id] = row
+    ahead: dict[str, dict[str, dict[str, Any]]] = {device_id: {} for device_id in ids}
+    read = select(*columns).where(among(session, PlannedPlay.device_id, ids))
+    # Read on the connection, past the ORM's row loading (a third of the time here);
+    # flushed first, as the ORM's own query would have.
+    session.flush()
+    conn = session.connection()
+    for found in conn.execute(read.where(table.c.planned_start >= now)).mappings():
+        ahead[found["device_id"]][found["item_id"]] = dict(found)
     # An item planned before, now in the past (moved ahead again, say): its row is kept.
     unseen = {i.item_id for d, items in plans for i in items if i.item_id not in ahead[d.id]}
-    earlier: dict[tuple[str, str], PlannedPlay] = {}
+    earlier: dict[tuple[str, str], dict[str, Any]] = {}
     if unseen:
-        for row in session.scalars(
-            select(PlannedPlay).where(
-                among(session, PlannedPlay.device_id, ids),
-                among(session, PlannedPlay.item_id, unseen),
-                PlannedPlay.planned_start < now,
-            )
-        ):
-            earlier[(row.device_id, row.item_id)] = row
-    categories: dict[str, str | None] = {}
+        past = read.where(among(session, PlannedPlay.item_id, unseen), table.c.planned_start < now)
+        for found in conn.execute(past).mappings():
+            earlier[(found["device_id"], found["item_id"])] = dict(found)
+    columns_of = _ItemColumns(session)
     fresh: list[dict[str, Any]] = []
+    changed: dict[int, dict[str, Any]] = {}
     for device, items in plans:
-        fresh += _record_one(session, device, items, now, ahead[device.id], earlier, categories)
+        fresh += _record_one(
+            session, device, items, now, (ahead[device.id], earlier), columns_of, changed
+        )
+    if changed:
+        names = (*PLAN_COLUMNS, "withdrawn_at")
+        session.execute(
+            update(table)
+            .where(table.c.id == bindparam("row_id"))
+            .values({name: bindparam(f"new_{name}") for name in names}),
+            [
+                {"row_id": row_id, **{f"new_{name}": row[name] for name in names}}
+                for row_id, row in changed.items()
+            ],
+        )
     if fresh:
         # New rows as one multi-row INSERT, not an ORM object each: a session queued
         # into a ward's programme plans thousands (9,000 cost ~0.5 s as objects).
-        session.execute(insert(cast(Table, PlannedPlay.__table__)), fresh)
+        session.execute(insert(table), fresh)
 
 
 def _record_one(
@@ -83,15 +116,19 @@ def _record_one(
     device: Device,
     items: Sequence[PlanItem],
     now: datetime,
-    existing: dict[str, PlannedPlay],
-    earlier: dict[tuple[str, str], PlannedPlay],
-    cache: dict[str, str | None],
+    rows: tuple[dict[str, dict[str, Any]], dict[tuple[str, str], dict[str, Any]]],
+    columns_of: _ItemColumns,
+    changed: dict[int, dict[str, Any]],
 ) -> list[dict[str, Any]]:
-    """Update ``device``'s rows in place; the rows it has not got yet, to insert."""
+    """Bring ``device``'s rows (``rows``: its rows ahead by item, and rows in the past
+    by device and item) in line with ``items``: the rows that change are added to
+    ``changed`` (by id, as they become); the rows to insert are returned."""
+    existing, earlier = rows
     wanted = {item.item_id for item in items}
     made: dict[str, dict[str, Any]] = {}
     for item in items:
-        values = _plan_columns(device, item, _category(session, item, cache))
+        values = {"ward_code": device.ward_code, "group_code": device.group_code}
+        values.update(columns_of(item))
         row = existing.get(item.item_id) or earlier.get((device.id, item.item_id))
         if row is None:
             # An item twice in one plan is one row, the later one's.
@@ -105,26 +142,40 @@ def _record_one(
             rollups.mark(session, device.ward_code, item.planned_start)
             continue
         # A recompile finds most rows as they were: only a real change is written and
-        # dirties report sums (setting every column again cost more than the reads).
-        changes = {name: value for name, value in values.items() if getattr(row, name) != value}
-        if changes or row.withdrawn_at is not None:
-            before = (row.ward_code, row.planned_start)
-            for name, value in changes.items():
-                setattr(row, name, value)
-            row.withdrawn_at = None
-            _touch(session, before, row)
+        # dirties report sums.
+        if row["withdrawn_at"] is not None or any(row[k] != v for k, v in values.items()):
+            before = (row["ward_code"], row["planned_start"])
+            row.update(values, withdrawn_at=None)
+            changed[row["id"]] = row
+            _touch(session, before, (row["ward_code"], row["planned_start"]))
     for item_id, row in existing.items():
-        if item_id not in wanted and row.withdrawn_at is None:
-            row.withdrawn_at = now
-            _touch(session, None, row)
+        if item_id not in wanted and row["withdrawn_at"] is None:
+            row["withdrawn_at"] = now
+            changed[row["id"]] = row
+            _touch(session, None, (row["ward_code"], row["planned_start"]))
     return list(made.values())
 
 
-def _plan_columns(device: Device, item: PlanItem, category: str | None) -> dict[str, Any]:
-    """The planned-play columns a plan's item sets on ``device``'s row."""
+class _ItemColumns:
+    """The planned-play columns (``PLAN_COLUMNS``) a plan's item sets, but its device's
+    place: worked out once per item object, which a refresh shares among devices."""
+
+    def __init__(self, session: Session) -> None:
+        self._session = session
+        self._categories: dict[str, str | None] = {}
+        self._known: dict[int, tuple[PlanItem, dict[str, Any]]] = {}
+
+    def __call__(self, item: PlanItem) -> dict[str, Any]:
+        held = self._known.get(id(item))
+        if held is None or held[0] is not item:
+            category = _category(self._session, item, self._categories)
+            held = (item, _item_columns(item, category))
+            self._known[id(item)] = held
+        return held[1]
+
+
+def _item_columns(item: PlanItem, category: str | None) -> dict[str, Any]:
     return {
-        "ward_code": device.ward_code,
-        "group_code": device.group_code,
         "broadcast_id": item.broadcast_id,
         "bulletin_id": item.bulletin_id,
         "session_key": item.session_key,
@@ -138,11 +189,15 @@ def _plan_columns(device: Device, item: PlanItem, category: str | None) -> dict[
     }
 
 
-def _touch(session: Session, before: tuple[str | None, datetime] | None, row: PlannedPlay) -> None:
+def _touch(
+    session: Session,
+    before: tuple[str | None, datetime] | None,
+    after: tuple[str | None, datetime],
+) -> None:
     """Mark the report days a planned play counts in (and counted in, if it moved) dirty."""
-    if before is not None and before != (row.ward_code, row.planned_start):
+    if before is not None and before != after:
         rollups.mark(session, *before)
-    rollups.mark(session, row.ward_code, row.planned_start)
+    rollups.mark(session, *after)
 
 
 def _command_row(
@@ -159,20 +214,7 @@ def _command_row(
 
 def _command_columns(item: PlanItem, category: str | None, now: datetime) -> dict[str, Any]:
     """The planned-play columns of a 'now' item that are the same on every device."""
-    return {
-        "item_id": item.item_id,
-        "broadcast_id": item.broadcast_id,
-        "bulletin_id": item.bulletin_id,
-        "session_key": item.session_key,
-        "kind": "relay" if item.relay is not None else "media",
-        "category": category,
-        "source_level": item.source_level.value,
-        "priority": item.priority.value,
-        "trigger": item.trigger.value,
-        "planned_start": item.planned_start,
-        "planned_duration_s": _duration(item),
-        "first_planned_at": now,
-    }
+    return {"item_id": item.item_id, **_item_columns(item, category), "first_planned_at": now}
 
 
 def record_command(session: Session, device: Device, item: PlanItem, now: datetime) -> None:
