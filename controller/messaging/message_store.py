@@ -88,7 +88,11 @@ class MessageStore:
         self._clock = clock
         self._on_state_hook = on_state
         self._on_online_hook = on_online
-        self._republish: Callable[[Sequence[str]], None] = plans.republish
+        # One bound method, so that a batch's devices gather under it (``CameOnline``).
+        # None in an ingest worker process, which stores events only.
+        self._republish: Callable[[Sequence[str]], None] | None = (
+            plans.republish if plans is not None else None
+        )
         self.stored_events = 0
         self.refused_events = 0
         self.security_reports = 0
@@ -221,7 +225,8 @@ class MessageStore:
         )
         log.info("device %s is %s", device_id, body.state)
         if came_online:
-            CameOnline.note(after_commit, self._republish, device_id)
+            if self._republish is not None:
+                CameOnline.note(after_commit, self._republish, device_id)
             if self._on_online_hook is not None:
                 CameOnline.note(after_commit, self._on_online_hook, device_id)
 
