@@ -27,6 +27,7 @@ from controller.domain.devices.enrolment import EnrolmentService
 from controller.domain.devices.registry import DeviceRegistry
 from controller.domain.emergencies.service import EmergencyService
 from controller.domain.evidence.gaps import GapRequests
+from controller.domain.places.replanning import PlaceChanges
 from controller.domain.plans.service import PlanService
 from controller.domain.programmes.service import ProgrammeService
 from controller.domain.reports import rollups
@@ -104,6 +105,7 @@ class ControllerRuntime:
             settings.command_expiry_s,
         )
         self.programmes = ProgrammeService(self.db, self.plans, self.clock)
+        self.place_changes = PlaceChanges(self.plans)
         self.gaps = GapRequests(self.db, self.outbound, self.clock, settings.gap_request_interval_s)
         self.bridge = ControllerBridge(
             self.transport,

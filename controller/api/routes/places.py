@@ -8,7 +8,14 @@ from fastapi import APIRouter, Depends, Query, Request, Response, status
 from sqlalchemy.orm import Session
 
 from controller.api.bounds import AREA_CODE_PATTERN, AreaCodeFilter, AreaCodePath, CodePath, IdPath
-from controller.api.deps import ActorDep, AdminDep, BodyBytes, ClockDep, SessionDep
+from controller.api.deps import (
+    ActorDep,
+    AdminDep,
+    BodyBytes,
+    ClockDep,
+    RuntimeDep,
+    SessionDep,
+)
 from controller.api.schemas.devices import DevicePublic
 from controller.api.schemas.places import (
     DistrictPublic,
@@ -99,13 +106,17 @@ def read_ward(code: AreaCodePath, session: SessionDep, actor: ActorDep) -> WardP
 
 @router.put("/wards/{code}")
 def put_ward(
-    code: AreaCodePath, body: WardUpdate, session: SessionDep, actor: AdminDep
+    code: AreaCodePath, body: WardUpdate, runtime: RuntimeDep, actor: AdminDep
 ) -> WardPublic:
-    """Create or update a ward."""
+    """Create or update a ward (its devices' plans follow a new time zone at once)."""
     actor.require(Role.ADMIN, "changing places")
-    ward = places.upsert_ward(session, code, body.district_code, body.name, body.timezone)
-    session.flush()
-    return ward_public(session, ward)
+
+    def change(session: Session) -> WardPublic:
+        ward = places.upsert_ward(session, code, body.district_code, body.name, body.timezone)
+        session.flush()
+        return ward_public(session, ward)
+
+    return runtime.place_changes.apply(change, wards=[code])
 
 
 @router.put("/wards/{code}/groups/{group}")
@@ -129,32 +140,39 @@ def delete_group(
 
 @router.put("/wards/{code}/zones/{zone}")
 def put_zone(
-    code: AreaCodePath, zone: CodePath, body: ZoneUpdate, session: SessionDep, actor: AdminDep
+    code: AreaCodePath, zone: CodePath, body: ZoneUpdate, runtime: RuntimeDep, actor: AdminDep
 ) -> ZonePublic:
-    """Create or redefine a zone."""
+    """Create or redefine a zone (the sessions aired to it follow at once)."""
     actor.require(Role.ADMIN, "changing places")
-    return ZonePublic.model_validate(
-        places.upsert_zone(session, code, zone, body.name, body.groups)
+    return runtime.place_changes.apply(
+        lambda s: ZonePublic.model_validate(
+            places.upsert_zone(s, code, zone, body.name, body.groups)
+        ),
+        wards=[code],
     )
 
 
 @router.delete("/wards/{code}/zones/{zone}", status_code=status.HTTP_204_NO_CONTENT)
 def delete_zone(
-    code: AreaCodePath, zone: CodePath, session: SessionDep, actor: AdminDep
+    code: AreaCodePath, zone: CodePath, runtime: RuntimeDep, actor: AdminDep
 ) -> Response:
     """Delete a zone."""
     actor.require(Role.ADMIN, "changing places")
-    places.delete_zone(session, code, zone)
+    runtime.place_changes.apply(lambda s: places.delete_zone(s, code, zone), wards=[code])
     return Response(status_code=status.HTTP_204_NO_CONTENT)
 
 
 @router.put("/devices/{device_id}/placement")
 def place_device(
-    device_id: IdPath, body: PlacementUpdate, session: SessionDep, actor: AdminDep
+    device_id: IdPath, body: PlacementUpdate, runtime: RuntimeDep, actor: AdminDep
 ) -> DevicePublic:
-    """Say which ward and residential group a device serves."""
+    """Say which ward and residential group a device serves; its plan follows at once
+    (the new ward's programme and channel)."""
     actor.require(Role.ADMIN, "placing devices")
-    device = places.place_device(session, device_id, body.ward_code, body.group_code)
+    device = runtime.place_changes.apply(
+        lambda s: places.place_device(s, device_id, body.ward_code, body.group_code),
+        devices=[device_id],
+    )
     return DevicePublic.model_validate(device)
 
 
@@ -175,7 +193,7 @@ _IMPORT_BODY = {
 
 @router.post("/places/import", openapi_extra={"requestBody": _IMPORT_BODY})
 def import_places(
-    session: SessionDep,
+    runtime: RuntimeDep,
     clock: ClockDep,
     actor: Annotated[Actor, Depends(require_importer)],
     raw: Annotated[bytes, Depends(BodyBytes(MAX_IMPORT_BYTES, "the import file"))],
@@ -191,12 +209,18 @@ def import_places(
         raise InvalidInput("the import file is not UTF-8 text") from exc
     now = clock.now()
     # The body's type says which: text/csv is CSV, anything else is read as YAML.
+    # The ward's devices' plans follow what the import placed, at once.
     if "csv" in request.headers.get("content-type", ""):
         if not ward:
             raise InvalidInput("a CSV import needs ?ward=<ward code>")
-        report = place_import.apply_csv(session, ward, text, now)
+        report = runtime.place_changes.apply(
+            lambda s: place_import.apply_csv(s, ward, text, now), wards=[ward]
+        )
     else:
-        report = place_import.apply_import(session, place_import.parse_yaml(text), now)
+        doc = place_import.parse_yaml(text)
+        report = runtime.place_changes.apply(
+            lambda s: place_import.apply_import(s, doc, now), wards=[doc.ward.code]
+        )
     return PlaceImportPublic(
         ward_code=report.ward_code,
         groups=report.groups,

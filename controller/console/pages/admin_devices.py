@@ -76,12 +76,14 @@ def enrol_submit(page: AdminPageDep, form: FormDep, session: SessionDep) -> Resp
 
 
 @router.post("/{device_id}/placement")
-def place_submit(
-    device_id: str, page: AdminPageDep, form: FormDep, session: SessionDep
-) -> Response:
-    """Say which ward and residential group a device serves (as PUT …/placement does)."""
+def place_submit(device_id: str, page: AdminPageDep, form: FormDep) -> Response:
+    """Say which ward and residential group a device serves (as PUT …/placement does:
+    its plan follows at once)."""
     ward, _, group = form.get("placement").partition("|")
-    places.place_device(session, device_id, ward or None, group or None)
+    page.runtime.place_changes.apply(
+        lambda s: places.place_device(s, device_id, ward or None, group or None),
+        devices=[device_id],
+    )
     return page.redirect("/admin/devices", done="done.device_placed")
 
 
