@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 import subprocess
 import threading
+from contextlib import ExitStack
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -21,6 +22,7 @@ from controller.domain.places import service as places
 from controller.messaging.broker_host import free_port
 from controller.settings import Settings
 from edge_agent.config import AgentConfig
+from tests.support.local_postgres import LocalPostgres
 from wardcast_protocol.signing import SigningKey
 
 
@@ -153,3 +155,11 @@ def tone_bulletin(site: Site, seconds: float, tmp: Path) -> str:
         workflow.transition(session, bulletin, workflow.Status.SUBMITTED, SYSTEM, now)
         workflow.transition(session, bulletin, workflow.Status.APPROVED, _LEADER, now)
         return bulletin.id
+
+
+def bench_database(stack: ExitStack, *, postgres: bool, url: str | None) -> str | None:
+    """The bench's database: a throwaway local PostgreSQL started on ``stack`` when
+    ``postgres``, else ``url`` (None: the controller's SQLite)."""
+    if postgres:
+        return stack.enter_context(LocalPostgres()).create_database("wardcast_bench")
+    return url

@@ -47,14 +47,13 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from bench.common import Site, start_site, tone_bulletin
+from bench.common import Site, bench_database, start_site, tone_bulletin
 from bench.figures import load1
 from bench.ingest_publishers import Job, raw_rate, sent_span, start_publishers
 from bench.replicas import join_group, replicas
 from controller.db.models import PlaybackEvidence
 from controller.domain.broadcasts.service import BroadcastRequest
 from controller.messaging.broker import EmbeddedBroker
-from tests.support.local_postgres import LocalPostgres
 
 
 def _planned(site: Site, broadcasts: int, clip_s: float, tmp: Path) -> list[str]:
@@ -129,9 +128,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         os.environ["WARDCAST_INGEST_WORKERS"] = str(args.ingest_workers)
     try:
         with contextlib.ExitStack() as stack:
-            url = args.database_url
-            if args.postgres:
-                url = stack.enter_context(LocalPostgres()).create_database("wardcast_bench")
+            url = bench_database(stack, postgres=args.postgres, url=args.database_url)
             broker = stack.enter_context(EmbeddedBroker())
             if args.replicas > 1:
                 join_group("r1")

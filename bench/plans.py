@@ -40,13 +40,12 @@ from pathlib import Path
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
 
-from bench.common import Site, start_site, tone_bulletin
+from bench.common import Site, bench_database, start_site, tone_bulletin
 from bench.figures import load1, peak_rss_mib
 from controller.domain.actors import SYSTEM
 from controller.domain.broadcasts.service import BroadcastRequest
 from controller.domain.programmes.yaml_io import load_programme
 from controller.messaging.broker import EmbeddedBroker
-from tests.support.local_postgres import LocalPostgres
 
 PROGRAMME = Path(__file__).resolve().parent.parent / "schedules/examples/phuong-hang-bac.yaml"
 WARD = "00037"  # the example programme's ward
@@ -155,9 +154,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     load_before = load1()
     try:
         with contextlib.ExitStack() as stack:
-            url = args.database_url
-            if args.postgres:
-                url = stack.enter_context(LocalPostgres()).create_database("wardcast_bench")
+            url = bench_database(stack, postgres=args.postgres, url=args.database_url)
             broker = stack.enter_context(EmbeddedBroker())
             site = start_site(
                 tmp / "site", broker.url, args.devices, ward_code=WARD, database_url=url
