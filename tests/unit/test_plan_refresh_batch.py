@@ -23,8 +23,8 @@ from controller.db.models import Broadcast, Device, PlannedPlay, PlanSnapshot
 from controller.domain.broadcasts.service import BroadcastRequest
 from controller.domain.devices.service import register_device
 from controller.domain.places import service as places
+from controller.domain.plans.items import PlanDigests
 from controller.domain.plans.planned import record_plans
-from controller.domain.plans.service import PlanDigests
 from tests.unit.controller_support import SHA, Harness, make_harness
 from wardcast_protocol.messages import (
     Kind,

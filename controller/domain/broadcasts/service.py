@@ -23,8 +23,9 @@ from controller.domain.broadcasts.targets import TargetSpec, resolve_targets
 from controller.domain.content.bulletins import get_bulletin
 from controller.domain.content.workflow import require_airable
 from controller.domain.errors import Conflict, InvalidInput, NotFound
+from controller.domain.plans.items import plan_item
 from controller.domain.plans.planned import record_commands
-from controller.domain.plans.service import PlanService, plan_item
+from controller.domain.plans.service import PlanService
 from controller.domain.ports import Outbound
 from controller.settings import Settings
 from wardcast_protocol.clock import Clock

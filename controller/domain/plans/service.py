@@ -14,8 +14,6 @@ controller could lose; and plan versions are published in order, under one lock.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -23,119 +21,28 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session, defer
+from sqlalchemy.orm import Session
 
 from controller.audio.store import MediaSigner, MediaUrls
 from controller.db.among import among
-from controller.db.models import Broadcast, BroadcastTarget, Device, PlanSnapshot
+from controller.db.models import Device, PlanSnapshot
 from controller.db.session import Database
 from controller.domain.plans.compile import CompileContext, WardCompiler, load_context
+from controller.domain.plans.items import (
+    MAX_PLAN_ITEMS,
+    PlanDigests,
+    plan_ward,
+    scheduled_items,
+)
 from controller.domain.plans.planned import record_plans
 from controller.domain.ports import Outbound
 from controller.settings import Settings
 from wardcast_protocol.clock import Clock
-from wardcast_protocol.messages import MediaRef, Plan, PlanItem, Priority, SourceLevel, Trigger
-from wardcast_protocol.topics import is_valid_ward_code
+from wardcast_protocol.messages import Plan, PlanItem
 
-MAX_PLAN_ITEMS = 5000
 # Devices recompiled together: their rows read with one statement each (a batch's ids
 # are bound as parameters, within SQLite's limit).
 REFRESH_BATCH = 500
-
-
-def media_ref(broadcast: Broadcast, urls: MediaUrls) -> MediaRef:
-    """The media reference of a broadcast's bulletin, as agents fetch it (signed URL)."""
-    media = broadcast.bulletin.media
-    return MediaRef(
-        sha256=media.sha256,
-        url=urls.url(media.sha256, media.extension),
-        duration_s=media.duration_s,
-        size_bytes=media.size_bytes,
-        content_type=media.content_type,
-    )
-
-
-def plan_item(broadcast: Broadcast, urls: MediaUrls) -> PlanItem:
-    """One broadcast as a plan item (the same item on every targeted device)."""
-    return PlanItem(
-        item_id=broadcast.id,
-        broadcast_id=broadcast.id,
-        bulletin_id=broadcast.bulletin_id,
-        title=broadcast.bulletin.title,
-        media=media_ref(broadcast, urls),
-        planned_start=broadcast.planned_start,
-        priority=Priority(broadcast.priority),
-        source_level=SourceLevel(broadcast.bulletin.source_level),
-        trigger=Trigger(broadcast.trigger),
-    )
-
-
-def scheduled_items(
-    session: Session, device_ids: Sequence[str], since: datetime, urls: MediaUrls
-) -> dict[str, list[PlanItem]]:
-    """Scheduled (not 'now') broadcasts targeting each of ``device_ids`` from ``since``
-    on, read together: which broadcasts target which device in one statement, each
-    broadcast once, and one item per broadcast shared by all its devices (a ward's
-    thousand plans, each read alone, took ~1.7 s)."""
-    pairs = session.execute(
-        select(BroadcastTarget.device_id, Broadcast.id)
-        .join(Broadcast, BroadcastTarget.broadcast_id == Broadcast.id)
-        .where(
-            among(session, BroadcastTarget.device_id, device_ids),
-            Broadcast.immediate.is_(False),
-            Broadcast.cancelled_at.is_(None),  # its status moves on; a cancel removes it
-            Broadcast.planned_start >= since,
-        )
-    ).all()
-    if not pairs:
-        return {}
-    loaded = session.scalars(
-        select(Broadcast)
-        .where(among(session, Broadcast.id, {broadcast_id for _, broadcast_id in pairs}))
-        .options(defer(Broadcast.target_spec))  # a thousand ids each, never read here
-    )
-    items = {b.id: plan_item(b, urls) for b in loaded}
-    found: dict[str, list[PlanItem]] = {}
-    for device_id, broadcast_id in pairs:
-        found.setdefault(device_id, []).append(items[broadcast_id])
-    for listed in found.values():
-        listed.sort(key=lambda i: (i.planned_start, i.item_id))
-        del listed[MAX_PLAN_ITEMS:]
-    return found
-
-
-class PlanDigests:
-    """Stable digests of plans' items (and ward: a moved device gets a new plan), for
-    many plans sharing items: each item dumped once.
-
-    The digest is SHA-256 of ``json.dumps([item dumps..., {"ward_code": ...}],
-    sort_keys=True)``, as stored by earlier versions (a JSON list is its elements'
-    texts joined by ", "), so an upgrade bumps no plan. Keyed by the item object: a
-    refresh shares one object per broadcast or programme occurrence among devices.
-    """
-
-    def __init__(self) -> None:
-        self._texts: dict[int, tuple[PlanItem, str]] = {}
-
-    def _text(self, item: PlanItem) -> str:
-        held = self._texts.get(id(item))
-        if held is None or held[0] is not item:
-            held = (item, json.dumps(item.model_dump(mode="json"), sort_keys=True))
-            self._texts[id(item)] = held
-        return held[1]
-
-    def digest(self, items: Iterable[PlanItem], ward_code: str | None = None) -> str:
-        """The digest of a plan of ``items`` for a device in ``ward_code``."""
-        parts = [self._text(item) for item in items]
-        if ward_code is not None:
-            parts.append(json.dumps({"ward_code": ward_code}))
-        return hashlib.sha256(("[" + ", ".join(parts) + "]").encode()).hexdigest()
-
-
-def plan_ward(device: Device) -> str | None:
-    """The ward a plan names, so the agent listens to its broadcast channel."""
-    ward = device.ward_code
-    return ward if ward is not None and is_valid_ward_code(ward) else None
 
 
 class PlanCompiler:
