@@ -111,7 +111,6 @@ class ControllerRuntime:
             self.transport,
             self.db,
             self.outbound,
-            self.plans,
             self.clock,
             on_state=self._heard_state,
             on_online=self._came_online,
@@ -168,10 +167,16 @@ class ControllerRuntime:
         self.listeners.heard(device_id, ward)
 
     def _came_online(self, device_ids: Sequence[str]) -> None:
-        """Devices back online may have lost an order held only in memory (an agent
-        restarted between receiving and storing it): what they are still owed goes
-        again. Copies of what a device has are ignored by their item id
-        (docs/priorities.md)."""
+        """Devices back online (one ingest batch's) get their plans again, recompiled if
+        they moved meanwhile (heals a lost retained copy). They may also have lost an
+        order held only in memory (an agent restarted between receiving and storing
+        it): what they are still owed goes again; copies of what a device has are
+        ignored by their item id (docs/priorities.md)."""
+        try:
+            self.plans.republish(device_ids)
+        except Exception:
+            # Ingest goes on: the standing recompile or a later reconnect sends it.
+            log.exception("could not send %d devices their plans again", len(device_ids))
         try:
             self.broadcasts.resend_owed(device_ids)
         except Exception:

@@ -23,7 +23,6 @@ from collections.abc import Callable, Sequence
 from controller.db.session import Database
 from controller.domain.devices import service as device_domain
 from controller.domain.evidence.bundles.ed25519 import signature_valid
-from controller.domain.plans.service import PlanService
 from controller.messaging.batch import Checked, device_order
 from controller.messaging.bridge_store import BatchStore
 from controller.messaging.ingest import EventWorkers, IngestQueue
@@ -54,7 +53,6 @@ class ControllerBridge:
         transport: Transport,
         db: Database,
         outbound: MqttOutbound,
-        plans: PlanService,
         clock: Clock,
         *,
         on_state: Callable[[str, DeviceState], None] | None = None,
@@ -66,7 +64,7 @@ class ControllerBridge:
         self._share_group = share_group
         self._keys: dict[str, str] = {}
         self._keys_lock = threading.Lock()
-        self.store = BatchStore(db, outbound, plans, clock, on_state=on_state, on_online=on_online)
+        self.store = BatchStore(db, outbound, clock, on_state=on_state, on_online=on_online)
         # Two stages: signatures checked on one thread while the last batch is stored.
         self.ingest = IngestQueue(self._check_batch)
         # On PostgreSQL, events go to worker processes instead (messaging/ingest_workers.py).

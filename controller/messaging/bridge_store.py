@@ -30,7 +30,6 @@ from controller.db.session import Database
 from controller.domain.broadcasts import milestones
 from controller.domain.evidence import batch as evidence_batch
 from controller.domain.evidence import batch_store as evidence_store
-from controller.domain.plans.service import PlanService
 from controller.logs import log_context
 from controller.messaging.batch import (
     Acks,
@@ -60,7 +59,6 @@ class BatchStore:
         self,
         db: Database,
         outbound: MqttOutbound,
-        plans: PlanService,
         clock: Clock,
         *,
         on_state: Callable[[str, DeviceState], None] | None = None,
@@ -74,7 +72,7 @@ class BatchStore:
         # Events of a batch stored together (evidence.batch); False: one by one, the reference.
         self.batch_evidence = True
         # What each message does, and the counts of what became of them.
-        self.messages = MessageStore(plans, clock, on_state=on_state, on_online=on_online)
+        self.messages = MessageStore(clock, on_state=on_state, on_online=on_online)
 
     def store(self, checked: list[Checked]) -> None:
         """The second stage: store a verified batch, then acknowledge what was committed."""

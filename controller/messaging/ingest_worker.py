@@ -20,7 +20,6 @@ from pathlib import Path
 from typing import Any, cast
 
 from controller.db.session import Database
-from controller.domain.plans.service import PlanService
 from controller.logs import configure_logging
 from controller.messaging.bridge import ControllerBridge
 from controller.messaging.downlink import Downlink, ProvinceDirectory
@@ -112,8 +111,8 @@ def run(spec: WorkerSpec, inbox: Connection, outbox: Connection, max_batch: int)
     transport = cast(Transport, reporter)
     downlink = Downlink(ProvinceDirectory(db) if spec.province_downlink else None)
     outbound = MqttOutbound(transport, key, clock, downlink=downlink)
-    # Events only: the plan service (availability's republish) is never reached here.
-    bridge = ControllerBridge(transport, db, outbound, cast(PlanService, None), clock)
+    # Events only: no state or availability reaches here, so no hook is given.
+    bridge = ControllerBridge(transport, db, outbound, clock)
 
     def counters() -> tuple[int, int, int]:
         return bridge.stored_events, bridge.refused_events, bridge.rejected

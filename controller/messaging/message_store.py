@@ -27,7 +27,6 @@ from controller.domain.devices import service as device_domain
 from controller.domain.errors import DomainError
 from controller.domain.evidence import security as security_domain
 from controller.domain.evidence import service as evidence_domain
-from controller.domain.plans.service import PlanService
 from controller.logs import bind_log_context
 from controller.messaging.batch import Acks, BatchFailed, Checked
 from controller.messaging.store_retry import transient_cause
@@ -56,21 +55,10 @@ class CameOnline:
 
     def __init__(self, hook: Callable[[Sequence[str]], None]) -> None:
         self.device_ids: list[str] = []
-        self.hook = hook
+        self._hook = hook
 
     def __call__(self) -> None:
-        self.hook(tuple(self.device_ids))
-
-    @staticmethod
-    def note(
-        after_commit: list[Action], hook: Callable[[Sequence[str]], None], device_id: str
-    ) -> None:
-        """Add ``device_id`` to the batch's call of ``hook`` (made the first time)."""
-        held = next((a for a in after_commit if isinstance(a, CameOnline) and a.hook is hook), None)
-        if held is None:
-            held = CameOnline(hook)
-            after_commit.append(held)
-        held.device_ids.append(device_id)
+        self._hook(tuple(self.device_ids))
 
 
 class MessageStore:
@@ -78,21 +66,16 @@ class MessageStore:
 
     def __init__(
         self,
-        plans: PlanService,
         clock: Clock,
         *,
         on_state: Callable[[str, DeviceState], None] | None = None,
         on_online: Callable[[Sequence[str]], None] | None = None,
     ) -> None:
-        self._plans = plans
+        """``on_online``: called after the commit with the devices of a batch that came
+        back online (the runtime sends them their plans and what they are owed)."""
         self._clock = clock
         self._on_state_hook = on_state
         self._on_online_hook = on_online
-        # One bound method, so that a batch's devices gather under it (``CameOnline``).
-        # None in an ingest worker process, which stores events only.
-        self._republish: Callable[[Sequence[str]], None] | None = (
-            plans.republish if plans is not None else None
-        )
         self.stored_events = 0
         self.refused_events = 0
         self.security_reports = 0
@@ -224,11 +207,13 @@ class MessageStore:
             session, device_id, body.state == "online", self._clock.now(), said_at=said_at
         )
         log.info("device %s is %s", device_id, body.state)
-        if came_online:
-            if self._republish is not None:
-                CameOnline.note(after_commit, self._republish, device_id)
-            if self._on_online_hook is not None:
-                CameOnline.note(after_commit, self._on_online_hook, device_id)
+        hook = self._on_online_hook
+        if came_online and hook is not None:
+            returned = next((a for a in after_commit if isinstance(a, CameOnline)), None)
+            if returned is None:
+                returned = CameOnline(hook)
+                after_commit.append(returned)
+            returned.device_ids.append(device_id)
 
     def _on_state(
         self,

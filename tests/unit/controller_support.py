@@ -23,6 +23,7 @@ from wardcast_protocol.envelope import CONTROLLER_SENDER, Verified, open_envelop
 from wardcast_protocol.fake_transport import FakeBroker, Published
 from wardcast_protocol.messages import Kind, Outcome, PlaybackEvent, Trigger
 from wardcast_protocol.signing import SigningKey
+from wardcast_protocol.subscriptions import ReceivedMessage
 from wardcast_protocol.topics import DeviceChannel, device_topic
 
 SHA = "ab" * 32
@@ -40,6 +41,14 @@ class Harness:
     def open(self, payload: bytes, kind: Kind) -> Verified[BaseModel]:
         key = self.runtime.key.public_key_b64
         return open_envelope(payload, kind, lambda s: key if s == CONTROLLER_SENDER else None)
+
+    def received(
+        self, device_id: str, channel: DeviceChannel, kind: Kind, body: BaseModel
+    ) -> ReceivedMessage:
+        """``body`` signed by ``device_id`` as the controller's link hands it on (not
+        routed: for a test that feeds the ingest itself)."""
+        payload = seal(kind, body, device_id, self.device_keys[device_id], self.clock.now())
+        return ReceivedMessage(device_topic(device_id, channel), payload, False)
 
     def device_sends(
         self,

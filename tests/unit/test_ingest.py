@@ -80,14 +80,8 @@ def test_nothing_is_acked_when_the_commit_fails(
 def _availability(
     h: Harness, device_id: str, state: Literal["online", "offline"]
 ) -> ReceivedMessage:
-    payload = seal(
-        Kind.AVAILABILITY,
-        Availability(state=state),
-        device_id,
-        h.device_keys[device_id],
-        h.clock.now(),
-    )
-    return ReceivedMessage(device_topic(device_id, DeviceChannel.AVAILABILITY), payload, False)
+    body = Availability(state=state)
+    return h.received(device_id, DeviceChannel.AVAILABILITY, Kind.AVAILABILITY, body)
 
 
 def test_a_full_queue_refuses_events_but_still_takes_state() -> None:

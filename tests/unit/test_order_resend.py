@@ -21,7 +21,6 @@ from controller.db.models import Broadcast
 from controller.domain.broadcasts.resend import owed_orders, owed_stops
 from controller.domain.broadcasts.service import BroadcastRequest
 from tests.unit.controller_support import Harness, make_harness
-from wardcast_protocol.envelope import seal
 from wardcast_protocol.messages import (
     Availability,
     Command,
@@ -33,7 +32,7 @@ from wardcast_protocol.messages import (
     StopItem,
 )
 from wardcast_protocol.subscriptions import ReceivedMessage
-from wardcast_protocol.topics import DeviceChannel, device_topic
+from wardcast_protocol.topics import DeviceChannel
 
 DEVICES = ("to-1", "to-2")
 
@@ -300,11 +299,5 @@ def test_devices_back_in_one_batch_get_their_plans_compiled_together(
 def _availability_message(
     h: Harness, device_id: str, state: Literal["online", "offline"]
 ) -> ReceivedMessage:
-    payload = seal(
-        Kind.AVAILABILITY,
-        Availability(state=state),
-        device_id,
-        h.device_keys[device_id],
-        h.clock.now(),
-    )
-    return ReceivedMessage(device_topic(device_id, DeviceChannel.AVAILABILITY), payload, False)
+    body = Availability(state=state)
+    return h.received(device_id, DeviceChannel.AVAILABILITY, Kind.AVAILABILITY, body)
