@@ -228,7 +228,7 @@ def wardcast_fanout(
             _confirmations(site, warm_id, n_agents, Figures())
             controller_cpu.start()
             broker_cpu.start()
-            for index in range(rounds):
+            for _ in range(rounds):
                 called = time.time()
                 answer = http.post("/api/v1/broadcasts", json=body)
                 answer.raise_for_status()
@@ -243,13 +243,10 @@ def wardcast_fanout(
                     figures.publish.append(published - called)
                     figures.fleet += [at - published for at in starts]
                     rounds_published.append((item, published))
-                    if heard_only:  # the warm-up was each listener's first message
-                        tag = fanout_workers.ordinal_tag(index + 2)
+                    if heard_only:
+                        tag = fanout_workers.heard_tag(item)
                         workers.wait_seen(tag, len(heard_only), 30)
-                        heard = [at - published for at in workers.seen[tag].values()]
-                        # Only this round's receipts (anything else on the channel would
-                        # shift the count, and show here as too few or too early).
-                        figures.heard += [s for s in heard if 0 <= s < 30]
+                        figures.heard += [at - published for at in workers.seen[tag].values()]
                 _confirmations(site, item, n_agents, figures)
                 time.sleep(0.3)
     finally:

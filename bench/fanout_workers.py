@@ -20,6 +20,7 @@ import gc
 import itertools
 import logging
 import os
+import re
 import threading
 import time
 from collections.abc import Callable, Sequence
@@ -105,23 +106,36 @@ def raw_subscribers(
     """Run ``names`` plain subscribers of ``topic`` until ``stop``; report receipts,
     each tagged with the payload's first line (the raw baseline's round tag)."""
     logging.basicConfig(level=logging.WARNING)
-    asyncio.run(_raw(broker_url, names, topic, out, stop, by_count=False))
+    asyncio.run(_raw(broker_url, names, topic, out, stop, by_item=False))
 
 
 def listeners(
     broker_url: str, names: Sequence[str], topic: str, out: Queue[Any], stop: Event
 ) -> None:
     """Run ``names`` plain subscribers of a ward's channel until ``stop``: the devices
-    of a sampled fan-out that are not agents. A signed command has no tag of its own to
-    read cheaply, so each receipt is tagged by how many messages that subscriber has
-    had: ``"#1"`` for its first (every one of them hears the same publishes in order)."""
+    of a sampled fan-out that are not agents. Each reports its first receipt of each
+    order, tagged ``heard_tag(item id)``: by the order, not by how many messages came
+    before it, since the controller may send an order again on the channel (to a device
+    back online that is owed it), as it may in the field."""
     logging.basicConfig(level=logging.WARNING)
-    asyncio.run(_raw(broker_url, names, topic, out, stop, by_count=True))
+    asyncio.run(_raw(broker_url, names, topic, out, stop, by_item=True))
 
 
-def ordinal_tag(count: int) -> str:
-    """The tag ``listeners`` report with the ``count``-th message a subscriber had."""
-    return f"#{count}"
+# The order's item id, as it stands in a sealed command's wire bytes (the signed
+# document is a JSON string inside the envelope: its quotes escaped).
+_ITEM_ID = re.compile(rb'\\"item_id\\":\\"([^\\"]+)')
+
+
+def order_item(payload: bytes) -> str | None:
+    """The item id of the order a sealed command carries (None: not an order), read
+    off its bytes without opening it."""
+    found = _ITEM_ID.search(payload)
+    return found.group(1).decode() if found else None
+
+
+def heard_tag(item_id: str) -> str:
+    """The tag ``listeners`` report with their first receipt of the order of ``item_id``."""
+    return f"heard:{item_id}"
 
 
 async def _raw(
@@ -131,18 +145,21 @@ async def _raw(
     out: Queue[Any],
     stop: Event,
     *,
-    by_count: bool,
+    by_item: bool,
 ) -> None:
     address = BrokerAddress.parse(broker_url)
     seen: list[tuple[str, str, float]] = []
 
     def receiver(name: str) -> Callable[[ReceivedMessage], None]:
-        count = itertools.count(1)
+        heard: set[str] = set()
 
         def receive(message: ReceivedMessage) -> None:
             at = time.time()  # before reading the tag off the (padded) payload
-            if by_count:
-                tag = ordinal_tag(next(count))
+            if by_item:
+                tag = heard_tag(order_item(message.payload) or "?")
+                if tag in heard:
+                    return  # a copy sent again: its first receipt is the one
+                heard.add(tag)
             else:
                 tag = message.payload[:32].split(b"\n", 1)[0].decode()
             seen.append((name, tag, at))

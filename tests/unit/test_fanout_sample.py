@@ -1,13 +1,27 @@
-"""Which devices a sampled fan-out runs as agents (``bench.fanout.sampled``)."""
+"""Which devices a sampled fan-out runs as agents (``bench.fanout.sampled``), and how its
+plain listeners tell one order from another (``fanout_workers.order_item``)."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from bench.fanout import sampled
+from bench.fanout_workers import order_item
 from edge_agent.config import AgentConfig
+from wardcast_protocol.envelope import seal
+from wardcast_protocol.messages import (
+    Command,
+    Kind,
+    MediaRef,
+    PlanItem,
+    PlayNow,
+    Priority,
+    SourceLevel,
+    Trigger,
+)
 from wardcast_protocol.signing import SigningKey
 
 KEY = SigningKey.generate().public_key_b64
@@ -47,3 +61,36 @@ def test_an_uneven_sample_takes_exactly_that_many(tmp_path: Path) -> None:
     configs = _configs(7, tmp_path)
     agents, listening = sampled(configs, 3)
     assert len(agents) == 3 and len(listening) == 4
+
+
+def _sealed(command_id: str, item_id: str) -> bytes:
+    now = datetime.now(UTC)
+    media = MediaRef(sha256="ab" * 32, url="http://x/m.ogg", duration_s=1.0, size_bytes=10)
+    item = PlanItem(
+        item_id=item_id,
+        broadcast_id=item_id,
+        title='Sơ tán "ngay"',
+        media=media,
+        planned_start=now,
+        priority=Priority.EMERGENCY,
+        source_level=SourceLevel.COMMUNE,
+        trigger=Trigger.EMERGENCY,
+    )
+    order = PlayNow(item=item)
+    command = Command(
+        command_id=command_id,
+        device_ids=("dev-0001",),
+        issued_at=now,
+        expires_at=now + timedelta(minutes=1),
+        order=order,
+    )
+    return seal(Kind.COMMAND, command, "controller", SigningKey.generate(), now)
+
+
+def test_a_listener_tells_orders_by_their_item_and_a_copy_sent_again_by_its_item_too() -> None:
+    # The controller may send an order again on the ward's channel (to a device back
+    # online that is owed it); counting messages then mistook it for the next round's.
+    first, again = _sealed("cmd-1", "bc-round-1"), _sealed("cmd-2", "bc-round-1")
+    assert order_item(first) == order_item(again) == "bc-round-1"
+    assert order_item(_sealed("cmd-3", "bc-round-2")) == "bc-round-2"
+    assert order_item(b"round-1\n" + b"x" * 100) is None  # the raw baseline's payload
