@@ -81,9 +81,13 @@ def device_statuses(
     *,
     offline_after_s: float,
     clock_warn_s: float,
+    only: str | None = None,
 ) -> list[DeviceStatus]:
-    """The state of every device in the actor's wards, by id."""
+    """The state of every device in the actor's wards, by id (``only``: of that one,
+    if the actor may see it; its page need not read a thousand devices' last plays)."""
     devices: Sequence[Device] = visible_devices(session, actor)
+    if only is not None:
+        devices = [d for d in devices if d.id == only]
     plays = _last_plays(session, [d.id for d in devices])
     rows = enrolments(session)
     zones = ward_timezones(session)
