@@ -230,13 +230,14 @@ def test_the_other_pages_while_the_broadcast_waits(flow: Flow) -> None:
         ("/admin/users/can-bo", "admin-user-edit"),
         ("/admin/devices", "admin-devices"),
         ("/admin/devices/demo-to-003/revoke", "admin-device-revoke"),
+        ("/admin/devices/demo-to-003/placement", "admin-device-place"),
     ):
         admin.goto(flow.url(path))
         flow.check(admin, name)
     admin.goto(flow.url("/admin/devices"))
     admin.fill("#f-device_id", "demo-to-099")
     admin.fill("#f-name", "Loa chợ Hàng Bạc")
-    admin.click("form[action='/admin/devices'] button[type=submit]")
+    admin.click("form[method=post][action='/admin/devices'] button[type=submit]")
     expect(admin.locator("#code")).to_be_visible()
     flow.check(admin, "admin-device-code")
 

@@ -16,6 +16,7 @@ Enrolling and revoking stay on the administrators' page (``/admin/devices``).
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Response
@@ -71,9 +72,10 @@ def read_filter(
     return form, DeviceFilter(ward, state, form.get("q")[:100]), errors
 
 
-@router.get("")
-def device_list(page: PageDep, session: SessionDep) -> Response:
-    """The reader's loudspeakers, filtered and a page at a time, each linking to its page."""
+def device_selection(page: Page, session: Session, path: str) -> tuple[dict[str, Any], int]:
+    """The filter form, one page of the devices it keeps and the pager, as a template's
+    context (the list at ``path`` links its pages there), and the page's status (422
+    when a filter was refused)."""
     assert page.actor is not None
     wards = {w.code: f"{w.name} ({w.code})" for w in visible_wards(session, page.actor)}
     form, wanted, errors = read_filter(page, wards)
@@ -89,26 +91,33 @@ def device_list(page: PageDep, session: SessionDep) -> Response:
         found = select_devices(everyone, wanted, PAGE_SIZE, (number - 1) * PAGE_SIZE)
     kept = {k: form.get(k) for k in FIELDS if form.get(k) and k not in errors}
     any_ = ("", page.t("evidence.any"))
-    return page.render(
-        "devices/list.html",
-        status=422 if errors else 200,
-        form=form,
-        errors=errors,
-        devices=found.rows,
-        found=found,
-        wanted=wanted,
-        number=number,
-        pages=pages,
-        link=lambda **change: "/devices?" + urlencode({**kept, **change}),
-        wards=[any_, *wards.items()],
-        states=[
+    context = {
+        "form": form,
+        "errors": errors,
+        "devices": found.rows,
+        "found": found,
+        "wanted": wanted,
+        "number": number,
+        "pages": pages,
+        "list_path": path,
+        "link": lambda **change: f"{path}?" + urlencode({**kept, **change}),
+        "wards": [any_, *wards.items()],
+        "states": [
             any_,
             *(
                 (s, page.t("devpage.state_count", state=page.t(f"devices.{s}"), n=n))
                 for s, n in found.by_state.items()
             ),
         ],
-    )
+    }
+    return context, 422 if errors else 200
+
+
+@router.get("")
+def device_list(page: PageDep, session: SessionDep) -> Response:
+    """The reader's loudspeakers, filtered and a page at a time, each linking to its page."""
+    context, status = device_selection(page, session, "/devices")
+    return page.render("devices/list.html", status=status, **context)
 
 
 @router.get("/{device_id}")

@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 
+from controller.console.pages import admin_devices
 from controller.db.models import PlannedPlay, SecurityRecord
 from controller.domain.accounts import users
 from controller.domain.devices.service import mark_availability
@@ -245,3 +246,33 @@ def test_htmx_after_the_session_expired_sends_the_whole_page_to_sign_in(
     )
     assert live.status_code == 200
     assert live.headers["HX-Redirect"] == "/login?next=%2F%3Fweek%3D48&expired=1"
+
+
+def test_the_admin_device_list_is_filtered_and_each_row_places_in_its_own_ward_when_many(
+    client: TestClient, h: Harness, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sign_in(client)
+    few = client.get("/admin/devices")
+    # Two wards of one group each: every choice on every row, as a ward's admin expects.
+    assert few.text.count(f'<option value="{WARD_B}|to-2"') == 2
+    assert 'href="/admin/devices/to-1/placement"' not in few.text
+    only_a = client.get("/admin/devices", params={"ward": WARD_A})
+    assert "<td>to-1<br>" in only_a.text and "<td>to-2<br>" not in only_a.text
+    assert client.get("/admin/devices", params={"state": "lost"}).status_code == 422
+
+    monkeypatch.setattr(admin_devices, "INLINE_PLACEMENTS", 2)  # as a province's 1,100
+    many = client.get("/admin/devices", params={"ward": WARD_A})
+    row = many.text[many.text.index("<td>to-1<br>") :]
+    row = row[: row.index("</tr>")]
+    assert f'value="{WARD_A}|to-1" selected' in row and f'value="{WARD_B}' not in row
+    assert 'href="/admin/devices/to-1/placement"' in row
+    elsewhere = client.get("/admin/devices/to-1/placement")
+    assert elsewhere.status_code == 200
+    assert f'<option value="{WARD_A}|to-1" selected>' in elsewhere.text
+    assert f'<option value="{WARD_B}|to-2">' in elsewhere.text
+    moved = client.post(
+        "/admin/devices/to-1/placement",
+        data={"csrf_token": csrf_of(elsewhere.text), "placement": f"{WARD_B}|to-2"},
+    )
+    assert moved.status_code == 303
+    assert client.get("/admin/devices/nope/placement").status_code == 404
