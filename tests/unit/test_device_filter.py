@@ -1,13 +1,21 @@
-"""Narrowing a thousand loudspeakers: by ward, state and text; counted; a page at a time."""
+"""Narrowing a thousand loudspeakers: by ward, state and text; counted; a page at a time
+(the console's lists), and by ward and state in the API."""
 
 from __future__ import annotations
 
 from datetime import UTC, datetime
+from pathlib import Path
 
 import pytest
+from fastapi.testclient import TestClient
 
+from controller.api.app import create_app
+from controller.domain.devices.service import mark_availability
 from controller.domain.overview.device_filter import DeviceFilter, select_devices, state_of
 from controller.domain.overview.devices import DeviceStatus
+from tests.support.auth import auth_headers
+from tests.support.console import WARD_A, WARD_B, add_two_wards
+from tests.unit.controller_support import make_harness
 
 NOW = datetime(2026, 12, 2, 5, 0, tzinfo=UTC)
 
@@ -98,3 +106,30 @@ def test_pages_cut_what_the_filter_keeps() -> None:
 def test_an_unknown_state_is_refused() -> None:
     with pytest.raises(ValueError, match="unknown device state 'lost'"):
         DeviceFilter(state="lost")
+
+
+def test_the_device_api_narrows_by_ward_and_state_too(tmp_path: Path) -> None:
+    h = make_harness(tmp_path)
+    try:
+        add_two_wards(h.runtime)
+        with h.runtime.db.session() as session:
+            mark_availability(session, "to-1", True, h.clock.now())
+        with TestClient(create_app(runtime=h.runtime)) as api:
+            admin = auth_headers(h.runtime)
+
+            def listed(headers: dict[str, str], **params: str) -> list[str]:
+                answer = api.get("/api/v1/devices", params=params, headers=headers)
+                assert answer.status_code == 200, answer.text
+                return [d["id"] for d in answer.json()]
+
+            assert listed(admin) == ["to-1", "to-2"]
+            assert listed(admin, state="offline") == ["to-2"]
+            assert listed(admin, state="online", ward_code=WARD_B) == []
+            assert listed(admin, ward_code=WARD_A) == ["to-1"]
+            unknown = api.get("/api/v1/devices", params={"state": "lost"}, headers=admin)
+            assert unknown.status_code == 422 and "offline" in unknown.text
+            officer = auth_headers(h.runtime, "officer", wards=[WARD_A])
+            other = api.get("/api/v1/devices", params={"ward_code": WARD_B}, headers=officer)
+            assert other.status_code == 403 and "outside the wards" in other.text
+    finally:
+        h.runtime.stop()

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Annotated
 
-from fastapi import APIRouter, Response, status
+from fastapi import APIRouter, Query, Response, status
 
-from controller.api.bounds import IdPath
+from controller.api.bounds import AREA_CODE_PATTERN, IdPath
 from controller.api.deps import ActorDep, AdminDep, ClockDep, EnrolmentDep, SessionDep, SettingsDep
 from controller.api.schemas.devices import DeviceCreate, DeviceEnrolmentPublic, DevicePublic
 from controller.db.models import Device, DeviceEnrolment
 from controller.domain.devices import service as domain
 from controller.domain.devices.access import visible_device, visible_devices
 from controller.domain.devices.enrolment import IssuedCode
+from controller.domain.overview.device_filter import DeviceState, device_state
 from controller.settings import Settings
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])
@@ -71,12 +73,30 @@ def create(
 
 @router.get("")
 def list_all(
-    session: SessionDep, settings: SettingsDep, clock: ClockDep, actor: ActorDep
+    session: SessionDep,
+    settings: SettingsDep,
+    clock: ClockDep,
+    actor: ActorDep,
+    ward_code: Annotated[
+        str | None, Query(pattern=AREA_CODE_PATTERN, description="Only this ward's devices.")
+    ] = None,
+    state: Annotated[
+        DeviceState | None,
+        Query(description="Only devices offline, online or revoked (e.g. the silent ones)."),
+    ] = None,
 ) -> list[DevicePublic]:
-    """The devices in the actor's wards with their last known state."""
+    """The devices in the actor's wards with their last known state, by id."""
+    if ward_code is not None:
+        actor.require_ward(ward_code, "listing devices")
     now, rows = clock.now(), domain.enrolments(session)
-    devices = visible_devices(session, actor)
-    return [device_public(d, settings, now, rows.get(d.id)) for d in devices]
+    devices = [
+        device_public(d, settings, now, rows.get(d.id))
+        for d in visible_devices(session, actor)
+        if ward_code is None or d.ward_code == ward_code
+    ]
+    if state is None:
+        return devices
+    return [d for d in devices if device_state(d.revoked_at, d.online) == state]
 
 
 @router.get("/{device_id}")

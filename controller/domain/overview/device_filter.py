@@ -12,18 +12,26 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Literal, get_args
 
 from controller.domain.overview.devices import DeviceStatus
 
+DeviceState = Literal["offline", "online", "revoked"]
 # In the order a reader looks for them: the silent ones first.
-STATES = ("offline", "online", "revoked")
+STATES: tuple[DeviceState, ...] = get_args(DeviceState)
 
 
-def state_of(status: DeviceStatus) -> str:
+def device_state(revoked_at: datetime | None, online: bool) -> DeviceState:
     """``revoked`` (cut off on purpose), else ``online`` or ``offline``."""
-    if status.revoked_at is not None:
+    if revoked_at is not None:
         return "revoked"
-    return "online" if status.online else "offline"
+    return "online" if online else "offline"
+
+
+def state_of(status: DeviceStatus) -> DeviceState:
+    """A device's state as the list filters it."""
+    return device_state(status.revoked_at, status.online)
 
 
 @dataclass(frozen=True)
