@@ -36,6 +36,7 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import text
@@ -111,8 +112,11 @@ def measure(site: Site, args: argparse.Namespace, tmp: Path) -> dict[str, object
     """Every figure of the docstring, in its order."""
     runtime, devices = site.runtime, site.device_ids
     bulletin = tone_bulletin(site, 1.0, tmp)
-    runtime.programmes.save(WARD, load_programme(PROGRAMME.read_text()), SYSTEM)
-    today = dt.date.today()
+    programme = load_programme(PROGRAMME.read_text())
+    runtime.programmes.save(WARD, programme, SYSTEM)
+    # The ward's today, not this machine's: from 17:00 UTC it is tomorrow in Hà Nội, and a
+    # bulletin queued from a day already over there is refused.
+    today = runtime.clock.now().astimezone(ZoneInfo(programme.timezone)).date()
     week = today + dt.timedelta(days=7)
     runtime.programmes.queue(WARD, "sang", bulletin, today, week, SYSTEM)
     queue_s = timed(lambda: runtime.programmes.queue(WARD, "chieu", bulletin, today, week, SYSTEM))
