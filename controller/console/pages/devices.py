@@ -101,6 +101,7 @@ def device_selection(page: Page, session: Session, path: str) -> tuple[dict[str,
         "pages": pages,
         "list_path": path,
         "link": lambda **change: f"{path}?" + urlencode({**kept, **change}),
+        "page_link": lambda n: f"{path}?" + urlencode({**kept, "page": n}),
         "wards": [any_, *wards.items()],
         "states": [
             any_,

@@ -153,7 +153,7 @@ def evidence_page(page: PageDep, session: SessionDep) -> Response:
         total=found.total,
         number=number,
         pages=max(1, -(-found.total // PAGE_SIZE)),
-        link=lambda n: "/evidence?" + urlencode({**kept, "page": n}),
+        page_link=lambda n: "/evidence?" + urlencode({**kept, "page": n}),
         bundle=bundle,
         **options(page, session, f.ward_code or ""),
     )
@@ -180,7 +180,7 @@ def evidence_bundle(page: PageDep, session: SessionDep) -> Response:
             total=found.total,
             number=1,
             pages=1,
-            link=lambda n: "/evidence",
+            page_link=lambda n: "/evidence",
             bundle=None,
             **options(page, session, f.ward_code or ""),
         )
