@@ -79,24 +79,30 @@ WARD = "bench-ward"
 
 
 class PublishStamps:
-    """When the controller handed each order to its MQTT client: the wall time right
-    after ``send_order`` returned (the command built, signed and published), in the
-    request's own thread. It splits API call -> start into the controller's part
-    (call -> publish) and the broker's and fleet's (publish -> each start), the part
-    to read beside the raw baseline's publish -> receipt.
+    """When the controller handed each command to its MQTT client: the wall time just
+    before the link's ``publish`` of a command topic (the command built and signed), in
+    the request's own thread. It splits API call -> start into the controller's part
+    (call -> publish) and the broker's and fleet's (publish -> each start), the part to
+    read beside the raw baseline's publish -> receipt.
+
+    Taken before the call, not after ``send_order`` returned: paho's network thread may
+    write the message, and a subscriber in another process receive it, before the
+    request's thread runs again to stamp it (a receipt 0.1 ms "before" its publish failed
+    the tiny sampled run once).
     """
 
-    def __init__(self, outbound: Any) -> None:
+    def __init__(self, transport: Any) -> None:
         self._at: list[float] = []
-        self._send = outbound.send_order
-        outbound.send_order = self._stamped
+        self._publish = transport.publish
+        transport.publish = self._stamped
 
-    def _stamped(self, *args: Any, **kwargs: Any) -> None:
-        self._send(*args, **kwargs)
-        self._at.append(time.time())
+    def _stamped(self, topic: str, *args: Any, **kwargs: Any) -> None:
+        if topic.endswith("/command"):
+            self._at.append(time.time())
+        self._publish(topic, *args, **kwargs)
 
     def first_after(self, since: float) -> float | None:
-        """When the first order after ``since`` was published (None: none was)."""
+        """When the first command after ``since`` was published (None: none was)."""
         return next((at for at in self._at if at >= since), None)
 
 
@@ -181,7 +187,7 @@ def wardcast_fanout(
     freeze_start_up_heap()  # as `wardcast serve` does once started
     figures = Figures()
     workers = Workers()
-    stamps = PublishStamps(site.runtime.outbound)
+    stamps = PublishStamps(site.runtime.transport)
     controller_cpu = fanout_workers.CpuSampler()
     broker_cpu = fanout_workers.CpuSampler(fanout_workers.process_cpu(broker_pid or 0))
     began = time.time()
