@@ -73,7 +73,9 @@ from controller.heap import freeze_start_up_heap
 from controller.messaging.broker import EmbeddedBroker
 from controller.messaging.fanout import WardListeners
 from edge_agent.config import AgentConfig
-from wardcast_protocol.topics import ward_topic
+from wardcast_protocol.channels import WARD_COMMAND
+from wardcast_protocol.topics import DeviceChannel, parse_ward, ward_topic
+from wardcast_protocol.topics import parse as parse_device_topic
 
 WARD = "bench-ward"
 
@@ -97,13 +99,21 @@ class PublishStamps:
         transport.publish = self._stamped
 
     def _stamped(self, topic: str, *args: Any, **kwargs: Any) -> None:
-        if topic.endswith("/command"):
+        if _is_command(topic):
             self._at.append(time.time())
         self._publish(topic, *args, **kwargs)
 
     def first_after(self, since: float) -> float | None:
         """When the first command after ``since`` was published (None: none was)."""
         return next((at for at in self._at if at >= since), None)
+
+
+def _is_command(topic: str) -> bool:
+    """A ward's command channel, or one device's (``--per-device``)."""
+    ward, device = parse_ward(topic), parse_device_topic(topic)
+    return (ward is not None and ward.channel == WARD_COMMAND) or (
+        device is not None and device.channel is DeviceChannel.COMMAND
+    )
 
 
 @dataclass

@@ -11,7 +11,7 @@ from fastapi.testclient import TestClient
 
 from controller.api.app import create_app
 from controller.domain.devices.service import mark_availability
-from controller.domain.overview.device_filter import DeviceFilter, select_devices, state_of
+from controller.domain.overview.device_filter import DeviceFilter, select_devices
 from controller.domain.overview.devices import DeviceStatus
 from tests.support.auth import auth_headers
 from tests.support.console import WARD_A, WARD_B, add_two_wards
@@ -62,7 +62,7 @@ def ids(rows: list[DeviceStatus]) -> list[str]:
 
 
 def test_a_state_is_revoked_before_online_or_offline() -> None:
-    assert [state_of(s) for s in FLEET] == ["online", "offline", "revoked", "offline", "online"]
+    assert [s.state for s in FLEET] == ["online", "offline", "revoked", "offline", "online"]
 
 
 def test_no_filter_keeps_every_device_in_order_and_counts_each_state() -> None:

@@ -14,7 +14,7 @@ from controller.db.models import Device, DeviceEnrolment
 from controller.domain.devices import service as domain
 from controller.domain.devices.access import visible_device, visible_devices
 from controller.domain.devices.enrolment import IssuedCode
-from controller.domain.overview.device_filter import DeviceState, device_state
+from controller.domain.overview.devices import DeviceState, device_state
 from controller.settings import Settings
 
 router = APIRouter(prefix="/api/v1/devices", tags=["devices"])

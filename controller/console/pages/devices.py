@@ -28,8 +28,8 @@ from controller.console.page import FormValues, Page
 from controller.domain.devices.access import visible_device
 from controller.domain.evidence import security
 from controller.domain.evidence.search import EvidenceFilter, search_evidence
-from controller.domain.overview.device_filter import STATES, DeviceFilter, select_devices
-from controller.domain.overview.devices import DeviceStatus, device_statuses
+from controller.domain.overview.device_filter import DeviceFilter, select_devices
+from controller.domain.overview.devices import STATES, DeviceStatus, device_statuses
 from controller.domain.places.access import visible_wards
 
 router = APIRouter(prefix="/devices")

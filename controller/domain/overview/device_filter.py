@@ -12,26 +12,8 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
-from typing import Literal, get_args
 
-from controller.domain.overview.devices import DeviceStatus
-
-DeviceState = Literal["offline", "online", "revoked"]
-# In the order a reader looks for them: the silent ones first.
-STATES: tuple[DeviceState, ...] = get_args(DeviceState)
-
-
-def device_state(revoked_at: datetime | None, online: bool) -> DeviceState:
-    """``revoked`` (cut off on purpose), else ``online`` or ``offline``."""
-    if revoked_at is not None:
-        return "revoked"
-    return "online" if online else "offline"
-
-
-def state_of(status: DeviceStatus) -> DeviceState:
-    """A device's state as the list filters it."""
-    return device_state(status.revoked_at, status.online)
+from controller.domain.overview.devices import STATES, DeviceStatus
 
 
 @dataclass(frozen=True)
@@ -75,8 +57,8 @@ def select_devices(
 ) -> DeviceSelection:
     """The devices ``wanted`` keeps, in the order given, ``limit`` from ``offset``."""
     placed = [s for s in statuses if wanted.place_and_text(s)]
-    counts = Counter(state_of(s) for s in placed)
-    kept = placed if wanted.state is None else [s for s in placed if state_of(s) == wanted.state]
+    counts = Counter(s.state for s in placed)
+    kept = placed if wanted.state is None else [s for s in placed if s.state == wanted.state]
     return DeviceSelection(
         rows=kept[offset : offset + limit],
         matched=len(kept),

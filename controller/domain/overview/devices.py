@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Literal, get_args
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -19,6 +20,17 @@ from controller.domain.devices.access import visible_devices
 from controller.domain.devices.service import enrolments, is_online
 
 DEFAULT_TZ = "Asia/Ho_Chi_Minh"
+
+DeviceState = Literal["offline", "online", "revoked"]
+# In the order a reader looks for them: the silent ones first.
+STATES: tuple[DeviceState, ...] = get_args(DeviceState)
+
+
+def device_state(revoked_at: datetime | None, online: bool) -> DeviceState:
+    """``revoked`` (cut off on purpose), else ``online`` or ``offline``."""
+    if revoked_at is not None:
+        return "revoked"
+    return "online" if online else "offline"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +52,11 @@ class DeviceStatus:
     enrolled_at: datetime | None
     revoked_at: datetime | None
     pending_events: int | None
+
+    @property
+    def state(self) -> DeviceState:
+        """What its badge says and the lists filter by."""
+        return device_state(self.revoked_at, self.online)
 
 
 def _last_plays(
@@ -85,9 +102,12 @@ def device_statuses(
 ) -> list[DeviceStatus]:
     """The state of every device in the actor's wards, by id (``only``: of that one,
     if the actor may see it; its page need not read a thousand devices' last plays)."""
-    devices: Sequence[Device] = visible_devices(session, actor)
-    if only is not None:
-        devices = [d for d in devices if d.id == only]
+    devices: Sequence[Device]
+    if only is None:
+        devices = visible_devices(session, actor)
+    else:
+        one = session.get(Device, only)
+        devices = [one] if one is not None and actor.sees_ward(one.ward_code) else []
     plays = _last_plays(session, [d.id for d in devices])
     rows = enrolments(session)
     zones = ward_timezones(session)

@@ -243,7 +243,7 @@ def alerts(
     plays and security records of the last day."""
     found: list[Alert] = []
     for d in devices:
-        if d.revoked_at is None and not d.online:
+        if d.state == "offline":
             found.append(Alert("offline", d.device_id, d.last_seen_at))
         if d.clock_suspect and d.clock_offset_s is not None:
             found.append(Alert("clock", d.device_id, d.last_seen_at, f"{d.clock_offset_s:+.1f}"))
