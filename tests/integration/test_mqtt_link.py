@@ -49,9 +49,14 @@ def _collector(link: MqttLink, topic_filter: str) -> queue.Queue[tuple[str, byte
 def test_retained_state_reaches_a_late_subscriber(broker: EmbeddedBroker) -> None:
     addr = BrokerAddress.parse(broker.url)
     pub = MqttLink(addr, "pub")
+    echo = _collector(pub, "t/#")
     pub.start()
     assert pub.wait_connected(5)
     pub.publish("t/state", b"plan-7", retain=True)
+    # The broker stores a retained message before it forwards it, so once the
+    # publisher hears its own copy the state is held. Without this wait a
+    # subscriber quicker than the publish got it live (retained=False): CI failed so.
+    assert echo.get(timeout=5)[1] == b"plan-7"
     sub = MqttLink(addr, "sub")
     got = _collector(sub, "t/#")
     sub.start()
