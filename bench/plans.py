@@ -15,7 +15,12 @@ of ``schedules/examples/phuong-hang-bac.yaml`` and a bulletin queued into it:
 ``queue_ms`` (queuing it into the second session), ``schedule`` (a broadcast for
 later to every device, ``--rounds`` times: the figure an officer waits for),
 ``recompile`` (every plan again, nothing new: the standing job), ``republish_ms``
-(every device back online at once, as after a broker restart).
+(every device back online at once, as after a broker restart). Then an emergency's
+"now" to every device (its call to its command's publish; the devices listening on
+their ward's channel, as their agents would say): ``now_p50_ms`` alone, and
+``now_in_republish_p50_ms`` and ``now_in_schedule_p50_ms`` when it comes a quarter
+into a republish of every device or another broadcast's scheduling, on another thread:
+what an emergency waits for behind routine work.
 
 The raw baseline, in the same run: the floor of a schedule's work, done plainly. One
 new planned row per device written by one ``executemany`` on the same database and
@@ -28,10 +33,12 @@ from __future__ import annotations
 import argparse
 import contextlib
 import datetime as dt
+import functools
 import logging
 import shutil
 import statistics
 import tempfile
+import threading
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -47,6 +54,7 @@ from controller.domain.actors import SYSTEM
 from controller.domain.broadcasts.service import BroadcastRequest
 from controller.domain.programmes.yaml_io import load_programme
 from controller.messaging.broker import EmbeddedBroker
+from wardcast_protocol.messages import Priority
 
 PROGRAMME = Path(__file__).resolve().parent.parent / "schedules/examples/phuong-hang-bac.yaml"
 WARD = "00037"  # the example programme's ward
@@ -103,6 +111,24 @@ def raw_schedule(site: Site, size: int) -> float:
     return time.perf_counter() - started
 
 
+def sound_now(site: Site, bulletin: str) -> float:
+    """Seconds from an emergency "now" to every device to its command's publish."""
+    request = BroadcastRequest(bulletin, site.device_ids, None, Priority.EMERGENCY)
+    return timed(lambda: site.runtime.broadcasts.schedule(request))
+
+
+def now_while(site: Site, bulletin: str, busy: Callable[[], object], lead_s: float) -> float:
+    """``sound_now``'s seconds when it comes ``lead_s`` into ``busy`` (run on a thread):
+    an emergency while another officer's change or a broker restart's republish runs."""
+    worker = threading.Thread(target=busy, name="bench-busy")
+    worker.start()
+    time.sleep(lead_s)
+    try:
+        return sound_now(site, bulletin)
+    finally:
+        worker.join()
+
+
 def ms(seconds: float) -> str:
     """Milliseconds, one decimal."""
     return f"{seconds * 1000:.1f}"
@@ -128,6 +154,23 @@ def measure(site: Site, args: argparse.Namespace, tmp: Path) -> dict[str, object
         schedule_s.append(time.perf_counter() - started)
     recompile_s = [timed(runtime.plans.recompile) for _ in range(args.rounds)]
     republish_s = timed(lambda: runtime.plans.republish(devices))
+    for device_id in devices:  # as each agent's signed state would say once it has its plan
+        runtime.listeners.heard(device_id, WARD)
+    now_s = [sound_now(site, bulletin) for _ in range(args.rounds)]
+    # A quarter into the other work: well inside it, whatever the machine's speed.
+    in_republish_s = [
+        now_while(site, bulletin, lambda: runtime.plans.republish(devices), republish_s / 4)
+        for _ in range(args.rounds)
+    ]
+    later = [
+        BroadcastRequest(bulletin, devices, runtime.clock.now() + dt.timedelta(hours=3, minutes=n))
+        for n in range(args.rounds)
+    ]
+    lead_s = statistics.median(schedule_s) / 4
+    in_schedule_s = [
+        now_while(site, bulletin, functools.partial(runtime.broadcasts.schedule, request), lead_s)
+        for request in later
+    ]
     plan_items, size = plan_size(site)
     with runtime.db.engine.begin() as conn:
         conn.execute(text("CREATE TABLE bench_raw_planned (device TEXT, item TEXT, at TEXT)"))
@@ -146,6 +189,9 @@ def measure(site: Site, args: argparse.Namespace, tmp: Path) -> dict[str, object
         "queue_ms": ms(queue_s),
         "recompile_p50_ms": ms(statistics.median(recompile_s)),
         "republish_ms": ms(republish_s),
+        "now_p50_ms": ms(statistics.median(now_s)),
+        "now_in_republish_p50_ms": ms(statistics.median(in_republish_s)),
+        "now_in_schedule_p50_ms": ms(statistics.median(in_schedule_s)),
         "peak_rss_mib": f"{peak_rss_mib():.0f}",
     }
 
@@ -178,6 +224,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     print(f"  raw: rows written, plans signed {f['raw_p50_ms']:>8} ms p50, ratio {f['ratio']}")
     print(f"recompile all, nothing new       {f['recompile_p50_ms']:>9} ms p50")
     print(f"every device back online at once {f['republish_ms']:>9} ms")
+    print(f"an emergency 'now', call->publish {f['now_p50_ms']:>8} ms p50")
+    print(f"  while all devices republish     {f['now_in_republish_p50_ms']:>9} ms p50")
+    print(f"  while a broadcast is scheduled  {f['now_in_schedule_p50_ms']:>9} ms p50")
     print(" ".join(f"{key}={value}" for key, value in figures.items()))
 
 

@@ -112,7 +112,10 @@ class BroadcastService:
                     code="broadcast.too_far_ahead",
                     field="start",
                 )
-        with self._plans.changing() as change:
+        immediate = start is None
+        # A "now" changes no plan, so it waits for no one compiling plans (commanding).
+        transaction = self._plans.commanding() if immediate else self._plans.changing()
+        with transaction as change:
             session = change.session
             bulletin = get_bulletin(session, request.bulletin_id)
             spec = request.target or TargetSpec(device_ids=tuple(request.device_ids))
@@ -121,7 +124,6 @@ class BroadcastService:
             require_airable(bulletin, now if start is None else start)
             priority = request.priority or Priority(bulletin.priority)
             trigger = Trigger.EMERGENCY if priority is Priority.EMERGENCY else Trigger.MANUAL
-            immediate = start is None
             broadcast = Broadcast(
                 id=new_id("bc"),
                 bulletin=bulletin,

@@ -254,6 +254,25 @@ class PlanService:
                 self._outbound.publish_plan(plan)
             change.published = len(plans)
 
+    @contextmanager
+    def commanding(self) -> Iterator[PlanChange]:
+        """A transaction that sends orders once committed and changes no plan.
+
+        It takes no plans' lock: a "now" (an emergency among them) adds no item to a
+        plan, so it need not wait while another officer's broadcast is compiled into a
+        thousand plans or a broker restart's republish signs them (measured by
+        ``bench.plans``: 0.7 s and 0.3 s of waiting at 1,000 devices). It still commits
+        before its orders go out, and asking it to recompile is a mistake it refuses.
+        """
+        with self._db.session() as session:
+            change = PlanChange(session=session, now=self._clock.now())
+            yield change
+            if change.everyone or change.devices:
+                raise RuntimeError("a command's transaction cannot recompile plans: changing()")
+            session.commit()
+            for action in change._after_commit:
+                action()
+
     def recompile(self, device_ids: Iterable[str] | None = None) -> int:
         """Recompile plans (all devices by default); publish those that changed."""
         with self.changing() as change:
