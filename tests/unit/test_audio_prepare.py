@@ -107,6 +107,25 @@ def test_silence_has_no_integrated_loudness() -> None:
     assert measured.integrated_lufs is None
 
 
+EBUR128_STDERR = """[Parsed_ebur128_3 @ 0x55d1] Summary:
+
+  Integrated loudness:
+    I:         -16.4 LUFS
+    Threshold: -26.9 LUFS
+
+  Loudness range:
+    LRA:         3.1 LU
+"""
+
+
+def test_the_meter_summary_is_read_and_its_floor_is_no_loudness() -> None:
+    assert loudness.parse_integrated(EBUR128_STDERR) == pytest.approx(-16.4)
+    # Nothing passed the absolute gate: ebur128 prints its floor, loudnorm says -inf.
+    assert loudness.parse_integrated(EBUR128_STDERR.replace("-16.4", "-70.0")) is None
+    with pytest.raises(AudioProcessingFailed, match="no summary"):
+        loudness.parse_integrated("Conversion failed!")
+
+
 def test_chime_is_short_mono_48k_and_peaks_where_asked() -> None:
     chime = chime_segment(level_dbfs=-15.0)
     assert chime.channels == 1
