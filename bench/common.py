@@ -138,11 +138,12 @@ def admin_headers(site: Site) -> dict[str, str]:
     return {"Authorization": f"Bearer {issued.secret}"}
 
 
-def tone_bulletin(site: Site, seconds: float, tmp: Path) -> str:
-    """A bulletin of a sox-generated tone (no TTS: the benchmark times delivery only)."""
+def tone_bulletin(site: Site, seconds: float, tmp: Path, hz: int = 660) -> str:
+    """A bulletin of a sox-generated tone (no TTS: the benchmark times delivery only);
+    another ``hz``, another clip that no agent has cached."""
     wav = tmp / "tone.wav"
     subprocess.run(
-        ["sox", "-n", "-r", "48000", "-c", "1", str(wav), "synth", str(seconds), "sine", "660"],
+        ["sox", "-n", "-r", "48000", "-c", "1", str(wav), "synth", str(seconds), "sine", str(hz)],
         check=True,
     )
     runtime = site.runtime

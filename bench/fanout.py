@@ -186,6 +186,7 @@ def wardcast_fanout(
     *,
     per_device: bool = False,
     sample: int = 0,
+    fresh_clip: bool = False,
 ) -> Figures:
     """API call -> playback start on n agents in worker processes; confirmations stored.
 
@@ -244,7 +245,9 @@ def wardcast_fanout(
             _confirmations(site, warm_id, n_agents, Figures())
             controller_cpu.start()
             broker_cpu.start()
-            for _ in range(rounds):
+            for n_round in range(rounds):
+                if fresh_clip:  # as a new emergency's speech: every agent fetches it first
+                    body["bulletin_id"] = tone_bulletin(site, clip_s, tmp, hz=700 + 10 * n_round)
                 called = time.time()
                 answer = http.post("/api/v1/broadcasts", json=body)
                 answer.raise_for_status()
@@ -311,6 +314,12 @@ def main() -> None:
         help="run only this many of the devices as agents (one process); the rest are "
         "plain subscribers of the ward's channel (what one device sees among --agents)",
     )
+    parser.add_argument(
+        "--fresh-clip",
+        action="store_true",
+        help="each round a clip no agent has cached (a new emergency's speech): the start "
+        "then waits for every agent's download of it from the controller",
+    )
     parser.add_argument("--tiny", action="store_true", help="5 agents, 2 processes, 1 round")
     parser.add_argument(
         "--per-device",
@@ -345,6 +354,7 @@ def main() -> None:
                 args.processes,
                 tmp,
                 per_device=args.per_device,
+                fresh_clip=args.fresh_clip,
                 sample=args.sample,
             )
     finally:
@@ -436,6 +446,8 @@ def main() -> None:
         "broker_cpu_ms": broker_cpu_ms,
         "raw_broker_cpu_ms": raw_broker_cpu_ms,
         "sample": args.sample if sampling else 0,
+        "fresh_clip": int(args.fresh_clip),
+        "clip_s": args.clip_s,
         "heard_p99_ms": _ms(ours.heard, 99),
         "on_ward_channel": ours.listening,
         "missed_starts": ours.missing,

@@ -62,6 +62,9 @@ def create_app(
     )
     app.state.runtime = rt
     install_error_handlers(app)
+    # First: routes are tried in order, and a ward's thousand loudspeakers fetching a new
+    # emergency's clip should not each be matched against the whole API before it.
+    app.include_router(media_router(rt.media, rt.media_signer, rt.clock))
     for module in (
         system,
         accounts,
@@ -79,7 +82,6 @@ def create_app(
         tts,
     ):
         app.include_router(module.router)
-    app.include_router(media_router(rt.media, rt.media_signer, rt.clock))
     exporter = MetricsExporter(rt.db, rt.clock, rt.settings.device_offline_after_s)
     app.include_router(metrics_router(exporter))
     install_console(app, rt)  # the console at /, after the API: its paths match first

@@ -16,7 +16,7 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from controller.api.routes.media import media_router
+from controller.api.routes.media import HotFile, HotMedia, media_router
 from controller.audio import MediaStore, StoredMedia
 from controller.audio.store import MEDIA_URL_STEP_S, MediaSigner
 from wardcast_protocol.clock import FakeClock
@@ -66,6 +66,49 @@ def test_range_request_for_resumed_downloads(stored: Served) -> None:
     response = client.get(stored.link(f"{media.sha256}.ogg"), headers={"Range": "bytes=4-9"})
     assert response.status_code == 206
     assert response.content == DATA[4:10]
+
+
+def test_a_clip_fetched_by_many_is_read_from_disk_once(
+    stored: Served, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # A new emergency's clip: every loudspeaker of the ward fetches it at once. After the
+    # first, the bytes come from memory; a Range (a browser's <audio>) is still honoured,
+    # and a wrong extension is still a 404.
+    store = MediaStore(tmp_path / "media")
+    reads: list[str] = []
+    real_get = store.get
+
+    def counted(sha256: str) -> StoredMedia | None:
+        reads.append(sha256)
+        return real_get(sha256)
+
+    monkeypatch.setattr(store, "get", counted)
+    app = FastAPI()
+    app.include_router(media_router(store, stored.signer, stored.clock))
+    client = TestClient(app)
+    link = stored.link(f"{stored.media.sha256}.ogg")
+    for _ in range(5):
+        answer = client.get(link)
+        assert answer.status_code == 200 and answer.content == DATA
+        assert answer.headers["etag"] == f'"{stored.media.sha256}"'
+        assert answer.headers["content-type"] == "audio/ogg"
+        assert "immutable" in answer.headers["cache-control"]
+    assert reads == [stored.media.sha256]
+    ranged = client.get(link, headers={"Range": "bytes=4-9"})
+    assert ranged.status_code == 206 and ranged.content == DATA[4:10]
+    assert client.get(stored.link(f"{stored.media.sha256}.mp3")).status_code == 404
+
+
+def test_the_clips_held_in_memory_are_bounded_least_recently_used_first() -> None:
+    held = HotMedia(max_bytes=10)
+    for name in ("a", "b", "c"):
+        held.put(name, HotFile(b"1234", "audio/ogg", "ogg"))
+    assert held.get("a") is None  # 12 bytes > 10: the oldest went
+    assert held.get("b") is not None  # b is now the most recent
+    held.put("d", HotFile(b"1234", "audio/ogg", "ogg"))
+    assert held.get("c") is None and held.get("b") is not None and held.get("d") is not None
+    held.put("big", HotFile(b"x" * 11, "audio/ogg", "ogg"))  # larger than the bound: not held
+    assert held.get("big") is None and held.held_bytes == 8
 
 
 @pytest.mark.parametrize(
