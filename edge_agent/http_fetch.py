@@ -7,8 +7,8 @@ a tenth of what a Pi Zero 2 W can give an agent (issue 10.8). This needs nothing
 an agent has not imported already; an https URL gets the system's trust store (the
 broker's link loads ``ssl`` anyway) with hostname checks, as httpx would.
 
-``wardcast-agent run`` downloads with it; the simulated fleet, which shares one client
-among hundreds of agents, keeps ``HttpMediaFetcher``.
+``wardcast-agent run`` downloads with it, and so does the simulated fleet (each agent
+its own, a bounded number in flight: ``media_cache.BoundedFetcher``).
 """
 
 from __future__ import annotations

@@ -17,14 +17,11 @@ import re
 import uuid
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import Protocol
 
 from wardcast_protocol.backoff import Backoff
 from wardcast_protocol.clock import Clock
 from wardcast_protocol.messages import MediaRef
-
-if TYPE_CHECKING:
-    import httpx
 
 log = logging.getLogger(__name__)
 _PATHS_KEPT = 256  # distinct files whose Path is kept (a plan names a few dozen)
@@ -62,58 +59,22 @@ class MediaFetcher(Protocol):
         ...
 
 
-class HttpMediaFetcher:
-    """A ``MediaFetcher`` over HTTP(S) with httpx; one client may serve many agents.
+class BoundedFetcher:
+    """A ``MediaFetcher`` that takes one of ``slots`` for each download.
 
-    Agents sharing a client should share ``slots`` too: it bounds the requests in
-    flight, so a fleet prefetching a new plan all at once does not queue a thousand
-    requests inside httpx's pool, whose bookkeeping grows with the square of the queue.
+    For agents sharing a process (the simulated fleet): a new plan or a new emergency's
+    clip makes every one of them fetch at once, and each download is a socket of the
+    process's own. Sharing the slots keeps the downloads in flight bounded.
     """
 
-    def __init__(
-        self,
-        client: httpx.AsyncClient | None = None,
-        timeout_s: float = 60.0,
-        slots: asyncio.Semaphore | None = None,
-    ) -> None:
-        # Without a client one is built on the first download, not here: httpx (and the
-        # rich and pygments its command line pulls in) is ~6 MB of a Pi's memory that an
-        # agent whose media is all cached never needs.
-        self._client = client
-        self._owns_client = client is None
-        self._timeout_s = timeout_s
+    def __init__(self, inner: MediaFetcher, slots: asyncio.Semaphore) -> None:
+        self._inner = inner
         self._slots = slots
 
     async def fetch(self, url: str, sink: Callable[[bytes], None], max_bytes: int) -> None:
-        """Stream ``url`` into ``sink``; a non-2xx status raises ``httpx.HTTPStatusError``."""
-        if self._slots is None:
-            await self._fetch(url, sink, max_bytes)
-            return
+        """The inner fetcher's download, once a slot is free."""
         async with self._slots:
-            await self._fetch(url, sink, max_bytes)
-
-    async def _fetch(self, url: str, sink: Callable[[bytes], None], max_bytes: int) -> None:
-        received = 0
-        async with self._http().stream("GET", url, timeout=self._timeout_s) as response:
-            response.raise_for_status()
-            async for chunk in response.aiter_bytes(_CHUNK):
-                received += len(chunk)
-                # Stop reading at once: a wrong or hostile URL must not fill the SD card.
-                if received > max_bytes:
-                    raise MediaRejected(f"more than the {max_bytes} bytes announced")
-                sink(chunk)
-
-    def _http(self) -> httpx.AsyncClient:
-        if self._client is None:
-            import httpx  # deferred on purpose, see __init__
-
-            self._client = httpx.AsyncClient(timeout=self._timeout_s, follow_redirects=True)
-        return self._client
-
-    async def aclose(self) -> None:
-        """Close the HTTP client if this fetcher created it (and a download needed one)."""
-        if self._owns_client and self._client is not None:
-            await self._client.aclose()
+            await self._inner.fetch(url, sink, max_bytes)
 
 
 def extension_for(content_type: str) -> str:

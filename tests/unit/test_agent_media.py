@@ -4,17 +4,17 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from collections.abc import Callable
 from pathlib import Path
 
-import httpx
 import pytest
 
 from edge_agent.fake_media import FakeMediaFetcher
+from edge_agent.http_fetch import StreamingHttpFetcher
 from edge_agent.media_cache import (
-    HttpMediaFetcher,
+    BoundedFetcher,
     MediaCache,
     MediaFetcher,
-    MediaRejected,
     MediaUnavailable,
     extension_for,
 )
@@ -106,39 +106,58 @@ def test_extensions_from_content_types() -> None:
     assert extension_for("application/x-unknown") == "bin"
 
 
-async def test_http_fetcher_streams_and_stops_at_the_announced_size() -> None:
-    payload = b"x" * 1000
+async def test_fetches_sharing_slots_are_bounded_in_flight(
+    tmp_path: Path, fake_clock: FakeClock
+) -> None:
+    # The fleet's agents share two slots here: twenty devices fetching a new clip at once
+    # never have more than two downloads open, and every one of them gets the file.
+    inner = FakeMediaFetcher()
+    media = inner.add(b"new emergency clip")
+    open_now, most = 0, 0
 
-    def handler(request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/missing":
-            return httpx.Response(404)
-        return httpx.Response(200, content=payload)
+    class Counting:
+        async def fetch(self, url: str, sink: Callable[[bytes], None], max_bytes: int) -> None:
+            nonlocal open_now, most
+            open_now += 1
+            most = max(most, open_now)
+            await asyncio.sleep(0.01)
+            await inner.fetch(url, sink, max_bytes)
+            open_now -= 1
 
-    async with httpx.AsyncClient(transport=httpx.MockTransport(handler)) as client:
-        fetcher = HttpMediaFetcher(client)
-        chunks: list[bytes] = []
-        await fetcher.fetch("http://c/media/a", chunks.append, 1000)
-        assert b"".join(chunks) == payload
-        with pytest.raises(MediaRejected, match="more than the 10 bytes"):
-            await fetcher.fetch("http://c/media/a", lambda _: None, 10)
-        with pytest.raises(httpx.HTTPStatusError):
-            await fetcher.fetch("http://c/missing", lambda _: None, 10)
+    slots = asyncio.Semaphore(2)
+    caches = [
+        _cache(tmp_path / f"d{i}", BoundedFetcher(Counting(), slots), fake_clock) for i in range(20)
+    ]
+    paths = await asyncio.gather(*(cache.ensure(media) for cache in caches))
+    assert all(path.read_bytes() == b"new emergency clip" for path in paths)
+    assert most == 2 and len(inner.calls) == 20
 
 
 async def test_cache_over_http_verifies_the_served_bytes(
     tmp_path: Path, fake_clock: FakeClock
 ) -> None:
     body = b"real audio bytes"
+
+    async def answer(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.readuntil(b"\r\n\r\n")
+        writer.write(b"HTTP/1.1 200 OK\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body))
+        await writer.drain()
+        writer.close()
+
+    server = await asyncio.start_server(answer, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
     media = MediaRef(
         sha256=hashlib.sha256(body).hexdigest(),
-        url="http://c/media/x",
+        url=f"http://127.0.0.1:{port}/media/x",
         duration_s=1,
         size_bytes=len(body),
     )
-    transport = httpx.MockTransport(lambda request: httpx.Response(200, content=body))
-    async with httpx.AsyncClient(transport=transport) as client:
-        cache = _cache(tmp_path, HttpMediaFetcher(client), fake_clock)
+    try:
+        cache = _cache(tmp_path, StreamingHttpFetcher(timeout_s=5), fake_clock)
         assert (await cache.ensure(media)).read_bytes() == body
+    finally:
+        server.close()
+        await server.wait_closed()
 
 
 async def test_devices_that_failed_together_do_not_retry_together(

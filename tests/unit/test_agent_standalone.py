@@ -91,7 +91,7 @@ _PROBE = textwrap.dedent(
 
     import edge_agent.cli  # the console script's module: `wardcast-agent`
     from edge_agent.config import AgentConfig
-    from edge_agent.media_cache import HttpMediaFetcher
+    from edge_agent.http_fetch import StreamingHttpFetcher
     from edge_agent.wiring import build_agent
     from wardcast_protocol.signing import SigningKey
 
@@ -101,7 +101,7 @@ _PROBE = textwrap.dedent(
         controller_public_key=key.public_key_b64,
         data_dir=DATA_DIR / "agent",
     )
-    build_agent(config, HttpMediaFetcher())
+    build_agent(config, StreamingHttpFetcher())
     for package in PACKAGES:
         module = importlib.import_module(package)
         for info in pkgutil.walk_packages(module.__path__, package + "."):
