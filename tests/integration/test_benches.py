@@ -114,6 +114,16 @@ def test_fanout_bench_tiny_sampled() -> None:
     assert figures["cpu_ratio"] != "nan" or float(figures["raw_cpu_ms"]) == 0
 
 
+def test_fanout_bench_tiny_with_a_fresh_clip() -> None:
+    # Each round a clip no agent has cached (another tone, so another sha256), as a new
+    # emergency's speech: an agent plays only a file it has downloaded and verified, so
+    # every start and confirmation below comes after every agent's download of it.
+    figures = run_bench("bench.fanout", "--tiny", "--fresh-clip")
+    assert figures["fresh_clip"] == "1" and figures["agents"] == "5"
+    assert figures["missed_starts"] == "0" and figures["confirmed"] == "5/5"
+    assert float(figures["p99_ms"]) > float(figures["publish_p50_ms"]) > 0
+
+
 @pytest.mark.parametrize("closed", [False, True])
 def test_reconnect_bench_tiny(closed: bool) -> None:
     # Closed: TLS and a login per link, as the controller runs its broker.
