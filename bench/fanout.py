@@ -2,6 +2,7 @@
 
     .venv/bin/python -m bench.fanout --agents 1000 --processes 2
     .venv/bin/python -m bench.fanout --agents 1000 --sample 20   # what one device sees
+    .venv/bin/python -m bench.fanout --agents 1000 --fresh-clip --clip-s 20  # new speech
     .venv/bin/python -m bench.fanout --tiny        # what the test suite runs
 
 One real mosquitto on loopback; the controller (API, bridge, database) in this
@@ -43,6 +44,11 @@ slower than one device's read). The raw baseline is laid out the same way
 figures are those K's, so the ratios compare like with like: a raw subscriber among
 500 in one process waits for the other 499's reads too. The full run (``--sample 0``,
 the default) stays the measurement of N agents as they are.
+
+With ``--fresh-clip`` each round's clip is one no agent has cached (another tone), as a
+new emergency's speech is: every start then waits for that agent's download of it from
+the controller, so the figures are the media serving's as much as the fan-out's (the raw
+baseline stays the MQTT one).
 
 The raw baseline and the worker pool both sides run in are ``bench.fanout_raw``.
 Times are wall-clock (``time.time()``) across processes on one machine. The last line
