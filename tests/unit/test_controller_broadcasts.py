@@ -13,6 +13,7 @@ import pytest
 from controller.db.models import Broadcast, Bulletin
 from controller.domain.broadcasts.service import BroadcastRequest, order_expiry
 from controller.domain.errors import InvalidInput, NotFound
+from controller.domain.plans.planned import planned_play
 from tests.unit.controller_support import SHA, Harness, make_harness
 from wardcast_protocol.messages import Command, Kind, Plan, Priority, Trigger
 from wardcast_protocol.topics import DeviceChannel
@@ -149,6 +150,22 @@ def test_a_now_does_not_wait_while_plans_are_being_compiled(h: Harness) -> None:
         later.join(5)
     assert not later.is_alive()
     assert len(h.published("to-2", DeviceChannel.PLAN)) == 1
+
+
+@pytest.mark.parametrize("refresh_from_s", [0, -1])
+def test_a_recompile_leaves_a_nows_planned_play_alone(h: Harness, refresh_from_s: int) -> None:
+    # 0: a recompile in the same instant as the "now"; -1: one that began a second
+    # before it and read the planned plays after it committed (a "now" does not wait for
+    # the plans' lock). Neither may withdraw the emergency from what was planned.
+    now = h.runtime.broadcasts.schedule(
+        BroadcastRequest("bul-1", ["to-1"], None, Priority.EMERGENCY)
+    )
+    with h.runtime.db.session() as session:
+        since = h.clock.now() + timedelta(seconds=refresh_from_s)
+        h.runtime.plans.compiler.refresh(session, ["to-1", "to-2"], since)
+    with h.runtime.db.session() as session:
+        row = planned_play(session, "to-1", now.id)
+        assert row is not None and row.withdrawn_at is None
 
 
 def test_an_orders_transaction_refuses_to_recompile_and_sends_nothing(h: Harness) -> None:

@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, insert, literal, select, update
+from sqlalchemy import Table, bindparam, exists, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from controller.db.among import among
-from controller.db.models import Bulletin, Device, PlannedPlay
+from controller.db.models import Broadcast, Bulletin, Device, PlannedPlay
 from controller.domain.devices.service import Placement
 from controller.domain.reports.rollups import dirty as rollups
 from wardcast_protocol.messages import PlanItem
@@ -78,7 +78,13 @@ def record_plans(
     # flushed first, as the ORM's own query would have.
     session.flush()
     conn = session.connection()
-    for found in conn.execute(read.where(table.c.planned_start >= now)).mappings():
+    # A "now" is planned by its command (``record_commands``), never by a plan, so its
+    # rows are not a plan's to withdraw, though they start at or after a refresh's
+    # ``now``: a recompile at the same instant, or one begun before the "now" committed
+    # (a "now" takes no plans' lock), had marked the emergency withdrawn.
+    commanded = exists().where(Broadcast.id == table.c.broadcast_id, Broadcast.immediate.is_(True))
+    ahead_rows = read.where(table.c.planned_start >= now, ~commanded)
+    for found in conn.execute(ahead_rows).mappings():
         ahead[found["device_id"]][found["item_id"]] = dict(found)
     # An item planned before, now in the past (moved ahead again, say): its row is kept.
     unseen = {i.item_id for d, items in plans for i in items if i.item_id not in ahead[d.id]}
