@@ -22,6 +22,10 @@ their ward's channel, as their agents would say): ``now_p50_ms`` alone, and
 into a republish of every device or another broadcast's scheduling, on another thread:
 what an emergency waits for behind routine work.
 
+``--history K`` first writes K past planned plays on every device, as months of a ward's
+programme leave them: what a database's age adds to each figure (an index keyed device
+first is written a page a device by a "now", among that device's history).
+
 The raw baseline, in the same run: the floor of a schedule's work, done plainly. One
 new planned row per device written by one ``executemany`` on the same database and
 committed, and one Ed25519 signature per device over a payload the size of its plan.
@@ -43,13 +47,15 @@ import time
 import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
+from typing import Any, cast
 from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from sqlalchemy import text
+from sqlalchemy import Table, insert, literal, select, text
 
 from bench.common import Site, bench_database, start_site, tone_bulletin
 from bench.figures import load1, peak_rss_mib
+from controller.db.models import Device, PlannedPlay
 from controller.domain.actors import SYSTEM
 from controller.domain.broadcasts.service import BroadcastRequest
 from controller.domain.programmes.yaml_io import load_programme
@@ -66,14 +72,21 @@ def parse_args(argv: Sequence[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--devices", type=int, default=1000)
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--tiny", action="store_true", help="5 devices, 2 rounds")
+    parser.add_argument(
+        "--history",
+        type=int,
+        default=0,
+        help="planned plays of history per device, written before measuring (a ward "
+        "after months: 20 items a day is ~600 a month)",
+    )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("--postgres", action="store_true", help="start a throwaway local PostgreSQL")
     where.add_argument("--database-url", help="an existing empty database")
     args = parser.parse_args(argv)
     if args.tiny:
         args.devices, args.rounds = 5, 2
-    if args.devices < 1 or args.rounds < 1:
-        parser.error("--devices and --rounds must be at least 1")
+    if args.devices < 1 or args.rounds < 1 or args.history < 0:
+        parser.error("--devices and --rounds must be at least 1, --history at least 0")
     url = args.database_url
     args.db = "postgres" if args.postgres or (url or "").startswith("postgresql") else "sqlite"
     return args
@@ -84,6 +97,35 @@ def timed(action: Callable[[], object]) -> float:
     started = time.perf_counter()
     action()
     return time.perf_counter() - started
+
+
+def write_history(site: Site, per_device: int) -> None:
+    """``per_device`` past planned plays on every device, written as a ward's months
+    write them: slot by slot, each item on every device (an ``INSERT ... SELECT`` a
+    slot), the oldest first, half an hour apart and ending before today."""
+    if per_device == 0:
+        return
+    table = cast(Table, PlannedPlay.__table__)
+    first = site.runtime.clock.now() - dt.timedelta(days=1, minutes=30 * per_device)
+    with site.runtime.db.engine.begin() as conn:
+        for n in range(per_device):
+            at = first + dt.timedelta(minutes=30 * n)
+            shared: dict[str, Any] = {
+                "item_id": f"history-{n}",
+                "broadcast_id": f"history-{n}",
+                "kind": "media",
+                "source_level": "ward",
+                "priority": "normal",
+                "trigger": "schedule",
+                "planned_start": at,
+                "planned_duration_s": 60.0,
+                "first_planned_at": at,
+            }
+            columns = [literal(v, table.c[k].type) for k, v in shared.items()]
+            rows = select(Device.id, Device.ward_code, Device.group_code, *columns)
+            conn.execute(
+                insert(table).from_select(["device_id", "ward_code", "group_code", *shared], rows)
+            )
 
 
 def plan_size(site: Site) -> tuple[int, int]:
@@ -137,6 +179,7 @@ def ms(seconds: float) -> str:
 def measure(site: Site, args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     """Every figure of the docstring, in its order."""
     runtime, devices = site.runtime, site.device_ids
+    history_s = timed(lambda: write_history(site, args.history))
     bulletin = tone_bulletin(site, 1.0, tmp)
     programme = load_programme(PROGRAMME.read_text())
     runtime.programmes.save(WARD, programme, SYSTEM)
@@ -179,6 +222,8 @@ def measure(site: Site, args: argparse.Namespace, tmp: Path) -> dict[str, object
     return {
         "devices": args.devices,
         "db": args.db,
+        "history": args.history,
+        "history_s": f"{history_s:.1f}",
         "rounds": args.rounds,
         "plan_items": plan_items,
         "plan_bytes": size,
@@ -219,6 +264,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     f = figures
     print(f"{args.devices} devices in one ward ({args.db}), {args.rounds} rounds")
     print(f"load {load_before:.2f} -> {f['load1']}; plans of {f['plan_items']} items")
+    print(f"history: {f['history']} planned plays a device (written in {f['history_s']} s)")
     print(f"queue a bulletin into a session  {f['queue_ms']:>9} ms")
     print(f"schedule a broadcast for later   {f['schedule_p50_ms']:>9} ms p50")
     print(f"  raw: rows written, plans signed {f['raw_p50_ms']:>8} ms p50, ratio {f['ratio']}")

@@ -138,8 +138,9 @@ def test_reconnect_bench_tiny(closed: bool) -> None:
 
 
 def test_plans_bench_tiny() -> None:
-    figures = run_bench("bench.plans", "--tiny")
+    figures = run_bench("bench.plans", "--tiny", "--history", "3")
     assert figures["devices"] == "5" and figures["db"] == "sqlite"
+    assert figures["history"] == "3"
     # The example programme's sessions and the broadcasts scheduled: plans are not empty.
     assert int(figures["plan_items"]) >= 2 and int(figures["plan_bytes"]) > 0
     timed = ("schedule_p50_ms", "raw_p50_ms", "queue_ms", "recompile_p50_ms", "republish_ms")

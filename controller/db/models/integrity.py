@@ -24,7 +24,10 @@ class PlannedPlay(Base):
 
     __tablename__ = "planned_plays"
     __table_args__ = (
-        UniqueConstraint("device_id", "item_id", name="uq_planned_device_item"),
+        # Item first: a "now" (or a new item) to a thousand devices adds a thousand
+        # entries side by side, where device first put each in its device's own page of
+        # history (a page written a device; migration 0019 has the figures).
+        UniqueConstraint("item_id", "device_id", name="uq_planned_item_device"),
         Index("ix_planned_ward_start", "ward_code", "planned_start"),
         Index("ix_planned_device_start", "device_id", "planned_start"),
     )
