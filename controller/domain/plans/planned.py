@@ -90,9 +90,13 @@ def record_plans(
     unseen = {i.item_id for d, items in plans for i in items if i.item_id not in ahead[d.id]}
     earlier: dict[tuple[str, str], dict[str, Any]] = {}
     if unseen:
-        past = read.where(among(session, PlannedPlay.item_id, unseen), table.c.planned_start < now)
+        # Looked up by its key (item, device) alone, the time checked here: given
+        # ``planned_start < now`` too, SQLite chose to read each device's every past
+        # play by (device, start), which grew with the months (bench.plans --history).
+        past = read.where(among(session, PlannedPlay.item_id, unseen))
         for found in conn.execute(past).mappings():
-            earlier[(found["device_id"], found["item_id"])] = dict(found)
+            if found["planned_start"] < now:
+                earlier[(found["device_id"], found["item_id"])] = dict(found)
     columns_of = _ItemColumns(session)
     fresh: list[dict[str, Any]] = []
     changed: dict[int, dict[str, Any]] = {}
