@@ -23,8 +23,9 @@ into a republish of every device or another broadcast's scheduling, on another t
 what an emergency waits for behind routine work.
 
 ``--history K`` first writes K past planned plays on every device, as months of a ward's
-programme leave them: what a database's age adds to each figure (an index keyed device
-first is written a page a device by a "now", among that device's history).
+programme leave them, one in ten a one-off broadcast to every device (with its targets):
+what a database's age adds to each figure (a read or an index keyed by device walks, or
+writes a page of, each device's history).
 
 The raw baseline, in the same run: the floor of a schedule's work, done plainly. One
 new planned row per device written by one ``executemany`` on the same database and
@@ -55,7 +56,7 @@ from sqlalchemy import Table, insert, literal, select, text
 
 from bench.common import Site, bench_database, start_site, tone_bulletin
 from bench.figures import load1, peak_rss_mib
-from controller.db.models import Device, PlannedPlay
+from controller.db.models import Broadcast, BroadcastTarget, Device, PlannedPlay
 from controller.domain.actors import SYSTEM
 from controller.domain.broadcasts.service import BroadcastRequest
 from controller.domain.programmes.yaml_io import load_programme
@@ -99,32 +100,55 @@ def timed(action: Callable[[], object]) -> float:
     return time.perf_counter() - started
 
 
-def write_history(site: Site, per_device: int) -> None:
+def write_history(site: Site, per_device: int, bulletin: str) -> None:
     """``per_device`` past planned plays on every device, written as a ward's months
     write them: slot by slot, each item on every device (an ``INSERT ... SELECT`` a
-    slot), the oldest first, half an hour apart and ending before today."""
+    slot), the oldest first, half an hour apart and ending before today. One slot in
+    ten is a one-off broadcast to every device (its row and targets), the rest the
+    programme's."""
     if per_device == 0:
         return
-    table = cast(Table, PlannedPlay.__table__)
+    plays, targets = cast(Table, PlannedPlay.__table__), cast(Table, BroadcastTarget.__table__)
+    broadcasts = cast(Table, Broadcast.__table__)
     first = site.runtime.clock.now() - dt.timedelta(days=1, minutes=30 * per_device)
     with site.runtime.db.engine.begin() as conn:
         for n in range(per_device):
             at = first + dt.timedelta(minutes=30 * n)
+            one_off = n % 10 == 0
+            if one_off:
+                conn.execute(
+                    insert(broadcasts).values(
+                        id=f"history-{n}",
+                        bulletin_id=bulletin,
+                        trigger="manual",
+                        priority="normal",
+                        planned_start=at,
+                        immediate=False,
+                        status="sent",
+                        created_at=at,
+                    )
+                )
+                conn.execute(
+                    insert(targets).from_select(
+                        ["broadcast_id", "device_id"],
+                        select(literal(f"history-{n}"), Device.id),
+                    )
+                )
             shared: dict[str, Any] = {
                 "item_id": f"history-{n}",
                 "broadcast_id": f"history-{n}",
                 "kind": "media",
                 "source_level": "ward",
                 "priority": "normal",
-                "trigger": "schedule",
+                "trigger": "manual" if one_off else "schedule",
                 "planned_start": at,
                 "planned_duration_s": 60.0,
                 "first_planned_at": at,
             }
-            columns = [literal(v, table.c[k].type) for k, v in shared.items()]
+            columns = [literal(v, plays.c[k].type) for k, v in shared.items()]
             rows = select(Device.id, Device.ward_code, Device.group_code, *columns)
             conn.execute(
-                insert(table).from_select(["device_id", "ward_code", "group_code", *shared], rows)
+                insert(plays).from_select(["device_id", "ward_code", "group_code", *shared], rows)
             )
 
 
@@ -179,8 +203,8 @@ def ms(seconds: float) -> str:
 def measure(site: Site, args: argparse.Namespace, tmp: Path) -> dict[str, object]:
     """Every figure of the docstring, in its order."""
     runtime, devices = site.runtime, site.device_ids
-    history_s = timed(lambda: write_history(site, args.history))
     bulletin = tone_bulletin(site, 1.0, tmp)
+    history_s = timed(lambda: write_history(site, args.history, bulletin))
     programme = load_programme(PROGRAMME.read_text())
     runtime.programmes.save(WARD, programme, SYSTEM)
     # The ward's today, not this machine's: from 17:00 UTC it is tomorrow in Hà Nội, and a

@@ -94,39 +94,78 @@ def test_scheduling_to_twenty_devices_runs_the_statements_of_two(h: Harness) -> 
         assert isinstance(plan, Plan) and plan.version == 2 and len(plan.items) == 2
 
 
-def test_no_read_of_planned_plays_walks_a_devices_history(h: Harness) -> None:
-    """Plans with items not planned ahead look them up among what was planned before;
-    that is a key lookup by item and device. With the key device first, SQLite chose
-    to read each device's every past play instead (``device_id=? AND
-    planned_start<?``) once a plan brought several new items: a broadcast to 1,000
-    devices with 1,000 plays of history each took 1.8-2.3 s where a new database took
-    0.7 s (``bench.plans --history 1000``)."""
+HISTORY_TABLES = ("planned_plays", "broadcast_targets")
+
+
+def _reads(h: Harness, action: Any) -> list[tuple[str, Any]]:
+    """The SELECTs ``action`` runs on the tables that grow with a device's history."""
     reads: list[tuple[str, Any]] = []
 
     def note(_conn: object, _cursor: object, statement: str, params: Any, *_rest: object) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and "planned_plays" in statement:
+        if statement.lstrip().upper().startswith("SELECT") and any(
+            table in statement for table in HISTORY_TABLES
+        ):
             reads.append((statement, params))
 
-    engine = h.runtime.db.engine
-    with h.runtime.db.session() as session:
-        devices = [session.get(Device, d) for d in WEST]
-        # A day's programme of new items on every device: twenty lookups a device.
-        items = [_item(h, f"day-{n}", 1 + n / 10) for n in range(20)]
-        event.listen(engine, "before_cursor_execute", note)
-        try:
-            record_plans(session, [(d, items) for d in devices if d is not None], h.clock.now())
-        finally:
-            event.remove(engine, "before_cursor_execute", note)
-        session.commit()
-    assert len(reads) == 2  # what lies ahead, and the new items among the past
-    with engine.connect() as conn:
+    event.listen(h.runtime.db.engine, "before_cursor_execute", note)
+    try:
+        action()
+    finally:
+        event.remove(h.runtime.db.engine, "before_cursor_execute", note)
+    return reads
+
+
+def assert_no_history_walked(h: Harness, reads: list[tuple[str, Any]]) -> None:
+    """SQLite's plan for each read: no scan of those tables, no range over the past,
+    nothing found through every broadcast a device was ever sent."""
+    with h.runtime.db.engine.connect() as conn:
         for statement, params in reads:
             plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params).all()
-            steps = [str(step[3]) for step in plan if "planned_plays" in str(step[3])]
-            assert steps, statement
+            steps = [str(s[3]) for s in plan if any(t in str(s[3]) for t in HISTORY_TABLES)]
             for step in steps:
                 assert not step.startswith("SCAN"), (step, statement)
                 assert "planned_start<" not in step, (step, statement)
+                assert "ix_broadcast_targets_device_id" not in step, (step, statement)
+
+
+def test_no_read_of_a_refresh_walks_a_devices_history(h: Harness) -> None:
+    """What a compile reads is found by key or by what lies ahead, never by walking
+    every play or broadcast a device ever had: those grow with the months, and SQLite
+    took them (``bench.plans --history 1000``: scheduling to 1,000 devices with 1,000
+    past plays each took 1.8-2.3 s where a new database took 0.7 s).
+
+    Plans with items not planned ahead look them up among past plays: given
+    ``planned_start < now`` too, SQLite chose each device's every past play by (device,
+    start) once a plan brought several new items. A device's scheduled broadcasts,
+    joined from the device, were found through every broadcast it was ever sent."""
+    for hours in (1, 2):
+        _later(h, EAST + WEST, hours)
+    h.runtime.broadcasts.schedule(BroadcastRequest(h.bulletin_id, EAST + WEST, None))  # a "now"
+    devices: list[Device] = []
+    with h.runtime.db.session() as session:
+        for device_id in WEST:
+            device = session.get(Device, device_id)
+            assert device is not None
+            devices.append(device)
+        # A day's programme of new items on every device: twenty lookups a device.
+        items = [_item(h, f"day-{n}", 1 + n / 10) for n in range(20)]
+        now = h.clock.now()
+        reads = _reads(h, lambda: record_plans(session, [(d, items) for d in devices], now))
+        session.commit()
+    assert len(reads) == 2  # what lies ahead, and the new items among the past
+    compile_reads = _reads(h, lambda: _later(h, WEST, 3))
+    assert any("broadcast_targets" in statement for statement, _ in compile_reads)
+    assert_no_history_walked(h, reads + compile_reads)
+
+
+def test_what_a_device_back_online_is_owed_is_found_by_key(h: Harness) -> None:
+    """A device back online is sent the "now"s in force it did not confirm: found among
+    the targets of those broadcasts, not through every broadcast it was ever sent."""
+    for _ in range(3):
+        h.runtime.broadcasts.schedule(BroadcastRequest(h.bulletin_id, EAST + WEST, None))
+    reads = _reads(h, lambda: h.runtime.broadcasts.resend_owed(WEST[:5]))
+    assert any("broadcast_targets" in statement for statement, _ in reads)
+    assert_no_history_walked(h, reads)
 
 
 def _planned(h: Harness, device_id: str) -> list[tuple[Any, ...]]:

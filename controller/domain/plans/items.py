@@ -55,19 +55,34 @@ def scheduled_items(
     session: Session, device_ids: Sequence[str], since: datetime, urls: MediaUrls
 ) -> dict[str, list[PlanItem]]:
     """Scheduled (not 'now') broadcasts targeting each of ``device_ids`` from ``since``
-    on, read together: which broadcasts target which device in one statement, each
+    on, read together: the broadcasts ahead and their targets in two statements, each
     broadcast once, and one item per broadcast shared by all its devices (a ward's
     thousand plans, each read alone, took ~1.7 s)."""
-    pairs = session.execute(
-        select(BroadcastTarget.device_id, Broadcast.id)
-        .join(Broadcast, BroadcastTarget.broadcast_id == Broadcast.id)
-        .where(
-            among(session, BroadcastTarget.device_id, device_ids),
+    # The broadcasts still ahead, by their time, then all their targets by the targets'
+    # key, these devices picked here. Joined from the devices, SQLite read every
+    # broadcast each device was ever sent, on every compile: a cost that grew with the
+    # months. Asked for both keys at once, it looks up every broadcast ahead for every
+    # device (300 broadcasts by 500 devices: 90 ms); reading the targets of those
+    # ahead took 5 ms (docs/scale.md, "A ward after months").
+    ahead = session.scalars(
+        select(Broadcast.id).where(
+            Broadcast.planned_start >= since,
             Broadcast.immediate.is_(False),
             Broadcast.cancelled_at.is_(None),  # its status moves on; a cancel removes it
-            Broadcast.planned_start >= since,
         )
     ).all()
+    if not ahead:
+        return {}
+    wanted = set(device_ids)
+    pairs = [
+        (device_id, broadcast_id)
+        for device_id, broadcast_id in session.execute(
+            select(BroadcastTarget.device_id, BroadcastTarget.broadcast_id).where(
+                among(session, BroadcastTarget.broadcast_id, ahead)
+            )
+        )
+        if device_id in wanted
+    ]
     if not pairs:
         return {}
     loaded = session.scalars(
