@@ -137,7 +137,9 @@ class BroadcastTarget(Base):
     __tablename__ = "broadcast_targets"
 
     broadcast_id: Mapped[str] = mapped_column(ForeignKey("broadcasts.id"), primary_key=True)
-    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), primary_key=True, index=True)
+    # No index of its own (migration 0020): every read comes from its broadcasts, by
+    # the key; one keyed by device took a page of each device's history per broadcast.
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), primary_key=True)
     # When the device reported a plan version holding this broadcast (scheduled ones).
     received_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     # When the device reported it sounding (its state names the item playing).
