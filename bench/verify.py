@@ -13,8 +13,9 @@ its own process (start, read, parse, digest, signatures on every core, chains, r
 whose wall time, CPU time and peak RSS are the project's figures.
 
 With ``--with-build`` the same events are first stored in a fresh SQLite database
-(inserted directly: the bridge's per-event path is not what is measured here) and the
-bundle is built from it with ``build_bundle``, as ``POST /evidence/archives`` does.
+(inserted directly: the bridge's per-event path is not what is measured here), with the
+planned play each answers and one in a hundred more never confirmed, and the bundle is
+built from it with ``build_bundle``, as ``POST /evidence/archives`` does.
 
 Baseline, in the same run: Ed25519-verifying the same signatures over the same bytes
 with ``cryptography`` directly on one thread, keys and signatures already decoded —
@@ -148,7 +149,7 @@ def build_from_database(chains: dict[str, Any], days: int, directory: Path) -> f
     """Store the events in SQLite; time building the bundle, then the whole archive act."""
     from sqlalchemy import insert
 
-    from controller.db.models import Device, PlaybackEvidence
+    from controller.db.models import Device, PlannedPlay, PlaybackEvidence
     from controller.db.session import Database
     from controller.domain.actors import SYSTEM
     from controller.domain.evidence.archives import archive_period
@@ -190,6 +191,23 @@ def build_from_database(chains: dict[str, Any], days: int, directory: Path) -> f
                 for e, s, sig in rows
             ],
         )  # fmt: skip
+        # What the controller planned: each event's play, and one in a hundred more that
+        # nobody confirmed (the bundle lists those owed and missed, asking of every
+        # planned play whether it was confirmed).
+        planned = [
+            {
+                "device_id": e.device_id, "ward_code": WARD, "item_id": item,
+                "broadcast_id": e.broadcast_id, "kind": "media",
+                "source_level": e.source_level.value, "priority": e.priority.value,
+                "trigger": e.trigger.value, "planned_start": e.planned_start,
+                "planned_duration_s": e.planned_duration_s,
+                "first_planned_at": e.planned_start - timedelta(hours=1),
+            }
+            for _, rows in chains.values()
+            for n, (e, _, _) in enumerate(rows)
+            for item in ([e.item_id] if n % 100 else [e.item_id, f"missed-{e.item_id}"])
+        ]  # fmt: skip
+        session.execute(insert(PlannedPlay), planned)
     started = time.perf_counter()
     with db.session() as session:
         bundle = build_bundle(
@@ -318,8 +336,9 @@ def main() -> None:
         fingerprint = hashlib.sha256(data).hexdigest()[:16]
         print(f"bundle {path.name}: {len(data) / 1e6:.1f} MB, sha256 {fingerprint}…")
         del data
+        built = ""
         if args.with_build:
-            build_from_database(chains, args.days, directory)
+            built = f" build_s={build_from_database(chains, args.days, directory):.2f}"
 
         run = verify_process(path, args.workers)
         print(f"verify (exit {run.code}): {run.last}")
@@ -337,7 +356,7 @@ def main() -> None:
             f"raw_ed25519_s={raw:.2f} ratio={run.wall_s / raw:.2f} "
             f"peak_rss_mib={run.peak_mib:.0f} tree_pss_mib={run.tree_pss_mib:.0f} "
             f"sodium={int(sodium_available())} cores={os.cpu_count()} "
-            f"load1={os.getloadavg()[0]:.1f}"
+            f"load1={os.getloadavg()[0]:.1f}{built}"
         )
 
 

@@ -25,6 +25,7 @@ from controller.domain.devices.service import register_device
 from controller.domain.places import service as places
 from controller.domain.plans.items import PlanDigests
 from controller.domain.plans.planned import record_plans
+from tests.support.query_plans import assert_no_history_walked, reads_of
 from tests.unit.controller_support import SHA, Harness, make_harness
 from wardcast_protocol.messages import (
     Kind,
@@ -94,40 +95,6 @@ def test_scheduling_to_twenty_devices_runs_the_statements_of_two(h: Harness) -> 
         assert isinstance(plan, Plan) and plan.version == 2 and len(plan.items) == 2
 
 
-HISTORY_TABLES = ("planned_plays", "broadcast_targets")
-
-
-def _reads(h: Harness, action: Any) -> list[tuple[str, Any]]:
-    """The SELECTs ``action`` runs on the tables that grow with a device's history."""
-    reads: list[tuple[str, Any]] = []
-
-    def note(_conn: object, _cursor: object, statement: str, params: Any, *_rest: object) -> None:
-        if statement.lstrip().upper().startswith("SELECT") and any(
-            table in statement for table in HISTORY_TABLES
-        ):
-            reads.append((statement, params))
-
-    event.listen(h.runtime.db.engine, "before_cursor_execute", note)
-    try:
-        action()
-    finally:
-        event.remove(h.runtime.db.engine, "before_cursor_execute", note)
-    return reads
-
-
-def assert_no_history_walked(h: Harness, reads: list[tuple[str, Any]]) -> None:
-    """SQLite's plan for each read: no scan of those tables, no range over the past,
-    nothing found through every broadcast a device was ever sent."""
-    with h.runtime.db.engine.connect() as conn:
-        for statement, params in reads:
-            plan = conn.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", params).all()
-            steps = [str(s[3]) for s in plan if any(t in str(s[3]) for t in HISTORY_TABLES)]
-            for step in steps:
-                assert not step.startswith("SCAN"), (step, statement)
-                assert "planned_start<" not in step, (step, statement)
-                assert "ix_broadcast_targets_device_id" not in step, (step, statement)
-
-
 def test_no_read_of_a_refresh_walks_a_devices_history(h: Harness) -> None:
     """What a compile reads is found by key or by what lies ahead, never by walking
     every play or broadcast a device ever had: those grow with the months, and SQLite
@@ -150,12 +117,14 @@ def test_no_read_of_a_refresh_walks_a_devices_history(h: Harness) -> None:
         # A day's programme of new items on every device: twenty lookups a device.
         items = [_item(h, f"day-{n}", 1 + n / 10) for n in range(20)]
         now = h.clock.now()
-        reads = _reads(h, lambda: record_plans(session, [(d, items) for d in devices], now))
+        reads = reads_of(
+            h.runtime.db.engine, lambda: record_plans(session, [(d, items) for d in devices], now)
+        )
         session.commit()
     assert len(reads) == 2  # what lies ahead, and the new items among the past
-    compile_reads = _reads(h, lambda: _later(h, WEST, 3))
+    compile_reads = reads_of(h.runtime.db.engine, lambda: _later(h, WEST, 3))
     assert any("broadcast_targets" in statement for statement, _ in compile_reads)
-    assert_no_history_walked(h, reads + compile_reads)
+    assert_no_history_walked(h.runtime.db.engine, reads + compile_reads)
 
 
 def test_what_a_device_back_online_is_owed_is_found_by_key(h: Harness) -> None:
@@ -163,9 +132,9 @@ def test_what_a_device_back_online_is_owed_is_found_by_key(h: Harness) -> None:
     the targets of those broadcasts, not through every broadcast it was ever sent."""
     for _ in range(3):
         h.runtime.broadcasts.schedule(BroadcastRequest(h.bulletin_id, EAST + WEST, None))
-    reads = _reads(h, lambda: h.runtime.broadcasts.resend_owed(WEST[:5]))
+    reads = reads_of(h.runtime.db.engine, lambda: h.runtime.broadcasts.resend_owed(WEST[:5]))
     assert any("broadcast_targets" in statement for statement, _ in reads)
-    assert_no_history_walked(h, reads)
+    assert_no_history_walked(h.runtime.db.engine, reads)
 
 
 def _planned(h: Harness, device_id: str) -> list[tuple[Any, ...]]:

@@ -159,6 +159,12 @@ class PlaybackEvidence(Base):
         UniqueConstraint("device_id", "event_id", name="uq_evidence_device_event"),
         UniqueConstraint("device_id", "seq", name="uq_evidence_device_seq"),
         Index("ix_evidence_device_start", "device_id", "planned_start"),
+        # Was a play confirmed? is asked by (item, device) and (broadcast, device): with
+        # only the device's indexes, each question walked that device's every event
+        # (migration 0021). Item or broadcast first, a broadcast's confirmations sit
+        # side by side.
+        Index("ix_evidence_item_device", "item_id", "device_id"),
+        Index("ix_evidence_broadcast_device", "broadcast_id", "device_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
@@ -171,7 +177,7 @@ class PlaybackEvidence(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     digest: Mapped[str] = mapped_column(String(64))
     item_id: Mapped[str] = mapped_column(String(64))
-    broadcast_id: Mapped[str] = mapped_column(String(64), index=True)
+    broadcast_id: Mapped[str] = mapped_column(String(64))
     bulletin_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     trigger: Mapped[str] = mapped_column(String(16))
     priority: Mapped[str] = mapped_column(String(16))

@@ -1,0 +1,58 @@
+"""Was a planned play confirmed? is a key lookup, not a walk of the device's events.
+
+The dashboard's "playing now" and missed plays, and an evidence bundle's list of what
+was owed and not confirmed, ask it once per planned play. With only the evidence's
+indexes by device, SQLite walked that device's every event each time: a ward-year
+bundle of 20 devices asked it 73,000 times over 3,650 events each (migration 0021,
+docs/scale.md "A ward after months"). The plans are SQLite's own, for the statements
+the code ran (``tests/support/query_plans.py``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from controller.domain.actors import SYSTEM
+from controller.domain.broadcasts.service import BroadcastRequest
+from controller.domain.evidence.bundles.build import build_bundle
+from controller.domain.overview import today
+from tests.support.query_plans import assert_no_history_walked, reads_of
+from tests.unit.controller_support import Harness, make_harness
+from tests.unit.test_plan_refresh_batch import EAST, WEST, place_wards
+
+
+@pytest.fixture
+def h(tmp_path: Path) -> Iterator[Harness]:
+    harness = make_harness(tmp_path)
+    place_wards(harness)
+    # Something planned in each ward: a "now" and a broadcast for later.
+    schedule = harness.runtime.broadcasts.schedule
+    schedule(BroadcastRequest(harness.bulletin_id, EAST + WEST, None))
+    later = harness.clock.now() + timedelta(hours=1)
+    schedule(BroadcastRequest(harness.bulletin_id, EAST + WEST, later))
+    yield harness
+    harness.runtime.stop()
+
+
+def test_the_dashboard_asks_about_each_play_by_its_key(h: Harness) -> None:
+    now = h.clock.now() + timedelta(minutes=5)
+    engine = h.runtime.db.engine
+    with h.runtime.db.session() as session:
+        reads = reads_of(engine, lambda: today.playing_now(session, SYSTEM, now))
+        reads += reads_of(engine, lambda: today.missed_plays(session, SYSTEM, now))
+    assert any("playback_evidence" in statement for statement, _ in reads)
+    assert_no_history_walked(engine, reads)
+
+
+def test_a_bundle_asks_about_each_owed_play_by_its_key(h: Harness) -> None:
+    now = h.clock.now() + timedelta(hours=2)
+    start, end = now - timedelta(days=1), now
+    engine = h.runtime.db.engine
+    with h.runtime.db.session() as session:
+        reads = reads_of(engine, lambda: build_bundle(session, "w-east", start, end, None, now=now))
+    assert any("playback_evidence" in s and "planned_plays" in s for s, _ in reads)
+    assert_no_history_walked(engine, reads)
