@@ -48,3 +48,31 @@ def assert_no_history_walked(engine: Engine, reads: list[tuple[str, Any]]) -> No
                 device_past = "device_id=? AND planned_start<" in step
                 assert not device_past, (step, statement)
                 assert "(device_id=?)" not in step, (step, statement)
+
+
+def vm_steps(engine: Engine, action: Callable[[], object]) -> int:
+    """The work SQLite did for ``action``'s statements, in virtual-machine instructions
+    (counted in steps of 10): where a plan's text cannot tell one seek from a walk (a
+    max down a key reads the same as a scan of it), the work grows with what is walked."""
+    steps = 0
+    touched: list[Any] = []
+
+    def tick() -> int:
+        nonlocal steps
+        steps += 1
+        return 0  # go on
+
+    def note(conn: Any, *_rest: object) -> None:
+        driver = conn.connection.driver_connection
+        if driver not in touched:
+            driver.set_progress_handler(tick, 10)
+            touched.append(driver)
+
+    event.listen(engine, "before_cursor_execute", note)
+    try:
+        action()
+    finally:
+        event.remove(engine, "before_cursor_execute", note)
+        for driver in touched:
+            driver.set_progress_handler(None, 0)
+    return steps

@@ -15,12 +15,15 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import insert
 
+from controller.db.models import PlaybackEvidence
 from controller.domain.actors import SYSTEM
 from controller.domain.broadcasts.service import BroadcastRequest
 from controller.domain.evidence.bundles.build import build_bundle
 from controller.domain.overview import today
-from tests.support.query_plans import assert_no_history_walked, reads_of
+from controller.domain.overview.devices import device_statuses
+from tests.support.query_plans import assert_no_history_walked, reads_of, vm_steps
 from tests.unit.controller_support import Harness, make_harness
 from tests.unit.test_plan_refresh_batch import EAST, WEST, place_wards
 
@@ -56,3 +59,45 @@ def test_a_bundle_asks_about_each_owed_play_by_its_key(h: Harness) -> None:
         reads = reads_of(engine, lambda: build_bundle(session, "w-east", start, end, None, now=now))
     assert any("playback_evidence" in s and "planned_plays" in s for s, _ in reads)
     assert_no_history_walked(engine, reads)
+
+
+def _events(h: Harness, devices: list[str], first: int, last: int) -> None:
+    """Evidence rows ``first``..``last`` of each device, as stored (unsigned here)."""
+    at = h.clock.now() - timedelta(days=30)
+    rows = [
+        {
+            "device_id": d, "ward_code": "w-east", "event_id": f"{d}-{n}", "seq": n,
+            "prev_hash": "0" * 64, "digest": "0" * 64, "item_id": f"it-{n}",
+            "broadcast_id": f"it-{n}", "trigger": "schedule", "priority": "normal",
+            "source_level": "ward", "planned_start": at + timedelta(minutes=n),
+            "planned_duration_s": 30.0, "played_duration_s": 30.0, "outcome": "completed",
+            "amplifier_on": True, "volume": n % 100, "recorded_at": at, "received_at": at,
+            "signed": "{}", "sig": "x",
+        }
+        for d in devices
+        for n in range(first, last + 1)
+    ]  # fmt: skip
+    with h.runtime.db.engine.begin() as conn:
+        conn.execute(insert(PlaybackEvidence), rows)
+
+
+def test_the_device_list_reads_each_devices_last_play_by_one_seek(h: Harness) -> None:
+    """The dashboard and the device list show each device's last confirmed play. As a
+    max grouped by device, SQLite read every event of every device on each refresh;
+    one seek each, the work does not grow with the months."""
+    engine = h.runtime.db.engine
+
+    def statuses() -> None:
+        with h.runtime.db.session() as session:
+            found = device_statuses(
+                session, SYSTEM, h.clock.now(), offline_after_s=60, clock_warn_s=5
+            )
+            assert found[0].volume == volume  # the last play's, read from the latest event
+
+    _events(h, EAST, 1, 20)
+    volume = 20
+    young = vm_steps(engine, statuses)
+    _events(h, EAST, 21, 1000)
+    volume = 0  # the 1,000th event's
+    old = vm_steps(engine, statuses)
+    assert old < 2 * young, (young, old)  # 50x the history; the same work
