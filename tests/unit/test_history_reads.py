@@ -61,14 +61,15 @@ def test_a_bundle_asks_about_each_owed_play_by_its_key(h: Harness) -> None:
     assert_no_history_walked(engine, reads)
 
 
-def _events(h: Harness, devices: list[str], first: int, last: int) -> None:
-    """Evidence rows ``first``..``last`` of each device, as stored (unsigned here)."""
+def _events(h: Harness, devices: list[str], first: int, last: int, item: str | None = None) -> None:
+    """Evidence rows ``first``..``last`` of each device, as stored (unsigned here);
+    ``item``: all confirming that item, else each its own."""
     at = h.clock.now() - timedelta(days=30)
     rows = [
         {
             "device_id": d, "ward_code": "w-east", "event_id": f"{d}-{n}", "seq": n,
-            "prev_hash": "0" * 64, "digest": "0" * 64, "item_id": f"it-{n}",
-            "broadcast_id": f"it-{n}", "trigger": "schedule", "priority": "normal",
+            "prev_hash": "0" * 64, "digest": "0" * 64, "item_id": item or f"it-{n}",
+            "broadcast_id": item or f"it-{n}", "trigger": "schedule", "priority": "normal",
             "source_level": "ward", "planned_start": at + timedelta(minutes=n),
             "planned_duration_s": 30.0, "played_duration_s": 30.0, "outcome": "completed",
             "amplifier_on": True, "volume": n % 100, "recorded_at": at, "received_at": at,
