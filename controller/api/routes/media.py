@@ -100,11 +100,10 @@ def media_router(
     clock: Clock,
     *,
     prefix: str = MEDIA_PREFIX,
-    hot: HotMedia | None = None,
 ) -> APIRouter:
     """A router serving ``store``'s files by hash to holders of a link ``signer`` made."""
     router = APIRouter(prefix=prefix, tags=["media"])
-    held = HotMedia() if hot is None else hot
+    held = HotMedia()  # each router its own: one per app, as one store
 
     @router.get(
         "/{name}",
