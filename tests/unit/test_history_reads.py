@@ -1,8 +1,9 @@
 """Was a planned play confirmed? is a key lookup, not a walk of the device's events.
 
-The dashboard's "playing now" and missed plays, and an evidence bundle's list of what
-was owed and not confirmed, ask it once per planned play. With only the evidence's
-indexes by device, SQLite walked that device's every event each time: a ward-year
+The dashboard's sessions of the day, "playing now" and missed plays, and an evidence
+bundle's list of what was owed and not confirmed, ask it of many planned plays. With
+only the evidence's indexes by device, SQLite walked that device's every event each
+time (or, for the day's sessions, asked by item alone, scanned all evidence): a ward-year
 bundle of 20 devices asked it 73,000 times over 3,650 events each (migration 0021,
 docs/scale.md "A ward after months"). The plans are SQLite's own, for the statements
 the code ran (``tests/support/query_plans.py``).
@@ -47,6 +48,8 @@ def test_the_dashboard_asks_about_each_play_by_its_key(h: Harness) -> None:
     with h.runtime.db.session() as session:
         reads = reads_of(engine, lambda: today.playing_now(session, SYSTEM, now))
         reads += reads_of(engine, lambda: today.missed_plays(session, SYSTEM, now))
+        tz = "Asia/Ho_Chi_Minh"
+        reads += reads_of(engine, lambda: today.sessions_today(session, SYSTEM, now, tz))
     assert any("playback_evidence" in statement for statement, _ in reads)
     assert_no_history_walked(engine, reads)
 
