@@ -21,6 +21,7 @@ from sqlalchemy import insert
 from controller.db.models import PlaybackEvidence
 from controller.domain.actors import SYSTEM
 from controller.domain.broadcasts.service import BroadcastRequest
+from controller.domain.evidence.batch_store import create_chains, held
 from controller.domain.evidence.bundles.build import build_bundle
 from controller.domain.overview import today
 from controller.domain.overview.devices import device_statuses
@@ -105,3 +106,21 @@ def test_the_device_list_reads_each_devices_last_play_by_one_seek(h: Harness) ->
     volume = 0  # the 1,000th event's
     old = vm_steps(engine, statuses)
     assert old < 2 * young, (young, old)  # 50x the history; the same work
+
+
+def test_an_ingest_batch_reads_what_its_devices_hold_by_key(h: Harness) -> None:
+    """Each ingest batch reads, for its devices, the events past their chain's prefix and
+    any holding the batch's (device, event id) or (device, seq) pairs. As one condition
+    with ORs, SQLite read every event each device ever sent, in every batch (226-254 ms
+    for 500 devices of 1,000 events each; now ~7 ms)."""
+    _events(h, EAST[:2], 1, 40)
+    engine = h.runtime.db.engine
+    with h.runtime.db.session() as session:
+        create_chains(session, EAST[:3], h.clock.now())
+        ids = {("east-00", "east-00-7"), ("east-02", "x")}
+        seqs = {("east-00", 7), ("east-01", 41)}
+        statement = held(session, PlaybackEvidence, EAST[:3], ids, seqs)
+        reads = reads_of(engine, lambda: session.execute(statement).all())
+        # No chain has moved past 0 here: every stored event is past its prefix.
+        assert len(session.execute(statement).all()) == 80
+    assert_no_history_walked(engine, reads)

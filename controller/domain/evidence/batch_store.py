@@ -11,12 +11,13 @@ PostgreSQL as one array (``controller.db.among``).
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, insert, or_, select, update
+from sqlalchemy import and_, delete, func, insert, or_, select, union, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -132,11 +133,11 @@ def load(session: Session, arrivals: Sequence[Arrival], now: datetime) -> dict[s
         )
     }
     devices = {d: Known(chains.get(d), {}, []) for d in device_ids}
-    event_ids = {v.body.event_id for v, _ in arrivals}
-    seqs = {v.body.seq for v, _ in arrivals}
+    event_ids = {(device_id, v.body.event_id) for v, device_id in arrivals}
+    seqs = {(device_id, v.body.seq) for v, device_id in arrivals}
     # One read per table: the links past each device's prefix, and whatever holds one of
-    # the batch's event ids or sequence numbers (device x id is a superset of the
-    # batch's pairs; every row found is a true fact of its own device, so a row found
+    # the batch's (device, event id) or (device, seq) pairs (PostgreSQL reads device x
+    # id, a superset; every row found is a true fact of its own device, so a row found
     # for one reason may safely serve the other).
     for device_id, event_id, seq, prev, digest in session.execute(
         held(session, PlaybackEvidence, device_ids, event_ids, seqs)
@@ -170,20 +171,68 @@ def held(
     session: Session,
     model: type[PlaybackEvidence] | type[SecurityRecord],
     device_ids: Sequence[str],
-    event_ids: set[str],
-    seqs: set[int],
+    id_pairs: set[tuple[str, str]],
+    seq_pairs: set[tuple[str, int]],
 ) -> Any:
-    """Rows of ``model`` past the devices' prefixes or holding one of the ids or seqs."""
-    after = func.coalesce(DeviceChain.contiguous_seq, 0)
+    """Rows of ``model`` past the devices' prefixes or holding one of the batch's
+    (device, event id) or (device, seq) pairs."""
+    columns = (model.device_id, model.event_id, model.seq, model.prev_hash, model.digest)
+    if session.get_bind().dialect.name != "sqlite":
+        after = func.coalesce(DeviceChain.contiguous_seq, 0)
+        return (
+            select(*columns)
+            .outerjoin(DeviceChain, DeviceChain.device_id == model.device_id)
+            .where(
+                among(session, model.device_id, device_ids),
+                or_(
+                    model.seq > after,
+                    among(session, model.event_id, {e for _, e in id_pairs}),
+                    among(session, model.seq, {q for _, q in seq_pairs}),
+                ),
+            )
+        )
+    # SQLite: three reads by key, as one statement. Asked as one condition with ORs, it
+    # read every row each device ever sent, in every ingest batch (226-254 ms for 500
+    # devices of 1,000 events each, against 4-5 ms new); devices by ids as two IN
+    # lists, it looked up every id for every device. The rows past a prefix are found
+    # from the device's chain row, down (device, seq): ``load`` has made a chain row for
+    # every device of the batch before this read. The pairs go as one JSON parameter.
+    past = (
+        select(*columns)
+        .select_from(DeviceChain)
+        .join(
+            model,
+            and_(
+                DeviceChain.device_id == model.device_id,
+                model.seq > DeviceChain.contiguous_seq,
+            ),
+        )
+        .where(among(session, DeviceChain.device_id, device_ids))
+    )
+    return union(
+        past,
+        _by_pairs(model, columns, model.event_id, sorted(id_pairs)),
+        _by_pairs(model, columns, model.seq, sorted(seq_pairs)),
+    )
+
+
+def _by_pairs(
+    model: type[PlaybackEvidence] | type[SecurityRecord],
+    columns: tuple[Any, ...],
+    second: Any,
+    pairs: Sequence[tuple[str, Any]],
+) -> Any:
+    """``columns`` of the rows of ``model`` holding one of these (device, value) pairs,
+    each by its key (SQLite's ``json_each`` over the pairs drives the look-ups)."""
+    listed = func.json_each(json.dumps(pairs)).table_valued("value").alias("pairs")
     return (
-        select(model.device_id, model.event_id, model.seq, model.prev_hash, model.digest)
-        .outerjoin(DeviceChain, DeviceChain.device_id == model.device_id)
-        .where(
-            among(session, model.device_id, device_ids),
-            or_(
-                model.seq > after,
-                among(session, model.event_id, event_ids),
-                among(session, model.seq, seqs),
+        select(*columns)
+        .select_from(listed)
+        .join(
+            model,
+            and_(
+                model.device_id == func.json_extract(listed.c.value, "$[0]"),
+                second == func.json_extract(listed.c.value, "$[1]"),
             ),
         )
     )
