@@ -39,7 +39,6 @@ _EXTENSIONS = {
     "audio/mp4": "m4a",
 }
 _MAX_BACKOFF_S = 30.0
-_CHUNK = 64 * 1024
 _CACHED_NAME = re.compile(r"^[0-9a-f]{64}\.[a-z0-9]+$")
 
 

@@ -11,6 +11,7 @@ import pytest
 from tests.support.local_postgres import LocalPostgres
 from tests.unit.controller_support import Harness, make_harness
 from tests.unit.test_evidence_batch import START, WARDS, _setup
+from tests.unit.test_plan_refresh_batch import place_wards
 from wardcast_protocol.signing import SigningKey
 
 
@@ -35,3 +36,12 @@ def batch_on_postgres(
     _setup(h, keys)
     yield h, keys
     h.runtime.stop()
+
+
+@pytest.fixture
+def two_wards(tmp_path: Path, database_url: str) -> Iterator[Harness]:
+    """A controller on each store with two wards of twenty devices (``place_wards``)."""
+    harness = make_harness(tmp_path, database_url=database_url)
+    place_wards(harness)
+    yield harness
+    harness.runtime.stop()

@@ -5,9 +5,7 @@ SQLite and PostgreSQL. Their plans are checked on SQLite in
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 
@@ -16,22 +14,15 @@ from controller.domain.broadcasts.service import BroadcastRequest
 from controller.domain.evidence.bundles.build import build_bundle
 from controller.domain.overview.devices import device_statuses
 from controller.domain.plans.items import scheduled_items
-from tests.unit.controller_support import Harness, make_harness
+from tests.unit.controller_support import Harness
 from tests.unit.test_history_reads import _events
-from tests.unit.test_plan_refresh_batch import EAST, WEST, place_wards
+from tests.unit.test_plan_refresh_batch import EAST, WEST
 
 pytestmark = pytest.mark.integration
 
 
-@pytest.fixture
-def h(tmp_path: Path, database_url: str) -> Iterator[Harness]:
-    harness = make_harness(tmp_path, database_url=database_url)
-    place_wards(harness)
-    yield harness
-    harness.runtime.stop()
-
-
-def test_the_reads_answer_alike_on_each_store(h: Harness) -> None:
+def test_the_reads_answer_alike_on_each_store(two_wards: Harness) -> None:
+    h = two_wards
     _events(h, EAST[:2], 1, 30)
     later = h.clock.now() + timedelta(hours=1)
     ahead = h.runtime.broadcasts.schedule(BroadcastRequest(h.bulletin_id, WEST[:3], later))

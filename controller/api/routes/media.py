@@ -137,7 +137,7 @@ def media_router(
             if found is None:
                 return FileResponse(media.path, media_type=media.content_type, headers=headers)
             held.put(sha256, found)
-        if extension and extension != found.extension:
+        elif extension and extension != found.extension:
             raise HTTPException(status_code=404, detail="media not found")
         return Response(found.data, media_type=found.content_type, headers=headers)
 

@@ -192,8 +192,8 @@ def held(
             )
         )
     # SQLite: three reads by key, as one statement. Asked as one condition with ORs, it
-    # read every row each device ever sent, in every ingest batch (226-254 ms for 500
-    # devices of 1,000 events each, against 4-5 ms new); devices by ids as two IN
+    # read every row each device ever sent, in every ingest batch (226-344 ms for 500
+    # devices of 1,000 events each, against 4-7 ms new); devices by ids as two IN
     # lists, it looked up every id for every device. The rows past a prefix are found
     # from the device's chain row, down (device, seq): ``load`` has made a chain row for
     # every device of the batch before this read. The pairs go as one JSON parameter.
