@@ -179,3 +179,13 @@ def test_ingest_bench_tiny_with_two_replicas() -> None:
     assert figures["order"] == "round"
     assert figures["events"] == figures["stored"] == "100"  # each stored once, by either
     assert float(figures["stored_per_s"]) > 0
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_ingest_read_bench_tiny(store: str) -> None:
+    figures = run_bench(
+        "bench.ingest_read", "--tiny", *(["--postgres"] if store != "sqlite" else [])
+    )
+    assert figures["store"] == store
+    assert figures["devices"] == "5" and figures["history"] == "20"
+    assert all(float(figures[key]) > 0 for key in ("new_p50_ms", "aged_p50_ms", "ratio"))
