@@ -76,3 +76,39 @@ def vm_steps(engine: Engine, action: Callable[[], object]) -> int:
         for driver in touched:
             driver.set_progress_handler(None, 0)
     return steps
+
+
+def postgres_rows_examined(session: Any, statement: Any, table: str) -> tuple[int, list[str]]:
+    """PostgreSQL's count of ``table``'s rows a statement touched, and how it reached them.
+
+    Runs ``EXPLAIN (ANALYZE, FORMAT JSON)`` on the statement as compiled for the session:
+    each node reading ``table`` counts the rows it returned (over all its loops) and
+    those its filters threw away. A read by key touches what it returns; a read that
+    walks a device's history, or the whole table, touches that history too. PostgreSQL
+    gives a node's rows per loop as a rounded average, so the count is near, not exact:
+    enough to tell a look-up from a walk.
+    """
+    compiled = statement.compile(session.get_bind())
+    explained = session.connection().exec_driver_sql(
+        "EXPLAIN (ANALYZE, FORMAT JSON) " + str(compiled), compiled.params
+    )
+    plan = explained.scalar_one()
+    if isinstance(plan, str):
+        import json
+
+        plan = json.loads(plan)
+    touched, ways = 0, []
+
+    def walk(node: dict[str, Any]) -> None:
+        nonlocal touched
+        if node.get("Relation Name") == table:
+            loops = node.get("Actual Loops", 1)
+            touched += node.get("Actual Rows", 0) * loops
+            touched += node.get("Rows Removed by Filter", 0) * loops
+            touched += node.get("Rows Removed by Index Recheck", 0) * loops
+            ways.append(node["Node Type"])
+        for child in node.get("Plans", []):
+            walk(child)
+
+    walk(plan[0]["Plan"])
+    return touched, ways
