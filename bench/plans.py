@@ -130,8 +130,12 @@ def write_history(site: Site, per_device: int, bulletin: str) -> None:
                 )
                 conn.execute(
                     insert(targets).from_select(
-                        ["broadcast_id", "device_id"],
-                        select(literal(f"history-{n}"), Device.id),
+                        ["broadcast_id", "device_id", "planned_start"],
+                        select(
+                            literal(f"history-{n}"),
+                            Device.id,
+                            literal(at, targets.c.planned_start.type),
+                        ),
                     )
                 )
             shared: dict[str, Any] = {

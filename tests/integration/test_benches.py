@@ -189,3 +189,12 @@ def test_ingest_read_bench_tiny(store: str) -> None:
     assert figures["store"] == store
     assert figures["devices"] == "5" and figures["history"] == "20"
     assert all(float(figures[key]) > 0 for key in ("new_p50_ms", "aged_p50_ms", "ratio"))
+
+
+@pytest.mark.parametrize("store", ["sqlite", "postgresql"])
+def test_compile_ahead_bench_tiny(store: str) -> None:
+    args = ("--tiny", *(["--postgres"] if store != "sqlite" else []))
+    figures = run_bench("bench.compile_ahead", *args)
+    assert figures["store"] == store
+    assert figures["devices"] == "5" and figures["wards"] == "3"
+    assert all(float(figures[key]) > 0 for key in ("alone_p50_ms", "among_p50_ms", "ratio"))

@@ -20,6 +20,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -135,11 +136,25 @@ class BroadcastTarget(Base):
     """One device a broadcast is meant for."""
 
     __tablename__ = "broadcast_targets"
+    __table_args__ = (
+        # A device's scheduled broadcasts from a time on, for a compile of its plan
+        # (``plans.items.scheduled_items``): found by device without walking the ones
+        # it was sent before, nor every other ward's ahead (migration 0022). A "now"
+        # has no time here and no entry: it writes no page a device (migration 0020).
+        Index(
+            "ix_broadcast_targets_device_ahead",
+            "device_id",
+            "planned_start",
+            sqlite_where=text("planned_start IS NOT NULL"),
+            postgresql_where=text("planned_start IS NOT NULL"),
+        ),
+    )
 
     broadcast_id: Mapped[str] = mapped_column(ForeignKey("broadcasts.id"), primary_key=True)
-    # No index of its own (migration 0020): every read comes from its broadcasts, by
-    # the key; one keyed by device took a page of each device's history per broadcast.
     device_id: Mapped[str] = mapped_column(ForeignKey("devices.id"), primary_key=True)
+    # The broadcast's planned start when it is scheduled (never changed after), None
+    # for a "now": what the index above is kept in order by.
+    planned_start: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     # When the device reported a plan version holding this broadcast (scheduled ones).
     received_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
     # When the device reported it sounding (its state names the item playing).

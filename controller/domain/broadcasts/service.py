@@ -143,11 +143,16 @@ class BroadcastService:
             )
             session.add(broadcast)
             session.flush()
+            ahead = None if immediate else broadcast.planned_start
             # Its targets (and, for a "now", its planned plays) as one multi-row INSERT
             # each, not an ORM object per device: a thousand loudspeakers wait on this.
             session.execute(
                 insert(cast(Table, BroadcastTarget.__table__)),  # not the ORM's slow bulk path
-                [{"broadcast_id": broadcast.id, "device_id": d.id} for d in devices],
+                [
+                    # A scheduled one's time, by which a compile finds it ahead.
+                    {"broadcast_id": broadcast.id, "device_id": d.id, "planned_start": ahead}
+                    for d in devices
+                ],
             )
             if immediate:
                 # "Now" is a command, not a plan change: recorded as planned per device,
