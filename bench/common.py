@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import argparse
 import secrets
 import subprocess
+import tempfile
 import threading
 from contextlib import ExitStack
 from dataclasses import dataclass, field
@@ -13,6 +15,7 @@ from pathlib import Path
 from controller.api.app import create_app
 from controller.api.server import BackgroundServer
 from controller.composition import ControllerRuntime
+from controller.db.session import Database
 from controller.domain.accounts import tokens, users
 from controller.domain.actors import SYSTEM, Actor, Role
 from controller.domain.content import workflow
@@ -156,6 +159,24 @@ def tone_bulletin(site: Site, seconds: float, tmp: Path, hz: int = 660) -> str:
         workflow.transition(session, bulletin, workflow.Status.SUBMITTED, SYSTEM, now)
         workflow.transition(session, bulletin, workflow.Status.APPROVED, _LEADER, now)
         return bulletin.id
+
+
+def add_store_options(parser: argparse.ArgumentParser) -> None:
+    """``--postgres`` (a throwaway local PostgreSQL) or ``--database-url`` (an empty
+    database), else SQLite in a temporary folder: see ``migrated_database``."""
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("--postgres", action="store_true", help="start a throwaway local PostgreSQL")
+    where.add_argument("--database-url", default=None, help="an empty database to use")
+
+
+def migrated_database(stack: ExitStack, args: argparse.Namespace) -> Database:
+    """The store ``add_store_options`` chose, at the newest schema, closed with ``stack``."""
+    folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="wardcast-bench-")))
+    url = bench_database(stack, postgres=args.postgres, url=args.database_url)
+    db = Database(url or f"sqlite:///{folder / 'bench.db'}")
+    stack.callback(db.dispose)
+    db.migrate()
+    return db
 
 
 def bench_database(stack: ExitStack, *, postgres: bool, url: str | None) -> str | None:

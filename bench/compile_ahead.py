@@ -21,16 +21,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import Table, insert, text
 
-from bench.common import bench_database
+from bench.common import add_store_options, migrated_database
 from bench.figures import load1
 from controller.audio.store import MediaSigner
 from controller.db.models import Broadcast, BroadcastTarget, Bulletin, Device, MediaAsset
@@ -91,19 +89,13 @@ def main() -> None:
     parser.add_argument("--per-ward", type=int, default=50, help="devices of each other ward")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--tiny", action="store_true", help="5 devices, 3 wards of 5, 3 rounds")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--postgres", action="store_true", help="start a throwaway local PostgreSQL")
-    where.add_argument("--database-url", default=None, help="an empty database to use")
+    add_store_options(parser)
     args = parser.parse_args()
     if args.tiny:
         args.devices, args.wards, args.per_ward, args.rounds = 5, 3, 5, 3
     now = datetime.now(UTC)
     with ExitStack() as stack:
-        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="wardcast-bench-")))
-        url = bench_database(stack, postgres=args.postgres, url=args.database_url)
-        db = Database(url or f"sqlite:///{folder / 'bench.db'}")
-        stack.callback(db.dispose)
-        db.migrate()
+        db = migrated_database(stack, args)
         _write(db, _table(MediaAsset), [{
             "sha256": "0" * 64, "size_bytes": 1, "duration_s": 30.0,
             "content_type": "audio/ogg", "extension": "ogg", "created_at": now,

@@ -27,16 +27,14 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import tempfile
 import time
 from contextlib import ExitStack
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from sqlalchemy import insert, text, update
 
-from bench.common import bench_database
+from bench.common import add_store_options, migrated_database
 from bench.figures import load1
 from controller.db.models import DeviceChain, PlaybackEvidence
 from controller.db.session import Database
@@ -104,20 +102,14 @@ def main() -> None:
     parser.add_argument("--history", type=int, default=1000, help="events stored a device")
     parser.add_argument("--rounds", type=int, default=15)
     parser.add_argument("--tiny", action="store_true", help="5 devices, 20 events, 3 rounds")
-    where = parser.add_mutually_exclusive_group()
-    where.add_argument("--postgres", action="store_true", help="start a throwaway local PostgreSQL")
-    where.add_argument("--database-url", default=None, help="an empty database to use")
+    add_store_options(parser)
     args = parser.parse_args()
     if args.tiny:
         args.devices, args.history, args.rounds = 5, 20, 3
     if args.history < 3:
         parser.error("--history must be at least 3 (the new database holds 2 a device)")
     with ExitStack() as stack:
-        folder = Path(stack.enter_context(tempfile.TemporaryDirectory(prefix="wardcast-bench-")))
-        url = bench_database(stack, postgres=args.postgres, url=args.database_url)
-        db = Database(url or f"sqlite:///{folder / 'bench.db'}")
-        stack.callback(db.dispose)
-        db.migrate()
+        db = migrated_database(stack, args)
         devices = [f"bench-{i:05d}" for i in range(args.devices)]
         at = datetime.now(UTC) - timedelta(days=365)
         _write(db, devices, 1, 2, at)
