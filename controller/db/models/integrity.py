@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Float, Index, Integer, String, UniqueConstraint
+from sqlalchemy import Boolean, Float, Index, Integer, String, UniqueConstraint, false, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from controller.db.models.core import Base
@@ -29,7 +29,16 @@ class PlannedPlay(Base):
         # history (a page written a device; migration 0019 has the figures).
         UniqueConstraint("item_id", "device_id", name="uq_planned_item_device"),
         Index("ix_planned_ward_start", "ward_code", "planned_start"),
-        Index("ix_planned_device_start", "device_id", "planned_start"),
+        # A compile's plays ahead of its devices (``planned.record_plans``), which are
+        # never a "now"'s: a "now" to a thousand devices wrote a page a device here,
+        # among each device's history (migration 0023).
+        Index(
+            "ix_planned_device_start",
+            "device_id",
+            "planned_start",
+            sqlite_where=text("commanded = 0"),
+            postgresql_where=text("commanded = false"),
+        ),
         # What every ward has on now (an administrator's dashboard): by time alone, it
         # scanned the table (migration 0021).
         Index("ix_planned_start", "planned_start"),
@@ -53,6 +62,9 @@ class PlannedPlay(Base):
     first_planned_at: Mapped[datetime] = mapped_column(UtcDateTime)
     # Set when a later plan no longer has the item before it was due: not missed.
     withdrawn_at: Mapped[datetime | None] = mapped_column(UtcDateTime, nullable=True)
+    # Planned by a command (a "now", ``record_commands``), not by a device's plan: not a
+    # plan's to withdraw, and kept out of the index by device and time above.
+    commanded: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
 
 class DeviceChain(Base):

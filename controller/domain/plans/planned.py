@@ -12,11 +12,11 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, exists, insert, literal, select, update
+from sqlalchemy import Table, bindparam, false, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from controller.db.among import among
-from controller.db.models import Broadcast, Bulletin, Device, PlannedPlay
+from controller.db.models import Bulletin, Device, PlannedPlay
 from controller.domain.devices.service import Placement
 from controller.domain.reports.rollups import dirty as rollups
 from wardcast_protocol.messages import PlanItem
@@ -81,9 +81,9 @@ def record_plans(
     # A "now" is planned by its command (``record_commands``), never by a plan, so its
     # rows are not a plan's to withdraw, though they start at or after a refresh's
     # ``now``: a recompile at the same instant, or one begun before the "now" committed
-    # (a "now" takes no plans' lock), had marked the emergency withdrawn.
-    commanded = exists().where(Broadcast.id == table.c.broadcast_id, Broadcast.immediate.is_(True))
-    ahead_rows = read.where(table.c.planned_start >= now, ~commanded)
+    # (a "now" takes no plans' lock), had marked the emergency withdrawn. Asked as the
+    # index by (device, time) is kept (``= false``), which holds no "now" (0023).
+    ahead_rows = read.where(table.c.planned_start >= now, table.c.commanded == false())
     for found in conn.execute(ahead_rows).mappings():
         ahead[found["device_id"]][found["item_id"]] = dict(found)
     # An item planned before, now in the past (moved ahead again, say): its row is kept.
@@ -224,7 +224,12 @@ def _command_row(
 
 def _command_columns(item: PlanItem, category: str | None, now: datetime) -> dict[str, Any]:
     """The planned-play columns of a 'now' item that are the same on every device."""
-    return {"item_id": item.item_id, **_item_columns(item, category), "first_planned_at": now}
+    return {
+        "item_id": item.item_id,
+        **_item_columns(item, category),
+        "first_planned_at": now,
+        "commanded": True,
+    }
 
 
 def record_command(session: Session, device: Device, item: PlanItem, now: datetime) -> None:
