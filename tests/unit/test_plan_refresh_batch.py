@@ -287,3 +287,16 @@ def test_a_plan_digest_is_the_one_earlier_versions_stored(h: Harness) -> None:
     for plan, ward in ((items, "26737"), (items, None), ([], "26737"), ([], None)):
         assert digests.digest(plan, ward) == stored(plan, ward)
     assert digests.digest(items[::-1], None) != digests.digest(items, None)
+
+
+def test_a_nows_planned_plays_are_marked_commanded(h: Harness) -> None:
+    """A "now"'s rows say a command planned them, and stay out of the index by device
+    and time (a page a device, among its history, in an emergency's transaction); a
+    plan's rows do not (migration 0023)."""
+    now = h.runtime.broadcasts.schedule(BroadcastRequest(h.bulletin_id, EAST, None)).id
+    later = _later(h, EAST, 1)
+    with h.runtime.db.session() as session:
+        marked = session.execute(
+            select(PlannedPlay.item_id, PlannedPlay.commanded).distinct()
+        ).all()
+    assert sorted(marked) == sorted([(now, True), (later, False)])
