@@ -61,10 +61,8 @@ def _ward(db: Database, ward: str, devices: list[str], ahead: int, now: datetime
          "planned_start": at, "immediate": False, "status": "scheduled", "created_at": now}
         for b, at in starts.items()
     ])  # fmt: skip
-    columns = set(_table(BroadcastTarget).c.keys())
     _write(db, _table(BroadcastTarget), [
-        {"broadcast_id": b, "device_id": d, "planned_start": at} if "planned_start" in columns
-        else {"broadcast_id": b, "device_id": d}
+        {"broadcast_id": b, "device_id": d, "planned_start": at}
         for b, at in starts.items()
         for d in devices
     ])  # fmt: skip

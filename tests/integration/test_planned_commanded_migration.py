@@ -5,18 +5,16 @@ ahead of its devices can use (the figures are in the migration and docs/scale.md
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import cast
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import Table, column, false, insert, select, table, text
+from sqlalchemy import column, false, insert, select, table, text
 
 from controller.db.among import among
-from controller.db.models import Base, Broadcast, Bulletin, Device, MediaAsset, PlannedPlay
-from controller.db.session import MIGRATIONS, Database
+from controller.db.models import Base, PlannedPlay
+from controller.db.session import Database
+from tests.support.migrations import two_broadcasts, upgrade_to
 
 pytestmark = pytest.mark.integration
 
@@ -29,35 +27,12 @@ PLAY_COLUMNS = (
 
 def test_a_nows_plays_are_marked_and_left_out_of_the_index_by_device(database_url: str) -> None:
     db = Database(database_url)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    # 0022 is the migration before: every table but the planned plays is as modelled.
-    devices, media, bulletins, broadcasts = (
-        cast(Table, m.__table__) for m in (Device, MediaAsset, Bulletin, Broadcast)
-    )
     plays = table("planned_plays", *(column(name) for name in PLAY_COLUMNS))
     later = AT + timedelta(hours=2)
     try:
+        upgrade_to(db, "0022")  # the migration before: every table but the plays as modelled
         with db.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "0022")
-        with db.engine.begin() as conn:
-            conn.execute(insert(devices), [
-                {"id": d, "name": d, "public_key": "k", "registered_at": AT} for d in ("d1", "d2")
-            ])  # fmt: skip
-            conn.execute(insert(media), [{
-                "sha256": "a" * 64, "size_bytes": 1, "duration_s": 1.0,
-                "content_type": "audio/ogg", "extension": "ogg", "created_at": AT,
-            }])  # fmt: skip
-            conn.execute(insert(bulletins), [{
-                "id": "bul", "title": "t", "origin": "text", "media_sha256": "a" * 64,
-                "created_at": AT, "status": "approved",
-            }])  # fmt: skip
-            conn.execute(insert(broadcasts), [
-                {"id": bid, "bulletin_id": "bul", "trigger": "manual", "priority": "normal",
-                 "planned_start": start, "immediate": now, "status": "sent", "created_at": AT}
-                for bid, start, now in (("later", later, False), ("now", AT, True))
-            ])  # fmt: skip
+            two_broadcasts(conn, AT, later)
             conn.execute(insert(plays), [
                 {"device_id": d, "item_id": item, "ward_code": "w", "broadcast_id": broadcast,
                  "kind": "media", "source_level": "ward", "priority": "normal",

@@ -7,16 +7,15 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.migration import MigrationContext
 from sqlalchemy import Table, column, insert, inspect, select
 from sqlalchemy import table as sql_table
 from sqlalchemy.exc import IntegrityError
 
 from controller.db.models import Base, PlannedPlay
-from controller.db.session import MIGRATIONS, Database
+from controller.db.session import Database
+from tests.support.migrations import upgrade_to
 
 pytestmark = pytest.mark.integration
 
@@ -45,14 +44,10 @@ def _row(device_id: str, item_id: str) -> dict[str, object]:
 
 def test_planned_plays_are_keyed_item_first_and_keep_their_rows(database_url: str) -> None:
     db = Database(database_url)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
     table = PlannedPlay.__table__
     assert isinstance(table, Table)
     try:
-        with db.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "0018")
+        upgrade_to(db, "0018")
         rows = [_row(d, i) for d in ("d1", "d2") for i in ("it-a", "it-b")]
         # The table as it stood at 0018: the model's later columns (0023's) are not there.
         then = sql_table("planned_plays", *(column(name) for name in rows[0]))

@@ -4,17 +4,15 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import cast
 
 import pytest
-from alembic import command
 from alembic.autogenerate import compare_metadata
-from alembic.config import Config
 from alembic.migration import MigrationContext
-from sqlalchemy import Table, column, insert, inspect, select, table
+from sqlalchemy import column, insert, inspect, select, table
 
-from controller.db.models import Base, Broadcast, BroadcastTarget, Bulletin, Device, MediaAsset
-from controller.db.session import MIGRATIONS, Database
+from controller.db.models import Base, BroadcastTarget
+from controller.db.session import Database
+from tests.support.migrations import two_broadcasts, upgrade_to
 
 pytestmark = pytest.mark.integration
 
@@ -23,36 +21,12 @@ AT = datetime(2026, 11, 30, 22, 0, tzinfo=UTC)
 
 def test_targets_of_scheduled_broadcasts_get_their_time(database_url: str) -> None:
     db = Database(database_url)
-    cfg = Config()
-    cfg.set_main_option("script_location", str(MIGRATIONS))
-    # 0021 is the migration before: every table but the targets is as modelled.
-    devices, media, bulletins, broadcasts = (
-        cast(Table, m.__table__) for m in (Device, MediaAsset, Bulletin, Broadcast)
-    )
+    later = AT + timedelta(hours=2)
     targets = table("broadcast_targets", column("broadcast_id"), column("device_id"))
     try:
+        upgrade_to(db, "0021")  # the migration before: every table but the targets as modelled
         with db.engine.begin() as conn:
-            cfg.attributes["connection"] = conn
-            command.upgrade(cfg, "0021")
-        with db.engine.begin() as conn:
-            conn.execute(insert(devices), [
-                {"id": d, "name": d, "public_key": "k", "registered_at": AT}
-                for d in ("d1", "d2")
-            ])  # fmt: skip
-            conn.execute(insert(media), [{
-                "sha256": "a" * 64, "size_bytes": 1, "duration_s": 1.0,
-                "content_type": "audio/ogg", "extension": "ogg", "created_at": AT,
-            }])  # fmt: skip
-            conn.execute(insert(bulletins), [{
-                "id": "bul", "title": "t", "origin": "text", "media_sha256": "a" * 64,
-                "created_at": AT, "status": "approved",
-            }])  # fmt: skip
-            later = AT + timedelta(hours=2)
-            conn.execute(insert(broadcasts), [
-                {"id": bid, "bulletin_id": "bul", "trigger": "manual", "priority": "normal",
-                 "planned_start": start, "immediate": now, "status": "sent", "created_at": AT}
-                for bid, start, now in (("later", later, False), ("now", AT, True))
-            ])  # fmt: skip
+            two_broadcasts(conn, AT, later)
             conn.execute(insert(targets), [
                 {"broadcast_id": b, "device_id": d} for b in ("later", "now") for d in ("d1", "d2")
             ])  # fmt: skip

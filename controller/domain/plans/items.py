@@ -74,10 +74,10 @@ def scheduled_items(
     loaded = session.scalars(
         select(Broadcast)
         .where(
+            # Its targets' time is its own and a "now"'s targets have none: only whether
+            # it was cancelled is left to ask (its status moves on; a cancel removes it).
             among(session, Broadcast.id, {broadcast_id for _, broadcast_id in pairs}),
-            Broadcast.planned_start >= since,
-            Broadcast.immediate.is_(False),
-            Broadcast.cancelled_at.is_(None),  # its status moves on; a cancel removes it
+            Broadcast.cancelled_at.is_(None),
         )
         .options(defer(Broadcast.target_spec))  # a thousand ids each, never read here
     )

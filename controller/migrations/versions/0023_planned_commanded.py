@@ -3,7 +3,7 @@
 A "now" to a thousand devices writes a planned play on each. Every index keyed by
 item, ward or time takes its thousand entries side by side; the one by (device, time)
 took a page a device, each among that device's history, so an emergency's transaction
-grew with the months (``bench.plans --history 3000``: a "now", call to publish, 61-65
+grew with the months (``bench.plans --history 3000``: a "now", call to publish, 61-93
 ms against ~30 on a new database). That index serves one read, a compile's plays ahead
 of its devices, which never wants a "now"'s (a plan's to withdraw are its own). Rows
 planned by a command are now marked, and the index holds the others alone.
